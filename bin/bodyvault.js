@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Entry point: runs the compiled CLI (npm run build writes dist/).
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)))
+const entry = join(root, 'dist', 'src', 'cli', 'main.js')
+if (!existsSync(entry)) {
+  process.stderr.write(`bodyvault: not built yet: run "npm run build" in ${root} (or scripts/start, which does it)\n`)
+  process.exit(3)
+}
+const { run } = await import(pathToFileURL(entry).href)
+await run(process.argv.slice(2))

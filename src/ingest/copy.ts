@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto'
+import { constants as C } from 'node:fs'
+import { open, rm, type FileHandle } from 'node:fs/promises'
+import type { ReadBackVerifier } from './readback.js'
+
+export interface CopyResult {
+  sha256: string
+  size: number
+}
+
+export class SourceChangedError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'SourceChangedError'
+  }
+}
+
+/**
+ * Opens a camera file for reading only, refusing to follow a link and
+ * checking it is still the regular file that was listed (same inode).
+ */
+async function openSource(absPath: string, ino: number): Promise<FileHandle> {
+  const fh = await open(absPath, C.O_RDONLY | C.O_NOFOLLOW)
+  const st = await fh.stat()
+  if (!st.isFile() || st.ino !== ino) {
+    await fh.close()
+    throw new SourceChangedError('the file was replaced while the camera was being read')
+  }
+  return fh
+}
+
+/**
+ * Hashes a camera file without writing anything (re-dock of a file already
+ * in the vault: one read, no write).
+ */
+export async function hashSource(absPath: string, ino: number, chunk: number): Promise<CopyResult> {
+  return hashHandle(await openSource(absPath, ino), chunk)
+}
+
+/** SHA-256 and length of any file (vault objects, for verify). */
+export async function hashFile(path: string, chunk: number): Promise<CopyResult> {
+  return hashHandle(await open(path, C.O_RDONLY | C.O_NOFOLLOW), chunk)
+}
+
+/** Reads a file once, the next read under way while this chunk is hashed; closes it. */
+async function hashHandle(src: FileHandle, chunk: number): Promise<CopyResult> {
+  try {
+    const h = createHash('sha256')
+    const bufs = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)]
+    let pos = 0
+    let i = 0
+    let pending = src.read(bufs[0]!, 0, chunk, 0)
+    for (;;) {
+      const { bytesRead } = await pending
+      if (bytesRead === 0) break
+      const cur = bufs[i]!.subarray(0, bytesRead)
+      pos += bytesRead
+      i ^= 1
+      pending = src.read(bufs[i]!, 0, chunk, pos)
+      h.update(cur)
+    }
+    return { sha256: h.digest('hex'), size: pos }
+  } finally {
+    await src.close()
+  }
+}
+
+/**
+ * One pass over a camera file: each chunk is read once, hashed, and written
+ * to the staging file, with the next read already under way while this one
+ * is hashed and written. Then fsync, and the read-back verifier's hash of
+ * the staged copy must equal the source hash. Any failure removes the
+ * staging file; nothing partial is left for anyone to trust.
+ */
+export async function copyToStaging(
+  absPath: string,
+  ino: number,
+  stagingPath: string,
+  opts: { chunk: number; verifier?: ReadBackVerifier | undefined; onBytes?: (n: number) => void; signal?: AbortSignal | undefined },
+): Promise<CopyResult> {
+  const { chunk } = opts
+  const src = await openSource(absPath, ino)
+  let dst: FileHandle | undefined
+  let follow: ReturnType<ReadBackVerifier['follow']> | undefined
+  let pending: Promise<{ bytesRead: number }> | undefined
+  try {
+    dst = await open(stagingPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600)
+    follow = opts.verifier?.follow(stagingPath)
+    const h = createHash('sha256')
+    const bufs = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)]
+    let pos = 0
+    let i = 0
+    pending = src.read(bufs[0]!, 0, chunk, 0)
+    for (;;) {
+      const { bytesRead }: { bytesRead: number } = await pending
+      pending = undefined
+      if (bytesRead === 0) break
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('ingest aborted')
+      const cur = bufs[i]!.subarray(0, bytesRead)
+      i ^= 1
+      // The next read goes to the other buffer, whose write has completed.
+      pending = src.read(bufs[i]!, 0, chunk, pos + bytesRead)
+      h.update(cur)
+      let off = 0
+      while (off < cur.length) {
+        const { bytesWritten } = await dst.write(cur, off, cur.length - off, pos + off)
+        off += bytesWritten
+      }
+      pos += bytesRead
+      follow?.advance(pos)
+      opts.onBytes?.(bytesRead)
+    }
+    await dst.sync()
+    await dst.close()
+    dst = undefined
+    const sha256 = h.digest('hex')
+    if (follow) {
+      const back = await follow.finish()
+      follow = undefined
+      if (back.sha256 !== sha256 || back.bytes !== pos) {
+        throw new Error(`read-back verification failed: staged copy has ${back.bytes} bytes with SHA-256 ${back.sha256}, camera gave ${pos} bytes with ${sha256}`)
+      }
+    }
+    return { sha256, size: pos }
+  } catch (err) {
+    follow?.abandon()
+    // A read still under way must not surface later as an unhandled rejection.
+    pending?.catch(() => undefined)
+    await dst?.close().catch(() => undefined)
+    await rm(stagingPath, { force: true })
+    throw err
+  } finally {
+    await src.close().catch(() => undefined)
+  }
+}

@@ -1,0 +1,122 @@
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Db } from '../catalog/db.js'
+import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
+import { errnoCode, errorMessage } from '../common/errors.js'
+import { hashFile } from '../ingest/copy.js'
+import { walkChain, type ChainProblem } from '../ledger/ledger.js'
+import type { Vault } from './store.js'
+
+export type ProblemKind = 'ledger' | 'catalog-mismatch' | 'catalog-missing' | 'catalog-extra' | 'object-missing' | 'object-corrupt'
+
+export interface Problem {
+  kind: ProblemKind
+  /** e.g. "recording:42", "event:17", "object:ab12…" */
+  subject: string
+  detail: string
+}
+
+export interface VerifyReport {
+  ok: boolean
+  checked: { objects: number; events: number; recordings: number; bytes: number }
+  problems: Problem[]
+  /** Not problems: complete objects no recording points to (an ingest cut off before its commit). */
+  notes: string[]
+}
+
+type Expected = Omit<Recording, 'status'> & { status: Recording['status'] }
+
+/**
+ * The state of every recording as the ledger says it is: the one place
+ * that folds events into recordings. Event types that do not touch a
+ * recording are ignored here.
+ */
+export function foldRecordings(ev: { seq: number; type: string; at: string; payload: Record<string, unknown> }, into: Map<number, Expected>): void {
+  if (ev.type === 'ingested') {
+    const { recordingId, ...facts } = ev.payload as { recordingId: number } & Record<string, unknown>
+    into.set(recordingId, { ...(facts as unknown as Omit<Recording, 'id' | 'ingestedAt' | 'eventSeq' | 'status'>), id: recordingId, ingestedAt: ev.at, eventSeq: ev.seq, status: 'stored' })
+  }
+}
+
+/**
+ * Re-walks the ledger chain, checks every catalog row against the state the
+ * ledger gives it, and re-hashes every object a stored recording needs.
+ */
+export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+  const problems: Problem[] = []
+  const chain: ChainProblem[] = []
+  const expected = new Map<number, Expected>()
+  let events = 0
+  for (const ev of walkChain(db, chain)) {
+    events++
+    foldRecordings(ev, expected)
+  }
+  for (const c of chain) problems.push({ kind: 'ledger', subject: `event:${c.seq}`, detail: c.detail })
+
+  let recordings = 0
+  const seen = new Set<number>()
+  for (const row of allRecordings(db)) {
+    recordings++
+    seen.add(row.id)
+    const want = expected.get(row.id)
+    if (!want) {
+      problems.push({ kind: 'catalog-extra', subject: `recording:${row.id}`, detail: 'catalog row has no ingested event in the ledger' })
+      continue
+    }
+    for (const field of Object.keys(COLUMNS) as (keyof Recording)[]) {
+      const a = row[field]
+      const b = want[field] ?? null
+      if (a !== b) {
+        problems.push({ kind: 'catalog-mismatch', subject: `recording:${row.id}`, detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}` })
+      }
+    }
+  }
+  for (const [id, want] of expected) {
+    if (!seen.has(id)) problems.push({ kind: 'catalog-missing', subject: `recording:${id}`, detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
+  }
+
+  // Objects: the ledger decides which must exist and what they must hash to.
+  const needed = new Map<string, { size: number; ids: number[] }>()
+  for (const r of expected.values()) {
+    if (r.status !== 'stored') continue
+    const n = needed.get(r.sha256)
+    if (n) n.ids.push(r.id)
+    else needed.set(r.sha256, { size: r.size, ids: [r.id] })
+  }
+  let objects = 0
+  let bytes = 0
+  for (const [sha, { size, ids }] of needed) {
+    const who = ids.map((i) => `recording:${i}`).join(', ')
+    try {
+      const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
+      bytes += h.size
+      if (h.sha256 !== sha) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}` })
+      else if (h.size !== size) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
+    } catch (err) {
+      problems.push({ kind: 'object-missing', subject: `object:${sha}`, detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}` })
+    }
+    objects++
+    opts.onObject?.(objects, needed.size)
+  }
+
+  const notes: string[] = []
+  for (const sha of await listObjects(vault)) {
+    if (!needed.has(sha)) notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
+  }
+  return { ok: problems.length === 0, checked: { objects, events, recordings, bytes }, problems, notes }
+}
+
+async function listObjects(vault: Vault): Promise<string[]> {
+  const out: string[] = []
+  let dirs: string[]
+  try {
+    dirs = await readdir(vault.objectsDir)
+  } catch {
+    return out
+  }
+  for (const d of dirs) {
+    if (!/^[0-9a-f]{2}$/.test(d)) continue
+    for (const f of await readdir(join(vault.objectsDir, d))) if (/^[0-9a-f]{64}$/.test(f) && f.startsWith(d)) out.push(f)
+  }
+  return out
+}
