@@ -195,15 +195,11 @@ async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {})
   if (values.help) return (io.stdout(USAGE), EXIT.ok)
   const checks: { check: string; ok: boolean; detail: string }[] = []
-  let st: Station | undefined
-  try {
-    st = station(values)
-    checks.push({ check: 'config', ok: true, detail: `station ${st.cfg.station.id}, data dir ${st.cfg.dataDir}` })
-    checks.push({ check: 'profiles', ok: true, detail: [...st.profiles.keys()].join(', ') })
-  } catch (err) {
-    checks.push({ check: 'config', ok: false, detail: errorMessage(err) })
-  }
-  if (st) {
+  // A bad configuration is reported like everywhere else: its key, exit 2.
+  const st = station(values)
+  checks.push({ check: 'config', ok: true, detail: `station ${st.cfg.station.id}, data dir ${st.cfg.dataDir}` })
+  checks.push({ check: 'profiles', ok: true, detail: [...st.profiles.keys()].join(', ') })
+  {
     const probe = join(st.vault.stagingDir, `.doctor-${process.pid}`)
     try {
       writeFileSync(probe, 'ok')
@@ -217,14 +213,14 @@ async function cmdDoctor(args: string[]): Promise<number> {
     const head = ledgerHead(st.db)
     checks.push({ check: 'catalog', ok: true, detail: `${st.vault.catalogPath}, schema ${st.db.pragma('user_version', { simple: true }) as number}, ledger head ${head.seq}` })
   }
-  const ffmpeg = st?.cfg.media.ffmpegPath ?? 'ffmpeg'
+  const ffmpeg = st.cfg.media.ffmpegPath ?? 'ffmpeg'
   const r = spawnSync(ffmpeg, ['-hide_banner', '-version'], { encoding: 'utf8' })
   checks.push(
     r.status === 0
       ? { check: 'ffmpeg', ok: true, detail: (r.stdout.split('\n')[0] ?? '').trim() }
       : { check: 'ffmpeg', ok: false, detail: `${ffmpeg} not found or not working: run scripts/ensure-system-deps (installs Debian's ffmpeg) or set media.ffmpegPath` },
   )
-  st?.close()
+  st.close()
   const ok = checks.every((c) => c.ok)
   if (values.json) io.stdout(JSON.stringify({ ok, checks }, null, 2) + '\n')
   else io.stdout(table(checks.map((c) => [c.ok ? 'ok ' : 'FAIL', c.check, c.detail])) + '\n')

@@ -1,0 +1,125 @@
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import t, { type Test } from 'tap'
+import { verifyVault } from '../src/vault/verify.js'
+import { station, tempDir, type TestStation } from './helpers.js'
+
+/** A station with three recordings (one shares nothing), ready to be tampered with. */
+async function setup(t: Test): Promise<{ s: TestStation; ids: { id: number; sha256: string }[] }> {
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  for (let i = 1; i <= 3; i++) writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_2026112008000${i}_000${i}.MP4`), Buffer.alloc(300_000 + i, i))
+  const s = station(t)
+  const r = await s.ingest(cam)
+  const v = await verifyVault(s.db, s.vault)
+  t.ok(v.ok, 'clean before tampering')
+  return { s, ids: r.ingested }
+}
+
+/** Edits the catalog like an attacker with the file: a raw connection, triggers dropped and recreated. */
+function raw(s: TestStation, sql: string): void {
+  s.db.close()
+  const db = new Database(join(s.dataDir, 'catalog.db'))
+  db.pragma('foreign_keys = OFF')
+  const triggers = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'").all() as { sql: string }[]
+  db.exec('DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;')
+  db.exec(sql)
+  for (const tr of triggers) db.exec(tr.sql)
+  db.close()
+  s.reopen()
+}
+
+async function problems(s: TestStation): Promise<string[]> {
+  const v = await verifyVault(s.db, s.vault)
+  return v.problems.map((p) => `${p.kind} ${p.subject} ${p.detail}`)
+}
+
+t.test('a flipped byte in an object', async (t) => {
+  const { s, ids } = await setup(t)
+  const obj = s.vault.objectPath(ids[1]!.sha256)
+  chmodSync(obj, 0o644)
+  const fd = openSync(obj, 'r+')
+  const b = Buffer.alloc(1)
+  readSync(fd, b, 0, 1, 1234)
+  writeSync(fd, Buffer.from([b[0]! ^ 0x01]), 0, 1, 1234)
+  closeSync(fd)
+  const p = await problems(s)
+  t.equal(p.length, 1)
+  t.match(p[0], new RegExp(`^object-corrupt object:${ids[1]!.sha256} .*altered; used by recording:${ids[1]!.id}`))
+})
+
+t.test('a missing object', async (t) => {
+  const { s, ids } = await setup(t)
+  unlinkSync(s.vault.objectPath(ids[0]!.sha256))
+  const p = await problems(s)
+  t.equal(p.length, 1)
+  t.match(p[0], /^object-missing .*missing from the vault; used by recording:1/)
+})
+
+t.test('an object swapped for another one under the same name', async (t) => {
+  const { s, ids } = await setup(t)
+  const a = s.vault.objectPath(ids[0]!.sha256)
+  unlinkSync(a)
+  renameSync(s.vault.objectPath(ids[2]!.sha256), a)
+  const p = await problems(s)
+  t.ok(p.some((x) => /^object-corrupt object:/.test(x)))
+  t.ok(p.some((x) => /^object-missing object:/.test(x)))
+})
+
+t.test('a catalog row edited (officer id)', async (t) => {
+  const { s } = await setup(t)
+  raw(s, "UPDATE recordings SET officer_id = '999999' WHERE id = 2")
+  const p = await problems(s)
+  t.equal(p.length, 1)
+  t.match(p[0], /^catalog-mismatch recording:2 officerId is "999999" in the catalog but "012345" in ledger event 2/)
+})
+
+t.test('a catalog row deleted, and a row added without an event', async (t) => {
+  const { s } = await setup(t)
+  raw(s, "DELETE FROM recordings WHERE id = 3; INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, recorded_at, recorded_offset, recorded_source, important, profile_id, ingested_at, event_seq) SELECT 9, sha256, size, kind, 'x.MP4', station_id, recorded_at, recorded_offset, recorded_source, 0, profile_id, ingested_at, 4 FROM recordings WHERE id = 1")
+  const p = await problems(s)
+  t.ok(p.some((x) => /^catalog-missing recording:3 /.test(x)), 'the deleted row')
+  t.ok(p.some((x) => /^catalog-extra recording:9 /.test(x)), 'the forged row')
+})
+
+t.test('a ledger event edited, even with its own hash recomputed', async (t) => {
+  const { s } = await setup(t)
+  raw(s, `UPDATE events SET payload = replace(payload, '"officerId":"012345"', '"officerId":"999999"') WHERE seq = 1`)
+  let p = await problems(s)
+  t.ok(p.some((x) => /^ledger event:1 hash does not match its content/.test(x)), 'edit caught by the chain')
+  t.ok(p.some((x) => /^catalog-mismatch recording:1 officerId/.test(x)), 'and by the catalog cross-check')
+  // An attacker who also recomputes that event's hash breaks the next link.
+  const { chainHash } = await import('../src/ledger/canonical.js')
+  const row = s.db.prepare('SELECT * FROM events WHERE seq = 1').get() as { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string }
+  const h = chainHash(row.prev_hash, { ...row, payload: JSON.parse(row.payload) as Record<string, unknown> })
+  raw(s, `UPDATE events SET hash = '${h}' WHERE seq = 1`)
+  p = await problems(s)
+  t.ok(p.some((x) => /^ledger event:2 prev_hash .* does not link/.test(x)), 'the next event no longer links')
+})
+
+t.test('a ledger event deleted', async (t) => {
+  const { s } = await setup(t)
+  raw(s, 'DELETE FROM events WHERE seq = 2')
+  const p = await problems(s)
+  t.ok(p.some((x) => /^ledger event:3 events 2\.\.2 are missing/.test(x)))
+  t.ok(p.some((x) => /^catalog-extra recording:2 /.test(x)), 'its recording has lost its event')
+})
+
+t.test('ledger events reordered', async (t) => {
+  const { s } = await setup(t)
+  raw(s, 'UPDATE events SET seq = -1 WHERE seq = 1; UPDATE events SET seq = 1 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = -1;')
+  const p = await problems(s)
+  t.ok(p.some((x) => /^ledger event:1 /.test(x)))
+  t.ok(p.some((x) => /^ledger event:2 /.test(x)))
+})
+
+t.test('an unreferenced complete object is a note, not a problem', async (t) => {
+  const { s } = await setup(t)
+  const sha = 'ab'.repeat(32)
+  mkdirSync(join(s.vault.objectsDir, 'ab'), { recursive: true })
+  writeFileSync(s.vault.objectPath(sha), 'orphan')
+  const v = await verifyVault(s.db, s.vault)
+  t.ok(v.ok)
+  t.match(v.notes.join('\n'), sha)
+})
