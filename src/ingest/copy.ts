@@ -65,24 +65,41 @@ async function hashHandle(src: FileHandle, chunk: number): Promise<CopyResult> {
   }
 }
 
+/** A camera file whose bytes are in staging but not yet durable and verified. */
+export interface StagedCopy extends CopyResult {
+  /** The staging file. */
+  path: string
+  /** fsync, then the read-back hash must equal the source hash; on failure the staging file is removed. */
+  finalize(): Promise<void>
+  /** Drop it: the staging file is removed. */
+  discard(): Promise<void>
+}
+
 /**
  * One pass over a camera file: each chunk is read once, hashed, and written
  * to the staging file, with the next read already under way while this one
- * is hashed and written. Then fsync, and the read-back verifier's hash of
- * the staged copy must equal the source hash. Any failure removes the
- * staging file; nothing partial is left for anyone to trust.
+ * is hashed and written. Resolves when every byte is written; `finalize()`
+ * then fsyncs and checks the read-back, so a caller can overlap one file's
+ * fsync with the next file's copy. Any failure removes the staging file:
+ * nothing partial is left for anyone to trust.
  */
-export async function copyToStaging(
+export async function stageCopy(
   absPath: string,
   ino: number,
   stagingPath: string,
   opts: { chunk: number; verifier?: ReadBackVerifier | undefined; onBytes?: (n: number) => void; signal?: AbortSignal | undefined },
-): Promise<CopyResult> {
+): Promise<StagedCopy> {
   const { chunk } = opts
   const src = await openSource(absPath, ino)
   let dst: FileHandle | undefined
   let follow: ReturnType<ReadBackVerifier['follow']> | undefined
   let pending: Promise<{ bytesRead: number }> | undefined
+  const fail = async (err: unknown): Promise<never> => {
+    follow?.abandon()
+    await dst?.close().catch(() => undefined)
+    await rm(stagingPath, { force: true })
+    throw err
+  }
   try {
     dst = await open(stagingPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600)
     follow = opts.verifier?.follow(stagingPath)
@@ -110,26 +127,43 @@ export async function copyToStaging(
       follow?.advance(pos)
       opts.onBytes?.(bytesRead)
     }
-    await dst.sync()
-    await dst.close()
-    dst = undefined
     const sha256 = h.digest('hex')
-    if (follow) {
-      const back = await follow.finish()
-      follow = undefined
-      if (back.sha256 !== sha256 || back.bytes !== pos) {
-        throw new Error(`read-back verification failed: staged copy has ${back.bytes} bytes with SHA-256 ${back.sha256}, camera gave ${pos} bytes with ${sha256}`)
-      }
+    const size = pos
+    const out = dst
+    return {
+      sha256,
+      size,
+      path: stagingPath,
+      finalize: async () => {
+        try {
+          await out.sync()
+          await out.close()
+          dst = undefined
+          if (follow) {
+            const back = await follow.finish()
+            follow = undefined
+            if (back.sha256 !== sha256 || back.bytes !== size) {
+              throw new Error(`read-back verification failed: staged copy has ${back.bytes} bytes with SHA-256 ${back.sha256}, camera gave ${size} bytes with ${sha256}`)
+            }
+          }
+        } catch (err) {
+          await fail(err)
+        }
+      },
+      discard: () => fail(null).catch(() => undefined),
     }
-    return { sha256, size: pos }
   } catch (err) {
-    follow?.abandon()
     // A read still under way must not surface later as an unhandled rejection.
     pending?.catch(() => undefined)
-    await dst?.close().catch(() => undefined)
-    await rm(stagingPath, { force: true })
-    throw err
+    return fail(err)
   } finally {
     await src.close().catch(() => undefined)
   }
+}
+
+/** stageCopy and its finalize in one step. */
+export async function copyToStaging(absPath: string, ino: number, stagingPath: string, opts: Parameters<typeof stageCopy>[3]): Promise<CopyResult> {
+  const staged = await stageCopy(absPath, ino, stagingPath, opts)
+  await staged.finalize()
+  return { sha256: staged.sha256, size: staged.size }
 }

@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import type { Db } from '../catalog/db.js'
 import { findBySource } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
@@ -6,8 +6,8 @@ import type { Logger } from '../common/log.js'
 import type { DockingProfile } from '../dock/profile.js'
 import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
-import { copyToStaging, hashSource } from './copy.js'
-import { recordingFacts, type Identity } from './parse.js'
+import { hashSource, stageCopy, type StagedCopy } from './copy.js'
+import { recordingFacts, type Identity, type RecordingFacts } from './parse.js'
 import { ReadBackVerifier } from './readback.js'
 import { recordIngested } from './record.js'
 import { listCamera, type CameraFile, type Skipped } from './walk.js'
@@ -90,6 +90,22 @@ export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
   const verifier = o.readBackVerify ? new ReadBackVerifier(o.chunkBytes) : undefined
 
   const files = listing.files
+  // Two stages overlap: while file N is fsynced, read back and committed
+  // (stage B, `inflight`), file N+1 is already being copied (stage A).
+  // Stage B never rejects: it records its own failure, and a full disk
+  // found there stops the session before the next commit.
+  let inflight: Promise<void> | undefined
+  let stopReason: string | undefined
+  const settle = async (): Promise<void> => {
+    await inflight
+    inflight = undefined
+    if (stopReason) throw new StopSession(stopReason)
+  }
+  const failFile = (f: CameraFile, err: unknown): void => {
+    const error = describeFileError(err)
+    report.failed.push({ sourcePath: f.sourcePath, error })
+    log.error({ event: 'ingest.file_failed', sessionId, sourcePath: f.sourcePath, err: error }, 'file not ingested')
+  }
   let index = 0
   try {
     for (; index < files.length; index++) {
@@ -98,27 +114,43 @@ export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
       progress.current = f.sourcePath
       o.onProgress?.(progress)
       try {
-        await ingestFile(o, f, sessionId, report, verifier, progress)
+        const staged = await stageFile(o, f, report, verifier, progress)
+        try {
+          await settle()
+        } catch (err) {
+          await staged?.copy.discard()
+          throw err
+        }
+        if (staged) {
+          inflight = commitStaged(o, staged, sessionId, report).catch((err: unknown) => {
+            const code = errnoCode(err)
+            if (code === 'ENOSPC' || code === 'EDQUOT') stopReason = diskFullMessage(o.vault)
+            failFile(staged.file, err)
+          })
+        }
       } catch (err) {
         if (err instanceof StopSession) throw err
+        await settle()
         const code = errnoCode(err)
         if (code === 'ENOSPC' || code === 'EDQUOT') throw new StopSession(diskFullMessage(o.vault))
         if (o.signal?.aborted) throw new StopSession('not copied: ingest was stopped')
-        const error = describeFileError(err)
-        report.failed.push({ sourcePath: f.sourcePath, error })
-        log.error({ event: 'ingest.file_failed', sessionId, sourcePath: f.sourcePath, err: error }, 'file not ingested')
-        if (!(await exists(listing.root))) throw new StopSession('not copied: the camera was disconnected')
+        failFile(f, err)
+        if (!(await exists(listing.root))) {
+          index++
+          throw new StopSession('not copied: the camera was disconnected')
+        }
       }
       progress.filesDone++
       o.onProgress?.(progress)
     }
+    await settle()
   } catch (err) {
     if (!(err instanceof StopSession)) throw err
-    // The file that failed just before a disconnect is listed already, with its own error.
-    const from = report.failed.at(-1)?.sourcePath === files[index]?.sourcePath ? index + 1 : index
-    for (const f of files.slice(from)) report.failed.push({ sourcePath: f.sourcePath, error: err.message })
+    await inflight
+    for (const f of files.slice(index)) report.failed.push({ sourcePath: f.sourcePath, error: err.message })
     log.error({ event: 'ingest.stopped', sessionId, reason: err.message, remaining: files.length - index }, 'ingest session stopped early')
   } finally {
+    await inflight
     await verifier?.close()
   }
 
@@ -142,50 +174,68 @@ export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
   return report
 }
 
-async function ingestFile(o: IngestOptions, f: CameraFile, sessionId: number, report: IngestReport, verifier: ReadBackVerifier | undefined, progress: IngestProgress): Promise<void> {
+interface Staged {
+  file: CameraFile
+  facts: RecordingFacts
+  copy: StagedCopy
+}
+
+/**
+ * Stage A of one file: a re-docked file already in the vault is only hashed
+ * (one read, no write) and reported present; anything else is copied to
+ * staging while hashed.
+ */
+async function stageFile(o: IngestOptions, f: CameraFile, report: IngestReport, verifier: ReadBackVerifier | undefined, progress: IngestProgress): Promise<Staged | undefined> {
   const name = f.sourcePath.slice(f.sourcePath.lastIndexOf('/') + 1)
   const facts = recordingFacts(name, f.mtimeMs, o.profile, o.identity)
 
-  // Re-dock: the same file from the same device is already recorded. Read it
-  // once to prove it is the same bytes, write nothing.
   const earlier = findBySource(o.db, facts.deviceId, f.sourcePath, { size: f.size })
   if (earlier) {
     const h = await hashSource(f.absPath, f.ino, o.chunkBytes)
-    progress.bytesDone += f.size
     if (h.sha256 === earlier.sha256) {
+      progress.bytesDone += f.size
       report.present.push({ id: earlier.id, sha256: h.sha256, size: h.size, sourcePath: f.sourcePath })
-      return
+      return undefined
     }
-    progress.bytesDone -= f.size
   }
 
   const free = await o.vault.freeBytes()
   if (free < f.size + o.minFreeBytes) throw new StopSession(diskFullMessage(o.vault, f.size + o.minFreeBytes, free))
 
-  const staging = o.vault.stagingPath()
-  const copied = await copyToStaging(f.absPath, f.ino, staging, {
+  const copy = await stageCopy(f.absPath, f.ino, o.vault.stagingPath(), {
     chunk: o.chunkBytes, verifier, signal: o.signal,
     onBytes: (n) => {
       progress.bytesDone += n
       o.onProgress?.(progress)
     },
   })
-  const same = findBySource(o.db, facts.deviceId, f.sourcePath, { sha256: copied.sha256 })
+  return { file: f, facts, copy }
+}
+
+/**
+ * Stage B: fsync and read-back check, then (the order that makes invariant
+ * 1 hold) atomic rename into objects/, then the row and its ledger event in
+ * one transaction.
+ */
+async function commitStaged(o: IngestOptions, s: Staged, sessionId: number, report: IngestReport): Promise<void> {
+  const { file: f, facts, copy } = s
+  await copy.finalize()
+  const same = findBySource(o.db, facts.deviceId, f.sourcePath, { sha256: copy.sha256 })
   if (same) {
-    await rm(staging, { force: true })
-    report.present.push({ id: same.id, sha256: copied.sha256, size: copied.size, sourcePath: f.sourcePath })
+    await copy.discard()
+    report.present.push({ id: same.id, sha256: copy.sha256, size: copy.size, sourcePath: f.sourcePath })
     return
   }
-  await o.vault.commitObject(staging, copied.sha256)
+  await o.vault.commitObject(copy.path, copy.sha256)
   const { id } = recordIngested(o.db, {
-    sha256: copied.sha256, size: copied.size, kind: f.kind, sourcePath: f.sourcePath, stationId: o.stationId,
+    sha256: copy.sha256, size: copy.size, kind: f.kind, sourcePath: f.sourcePath, stationId: o.stationId,
     deviceId: facts.deviceId, officerId: facts.officerId, recordedAt: facts.recordedAt, recordedOffset: facts.recordedOffset,
     recordedSource: facts.recordedSource, important: facts.important,
     category: facts.important ? 'evidence' : null, caseNumber: null, profileId: o.profile.id, sessionId,
   }, o.actor)
-  report.ingested.push({ id, sha256: copied.sha256, size: copied.size, sourcePath: f.sourcePath })
-  report.bytesIngested += copied.size
-  o.logger.debug({ event: 'ingest.file', sessionId, id, sourcePath: f.sourcePath, sha256: copied.sha256, size: copied.size }, 'ingested')
+  report.ingested.push({ id, sha256: copy.sha256, size: copy.size, sourcePath: f.sourcePath })
+  report.bytesIngested += copy.size
+  o.logger.debug({ event: 'ingest.file', sessionId, id, sourcePath: f.sourcePath, sha256: copy.sha256, size: copy.size }, 'ingested')
 }
 
 function diskFullMessage(vault: Vault, need?: number, have?: number): string {

@@ -1,0 +1,226 @@
+import { execFileSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync, openSync, writeSync, closeSync, copyFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { allRecordings } from '../src/catalog/recordings.js'
+import { copyToStaging } from '../src/ingest/copy.js'
+import { ReadBackVerifier } from '../src/ingest/readback.js'
+import { verifyVault } from '../src/vault/verify.js'
+import { makeCamera, sha256sum, station, tempDir } from './helpers.js'
+
+function cameraFiles(root: string): string[] {
+  const out: string[] = []
+  const walk = (d: string, rel: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name
+      if (e.isDirectory()) walk(join(d, e.name), r)
+      else if (e.isFile() && /\.(mp4|avi|wav|jpg|srt)$/i.test(e.name)) out.push(r)
+    }
+  }
+  walk(root, '')
+  return out.sort()
+}
+
+t.test('a fake camera is ingested: every object hashes (sha256sum) to what the camera holds', async (t) => {
+  const cam = await makeCamera(join(tempDir(t), 'cam'), ['--broken'])
+  const s = station(t)
+  const report = await s.ingest(cam)
+  const expected = cameraFiles(cam)
+  t.equal(report.state, 'complete')
+  t.same(report.failed, [])
+  t.same(report.ingested.map((r) => r.sourcePath).sort(), expected, 'every media file ingested')
+  t.ok(expected.length >= 8, `${expected.length} media files on the camera`)
+  for (const r of report.ingested) {
+    const obj = s.vault.objectPath(r.sha256)
+    t.equal(sha256sum(join(cam, r.sourcePath)), r.sha256, `camera file hash: ${r.sourcePath}`)
+    t.equal(sha256sum(obj), r.sha256, `vault object hash: ${r.sourcePath}`)
+    t.equal(statSync(obj).mode & 0o777, 0o444, 'objects are read-only')
+  }
+  const rows = [...allRecordings(s.db)]
+  t.equal(rows.length, expected.length)
+  const imp = rows.filter((r) => r.important)
+  t.ok(imp.length >= 1, 'the _IMP file is marked important')
+  t.ok(imp.every((r) => r.category === 'evidence'), 'important files start as evidence')
+  t.ok(rows.every((r) => r.deviceId && r.officerId && r.recordedSource === 'filename' && r.recordedOffset === '+08:00'))
+  t.equal(readdirSync(s.vault.stagingDir).length, 0, 'staging is empty')
+  const v = await verifyVault(s.db, s.vault)
+  t.ok(v.ok, 'verify is clean')
+  t.equal(v.checked.recordings, expected.length)
+
+  t.test('docking the same camera again stores nothing new and says so', async (t) => {
+    const objectsBefore = readdirSync(s.vault.objectsDir).flatMap((d) => readdirSync(join(s.vault.objectsDir, d))).length
+    const again = await s.ingest(cam)
+    t.equal(again.state, 'complete')
+    t.equal(again.ingested.length, 0)
+    t.equal(again.present.length, expected.length)
+    t.same(again.present.map((p) => p.id).sort((a, b) => a - b), rows.map((r) => r.id).sort((a, b) => a - b))
+    const objectsAfter = readdirSync(s.vault.objectsDir).flatMap((d) => readdirSync(join(s.vault.objectsDir, d))).length
+    t.equal(objectsAfter, objectsBefore)
+    t.equal([...allRecordings(s.db)].length, expected.length)
+  })
+
+  t.test('a changed file at the same path is a new recording; the old one stays', async (t) => {
+    const target = join(cam, report.ingested[0]!.sourcePath)
+    chmodSync(target, 0o644)
+    const fd = openSync(target, 'r+')
+    writeSync(fd, Buffer.from('X'), 0, 1, 100)
+    closeSync(fd)
+    const r = await s.ingest(cam)
+    t.equal(r.ingested.length, 1)
+    t.equal(r.ingested[0]!.sourcePath, report.ingested[0]!.sourcePath)
+    t.not(r.ingested[0]!.sha256, report.ingested[0]!.sha256)
+    t.ok(existsSync(s.vault.objectPath(report.ingested[0]!.sha256)), 'the first version is kept')
+    t.ok((await verifyVault(s.db, s.vault)).ok)
+  })
+})
+
+t.test('links are never followed, hidden/system/odd names are skipped with a reason', async (t) => {
+  const dir = tempDir(t)
+  const cam = join(dir, 'cam')
+  const media = join(cam, 'DCIM', '100MEDIA')
+  mkdirSync(media, { recursive: true })
+  const outside = join(dir, 'outside')
+  mkdirSync(outside)
+  writeFileSync(join(outside, 'A1B2C3D_012345_20261120080000_0001.MP4'), 'secret outside the camera')
+  writeFileSync(join(media, 'A1B2C3D_012345_20261120080000_0002.MP4'), 'real clip bytes')
+  symlinkSync(join(outside, 'A1B2C3D_012345_20261120080000_0001.MP4'), join(media, 'A1B2C3D_012345_20261120080000_0003.MP4'))
+  symlinkSync(outside, join(cam, 'DCIM', '101MEDIA'))
+  symlinkSync('../../../outside', join(media, 'up'))
+  mkdirSync(join(cam, 'DCIM', '.hidden'))
+  writeFileSync(join(cam, 'DCIM', '.hidden', 'A1B2C3D_012345_20261120080000_0004.MP4'), 'hidden')
+  writeFileSync(join(media, '.A1B2C3D_012345_20261120080000_0005.MP4'), 'hidden file')
+  writeFileSync(join(media, 'bad\u0007name.MP4'), 'control char')
+  writeFileSync(join(media, 'line\nbreak.MP4'), 'newline')
+  writeFileSync(join(media, Buffer.from('latin1-\xe9.MP4', 'latin1').toString('latin1')), 'ok name')
+  execFileSync('mkfifo', [join(media, 'A1B2C3D_012345_20261120080000_0006.MP4')])
+  const s = station(t)
+  const r = await s.ingest(cam)
+  const reasons = Object.fromEntries(r.skipped.map((x) => [x.sourcePath, x.reason]))
+  t.same(r.ingested.map((x) => x.sourcePath).sort(), ['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0002.MP4', 'DCIM/100MEDIA/latin1-é.MP4'])
+  t.match(reasons['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0003.MP4'], /symbolic link/)
+  t.match(reasons['DCIM/101MEDIA'], /symbolic link/)
+  t.match(reasons['DCIM/100MEDIA/up'], /symbolic link/)
+  t.match(reasons['DCIM/.hidden'], /hidden/)
+  t.match(reasons['DCIM/100MEDIA/.A1B2C3D_012345_20261120080000_0005.MP4'], /hidden/)
+  t.match(reasons['DCIM/100MEDIA/bad\u0007name.MP4'], /control/)
+  t.match(reasons['DCIM/100MEDIA/line\nbreak.MP4'], /control/)
+  t.match(reasons['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0006.MP4'], /not a regular file/)
+  const rows = [...allRecordings(s.db)]
+  t.notOk(rows.some((x) => x.sha256 === sha256sum(join(outside, 'A1B2C3D_012345_20261120080000_0001.MP4'))), 'nothing outside the root was read')
+})
+
+t.test('a file that vanishes mid-session fails alone; the session is incomplete and resumes on re-dock', async (t) => {
+  const dir = tempDir(t)
+  const cam = await makeCamera(join(dir, 'cam'))
+  const all = cameraFiles(cam)
+  const victim = all[all.length - 2]!
+  const keep = join(dir, 'keep')
+  copyFileSync(join(cam, victim), keep)
+  const s = station(t)
+  let removed = false
+  const r = await s.ingest(cam, {
+    onProgress: (p) => {
+      if (!removed && p.current === all[1]) {
+        unlinkSync(join(cam, victim))
+        removed = true
+      }
+    },
+  })
+  t.equal(r.state, 'incomplete')
+  t.equal(r.failed.length, 1)
+  t.equal(r.failed[0]!.sourcePath, victim)
+  t.match(r.failed[0]!.error, /vanished/)
+  t.equal(r.ingested.length, all.length - 1, 'the other files are in')
+  t.ok((await verifyVault(s.db, s.vault)).ok)
+  const row = s.db.prepare('SELECT state, files_failed, failures FROM ingest_sessions WHERE id = ?').get(r.sessionId) as { state: string; files_failed: number; failures: string }
+  t.same([row.state, row.files_failed], ['incomplete', 1])
+  t.match(row.failures, /vanished/)
+  copyFileSync(keep, join(cam, victim))
+  const again = await s.ingest(cam)
+  t.equal(again.state, 'complete')
+  t.same(again.ingested.map((x) => x.sourcePath), [victim])
+  t.equal(again.present.length, all.length - 1)
+})
+
+t.test('staging leftovers of a dead process are removed at start and never trusted', async (t) => {
+  const s = station(t)
+  const cam = join(tempDir(t), 'cam', 'DCIM')
+  mkdirSync(cam, { recursive: true })
+  writeFileSync(join(cam, 'A1B2C3D_012345_20261120080000_0001.MP4'), 'x'.repeat(1000))
+  writeFileSync(join(s.vault.stagingDir, '999999999-abc-def.part'), 'half a file')
+  await s.ingest(join(cam, '..'))
+  t.same(readdirSync(s.vault.stagingDir), [])
+})
+
+t.test('read-back verification refuses a staged copy that differs from what was read', async (t) => {
+  const dir = tempDir(t)
+  const src = join(dir, 'src.bin')
+  writeFileSync(src, Buffer.alloc(8 << 20, 7))
+  const staging = join(dir, 'staging.part')
+  const verifier = new ReadBackVerifier(1 << 20)
+  t.teardown(() => verifier.close())
+  let corrupted = false
+  await t.rejects(
+    copyToStaging(src, statSync(src).ino, staging, {
+      chunk: 1 << 20,
+      verifier,
+      onBytes: () => {
+        if (corrupted) return
+        corrupted = true
+        const fd = openSync(staging, 'r+')
+        writeSync(fd, Buffer.from([0xff]), 0, 1, 10)
+        closeSync(fd)
+      },
+    }),
+    /read-back verification failed/,
+  )
+  t.notOk(existsSync(staging), 'the bad staged copy is removed')
+  const ok = await copyToStaging(src, statSync(src).ino, staging, { chunk: 1 << 20, verifier })
+  t.equal(ok.sha256, sha256sum(src))
+})
+
+t.test('identical content at two paths is stored once and recorded twice', async (t) => {
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  writeFileSync(join(cam, 'DCIM', 'A1B2C3D_012345_20261120080000_0001.MP4'), 'same bytes')
+  writeFileSync(join(cam, 'DCIM', 'A1B2C3D_012345_20261120080500_0002.MP4'), 'same bytes')
+  const s = station(t)
+  const r = await s.ingest(cam)
+  t.equal(r.ingested.length, 2)
+  t.equal(r.ingested[0]!.sha256, r.ingested[1]!.sha256)
+  t.equal(readdirSync(s.vault.objectsDir).flatMap((d) => readdirSync(join(s.vault.objectsDir, d))).length, 1)
+  t.ok((await verifyVault(s.db, s.vault)).ok)
+})
+
+t.test('a full disk stops the session with a message that says what to do; nothing half-written is kept', async (t) => {
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  for (let i = 1; i <= 4; i++) writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_2026112008000${i}_000${i}.MP4`), Buffer.alloc(3 << 20, i))
+
+  t.test('free space below the reserve: refused before copying', async (t) => {
+    const s = station(t)
+    const r = await s.ingest(cam, { minFreeBytes: Number.MAX_SAFE_INTEGER / 2 })
+    t.equal(r.state, 'incomplete')
+    t.equal(r.ingested.length, 0)
+    t.equal(r.failed.length, 4)
+    t.match(r.failed[0]!.error, /data disk is full.*free space in .* then dock again/)
+  })
+
+  t.test('a real ENOSPC from a small file system mid-copy', async (t) => {
+    const mnt = tempDir(t, 'bv-tmpfs-')
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mnt], { stdio: 'ignore' })
+    } catch {
+      t.skip('mounting a small tmpfs is not permitted here (needs root): the reserve check above covers the message')
+      return
+    }
+    t.teardown(() => execFileSync('umount', ['-l', mnt]))
+    const s = station(t, join(mnt, 'data'))
+    const r = await s.ingest(cam)
+    t.equal(r.state, 'incomplete')
+    t.ok(r.ingested.length >= 1 && r.ingested.length < 4, `${r.ingested.length} files fit`)
+    t.match(r.failed[0]!.error, /data disk is full/)
+    t.same(readdirSync(s.vault.stagingDir), [], 'no staging leftovers')
+    t.ok((await verifyVault(s.db, s.vault)).ok, 'what was committed verifies')
+  })
+})
