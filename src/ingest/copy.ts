@@ -65,6 +65,14 @@ async function hashHandle(src: FileHandle, chunk: number): Promise<CopyResult> {
   }
 }
 
+async function writeAll(fh: FileHandle, buf: Buffer, at: number): Promise<void> {
+  let off = 0
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, at + off)
+    off += bytesWritten
+  }
+}
+
 /** A camera file whose bytes are in staging but not yet durable and verified. */
 export interface StagedCopy extends CopyResult {
   /** The staging file. */
@@ -115,14 +123,12 @@ export async function stageCopy(
       if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('ingest aborted')
       const cur = bufs[i]!.subarray(0, bytesRead)
       i ^= 1
-      // The next read goes to the other buffer, whose write has completed.
+      // The next read goes to the other buffer, whose write has completed;
+      // this chunk's write runs on the thread pool while it is hashed here.
       pending = src.read(bufs[i]!, 0, chunk, pos + bytesRead)
+      const written = writeAll(dst, cur, pos)
       h.update(cur)
-      let off = 0
-      while (off < cur.length) {
-        const { bytesWritten } = await dst.write(cur, off, cur.length - off, pos + off)
-        off += bytesWritten
-      }
+      await written
       pos += bytesRead
       follow?.advance(pos)
       opts.onBytes?.(bytesRead)
