@@ -1,4 +1,5 @@
 import { foundation } from './migrations/001-foundation.js'
+import { api } from './migrations/006-api.js'
 
 export interface Migration {
   version: number
@@ -14,4 +15,5 @@ export interface Migration {
  */
 export const migrations: readonly Migration[] = [
   foundation,
+  api,
 ]

@@ -6,6 +6,7 @@ import { doctorCommand } from './commands/doctor.js'
 import { ingestCommand } from './commands/ingest.js'
 import { recordingsCommand } from './commands/recordings.js'
 import { startCommand } from './commands/start.js'
+import { tokenCommand } from './commands/token.js'
 import { verifyCommand } from './commands/verify.js'
 import { EXIT, io, type Command } from './common.js'
 
@@ -18,6 +19,7 @@ const COMMANDS: Command[] = [
   verifyCommand,
   recordingsCommand,
   doctorCommand,
+  tokenCommand,
 ]
 
 function usageText(): string {

@@ -1,0 +1,44 @@
+/**
+ * Who may do what through the API: the one table of rights. Officers see
+ * only their own recordings (enforced where recordings are read); auditors
+ * read the ledger and verify but never footage; admins manage tokens only.
+ */
+export const ROLES = ['officer', 'clerk', 'supervisor', 'auditor', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+
+export const RIGHTS = [
+  'station:read',
+  'recordings:read',
+  'media:read',
+  'recordings:categorize',
+  'cases:read',
+  'cases:write',
+  'exports:read',
+  'exports:request',
+  'exports:approve',
+  'holds:write',
+  'ledger:read',
+  'verify:run',
+  'stats:read',
+  'retention:read',
+  'tokens:admin',
+] as const
+export type Right = (typeof RIGHTS)[number]
+
+const clerk: Right[] = ['station:read', 'recordings:read', 'media:read', 'recordings:categorize', 'cases:read', 'cases:write', 'exports:read', 'exports:request', 'stats:read', 'retention:read']
+
+export const GRANTS: Record<Role, ReadonlySet<Right>> = {
+  officer: new Set<Right>(['station:read', 'recordings:read', 'media:read']),
+  clerk: new Set(clerk),
+  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
+  auditor: new Set<Right>(['station:read', 'recordings:read', 'cases:read', 'exports:read', 'ledger:read', 'verify:run', 'stats:read', 'retention:read']),
+  admin: new Set<Right>(['station:read', 'tokens:admin']),
+}
+
+export function can(role: Role, right: Right): boolean {
+  return GRANTS[role].has(right)
+}
+
+export function isRole(v: string): v is Role {
+  return (ROLES as readonly string[]).includes(v)
+}

@@ -1,0 +1,44 @@
+import { UsageError } from '../../common/errors.js'
+import { isRole, ROLES } from '../../api/roles.js'
+import { createToken, listTokens, revokeToken } from '../../api/tokens.js'
+import { table } from '../format.js'
+import { EXIT, io, parse, station, type Command } from '../common.js'
+
+const usage = `token create --role ${ROLES.join('|')} --name NAME [--officer POLICE_NO] [--json] | token list [--json] | token revoke ID`
+
+async function cmdToken(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, officer: { type: 'string' } }, usage)
+  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  const [sub, arg] = positionals
+  const st = station(values)
+  const actor = `station:${st.cfg.station.id}`
+  try {
+    if (sub === 'create') {
+      if (!values.role || !isRole(values.role)) throw new UsageError(`token create needs --role, one of ${ROLES.join(', ')}`)
+      if (!values.name) throw new UsageError('token create needs --name (who or what will use the token)')
+      const { token, secret } = createToken(st.db, { name: values.name, role: values.role, officerId: values.officer ?? null, actor })
+      st.logger.info({ event: 'token.created', tokenId: token.id, role: token.role }, 'token created')
+      if (values.json) io.stdout(JSON.stringify({ ...token, token: secret }, null, 2) + '\n')
+      else io.stdout(`token ${token.id} (${token.role}, ${token.name}):\n${secret}\nIt is shown only now: store it where its user keeps secrets.\n`)
+      return EXIT.ok
+    }
+    if (sub === 'list') {
+      const rows = listTokens(st.db)
+      if (values.json) io.stdout(JSON.stringify(rows, null, 2) + '\n')
+      else io.stdout(table([['ID', 'ROLE', 'NAME', 'OFFICER', 'CREATED', 'REVOKED'], ...rows.map((r) => [String(r.id), r.role, r.name, r.officerId ?? '-', r.createdAt, r.revokedAt ?? '-'])]) + '\n')
+      return EXIT.ok
+    }
+    if (sub === 'revoke') {
+      const id = Number(arg)
+      if (!Number.isInteger(id) || id < 1) throw new UsageError('token revoke takes a token id (bodyvault token list)')
+      const t = revokeToken(st.db, id, actor)
+      io.stdout(`token ${t.id} revoked at ${t.revokedAt}\n`)
+      return EXIT.ok
+    }
+    throw new UsageError(`Usage: bodyvault ${usage}`)
+  } finally {
+    st.close()
+  }
+}
+
+export const tokenCommand: Command = { name: 'token', usage, run: cmdToken }
