@@ -53,10 +53,13 @@ export const COLUMNS: Record<keyof Recording, string> = {
   status: 'status',
 }
 const FIELDS = Object.keys(COLUMNS) as (keyof Recording)[]
-const SELECT = `SELECT ${FIELDS.map((f) => `${COLUMNS[f]} AS "${f}"`).join(', ')} FROM recordings`
+/** The recording columns under their field names, for queries elsewhere in the catalog. */
+export const SELECT_COLUMNS = FIELDS.map((f) => `recordings.${COLUMNS[f]} AS "${f}"`).join(', ')
+const SELECT = `SELECT ${SELECT_COLUMNS} FROM recordings`
 
-type Row = Omit<Recording, 'important'> & { important: number }
-function fromRow(r: Row): Recording {
+export type RecordingRow = Omit<Recording, 'important'> & { important: number }
+type Row = RecordingRow
+export function fromRow(r: Row): Recording {
   return { ...r, important: r.important === 1 }
 }
 
@@ -92,28 +95,6 @@ export function findBySource(db: Db, deviceId: string | null, sourcePath: string
   }
   const r = db.prepare(`${SELECT} WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT 1`).get(...args) as Row | undefined
   return r ? fromRow(r) : undefined
-}
-
-export interface RecordingQuery {
-  officerId?: string | undefined
-  deviceId?: string | undefined
-  /** Inclusive lower bound on recorded_at (UTC ISO). */
-  from?: string | undefined
-  /** Exclusive upper bound on recorded_at (UTC ISO). */
-  to?: string | undefined
-  limit?: number | undefined
-}
-
-export function searchRecordings(db: Db, q: RecordingQuery): Recording[] {
-  const where: string[] = []
-  const args: (string | number)[] = []
-  if (q.officerId !== undefined) { where.push('officer_id = ?'); args.push(q.officerId) }
-  if (q.deviceId !== undefined) { where.push('device_id = ?'); args.push(q.deviceId) }
-  if (q.from !== undefined) { where.push('recorded_at >= ?'); args.push(q.from) }
-  if (q.to !== undefined) { where.push('recorded_at < ?'); args.push(q.to) }
-  const sql = `${SELECT}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY recorded_at, id LIMIT ?`
-  args.push(q.limit ?? 1000)
-  return (db.prepare(sql).all(...args) as Row[]).map(fromRow)
 }
 
 export function touchDeviceAndOfficer(db: Db, deviceId: string | null, officerId: string | null, at: string): void {

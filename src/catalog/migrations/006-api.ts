@@ -2,7 +2,7 @@ import type { Migration } from '../migrations.js'
 
 export const api: Migration = {
   version: 6,
-  name: 'API tokens and export requests',
+  name: 'API tokens, export requests, file-name search',
   sql: `
 CREATE TABLE tokens (
   id          INTEGER PRIMARY KEY,
@@ -29,5 +29,21 @@ CREATE TABLE export_requests (
   downloads       INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX export_requests_state ON export_requests(state, id);
+
+-- Text search in original file names: an FTS5 trigram index kept by triggers.
+CREATE VIRTUAL TABLE recordings_name USING fts5(source_path, content='recordings', content_rowid='id', tokenize='trigram');
+INSERT INTO recordings_name(rowid, source_path) SELECT id, source_path FROM recordings;
+CREATE TRIGGER recordings_name_ai AFTER INSERT ON recordings BEGIN
+  INSERT INTO recordings_name(rowid, source_path) VALUES (new.id, new.source_path);
+END;
+CREATE TRIGGER recordings_name_ad AFTER DELETE ON recordings BEGIN
+  INSERT INTO recordings_name(recordings_name, rowid, source_path) VALUES ('delete', old.id, old.source_path);
+END;
+CREATE TRIGGER recordings_name_au AFTER UPDATE OF source_path ON recordings BEGIN
+  INSERT INTO recordings_name(recordings_name, rowid, source_path) VALUES ('delete', old.id, old.source_path);
+  INSERT INTO recordings_name(rowid, source_path) VALUES (new.id, new.source_path);
+END;
+CREATE INDEX recordings_station_time ON recordings(station_id, recorded_at);
+CREATE INDEX recordings_ingested ON recordings(ingested_at);
 `,
 }

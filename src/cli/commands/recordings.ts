@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon'
-import { searchRecordings } from '../../catalog/recordings.js'
+import { searchRecordings } from '../../catalog/search.js'
 import { UsageError } from '../../common/errors.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command } from '../common.js'
@@ -23,8 +23,8 @@ async function cmdRecordings(args: string[]): Promise<number> {
     const zone = st.cfg.station.timezone
     const rows = searchRecordings(st.db, {
       officerId: values.officer, deviceId: values.device,
-      from: parseWhen(values.from, 'from', zone), to: parseWhen(values.to, 'to', zone), limit,
-    })
+      from: parseWhen(values.from, 'from', zone), to: parseWhen(values.to, 'to', zone), limit, sort: 'recordedAt',
+    }).items
     if (values.json) {
       io.stdout(JSON.stringify(rows, null, 2) + '\n')
       return EXIT.ok
