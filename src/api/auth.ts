@@ -1,0 +1,47 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Db } from '../catalog/db.js'
+import { ApiError } from './errors.js'
+import { can, type Right } from './roles.js'
+import { authenticate, type Token } from './tokens.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    token?: Token
+  }
+  interface FastifyContextConfig {
+    /** The right a route needs; routes without one are open (only /healthz). */
+    right?: Right
+    public?: boolean
+  }
+}
+
+/**
+ * Every route but the public ones needs `Authorization: Bearer <token>`:
+ * 401 when it is missing, malformed, unknown or revoked; 403 when the
+ * token's role lacks the route's right.
+ */
+export function installAuth(app: FastifyInstance, db: Db): void {
+  app.addHook('onRequest', async (req) => {
+    const cfg = req.routeOptions.config
+    // Public routes, and URLs that match no route (the 404 handler answers those).
+    if (cfg?.public || req.routeOptions.url === undefined) return
+    const header = req.headers.authorization
+    const m = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null
+    if (!m) throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <token> (bodyvault token create makes one)')
+    const token = authenticate(db, m[1]!)
+    if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'the token is unknown or revoked')
+    req.token = token
+    const right = cfg?.right
+    if (!right) throw new ApiError(403, 'FORBIDDEN', 'this route has no right assigned')
+    if (!can(token.role, right)) throw new ApiError(403, 'FORBIDDEN', `the ${token.role} role may not do this (needs ${right})`)
+  })
+}
+
+export function tokenOf(req: FastifyRequest): Token {
+  if (!req.token) throw new ApiError(401, 'UNAUTHENTICATED', 'no token')
+  return req.token
+}
+
+export function actorOf(req: FastifyRequest): string {
+  return `token:${tokenOf(req).id}`
+}
