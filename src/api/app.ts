@@ -33,7 +33,7 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
   const app = Fastify({
     logger: false,
     bodyLimit: 1 << 20,
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
     exposeHeadRoutes: true,
     return503OnClosing: true,

@@ -1,0 +1,97 @@
+/**
+ * API benchmark: seeds N recordings (default 1,000,000) into a catalog,
+ * serves it with the real API on 127.0.0.1, drives typical searches with
+ * autocannon from a second process at a fixed rate, and prints p50/p99 and
+ * requests/s next to the raw SQLite time of the same queries.
+ *
+ *   node dist/bench/api.js [--rows 1000000] [--rate 200] [--seconds 20]
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { buildApi } from '../src/api/app.js'
+import { createToken } from '../src/api/tokens.js'
+import { openCatalog } from '../src/catalog/db.js'
+import { searchRecordings, type SearchQuery } from '../src/catalog/search.js'
+import { silentLogger } from '../src/common/log.js'
+import { packageRoot } from '../src/common/paths.js'
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '20' } } })
+const ROWS = Number(values.rows)
+const dir = mkdtempSync(join(tmpdir(), 'bv-bench-api-'))
+const db = openCatalog(join(dir, 'catalog.db'))
+
+// Seeding writes catalog rows directly (no ledger events: this bench measures search).
+console.log(`seeding ${ROWS} recordings ...`)
+let t0 = performance.now()
+db.pragma('foreign_keys = OFF')
+// The file-name index is rebuilt once after the rows are in (much faster than a trigger per row).
+db.exec('DROP TRIGGER recordings_name_ai')
+db.pragma('synchronous = OFF')
+const ins = db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset, recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '+08:00', 'filename', ?, ?, ?, 'gat947', NULL, ?, ?)`)
+const start = Date.UTC(2025, 0, 1)
+const span = 2 * 365 * 86400_000
+const cats = ['patrol', 'patrol', 'patrol', 'inspection', 'evidence', null, null, 'hearing', 'enforcement', 'service']
+db.transaction(() => {
+  for (let i = 1; i <= ROWS; i++) {
+    const h = Math.imul(i, 2654435761) >>> 0
+    const officer = String(h % 2000).padStart(6, '0')
+    const device = `D${String((h >>> 11) % 1000).padStart(6, '0')}`
+    const at = new Date(start + Math.floor((i / ROWS) * span) + (h % 3600_000))
+    const important = h % 13 === 0 ? 1 : 0
+    const name = `DCIM/100MEDIA/${device}_${officer}_${at.toISOString().replace(/\D/g, '').slice(0, 14)}_${String(i % 10000).padStart(4, '0')}${important ? '_IMP' : ''}.MP4`
+    ins.run(i, h.toString(16).padStart(64, '0'), 100_000_000 + (h % 1000), h % 20 === 0 ? 'photo' : 'video', name, `station-${h % 4}`, device, officer, at.toISOString(), important,
+      important ? 'evidence' : cats[h % cats.length] ?? null, h % 97 === 0 ? `CASE-${h % 5000}` : null, new Date(at.getTime() + 6 * 3600_000).toISOString(), i)
+  }
+})()
+db.exec("INSERT INTO recordings_name(recordings_name) VALUES ('rebuild')")
+db.pragma('synchronous = FULL')
+db.exec('ANALYZE')
+console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+const day = (d: number): string => new Date(start + d * 86400_000).toISOString()
+const mixes: { name: string; q: SearchQuery; url: string }[] = [
+  { name: 'officer, last 30 days', q: { officerId: '000417', from: day(700), to: day(730) }, url: '/v1/recordings?officer=000417&from=' + day(700) + '&to=' + day(730) },
+  { name: 'device, one week', q: { deviceId: 'D000123', from: day(300), to: day(307) }, url: '/v1/recordings?device=D000123&from=' + day(300) + '&to=' + day(307) },
+  { name: 'evidence + important', q: { category: 'evidence', important: true }, url: '/v1/recordings?category=evidence&important=true' },
+  { name: 'text in file name', q: { text: 'D000777_0012' }, url: '/v1/recordings?q=D000777_0012' },
+  { name: 'newest first, no filter', q: {}, url: '/v1/recordings' },
+  { name: 'station + uncategorised, one day', q: { stationId: 'station-2', category: null, from: day(500), to: day(501) }, url: '/v1/recordings?station=station-2&category=uncategorised&from=' + day(500) + '&to=' + day(501) },
+  { name: 'case number', q: { caseNumber: 'CASE-4242' }, url: '/v1/recordings?case=CASE-4242' },
+]
+
+console.log('\nraw SQLite time of each query (searchRecordings, 200 runs each):')
+const raw: Record<string, { p50: number; p99: number }> = {}
+for (const m of mixes) {
+  const times: number[] = []
+  for (let i = 0; i < 200; i++) {
+    t0 = performance.now()
+    searchRecordings(db, { ...m.q, limit: 50 })
+    times.push(performance.now() - t0)
+  }
+  times.sort((a, b) => a - b)
+  raw[m.name] = { p50: times[100]!, p99: times[198]! }
+  console.log(`  ${m.name.padEnd(36)} p50 ${times[100]!.toFixed(2)} ms  p99 ${times[198]!.toFixed(2)} ms  (${searchRecordings(db, { ...m.q, limit: 50 }).items.length} rows)`)
+}
+
+const token = createToken(db, { name: 'bench', role: 'clerk', actor: 'bench' }).secret
+const app = await buildApi({ db, logger: silentLogger(), stationId: 'bench', objectPath: async (s) => s, rateLimitPerMinute: 10_000_000 })
+const base = await app.listen({ host: '127.0.0.1', port: 0 })
+console.log(`\nautocannon from a second process: ${values.rate} requests/s for ${values.seconds} s, 10 connections, the ${mixes.length} queries in turn`)
+const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'bench', 'api-load.js')], { stdio: ['pipe', 'pipe', 'inherit'] })
+child.stdin.end(JSON.stringify({ base, token, paths: mixes.map((m) => m.url), rate: Number(values.rate), seconds: Number(values.seconds) }))
+let out = ''
+child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+await new Promise((r) => child.on('exit', r))
+await app.close()
+db.close()
+rmSync(dir, { recursive: true, force: true })
+const res = JSON.parse(out) as { p50: number; p90: number; p99: number; max: number; rps: number; non2xx: number; errors: number; total: number }
+console.log(`  requests ${res.total}, non-2xx ${res.non2xx}, errors ${res.errors}`)
+console.log(`  latency p50 ${res.p50} ms, p90 ${res.p90} ms, p99 ${res.p99} ms, max ${res.max} ms; ${res.rps.toFixed(0)} requests/s`)
+const rawP99 = Math.max(...Object.values(raw).map((r) => r.p99))
+console.log(`  API p99 / slowest raw query p99: ${(res.p99 / rawP99).toFixed(1)}x (${rawP99.toFixed(2)} ms raw)`)
+console.log(`  goal p99 < 20 ms at ${values.rate} requests/s: ${res.p99 < 20 && res.non2xx === 0 && res.errors === 0 ? 'ok' : 'MISSED'}`)
