@@ -22,7 +22,7 @@ function raw(s: TestStation, sql: string): void {
   s.db.close()
   const db = new Database(join(s.dataDir, 'catalog.db'))
   db.pragma('foreign_keys = OFF')
-  const triggers = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'").all() as { sql: string }[]
+  const triggers = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('events_no_update', 'events_no_delete')").all() as { sql: string }[]
   db.exec('DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;')
   db.exec(sql)
   for (const tr of triggers) db.exec(tr.sql)
