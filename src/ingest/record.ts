@@ -1,6 +1,7 @@
 import type { Db } from '../catalog/db.js'
 import { insertRecording, touchDeviceAndOfficer, type IngestFacts } from '../catalog/recordings.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
+import { enqueueMediaJobs } from '../media/catalog.js'
 
 /**
  * Records one verified object as a recording: the catalog row and its
@@ -14,6 +15,8 @@ export function recordIngested(db: Db, facts: IngestFacts, actor: string): { id:
     const event = appendEvent(db, { type: 'ingested', actor, subject: `recording:${id}`, payload: { recordingId: id, ...facts } })
     touchDeviceAndOfficer(db, facts.deviceId, facts.officerId, event.at)
     insertRecording(db, { ...facts, id, ingestedAt: event.at, eventSeq: event.seq })
+    // Media jobs (probe, proxy, thumbnail) are queued in this same transaction; ingest never waits for them.
+    enqueueMediaJobs(db, id, facts.kind, event.at)
     return { id, event }
   }).immediate()
 }

@@ -1,0 +1,186 @@
+/**
+ * The media part of `bodyvault verify`: derivatives (proxies, thumbnails),
+ * probe results and sidecar links are checked against the ledger events
+ * that created them (`derived`, `probed`), and every derivative object is
+ * re-hashed. Called once from src/vault/verify.ts (verifyVault), after the
+ * chain walk (which already proves these events were not edited).
+ */
+import type { Db } from '../catalog/db.js'
+import { errnoCode, errorMessage } from '../common/errors.js'
+import { hashFile } from '../ingest/copy.js'
+import type { Problem } from '../vault/verify.js'
+import type { Vault } from '../vault/store.js'
+import { allDerivatives, allLinks, allMediaInfo, MEDIA_FIELDS, type MediaFacts } from './catalog.js'
+import { sha256Text } from './facts.js'
+
+export interface MediaVerifyReport {
+  problems: Problem[]
+  notes: string[]
+  /** Derivative objects re-hashed, and their bytes. */
+  objects: number
+  bytes: number
+  derivatives: number
+  mediaInfo: number
+  /** Every object a derivative event names (not "unreferenced" for verify's notes). */
+  objectShas: Set<string>
+}
+
+interface EventRow {
+  seq: number
+  type: string
+  at: string
+  payload: string
+}
+
+interface DerivedPayload {
+  derivativeId: number
+  recordingId: number
+  kind: string
+  sha256: string
+  size: number
+  mimeType: string
+  inputSha256: string
+  ffmpegVersion: string | null
+  args: unknown
+}
+
+type ProbedPayload = { recordingId: number; links?: { sidecarId: number; recordingId: number }[]; gpsTrackSha256?: string | null } & MediaFacts
+
+function same(a: unknown, b: unknown): boolean {
+  return a === b || (a === null && b === undefined) || (a === undefined && b === null)
+}
+
+export async function verifyMedia(
+  db: Db,
+  vault: Vault,
+  opts: { chunkBytes?: number; mayBeAbsent?: (sha256: string) => boolean } = {},
+): Promise<MediaVerifyReport> {
+  const problems: Problem[] = []
+  const notes: string[] = []
+  const derived = new Map<number, { seq: number; at: string; p: DerivedPayload }>()
+  const probed = new Map<number, { seq: number; at: string; p: ProbedPayload }>()
+  const links = new Map<number, { recordingId: number; seq: number }>()
+  for (const ev of db.prepare("SELECT seq, type, at, payload FROM events WHERE type IN ('derived', 'probed') ORDER BY seq").iterate() as IterableIterator<EventRow>) {
+    let payload: unknown
+    try {
+      payload = JSON.parse(ev.payload)
+    } catch {
+      continue // the chain walk reports it
+    }
+    if (ev.type === 'derived') {
+      const p = payload as DerivedPayload
+      derived.set(p.derivativeId, { seq: ev.seq, at: ev.at, p })
+    } else {
+      const p = payload as ProbedPayload
+      probed.set(p.recordingId, { seq: ev.seq, at: ev.at, p })
+      for (const l of p.links ?? []) links.set(l.sidecarId, { recordingId: l.recordingId, seq: ev.seq })
+    }
+  }
+
+  // derivatives rows against their `derived` events
+  let derivatives = 0
+  const seen = new Set<number>()
+  for (const row of allDerivatives(db)) {
+    derivatives++
+    seen.add(row.id)
+    const subject = `derivative:${row.id}`
+    const want = derived.get(row.id)
+    if (!want) {
+      problems.push({ kind: 'catalog-extra', subject, detail: `derivatives row (${row.kind} of recording:${row.recordingId}) has no derived event in the ledger` })
+      continue
+    }
+    const w = want.p
+    const pairs: [string, unknown, unknown][] = [
+      ['recordingId', row.recordingId, w.recordingId],
+      ['kind', row.kind, w.kind],
+      ['sha256', row.sha256, w.sha256],
+      ['size', row.size, w.size],
+      ['mimeType', row.mimeType, w.mimeType],
+      ['inputSha256', row.inputSha256, w.inputSha256],
+      ['ffmpegVersion', row.ffmpegVersion, w.ffmpegVersion],
+      ['args', row.argsText, JSON.stringify(w.args)],
+      ['createdAt', row.createdAt, want.at],
+      ['eventSeq', row.eventSeq, want.seq],
+    ]
+    for (const [field, a, b] of pairs) {
+      if (!same(a, b)) problems.push({ kind: 'catalog-mismatch', subject, detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.seq}` })
+    }
+  }
+  for (const [id, want] of derived) {
+    if (!seen.has(id)) problems.push({ kind: 'catalog-missing', subject: `derivative:${id}`, detail: `ledger event ${want.seq} records a ${want.p.kind} of recording:${want.p.recordingId} but the catalog has no row` })
+  }
+
+  // derivative objects: the ledger decides what must exist and what it hashes to
+  const status = new Map((db.prepare('SELECT id, status FROM recordings').all() as { id: number; status: string }[]).map((r) => [r.id, r.status]))
+  const objectShas = new Set<string>()
+  const needed = new Map<string, { size: number; who: string[] }>()
+  for (const [id, { p }] of derived) {
+    objectShas.add(p.sha256)
+    const who = `derivative:${id} (${p.kind} of recording:${p.recordingId})`
+    if (status.get(p.recordingId) !== undefined && status.get(p.recordingId) !== 'stored') {
+      notes.push(`${who}: the recording is ${status.get(p.recordingId)}; its derivative object is not required`)
+      continue
+    }
+    const n = needed.get(p.sha256)
+    if (n) n.who.push(who)
+    else needed.set(p.sha256, { size: p.size, who: [who] })
+  }
+  let objects = 0
+  let bytes = 0
+  for (const [sha, { size, who }] of needed) {
+    const users = who.join(', ')
+    try {
+      const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
+      bytes += h.size
+      if (h.sha256 !== sha) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}` })
+      else if (h.size !== size) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
+    } catch (err) {
+      if (!(errnoCode(err) === 'ENOENT' && opts.mayBeAbsent?.(sha))) {
+        problems.push({ kind: 'object-missing', subject: `object:${sha}`, detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}` })
+      }
+    }
+    objects++
+  }
+
+  // media_info rows against their `probed` events
+  let mediaInfo = 0
+  const seenInfo = new Set<number>()
+  for (const row of allMediaInfo(db)) {
+    mediaInfo++
+    seenInfo.add(row.recordingId)
+    const subject = `media-info:${row.recordingId}`
+    const want = probed.get(row.recordingId)
+    if (!want) {
+      problems.push({ kind: 'catalog-extra', subject, detail: 'media_info row has no probed event in the ledger' })
+      continue
+    }
+    const mismatch = (field: string, a: unknown, b: unknown): void => {
+      if (!same(a, b)) problems.push({ kind: 'catalog-mismatch', subject, detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.seq}` })
+    }
+    for (const f of MEDIA_FIELDS) mismatch(f, row[f], want.p[f])
+    mismatch('tags (SHA-256 of the stored JSON)', sha256Text(row.tags), want.p.tagsSha256)
+    mismatch('gpsTrack (SHA-256 of the stored JSON)', row.gpsTrack === null ? null : sha256Text(row.gpsTrack), want.p.gpsTrackSha256 ?? null)
+    mismatch('probedAt', row.probedAt, want.at)
+    mismatch('eventSeq', row.eventSeq, want.seq)
+  }
+  for (const [id, want] of probed) {
+    if (!seenInfo.has(id)) problems.push({ kind: 'catalog-missing', subject: `media-info:${id}`, detail: `ledger event ${want.seq} records its probe but the catalog has no media_info row` })
+  }
+
+  // sidecar links
+  const seenLinks = new Set<number>()
+  for (const l of allLinks(db)) {
+    seenLinks.add(l.sidecarId)
+    const want = links.get(l.sidecarId)
+    const subject = `media-link:${l.sidecarId}`
+    if (!want) problems.push({ kind: 'catalog-extra', subject, detail: `sidecar recording:${l.sidecarId} is linked to recording:${l.recordingId} but no probed event records that link` })
+    else if (want.recordingId !== l.recordingId || want.seq !== l.eventSeq) {
+      problems.push({ kind: 'catalog-mismatch', subject, detail: `link to recording:${l.recordingId} (event ${l.eventSeq}) in the catalog but to recording:${want.recordingId} in ledger event ${want.seq}` })
+    }
+  }
+  for (const [sid, want] of links) {
+    if (!seenLinks.has(sid)) problems.push({ kind: 'catalog-missing', subject: `media-link:${sid}`, detail: `ledger event ${want.seq} links sidecar recording:${sid} to recording:${want.recordingId} but the catalog has no such link` })
+  }
+
+  return { problems, notes, objects, bytes, derivatives, mediaInfo, objectShas }
+}

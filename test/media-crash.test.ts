@@ -1,0 +1,186 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import t from 'tap'
+import { openCatalog } from '../src/catalog/db.js'
+import { derivativesOf, getJob, jobsOf, mediaStatus } from '../src/media/catalog.js'
+import { Vault } from '../src/vault/store.js'
+import { verifyVault } from '../src/vault/verify.js'
+import { cli, makeCamera, ROOT, tempDir } from './helpers.js'
+
+// A kill -9 of `bodyvault media run` in the middle of a transcode leaves no
+// half-written derivative; the next run kills the orphaned ffmpeg, sweeps
+// its temp output and finishes the job. A SIGTERM stops cleanly. The daemon
+// (`bodyvault start`) runs the queue too.
+
+const root = tempDir(t, 'bv-mcrash-')
+// One long 1080p H.264 clip (~30 MB, a transcode of several seconds), plus the usual extras.
+const cam = await makeCamera(join(root, 'cam'), ['--count', '6', '--size', '30M'])
+
+/** Pids of processes whose command line mentions `needle` (ffmpeg children we started). */
+function processesMentioning(needle: string): number[] {
+  const out: number[] = []
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8')
+      const state = readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.[0]
+      if (cmd.includes(needle) && state !== 'Z') out.push(Number(d))
+    } catch {
+      // gone
+    }
+  }
+  return out
+}
+
+function killLeftovers(dataDir: string): void {
+  for (const pid of processesMentioning(dataDir)) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // gone
+    }
+  }
+}
+
+function mediaRun(dataDir: string, extra: string[] = []): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'media', 'run', '--json', ...extra], {
+    env: { ...process.env, BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'silent' },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  })
+  let out = ''
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c))
+  return { child, exit: new Promise((r) => child.on('exit', (code) => r(code))), stdout: () => out }
+}
+
+async function ingested(dataDir: string, from = cam): Promise<number> {
+  const r = cli(['ingest', from, '--json'], { BODYVAULT_DATA_DIR: dataDir })
+  if (r.code !== 0) throw new Error(`ingest failed: ${r.stderr}`)
+  const rep = JSON.parse(r.stdout) as { ingested: { id: number; sourcePath: string }[] }
+  return (rep.ingested.find((i) => /_0001(_IMP)?\.MP4$/.test(i.sourcePath)) ?? rep.ingested[0]!).id
+}
+
+/** Waits until the proxy job of `id` runs and its ffmpeg has written at least `bytes` to its temp file. */
+async function whenTranscoding(dataDir: string, id: number, bytes: number, give: { exit: Promise<number | null> }): Promise<{ jobId: number; tempPath: string; ffmpegPid: number }> {
+  const db = new Database(join(dataDir, 'catalog.db'), { readonly: true, fileMustExist: false })
+  let exited = false
+  void give.exit.then(() => (exited = true))
+  try {
+    for (let i = 0; i < 3000 && !exited; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      let row: { id: number; state: string; temp_path: string | null; ffmpeg_pid: number | null } | undefined
+      try {
+        row = db.prepare("SELECT id, state, temp_path, ffmpeg_pid FROM media_jobs WHERE recording_id = ? AND kind = 'proxy'").get(id) as typeof row
+      } catch {
+        continue // schema not there yet
+      }
+      if (row?.state === 'running' && row.temp_path && row.ffmpeg_pid && existsSync(row.temp_path) && statSync(row.temp_path).size >= bytes) {
+        return { jobId: row.id, tempPath: row.temp_path, ffmpegPid: row.ffmpeg_pid }
+      }
+    }
+  } finally {
+    db.close()
+  }
+  throw new Error('the transcode never got under way')
+}
+
+t.test('kill -9 of media run during a transcode, then a restart', async (t) => {
+  const dataDir = join(tempDir(t), 'data')
+  t.teardown(() => killLeftovers(dataDir))
+  const id = await ingested(dataDir)
+  const run1 = mediaRun(dataDir)
+  const at = await whenTranscoding(dataDir, id, 256 << 10, run1)
+  run1.child.kill('SIGKILL')
+  t.equal(await run1.exit, null, 'killed')
+
+  const vault = new Vault(dataDir)
+  {
+    const db = openCatalog(vault.catalogPath)
+    t.equal(getJob(db, at.jobId)?.state, 'running', 'the job is left running by the dead process')
+    t.strictSame(derivativesOf(db, id).filter((d) => d.kind === 'proxy'), [], 'no proxy recorded')
+    const v = await verifyVault(db, vault)
+    t.strictSame(v.problems, [], 'verify is clean')
+    t.strictSame(v.notes, [], 'and no unreferenced (half-written) object is in objects/')
+    t.ok(at.tempPath.startsWith(vault.stagingDir + '/'), 'the partial output is only in staging')
+    db.close()
+  }
+  const orphanAlive = processesMentioning(at.tempPath).length > 0
+  t.comment(`orphaned ffmpeg ${at.ffmpegPid} still running after the kill: ${orphanAlive}`)
+
+  const r = cli(['media', 'run', '--json'], { BODYVAULT_DATA_DIR: dataDir })
+  t.equal(r.code, 0, r.stderr)
+  const rep = JSON.parse(r.stdout) as { recovered: { requeued: number[]; killed: number[]; stagingCleaned: number }; outcomes: { jobId: number; outcome: string }[] }
+  t.ok(rep.recovered.requeued.includes(at.jobId), 'the interrupted job went back to the queue')
+  if (orphanAlive) t.ok(rep.recovered.killed.includes(at.ffmpegPid), 'the orphaned ffmpeg was killed')
+  t.ok(rep.outcomes.some((o) => o.jobId === at.jobId && o.outcome === 'done'), 'and finished after the restart')
+  t.strictSame(processesMentioning(at.tempPath), [], 'no ffmpeg of the dead run is left')
+  t.strictSame(readdirSync(vault.stagingDir), [], 'staging is empty')
+
+  const db = openCatalog(vault.catalogPath)
+  t.teardown(() => db.close())
+  const job = getJob(db, at.jobId)!
+  t.equal(job.state, 'done')
+  t.equal(job.attempts, 2, 'the interrupted attempt counts')
+  t.match(job.result, /^derivative:\d+$/)
+  const st = mediaStatus(db)
+  t.equal(st.byState.failed + st.byState.queued + st.byState.running, 0, 'every job done')
+  const proxy = derivativesOf(db, id).find((d) => d.kind === 'proxy')!
+  const p = JSON.parse(spawnSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_format', '-show_streams', `file:${vault.objectPath(proxy.sha256)}`], { encoding: 'utf8' }).stdout) as { streams: { codec_name: string }[]; format: { duration: string } }
+  t.strictSame(p.streams.map((s) => s.codec_name), ['h264', 'aac'], 'the finished proxy is whole')
+  const v = await verifyVault(db, vault)
+  t.strictSame(v.problems, [])
+  t.strictSame(v.notes, [])
+})
+
+t.test('SIGTERM of media run: the transcode is abandoned cleanly and the attempt refunded', async (t) => {
+  const dataDir = join(tempDir(t), 'data')
+  t.teardown(() => killLeftovers(dataDir))
+  const id = await ingested(dataDir)
+  const run = mediaRun(dataDir)
+  const at = await whenTranscoding(dataDir, id, 64 << 10, run)
+  run.child.kill('SIGTERM')
+  t.equal(await run.exit, 130, 'exit 130: interrupted')
+  t.strictSame(processesMentioning(at.tempPath), [], 'its ffmpeg was stopped')
+  t.notOk(existsSync(at.tempPath), 'its temp output was removed')
+  const db = openCatalog(join(dataDir, 'catalog.db'))
+  t.teardown(() => db.close())
+  const job = getJob(db, at.jobId)!
+  t.equal(job.state, 'queued', 'back in the queue')
+  t.equal(job.attempts, 0, 'a stop is not a failed attempt')
+  t.equal(jobsOf(db, id).find((j) => j.kind === 'proxy')?.lastError ?? null, null)
+})
+
+t.test('the daemon runs the media queue and stops cleanly', async (t) => {
+  const dataDir = join(tempDir(t), 'data')
+  t.teardown(() => killLeftovers(dataDir))
+  // A small camera: the short H.265 clip and a photo (5 jobs).
+  const small = join(tempDir(t), 'cam')
+  mkdirSync(join(small, 'DCIM', '100MEDIA'), { recursive: true })
+  for (const n of readdirSync(join(cam, 'DCIM', '100MEDIA')).filter((f) => /_0004\.MP4$|_0006\.JPG$/.test(f))) {
+    copyFileSync(join(cam, 'DCIM', '100MEDIA', n), join(small, 'DCIM', '100MEDIA', n))
+  }
+  await ingested(dataDir, small)
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'start'], {
+    env: { ...process.env, BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_LISTEN: `127.0.0.1:${port}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+  let exited = false
+  void exit.then(() => (exited = true))
+  const db = new Database(join(dataDir, 'catalog.db'), { readonly: true })
+  t.teardown(() => db.close())
+  let left = -1
+  for (let i = 0; i < 1200 && !exited; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    left = (db.prepare("SELECT count(*) AS n FROM media_jobs WHERE state IN ('queued', 'running')").get() as { n: number }).n
+    if (left === 0) break
+  }
+  t.equal(left, 0, `the daemon worked through the queue ${stderr}`)
+  child.kill('SIGTERM')
+  t.equal(await exit, 0, 'SIGTERM: clean exit')
+  t.equal((db.prepare("SELECT count(*) AS n FROM media_jobs WHERE state = 'done'").get() as { n: number }).n, 5, 'all 5 jobs done')
+})
