@@ -1,0 +1,55 @@
+import { UsageError } from '../../common/errors.js'
+import { cliActor, local, parseId } from '../../retention/cli-support.js'
+import { retentionPolicy } from '../../retention/config.js'
+import { holdsOf, listHolds, placeHold, releaseHold, type HoldRow } from '../../retention/store.js'
+import { table } from '../format.js'
+import { EXIT, io, parse, station, type Command } from '../common.js'
+
+const usage = [
+  'hold place <recording-id>... --reason TEXT --by NAME [--json]',
+  'hold release <hold-id> --reason TEXT --by NAME [--json]',
+  'hold list [--all] [--recording ID] [--json]',
+].join('\n  bodyvault ')
+
+async function cmdHold(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { reason: { type: 'string' }, by: { type: 'string' }, all: { type: 'boolean', default: false }, recording: { type: 'string' } }, usage)
+  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  const [sub, ...rest] = positionals
+  const st = station(values)
+  try {
+    const policy = retentionPolicy(st.cfg)
+    const zone = st.cfg.station.timezone
+    const out = (obj: unknown, text: string): number => {
+      io.stdout(values.json ? JSON.stringify(obj, null, 2) + '\n' : text + '\n')
+      return EXIT.ok
+    }
+    switch (sub) {
+      case 'place': {
+        if (rest.length === 0) throw new UsageError(`hold place needs at least one recording id\n\nUsage: bodyvault ${usage}`)
+        const ids = rest.map((x) => parseId(x, 'recording id'))
+        // A supervisor's decision: --by is required, so the ledger names a person.
+        const ctx = { db: st.db, policy, actor: cliActor(values.by, true, 'a legal hold'), now: new Date() }
+        const holds: HoldRow[] = st.db.transaction(() => ids.map((id) => placeHold(ctx, id, values.reason))).immediate()
+        return out(holds, holds.map((h) => `hold #${h.id} placed on recording ${h.recordingId} by ${h.placedBy}: nothing of it is purged until the hold is released`).join('\n'))
+      }
+      case 'release': {
+        if (rest.length !== 1) throw new UsageError(`hold release takes one hold id\n\nUsage: bodyvault ${usage}`)
+        const ctx = { db: st.db, policy, actor: cliActor(values.by, true, 'releasing a legal hold'), now: new Date() }
+        const h = releaseHold(ctx, parseId(rest[0]!, 'hold id'), values.reason)
+        return out(h, `hold #${h.id} on recording ${h.recordingId} released by ${h.releasedBy}`)
+      }
+      case 'list': {
+        const rows = values.recording !== undefined ? holdsOf(st.db, parseId(values.recording, '--recording'), !values.all) : listHolds(st.db, !values.all)
+        const lines = [['HOLD', 'RECORDING', 'PLACED', 'BY', 'RELEASED', 'REASON']]
+        for (const h of rows) lines.push([`#${h.id}`, String(h.recordingId), local(h.placedAt, zone), h.placedBy, h.releasedAt ? `${local(h.releasedAt, zone)} ${h.releasedBy}` : '-', h.reason])
+        return out(rows, `${table(lines)}\n${rows.length} hold(s)${values.all ? '' : ' in force'}`)
+      }
+      default:
+        throw new UsageError(`hold: unknown subcommand "${sub ?? ''}"\n\nUsage: bodyvault ${usage}`)
+    }
+  } finally {
+    st.close()
+  }
+}
+
+export const holdCommand: Command = { name: 'hold', usage, run: cmdHold }

@@ -1,0 +1,101 @@
+import type { Db } from '../catalog/db.js'
+import type { Recording } from '../catalog/recordings.js'
+import { decide } from './store.js'
+import { describeRule, purgeAfter, type Decision, type RetentionPolicy, type RuleCode } from './policy.js'
+
+export interface PlanItem {
+  recordingId: number
+  sha256: string
+  size: number
+  category: string | null
+  caseNumber: string | null
+  recordedAt: string
+  /** When it became (or becomes) due: the first instant deletion is allowed. */
+  deadline: string
+  /** deadline + grace: when the purge actually deletes it. */
+  purgeAfter: string
+  rule: RuleCode
+  ruleRef: string | null
+  why: string
+  /** in-grace: due, still shown and rescuable (link a case, place a hold); purgeable: the next purge deletes it. */
+  state: 'in-grace' | 'purgeable'
+}
+
+export interface RetentionCounts {
+  /** Recordings still stored. */
+  stored: number
+  purged: number
+  /** Stored recordings per deciding rule. */
+  byRule: Record<RuleCode, number>
+  /** Stored recordings per category ("(none)" for uncategorised). */
+  byCategory: Record<string, number>
+  /** Footage with no category (kept for the longest non-case period): the count the stats ask for. */
+  uncategorised: number
+  indefinite: number
+  due: number
+  inGrace: number
+  purgeable: number
+}
+
+export interface RetentionPlan {
+  at: string
+  timezone: string
+  graceDays: number
+  items: PlanItem[]
+  counts: RetentionCounts
+}
+
+const SELECT = "SELECT id, sha256, size, category, case_number AS caseNumber, recorded_at AS recordedAt, important, status FROM recordings"
+type Row = Pick<Recording, 'id' | 'sha256' | 'size' | 'category' | 'caseNumber' | 'recordedAt' | 'status'> & { important: number }
+
+/** The rule's decision for every stored recording, as the catalog stands (read only). */
+export function* decisions(db: Db, policy: RetentionPolicy): Generator<{ r: Row; d: Decision }> {
+  for (const r of db.prepare(`${SELECT} WHERE status = 'stored' ORDER BY id`).all() as Row[]) {
+    yield { r, d: decide(db, { ...r, important: r.important === 1 }, policy) }
+  }
+}
+
+/**
+ * What is due at `now` (default: the real clock), when and by which rule.
+ * Reads only: the same function backs `bodyvault retention plan` and the
+ * API. Items are due (deadline passed); they are purgeable once the grace
+ * period has passed too.
+ */
+export function retentionPlan(db: Db, policy: RetentionPolicy, now: Date = new Date()): RetentionPlan {
+  const items: PlanItem[] = []
+  const counts = emptyCounts()
+  counts.purged = (db.prepare("SELECT count(*) AS n FROM recordings WHERE status = 'purged'").get() as { n: number }).n
+  for (const { r, d } of decisions(db, policy)) {
+    counts.stored++
+    counts.byRule[d.rule]++
+    const cat = r.category ?? '(none)'
+    counts.byCategory[cat] = (counts.byCategory[cat] ?? 0) + 1
+    if (r.category === null && !r.important) counts.uncategorised++
+    if (d.deadline === 'indefinite') {
+      counts.indefinite++
+      continue
+    }
+    if (d.deadline.getTime() > now.getTime()) continue
+    const after = purgeAfter(d.deadline, policy) as Date
+    const state = after.getTime() <= now.getTime() ? 'purgeable' : 'in-grace'
+    counts.due++
+    if (state === 'purgeable') counts.purgeable++
+    else counts.inGrace++
+    items.push({
+      recordingId: r.id, sha256: r.sha256, size: r.size, category: r.category, caseNumber: r.caseNumber, recordedAt: r.recordedAt,
+      deadline: d.deadline.toISOString(), purgeAfter: after.toISOString(), rule: d.rule, ruleRef: d.ref, why: describeRule(d.rule, d.ref), state,
+    })
+  }
+  items.sort((a, b) => (a.purgeAfter < b.purgeAfter ? -1 : a.purgeAfter > b.purgeAfter ? 1 : a.recordingId - b.recordingId))
+  return { at: now.toISOString(), timezone: policy.timezone, graceDays: policy.graceDays, items, counts }
+}
+
+/** Stored footage without a category: kept for the longest non-case period, counted for the statistics. */
+export function uncategorisedCount(db: Db): number {
+  return (db.prepare("SELECT count(*) AS n FROM recordings WHERE status = 'stored' AND category IS NULL AND important = 0").get() as { n: number }).n
+}
+
+function emptyCounts(): RetentionCounts {
+  const byRule: Record<RuleCode, number> = { 'hold': 0, 'open-case': 0, 'case-archive': 0, 'unknown-case-type': 0, 'awaiting-case': 0, 'category-period': 0, 'uncategorised': 0, 'unknown-category': 0 }
+  return { stored: 0, purged: 0, byRule, byCategory: {}, uncategorised: 0, indefinite: 0, due: 0, inGrace: 0, purgeable: 0 }
+}
