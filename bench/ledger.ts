@@ -1,0 +1,147 @@
+// Ledger benchmark: verify 1,000,000 events (chain + tree + root) and make
+// inclusion proofs at 1,000,000 leaves.
+//   npx tsc -p tsconfig.json && node dist/bench/ledger.js [events] [samples]
+// Seeds a fresh catalog (a temporary folder) with realistic `ingested` events
+// in one transaction, then times:
+//   - the full audit (src/ledger/audit.ts): every hash recomputed from the
+//     event's canonical bytes, links and seq gaps checked, the RFC 6962 tree of
+//     all event hashes built and its root taken; with worker threads and in
+//     one thread;
+//   - LedgerTree load (what a daemon does once at start), a signed checkpoint;
+//   - inclusion proofs (generate + verify) and consistency proofs at full size.
+// Targets: audit < 5 s, inclusion proof < 5 ms. Prints the load average: the
+// machine may be shared, and wall times then include waiting for a core.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { hash } from 'node:crypto'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openCatalog } from '../src/catalog/db.js'
+import { auditLedger, auditLedgerSync } from '../src/ledger/audit.js'
+import { GENESIS_HASH } from '../src/ledger/canonical.js'
+import { writeCheckpoint } from '../src/ledger/checkpoint.js'
+import { loadOrCreateStationKey } from '../src/ledger/keys.js'
+import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle.js'
+import { LedgerTree } from '../src/ledger/tree.js'
+
+const EVENTS = Number(process.argv[2] ?? 1_000_000)
+const SAMPLES = Number(process.argv[3] ?? 1_000)
+if (!Number.isSafeInteger(EVENTS) || EVENTS < 2 || !Number.isSafeInteger(SAMPLES) || SAMPLES < 1) {
+  console.error('usage: node dist/bench/ledger.js [events >= 2] [samples >= 1]')
+  process.exit(2)
+}
+const AUDIT_TARGET_MS = 5000
+const PROOF_TARGET_MS = 5
+
+const now = (): number => performance.now()
+const cpuMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+const f = (ms: number): string => `${ms.toFixed(ms < 10 ? 3 : 0)} ms`
+const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ')
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+const random = rng(1000003)
+const stats = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b)
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0
+  return `mean ${f(s.reduce((a, b) => a + b, 0) / s.length)}, p50 ${f(at(0.5))}, p99 ${f(at(0.99))}, max ${f(at(1))}`
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bv-bench-ledger-'))
+try {
+  console.log(`ledger bench: ${EVENTS.toLocaleString('en')} events, ${SAMPLES} proof samples, node ${process.version}, ${availableParallelism()} cores, load average ${load()} at start`)
+  const db = openCatalog(join(dir, 'catalog.db'))
+  db.pragma('synchronous = OFF') // seeding only
+  // Seed: ingested-like payloads, canonical text built directly (keys already sorted).
+  let t0 = now()
+  const insert = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+  db.transaction(() => {
+    let prev = GENESIS_HASH
+    const base = Date.parse('2026-11-20T00:00:00Z')
+    for (let seq = 1; seq <= EVENTS; seq++) {
+      const sha = hash('sha256', String(seq), 'hex')
+      const at = new Date(base + seq * 1000).toISOString()
+      const payload = `{"caseNumber":null,"category":${seq % 7 === 0 ? '"evidence"' : 'null'},"deviceId":"A1B2C3D","important":${seq % 7 === 0},"kind":"video","officerId":"0${String(12345 + (seq % 50)).padStart(5, '0')}","profileId":"gat947","recordedAt":"${at}","recordedOffset":"+08:00","recordedSource":"filename","recordingId":${seq},"sessionId":${1 + Math.floor(seq / 8)},"sha256":"${sha}","size":${100_000_000 + seq},"sourcePath":"DCIM/100MEDIA/A1B2C3D_012345_20261120080000_${String(seq % 10000).padStart(4, '0')}.MP4","stationId":"station-01"}`
+      const subject = `recording:${seq}`
+      const text = `{"actor":"station:station-01","at":"${at}","payload":${payload},"seq":${seq},"subject":"${subject}","type":"ingested"}`
+      const buf = Buffer.allocUnsafe(32 + Buffer.byteLength(text))
+      buf.write(prev, 0, 32, 'hex')
+      buf.write(text, 32)
+      const h = hash('sha256', buf, 'hex')
+      insert.run(seq, 'ingested', at, 'station:station-01', subject, payload, prev, h)
+      prev = h
+    }
+  })()
+  db.pragma('synchronous = FULL')
+  console.log(`seed (one transaction)               ${f(now() - t0)}`)
+
+  // The audit: chain + tree + root.
+  let c0 = cpuMs()
+  t0 = now()
+  const par = await auditLedger(db)
+  const parMs = now() - t0
+  const parCpu = cpuMs() - c0
+  if (par.problems.length || par.events !== EVENTS) throw new Error(`audit found problems on a clean ledger: ${JSON.stringify(par.problems.slice(0, 3))}`)
+  console.log(`audit, ${par.workers} worker threads               ${f(parMs)} wall (${f(parCpu)} CPU, all threads), root ${par.root.toString('hex').slice(0, 16)}…, ${par.slowPath} slow-path payloads  [target < ${AUDIT_TARGET_MS} ms: ${parMs < AUDIT_TARGET_MS ? 'met' : 'NOT met'}]`)
+  c0 = cpuMs()
+  t0 = now()
+  const one = auditLedgerSync(db)
+  const oneMs = now() - t0
+  console.log(`audit, one thread                    ${f(oneMs)} wall (${f(cpuMs() - c0)} CPU)`)
+  if (!one.root.equals(par.root)) throw new Error('one-thread and worker audits disagree on the root')
+
+  // What the daemon does once per process, then a checkpoint.
+  t0 = now()
+  const tree = LedgerTree.for(db)
+  console.log(`LedgerTree load (hashes -> tree)     ${f(now() - t0)}  (${tree.size.toLocaleString('en')} leaves)`)
+  if (!tree.root().equals(par.root)) throw new Error('LedgerTree root differs from the audit root')
+  const key = loadOrCreateStationKey(dir, 'bench')
+  t0 = now()
+  const cp = writeCheckpoint(db, key).checkpoint
+  console.log(`signed checkpoint at ${cp.treeSize.toLocaleString('en')}         ${f(now() - t0)}`)
+
+  // Inclusion proofs at full size: generate + verify.
+  const root = tree.root()
+  const gen: number[] = []
+  const both: number[] = []
+  let failures = 0
+  for (let i = 0; i < SAMPLES; i++) {
+    const seq = 1 + Math.floor(random() * EVENTS)
+    const a = now()
+    const proof = tree.inclusionProof(seq, EVENTS)
+    const b = now()
+    if (!verifyInclusion(seq - 1, EVENTS, tree.leaf(seq - 1), proof, root)) failures++
+    const c = now()
+    gen.push(b - a)
+    both.push(c - a)
+  }
+  const p99 = [...both].sort((a, b) => a - b)[Math.floor(0.99 * both.length)] ?? 0
+  console.log(`inclusion proof, generate            ${stats(gen)}`)
+  console.log(`inclusion proof, generate + verify   ${stats(both)}  [target < ${PROOF_TARGET_MS} ms (p99): ${p99 < PROOF_TARGET_MS ? 'met' : 'NOT met'}]`)
+  const cons: number[] = []
+  for (let i = 0; i < Math.min(SAMPLES, 200); i++) {
+    const m = 1 + Math.floor(random() * (EVENTS - 1))
+    const a = now()
+    const p = tree.consistencyProof(m, EVENTS)
+    if (!verifyConsistency(m, EVENTS, p, tree.rootAt(m), root)) failures++
+    cons.push(now() - a)
+  }
+  console.log(`consistency proof, generate + verify ${stats(cons)}`)
+  console.log(`verification failures                ${failures}`)
+  const mem = process.memoryUsage()
+  console.log(`rss ${(mem.rss / 2 ** 20).toFixed(0)} MiB; load average ${load()} at end`)
+  db.close()
+  if (failures) process.exitCode = 1
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,32 @@
+import { UsageError } from '../../common/errors.js'
+import { parseTrustedKey, readTrustedKeyFile, verifyEvidencePackage } from '../../export/verify-package.js'
+import { bytes } from '../format.js'
+import { EXIT, io, parse, type Command } from '../common.js'
+
+const usage = 'verify-package <FILE.zip|FOLDER> [--key FILE | --key-hex HEX] [--json]'
+
+/**
+ * Checks an evidence package offline: needs no station, config or catalog.
+ * --key/--key-hex give the station key as obtained independently (PEM from
+ * `bodyvault key show --pem`, a vkey, or hex); without it only the package's
+ * consistency with the key it carries is proven, which anyone can forge.
+ */
+async function cmdVerifyPackage(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, { key: { type: 'string' }, 'key-hex': { type: 'string' } }, usage)
+  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (positionals.length !== 1) throw new UsageError(`verify-package takes one package (zip file or unzipped folder)\n\nUsage: bodyvault ${usage}`)
+  if (values.key !== undefined && values['key-hex'] !== undefined) throw new UsageError('give --key or --key-hex, not both')
+  const trustedKey = values.key !== undefined ? await readTrustedKeyFile(values.key) : values['key-hex'] !== undefined ? parseTrustedKey(values['key-hex']) : undefined
+  const report = await verifyEvidencePackage(positionals[0]!, trustedKey ? { trustedKey } : {})
+  if (values.json) {
+    io.stdout(JSON.stringify(report, null, 2) + '\n')
+  } else {
+    for (const f of report.failures) io.stdout(`FAIL ${f.code}${f.file ? ` ${f.file}` : ''}: ${f.detail}\n`)
+    for (const w of report.warnings) io.stdout(`warning: ${w}\n`)
+    const cp = report.checkpoint
+    io.stdout(`${report.ok ? 'ok' : 'PACKAGE DOES NOT VERIFY'}: package ${report.packageId ?? '?'}, ${report.checked.files} files (${bytes(report.checked.bytes)}), ${report.checked.recordings} recordings, ${report.checked.events} events${cp ? `, checkpoint ${cp.origin} at ${cp.treeSize} events` : ''}; key ${report.stationKey?.fingerprint ?? '?'} ${report.trustedKey === 'matched' ? '(matches the trusted key)' : report.trustedKey === 'mismatch' ? '(NOT the trusted key)' : '(not compared with a trusted key)'}; ${report.failures.length} failure(s)\n`)
+  }
+  return report.ok ? EXIT.ok : EXIT.problems
+}
+
+export const verifyPackageCommand: Command = { name: 'verify-package', usage, run: cmdVerifyPackage }

@@ -1,0 +1,393 @@
+/**
+ * Builds an evidence package: one zip a third party can check with no
+ * bodyvault and no database (layout.ts lists its files; VERIFY.md in it says
+ * how). Originals are streamed from the vault into the zip (stored, not
+ * compressed; ZIP64 where needed, so multi-GB files are fine) and re-hashed on
+ * the way: a vault object that no longer has its SHA-256 aborts the export.
+ *
+ * Order, so that no package leaves the station unrecorded:
+ *   1. sign a checkpoint covering every event so far (or reuse the latest);
+ *   2. collect recordings, their custody-trail events (<= checkpoint) and an
+ *      inclusion proof of each, build manifest.json and sign it;
+ *   3. write the zip to a temporary file next to `out`, fsync;
+ *   4. append one `exported` event per recording (who, why, to whom, the
+ *      manifest's and the zip's SHA-256) in one transaction;
+ *   5. link the file to `out` (never overwriting), fsync the folder.
+ * A failure before 4 leaves nothing; a crash between 4 and 5 leaves a
+ * recorded export whose file is the temporary one (over-reporting, never
+ * under-reporting).
+ */
+import { constants as C, createReadStream, createWriteStream } from 'node:fs'
+import { link, mkdir, open, rm, stat } from 'node:fs/promises'
+import { createHash, randomUUID } from 'node:crypto'
+import { basename, dirname, join, resolve } from 'node:path'
+import { Transform, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import yazl from 'yazl'
+import type { Db } from '../catalog/db.js'
+import { getRecording } from '../catalog/recordings.js'
+import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
+import type { Logger } from '../common/log.js'
+import { canonicalBytes, canonicalEventBytes } from '../ledger/canonical.js'
+import { writeCheckpoint, type Checkpoint } from '../ledger/checkpoint.js'
+import { loadOrCreateStationKey, type StationKey } from '../ledger/keys.js'
+import { appendEvent, eventsFor, type LedgerEvent } from '../ledger/ledger.js'
+import { formatSignedNote, parseSignedNote } from '../ledger/note.js'
+import { LedgerTree } from '../ledger/tree.js'
+import { fsyncDir, type Vault } from '../vault/store.js'
+import {
+  canonicalFile, eventFile, extForMime, F, PACKAGE_FORMAT, packageNoteText, proofFile, safeExt, sha256Hex, sha256sums, sheetFile, verifyMd,
+  type ManifestDerivative, type ManifestEvent, type ManifestFile, type ManifestRecording, type PackageManifest, type ProofFile,
+} from './layout.js'
+import { evidenceSheetHtml } from './sheet.js'
+import { CHECK_PACKAGE_PY } from './tool.js'
+
+export interface EvidencePackageRequest {
+  db: Db
+  vault: Vault
+  recordingIds: number[]
+  /** Who asked for the export, e.g. "token:7" or "user:li.wei". */
+  requestedBy: string
+  /** Who approved it (a supervisor). */
+  approvedBy: string
+  reason: string
+  /** Who receives it, e.g. "Procuratorate of X district, case 2026-123". */
+  recipient: string
+  includeDerivatives?: boolean
+  /** Where to write the zip; must not exist yet. */
+  out: string
+  station: { id: string; name: string; timezone: string }
+  /** The ledger actor of the `exported` events (default "station:<id>"). */
+  actor?: string
+  /** Extra fields for each `exported` event payload (e.g. the API's exportId, tokenId). */
+  exportPayload?: Record<string, unknown>
+  /** Defaults to the station key in the vault's data dir (made if missing). */
+  key?: StationKey
+  logger?: Logger
+  /** For tests: write ZIP64 records even for small files. */
+  forceZip64?: boolean
+  now?: Date
+}
+
+export interface EvidencePackageResult {
+  path: string
+  packageId: string
+  /** SHA-256 of the zip file. */
+  sha256: string
+  bytes: number
+  manifestSha256: string
+  checkpoint: { id: number; treeSize: number; rootHash: string }
+  recordings: number
+  events: number
+  files: number
+  /** Seqs of the `exported` events written. */
+  exportEvents: number[]
+}
+
+const TEXT_MTIME_FALLBACK = new Date('2020-01-01T00:00:00Z')
+
+class HashingStream extends Transform {
+  readonly hash = createHash('sha256')
+  bytes = 0
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk)
+    this.bytes += chunk.length
+    cb(null, chunk)
+  }
+}
+
+function nonEmpty(name: string, v: unknown): string {
+  if (typeof v !== 'string' || v.trim() === '') throw new BodyvaultError('PACKAGE_REQUEST', `${name} is required (a non-empty text)`, 2)
+  if (v.length > 2000) throw new BodyvaultError('PACKAGE_REQUEST', `${name} is longer than 2000 characters`, 2)
+  return v.trim()
+}
+
+function hasTable(db: Db, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
+}
+
+interface DerivativeRow { kind: string; sha256: string; size: number; mimeType: string | null; eventSeq: number | null }
+
+function derivativesOf(db: Db, recordingId: number): DerivativeRow[] {
+  if (!hasTable(db, 'derivatives')) return []
+  const cols = new Set((db.prepare('PRAGMA table_info(derivatives)').all() as { name: string }[]).map((c) => c.name))
+  if (!cols.has('recording_id') || !cols.has('sha256')) return []
+  const sel = [
+    cols.has('kind') ? 'kind' : "'derivative' AS kind",
+    'sha256',
+    cols.has('size') ? 'size' : '-1 AS size',
+    cols.has('mime_type') ? 'mime_type AS mimeType' : 'NULL AS mimeType',
+    cols.has('event_seq') ? 'event_seq AS eventSeq' : 'NULL AS eventSeq',
+  ]
+  return db.prepare(`SELECT ${sel.join(', ')} FROM derivatives WHERE recording_id = ? ORDER BY ${cols.has('id') ? 'id' : 'rowid'}`).all(recordingId) as DerivativeRow[]
+}
+
+function sidecarsOf(db: Db, recordingId: number): number[] {
+  if (!hasTable(db, 'media_links')) return []
+  return (db.prepare('SELECT sidecar_id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').pluck().all(recordingId) as number[])
+}
+
+/**
+ * Duration and place from the recording's latest `probed` event
+ * (src/media/worker.ts payload); the place, failing that, from the latest
+ * `probed` event of a linked sidecar (in `events` too, see above).
+ */
+function probedFacts(recordingId: number, events: readonly LedgerEvent[]): Pick<ManifestRecording, 'durationSec' | 'gps'> {
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
+  const gpsOf = (e: LedgerEvent | undefined, source?: string): ManifestRecording['gps'] => {
+    const lat = num(e?.payload.gpsLat)
+    const lon = num(e?.payload.gpsLon)
+    if (!e || lat === null || lon === null) return null
+    return { lat, lon, source: source ?? (typeof e.payload.gpsSource === 'string' ? e.payload.gpsSource : null) }
+  }
+  const probes = [...events].reverse().filter((e) => e.type === 'probed')
+  const own = probes.find((e) => e.subject === `recording:${recordingId}`)
+  let gps = gpsOf(own)
+  for (const e of probes) {
+    if (gps) break
+    if (e.subject !== `recording:${recordingId}`) gps = gpsOf(e, `sidecar ${e.subject} (ledger event ${e.seq})`)
+  }
+  return { durationSec: num(own?.payload.durationSec), gps }
+}
+
+function eventJson(ev: LedgerEvent): Buffer {
+  return canonicalBytes({ seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: ev.payload, prev_hash: ev.prevHash, hash: ev.hash })
+}
+
+export async function buildEvidencePackage(req: EvidencePackageRequest): Promise<EvidencePackageResult> {
+  const { db, vault } = req
+  const log = req.logger
+  const requestedBy = nonEmpty('requestedBy', req.requestedBy)
+  const approvedBy = nonEmpty('approvedBy', req.approvedBy)
+  const reason = nonEmpty('reason', req.reason)
+  const recipient = nonEmpty('recipient', req.recipient)
+  const ids = [...new Set(req.recordingIds)].sort((a, b) => a - b)
+  if (ids.length === 0 || !ids.every((i) => Number.isSafeInteger(i) && i > 0)) throw new BodyvaultError('PACKAGE_REQUEST', 'name at least one recording (positive whole-number ids)', 2)
+  const out = resolve(req.out)
+  try {
+    await stat(out)
+    throw new BodyvaultError('PACKAGE_EXISTS', `${out} already exists: choose another output file (packages are never overwritten)`, 2)
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err
+  }
+  await mkdir(dirname(out), { recursive: true })
+  const key = req.key ?? loadOrCreateStationKey(vault.dataDir, req.station.id, log)
+  const now = req.now ?? new Date()
+  const createdAt = now.toISOString()
+  const packageId = randomUUID()
+
+  // 1. A checkpoint covering everything so far.
+  const { checkpoint } = writeCheckpoint(db, key, { now, ...(log ? { logger: log } : {}) })
+  const size = checkpoint.treeSize
+
+  // 2. Recordings, events, proofs: one consistent read.
+  const gathered = db.transaction(() => {
+    const tree = LedgerTree.for(db)
+    if (tree.size < size || !tree.rootAt(size).equals(Buffer.from(checkpoint.rootHash, 'hex'))) {
+      throw new BodyvaultError('LEDGER_INCONSISTENT', `the ledger no longer matches checkpoint ${checkpoint.id}: run bodyvault verify`)
+    }
+    const recs: { rec: NonNullable<ReturnType<typeof getRecording>>; events: LedgerEvent[]; derivatives: DerivativeRow[] }[] = []
+    const allEvents = new Map<number, LedgerEvent>()
+    for (const id of ids) {
+      const rec = getRecording(db, id)
+      if (!rec) throw new BodyvaultError('PACKAGE_NO_RECORDING', `there is no recording ${id}: check the id (bodyvault recordings)`, 2)
+      if (rec.status !== 'stored') throw new BodyvaultError('PACKAGE_PURGED', `recording ${id} was purged: its original no longer exists and cannot be exported`, 2)
+      const evs = new Map<number, LedgerEvent>()
+      for (const e of eventsFor(db, `recording:${id}`)) evs.set(e.seq, e)
+      if (rec.sessionId !== null) for (const e of eventsFor(db, `session:${rec.sessionId}`)) evs.set(e.seq, e)
+      // A clip's GPS may come from a linked sidecar (media_links): its probe event goes in the trail as the proof.
+      for (const sid of sidecarsOf(db, id)) {
+        const probe = eventsFor(db, `recording:${sid}`).filter((e) => e.type === 'probed' && e.seq <= size).pop()
+        if (probe) evs.set(probe.seq, probe)
+      }
+      const trail = [...evs.values()].filter((e) => e.seq <= size).sort((a, b) => a.seq - b.seq)
+      if (!trail.some((e) => e.seq === rec.eventSeq)) throw new BodyvaultError('LEDGER_INCONSISTENT', `recording ${id}'s ingested event ${rec.eventSeq} is not in the ledger: run bodyvault verify`)
+      for (const e of trail) allEvents.set(e.seq, e)
+      const derivatives = req.includeDerivatives ? derivativesOf(db, id).filter((d) => d.eventSeq === null || d.eventSeq <= size) : []
+      recs.push({ rec, events: trail, derivatives })
+    }
+    const proofs = new Map<number, ProofFile>()
+    for (const seq of allEvents.keys()) {
+      const index = tree.indexOf(seq)
+      proofs.set(seq, { seq, leafIndex: index, treeSize: size, leafHash: tree.leaf(index).toString('hex'), path: tree.inclusionProof(seq, size).map((b) => b.toString('hex')) })
+    }
+    return { recs, allEvents, proofs }
+  })()
+
+  // Every object must be here (an offloaded and evicted one must be restored first).
+  const streams: { path: string; object: string; sha256: string; size: number }[] = []
+  const addStream = async (path: string, sha256: string, size: number, what: string): Promise<void> => {
+    if (streams.some((s) => s.path === path)) return
+    const object = vault.objectPath(sha256)
+    try {
+      const st = await stat(object)
+      if (size >= 0 && st.size !== size) throw new BodyvaultError('PACKAGE_OBJECT_CORRUPT', `${what}: the vault object ${sha256} has ${st.size} bytes, recorded ${size}: run bodyvault verify`)
+      streams.push({ path, object, sha256, size: st.size })
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new BodyvaultError('PACKAGE_OBJECT_MISSING', `${what}: the vault has no local copy of object ${sha256} (offloaded and evicted, or missing): restore it, then export again`)
+      throw err
+    }
+  }
+
+  const manifestRecordings: ManifestRecording[] = []
+  for (const { rec, events, derivatives } of gathered.recs) {
+    const file = `originals/${rec.sha256}.${safeExt(rec.sourcePath)}`
+    await addStream(file, rec.sha256, rec.size, `recording ${rec.id}`)
+    const ds: ManifestDerivative[] = []
+    for (const d of derivatives) {
+      const dfile = `derivatives/${d.sha256}.${extForMime(d.mimeType ?? '')}`
+      try {
+        await addStream(dfile, d.sha256, d.size, `recording ${rec.id} ${d.kind}`)
+      } catch (err) {
+        // A viewing copy is a convenience: its absence (evicted, never made) does not stop the export.
+        if (!(err instanceof BodyvaultError && err.code === 'PACKAGE_OBJECT_MISSING')) throw err
+        log?.warn({ event: 'package.derivative_skipped', recordingId: rec.id, kind: d.kind, sha256: d.sha256 }, 'derivative not in the local vault: left out of the package')
+        continue
+      }
+      ds.push({ kind: d.kind, sha256: d.sha256, size: streams.find((s) => s.path === dfile)!.size, mimeType: d.mimeType, eventSeq: d.eventSeq, file: dfile })
+    }
+    manifestRecordings.push({
+      id: rec.id, sha256: rec.sha256, size: rec.size, kind: rec.kind, sourcePath: rec.sourcePath, stationId: rec.stationId,
+      deviceId: rec.deviceId, officerId: rec.officerId, recordedAt: rec.recordedAt, recordedOffset: rec.recordedOffset,
+      recordedSource: rec.recordedSource, important: rec.important, category: rec.category, caseNumber: rec.caseNumber,
+      ingestedAt: rec.ingestedAt, eventSeq: rec.eventSeq, file, sheet: sheetFile(rec.id), events: events.map((e) => e.seq),
+      ...probedFacts(rec.id, events), derivatives: ds,
+    })
+  }
+
+  // Small files, in memory.
+  const texts = new Map<string, Buffer>()
+  const manifestEvents: ManifestEvent[] = []
+  for (const [seq, ev] of [...gathered.allEvents].sort((a, b) => a[0] - b[0])) {
+    texts.set(eventFile(seq), eventJson(ev))
+    texts.set(canonicalFile(seq), canonicalEventBytes(ev))
+    texts.set(proofFile(seq), canonicalBytes(gathered.proofs.get(seq)))
+    manifestEvents.push({ seq, type: ev.type, subject: ev.subject, prevHash: ev.prevHash, hash: ev.hash, file: eventFile(seq), canonical: canonicalFile(seq), proof: proofFile(seq) })
+  }
+  const cpNote = parseSignedNote(checkpoint.note)
+  const cpSig = cpNote.signatures.find((s) => s.keyId.equals(key.keyId) && s.name === key.name)
+  if (!cpSig) throw new BodyvaultError('CHECKPOINT_KEY', `checkpoint ${checkpoint.id} is signed by another key than the station key ${key.keyId.toString('hex')}: run bodyvault verify`)
+  texts.set(F.checkpointNote, Buffer.from(checkpoint.note, 'utf8'))
+  texts.set(F.checkpointBody, Buffer.from(cpNote.text, 'utf8'))
+  texts.set(F.checkpointSig, Buffer.from(cpSig.signature))
+  texts.set(F.pubPem, Buffer.from(key.pem, 'utf8'))
+  texts.set(F.vkey, Buffer.from(`${key.vkey}\n`, 'utf8'))
+  texts.set(F.tool, Buffer.from(CHECK_PACKAGE_PY, 'utf8'))
+
+  const manifest: PackageManifest = {
+    format: PACKAGE_FORMAT,
+    packageId,
+    createdAt,
+    station: { ...req.station },
+    export: { requestedBy, approvedBy, reason, recipient },
+    stationKey: { name: key.name, keyId: key.keyId.toString('hex'), vkey: key.vkey, publicKeyHex: key.publicKey.toString('hex'), fingerprint: key.fingerprint, file: F.pubPem },
+    checkpoint: { id: checkpoint.id, origin: checkpoint.origin, treeSize: size, rootHash: checkpoint.rootHash, note: F.checkpointNote, body: F.checkpointBody, signature: F.checkpointSig },
+    recordings: manifestRecordings,
+    events: manifestEvents,
+    files: [],
+  }
+  for (const r of manifestRecordings) {
+    const trail = r.events.map((s) => gathered.allEvents.get(s)!)
+    texts.set(r.sheet, Buffer.from(evidenceSheetHtml(manifest, r, trail), 'utf8'))
+  }
+  texts.set(F.verify, Buffer.from(verifyMd(manifest), 'utf8'))
+  const files: ManifestFile[] = []
+  for (const [path, b] of texts) files.push({ path, sha256: sha256Hex(b), size: b.length })
+  for (const s of streams) files.push({ path: s.path, sha256: s.sha256, size: s.size })
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+  manifest.files = files
+  const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8')
+  const manifestSha256 = sha256Hex(manifestBytes)
+  const pBody = packageNoteText(packageId, manifestSha256)
+  const pSig = key.sign(Buffer.from(pBody, 'utf8'))
+  const pNote = formatSignedNote(pBody, [{ name: key.name, keyId: key.keyId, signature: pSig }])
+  texts.set(F.manifest, manifestBytes)
+  texts.set(F.packageBody, Buffer.from(pBody, 'utf8'))
+  texts.set(F.packageSig, pSig)
+  texts.set(F.packageNote, Buffer.from(pNote, 'utf8'))
+  const sumsList: ManifestFile[] = [...files, ...[F.manifest, F.packageBody, F.packageSig, F.packageNote].map((p) => ({ path: p, sha256: sha256Hex(texts.get(p)!), size: texts.get(p)!.length }))]
+  texts.set(F.sums, Buffer.from(sha256sums(sumsList), 'utf8'))
+
+  // 3. The zip, to a temporary file beside `out`.
+  const partial = join(dirname(out), `.${basename(out)}.${process.pid}.${packageId.slice(0, 8)}.partial`)
+  const zip = new yazl.ZipFile()
+  const mtime = Number.isNaN(now.getTime()) ? TEXT_MTIME_FALLBACK : now
+  const zip64 = req.forceZip64 === true
+  const order = [F.verify, F.manifest, F.sums, F.packageNote, F.packageBody, F.packageSig, F.checkpointNote, F.checkpointBody, F.checkpointSig, F.pubPem, F.vkey, F.tool]
+  const rest = [...texts.keys()].filter((p) => !order.includes(p as (typeof order)[number])).sort()
+  for (const p of [...order, ...rest]) zip.addBuffer(texts.get(p)!, p, { mtime, mode: 0o100444, compress: true, forceZip64Format: zip64 })
+  const hashers: { s: (typeof streams)[number]; h: HashingStream }[] = []
+  for (const s of streams) {
+    const h = new HashingStream()
+    hashers.push({ s, h })
+    zip.addReadStreamLazy(s.path, { size: s.size, mtime, mode: 0o100444, compress: false, forceZip64Format: zip64 }, (cb) => {
+      const src = createReadStream(s.object, { highWaterMark: 4 << 20 })
+      // yazl does not watch lazily added streams for errors: pass them on.
+      src.on('error', (err) => zip.emit('error', err))
+      cb(null, src.pipe(h))
+    })
+  }
+  zip.end({ forceZip64Format: zip64, comment: `bodyvault evidence package ${packageId}: see VERIFY.md` })
+  const zipHash = new HashingStream()
+  try {
+    const fh = await open(partial, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o640)
+    await fh.close()
+    const zipError = new Promise<never>((_, reject) => zip.on('error', reject))
+    const sink = createWriteStream(partial)
+    const written = pipeline(zip.outputStream, zipHash, sink)
+    written.catch(() => undefined) // raced below; a later rejection is not news
+    try {
+      await Promise.race([written, zipError])
+    } catch (err) {
+      sink.destroy()
+      throw err
+    }
+    for (const { s, h } of hashers) {
+      const got = h.hash.digest('hex')
+      if (got !== s.sha256 || h.bytes !== s.size) throw new BodyvaultError('PACKAGE_OBJECT_CORRUPT', `vault object for ${s.path} hashes to ${got} (${h.bytes} bytes), recorded ${s.sha256}: the vault copy was altered; run bodyvault verify. No package was written.`)
+    }
+    const fd = await open(partial, 'r+')
+    try {
+      await fd.sync()
+    } finally {
+      await fd.close()
+    }
+  } catch (err) {
+    await rm(partial, { force: true })
+    if (err instanceof BodyvaultError) throw err
+    throw new BodyvaultError('PACKAGE_WRITE', `cannot write the package ${out}: ${errorMessage(err)}`, 3, { cause: err })
+  }
+  const zipSha256 = zipHash.hash.digest('hex')
+  const zipBytes = zipHash.bytes
+
+  // 4. The ledger records the export, 5. then the file takes its name.
+  const actor = req.actor ?? `station:${req.station.id}`
+  let exportEvents: number[]
+  try {
+    exportEvents = db.transaction(() => ids.map((id) => appendEvent(db, {
+      type: 'exported', actor, subject: `recording:${id}`, at: new Date(),
+      payload: {
+        ...req.exportPayload,
+        recordingId: id, packageId, recordingIds: ids, requestedBy, approvedBy, reason, recipient,
+        manifestSha256, packageSha256: zipSha256, packageBytes: zipBytes, fileName: basename(out),
+        checkpointSize: size, checkpointRoot: checkpoint.rootHash, includeDerivatives: req.includeDerivatives === true,
+      },
+    }).seq)).immediate()
+  } catch (err) {
+    await rm(partial, { force: true })
+    throw err
+  }
+  try {
+    await link(partial, out)
+    await rm(partial, { force: true })
+    await fsyncDir(dirname(out))
+  } catch (err) {
+    throw new BodyvaultError('PACKAGE_WRITE', `the export is recorded (events ${exportEvents.join(', ')}) but the file could not be named ${out} (${errorMessage(err)}); it is at ${partial}`, 3, { cause: err })
+  }
+  log?.info({ event: 'package.exported', packageId, path: out, sha256: zipSha256, bytes: zipBytes, manifestSha256, recordings: ids, requestedBy, approvedBy, checkpoint: checkpoint.id }, 'evidence package written')
+  return {
+    path: out, packageId, sha256: zipSha256, bytes: zipBytes, manifestSha256,
+    checkpoint: { id: checkpoint.id, treeSize: size, rootHash: checkpoint.rootHash } satisfies Pick<Checkpoint, 'id' | 'treeSize' | 'rootHash'>,
+    recordings: ids.length, events: manifestEvents.length, files: texts.size + streams.length, exportEvents,
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * A fast full audit of the ledger: re-walks the chain (every hash recomputed
+ * from the event's canonical bytes, every link, seq gaps) and computes the
+ * RFC 6962 root of the tree of all stored event hashes. Same verdicts as
+ * `walkChain` (ledger.ts), several times faster:
+ *
+ * - A stored payload is already canonical text (appendEvent stores it so).
+ *   `isCanonicalJson` checks that in one scan, and the event's canonical
+ *   bytes are assembled around the text as is; only a payload the scanner
+ *   does not accept is parsed and re-canonicalized (the walkChain way).
+ * - The events are split into blocks of 2^k events, one worker thread each
+ *   (one per core, up to 4): each opens the catalog read-only, checks its
+ *   block and folds its part of the tree (an aligned block of 2^k leaves is
+ *   a whole subtree); the main thread checks the links between blocks and
+ *   combines the block roots (for B = 2^k, MTH over the block roots, the last
+ *   one possibly partial, is the MTH of all the leaves).
+ *
+ * Used by `bench/ledger.ts`; `verify` keeps walkChain (it also folds every
+ * event into catalog state) and adds the checkpoint check.
+ */
+import { hash as oneShotHash } from 'node:crypto'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
+import type { Db } from '../catalog/db.js'
+import { chainHash, GENESIS_HASH, type EventBody } from './canonical.js'
+import { isCanonicalJson } from './fastcanon.js'
+import type { ChainProblem } from './ledger.js'
+import { rootFromLeafHashes } from './merkle.js'
+
+export interface LedgerAudit {
+  events: number
+  problems: ChainProblem[]
+  /** RFC 6962 root of the tree of the stored event hashes (what a checkpoint signs). */
+  root: Buffer
+  /** Events whose payload needed the slow (parse and re-canonicalize) path. */
+  slowPath: number
+  /** Worker threads used (0: this thread). */
+  workers: number
+}
+
+type Row = [number, string, string, string, string, string, string, string] // seq, type, at, actor, subject, payload, prev_hash, hash
+const SELECT = 'SELECT seq, type, at, actor, subject, payload, prev_hash, hash FROM events'
+
+interface BlockResult {
+  count: number
+  firstSeq: number
+  firstPrev: string
+  lastSeq: number
+  lastHash: string
+  /** MTH of this block's leaves (hex), '' when empty. */
+  root: string
+  problems: ChainProblem[]
+  slowPath: number
+}
+
+interface AuditDeps {
+  sha256: (data: Uint8Array) => Buffer
+  sha256hex: (data: Uint8Array) => string
+  isCanonicalJson: (text: string) => boolean
+  slowHash: (prevHex: string, ev: EventBody) => string
+}
+
+/**
+ * Checks rows (in seq order) and folds their leaf hashes into the MTH of
+ * the block. `prevSeq`/`prevHash`: the row before (0 / 64 zeros at the start
+ * of the ledger; null at the start of a worker's block, where the caller
+ * checks the link). Self-contained: worker threads get its source text.
+ */
+function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: string | null, deps: AuditDeps): BlockResult {
+  const problems: ChainProblem[] = []
+  let scratch = Buffer.allocUnsafe(1 << 16)
+  const leafBuf = Buffer.alloc(33)
+  const nodeBuf = Buffer.alloc(65)
+  nodeBuf[0] = 1
+  // Compact range of the leaves so far: perfect subtrees, largest first (their heights and hashes).
+  const heights: number[] = []
+  const nodes: Buffer[] = []
+  let k = 0
+  let slowPath = 0
+  let firstSeq = 0
+  let firstPrev = ''
+  let expected = prevSeq === null ? -1 : prevSeq + 1
+  let prev = prevHash
+  for (const r of rows) {
+    const seq = r[0]
+    const storedPrev = r[6]
+    const stored = r[7]
+    if (k === 0) {
+      firstSeq = seq
+      firstPrev = storedPrev
+    }
+    if (expected !== -1 && seq !== expected) {
+      problems.push({ seq, detail: seq > expected ? `events ${expected}..${seq - 1} are missing (deleted?)` : `sequence out of order: expected ${expected}` })
+    }
+    expected = seq + 1
+    // Recomputed over the previous stored hash, as walkChain does.
+    const base = prev ?? storedPrev
+    if (prev !== null && storedPrev !== prev) problems.push({ seq, detail: `prev_hash ${storedPrev.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
+    let recomputed = ''
+    const payload = r[5]
+    if (payload.charCodeAt(0) === 0x7b && deps.isCanonicalJson(payload)) {
+      const text = `{"actor":${JSON.stringify(r[3])},"at":${JSON.stringify(r[2])},"payload":${payload},"seq":${seq},"subject":${JSON.stringify(r[4])},"type":${JSON.stringify(r[1])}}`
+      // One reused buffer: prev hash bytes, then the canonical text (grown when a text does not fit).
+      if (32 + 3 * text.length > scratch.length) scratch = Buffer.allocUnsafe(2 * (32 + 3 * text.length))
+      if (base.length === 64 && scratch.write(base, 0, 32, 'hex') === 32) {
+        const len = scratch.write(text, 32, 'utf8')
+        recomputed = deps.sha256hex(scratch.subarray(0, 32 + len))
+      }
+    } else {
+      slowPath++
+      try {
+        recomputed = deps.slowHash(base, { seq, type: r[1], at: r[2], actor: r[3], subject: r[4], payload: JSON.parse(payload) as Record<string, unknown> })
+      } catch {
+        problems.push({ seq, detail: 'payload is not valid JSON' })
+        recomputed = stored
+      }
+    }
+    if (recomputed !== stored) problems.push({ seq, detail: `hash does not match its content (stored ${stored.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited` })
+    if (stored.length !== 64 || leafBuf.write(stored, 1, 32, 'hex') !== 32) problems.push({ seq, detail: 'stored hash is not 64 hex digits' })
+    // Append the leaf: merge equal-height subtrees (each merge completes an aligned perfect subtree).
+    let h = deps.sha256(leafBuf)
+    let height = 0
+    while (heights.length > 0 && heights[heights.length - 1] === height) {
+      nodeBuf.set(nodes.pop()!, 1)
+      heights.pop()
+      nodeBuf.set(h, 33)
+      h = deps.sha256(nodeBuf)
+      height++
+    }
+    heights.push(height)
+    nodes.push(h)
+    prev = stored
+    k++
+  }
+  // The MTH of the block: fold the compact range right to left.
+  let root = nodes.length ? nodes[nodes.length - 1]! : null
+  for (let j = nodes.length - 2; j >= 0 && root; j--) {
+    nodeBuf.set(nodes[j]!, 1)
+    nodeBuf.set(root, 33)
+    root = deps.sha256(nodeBuf)
+  }
+  return { count: k, firstSeq, firstPrev, lastSeq: expected - 1, lastHash: prev ?? '', root: root ? root.toString('hex') : '', problems, slowPath }
+}
+
+const sha256 = (data: Uint8Array): Buffer => oneShotHash('sha256', data, 'buffer')
+const deps: AuditDeps = { sha256, sha256hex: (data) => oneShotHash('sha256', data, 'hex'), isCanonicalJson, slowHash: (prevHex, ev) => chainHash(prevHex, ev) }
+const requireHere = createRequire(import.meta.url)
+
+/** Worker: opens the catalog read-only and audits the block it is given. */
+const workerSource = (sqlitePath: string, canonicalizePath: string): string => `
+const { parentPort, workerData } = require('node:worker_threads')
+const { createHash, hash } = require('node:crypto')
+const Database = require(${JSON.stringify(sqlitePath)})
+const isCanonicalJson = ${isCanonicalJson.toString()}
+const auditBlock = ${auditBlock.toString()}
+;(async () => {
+  let db
+  try {
+    const canonicalize = (await import(${JSON.stringify(canonicalizePath)})).default
+    const slowHash = (prevHex, ev) => createHash('sha256').update(Buffer.from(prevHex, 'hex')).update(canonicalize({ seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: ev.payload }), 'utf8').digest('hex')
+    db = new Database(workerData.path, { readonly: true, fileMustExist: true })
+    const rows = db.prepare(${JSON.stringify(SELECT)} + ' WHERE seq >= ? ORDER BY seq LIMIT ?').raw().iterate(workerData.fromSeq, workerData.count)
+    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { sha256: (d) => hash('sha256', d, 'buffer'), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, slowHash })
+    parentPort.postMessage({ ok: true, r })
+  } catch (err) {
+    parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) })
+  } finally {
+    if (db) db.close()
+  }
+})()
+`
+
+function combine(blocks: BlockResult[], workers: number): LedgerAudit {
+  const problems: ChainProblem[] = []
+  let slowPath = 0
+  let events = 0
+  let prevSeq = 0
+  let prevHash = GENESIS_HASH
+  const roots: Buffer[] = []
+  blocks.forEach((b, j) => {
+    slowPath += b.slowPath
+    events += b.count
+    problems.push(...b.problems)
+    if (b.count === 0) return
+    roots.push(Buffer.from(b.root, 'hex'))
+    if (j > 0) {
+      // The checks a block cannot make at its own start.
+      if (b.firstSeq !== prevSeq + 1) problems.push({ seq: b.firstSeq, detail: b.firstSeq > prevSeq + 1 ? `events ${prevSeq + 1}..${b.firstSeq - 1} are missing (deleted?)` : `sequence out of order: expected ${prevSeq + 1}` })
+      if (b.firstPrev !== prevHash) problems.push({ seq: b.firstSeq, detail: `prev_hash ${b.firstPrev.slice(0, 12)}… does not link to the previous event's hash ${prevHash.slice(0, 12)}…` })
+    }
+    prevSeq = b.lastSeq
+    prevHash = b.lastHash
+  })
+  problems.sort((a, b) => a.seq - b.seq)
+  return { events, problems, root: rootFromLeafHashes(roots), slowPath, workers }
+}
+
+/** Audits the ledger in this thread, in one read transaction. */
+export function auditLedgerSync(db: Db): LedgerAudit {
+  const r = db.transaction(() => auditBlock(db.prepare(`${SELECT} ORDER BY seq`).raw().iterate() as Iterable<Row>, 0, GENESIS_HASH, deps))()
+  return combine([r], 0)
+}
+
+/**
+ * Audits the ledger of the catalog file `db` with worker threads; in this
+ * thread below `minRows` events (default 50,000), for an in-memory catalog,
+ * or if the ledger changed while the workers read it.
+ */
+export async function auditLedger(db: Db, opts: { workers?: number; minRows?: number } = {}): Promise<LedgerAudit> {
+  const n = db.prepare('SELECT count(*) FROM events').pluck().get() as number
+  const want = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), 16))
+  if (n < (opts.minRows ?? 50_000) || want === 1 || db.memory) return auditLedgerSync(db)
+  // Blocks of B = 2^k events, B >= n / want: aligned subtrees of the tree.
+  let size = 1
+  while (size * want < n) size *= 2
+  const seqAt = db.prepare('SELECT seq FROM events ORDER BY seq LIMIT 1 OFFSET ?').pluck()
+  const blocks: { fromSeq: number; count: number; first: boolean }[] = []
+  for (let offset = 0; offset < n; offset += size) blocks.push({ fromSeq: seqAt.get(offset) as number, count: Math.min(size, n - offset), first: offset === 0 })
+  const source = workerSource(requireHere.resolve('better-sqlite3'), fileURLToPath(import.meta.resolve('canonicalize')))
+  const results = await Promise.all(blocks.map((block) => new Promise<BlockResult>((resolve, reject) => {
+    const w = new Worker(source, { eval: true, workerData: { path: db.name, ...block } })
+    w.once('message', (m: { ok: true; r: BlockResult } | { ok: false; error: string }) => {
+      void w.terminate()
+      if (m.ok) resolve(m.r)
+      else reject(new Error(`ledger audit worker: ${m.error}`))
+    })
+    w.once('error', reject)
+  })))
+  // Rows added or removed while the workers read: the blocks do not tile the ledger any more.
+  const total = db.prepare('SELECT count(*) FROM events').pluck().get() as number
+  if (total !== n || results.some((r, j) => r.count !== blocks[j]!.count || (j > 0 && r.firstSeq !== blocks[j]!.fromSeq))) return auditLedgerSync(db)
+  return combine(results, blocks.length)
+}

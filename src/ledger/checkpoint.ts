@@ -1,0 +1,244 @@
+/**
+ * Signed checkpoints of the ledger tree, stored in the `checkpoints` table
+ * (migration 005, append-only like `events`).
+ *
+ * A checkpoint is a C2SP tlog-checkpoint signed note (see note.ts):
+ *
+ *   bodyvault/station-01
+ *   1234
+ *   <base64 of the RFC 6962 root of the first 1234 events>
+ *
+ *   — bodyvault/station-01 <base64(key id || Ed25519 signature)>
+ *
+ * The daemon writes one every `ledger.checkpointEvery` events or
+ * `ledger.checkpointMinutes` minutes (when the tree grew) and at shutdown;
+ * `bodyvault ingest` writes one at the end of its session. `verify` checks
+ * every stored checkpoint against today's tree (`checkCheckpoints`): a
+ * history rewritten with all chain hashes recomputed no longer has the
+ * signed root, and the rewriter cannot sign a new one without the key.
+ */
+import type { Db } from '../catalog/db.js'
+import { BodyvaultError } from '../common/errors.js'
+import type { Logger } from '../common/log.js'
+import { loadOrCreateStationKey, readStationPublicKey, type StationKey } from './keys.js'
+import { emptyRoot, verifyConsistency } from './merkle.js'
+import { findValidSignature, formatCheckpointBody, formatSignedNote, keyId, NoteError, parseCheckpointBody, parseSignedNote, type CheckpointBody } from './note.js'
+import { LedgerTree } from './tree.js'
+
+export interface Checkpoint {
+  id: number
+  treeSize: number
+  /** Root hash, lower-case hex. */
+  rootHash: string
+  origin: string
+  /** Key id of the signing key, 8 hex digits. */
+  keyId: string
+  /** The signed note, as written. */
+  note: string
+  createdAt: string
+}
+
+export interface CheckpointPolicy {
+  /** Write a checkpoint once this many events were appended since the last one. */
+  checkpointEvery: number
+  /** ... or once the last one is this many minutes old and the tree grew. */
+  checkpointMinutes: number
+}
+
+const SELECT = 'SELECT id, tree_size AS treeSize, root_hash AS rootHash, origin, key_id AS keyId, note, created_at AS createdAt FROM checkpoints'
+
+export function latestCheckpoint(db: Db): Checkpoint | undefined {
+  return db.prepare(`${SELECT} ORDER BY id DESC LIMIT 1`).get() as Checkpoint | undefined
+}
+
+export function listCheckpoints(db: Db): Checkpoint[] {
+  return db.prepare(`${SELECT} ORDER BY id`).all() as Checkpoint[]
+}
+
+export function getCheckpoint(db: Db, id: number): Checkpoint | undefined {
+  return db.prepare(`${SELECT} WHERE id = ?`).get(id) as Checkpoint | undefined
+}
+
+/** The signed note of a checkpoint of `treeSize` events with root `rootHash`. */
+export function signCheckpoint(key: StationKey, treeSize: number, rootHash: Buffer): string {
+  const body = formatCheckpointBody({ origin: key.name, treeSize, rootHash })
+  return formatSignedNote(body, [{ name: key.name, keyId: key.keyId, signature: key.sign(Buffer.from(body, 'utf8')) }])
+}
+
+/**
+ * Signs and stores a checkpoint of the whole ledger, unless the latest one
+ * (by the same key and origin) already covers every event: then returns it
+ * with `created: false`. Refuses (LEDGER_INCONSISTENT) to sign a ledger whose
+ * first events no longer match the latest checkpoint.
+ */
+export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; logger?: Logger } = {}): { checkpoint: Checkpoint; created: boolean } {
+  const result = db.transaction((): { checkpoint: Checkpoint; created: boolean } => {
+    const tree = LedgerTree.for(db)
+    const size = tree.size
+    const latest = latestCheckpoint(db)
+    if (latest) {
+      if (latest.treeSize > size) {
+        throw new BodyvaultError('LEDGER_INCONSISTENT', `checkpoint ${latest.id} covers ${latest.treeSize} events but the ledger now has ${size}: events were removed. No new checkpoint was signed; run bodyvault verify`)
+      }
+      if (latest.treeSize > 0 && tree.rootAt(latest.treeSize).toString('hex') !== latest.rootHash) {
+        throw new BodyvaultError('LEDGER_INCONSISTENT', `the ledger's first ${latest.treeSize} events no longer match checkpoint ${latest.id}: history was rewritten. No new checkpoint was signed; run bodyvault verify`)
+      }
+      if (latest.treeSize === size && latest.origin === key.name && latest.keyId === key.keyId.toString('hex')) return { checkpoint: latest, created: false }
+    }
+    const root = tree.root()
+    const note = signCheckpoint(key, size, root)
+    const createdAt = (opts.now ?? new Date()).toISOString()
+    const id = Number(
+      db.prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(size, root.toString('hex'), key.name, key.keyId.toString('hex'), note, createdAt).lastInsertRowid,
+    )
+    return { checkpoint: { id, treeSize: size, rootHash: root.toString('hex'), origin: key.name, keyId: key.keyId.toString('hex'), note, createdAt }, created: true }
+  }).immediate()
+  if (result.created) opts.logger?.info({ event: 'ledger.checkpoint', id: result.checkpoint.id, treeSize: result.checkpoint.treeSize, rootHash: result.checkpoint.rootHash, keyId: result.checkpoint.keyId }, 'signed ledger checkpoint')
+  return result
+}
+
+/** Whether the policy calls for a new checkpoint now (pure). */
+export function checkpointDue(latest: { treeSize: number; createdAt: string } | undefined, treeSize: number, policy: CheckpointPolicy, now: Date): boolean {
+  if (latest === undefined) return treeSize > 0
+  if (treeSize <= latest.treeSize) return false
+  if (treeSize - latest.treeSize >= policy.checkpointEvery) return true
+  return now.getTime() - Date.parse(latest.createdAt) >= policy.checkpointMinutes * 60_000
+}
+
+/** Writes a checkpoint if `checkpointDue` says so; returns it, or undefined when none was due. */
+export function maybeCheckpoint(db: Db, key: StationKey, policy: CheckpointPolicy, opts: { now?: Date; logger?: Logger } = {}): Checkpoint | undefined {
+  const now = opts.now ?? new Date()
+  const size = LedgerTree.for(db).size
+  if (!checkpointDue(latestCheckpoint(db), size, policy, now)) return undefined
+  return writeCheckpoint(db, key, { ...opts, now }).checkpoint
+}
+
+export interface CheckpointProblem {
+  /** e.g. "checkpoint:3" */
+  subject: string
+  detail: string
+}
+
+/**
+ * Checks every stored checkpoint: its note parses, matches its row and is
+ * signed by the station key; checkpoint ids have no gaps and sizes never go
+ * down; and today's tree (built afresh from the stored event hashes) has the
+ * signed root at the signed size, with a consistency proof from there to the
+ * current root that verifies. `stationKey` (32 raw bytes) undefined = the key file is missing.
+ */
+export function checkCheckpoints(db: Db, stationKey: Buffer | undefined): CheckpointProblem[] {
+  const rows = listCheckpoints(db)
+  const problems: CheckpointProblem[] = []
+  if (rows.length === 0) return problems
+  if (stationKey === undefined) {
+    problems.push({ subject: 'checkpoints', detail: `${rows.length} checkpoint(s) are stored but the station key (keys/station.ed25519 in the data dir) is missing: restore it from backup; until then the checkpoints cannot be checked and none can be signed` })
+    return problems
+  }
+  const tree = LedgerTree.build(db)
+  const size = tree.size
+  const currentRoot = tree.root()
+  let prevId = 0
+  let prevSize = 0
+  for (const row of rows) {
+    const subject = `checkpoint:${row.id}`
+    if (row.id !== prevId + 1) problems.push({ subject, detail: `checkpoints ${prevId + 1}..${row.id - 1} are missing (deleted?)` })
+    prevId = row.id
+    let body: CheckpointBody
+    try {
+      const note = parseSignedNote(row.note)
+      body = parseCheckpointBody(note.text)
+      if (!findValidSignature(note, stationKey)) {
+        const ids = note.signatures.map((s) => `${s.name} ${s.keyId.toString('hex')}`).join(', ')
+        problems.push({ subject, detail: `signature does not verify with the station key (key id ${safeKeyId(body.origin, stationKey)} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key` })
+      }
+    } catch (err) {
+      problems.push({ subject, detail: `stored note is not a valid checkpoint: ${err instanceof NoteError ? err.message : String(err)}` })
+      continue
+    }
+    if (body.treeSize !== row.treeSize || body.rootHash.toString('hex') !== row.rootHash || body.origin !== row.origin) {
+      problems.push({ subject, detail: `row (size ${row.treeSize}, root ${row.rootHash.slice(0, 12)}…) differs from its signed note (size ${body.treeSize}, root ${body.rootHash.toString('hex').slice(0, 12)}…)` })
+    }
+    // From here on the signed values count, not the row.
+    if (body.treeSize < prevSize) problems.push({ subject, detail: `tree size went down from ${prevSize} to ${body.treeSize}` })
+    prevSize = Math.max(prevSize, body.treeSize)
+    if (body.treeSize > size) {
+      problems.push({ subject, detail: `signed for ${body.treeSize} events but the ledger has ${size}: events were removed` })
+      continue
+    }
+    if (body.treeSize === 0) {
+      if (!body.rootHash.equals(emptyRoot())) problems.push({ subject, detail: 'signed for 0 events with a root that is not the empty-tree root' })
+      continue
+    }
+    const rootThen = tree.rootAt(body.treeSize)
+    if (!rootThen.equals(body.rootHash)) {
+      problems.push({ subject, detail: `the ledger's first ${body.treeSize} events no longer have the signed root (signed ${body.rootHash.toString('hex').slice(0, 16)}…, now ${rootThen.toString('hex').slice(0, 16)}…): ledger history was rewritten` })
+      continue
+    }
+    if (!verifyConsistency(body.treeSize, size, tree.consistencyProof(body.treeSize, size), body.rootHash, currentRoot)) {
+      problems.push({ subject, detail: `consistency proof from ${body.treeSize} to ${size} events does not verify` })
+    }
+  }
+  return problems
+}
+
+function safeKeyId(name: string, key: Buffer): string {
+  try {
+    return keyId(name, key).toString('hex')
+  } catch {
+    return '?'
+  }
+}
+
+/**
+ * `checkCheckpoints` with the station key read from the data dir; a key file
+ * that cannot be read is reported as a problem, not thrown.
+ */
+export function checkStationCheckpoints(db: Db, dataDir: string): CheckpointProblem[] {
+  let key: Buffer | undefined
+  try {
+    key = readStationPublicKey(dataDir)
+  } catch (err) {
+    return [{ subject: 'station-key', detail: err instanceof Error ? err.message : String(err) }]
+  }
+  return checkCheckpoints(db, key)
+}
+
+/**
+ * For the daemon and the CLI: signs a checkpoint with the station key (made
+ * on first use) when the ledger grew, or when `policy` is given only if it is
+ * due. Never throws: a failure is logged and returned, so it cannot undo the
+ * work it follows (an ingest, a shutdown).
+ */
+export function checkpointStation(db: Db, o: { dataDir: string; stationId: string; logger: Logger; policy?: CheckpointPolicy }): { checkpoint?: Checkpoint; error?: string } {
+  try {
+    const key = loadOrCreateStationKey(o.dataDir, o.stationId, o.logger)
+    const checkpoint = o.policy ? maybeCheckpoint(db, key, o.policy, { logger: o.logger }) : writeCheckpoint(db, key, { logger: o.logger }).checkpoint
+    return checkpoint ? { checkpoint } : {}
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err)
+    o.logger.error({ event: 'ledger.checkpoint_failed', err: error }, 'no ledger checkpoint was signed')
+    return { error }
+  }
+}
+
+/**
+ * For the daemon: makes the station key if there is none (first start), signs
+ * a checkpoint whenever `policy` says one is due (checked every `checkMs`,
+ * default 30 s or less), and a last one at `stop()`.
+ */
+export function startCheckpoints(o: { db: Db; dataDir: string; stationId: string; logger: Logger; policy: CheckpointPolicy; checkMs?: number }): { stop(): void } {
+  const base = { dataDir: o.dataDir, stationId: o.stationId, logger: o.logger }
+  checkpointStation(o.db, { ...base, policy: o.policy })
+  const every = o.checkMs ?? Math.max(1000, Math.min(30_000, o.policy.checkpointMinutes * 60_000))
+  const timer = setInterval(() => {
+    if (o.db.open) checkpointStation(o.db, { ...base, policy: o.policy })
+  }, every)
+  timer.unref()
+  return {
+    stop: () => {
+      clearInterval(timer)
+      if (o.db.open) checkpointStation(o.db, base)
+    },
+  }
+}

@@ -1,0 +1,227 @@
+// Station key, stored checkpoints, and what verify makes of them
+// (src/ledger/keys.ts, src/ledger/checkpoint.ts), with real files and SQLite.
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import t, { type Test } from 'tap'
+import { chainHash, GENESIS_HASH } from '../src/ledger/canonical.js'
+import { checkCheckpoints, checkpointDue, checkStationCheckpoints, latestCheckpoint, listCheckpoints, maybeCheckpoint, signCheckpoint, startCheckpoints, writeCheckpoint } from '../src/ledger/checkpoint.js'
+import { loadOrCreateStationKey, readStationPublicKey, stationKeyPath } from '../src/ledger/keys.js'
+import { appendEvent } from '../src/ledger/ledger.js'
+import { silentLogger } from '../src/common/log.js'
+import { verifyConsistency } from '../src/ledger/merkle.js'
+import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../src/ledger/note.js'
+import { LedgerTree } from '../src/ledger/tree.js'
+import { verifyVault } from '../src/vault/verify.js'
+import { cli, ROOT, station, tempDir, type TestStation } from './helpers.js'
+
+function events(s: TestStation, n: number, tag = 'x'): void {
+  for (let i = 0; i < n; i++) appendEvent(s.db, { type: 'test', actor: 'station:test-station', subject: `thing:${tag}${i}`, payload: { i, tag } })
+}
+
+async function withRecordings(t: Test): Promise<TestStation> {
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  for (let i = 1; i <= 3; i++) writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_2026112008000${i}_000${i}.MP4`), Buffer.alloc(200_000 + i, i))
+  const s = station(t)
+  await s.ingest(cam)
+  return s
+}
+
+/** Rewrites the catalog as an attacker with the file would: raw connection, triggers dropped and put back. */
+function raw(s: TestStation, fn: (db: Database.Database) => void): void {
+  s.db.close()
+  const db = new Database(join(s.dataDir, 'catalog.db'))
+  db.pragma('foreign_keys = OFF')
+  const triggers = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('events', 'checkpoints')").all() as { sql: string }[]
+  for (const n of ['events_no_update', 'events_no_delete', 'checkpoints_no_update', 'checkpoints_no_delete']) db.exec(`DROP TRIGGER IF EXISTS ${n}`)
+  fn(db)
+  for (const tr of triggers) db.exec(tr.sql)
+  db.close()
+  s.reopen()
+}
+
+t.test('the station key: made once, mode 0600, same key on every load, refused when others can read it', async (t) => {
+  const dir = tempDir(t)
+  const a = loadOrCreateStationKey(dir, 'station-01')
+  t.equal(statSync(stationKeyPath(dir)).mode & 0o777, 0o600)
+  t.equal(statSync(join(dir, 'keys')).mode & 0o777, 0o700)
+  const b = loadOrCreateStationKey(dir, 'station-01')
+  t.ok(a.publicKey.equals(b.publicKey), 'loaded, not made again')
+  t.equal(a.name, 'bodyvault/station-01')
+  t.match(a.vkey, /^bodyvault\/station-01\+[0-9a-f]{8}\+AQ?[A-Za-z0-9+/]+=*$/)
+  t.ok(readStationPublicKey(dir)?.equals(a.publicKey))
+  t.equal(readStationPublicKey(tempDir(t)), undefined, 'no key file: undefined, nothing made')
+  t.notMatch(JSON.stringify(a), /PRIVATE/, 'the private key is not in the object')
+  chmodSync(stationKeyPath(dir), 0o644)
+  t.throws(() => loadOrCreateStationKey(dir, 'station-01'), { code: 'KEY_PERMISSIONS', message: /chmod 600/ })
+  chmodSync(stationKeyPath(dir), 0o600)
+
+  // Four processes starting at once end up with one key. (The catalog is made
+  // first: this is about the key file, not about migrating a new catalog.)
+  const data = tempDir(t)
+  station(t, data).db.close()
+  const runs = await Promise.all([1, 2, 3, 4].map(() => new Promise<string>((resolve) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'key', 'show', '--json'], { env: { ...process.env, BODYVAULT_DATA_DIR: data, BODYVAULT_LOG_LEVEL: 'warn' } })
+    let out = ''
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    p.stderr.on('data', (d: Buffer) => t.comment(d.toString()))
+    p.on('close', () => resolve(out))
+  })))
+  const keys = new Set(runs.map((o) => (JSON.parse(o) as { publicKeyHex: string }).publicKeyHex))
+  t.equal(keys.size, 1, 'concurrent first starts agree on the key')
+})
+
+t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
+  const s = station(t)
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  t.equal(latestCheckpoint(s.db), undefined)
+  events(s, 5)
+  const a = writeCheckpoint(s.db, key)
+  t.ok(a.created)
+  t.equal(a.checkpoint.treeSize, 5)
+  t.equal(a.checkpoint.rootHash, LedgerTree.for(s.db).root().toString('hex'))
+  const again = writeCheckpoint(s.db, key)
+  t.notOk(again.created, 'nothing new: the latest is returned')
+  t.equal(again.checkpoint.id, a.checkpoint.id)
+  const note = parseSignedNote(a.checkpoint.note)
+  t.ok(findValidSignature(note, key.publicKey, key.name))
+  t.same(parseCheckpointBody(note.text).treeSize, 5)
+  t.throws(() => s.db.prepare('UPDATE checkpoints SET tree_size = 4').run(), /append-only/)
+  t.throws(() => s.db.prepare('DELETE FROM checkpoints').run(), /append-only/)
+
+  const policy = { checkpointEvery: 10, checkpointMinutes: 5 }
+  const t0 = new Date(Date.parse(a.checkpoint.createdAt))
+  events(s, 3)
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 60_000) }), undefined, '3 events, 1 minute: not due')
+  const due = maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 5 * 60_000) })
+  t.equal(due?.treeSize, 8, '5 minutes and the tree grew: due')
+  events(s, 10)
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) })?.treeSize, 18, '10 events: due at once')
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt) + 3_600_000) }), undefined, 'an hour later with nothing new: not due')
+  const now = new Date('2026-01-01T00:10:00Z')
+  t.equal(checkpointDue(undefined, 0, policy, now), false, 'empty ledger, no checkpoint')
+  t.equal(checkpointDue(undefined, 1, policy, now), true, 'first events: due')
+  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 14, policy, now), false)
+  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 15, policy, now), true)
+  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:05:00Z' }, 6, policy, now), true)
+  t.same(checkCheckpoints(s.db, key.publicKey), [])
+})
+
+t.test('the daemon timer: key made at start, checkpoints when due, a last one at stop', async (t) => {
+  const s = station(t)
+  events(s, 2)
+  const cps = startCheckpoints({ db: s.db, dataDir: s.dataDir, stationId: 'test-station', logger: silentLogger(), policy: { checkpointEvery: 3, checkpointMinutes: 60 }, checkMs: 20 })
+  t.ok(readStationPublicKey(s.dataDir), 'the key exists from the start')
+  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2], 'the first events are checkpointed at once')
+  events(s, 2)
+  await new Promise((r) => setTimeout(r, 120))
+  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2], '2 new events < checkpointEvery: not yet')
+  events(s, 1)
+  await new Promise((r) => setTimeout(r, 120))
+  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2, 5], '3 new events: signed by the timer')
+  events(s, 1)
+  cps.stop()
+  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2, 5, 6], 'and at stop')
+  t.same(checkStationCheckpoints(s.db, s.dataDir), [])
+})
+
+t.test('checkpoints stay consistent across restarts', async (t) => {
+  const s = station(t)
+  let key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  events(s, 7, 'a')
+  const a = writeCheckpoint(s.db, key).checkpoint
+  s.reopen() // a new connection, as after a restart: the tree is loaded afresh
+  key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  events(s, 6, 'b')
+  const b = writeCheckpoint(s.db, key).checkpoint
+  t.same([a.treeSize, b.treeSize], [7, 13])
+  const tree = LedgerTree.for(s.db)
+  for (const c of [a, b]) t.ok(findValidSignature(parseSignedNote(c.note), key.publicKey), `checkpoint ${c.id} verifies`)
+  t.ok(verifyConsistency(7, 13, tree.consistencyProof(7, 13), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')), 'consistency proof from the first to the second')
+  t.same(checkStationCheckpoints(s.db, s.dataDir), [])
+  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [7, 13])
+})
+
+t.test('verify catches a history rewritten with every chain hash recomputed', async (t) => {
+  const s = await withRecordings(t)
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  writeCheckpoint(s.db, key)
+  t.same((await verifyVault(s.db, s.vault)).problems, [], 'clean')
+
+  // The attacker changes who recorded recording 2, in the event and the row,
+  // and recomputes every hash from there on so the chain is flawless.
+  raw(s, (db) => {
+    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string; hash: string }[]
+    let prev = GENESIS_HASH
+    for (const r of rows) {
+      const payload = JSON.parse(r.payload) as Record<string, unknown>
+      if (r.type === 'ingested' && payload.recordingId === 2) payload.officerId = '999999'
+      const text = JSON.stringify(Object.fromEntries(Object.entries(payload).sort(([x], [y]) => (x < y ? -1 : 1))))
+      const hash = chainHash(prev, { seq: r.seq, type: r.type, at: r.at, actor: r.actor, subject: r.subject, payload })
+      db.prepare('UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(text, prev, hash, r.seq)
+      prev = hash
+    }
+    db.prepare("UPDATE recordings SET officer_id = '999999' WHERE id = 2").run()
+    db.prepare("UPDATE officers SET id = id WHERE 0").run()
+  })
+  const v = await verifyVault(s.db, s.vault)
+  t.same(v.problems.filter((p) => p.kind !== 'checkpoint'), [], 'the chain and the catalog alone look fine')
+  t.equal(v.problems.length, 1)
+  t.match(v.problems[0], { kind: 'checkpoint', subject: 'checkpoint:1', detail: /no longer have the signed root.*history was rewritten/ })
+  t.notOk(v.ok)
+  t.throws(() => writeCheckpoint(s.db, key), { code: 'LEDGER_INCONSISTENT' }, 'and no new checkpoint is signed over it')
+})
+
+t.test('verify catches checkpoints deleted, edited, signed by another key, and a missing or replaced key', async (t) => {
+  const s = station(t)
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  for (let i = 0; i < 3; i++) {
+    events(s, 4, `r${i}`)
+    writeCheckpoint(s.db, key)
+  }
+  t.same(checkStationCheckpoints(s.db, s.dataDir), [])
+  const problems = (): string[] => checkStationCheckpoints(s.db, s.dataDir).map((p) => `${p.subject} ${p.detail}`)
+
+  raw(s, (db) => db.prepare('DELETE FROM checkpoints WHERE id = 2').run())
+  t.match(problems(), [/^checkpoint:3 checkpoints 2\.\.2 are missing/])
+
+  raw(s, (db) => db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '12' || char(10), char(10) || '11' || char(10)), tree_size = 11 WHERE id = 3").run())
+  t.match(problems().join('\n'), /checkpoint:3 signature does not verify with the station key/)
+
+  const other = loadOrCreateStationKey(tempDir(t), 'test-station')
+  const root12 = LedgerTree.build(s.db).rootAt(12)
+  const forged = signCheckpoint(other, 12, root12)
+  raw(s, (db) => db.prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (12, ?, ?, ?, ?, ?)').run(root12.toString('hex'), other.name, other.keyId.toString('hex'), forged, new Date().toISOString()))
+  t.match(problems().join('\n'), /checkpoint:4 signature does not verify with the station key .* signed by another key/)
+
+  // The attacker replaces the station key file: the old checkpoints no longer verify.
+  unlinkSync(stationKeyPath(s.dataDir))
+  t.match(problems(), [/^checkpoints 3 checkpoint\(s\) are stored but the station key .* is missing/])
+  loadOrCreateStationKey(s.dataDir, 'test-station')
+  t.equal(problems().filter((p) => /signature does not verify/.test(p)).length, 3, 'every checkpoint fails with a new key')
+})
+
+t.test('CLI: ingest signs a checkpoint; checkpoint and key show print them', async (t) => {
+  const dir = tempDir(t)
+  const cam = join(dir, 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  writeFileSync(join(cam, 'DCIM', 'A1B2C3D_012345_20261120080000_0001.MP4'), Buffer.alloc(100_000, 1))
+  const env = { BODYVAULT_DATA_DIR: join(dir, 'data') }
+  const ing = cli(['ingest', cam, '--json'], env)
+  t.equal(ing.code, 0, ing.stderr)
+  const cp = cli(['checkpoint', '--json'], env)
+  t.equal(cp.code, 0, cp.stderr)
+  const c = JSON.parse(cp.stdout) as { id: number; treeSize: number; created: boolean; note: string; origin: string }
+  t.same([c.id, c.created, c.origin], [1, false, 'bodyvault/station-01'], 'ingest already signed one covering its session')
+  const k = JSON.parse(cli(['key', 'show', '--json'], env).stdout) as { publicKeyHex: string; vkey: string; fingerprint: string; pem: string; keyId: string }
+  t.match(k, { publicKeyHex: /^[0-9a-f]{64}$/, fingerprint: /^[0-9a-f]{64}$/, keyId: /^[0-9a-f]{8}$/, pem: /BEGIN PUBLIC KEY/ })
+  t.ok(findValidSignature(parseSignedNote(c.note), Buffer.from(k.publicKeyHex, 'hex')))
+  t.match(cli(['key', 'show', '--pem'], env).stdout, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/)
+  t.match(cli(['key', 'show'], env).stdout, /key name +bodyvault\/station-01\nkey id +[0-9a-f]{8}\nvkey/)
+  t.match(cli(['key', 'rotate'], env), { code: 2, stderr: /key takes one subcommand: show/ })
+  t.match(cli(['checkpoint'], env).stdout, /^checkpoint 1 \(signed .*\): \d+ events, root [0-9a-f]{64}, key [0-9a-f]{8}\n\nbodyvault\/station-01\n\d+\n/)
+  const v = cli(['verify', '--json'], env)
+  t.equal(v.code, 0, v.stdout)
+})
