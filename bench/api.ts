@@ -17,6 +17,9 @@ import { openCatalog } from '../src/catalog/db.js'
 import { searchRecordings, type SearchQuery } from '../src/catalog/search.js'
 import { silentLogger } from '../src/common/log.js'
 import { packageRoot } from '../src/common/paths.js'
+import { loadConfig } from '../src/config/load.js'
+import { retentionPolicy } from '../src/retention/config.js'
+import { Vault } from '../src/vault/store.js'
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '20' } } })
 const ROWS = Number(values.rows)
@@ -48,6 +51,8 @@ db.transaction(() => {
   }
 })()
 db.exec("INSERT INTO recordings_name(recordings_name) VALUES ('rebuild')")
+db.exec("INSERT INTO cases (number, type, status, opened_at, opened_by) SELECT DISTINCT case_number, 'other', 'open', '2025-01-01T00:00:00.000Z', 'bench' FROM recordings WHERE case_number IS NOT NULL")
+db.exec("INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) SELECT id, case_number, ingested_at, 'bench' FROM recordings WHERE case_number IS NOT NULL")
 db.pragma('synchronous = FULL')
 db.exec('ANALYZE')
 console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
@@ -78,7 +83,10 @@ for (const m of mixes) {
 }
 
 const token = createToken(db, { name: 'bench', role: 'clerk', actor: 'bench' }).secret
-const app = await buildApi({ db, logger: silentLogger(), stationId: 'bench', objectPath: async (s) => s, rateLimitPerMinute: 10_000_000 })
+const app = await buildApi({
+  db, vault: new Vault(dir), logger: silentLogger(), station: { id: 'bench', name: 'bench', timezone: 'Asia/Shanghai' },
+  policy: retentionPolicy(loadConfig({ env: {} })), openObject: async (sha) => sha, rateLimitPerMinute: 10_000_000,
+})
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 console.log(`\nautocannon from a second process: ${values.rate} requests/s for ${values.seconds} s, 10 connections, the ${mixes.length} queries in turn`)
 const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'bench', 'api-load.js')], { stdio: ['pipe', 'pipe', 'inherit'] })

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import yauzl from 'yauzl'
@@ -7,13 +8,21 @@ import { buildApi } from '../src/api/app.js'
 import { createToken } from '../src/api/tokens.js'
 import type { Role } from '../src/api/roles.js'
 import { silentLogger } from '../src/common/log.js'
+import { loadConfig } from '../src/config/load.js'
+import { verifyEvidencePackage } from '../src/export/verify-package.js'
+import { MediaWorker } from '../src/media/worker.js'
+import { retentionPolicy } from '../src/retention/config.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { makeCamera, station, tempDir } from './helpers.js'
 
 const s = station(t)
 const cam = await makeCamera(join(tempDir(t), 'cam'))
 const ingest = await s.ingest(cam)
-const app = await buildApi({ db: s.db, logger: silentLogger(), stationId: 'test-station', objectPath: async (sha) => s.vault.objectPath(sha), rateLimitPerMinute: 100_000 })
+const cfg = loadConfig({ env: {} })
+const app = await buildApi({
+  db: s.db, vault: s.vault, logger: silentLogger(), station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
+  policy: retentionPolicy(cfg), openObject: async (sha) => s.vault.objectPath(sha), rateLimitPerMinute: 100_000,
+})
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
 
@@ -131,17 +140,19 @@ t.test('export: request, self-approval refused, approval by another supervisor, 
       zip.readEntry()
     })
   })
-  const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as { recordings: { id: number; sha256: string; file: string; events: string }[] }
+  const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as { recordings: { id: number; sha256: string; file: string }[]; files: { path: string; sha256: string }[] }
   t.same(manifest.recordings.map((r) => r.id), ids)
-  for (const r of manifest.recordings) {
-    t.equal(createHash('sha256').update(entries.get(r.file)!).digest('hex'), r.sha256, `${r.file} hashes to its manifest entry`)
-    const evs = JSON.parse(entries.get(r.events)!.toString('utf8')) as { type: string }[]
-    t.ok(evs.some((e) => e.type === 'ingested'))
-  }
+  for (const r of manifest.recordings) t.equal(createHash('sha256').update(entries.get(r.file)!).digest('hex'), r.sha256, `${r.file} hashes to its recording's SHA-256`)
+  for (const f of manifest.files) t.equal(createHash('sha256').update(entries.get(f.path)!).digest('hex'), f.sha256, `${f.path} matches the manifest`)
+  t.equal(dl.headers.get('x-package-sha256'), createHash('sha256').update(dl.buf).digest('hex'))
+  const zipPath = join(tempDir(t), 'export.zip')
+  writeFileSync(zipPath, dl.buf)
+  const report = await verifyEvidencePackage(zipPath)
+  t.ok(report.ok, `the package verifies offline: ${JSON.stringify(report).slice(0, 300)}`)
   for (const id of ids) t.ok(eventsFor(s.db, `recording:${id}`).some((e) => e.type === 'exported' && e.payload.exportId === req.json.id), `exported event for ${id}`)
 })
 
-t.test(`fuzz: ${1200} generated requests over every route find no 5xx`, async (t) => {
+t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t) => {
   // mulberry32: a small PRNG with good low bits, seeded for reproducible runs
   let seed = 20261123
   const rnd = (n: number): number => {
@@ -153,20 +164,28 @@ t.test(`fuzz: ${1200} generated requests over every route find no 5xx`, async (t
   const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!
   const ids = ['1', '0', '-1', '9007199254740993', '1e3', 'abc', '%00', '%F0%9F%92%A9', '%ED%A0%80', '1.5', ' 1', String(video.id), '99999999999999999999999', '']
   const vals = ['', 'x', '-1', '0', '99999999999999999999', 'NaN', '2026-13-45T99:99:99Z', '2026-11-20T00:00:00Z', 'true', 'maybe', '%00', '%E2%80%AE', '%ED%A0%80', 'a'.repeat(5000), '%22%3B--', 'uncategorised', 'video', '-recordedAt', 'bogus']
-  const keys = ['officer', 'device', 'station', 'category', 'case', 'important', 'kind', 'from', 'to', 'q', 'sort', 'limit', 'cursor', 'reason', 'state', 'zzz']
-  const paths = ['/v1/recordings', '/v1/recordings/:id', '/v1/recordings/:id/events', '/v1/recordings/:id/original', '/v1/stats', '/v1/exports', '/v1/exports/:id', '/v1/exports/:id/approve', '/v1/exports/:id/reject', '/v1/exports/:id/download', '/metrics', '/docs/json', '/healthz', '/v1/nope']
-  const bodies = [undefined, '{', '[]', 'null', '{"recordingIds":[1],"reason":"fuzz","recipient":"x"}', '{"recordingIds":[-5],"reason":"","recipient":""}', '{"recordingIds":"1"}', JSON.stringify({ recordingIds: Array(300).fill(1), reason: 'r'.repeat(2000), recipient: 'x' }), '{"reason":"\\ud800"}', 'x'.repeat(2 << 20)]
+  const keys = ['at', 'active', 'status', 'officer', 'device', 'station', 'category', 'case', 'important', 'kind', 'from', 'to', 'q', 'sort', 'limit', 'cursor', 'reason', 'state', 'zzz']
+  const paths: [string, string][] = [
+    ['GET', '/v1/recordings'], ['GET', '/v1/recordings/:id'], ['GET', '/v1/recordings/:id/events'], ['GET', '/v1/recordings/:id/original'],
+    ['GET', '/v1/recordings/:id/proxy'], ['GET', '/v1/recordings/:id/thumbnail'], ['PUT', '/v1/recordings/:id/category'], ['POST', '/v1/recordings/:id/holds'],
+    ['GET', '/v1/stats'], ['GET', '/v1/exports'], ['POST', '/v1/exports'], ['GET', '/v1/exports/:id'], ['POST', '/v1/exports/:id/approve'], ['POST', '/v1/exports/:id/reject'],
+    ['GET', '/v1/exports/:id/download'], ['GET', '/v1/cases'], ['POST', '/v1/cases'], ['GET', '/v1/cases/:id'], ['PATCH', '/v1/cases/:id'],
+    ['POST', '/v1/cases/:id/recordings'], ['DELETE', '/v1/cases/:id/recordings/:id'], ['GET', '/v1/holds'], ['POST', '/v1/holds/:id/release'],
+    ['GET', '/v1/retention/plan'], ['GET', '/metrics'], ['GET', '/docs/json'], ['GET', '/healthz'], ['GET', '/v1/nope'],
+  ]
+  const bodies = [undefined, '{', '[]', 'null', '{"category":"patrol","reason":"fuzz"}', '{"category":null,"reason":""}', '{"number":"F-1","type":"other"}', '{"number":"../../x","type":"other"}', '{"status":"closed"}', '{"status":"reopened"}', '{"reason":"fuzz hold"}', '{"recordingIds":[1,2],"reason":"x"}', '{"recordingIds":[1],"reason":"fuzz","recipient":"x"}', '{"recordingIds":[-5],"reason":"","recipient":""}', '{"recordingIds":"1"}', JSON.stringify({ recordingIds: Array(300).fill(1), reason: 'r'.repeat(2000), recipient: 'x' }), '{"reason":"\\ud800"}', 'x'.repeat(2 << 20)]
   const ctypes = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1']
   const ranges = ['bytes=0-0', 'bytes=-1', 'bytes=5-1', 'bytes=a-b', 'bytes=0-1,2-3', 'lines=1-2', 'bytes=99999999999999999999-', 'bytes=-']
   const who = ['clerk', 'clerk', 'clerk', 'supervisor', 'supervisor', 'auditor', 'admin', 'officer', 'otherOfficer']
   const statuses = new Map<number, number>()
   let fivexx = 0
-  for (let i = 0; i < 1200; i++) {
-    let path = pick(paths).replace(':id', pick(ids))
+  for (let i = 0; i < 1500; i++) {
+    const [routeMethod, route] = pick(paths)
+    let path = route.replace(/:id/g, () => pick(ids))
     const q: string[] = []
     for (let k = rnd(4); k > 0; k--) q.push(`${pick(keys)}=${pick(vals)}`)
     if (q.length) path += '?' + q.join('&')
-    const method = rnd(4) === 0 ? pick(['POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']) : path.includes('approve') || path.includes('reject') ? 'POST' : 'GET'
+    const method = rnd(5) === 0 ? pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']) : routeMethod
     const headers: Record<string, string> = {}
     if (rnd(3) === 0) headers.range = pick(ranges)
     let raw: string | undefined
@@ -192,4 +211,63 @@ t.test(`fuzz: ${1200} generated requests over every route find no 5xx`, async (t
     }
   }
   t.equal(fivexx, 0, `no 5xx; statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`)
+})
+
+t.test('proxy and thumbnail stream with Range after the media jobs ran; each read is recorded', async (t) => {
+  const r0 = await call(`/v1/recordings/${video.id}/proxy`, { token: tokens.clerk })
+  t.equal(r0.json?.error?.code, 'NO_DERIVATIVE', 'before the media jobs ran')
+  const worker = new MediaWorker({ db: s.db, vault: s.vault, settings: cfg.media, profiles: new Map(), stationTimezone: 'Asia/Shanghai', actor: 'station:test', logger: silentLogger() })
+  await worker.drain()
+  const p = await call(`/v1/recordings/${video.id}/proxy`, { token: tokens.officer, headers: { range: 'bytes=0-1023' } })
+  t.equal(p.status, 206)
+  t.equal(p.headers.get('content-type'), 'video/mp4')
+  t.equal(p.buf.subarray(4, 8).toString('latin1'), 'ftyp', 'an MP4')
+  const th = await call(`/v1/recordings/${video.id}/thumbnail`, { token: tokens.clerk })
+  t.equal(th.status, 200)
+  t.equal(th.headers.get('content-type'), 'image/jpeg')
+  t.equal(th.buf.readUInt16BE(0), 0xffd8, 'a JPEG')
+  t.equal((await call(`/v1/recordings/${video.id}/thumbnail`, { token: tokens.auditor })).status, 403, 'auditors see no footage, not even thumbnails')
+  const kinds = eventsFor(s.db, `recording:${video.id}`).filter((e) => e.type === 'viewed').map((e) => e.payload.what)
+  t.ok(kinds.includes('proxy') && kinds.includes('thumbnail'))
+  const one = await call(`/v1/recordings/${video.id}`, { token: tokens.clerk })
+  t.same(one.json.derivatives.map((d: { kind: string }) => d.kind).sort(), ['proxy', 'thumbnail'])
+  t.ok(one.json.media.durationSec > 0, 'probe facts are shown')
+})
+
+t.test('cases, categories, holds and the retention plan through the API', async (t) => {
+  const [a, b, p] = ingest.ingested.map((r) => r.id)
+  const c = await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'XZCF-2026-117', type: 'penalty-general-procedure', title: 'Street vending' } })
+  t.equal(c.status, 201, JSON.stringify(c.json))
+  t.equal((await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'XZCF-2026-117', type: 'penalty-general-procedure' } })).json.error.code, 'CASE_EXISTS')
+  t.equal((await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'X-1', type: 'no-such-type' } })).status, 400)
+  const linked = await call('/v1/cases/XZCF-2026-117/recordings', { token: tokens.clerk, method: 'POST', body: { recordingIds: [a, b], reason: 'seen in clip' } })
+  t.same(linked.json.recordingIds, [a, b])
+  t.equal((await call('/v1/cases/XZCF-2026-117/recordings', { token: tokens.clerk, method: 'POST', body: { recordingIds: [a] } })).status, 409, 'already linked')
+  const found = await call('/v1/recordings?case=XZCF-2026-117', { token: tokens.clerk })
+  t.same(found.json.items.map((r: { id: number }) => r.id).sort(), [a, b].sort(), 'search by case')
+  let one = await call(`/v1/recordings/${a}`, { token: tokens.clerk })
+  t.equal(one.json.retention.deadline, 'indefinite', 'linked to an open case')
+  const cat = await call(`/v1/recordings/${p}/category`, { token: tokens.clerk, method: 'PUT', body: { category: 'patrol', reason: 'routine patrol, not evidence' } })
+  t.equal(cat.status, 200, JSON.stringify(cat.json))
+  t.equal((await call(`/v1/recordings/${b}/category`, { token: tokens.clerk, method: 'PUT', body: { category: 'nonsense', reason: 'x' } })).status, 400)
+  t.equal((await call(`/v1/recordings/${b}/category`, { token: tokens.auditor, method: 'PUT', body: { category: 'patrol', reason: 'x' } })).status, 403)
+  t.equal((await call(`/v1/recordings/${a}/holds`, { token: tokens.clerk, method: 'POST', body: { reason: 'litigation' } })).status, 403, 'clerks cannot place holds')
+  const hold = await call(`/v1/recordings/${a}/holds`, { token: tokens.supervisor, method: 'POST', body: { reason: 'litigation notice 2026-9' } })
+  t.equal(hold.status, 201)
+  const closed = await call('/v1/cases/XZCF-2026-117', { token: tokens.clerk, method: 'PATCH', body: { status: 'closed', reason: 'decision served' } })
+  t.equal(closed.json.status, 'closed')
+  one = await call(`/v1/recordings/${a}`, { token: tokens.clerk })
+  t.equal(one.json.retention.deadline, 'indefinite', 'the hold still keeps it')
+  const rel = await call(`/v1/holds/${hold.json.id}/release`, { token: tokens.supervisor, method: 'POST', body: { reason: 'litigation over' } })
+  t.ok(rel.json.releasedAt)
+  one = await call(`/v1/recordings/${a}`, { token: tokens.clerk })
+  t.not(one.json.retention.deadline, 'indefinite', 'closed case + archive period')
+  t.ok(one.json.retention.deadline > '2050-01-01', `a case archive period lasts decades: ${one.json.retention.deadline}`)
+  const types = eventsFor(s.db, `recording:${a}`).map((e) => e.type)
+  for (const ty of ['case-linked', 'hold-placed', 'hold-released', 'retention-changed']) t.ok(types.includes(ty), `${ty} in the ledger`)
+  const plan = await call('/v1/retention/plan?at=2027-12-01T00:00:00Z', { token: tokens.auditor })
+  t.equal(plan.status, 200)
+  t.ok(plan.json.items.some((i: { recordingId: number }) => i.recordingId === p), 'the patrol clip is due by the end of 2027')
+  t.notOk(plan.json.items.some((i: { recordingId: number }) => i.recordingId === a), 'the case clip is not')
+  t.equal((await call('/v1/retention/plan', { token: tokens.officer })).status, 403)
 })

@@ -3,11 +3,13 @@ import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Db } from '../catalog/db.js'
-import type { Recording } from '../catalog/recordings.js'
+import type { RetentionPolicy } from '../retention/policy.js'
+import type { Vault } from '../vault/store.js'
 import type { Logger } from '../common/log.js'
 import { installAuth } from './auth.js'
 import { errorSchema, installErrorHandling } from './errors.js'
 import { Metrics } from './metrics.js'
+import { caseRoutes } from './routes/cases.js'
 import { exportRoutes } from './routes/exports.js'
 import { recordingRoutes } from './routes/recordings.js'
 import { statsRoutes } from './routes/stats.js'
@@ -15,11 +17,11 @@ import { statsRoutes } from './routes/stats.js'
 export interface ApiDeps {
   db: Db
   logger: Logger
-  stationId: string
-  /** A readable local path of a vault object (fetched back first if it was evicted to S3). */
-  objectPath(sha256: string): Promise<string>
-  /** Extra facts for GET /v1/recordings/:id (derivatives, retention status) from the parts that own them. */
-  recordingExtras?(r: Recording): Record<string, unknown>
+  station: { id: string; name: string; timezone: string }
+  policy: RetentionPolicy
+  vault: Vault
+  /** A readable local path of a vault object (fetched back and re-verified first if it was evicted to S3). */
+  openObject(sha256: string): Promise<string>
   rateLimitPerMinute?: number
 }
 
@@ -68,6 +70,7 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
   app.get('/docs/json', { config: { right: 'station:read' }, schema: { summary: 'This OpenAPI document', hide: true } }, async () => app.swagger())
 
   await recordingRoutes(app, deps)
+  await caseRoutes(app, deps)
   await exportRoutes(app, deps)
   await statsRoutes(app, deps)
   if (register) await register(app)

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { BodyvaultError } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 
 /**
@@ -13,6 +14,15 @@ export class ApiError extends Error {
     this.statusCode = statusCode
     this.code = code
   }
+}
+
+const CONFLICTS = new Set(['CASE_EXISTS', 'LINK_EXISTS', 'CASE_CLOSED', 'CASE_OPEN', 'HOLD_RELEASED', 'CATEGORY_UNCHANGED', 'RECORDING_PURGED', 'PACKAGE_PURGED', 'PACKAGE_OBJECT_MISSING'])
+
+/** A domain error (the ones the CLI shows with exit code 2) as the HTTP status that fits it. */
+export function statusOf(err: BodyvaultError): number {
+  if (err.code.endsWith('_NOT_FOUND') || err.code === 'PACKAGE_NO_RECORDING') return 404
+  if (CONFLICTS.has(err.code)) return 409
+  return err.exitCode === 2 ? 400 : 500
 }
 
 export const errorSchema = {
@@ -39,9 +49,13 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     if (err instanceof ApiError) {
       return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message } })
     }
-    const status = typeof err.statusCode === 'number' ? err.statusCode : 500
+    if (err instanceof BodyvaultError && statusOf(err) < 500) {
+      return reply.status(statusOf(err)).send({ error: { code: err.code, message: err.message } })
+    }
+    const ferr = err as FastifyError
+    const status = typeof ferr.statusCode === 'number' ? ferr.statusCode : 500
     if (status >= 400 && status < 500) {
-      const code = err.validation ? 'BAD_REQUEST' : status === 429 ? 'RATE_LIMITED' : FASTIFY_CODES[err.code] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST')
+      const code = ferr.validation ? 'BAD_REQUEST' : status === 429 ? 'RATE_LIMITED' : FASTIFY_CODES[ferr.code] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST')
       return reply.status(status).send({ error: { code, message: err.message } })
     }
     log.error({ event: 'api.error', method: req.method, url: req.url, err: { message: err.message, stack: err.stack } }, 'request failed')

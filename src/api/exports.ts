@@ -70,15 +70,7 @@ export function decideExport(db: Db, by: Token, id: number, decision: 'approved'
   }).immediate()
 }
 
-/** Counts a download and writes one `exported` event per recording in it. */
-export function recordDownload(db: Db, by: Token, e: ExportRequest, client: string, manifestSha256: string): void {
-  db.transaction(() => {
-    db.prepare('UPDATE export_requests SET downloads = downloads + 1 WHERE id = ?').run(e.id)
-    for (const rid of e.recordingIds) {
-      appendEvent(db, {
-        type: 'exported', actor: `token:${by.id}`, subject: `recording:${rid}`,
-        payload: { recordingId: rid, exportId: e.id, tokenId: by.id, role: by.role, reason: e.reason, recipient: e.recipient, approvedBy: e.decidedBy, client, manifestSha256 },
-      })
-    }
-  }).immediate()
+/** Counts a download (the evidence package builder writes the `exported` events). */
+export function countDownload(db: Db, id: number): void {
+  db.prepare('UPDATE export_requests SET downloads = downloads + 1 WHERE id = ?').run(id)
 }

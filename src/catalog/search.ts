@@ -69,7 +69,11 @@ export function searchRecordings(db: Db, q: SearchQuery): { items: Recording[]; 
   eq('device_id', q.deviceId)
   eq('station_id', q.stationId)
   eq('kind', q.kind)
-  eq('case_number', q.caseNumber)
+  if (q.caseNumber !== undefined) {
+    // Any linked case, not only the recording's first one.
+    where.push('recordings.id IN (SELECT recording_id FROM case_links WHERE case_number = ?)')
+    args.push(q.caseNumber)
+  }
   if (q.important !== undefined) eq('important', q.important ? 1 : 0)
   if (q.category === null) where.push('recordings.category IS NULL')
   else eq('category', q.category)

@@ -1,12 +1,13 @@
-import { createHash } from 'node:crypto'
-import { extname } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import yazl from 'yazl'
 import { getRecording } from '../../catalog/recordings.js'
-import { eventsFor } from '../../ledger/ledger.js'
+import { buildEvidencePackage } from '../../export/package.js'
 import { tokenOf } from '../auth.js'
 import { ApiError, errorSchema } from '../errors.js'
-import { decideExport, getExport, listExports, recordDownload, requestExport } from '../exports.js'
+import { countDownload, decideExport, getExport, listExports, requestExport } from '../exports.js'
 import { idParams } from './recordings.js'
 import type { ApiDeps } from '../app.js'
 
@@ -67,32 +68,29 @@ export async function exportRoutes(app: FastifyInstance, deps: ApiDeps): Promise
 
   app.get<{ Params: { id: number } }>('/v1/exports/:id/download', {
     config: { right: 'exports:request' },
-    schema: { summary: 'Download an approved export as a zip (originals, manifest.json, ledger events)', params: idParams, response: { '4xx': errorSchema } },
+    schema: { summary: 'Download an approved export as an offline-verifiable evidence package (zip: originals, manifest, ledger events with inclusion proofs to a signed checkpoint, station key, evidence sheets, VERIFY.md)', params: idParams, response: { '4xx': errorSchema } },
   }, async (req, reply) => {
     const t = tokenOf(req)
     const e = getExport(deps.db, req.params.id)
     if (e.state !== 'approved') throw new ApiError(409, 'NOT_APPROVED', `export request ${e.id} is ${e.state}: only an approved request can be downloaded`)
-    const recs = e.recordingIds.map((id) => {
+    // Evicted originals come back from S3 (verified) before the package is built.
+    for (const id of e.recordingIds) {
       const r = getRecording(deps.db, id)
-      if (!r || r.status !== 'stored') throw new ApiError(409, 'PURGED', `recording ${id} is no longer in the vault`)
-      return r
+      if (r?.status === 'stored') await deps.openObject(r.sha256)
+    }
+    // Built in staging under this process's pid, so a crash leaves nothing that outlives the next start.
+    const out = join(deps.vault.stagingDir, `${process.pid}-export-${e.id}-${randomBytes(6).toString('hex')}.zip`)
+    const pkg = await buildEvidencePackage({
+      db: deps.db, vault: deps.vault, recordingIds: e.recordingIds, requestedBy: `token:${e.requestedBy}`, approvedBy: `token:${e.decidedBy}`,
+      reason: e.reason, recipient: e.recipient, out, station: deps.station, actor: `token:${t.id}`,
+      exportPayload: { exportId: e.id, tokenId: t.id, role: t.role, client: req.ip }, logger: deps.logger,
     })
-    const files = recs.map((r) => ({ r, name: `originals/${r.sha256}${extname(r.sourcePath).toLowerCase()}` }))
-    const manifest = Buffer.from(JSON.stringify({
-      format: 'bodyvault-export/1', station: deps.stationId, exportId: e.id, reason: e.reason, recipient: e.recipient,
-      requestedBy: e.requestedBy, approvedBy: e.decidedBy, approvedAt: e.decidedAt, createdAt: new Date().toISOString(),
-      recordings: files.map(({ r, name }) => ({ ...r, file: name, events: `events/recording-${r.id}.json` })),
-    }, null, 2))
-    const paths = await Promise.all(files.map(({ r }) => deps.objectPath(r.sha256)))
-    recordDownload(deps.db, t, e, req.ip, createHash('sha256').update(manifest).digest('hex'))
-    const zip = new yazl.ZipFile()
-    zip.addBuffer(manifest, 'manifest.json')
-    files.forEach(({ r, name }, i) => {
-      zip.addFile(paths[i]!, name, { compress: false })
-      zip.addBuffer(Buffer.from(JSON.stringify(eventsFor(deps.db, `recording:${r.id}`), null, 2)), `events/recording-${r.id}.json`)
-    })
-    zip.end()
-    reply.header('content-type', 'application/zip').header('content-disposition', `attachment; filename="bodyvault-export-${e.id}.zip"`)
-    return reply.send(zip.outputStream)
+    countDownload(deps.db, e.id)
+    deps.logger.info({ event: 'api.exported', exportId: e.id, tokenId: t.id, package: pkg.packageId, bytes: pkg.bytes }, 'evidence package downloaded')
+    const stream = createReadStream(pkg.path)
+    stream.on('close', () => void rm(pkg.path, { force: true }))
+    reply.header('content-type', 'application/zip').header('content-length', String(pkg.bytes)).header('x-package-sha256', pkg.sha256)
+      .header('content-disposition', `attachment; filename="bodyvault-export-${e.id}.zip"`)
+    return reply.send(stream)
   })
 }

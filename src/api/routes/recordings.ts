@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { getRecording, type Recording } from '../../catalog/recordings.js'
 import { BadCursorError, searchRecordings, SORTS, type Sort } from '../../catalog/search.js'
 import { appendEvent, eventsFor } from '../../ledger/ledger.js'
+import { derivativesOf, getDerivative, getMediaInfo } from '../../media/catalog.js'
+import { casesOf, decide, holdsOf } from '../../retention/store.js'
 import { actorOf, tokenOf } from '../auth.js'
 import { ApiError, errorSchema } from '../errors.js'
 import { sendObject } from '../stream.js'
@@ -101,7 +103,14 @@ export async function recordingRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     },
   }, async (req) => {
     const r = visibleRecording(deps, req, req.params.id)
-    return { recording: r, events: eventsFor(deps.db, `recording:${r.id}`), ...deps.recordingExtras?.(r) }
+    const d = decide(deps.db, r, deps.policy)
+    return {
+      recording: r,
+      media: getMediaInfo(deps.db, r.id) ?? null,
+      derivatives: derivativesOf(deps.db, r.id).map(({ id, kind, sha256, size, mimeType, createdAt }) => ({ id, kind, sha256, size, mimeType, createdAt })),
+      retention: { deadline: d.deadline === 'indefinite' ? 'indefinite' : d.deadline.toISOString(), rule: d.rule, ref: d.ref, holds: holdsOf(deps.db, r.id, true), cases: casesOf(deps.db, r.id) },
+      events: eventsFor(deps.db, `recording:${r.id}`),
+    }
   })
 
   app.get<{ Params: { id: number } }>('/v1/recordings/:id/events', {
@@ -125,10 +134,35 @@ export async function recordingRoutes(app: FastifyInstance, deps: ApiDeps): Prom
     const reason = req.query.reason?.trim()
     if (!reason || reason.length < 4) throw new ApiError(400, 'REASON_REQUIRED', 'reading an original needs ?reason= (at least 4 characters): recordings are not given out without cause')
     if (r.status !== 'stored') throw new ApiError(410, 'PURGED', `recording ${r.id} was purged under its retention rule; its ledger events remain`)
-    const path = await deps.objectPath(r.sha256)
+    const path = await deps.openObject(r.sha256)
     return sendObject(req, reply, {
       path, size: r.size, sha256: r.sha256, fileName: r.sourcePath.slice(r.sourcePath.lastIndexOf('/') + 1),
       beforeSend: (s) => { if (req.method !== 'HEAD') recordView(deps, req, r, 'original', r.sha256, s.range, reason) },
     })
   })
+
+  // The browser-playable proxy and the thumbnail: no reason needed, every read still recorded.
+  for (const [route, kinds] of [['proxy', ['proxy', 'audio-proxy']], ['thumbnail', ['thumbnail']]] as const) {
+    app.get<{ Params: { id: number }; Querystring: { reason?: string } }>(`/v1/recordings/:id/${route}`, {
+      config: { right: 'media:read' },
+      schema: {
+        summary: route === 'proxy' ? 'Stream the H.264/AAC (or AAC) proxy with HTTP Range; every read is written to the ledger' : 'The JPEG thumbnail; every read is written to the ledger',
+        params: idParams,
+        querystring: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } },
+        response: { '4xx': errorSchema },
+      },
+    }, async (req, reply) => {
+      const r = visibleRecording(deps, req, req.params.id)
+      if (r.status !== 'stored') throw new ApiError(410, 'PURGED', `recording ${r.id} was purged under its retention rule`)
+      const d = kinds.map((k) => getDerivative(deps.db, r.id, k)).find((x) => x !== undefined)
+      if (!d) throw new ApiError(404, 'NO_DERIVATIVE', `recording ${r.id} has no ${route} yet (bodyvault media status shows the queue)`)
+      const path = await deps.openObject(d.sha256)
+      const base = r.sourcePath.slice(r.sourcePath.lastIndexOf('/') + 1).replace(/\.[^.]*$/, '')
+      const ext = d.kind === 'thumbnail' ? '.jpg' : d.kind === 'audio-proxy' ? '.m4a' : '.mp4'
+      return sendObject(req, reply, {
+        path, size: d.size, sha256: d.sha256, fileName: `${base}.${route}${ext}`, contentType: d.mimeType,
+        beforeSend: (s) => { if (req.method !== 'HEAD') recordView(deps, req, r, d.kind, d.sha256, s.range, req.query.reason?.trim() || null) },
+      })
+    })
+  }
 }
