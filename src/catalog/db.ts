@@ -37,7 +37,10 @@ export function migrate(db: Db): number {
   }
   for (const m of migrations) {
     if (m.version <= current) continue
+    // Re-read inside the write lock: another process opening the same new
+    // catalog at the same moment may have applied it already.
     db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return
       db.exec(m.sql)
       db.pragma(`user_version = ${m.version}`)
     }).immediate()
