@@ -26,9 +26,68 @@ export interface DockingProfile {
   timezone: string
   /** Extensions (with dot, lower case) kept as sidecars of the clip with the same base name. */
   sidecars?: string[]
+  /**
+   * The camera writes its local wall time (in `timezone`) into MP4
+   * creation_time, which the spec says is UTC (default false: taken as UTC).
+   * The media pipeline records which rule it applied.
+   */
+  creationTimeIsLocal?: boolean
   /** Nothing is ever written to the camera while true (default). */
   readOnly?: boolean
+  /** Delete each file from the camera once every file is verified in the vault (needs readOnly: false; default false). */
   wipeAfterIngest?: boolean
+  /** USB ids (4 hex digits each) that identify this model when it is plugged in. */
+  usb?: UsbId[]
+  /** A vendor tool that exposes the camera's storage (many recorders need one before they show mass storage). */
+  unlock?: UnlockHook
+  /** Where the unlock tool's identity JSON keeps each field (dotted key paths into the printed object). */
+  identity?: IdentityMapping
+}
+
+export interface UsbId {
+  vendorId: string
+  productId: string
+}
+
+/**
+ * The unlock hook: argv of a command run when a camera of this model is
+ * plugged in. Placeholders {vendorId} {productId} {serial} {port} {bus}
+ * {address} {mountRoot} {profile} are replaced in each argument; the same
+ * values are in its environment as BODYVAULT_USB_VENDOR_ID, _PRODUCT_ID,
+ * _SERIAL, _PORT, _BUS, _ADDRESS, BODYVAULT_MOUNT_ROOT and BODYVAULT_PROFILE.
+ * It must make the camera's volume appear (mounted or as a folder under a
+ * mount root) and print the camera's identity as a JSON object on stdout.
+ * A relative command path with a slash is resolved against the bodyvault
+ * package folder; a bare name is looked up on PATH.
+ */
+export interface UnlockHook {
+  command: string[]
+  /** How long the command, and then its volume, may take (default 60000). */
+  timeoutMs?: number
+}
+
+/** Keys (dotted paths) of the unlock tool's identity JSON for each identity field. */
+export interface IdentityMapping {
+  deviceId?: string
+  officerId?: string
+  officerName?: string
+  unitCode?: string
+  unitName?: string
+  /** Where the tool says it mounted the volume (optional: else the next volume of this model is taken). */
+  mountPoint?: string
+}
+
+/** The named groups a filename pattern may use. */
+export const FILENAME_GROUPS = ['deviceId', 'officerId', 'date', 'time', 'important'] as const
+
+/** A profile never writes to its camera unless it says readOnly: false. */
+export function isReadOnly(p: Pick<DockingProfile, 'readOnly'>): boolean {
+  return p.readOnly !== false
+}
+
+/** The camera is wiped after a complete ingest only when the profile asks and is not read-only. */
+export function wipesAfterIngest(p: Pick<DockingProfile, 'readOnly' | 'wipeAfterIngest'>): boolean {
+  return p.wipeAfterIngest === true && !isReadOnly(p)
 }
 
 const profileSchema = {
@@ -51,8 +110,39 @@ const profileSchema = {
     },
     timezone: { type: 'string', minLength: 1 },
     sidecars: { type: 'array', items: { type: 'string', pattern: '^\\.[a-z0-9]+$' } },
+    creationTimeIsLocal: { type: 'boolean' },
     readOnly: { type: 'boolean' },
     wipeAfterIngest: { type: 'boolean' },
+    usb: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['vendorId', 'productId'],
+        properties: { vendorId: { type: 'string', pattern: '^[0-9A-Fa-f]{4}$' }, productId: { type: 'string', pattern: '^[0-9A-Fa-f]{4}$' } },
+      },
+    },
+    unlock: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['command'],
+      properties: {
+        command: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+        timeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+      },
+    },
+    identity: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        deviceId: { type: 'string', minLength: 1 },
+        officerId: { type: 'string', minLength: 1 },
+        officerName: { type: 'string', minLength: 1 },
+        unitCode: { type: 'string', minLength: 1 },
+        unitName: { type: 'string', minLength: 1 },
+        mountPoint: { type: 'string', minLength: 1 },
+      },
+    },
   },
 } as const
 
@@ -74,11 +164,16 @@ export function checkProfile(value: unknown, file: string): DockingProfile {
   const p = value as DockingProfile
   if (!IANAZone.isValidZone(p.timezone)) throw new ConfigError(`docking profile ${file}: timezone: "${p.timezone}" is not an IANA time zone`)
   if (p.filename) {
+    let re: RegExp
     try {
-      new RegExp(p.filename.pattern, 'u')
+      re = new RegExp(p.filename.pattern, 'u')
     } catch (err) {
       throw new ConfigError(`docking profile ${file}: filename.pattern: not a valid regular expression: ${errorMessage(err)}`)
     }
+    // Named groups the pattern defines, found by matching an alternation that always succeeds.
+    const names = Object.keys(new RegExp(`${re.source}|`, 'u').exec('')?.groups ?? {})
+    const unknown = names.filter((n) => !(FILENAME_GROUPS as readonly string[]).includes(n))
+    if (unknown.length) throw new ConfigError(`docking profile ${file}: filename.pattern: unknown named group ${unknown.map((n) => `"${n}"`).join(', ')} (allowed: ${FILENAME_GROUPS.join(', ')})`)
   }
   if (p.wipeAfterIngest && p.readOnly !== false) {
     throw new ConfigError(`docking profile ${file}: wipeAfterIngest needs readOnly: false (a read-only camera is never written to)`)
@@ -108,6 +203,15 @@ export function loadProfiles(dir: string): Map<string, DockingProfile> {
     out.set(p.id, p)
   }
   if (out.size === 0) throw new ConfigError(`no docking profiles (*.json) in ${dir} (config key docking.profilesDir)`)
+  const claimed = new Map<string, string>()
+  for (const p of out.values()) {
+    for (const u of p.usb ?? []) {
+      const key = `${u.vendorId}:${u.productId}`.toLowerCase()
+      const other = claimed.get(key)
+      if (other) throw new ConfigError(`docking profiles "${other}" and "${p.id}" both claim USB id ${key}: a USB id must pick one profile (edit one of them in ${dir})`)
+      claimed.set(key, p.id)
+    }
+  }
   return out
 }
 

@@ -161,7 +161,9 @@ export async function stageCopy(
   } catch (err) {
     // A read still under way must not surface later as an unhandled rejection.
     pending?.catch(() => undefined)
-    return fail(err)
+    // `return await`: fail() must settle inside this try, not after `finally` has awaited the close,
+    // or its rejection goes unobserved meanwhile and Node ends the process (unhandled rejection).
+    return await fail(err)
   } finally {
     await src.close().catch(() => undefined)
   }

@@ -29,6 +29,8 @@ export interface IngestOptions {
   logger: Logger
   signal?: AbortSignal
   onProgress?: (p: IngestProgress) => void
+  /** Fair share of the disk between cameras (the station daemon's scheduler): awaited before each file is read. */
+  diskGate?: (bytes: number, signal?: AbortSignal) => Promise<() => void>
 }
 
 export interface IngestProgress {
@@ -114,7 +116,8 @@ export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
       progress.current = f.sourcePath
       o.onProgress?.(progress)
       try {
-        const staged = await stageFile(o, f, report, verifier, progress)
+        const release = await o.diskGate?.(f.size, o.signal)
+        const staged = await stageFile(o, f, report, verifier, progress).finally(() => release?.())
         try {
           await settle()
         } catch (err) {
