@@ -2,7 +2,7 @@
 // child process; cameras appear as folders under its mount root, so no
 // mount is needed): the JSON shape and the states, `bodyvault status`, an
 // error state, clock drift, SIGTERM mid-copy, and no daemon running.
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
@@ -53,7 +53,7 @@ t.test('station status', async (t) => {
     const order = [...new Set(d.events('camera.state').map((e) => e.to))]
     t.same(order, ['detected', 'queued', 'copying', 'verifying', 'safe-to-undock'])
 
-    const env = { BODYVAULT_LISTEN: d.url.replace('http://', '') }
+    const env = { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: data }
     const json = cli(['status', '--json'], env)
     t.equal(json.code, 0, json.stderr)
     const st = JSON.parse(json.stdout) as StationStatus
@@ -103,7 +103,7 @@ t.test('station status', async (t) => {
     t.ok(drifted.clockDrift!.aheadSec > 365 * 86400, `${drifted.clockDrift!.aheadSec} s ahead`)
     t.match(drifted.clockDrift?.newest, /^2030-11-20T/)
     t.equal(d.events('camera.clock_drift').length, 1, 'logged')
-    const env = { BODYVAULT_LISTEN: d.url.replace('http://', '') }
+    const env = { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: data }
     t.match(cli(['status'], env).stdout, /cam-1: camera clock runs .* ahead of the station: set the camera clock/)
     t.equal(await d.stop(), 0)
 
@@ -113,7 +113,7 @@ t.test('station status', async (t) => {
     placeFolder(small, join(dir, 'media2', 'CAM'))
     const err = await waitFor(async () => (await d2.status()).cameras.find((c) => c.state === 'error'), 'the error state', 60_000)
     t.match(err.lastError, /the data disk is full .*free space in .* or move dataDir to a larger disk.*undock and dock the camera again to retry/)
-    t.match(cli(['status'], { BODYVAULT_LISTEN: d2.url.replace('http://', '') }).stdout, /cam-1 +error/)
+    t.match(cli(['status'], { BODYVAULT_LISTEN: d2.url.replace('http://', ''), BODYVAULT_DATA_DIR: data }).stdout, /cam-1 +error/)
     t.ok(d2.events('camera.state').some((e) => e.to === 'error' && typeof e.error === 'string'), 'the error is in the log line')
     t.equal(await d2.stop(), 0)
   })
@@ -125,4 +125,22 @@ t.test('station status', async (t) => {
     t.match(r.stderr, new RegExp(`no bodyvault daemon is running at http://127\\.0\\.0\\.1:${port} \\(nothing answers there\\): start one with \`bodyvault start\``))
     t.equal(r.stdout, '')
   })
+})
+
+t.test('/v1/station needs a credential: a token, or the daemon\'s station-local one, which reads status and nothing else', async (t) => {
+  const dir = tempDir(t)
+  const data = join(dir, 'data')
+  mkdirSync(join(dir, 'media'))
+  const d = await startDaemon(t, { dataDir: data, roots: [join(dir, 'media')], configDir: dir })
+  t.equal((await fetch(`${d.url}/v1/station`)).status, 401, 'no credential')
+  const secret = readFileSync(join(data, 'run', 'status.secret'), 'utf8').trim()
+  t.equal(statSync(join(data, 'run', 'status.secret')).mode & 0o777, 0o600)
+  const auth = { authorization: `Bearer ${secret}` }
+  t.equal((await fetch(`${d.url}/v1/station`, { headers: auth })).status, 200)
+  t.equal((await fetch(`${d.url}/v1/recordings`, { headers: auth })).status, 403, 'the station-local credential reads status only')
+  const tok = JSON.parse(cli(['token', 'create', '--role', 'clerk', '--name', 'desk', '--json'], { BODYVAULT_DATA_DIR: data }).stdout) as { token: string }
+  t.equal((await fetch(`${d.url}/v1/recordings`, { headers: { authorization: `Bearer ${tok.token}` } })).status, 200, 'the daemon serves the lookup API')
+  t.match(cli(['status'], { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: join(dir, 'elsewhere') }), { code: 3, stderr: /wants a credential/ })
+  t.equal(await d.stop(), 0)
+  t.notOk(existsSync(join(data, 'run', 'status.secret')), 'the credential is removed at stop')
 })

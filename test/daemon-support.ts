@@ -195,7 +195,7 @@ export async function startDaemon(t: Teardown, o: { dataDir: string; roots: stri
   return {
     url, child, lines, exited,
     events: (name) => lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === name),
-    status: async () => (await (await fetch(`${url}/v1/station`)).json()) as StationStatus,
+    status: async () => (await (await fetch(`${url}/v1/station`, { headers: { authorization: `Bearer ${readFileSync(join(o.dataDir, 'run', 'status.secret'), 'utf8').trim()}` } })).json()) as StationStatus,
     stop: async (signal = 'SIGTERM') => {
       child.kill(signal)
       return exited

@@ -23,6 +23,8 @@ export interface ApiDeps {
   /** A readable local path of a vault object (fetched back and re-verified first if it was evicted to S3). */
   openObject(sha256: string): Promise<string>
   rateLimitPerMinute?: number
+  /** The daemon's station-local status credential (see roles.ts), if any. */
+  localSecret?: string
 }
 
 /**
@@ -48,7 +50,7 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
   await app.register(fastifySwagger, {
     openapi: { openapi: '3.0.3', info: { title: 'bodyvault', version: '1', description: 'Body-camera evidence vault: lookup API for evidence clerks, supervisors and auditors.' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
   })
-  installAuth(app, deps.db)
+  installAuth(app, deps.db, deps.localSecret)
   await app.register(fastifyRateLimit, {
     global: true,
     max: deps.rateLimitPerMinute ?? 1200,

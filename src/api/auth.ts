@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Db } from '../catalog/db.js'
 import { ApiError } from './errors.js'
@@ -20,7 +21,11 @@ declare module 'fastify' {
  * 401 when it is missing, malformed, unknown or revoked; 403 when the
  * token's role lacks the route's right.
  */
-export function installAuth(app: FastifyInstance, db: Db): void {
+/** The principal of the daemon's station-local status credential (id 0: never a catalog token). */
+const STATION_LOCAL: Token = { id: 0, name: 'station-local status', role: 'station-local', officerId: null, createdAt: '', revokedAt: null }
+
+export function installAuth(app: FastifyInstance, db: Db, localSecret?: string): void {
+  const local = localSecret ? Buffer.from(localSecret) : undefined
   app.addHook('onRequest', async (req) => {
     const cfg = req.routeOptions.config
     // Public routes, and URLs that match no route (the 404 handler answers those).
@@ -28,7 +33,8 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     const header = req.headers.authorization
     const m = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header) : null
     if (!m) throw new ApiError(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <token> (bodyvault token create makes one)')
-    const token = authenticate(db, m[1]!)
+    const given = Buffer.from(m[1]!)
+    const token = local && given.length === local.length && timingSafeEqual(given, local) ? STATION_LOCAL : authenticate(db, m[1]!)
     if (!token) throw new ApiError(401, 'UNAUTHENTICATED', 'the token is unknown or revoked')
     req.token = token
     const right = cfg?.right

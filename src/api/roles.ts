@@ -27,15 +27,23 @@ export type Right = (typeof RIGHTS)[number]
 
 const clerk: Right[] = ['station:read', 'recordings:read', 'media:read', 'recordings:categorize', 'cases:read', 'cases:write', 'exports:read', 'exports:request', 'stats:read', 'retention:read']
 
-export const GRANTS: Record<Role, ReadonlySet<Right>> = {
+/**
+ * Who a request acts as: a token's role, or `station-local`, the daemon's
+ * own status credential (written to data/run/status.secret for `bodyvault
+ * status` on the station PC; it can read station status and nothing else).
+ */
+export type PrincipalRole = Role | 'station-local'
+
+export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
   officer: new Set<Right>(['station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
   supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
   auditor: new Set<Right>(['station:read', 'recordings:read', 'cases:read', 'exports:read', 'ledger:read', 'verify:run', 'stats:read', 'retention:read']),
   admin: new Set<Right>(['station:read', 'tokens:admin']),
+  'station-local': new Set<Right>(['station:read']),
 }
 
-export function can(role: Role, right: Right): boolean {
+export function can(role: PrincipalRole, right: Right): boolean {
   return GRANTS[role].has(right)
 }
 

@@ -1,35 +1,35 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import { randomBytes } from 'node:crypto'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
-import type { Logger } from '../common/log.js'
+import { errorSchema } from './errors.js'
 import { stationStatusSchema, type StationStatus } from '../dock/status.js'
 
-export interface ServerDeps {
-  /** The station daemon (or anything that reports its status). */
-  station: { status(): StationStatus }
-  logger: Logger
-}
-
-/** GET /v1/station: the docked cameras and what each is doing. Registered by buildServer; another app can register it too. */
-export async function stationRoutes(app: FastifyInstance, deps: Pick<ServerDeps, 'station'>): Promise<void> {
-  app.get('/v1/station', { schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema } } }, async () => deps.station.status())
-}
-
 /**
- * The daemon's HTTP server: a small fastify 5 factory with /healthz and
- * /v1/station (the lookup API is added to it later). Requests are not
- * logged one by one (status is polled); errors are.
+ * GET /v1/station: the docked cameras and what each is doing. The daemon
+ * registers it on the API (src/api/app.ts), behind the station:read right.
  */
-export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, return503OnClosing: true })
-  const log = deps.logger.child({ component: 'api' })
-  app.setErrorHandler((err, req, reply) => {
-    const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500
-    if (status >= 500) log.error({ event: 'api.error', url: req.url, err: errorMessage(err) }, 'request failed')
-    void reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : 'BAD_REQUEST', message: status >= 500 ? 'internal error: see the station log' : errorMessage(err) } })
-  })
-  app.get('/healthz', { schema: { response: { 200: { type: 'object', additionalProperties: false, required: ['ok'], properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }))
-  await stationRoutes(app, deps)
-  return app
+export async function stationRoutes(app: FastifyInstance, deps: { station: { status(): StationStatus } }): Promise<void> {
+  app.get('/v1/station', {
+    config: { right: 'station:read' },
+    schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': errorSchema } },
+  }, async () => deps.station.status())
+}
+
+/** Where the daemon writes its station-local status credential (read by `bodyvault status`). */
+export function statusSecretPath(dataDir: string): string {
+  return join(dataDir, 'run', 'status.secret')
+}
+
+/** A fresh station-local status credential for this daemon run, mode 0600 in a 0700 folder. */
+export async function writeStatusSecret(dataDir: string): Promise<string> {
+  const secret = `bvl_${randomBytes(32).toString('base64url')}`
+  const path = statusSecretPath(dataDir)
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+  await writeFile(`${path}.tmp`, secret, { mode: 0o600 })
+  await rename(`${path}.tmp`, path)
+  return secret
 }
 
 /** Splits "host:port" ("[::1]:8080" for IPv6). */

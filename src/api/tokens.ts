@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import { appendEvent } from '../ledger/ledger.js'
-import type { Role } from './roles.js'
+import type { PrincipalRole, Role } from './roles.js'
 
 /**
  * Bearer tokens: `bv_` + 43 base64url characters (256 random bits). Only
@@ -12,7 +12,7 @@ import type { Role } from './roles.js'
 export interface Token {
   id: number
   name: string
-  role: Role
+  role: PrincipalRole
   officerId: string | null
   createdAt: string
   revokedAt: string | null

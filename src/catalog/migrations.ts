@@ -1,4 +1,8 @@
 import { foundation } from './migrations/001-foundation.js'
+import { media } from './migrations/002-media.js'
+import { retention } from './migrations/003-retention.js'
+import { docking } from './migrations/004-docking.js'
+import { checkpoints } from './migrations/005-checkpoints.js'
 import { api } from './migrations/006-api.js'
 
 export interface Migration {
@@ -15,5 +19,9 @@ export interface Migration {
  */
 export const migrations: readonly Migration[] = [
   foundation,
+  media,
+  retention,
+  docking,
+  checkpoints,
   api,
 ]

@@ -2,12 +2,24 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { BodyvaultError, UsageError } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
+import { caseCommand } from './commands/case.js'
+import { categorizeCommand } from './commands/categorize.js'
+import { checkpointCommand } from './commands/checkpoint.js'
 import { doctorCommand } from './commands/doctor.js'
+import { exportPackageCommand } from './commands/export-package.js'
+import { holdCommand } from './commands/hold.js'
 import { ingestCommand } from './commands/ingest.js'
+import { keyCommand } from './commands/key.js'
+import { mediaCommand } from './commands/media.js'
+import { offloadCommand } from './commands/offload.js'
 import { recordingsCommand } from './commands/recordings.js'
+import { reindexCommand } from './commands/reindex.js'
+import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
+import { statusCommand } from './commands/status.js'
 import { tokenCommand } from './commands/token.js'
 import { verifyCommand } from './commands/verify.js'
+import { verifyPackageCommand } from './commands/verify-package.js'
 import { EXIT, io, type Command } from './common.js'
 
 export { EXIT }
@@ -15,9 +27,21 @@ export { EXIT }
 /** Every command, in the order the usage text lists them. A new command is a file in commands/ and a line here. */
 const COMMANDS: Command[] = [
   startCommand,
+  statusCommand,
   ingestCommand,
   verifyCommand,
   recordingsCommand,
+  categorizeCommand,
+  caseCommand,
+  holdCommand,
+  retentionCommand,
+  offloadCommand,
+  reindexCommand,
+  exportPackageCommand,
+  verifyPackageCommand,
+  checkpointCommand,
+  keyCommand,
+  mediaCommand,
   doctorCommand,
   tokenCommand,
 ]

@@ -1,8 +1,11 @@
+import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
+import { retentionConfigSchema, type RetentionSettings } from '../retention/config.js'
+
 /** JSON schema of the configuration file (config/default.json shows every key with its default). */
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media'],
+  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api'],
   properties: {
     station: {
       type: 'object',
@@ -25,10 +28,16 @@ export const configSchema = {
     docking: {
       type: 'object',
       additionalProperties: false,
-      required: ['profilesDir', 'defaultProfile'],
+      required: ['profilesDir', 'defaultProfile', 'mountRoots', 'pollMs', 'concurrency', 'diskStreams', 'usb', 'clockDriftToleranceSec'],
       properties: {
         profilesDir: { type: ['string', 'null'], minLength: 1 },
         defaultProfile: { type: 'string', minLength: 1 },
+        mountRoots: { type: 'array', items: { type: 'string', pattern: '^/' } },
+        pollMs: { type: 'integer', minimum: 50, maximum: 60000 },
+        concurrency: { type: 'integer', minimum: 1, maximum: 64 },
+        diskStreams: { type: 'integer', minimum: 1, maximum: 64 },
+        usb: { type: 'boolean' },
+        clockDriftToleranceSec: { type: 'integer', minimum: 0 },
       },
     },
     ingest: {
@@ -44,23 +53,88 @@ export const configSchema = {
     media: {
       type: 'object',
       additionalProperties: false,
-      required: ['ffmpegPath', 'ffprobePath'],
+      required: ['ffmpegPath', 'ffprobePath', 'preset', 'crf', 'maxHeight', 'audioBitrate', 'thumbnailWidth', 'concurrency', 'maxAttempts', 'retryBaseSeconds', 'timeoutSeconds', 'nice'],
       properties: {
         ffmpegPath: { type: ['string', 'null'], minLength: 1 },
         ffprobePath: { type: ['string', 'null'], minLength: 1 },
+        preset: { enum: ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] },
+        crf: { type: 'integer', minimum: 0, maximum: 51 },
+        maxHeight: { type: 'integer', minimum: 144, maximum: 2160 },
+        audioBitrate: { type: 'string', pattern: '^[1-9][0-9]{0,3}k$' },
+        thumbnailWidth: { type: 'integer', minimum: 16, maximum: 4096 },
+        concurrency: { type: ['integer', 'null'], minimum: 1, maximum: 64 },
+        maxAttempts: { type: 'integer', minimum: 1, maximum: 100 },
+        retryBaseSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
+        timeoutSeconds: { type: 'integer', minimum: 10, maximum: 604800 },
+        nice: { type: 'integer', minimum: 0, maximum: 19 },
       },
+    },
+    retention: retentionConfigSchema,
+    offload: offloadConfigSchema,
+    ledger: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['checkpointEvery', 'checkpointMinutes'],
+      properties: {
+        checkpointEvery: { type: 'integer', minimum: 1, maximum: 100000000 },
+        checkpointMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 10080 },
+      },
+    },
+    api: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['rateLimitPerMinute'],
+      properties: { rateLimitPerMinute: { type: 'integer', minimum: 1, maximum: 10000000 } },
     },
   },
 } as const
 
 export interface Config {
   station: { id: string; name: string; timezone: string }
+  /** The lookup API: requests a minute per token (or per address without one). */
+  api: { rateLimitPerMinute: number }
   /** Absolute after loading. */
   dataDir: string
   listen: string
   log: { level: string }
   /** profilesDir is absolute after loading (the package's docking/ when null in the file). */
-  docking: { profilesDir: string; defaultProfile: string }
+  docking: {
+    profilesDir: string
+    defaultProfile: string
+    /** Absolute folders under which camera volumes appear (mounts, or folders with a profile's markers). */
+    mountRoots: string[]
+    /** How often the mount table and the roots are re-read. */
+    pollMs: number
+    /** Cameras ingested at the same time. */
+    concurrency: number
+    /** Files read from cameras at the same time (fair share of the disk). */
+    diskStreams: number
+    /** Watch USB hotplug (unlock hooks, profile by USB id). */
+    usb: boolean
+    /** File times this far ahead of the station clock flag the camera clock. */
+    clockDriftToleranceSec: number
+  }
   ingest: { chunkBytes: number; minFreeBytes: number; readBackVerify: boolean }
-  media: { ffmpegPath: string | null; ffprobePath: string | null }
+  /** Media pipeline (src/media/worker.ts MediaSettings): tools, proxy encoding, jobs. */
+  media: {
+    ffmpegPath: string | null
+    ffprobePath: string | null
+    preset: string
+    crf: number
+    maxHeight: number
+    audioBitrate: string
+    thumbnailWidth: number
+    /** null: half the cores, at least 1. */
+    concurrency: number | null
+    maxAttempts: number
+    retryBaseSeconds: number
+    timeoutSeconds: number
+    nice: number
+  }
+  /** Categories, case types, grace and the nightly purge (src/retention/config.ts). */
+  retention: RetentionSettings
+  /** S3 offload, null: local disk only (src/offload/config.ts). */
+  offload: OffloadConfigFile | null
+  /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown. */
+  ledger: { checkpointEvery: number; checkpointMinutes: number }
 }

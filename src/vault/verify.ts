@@ -4,10 +4,18 @@ import type { Db } from '../catalog/db.js'
 import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { hashFile } from '../ingest/copy.js'
+import { checkStationCheckpoints } from '../ledger/checkpoint.js'
 import { walkChain, type ChainProblem } from '../ledger/ledger.js'
+import { verifyMedia } from '../media/verify.js'
+import { checkOffloadCatalog, OffloadFold } from '../offload/fold.js'
+import { checkRetentionCatalog, RetentionFold } from '../retention/fold.js'
 import type { Vault } from './store.js'
 
 export type ProblemKind = 'ledger' | 'catalog-mismatch' | 'catalog-missing' | 'catalog-extra' | 'object-missing' | 'object-corrupt'
+  /** a `purged` tombstone the chain itself does not justify (hold in force, open case, deadline not reached) */
+  | 'retention'
+  /** a signed ledger checkpoint that does not verify, or that today's ledger no longer matches (src/ledger/checkpoint.ts) */
+  | 'checkpoint'
 
 export interface Problem {
   kind: ProblemKind
@@ -24,7 +32,7 @@ export interface VerifyReport {
   notes: string[]
 }
 
-type Expected = Omit<Recording, 'status'> & { status: Recording['status'] }
+export type Expected = Omit<Recording, 'status'> & { status: Recording['status'] }
 
 /**
  * The state of every recording as the ledger says it is: the one place
@@ -35,6 +43,14 @@ export function foldRecordings(ev: { seq: number; type: string; at: string; payl
   if (ev.type === 'ingested') {
     const { recordingId, ...facts } = ev.payload as { recordingId: number } & Record<string, unknown>
     into.set(recordingId, { ...(facts as unknown as Omit<Recording, 'id' | 'ingestedAt' | 'eventSeq' | 'status'>), id: recordingId, ingestedAt: ev.at, eventSeq: ev.seq, status: 'stored' })
+  } else if (ev.type === 'category-changed' || ev.type === 'case-linked' || ev.type === 'case-unlinked' || ev.type === 'purged') {
+    // src/retention/store.ts writes these; case_number is the earliest-linked case still linked.
+    const p = ev.payload as { recordingId: number; to?: string | null; recordingCaseNumber?: string | null }
+    const r = into.get(p.recordingId)
+    if (!r) return
+    if (ev.type === 'category-changed') r.category = p.to ?? null
+    else if (ev.type === 'purged') r.status = 'purged'
+    else r.caseNumber = p.recordingCaseNumber ?? null
   }
 }
 
@@ -46,10 +62,14 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
   const problems: Problem[] = []
   const chain: ChainProblem[] = []
   const expected = new Map<number, Expected>()
+  const retention = new RetentionFold()
+  const offload = new OffloadFold()
   let events = 0
   for (const ev of walkChain(db, chain)) {
     events++
     foldRecordings(ev, expected)
+    retention.apply(ev)
+    offload.apply(ev)
   }
   for (const c of chain) problems.push({ kind: 'ledger', subject: `event:${c.seq}`, detail: c.detail })
 
@@ -74,6 +94,8 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
   for (const [id, want] of expected) {
     if (!seen.has(id)) problems.push({ kind: 'catalog-missing', subject: `recording:${id}`, detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
   }
+  problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
+  problems.push(...checkStationCheckpoints(db, vault.dataDir).map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
   const needed = new Map<string, { size: number; ids: number[] }>()
@@ -85,6 +107,7 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
   }
   let objects = 0
   let bytes = 0
+  let remoteOnly = 0
   for (const [sha, { size, ids }] of needed) {
     const who = ids.map((i) => `recording:${i}`).join(', ')
     try {
@@ -93,15 +116,24 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
       if (h.sha256 !== sha) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}` })
       else if (h.size !== size) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
     } catch (err) {
-      problems.push({ kind: 'object-missing', subject: `object:${sha}`, detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}` })
+      // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
+      if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
+      else problems.push({ kind: 'object-missing', subject: `object:${sha}`, detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}` })
     }
     objects++
     opts.onObject?.(objects, needed.size)
   }
 
-  const notes: string[] = []
+  // Derivatives (proxies, thumbnails), probe results and sidecar links against their events; derivative objects re-hashed.
+  const media = await verifyMedia(db, vault, { chunkBytes: opts.chunkBytes ?? 4 << 20, mayBeAbsent: (sha) => offload.mayBeAbsent(sha) })
+  problems.push(...media.problems)
+  objects += media.objects
+  bytes += media.bytes
+
+  const notes: string[] = [...media.notes]
+  if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
   for (const sha of await listObjects(vault)) {
-    if (!needed.has(sha)) notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
+    if (!needed.has(sha) && !media.objectShas.has(sha)) notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
   }
   return { ok: problems.length === 0, checked: { objects, events, recordings, bytes }, problems, notes }
 }

@@ -3,6 +3,7 @@ import cliProgress from 'cli-progress'
 import { UsageError } from '../../common/errors.js'
 import { getProfile } from '../../dock/profile.js'
 import { ingestCamera, type IngestProgress } from '../../ingest/session.js'
+import { checkpointStation } from '../../ledger/checkpoint.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, station, type Command } from '../common.js'
 
@@ -33,6 +34,9 @@ async function cmdIngest(args: string[]): Promise<number> {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
     }
+    // Sign a ledger checkpoint covering this session (src/ledger/checkpoint.ts).
+    const cp = checkpointStation(st.db, { dataDir: st.cfg.dataDir, stationId: st.cfg.station.id, logger: st.logger })
+    if (cp.error) io.stderr(`bodyvault: warning: no ledger checkpoint was signed: ${cp.error}\n`)
     if (values.json) {
       io.stdout(JSON.stringify(report, null, 2) + '\n')
     } else {

@@ -1,6 +1,7 @@
 import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
 import { loadConfig } from '../../config/load.js'
-import { parseListen } from '../../api/server.js'
+import { readFile } from 'node:fs/promises'
+import { parseListen, statusSecretPath } from '../../api/server.js'
 import type { StationStatus } from '../../dock/status.js'
 import { bytes, duration, table } from '../format.js'
 import { EXIT, io, parse, type Command } from '../common.js'
@@ -14,6 +15,21 @@ export function daemonUrl(listen: string): string {
   return `http://${h.includes(':') ? `[${h}]` : h}:${port}`
 }
 
+/**
+ * BODYVAULT_TOKEN when set (any role may read station status), else the
+ * daemon's station-local credential from the data dir. Neither is printed.
+ */
+async function credential(dataDir: string): Promise<string | undefined> {
+  if (process.env.BODYVAULT_TOKEN) return process.env.BODYVAULT_TOKEN
+  try {
+    return (await readFile(statusSecretPath(dataDir), 'utf8')).trim()
+  } catch (err) {
+    // No credential file: the request goes without one; a daemon that answers says 401.
+    if (errnoCode(err) === 'ENOENT') return undefined
+    throw new BodyvaultError('DAEMON_AUTH', `cannot read the daemon's status credential ${statusSecretPath(dataDir)}: ${errorMessage(err)} (run status as the daemon's user, or set BODYVAULT_TOKEN)`, 3)
+  }
+}
+
 async function cmdStatus(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
@@ -22,7 +38,9 @@ async function cmdStatus(args: string[]): Promise<number> {
   const base = daemonUrl(cfg.listen)
   let st: StationStatus
   try {
-    const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000) })
+    const secret = await credential(cfg.dataDir)
+    const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers: secret ? { authorization: `Bearer ${secret}` } : {} })
+    if (res.status === 401) throw new BodyvaultError('DAEMON_AUTH', `the daemon at ${base} wants a credential: run status with the daemon's data dir and user on the station (it reads ${statusSecretPath(cfg.dataDir)}), or set BODYVAULT_TOKEN to a token`, 3)
     if (!res.ok) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`, 3)
     st = (await res.json()) as StationStatus
   } catch (err) {
