@@ -1,0 +1,32 @@
+# bodyvault station daemon. Build: docker build -t bodyvault .
+# Node 24 (the current LTS line) on Debian 12, whose ffmpeg 5.1 is the one the media pipeline is tested with.
+# Run:  docker run -p 8080:8080 -v bodyvault-data:/data -v /media:/media:ro bodyvault
+# (USB hotplug needs --device /dev/bus/usb or --privileged; mount discovery
+# works from the bind-mounted /media alone.)
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 and usb build or load native code: toolchain for the build stage only.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+COPY bench ./bench
+RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg tini && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY config ./config
+COPY docking ./docking
+COPY scripts/fake-vendor-unlock ./scripts/fake-vendor-unlock
+ENV BODYVAULT_DATA_DIR=/data BODYVAULT_LISTEN=0.0.0.0:8080 NODE_ENV=production
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["tini", "--", "node", "bin/bodyvault.js"]
+CMD ["start"]
