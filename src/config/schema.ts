@@ -1,3 +1,4 @@
+import type { MediaSettings } from '../media/worker.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
 import { retentionConfigSchema, type RetentionSettings } from '../retention/config.js'
 
@@ -115,22 +116,8 @@ export interface Config {
     clockDriftToleranceSec: number
   }
   ingest: { chunkBytes: number; minFreeBytes: number; readBackVerify: boolean }
-  /** Media pipeline (src/media/worker.ts MediaSettings): tools, proxy encoding, jobs. */
-  media: {
-    ffmpegPath: string | null
-    ffprobePath: string | null
-    preset: string
-    crf: number
-    maxHeight: number
-    audioBitrate: string
-    thumbnailWidth: number
-    /** null: half the cores, at least 1. */
-    concurrency: number | null
-    maxAttempts: number
-    retryBaseSeconds: number
-    timeoutSeconds: number
-    nice: number
-  }
+  /** Media pipeline: tools, proxy encoding, jobs. */
+  media: MediaSettings
   /** Categories, case types, grace and the nightly purge (src/retention/config.ts). */
   retention: RetentionSettings
   /** S3 offload, null: local disk only (src/offload/config.ts). */
