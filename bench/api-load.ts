@@ -3,11 +3,11 @@ import autocannon from 'autocannon'
 
 let input = ''
 for await (const c of process.stdin) input += String(c)
-const job = JSON.parse(input) as { base: string; token: string; paths: string[]; rate: number; seconds: number }
+const job = JSON.parse(input) as { base: string; token: string; paths: string[]; rate: number; seconds: number; connections: number }
 let i = 0
 const result = await autocannon({
   url: job.base,
-  connections: 10,
+  connections: job.connections,
   overallRate: job.rate,
   duration: job.seconds,
   headers: { authorization: `Bearer ${job.token}` },

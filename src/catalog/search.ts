@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3'
 import type { Db } from './db.js'
 import { fromRow, SELECT_COLUMNS, type Recording, type RecordingRow } from './recordings.js'
 
@@ -18,7 +19,7 @@ export interface SearchQuery {
   from?: string | undefined
   /** Exclusive upper bound on recorded_at (UTC ISO). */
   to?: string | undefined
-  /** Text in the original file path (case-insensitive). */
+  /** Words of the original file path, the last one by its start (case-insensitive). */
   text?: string | undefined
   sort?: Sort | undefined
   limit?: number | undefined
@@ -26,6 +27,23 @@ export interface SearchQuery {
 }
 
 export class BadCursorError extends Error {}
+
+/**
+ * Prepared statements by SQL text, per connection: a search's SQL depends
+ * only on which filters are present, so a handful of shapes recur.
+ */
+const statements = new WeakMap<Db, Map<string, Statement<unknown[], unknown>>>()
+function statement(db: Db, sql: string): Statement<unknown[], unknown> {
+  let cache = statements.get(db)
+  if (!cache) statements.set(db, (cache = new Map()))
+  let st = cache.get(sql)
+  if (!st) {
+    if (cache.size >= 256) cache.clear()
+    st = db.prepare(sql)
+    cache.set(sql, st)
+  }
+  return st
+}
 
 const SORT_COLUMN = { recordedAt: 'recorded_at', ingestedAt: 'ingested_at' } as const
 
@@ -52,7 +70,8 @@ function decodeCursor(text: string, sort: Sort): Cursor {
 /**
  * The one search over recordings: filters, a stable sort (the sort column,
  * then id) and keyset pagination with an opaque cursor, so a page costs the
- * same at any depth. Text uses the trigram index for 3 or more characters.
+ * same at any depth. Text matches words of the original file name (the
+ * last one by its start) through the FTS5 index.
  */
 export function searchRecordings(db: Db, q: SearchQuery): { items: Recording[]; nextCursor: string | null } {
   const sort: Sort = q.sort ?? '-recordedAt'
@@ -80,9 +99,11 @@ export function searchRecordings(db: Db, q: SearchQuery): { items: Recording[]; 
   if (q.from !== undefined) { where.push('recordings.recorded_at >= ?'); args.push(q.from) }
   if (q.to !== undefined) { where.push('recordings.recorded_at < ?'); args.push(q.to) }
   if (q.text !== undefined && q.text !== '') {
-    if ([...q.text].length >= 3) {
+    if (/[\p{L}\p{N}]/u.test(q.text)) {
+      // The words of the text, in order, the last one as a prefix: "A1B2C3D_0123" finds
+      // A1B2C3D_012345_..., "20261120" finds every name of that day.
       where.push('recordings.id IN (SELECT rowid FROM recordings_name WHERE recordings_name MATCH ?)')
-      args.push(`"${q.text.replace(/"/g, '""')}"`)
+      args.push(`"${q.text.replace(/"/g, '""')}" *`)
     } else {
       where.push("recordings.source_path LIKE ? ESCAPE '\\'")
       args.push(`%${q.text.replace(/[\\%_]/g, (c) => '\\' + c)}%`)
@@ -96,7 +117,7 @@ export function searchRecordings(db: Db, q: SearchQuery): { items: Recording[]; 
   const limit = q.limit ?? 50
   const dir = desc ? 'DESC' : 'ASC'
   const sql = `SELECT ${SELECT_COLUMNS} FROM recordings${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY recordings.${col} ${dir}, recordings.id ${dir} LIMIT ?`
-  const rows = (db.prepare(sql).all(...args, limit + 1) as RecordingRow[]).map(fromRow)
+  const rows = (statement(db, sql).all(...args, limit + 1) as RecordingRow[]).map(fromRow)
   const more = rows.length > limit
   const items = more ? rows.slice(0, limit) : rows
   const last = items[items.length - 1]

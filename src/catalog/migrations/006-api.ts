@@ -30,8 +30,9 @@ CREATE TABLE export_requests (
 );
 CREATE INDEX export_requests_state ON export_requests(state, id);
 
--- Text search in original file names: an FTS5 trigram index kept by triggers.
-CREATE VIRTUAL TABLE recordings_name USING fts5(source_path, content='recordings', content_rowid='id', tokenize='trigram');
+-- Words in original file names (letters and digits; _ / . - separate them),
+-- with prefix indexes so the start of a word is enough: FTS5, kept by triggers.
+CREATE VIRTUAL TABLE recordings_name USING fts5(source_path, content='recordings', content_rowid='id', tokenize='unicode61', prefix='2 4 6');
 INSERT INTO recordings_name(rowid, source_path) SELECT id, source_path FROM recordings;
 CREATE TRIGGER recordings_name_ai AFTER INSERT ON recordings BEGIN
   INSERT INTO recordings_name(rowid, source_path) VALUES (new.id, new.source_path);
