@@ -65,7 +65,7 @@ export async function recordingRoutes(app: FastifyInstance, deps: ApiDeps): Prom
           category: { type: 'string', pattern: '^[a-z][a-z-]{0,31}$', description: 'a category, or "uncategorised"' },
           important: { type: 'boolean' }, kind: { enum: ['video', 'audio', 'photo', 'sidecar'] },
           from: { type: 'string', format: 'date-time' }, to: { type: 'string', format: 'date-time' },
-          q: { type: 'string', minLength: 1, maxLength: 200, description: 'text in the original file name' },
+          q: { type: 'string', minLength: 1, maxLength: 200, description: 'words of the original file name, in order, the last one by its start' },
           sort: { enum: [...SORTS], default: '-recordedAt' }, limit: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
           cursor: { type: 'string', maxLength: 512 },
         },
