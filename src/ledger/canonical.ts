@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import canonicalize from 'canonicalize'
+import { isCanonicalJson } from './fastcanon.js'
 
 /**
  * The ledger's canonical byte form, in one place.
@@ -44,4 +45,19 @@ export function canonicalEventBytes(ev: EventBody): Buffer {
 export function chainHash(prevHashHex: string, ev: EventBody): string {
   if (!/^[0-9a-f]{64}$/.test(prevHashHex)) throw new TypeError(`previous hash must be 64 lower-case hex digits, got ${JSON.stringify(prevHashHex)}`)
   return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(canonicalEventBytes(ev)).digest('hex')
+}
+
+/**
+ * chainHash of an event as the catalog stores it (payload as text). A
+ * payload stored in its canonical form (appendEvent stores it so) is used
+ * as it is, without parsing and re-canonicalizing: the same bytes, several
+ * times faster. Anything else takes the chainHash way. (src/ledger/audit.ts
+ * repeats this inside its worker source.)
+ */
+export function storedChainHash(prevHashHex: string, ev: Omit<EventBody, 'payload'> & { payloadText: string }): string {
+  if (ev.payloadText.charCodeAt(0) === 0x7b && isCanonicalJson(ev.payloadText) && /^[0-9a-f]{64}$/.test(prevHashHex)) {
+    const text = `{"actor":${JSON.stringify(ev.actor)},"at":${JSON.stringify(ev.at)},"payload":${ev.payloadText},"seq":${ev.seq},"subject":${JSON.stringify(ev.subject)},"type":${JSON.stringify(ev.type)}}`
+    return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(text, 'utf8').digest('hex')
+  }
+  return chainHash(prevHashHex, { seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: JSON.parse(ev.payloadText) as Record<string, unknown> })
 }

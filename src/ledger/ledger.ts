@@ -1,5 +1,5 @@
 import type { Db } from '../catalog/db.js'
-import { canonicalBytes, chainHash, GENESIS_HASH, type EventBody } from './canonical.js'
+import { canonicalBytes, chainHash, GENESIS_HASH, storedChainHash, type EventBody } from './canonical.js'
 
 export interface LedgerEvent extends EventBody {
   prevHash: string
@@ -107,7 +107,7 @@ export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEv
       continue
     }
     if (row.prev_hash !== prev) problems.push({ seq: row.seq, detail: `prev_hash ${row.prev_hash.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
-    const recomputed = chainHash(prev, ev)
+    const recomputed = storedChainHash(prev, { ...ev, payloadText: row.payload })
     if (recomputed !== row.hash) problems.push({ seq: row.seq, detail: `hash does not match its content (stored ${row.hash.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited` })
     yield ev
     // Continue from the stored hash so one edit is reported once, not at every later event.
