@@ -4,13 +4,10 @@
 // BODYVAULT_S3_ENDPOINT is set, a running one is used (then the gateway
 // restart test needs BODYVAULT_S3_DIR, the server's --dir, or is skipped).
 import t, { type Test } from 'tap'
-import { execFile, execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { DeleteObjectCommand, GetObjectLegalHoldCommand, GetObjectRetentionCommand, PutObjectRetentionCommand } from '@aws-sdk/client-s3'
 import { DateTime } from 'luxon'
 import { silentLogger } from '../src/common/log.js'
@@ -26,50 +23,12 @@ import { runPurge } from '../src/retention/purge.js'
 import { closeCase, createCase, linkRecordings, setCategory } from '../src/retention/store.js'
 import { verifyVault } from '../src/vault/verify.js'
 import { cli, ROOT, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { useS3Server } from './s3-support.js'
 
-const run = promisify(execFile)
-const script = join(ROOT, 'scripts/s3-test-server')
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }
 const POLICY: RetentionPolicy = retentionPolicy({ station: { timezone: 'Asia/Shanghai' }, retention: defaults.retention })
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address()
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0))
-    })
-  })
-}
-
-let env: Record<string, string>
-let clusterDir: string | undefined
-if (process.env.BODYVAULT_S3_ENDPOINT) {
-  env = Object.fromEntries(['BODYVAULT_S3_ENDPOINT', 'BODYVAULT_S3_ACCESS_KEY', 'BODYVAULT_S3_SECRET_KEY', 'BODYVAULT_S3_REGION'].map((k) => [k, process.env[k] ?? '']))
-  clusterDir = process.env.BODYVAULT_S3_DIR
-  t.comment(`using the running S3 server at ${env.BODYVAULT_S3_ENDPOINT}`)
-} else {
-  const dir = join(tmpdir(), `bodyvault-offload-test-${process.pid}`)
-  const port = await freePort()
-  const t0 = Date.now()
-  const { stdout } = await run(script, ['start', '--dir', dir, '--port', String(port), '--mem', '512M'], { timeout: 240_000, maxBuffer: 1 << 24 })
-  env = Object.fromEntries([...stdout.matchAll(/^export ([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]))
-  clusterDir = dir
-  t.comment(`started ${env.BODYVAULT_S3_ENDPOINT} in ${Date.now() - t0} ms`)
-  let stopped = false
-  const stopSync = (): void => {
-    if (stopped) return
-    stopped = true
-    try {
-      execFileSync(script, ['stop', '--dir', dir], { stdio: 'ignore', timeout: 30_000 })
-    } catch {
-      // best effort
-    }
-  }
-  process.once('exit', stopSync)
-  t.teardown(stopSync)
-}
+const { env, dir: clusterDir } = await useS3Server(t, 'offload-test')
 
 /** Stops only the gateway (by its pid file), as an outage; the cluster keeps its data. */
 function stopGateway(): void {

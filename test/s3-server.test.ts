@@ -7,13 +7,7 @@
 // BODYVAULT_S3_ACCESS_KEY / _SECRET_KEY / _REGION); otherwise starts one in a
 // private folder on a free port and stops it in teardown.
 import t from 'tap'
-import { execFile, execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
@@ -29,36 +23,14 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { useS3Server } from './s3-support.js'
 
-const run = promisify(execFile)
-const script = fileURLToPath(new URL('../scripts/s3-test-server', import.meta.url))
 
 interface S3Env {
   endpoint: string
   accessKeyId: string
   secretAccessKey: string
   region: string
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address()
-      const port = typeof addr === 'object' && addr ? addr.port : 0
-      srv.close(() => resolve(port))
-    })
-  })
-}
-
-function parseExports(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const line of text.split('\n')) {
-    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim())
-    if (m) out[m[1]!] = m[2]!
-  }
-  return out
 }
 
 function envFrom(vars: Record<string, string | undefined>): S3Env {
@@ -88,51 +60,7 @@ async function errorOf(p: Promise<unknown>): Promise<{ name: string; status: num
 // Whole seconds: S3 stores retain-until dates with second precision.
 const secondsAhead = (s: number): Date => new Date((Math.floor(Date.now() / 1000) + s) * 1000)
 
-let s3env: S3Env
-if (process.env.BODYVAULT_S3_ENDPOINT) {
-  s3env = envFrom(process.env)
-  t.comment(`using the running S3 server at ${s3env.endpoint}`)
-} else {
-  const dir = join(tmpdir(), `bodyvault-s3-test-${process.pid}`)
-  const port = await freePort()
-  const started = Date.now()
-  try {
-    const { stdout } = await run(script, ['start', '--dir', dir, '--port', String(port), '--mem', '512M'], {
-      timeout: 240_000, // first run may have to apt-get install ceph
-      maxBuffer: 16 * 1024 * 1024,
-    })
-    s3env = envFrom(parseExports(stdout))
-  } catch (e) {
-    const err = e as { stderr?: string; message?: string }
-    await run(script, ['stop', '--dir', dir]).catch(() => undefined)
-    throw new Error(`scripts/s3-test-server start failed: ${err.message}\n${err.stderr ?? ''}`)
-  }
-  t.comment(`started ${s3env.endpoint} in ${Date.now() - started} ms`)
-  // The daemons outlive this process unless stopped: stop them in teardown,
-  // and also if the test dies early (exception, tap timeout, ^C).
-  let stopped = false
-  const stopSync = (): void => {
-    if (stopped) return
-    stopped = true
-    try {
-      execFileSync(script, ['stop', '--dir', dir], { stdio: 'ignore', timeout: 30_000 })
-    } catch {
-      // best effort
-    }
-  }
-  process.once('exit', stopSync)
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => {
-      stopSync()
-      process.kill(process.pid, sig)
-    })
-  }
-  t.teardown(async () => {
-    if (stopped) return
-    stopped = true
-    await run(script, ['stop', '--dir', dir], { timeout: 60_000 })
-  })
-}
+const s3env: S3Env = envFrom((await useS3Server(t, 's3-test')).env)
 
 const s3 = new S3Client({
   endpoint: s3env.endpoint,

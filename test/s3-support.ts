@@ -1,0 +1,78 @@
+// The real S3 server of the tests (Ceph RGW via scripts/s3-test-server),
+// for the test files that need one: started once per file on a free
+// loopback port and stopped in teardown, at exit and on ^C; or, when
+// BODYVAULT_S3_ENDPOINT is set, a running one is used (its --dir in
+// BODYVAULT_S3_DIR, if known).
+import { execFile, execFileSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { freePort } from './daemon-support.js'
+import { ROOT } from './helpers.js'
+
+const run = promisify(execFile)
+export const S3_SCRIPT = join(ROOT, 'scripts/s3-test-server')
+const VARS = ['BODYVAULT_S3_ENDPOINT', 'BODYVAULT_S3_ACCESS_KEY', 'BODYVAULT_S3_SECRET_KEY', 'BODYVAULT_S3_REGION']
+
+export interface S3Server {
+  /** The BODYVAULT_S3_* variables. */
+  env: Record<string, string>
+  /** The cluster folder (to stop and start the gateway), when known. */
+  dir: string | undefined
+}
+
+/** `export NAME=value` lines, as the script prints them. */
+export function parseExports(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const line of text.split('\n')) {
+    const m = /^export ([A-Z0-9_]+)=(.*)$/.exec(line.trim())
+    if (m) out[m[1]!] = m[2]!
+  }
+  return out
+}
+
+export async function useS3Server(t: { comment: (m: string) => void; teardown: (fn: () => unknown) => void }, name: string): Promise<S3Server> {
+  if (process.env.BODYVAULT_S3_ENDPOINT) {
+    t.comment(`using the running S3 server at ${process.env.BODYVAULT_S3_ENDPOINT}`)
+    return { env: Object.fromEntries(VARS.map((k) => [k, process.env[k] ?? ''])), dir: process.env.BODYVAULT_S3_DIR }
+  }
+  const dir = join(tmpdir(), `bodyvault-${name}-${process.pid}`)
+  const port = await freePort()
+  const started = Date.now()
+  let env: Record<string, string>
+  try {
+    // The first run may have to apt-get install ceph.
+    const { stdout } = await run(S3_SCRIPT, ['start', '--dir', dir, '--port', String(port), '--mem', '512M'], { timeout: 240_000, maxBuffer: 16 << 20 })
+    env = parseExports(stdout)
+  } catch (e) {
+    const err = e as { stderr?: string; message?: string }
+    await run(S3_SCRIPT, ['stop', '--dir', dir]).catch(() => undefined)
+    throw new Error(`scripts/s3-test-server start failed: ${err.message}\n${err.stderr ?? ''}`)
+  }
+  t.comment(`started ${env.BODYVAULT_S3_ENDPOINT} in ${Date.now() - started} ms`)
+  // The daemons outlive this process unless stopped: stop them in teardown,
+  // and also if the test dies early (exception, tap timeout, ^C).
+  let stopped = false
+  const stopSync = (): void => {
+    if (stopped) return
+    stopped = true
+    try {
+      execFileSync(S3_SCRIPT, ['stop', '--dir', dir], { stdio: 'ignore', timeout: 30_000 })
+    } catch {
+      // best effort
+    }
+  }
+  process.once('exit', stopSync)
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      stopSync()
+      process.kill(process.pid, sig)
+    })
+  }
+  t.teardown(async () => {
+    if (stopped) return
+    stopped = true
+    await run(S3_SCRIPT, ['stop', '--dir', dir], { timeout: 60_000 })
+  })
+  return { env, dir }
+}
