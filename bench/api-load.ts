@@ -13,7 +13,15 @@ const result = await autocannon({
   headers: { authorization: `Bearer ${job.token}` },
   requests: [{ setupRequest: (req) => ({ ...req, path: job.paths[i++ % job.paths.length]! }) }],
 })
-process.stdout.write(JSON.stringify({
-  p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max,
-  rps: result.requests.average, non2xx: result.non2xx, errors: result.errors, total: result.requests.total,
-}))
+process.stdout.write(
+  JSON.stringify({
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    rps: result.requests.average,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    total: result.requests.total,
+  }),
+)

@@ -21,7 +21,14 @@ import { loadConfig } from '../src/config/load.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { Vault } from '../src/vault/store.js'
 
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, rate: { type: 'string', default: '200' }, connections: { type: 'string', default: '1,10' }, seconds: { type: 'string', default: '20' } } })
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    rate: { type: 'string', default: '200' },
+    connections: { type: 'string', default: '1,10' },
+    seconds: { type: 'string', default: '20' },
+  },
+})
 const ROWS = Number(values.rows)
 const dir = mkdtempSync(join(tmpdir(), 'bv-bench-api-'))
 const db = openCatalog(join(dir, 'catalog.db'))
@@ -33,7 +40,8 @@ db.pragma('foreign_keys = OFF')
 // The file-name index is rebuilt once after the rows are in (much faster than a trigger per row).
 db.exec('DROP TRIGGER recordings_name_ai')
 db.pragma('synchronous = OFF')
-const ins = db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset, recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq)
+const ins =
+  db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset, recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '+08:00', 'filename', ?, ?, ?, 'gat947', NULL, ?, ?)`)
 const start = Date.UTC(2025, 0, 1)
 const span = 2 * 365 * 86400_000
@@ -46,25 +54,55 @@ db.transaction(() => {
     const at = new Date(start + Math.floor((i / ROWS) * span) + (h % 3600_000))
     const important = h % 13 === 0 ? 1 : 0
     const name = `DCIM/100MEDIA/${device}_${officer}_${at.toISOString().replace(/\D/g, '').slice(0, 14)}_${String(i % 10000).padStart(4, '0')}${important ? '_IMP' : ''}.MP4`
-    ins.run(i, h.toString(16).padStart(64, '0'), 100_000_000 + (h % 1000), h % 20 === 0 ? 'photo' : 'video', name, `station-${h % 4}`, device, officer, at.toISOString(), important,
-      important ? 'evidence' : cats[h % cats.length] ?? null, h % 97 === 0 ? `CASE-${h % 5000}` : null, new Date(at.getTime() + 6 * 3600_000).toISOString(), i)
+    ins.run(
+      i,
+      h.toString(16).padStart(64, '0'),
+      100_000_000 + (h % 1000),
+      h % 20 === 0 ? 'photo' : 'video',
+      name,
+      `station-${h % 4}`,
+      device,
+      officer,
+      at.toISOString(),
+      important,
+      important ? 'evidence' : (cats[h % cats.length] ?? null),
+      h % 97 === 0 ? `CASE-${h % 5000}` : null,
+      new Date(at.getTime() + 6 * 3600_000).toISOString(),
+      i,
+    )
   }
 })()
 db.exec("INSERT INTO recordings_name(recordings_name) VALUES ('rebuild')")
-db.exec("INSERT INTO cases (number, type, status, opened_at, opened_by) SELECT DISTINCT case_number, 'other', 'open', '2025-01-01T00:00:00.000Z', 'bench' FROM recordings WHERE case_number IS NOT NULL")
-db.exec("INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) SELECT id, case_number, ingested_at, 'bench' FROM recordings WHERE case_number IS NOT NULL")
+db.exec(
+  "INSERT INTO cases (number, type, status, opened_at, opened_by) SELECT DISTINCT case_number, 'other', 'open', '2025-01-01T00:00:00.000Z', 'bench' FROM recordings WHERE case_number IS NOT NULL",
+)
+db.exec(
+  "INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) SELECT id, case_number, ingested_at, 'bench' FROM recordings WHERE case_number IS NOT NULL",
+)
 db.pragma('synchronous = FULL')
 db.exec('ANALYZE')
 console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
 const day = (d: number): string => new Date(start + d * 86400_000).toISOString()
 const mixes: { name: string; q: SearchQuery; url: string }[] = [
-  { name: 'officer, last 30 days', q: { officerId: '000417', from: day(700), to: day(730) }, url: '/v1/recordings?officer=000417&from=' + day(700) + '&to=' + day(730) },
-  { name: 'device, one week', q: { deviceId: 'D000123', from: day(300), to: day(307) }, url: '/v1/recordings?device=D000123&from=' + day(300) + '&to=' + day(307) },
+  {
+    name: 'officer, last 30 days',
+    q: { officerId: '000417', from: day(700), to: day(730) },
+    url: '/v1/recordings?officer=000417&from=' + day(700) + '&to=' + day(730),
+  },
+  {
+    name: 'device, one week',
+    q: { deviceId: 'D000123', from: day(300), to: day(307) },
+    url: '/v1/recordings?device=D000123&from=' + day(300) + '&to=' + day(307),
+  },
   { name: 'evidence + important', q: { category: 'evidence', important: true }, url: '/v1/recordings?category=evidence&important=true' },
   { name: 'text in file name', q: { text: 'D000777_0012' }, url: '/v1/recordings?q=D000777_0012' },
   { name: 'newest first, no filter', q: {}, url: '/v1/recordings' },
-  { name: 'station + uncategorised, one day', q: { stationId: 'station-2', category: null, from: day(500), to: day(501) }, url: '/v1/recordings?station=station-2&category=uncategorised&from=' + day(500) + '&to=' + day(501) },
+  {
+    name: 'station + uncategorised, one day',
+    q: { stationId: 'station-2', category: null, from: day(500), to: day(501) },
+    url: '/v1/recordings?station=station-2&category=uncategorised&from=' + day(500) + '&to=' + day(501),
+  },
   { name: 'case number', q: { caseNumber: 'CASE-4242' }, url: '/v1/recordings?case=CASE-4242' },
 ]
 
@@ -79,19 +117,28 @@ for (const m of mixes) {
   }
   times.sort((a, b) => a - b)
   raw[m.name] = { p50: times[100]!, p99: times[198]! }
-  console.log(`  ${m.name.padEnd(36)} p50 ${times[100]!.toFixed(2)} ms  p99 ${times[198]!.toFixed(2)} ms  (${searchRecordings(db, { ...m.q, limit: 50 }).items.length} rows)`)
+  console.log(
+    `  ${m.name.padEnd(36)} p50 ${times[100]!.toFixed(2)} ms  p99 ${times[198]!.toFixed(2)} ms  (${searchRecordings(db, { ...m.q, limit: 50 }).items.length} rows)`,
+  )
 }
 
 const token = createToken(db, { name: 'bench', role: 'clerk', actor: 'bench' }).secret
 const app = await buildApi({
-  db, vault: new Vault(dir), logger: silentLogger(), station: { id: 'bench', name: 'bench', timezone: 'Asia/Shanghai' },
-  policy: retentionPolicy(loadConfig({ env: {} })), openObject: async (sha) => sha, rateLimitPerMinute: 10_000_000,
+  db,
+  vault: new Vault(dir),
+  logger: silentLogger(),
+  station: { id: 'bench', name: 'bench', timezone: 'Asia/Shanghai' },
+  policy: retentionPolicy(loadConfig({ env: {} })),
+  openObject: async (sha) => sha,
+  rateLimitPerMinute: 10_000_000,
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 const rawP99 = Math.max(...Object.values(raw).map((r) => r.p99))
 
 for (const connections of values.connections.split(',').map(Number)) {
-  console.log(`\nautocannon from a second process: ${values.rate} requests/s for ${values.seconds} s, ${connections} connection(s), the ${mixes.length} queries in turn`)
+  console.log(
+    `\nautocannon from a second process: ${values.rate} requests/s for ${values.seconds} s, ${connections} connection(s), the ${mixes.length} queries in turn`,
+  )
   const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'bench', 'api-load.js')], { stdio: ['pipe', 'pipe', 'inherit'] })
   child.stdin.end(JSON.stringify({ base, token, paths: mixes.map((m) => m.url), rate: Number(values.rate), seconds: Number(values.seconds), connections }))
   let out = ''

@@ -38,7 +38,9 @@ async function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = pro
     try {
       const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
       if (m) hwm = Math.max(hwm, Number(m[1]))
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }, 20)
   const code = await new Promise<number | null>((r) => child.on('exit', r))
   clearInterval(poll)
@@ -59,7 +61,11 @@ async function main(): Promise<void> {
   if (!existsSync(join(one, '.complete'))) {
     rmSync(one, { recursive: true, force: true })
     mkdirSync(join(one, 'DCIM'), { recursive: true })
-    sh(`cat ${files(cam).filter((f) => !f.endsWith('.complete')).join(' ')} > ${oneFile}`)
+    sh(
+      `cat ${files(cam)
+        .filter((f) => !f.endsWith('.complete'))
+        .join(' ')} > ${oneFile}`,
+    )
     writeFileSync(join(one, '.complete'), '')
   }
   const bytes = total(cam)
@@ -96,7 +102,9 @@ async function main(): Promise<void> {
   console.log(`cp -r, then sha256sum of source and copy:             ${rate(best.cpSha)}  (${best.cpSha.toFixed(0)} ms)`)
   console.log(`ratio ingest / (cp+sync):       ${r1.toFixed(2)}x  (goal >= 0.7x) ${r1 >= 0.7 ? 'ok' : 'MISSED'}`)
   console.log(`ratio ingest / (cp+sha256sum):  ${r2.toFixed(2)}x  (goal >= 3x)   ${r2 >= 3 ? 'ok' : 'MISSED'}`)
-  console.log(`peak RSS ingesting one ${(statSync(oneFile).size / 2 ** 30).toFixed(2)} GiB file: ${big.rssMiB.toFixed(0)} MiB (goal < 150 MiB) ${big.rssMiB < 150 ? 'ok' : 'MISSED'}; ${(statSync(oneFile).size / 1e6 / (big.ms / 1000)).toFixed(0)} MB/s on it`)
+  console.log(
+    `peak RSS ingesting one ${(statSync(oneFile).size / 2 ** 30).toFixed(2)} GiB file: ${big.rssMiB.toFixed(0)} MiB (goal < 150 MiB) ${big.rssMiB < 150 ? 'ok' : 'MISSED'}; ${(statSync(oneFile).size / 1e6 / (big.ms / 1000)).toFixed(0)} MB/s on it`,
+  )
   console.log(`(load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`)
 }
 

@@ -38,7 +38,10 @@ const cpuMs = (): number => {
   return (u.user + u.system) / 1000
 }
 const f = (ms: number): string => `${ms.toFixed(ms < 10 ? 3 : 0)} ms`
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ')
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')
 
 function rng(seed: number): () => number {
   let a = seed >>> 0
@@ -59,7 +62,9 @@ const stats = (xs: number[]): string => {
 
 const dir = mkdtempSync(join(tmpdir(), 'bv-bench-ledger-'))
 try {
-  console.log(`ledger bench: ${EVENTS.toLocaleString('en')} events, ${SAMPLES} proof samples, node ${process.version}, ${availableParallelism()} cores, load average ${load()} at start`)
+  console.log(
+    `ledger bench: ${EVENTS.toLocaleString('en')} events, ${SAMPLES} proof samples, node ${process.version}, ${availableParallelism()} cores, load average ${load()} at start`,
+  )
   const db = openCatalog(join(dir, 'catalog.db'))
   db.pragma('synchronous = OFF') // seeding only
   // Seed: ingested-like payloads, canonical text built directly (keys already sorted).
@@ -92,7 +97,9 @@ try {
   const parMs = now() - t0
   const parCpu = cpuMs() - c0
   if (par.problems.length || par.events !== EVENTS) throw new Error(`audit found problems on a clean ledger: ${JSON.stringify(par.problems.slice(0, 3))}`)
-  console.log(`audit, ${par.workers} worker threads               ${f(parMs)} wall (${f(parCpu)} CPU, all threads), root ${par.root.toString('hex').slice(0, 16)}…, ${par.slowPath} slow-path payloads  [target < ${AUDIT_TARGET_MS} ms: ${parMs < AUDIT_TARGET_MS ? 'met' : 'NOT met'}]`)
+  console.log(
+    `audit, ${par.workers} worker threads               ${f(parMs)} wall (${f(parCpu)} CPU, all threads), root ${par.root.toString('hex').slice(0, 16)}…, ${par.slowPath} slow-path payloads  [target < ${AUDIT_TARGET_MS} ms: ${parMs < AUDIT_TARGET_MS ? 'met' : 'NOT met'}]`,
+  )
   c0 = cpuMs()
   t0 = now()
   const one = auditLedgerSync(db)

@@ -137,6 +137,8 @@ console.log(`consistency proof, generate          ${fmt(cg)}`)
 console.log(`consistency proof, generate + verify ${fmt(cb)}`)
 console.log(`tree storage                         ${mib(tree.byteLength)} MiB (leaf hashes alone: ${mib(LEAVES * HASH_SIZE)} MiB)`)
 console.log(`input buffer                         ${mib(input.byteLength)} MiB`)
-console.log(`peak RSS                             ${mib(peakRssKiB * 1024)} MiB (now: rss ${mib(mem.rss)} MiB, heap ${mib(mem.heapUsed)} MiB, arrayBuffers ${mib(mem.arrayBuffers)} MiB)`)
+console.log(
+  `peak RSS                             ${mib(peakRssKiB * 1024)} MiB (now: rss ${mib(mem.rss)} MiB, heap ${mib(mem.heapUsed)} MiB, arrayBuffers ${mib(mem.arrayBuffers)} MiB)`,
+)
 console.log(`verification failures                ${failures}`)
 if (failures > 0) process.exitCode = 1

@@ -36,8 +36,12 @@ import { Vault } from '../src/vault/store.js'
 
 const { values } = parseArgs({
   options: {
-    mib: { type: 'string', default: '128' }, repeat: { type: 'string', default: '2' }, cameras: { type: 'string', default: '1,4,8' },
-    concurrency: { type: 'string' }, streams: { type: 'string' }, keep: { type: 'boolean', default: false },
+    mib: { type: 'string', default: '128' },
+    repeat: { type: 'string', default: '2' },
+    cameras: { type: 'string', default: '1,4,8' },
+    concurrency: { type: 'string' },
+    streams: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 })
 const MIB = Number(values.mib)
@@ -55,8 +59,10 @@ process.on('exit', () => {
 
 // One generated camera (real ffmpeg media, grown to MIB), then hard-linked copies with other device ids.
 const source = join(work, 'source')
-let t0 = performance.now()
-execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', source, '--quiet', '--size', `${MIB}M`], { stdio: ['ignore', 'ignore', 'inherit'] })
+const t0 = performance.now()
+execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', source, '--quiet', '--size', `${MIB}M`], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
 const genMs = performance.now() - t0
 function linkCamera(dest: string, device: string): void {
   const walk = (from: string, to: string): void => {
@@ -70,17 +76,24 @@ function linkCamera(dest: string, device: string): void {
 }
 const cameraBytes = (function size(p: string): number {
   let n = 0
-  for (const e of readdirSync(p, { withFileTypes: true })) n += e.isDirectory() ? size(join(p, e.name)) : /\.(mp4|avi|wav|jpg|srt)$/i.test(e.name) ? statSync(join(p, e.name)).size : 0
+  for (const e of readdirSync(p, { withFileTypes: true }))
+    n += e.isDirectory() ? size(join(p, e.name)) : /\.(mp4|avi|wav|jpg|srt)$/i.test(e.name) ? statSync(join(p, e.name)).size : 0
   return n
 })(source)
 
 const loaded = loadConfig({ env: { BODYVAULT_DATA_DIR: join(work, 'unused') } })
 const base = {
   ...loaded,
-  docking: { ...loaded.docking, concurrency: Number(values.concurrency ?? loaded.docking.concurrency), diskStreams: Number(values.streams ?? loaded.docking.diskStreams) },
+  docking: {
+    ...loaded.docking,
+    concurrency: Number(values.concurrency ?? loaded.docking.concurrency),
+    diskStreams: Number(values.streams ?? loaded.docking.diskStreams),
+  },
 }
 const profiles = loadProfiles(base.docking.profilesDir)
-console.log(`multidock bench: node ${process.version}, camera ${mb(cameraBytes)} MB of media (generated in ${(genMs / 1000).toFixed(1)} s), concurrency ${base.docking.concurrency}, disk streams ${base.docking.diskStreams}, chunk ${base.ingest.chunkBytes >> 20} MiB, read-back ${base.ingest.readBackVerify}, ${REPEAT} run(s) each`)
+console.log(
+  `multidock bench: node ${process.version}, camera ${mb(cameraBytes)} MB of media (generated in ${(genMs / 1000).toFixed(1)} s), concurrency ${base.docking.concurrency}, disk streams ${base.docking.diskStreams}, chunk ${base.ingest.chunkBytes >> 20} MiB, read-back ${base.ingest.readBackVerify}, ${REPEAT} run(s) each`,
+)
 
 interface Run {
   cameras: number
@@ -140,13 +153,15 @@ async function run(n: number, k: number, mode: Run['mode']): Promise<Run> {
   db.close()
   rmSync(dir, { recursive: true, force: true })
   const ids = [...doneAt.keys()]
-  const ms = mode === 'at once'
-    ? Math.max(...doneAt.values()) - Math.min(...seenAt.values())
-    : ids.reduce((a, id) => a + doneAt.get(id)! - seenAt.get(id)!, 0)
+  const ms = mode === 'at once' ? Math.max(...doneAt.values()) - Math.min(...seenAt.values()) : ids.reduce((a, id) => a + doneAt.get(id)! - seenAt.get(id)!, 0)
   const first = Math.min(...seenAt.values())
   return {
-    cameras: n, mode, seconds: ms / 1000, mbps: (n * cameraBytes) / 1e6 / (ms / 1000),
-    firstDoneS: (Math.min(...doneAt.values()) - first) / 1000, lastDoneS: (Math.max(...doneAt.values()) - first) / 1000,
+    cameras: n,
+    mode,
+    seconds: ms / 1000,
+    mbps: (n * cameraBytes) / 1e6 / (ms / 1000),
+    firstDoneS: (Math.min(...doneAt.values()) - first) / 1000,
+    lastDoneS: (Math.max(...doneAt.values()) - first) / 1000,
     cpuSPerGB: (cpu.user + cpu.system) / 1e6 / ((n * cameraBytes) / 1e9),
   }
 }
@@ -161,7 +176,9 @@ for (let k = 0; k < REPEAT; k++) {
     for (const mode of n === 1 ? (['at once'] as const) : (['one by one', 'at once'] as const)) {
       const r = await run(n, k, mode)
       const spread = mode === 'at once' && n > 1 ? `; safe to undock from ${r.firstDoneS.toFixed(2)} to ${r.lastDoneS.toFixed(2)} s` : ''
-      console.log(`  run ${k + 1}: ${String(n).padStart(2)} camera(s) ${mode.padEnd(10)} ${mb(n * cameraBytes).padStart(8)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s (CPU ${r.cpuSPerGB.toFixed(2)} s/GB${spread})`)
+      console.log(
+        `  run ${k + 1}: ${String(n).padStart(2)} camera(s) ${mode.padEnd(10)} ${mb(n * cameraBytes).padStart(8)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s (CPU ${r.cpuSPerGB.toFixed(2)} s/GB${spread})`,
+      )
       const b = best.get(key(n, mode))
       if (!b || r.mbps > b.mbps) best.set(key(n, mode), r)
     }
@@ -177,7 +194,9 @@ for (const n of COUNTS.filter((c) => c > 1)) {
   const together = best.get(key(n, 'at once'))!
   const fine = together.mbps >= alone.mbps
   if (!fine) ok = false
-  console.log(`  ${String(n).padStart(2)} cameras at once: ${together.mbps.toFixed(1).padStart(6)} MB/s aggregate (${(together.mbps / n).toFixed(1)} MB/s per camera); one by one (single-camera figure): ${alone.mbps.toFixed(1).padStart(6)} MB/s; ratio ${(together.mbps / alone.mbps).toFixed(2)}${fine ? '' : '  BELOW the single-camera figure'}${one ? `; ${(together.mbps / one.mbps).toFixed(2)}x one camera docked alone` : ''}`)
+  console.log(
+    `  ${String(n).padStart(2)} cameras at once: ${together.mbps.toFixed(1).padStart(6)} MB/s aggregate (${(together.mbps / n).toFixed(1)} MB/s per camera); one by one (single-camera figure): ${alone.mbps.toFixed(1).padStart(6)} MB/s; ratio ${(together.mbps / alone.mbps).toFixed(2)}${fine ? '' : '  BELOW the single-camera figure'}${one ? `; ${(together.mbps / one.mbps).toFixed(2)}x one camera docked alone` : ''}`,
+  )
 }
 console.log(`peak RSS ${peakMB.toFixed(1)} MB (limit 300 MB)${peakMB < 300 ? '' : '  OVER'}`)
 if (!ok || peakMB >= 300) process.exitCode = 1

@@ -44,11 +44,46 @@ const log = (s: string): void => {
 
 function makeClip(out: string, seconds: number): void {
   execFileSync('ffmpeg', [
-    '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=s=1920x1080:r=30:d=${seconds},noise=alls=6:allf=t+u,format=yuv420p`,
-    '-f', 'lavfi', '-i', `sine=f=440:beep_factor=3:r=48000:d=${seconds}`,
-    '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '10M', '-maxrate', '12M', '-bufsize', '12M',
-    '-g', '30', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-metadata', 'creation_time=2026-11-20T00:00:00Z', '-f', 'mp4', out,
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=s=1920x1080:r=30:d=${seconds},noise=alls=6:allf=t+u,format=yuv420p`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=f=440:beep_factor=3:r=48000:d=${seconds}`,
+    '-map',
+    '0:v',
+    '-map',
+    '1:a',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-b:v',
+    '10M',
+    '-maxrate',
+    '12M',
+    '-bufsize',
+    '12M',
+    '-g',
+    '30',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-ac',
+    '1',
+    '-metadata',
+    'creation_time=2026-11-20T00:00:00Z',
+    '-f',
+    'mp4',
+    out,
   ])
 }
 
@@ -72,8 +107,16 @@ async function job(camRoot: string, dir: string): Promise<{ ms: number; ffmpegMs
   const db = openCatalog(vault.catalogPath)
   try {
     const r = await ingestCamera({
-      db, vault, root: camRoot, profile, stationId: 'bench', actor: 'station:bench', chunkBytes: cfg.ingest.chunkBytes,
-      readBackVerify: true, minFreeBytes: 0, logger: silentLogger(),
+      db,
+      vault,
+      root: camRoot,
+      profile,
+      stationId: 'bench',
+      actor: 'station:bench',
+      chunkBytes: cfg.ingest.chunkBytes,
+      readBackVerify: true,
+      minFreeBytes: 0,
+      logger: silentLogger(),
     })
     const id = r.ingested[0]!.id
     const common = { db, vault, settings: cfg.media, profiles, stationTimezone: cfg.station.timezone, actor: 'station:bench', logger: silentLogger() }
@@ -118,7 +161,9 @@ async function main(): Promise<void> {
   }
   const ffmpeg = await locateFfmpeg(cfg.media.ffmpegPath ?? undefined)
   const nice = cfg.media.nice
-  log(`input ${clip} (${(statSync(clip).size / 2 ** 20).toFixed(1)} MiB); preset ${cfg.media.preset}, crf ${cfg.media.crf}, max ${cfg.media.maxHeight}p, nice ${nice}, ${runs} run(s) each`)
+  log(
+    `input ${clip} (${(statSync(clip).size / 2 ** 20).toFixed(1)} MiB); preset ${cfg.media.preset}, crf ${cfg.media.crf}, max ${cfg.media.maxHeight}p, nice ${nice}, ${runs} run(s) each`,
+  )
 
   const directMs: number[] = []
   const jobMs: number[] = []
@@ -149,18 +194,38 @@ async function main(): Promise<void> {
     }
     rmSync(dir, { recursive: true, force: true })
     rmSync(join(work, `warm-${i}`), { recursive: true, force: true })
-    log(`run ${i + 1}: direct ffmpeg ${(directMs[i]! / 1000).toFixed(2)} s, proxy job ${(jobMs[i]! / 1000).toFixed(2)} s (ffmpeg inside it ${(insideMs[i]! / 1000).toFixed(2)} s, the job's own work ${ownMs[i]!.toFixed(0)} ms)`)
+    log(
+      `run ${i + 1}: direct ffmpeg ${(directMs[i]! / 1000).toFixed(2)} s, proxy job ${(jobMs[i]! / 1000).toFixed(2)} s (ffmpeg inside it ${(insideMs[i]! / 1000).toFixed(2)} s, the job's own work ${ownMs[i]!.toFixed(0)} ms)`,
+    )
   }
   const d = median(directMs)
   const j = median(jobMs)
   const overhead = j / d - 1
   const minOverhead = Math.min(...jobMs) / Math.min(...directMs) - 1
   const ownShare = median(ownMs.map((o, k) => o / insideMs[k]!))
-  const result = { input: clip, durationSec, runs, directMs, jobMs, ownMs, medianDirectMs: Math.round(d), medianJobMs: Math.round(j), overhead, minOverhead, ownShare, goal: 0.05, ok: overhead <= 0.05 }
+  const result = {
+    input: clip,
+    durationSec,
+    runs,
+    directMs,
+    jobMs,
+    ownMs,
+    medianDirectMs: Math.round(d),
+    medianJobMs: Math.round(j),
+    overhead,
+    minOverhead,
+    ownShare,
+    goal: 0.05,
+    ok: overhead <= 0.05,
+  }
   if (values.json) console.log(JSON.stringify(result, null, 2))
   else {
-    console.log(`transcode: direct ffmpeg ${(d / 1000).toFixed(2)} s, proxy job ${(j / 1000).toFixed(2)} s (medians of ${runs}); ratio ${(j / d).toFixed(3)}, overhead ${(overhead * 100).toFixed(1)}% (goal <= 5%: ${result.ok ? 'met' : 'NOT met'}); best of each: ${(minOverhead * 100).toFixed(1)}%`)
-    console.log(`the job's own work outside ffmpeg: median ${median(ownMs).toFixed(0)} ms = ${(ownShare * 100).toFixed(2)}% of its ffmpeg time (the part of the overhead CPU contention cannot blur)`)
+    console.log(
+      `transcode: direct ffmpeg ${(d / 1000).toFixed(2)} s, proxy job ${(j / 1000).toFixed(2)} s (medians of ${runs}); ratio ${(j / d).toFixed(3)}, overhead ${(overhead * 100).toFixed(1)}% (goal <= 5%: ${result.ok ? 'met' : 'NOT met'}); best of each: ${(minOverhead * 100).toFixed(1)}%`,
+    )
+    console.log(
+      `the job's own work outside ffmpeg: median ${median(ownMs).toFixed(0)} ms = ${(ownShare * 100).toFixed(2)}% of its ffmpeg time (the part of the overhead CPU contention cannot blur)`,
+    )
   }
 }
 

@@ -30,7 +30,10 @@ t.test('tokens: shown once, stored hashed, revocable, ledgered', async (t) => {
   t.throws(() => createToken(s.db, { name: 'x', role: 'officer', actor: 'test' }), /must name its officer/)
   revokeToken(s.db, token.id, 'test')
   t.equal(authenticate(s.db, secret), undefined, 'revoked')
-  t.same(eventsFor(s.db, `token:${token.id}`).map((e) => e.type), ['token-created', 'token-revoked'])
+  t.same(
+    eventsFor(s.db, `token:${token.id}`).map((e) => e.type),
+    ['token-created', 'token-revoked'],
+  )
   t.notMatch(JSON.stringify(eventsFor(s.db, `token:${token.id}`)), secret.slice(3))
   t.equal(listTokens(s.db).length, 1)
 })

@@ -20,8 +20,13 @@ const cam = await makeCamera(join(tempDir(t), 'cam'))
 const ingest = await s.ingest(cam)
 const cfg = loadConfig({ env: {} })
 const app = await buildApi({
-  db: s.db, vault: s.vault, logger: silentLogger(), station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
-  policy: retentionPolicy(cfg), openObject: async (sha) => s.vault.objectPath(sha), rateLimitPerMinute: 100_000,
+  db: s.db,
+  vault: s.vault,
+  logger: silentLogger(),
+  station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
+  policy: retentionPolicy(cfg),
+  openObject: async (sha) => s.vault.objectPath(sha),
+  rateLimitPerMinute: 100_000,
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
@@ -32,7 +37,11 @@ tokens.supervisor2 = createToken(s.db, { name: 'second supervisor', role: 'super
 tokens.officer = createToken(s.db, { name: 'PC 012345', role: 'officer', officerId: '012345', actor: 'test' }).secret
 tokens.otherOfficer = createToken(s.db, { name: 'PC 999999', role: 'officer', officerId: '999999', actor: 'test' }).secret
 
-async function call(path: string, opts: { token?: string; method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {}): Promise<{ status: number; json: any; buf: Buffer; headers: Headers }> { // eslint-disable-line @typescript-eslint/no-explicit-any -- test responses are arbitrary JSON
+async function call(
+  path: string,
+  opts: { token?: string; method?: string; body?: unknown; headers?: Record<string, string>; raw?: string } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are arbitrary JSON, read field by field
+): Promise<{ status: number; json: any; buf: Buffer; headers: Headers }> {
   const headers: Record<string, string> = { ...opts.headers }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`
   let body: string | undefined = opts.raw
@@ -43,7 +52,11 @@ async function call(path: string, opts: { token?: string; method?: string; body?
   const res = await fetch(base + path, { method: opts.method ?? 'GET', headers, body })
   const buf = Buffer.from(await res.arrayBuffer())
   let json: unknown
-  try { json = JSON.parse(buf.toString('utf8')) } catch { json = undefined }
+  try {
+    json = JSON.parse(buf.toString('utf8'))
+  } catch {
+    json = undefined
+  }
   return { status: res.status, json, buf, headers: res.headers }
 }
 
@@ -56,12 +69,26 @@ t.test('role matrix: each role against each route', async (t) => {
     ['GET', '/v1/recordings', { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 200 }],
     ['GET', `/v1/recordings/${video.id}`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 403 }],
     ['GET', `/v1/recordings/${video.id}/events`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 403 }],
-    ['GET', `/v1/recordings/${video.id}/original?reason=role%20matrix`, { clerk: 200, supervisor: 200, auditor: 403, admin: 403, officer: 200, otherOfficer: 403 }],
+    [
+      'GET',
+      `/v1/recordings/${video.id}/original?reason=role%20matrix`,
+      { clerk: 200, supervisor: 200, auditor: 403, admin: 403, officer: 200, otherOfficer: 403 },
+    ],
     ['GET', '/v1/stats', { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 403, otherOfficer: 403 }],
     ['GET', '/v1/exports', { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 403, otherOfficer: 403 }],
     ['GET', `/v1/exports/${exp.json.id}`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 403, otherOfficer: 403 }],
-    ['POST', '/v1/exports', { clerk: 201, supervisor: 201, auditor: 403, admin: 403, officer: 403, otherOfficer: 403 }, { recordingIds: [video.id], reason: 'matrix', recipient: 'court' }],
-    ['POST', `/v1/exports/${exp.json.id}/reject`, { clerk: 403, auditor: 403, admin: 403, officer: 403, otherOfficer: 403, supervisor: 200 }, { reason: 'matrix' }],
+    [
+      'POST',
+      '/v1/exports',
+      { clerk: 201, supervisor: 201, auditor: 403, admin: 403, officer: 403, otherOfficer: 403 },
+      { recordingIds: [video.id], reason: 'matrix', recipient: 'court' },
+    ],
+    [
+      'POST',
+      `/v1/exports/${exp.json.id}/reject`,
+      { clerk: 403, auditor: 403, admin: 403, officer: 403, otherOfficer: 403, supervisor: 200 },
+      { reason: 'matrix' },
+    ],
     ['GET', '/metrics', { clerk: 200, supervisor: 200, auditor: 200, admin: 200, officer: 200, otherOfficer: 200 }],
     ['GET', '/docs/json', { clerk: 200, supervisor: 200, auditor: 200, admin: 200, officer: 200, otherOfficer: 200 }],
   ]
@@ -85,7 +112,12 @@ t.test('original: Range reads equal dd on the object; each read is a ledger even
   const obj = s.vault.objectPath(video.sha256)
   const size = video.size
   const before = eventsFor(s.db, `recording:${video.id}`).filter((e) => e.type === 'viewed').length
-  const cases: [string, number, number][] = [['bytes=0-99', 0, 100], [`bytes=${size - 1000}-`, size - 1000, 1000], ['bytes=-4096', size - 4096, 4096], [`bytes=12345-${12345 + 65535}`, 12345, 65536]]
+  const cases: [string, number, number][] = [
+    ['bytes=0-99', 0, 100],
+    [`bytes=${size - 1000}-`, size - 1000, 1000],
+    ['bytes=-4096', size - 4096, 4096],
+    [`bytes=12345-${12345 + 65535}`, 12345, 65536],
+  ]
   for (const [range, skip, count] of cases) {
     const r = await call(`/v1/recordings/${video.id}/original?reason=case%20review`, { token: tokens.clerk, headers: { range } })
     t.equal(r.status, 206, range)
@@ -98,7 +130,10 @@ t.test('original: Range reads equal dd on the object; each read is a ledger even
   const full = await call(`/v1/recordings/${video.id}/original?reason=case%20review`, { token: tokens.clerk })
   t.equal(full.status, 200)
   t.equal(createHash('sha256').update(full.buf).digest('hex'), video.sha256, 'the full body is the original')
-  const stale = await call(`/v1/recordings/${video.id}/original?reason=case%20review`, { token: tokens.clerk, headers: { range: 'bytes=0-9', 'if-range': '"0000"' } })
+  const stale = await call(`/v1/recordings/${video.id}/original?reason=case%20review`, {
+    token: tokens.clerk,
+    headers: { range: 'bytes=0-9', 'if-range': '"0000"' },
+  })
   t.equal(stale.status, 200, 'If-Range with another ETag gets the whole object')
   const bad = await call(`/v1/recordings/${video.id}/original?reason=case%20review`, { token: tokens.clerk, headers: { range: `bytes=${size}-` } })
   t.equal(bad.status, 416)
@@ -109,12 +144,19 @@ t.test('original: Range reads equal dd on the object; each read is a ledger even
   t.equal(views.length - before, 6, 'one viewed event per read that sent bytes')
   const last = views[views.length - 1]!
   t.match(last, { actor: /^token:\d+$/, payload: { what: 'original', reason: 'case review', role: 'clerk', client: '127.0.0.1', sha256: video.sha256 } })
-  t.ok(views.some((v) => v.payload.range === 'bytes=0-99'), 'the byte range is recorded')
+  t.ok(
+    views.some((v) => v.payload.range === 'bytes=0-99'),
+    'the byte range is recorded',
+  )
 })
 
 t.test('export: request, self-approval refused, approval by another supervisor, download, the zip hashes match', async (t) => {
   const ids = ingest.ingested.slice(0, 3).map((r) => r.id)
-  const req = await call('/v1/exports', { token: tokens.supervisor, method: 'POST', body: { recordingIds: ids, reason: 'prosecution request 2026-117', recipient: 'District court' } })
+  const req = await call('/v1/exports', {
+    token: tokens.supervisor,
+    method: 'POST',
+    body: { recordingIds: ids, reason: 'prosecution request 2026-117', recipient: 'District court' },
+  })
   t.equal(req.status, 201)
   t.equal((await call(`/v1/exports/${req.json.id}/download`, { token: tokens.supervisor })).json.error.code, 'NOT_APPROVED')
   const self = await call(`/v1/exports/${req.json.id}/approve`, { token: tokens.supervisor, method: 'POST', body: {} })
@@ -131,25 +173,41 @@ t.test('export: request, self-approval refused, approval by another supervisor, 
   await new Promise<void>((resolve, reject) => {
     yauzl.fromBuffer(dl.buf, { lazyEntries: true }, (err, zip) => {
       if (err || !zip) return reject(err)
-      zip.on('entry', (e: yauzl.Entry) => zip.openReadStream(e, (er, st) => {
-        if (er || !st) return reject(er)
-        const parts: Buffer[] = []
-        st.on('data', (c: Buffer) => parts.push(c)).on('end', () => { entries.set(e.fileName, Buffer.concat(parts)); zip.readEntry() })
-      }))
+      zip.on('entry', (e: yauzl.Entry) =>
+        zip.openReadStream(e, (er, st) => {
+          if (er || !st) return reject(er)
+          const parts: Buffer[] = []
+          st.on('data', (c: Buffer) => parts.push(c)).on('end', () => {
+            entries.set(e.fileName, Buffer.concat(parts))
+            zip.readEntry()
+          })
+        }),
+      )
       zip.on('end', resolve)
       zip.readEntry()
     })
   })
-  const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as { recordings: { id: number; sha256: string; file: string }[]; files: { path: string; sha256: string }[] }
-  t.same(manifest.recordings.map((r) => r.id), ids)
-  for (const r of manifest.recordings) t.equal(createHash('sha256').update(entries.get(r.file)!).digest('hex'), r.sha256, `${r.file} hashes to its recording's SHA-256`)
+  const manifest = JSON.parse(entries.get('manifest.json')!.toString('utf8')) as {
+    recordings: { id: number; sha256: string; file: string }[]
+    files: { path: string; sha256: string }[]
+  }
+  t.same(
+    manifest.recordings.map((r) => r.id),
+    ids,
+  )
+  for (const r of manifest.recordings)
+    t.equal(createHash('sha256').update(entries.get(r.file)!).digest('hex'), r.sha256, `${r.file} hashes to its recording's SHA-256`)
   for (const f of manifest.files) t.equal(createHash('sha256').update(entries.get(f.path)!).digest('hex'), f.sha256, `${f.path} matches the manifest`)
   t.equal(dl.headers.get('x-package-sha256'), createHash('sha256').update(dl.buf).digest('hex'))
   const zipPath = join(tempDir(t), 'export.zip')
   writeFileSync(zipPath, dl.buf)
   const report = await verifyEvidencePackage(zipPath)
   t.ok(report.ok, `the package verifies offline: ${JSON.stringify(report).slice(0, 300)}`)
-  for (const id of ids) t.ok(eventsFor(s.db, `recording:${id}`).some((e) => e.type === 'exported' && e.payload.exportId === req.json.id), `exported event for ${id}`)
+  for (const id of ids)
+    t.ok(
+      eventsFor(s.db, `recording:${id}`).some((e) => e.type === 'exported' && e.payload.exportId === req.json.id),
+      `exported event for ${id}`,
+    )
 })
 
 t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t) => {
@@ -159,21 +217,117 @@ t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t
     seed = (seed + 0x6d2b79f5) | 0
     let x = Math.imul(seed ^ (seed >>> 15), 1 | seed)
     x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
-    return (((x ^ (x >>> 14)) >>> 0) / 4294967296 * n) | 0
+    return ((((x ^ (x >>> 14)) >>> 0) / 4294967296) * n) | 0
   }
   const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!
-  const ids = ['1', '0', '-1', '9007199254740993', '1e3', 'abc', '%00', '%F0%9F%92%A9', '%ED%A0%80', '1.5', ' 1', String(video.id), '99999999999999999999999', '']
-  const vals = ['', 'x', '-1', '0', '99999999999999999999', 'NaN', '2026-13-45T99:99:99Z', '2026-11-20T00:00:00Z', 'true', 'maybe', '%00', '%E2%80%AE', '%ED%A0%80', 'a'.repeat(5000), '%22%3B--', 'uncategorised', 'video', '-recordedAt', 'bogus']
-  const keys = ['at', 'active', 'status', 'officer', 'device', 'station', 'category', 'case', 'important', 'kind', 'from', 'to', 'q', 'sort', 'limit', 'cursor', 'reason', 'state', 'zzz']
-  const paths: [string, string][] = [
-    ['GET', '/v1/recordings'], ['GET', '/v1/recordings/:id'], ['GET', '/v1/recordings/:id/events'], ['GET', '/v1/recordings/:id/original'],
-    ['GET', '/v1/recordings/:id/proxy'], ['GET', '/v1/recordings/:id/thumbnail'], ['PUT', '/v1/recordings/:id/category'], ['POST', '/v1/recordings/:id/holds'],
-    ['GET', '/v1/stats'], ['GET', '/v1/exports'], ['POST', '/v1/exports'], ['GET', '/v1/exports/:id'], ['POST', '/v1/exports/:id/approve'], ['POST', '/v1/exports/:id/reject'],
-    ['GET', '/v1/exports/:id/download'], ['GET', '/v1/cases'], ['POST', '/v1/cases'], ['GET', '/v1/cases/:id'], ['PATCH', '/v1/cases/:id'],
-    ['POST', '/v1/cases/:id/recordings'], ['DELETE', '/v1/cases/:id/recordings/:id'], ['GET', '/v1/holds'], ['POST', '/v1/holds/:id/release'],
-    ['GET', '/v1/retention/plan'], ['GET', '/metrics'], ['GET', '/docs/json'], ['GET', '/healthz'], ['GET', '/v1/nope'],
+  const ids = [
+    '1',
+    '0',
+    '-1',
+    '9007199254740993',
+    '1e3',
+    'abc',
+    '%00',
+    '%F0%9F%92%A9',
+    '%ED%A0%80',
+    '1.5',
+    ' 1',
+    String(video.id),
+    '99999999999999999999999',
+    '',
   ]
-  const bodies = [undefined, '{', '[]', 'null', '{"category":"patrol","reason":"fuzz"}', '{"category":null,"reason":""}', '{"number":"F-1","type":"other"}', '{"number":"../../x","type":"other"}', '{"status":"closed"}', '{"status":"reopened"}', '{"reason":"fuzz hold"}', '{"recordingIds":[1,2],"reason":"x"}', '{"recordingIds":[1],"reason":"fuzz","recipient":"x"}', '{"recordingIds":[-5],"reason":"","recipient":""}', '{"recordingIds":"1"}', JSON.stringify({ recordingIds: Array(300).fill(1), reason: 'r'.repeat(2000), recipient: 'x' }), '{"reason":"\\ud800"}', 'x'.repeat(2 << 20)]
+  const vals = [
+    '',
+    'x',
+    '-1',
+    '0',
+    '99999999999999999999',
+    'NaN',
+    '2026-13-45T99:99:99Z',
+    '2026-11-20T00:00:00Z',
+    'true',
+    'maybe',
+    '%00',
+    '%E2%80%AE',
+    '%ED%A0%80',
+    'a'.repeat(5000),
+    '%22%3B--',
+    'uncategorised',
+    'video',
+    '-recordedAt',
+    'bogus',
+  ]
+  const keys = [
+    'at',
+    'active',
+    'status',
+    'officer',
+    'device',
+    'station',
+    'category',
+    'case',
+    'important',
+    'kind',
+    'from',
+    'to',
+    'q',
+    'sort',
+    'limit',
+    'cursor',
+    'reason',
+    'state',
+    'zzz',
+  ]
+  const paths: [string, string][] = [
+    ['GET', '/v1/recordings'],
+    ['GET', '/v1/recordings/:id'],
+    ['GET', '/v1/recordings/:id/events'],
+    ['GET', '/v1/recordings/:id/original'],
+    ['GET', '/v1/recordings/:id/proxy'],
+    ['GET', '/v1/recordings/:id/thumbnail'],
+    ['PUT', '/v1/recordings/:id/category'],
+    ['POST', '/v1/recordings/:id/holds'],
+    ['GET', '/v1/stats'],
+    ['GET', '/v1/exports'],
+    ['POST', '/v1/exports'],
+    ['GET', '/v1/exports/:id'],
+    ['POST', '/v1/exports/:id/approve'],
+    ['POST', '/v1/exports/:id/reject'],
+    ['GET', '/v1/exports/:id/download'],
+    ['GET', '/v1/cases'],
+    ['POST', '/v1/cases'],
+    ['GET', '/v1/cases/:id'],
+    ['PATCH', '/v1/cases/:id'],
+    ['POST', '/v1/cases/:id/recordings'],
+    ['DELETE', '/v1/cases/:id/recordings/:id'],
+    ['GET', '/v1/holds'],
+    ['POST', '/v1/holds/:id/release'],
+    ['GET', '/v1/retention/plan'],
+    ['GET', '/metrics'],
+    ['GET', '/docs/json'],
+    ['GET', '/healthz'],
+    ['GET', '/v1/nope'],
+  ]
+  const bodies = [
+    undefined,
+    '{',
+    '[]',
+    'null',
+    '{"category":"patrol","reason":"fuzz"}',
+    '{"category":null,"reason":""}',
+    '{"number":"F-1","type":"other"}',
+    '{"number":"../../x","type":"other"}',
+    '{"status":"closed"}',
+    '{"status":"reopened"}',
+    '{"reason":"fuzz hold"}',
+    '{"recordingIds":[1,2],"reason":"x"}',
+    '{"recordingIds":[1],"reason":"fuzz","recipient":"x"}',
+    '{"recordingIds":[-5],"reason":"","recipient":""}',
+    '{"recordingIds":"1"}',
+    JSON.stringify({ recordingIds: Array(300).fill(1), reason: 'r'.repeat(2000), recipient: 'x' }),
+    '{"reason":"\\ud800"}',
+    'x'.repeat(2 << 20),
+  ]
   const ctypes = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1']
   const ranges = ['bytes=0-0', 'bytes=-1', 'bytes=5-1', 'bytes=a-b', 'bytes=0-1,2-3', 'lines=1-2', 'bytes=99999999999999999999-', 'bytes=-']
   const who = ['clerk', 'clerk', 'clerk', 'supervisor', 'supervisor', 'auditor', 'admin', 'officer', 'otherOfficer']
@@ -194,7 +348,7 @@ t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t
       headers['content-type'] = pick(ctypes)
     }
     const token = rnd(10) === 0 ? undefined : tokens[pick(who)]
-    let r
+    let r: Awaited<ReturnType<typeof call>>
     try {
       r = await call(path, { method, token, headers, raw })
     } catch (err) {
@@ -216,7 +370,15 @@ t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t
 t.test('proxy and thumbnail stream with Range after the media jobs ran; each read is recorded', async (t) => {
   const r0 = await call(`/v1/recordings/${video.id}/proxy`, { token: tokens.clerk })
   t.equal(r0.json?.error?.code, 'NO_DERIVATIVE', 'before the media jobs ran')
-  const worker = new MediaWorker({ db: s.db, vault: s.vault, settings: cfg.media, profiles: new Map(), stationTimezone: 'Asia/Shanghai', actor: 'station:test', logger: silentLogger() })
+  const worker = new MediaWorker({
+    db: s.db,
+    vault: s.vault,
+    settings: cfg.media,
+    profiles: new Map(),
+    stationTimezone: 'Asia/Shanghai',
+    actor: 'station:test',
+    logger: silentLogger(),
+  })
   await worker.drain()
   const p = await call(`/v1/recordings/${video.id}/proxy`, { token: tokens.officer, headers: { range: 'bytes=0-1023' } })
   t.equal(p.status, 206)
@@ -227,7 +389,9 @@ t.test('proxy and thumbnail stream with Range after the media jobs ran; each rea
   t.equal(th.headers.get('content-type'), 'image/jpeg')
   t.equal(th.buf.readUInt16BE(0), 0xffd8, 'a JPEG')
   t.equal((await call(`/v1/recordings/${video.id}/thumbnail`, { token: tokens.auditor })).status, 403, 'auditors see no footage, not even thumbnails')
-  const kinds = eventsFor(s.db, `recording:${video.id}`).filter((e) => e.type === 'viewed').map((e) => e.payload.what)
+  const kinds = eventsFor(s.db, `recording:${video.id}`)
+    .filter((e) => e.type === 'viewed')
+    .map((e) => e.payload.what)
   t.ok(kinds.includes('proxy') && kinds.includes('thumbnail'))
   const one = await call(`/v1/recordings/${video.id}`, { token: tokens.clerk })
   t.same(one.json.derivatives.map((d: { kind: string }) => d.kind).sort(), ['proxy', 'thumbnail'])
@@ -236,22 +400,45 @@ t.test('proxy and thumbnail stream with Range after the media jobs ran; each rea
 
 t.test('cases, categories, holds and the retention plan through the API', async (t) => {
   const [a, b, p] = ingest.ingested.map((r) => r.id)
-  const c = await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'XZCF-2026-117', type: 'penalty-general-procedure', title: 'Street vending' } })
+  const c = await call('/v1/cases', {
+    token: tokens.clerk,
+    method: 'POST',
+    body: { number: 'XZCF-2026-117', type: 'penalty-general-procedure', title: 'Street vending' },
+  })
   t.equal(c.status, 201, JSON.stringify(c.json))
-  t.equal((await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'XZCF-2026-117', type: 'penalty-general-procedure' } })).json.error.code, 'CASE_EXISTS')
+  t.equal(
+    (await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'XZCF-2026-117', type: 'penalty-general-procedure' } })).json.error.code,
+    'CASE_EXISTS',
+  )
   t.equal((await call('/v1/cases', { token: tokens.clerk, method: 'POST', body: { number: 'X-1', type: 'no-such-type' } })).status, 400)
-  const linked = await call('/v1/cases/XZCF-2026-117/recordings', { token: tokens.clerk, method: 'POST', body: { recordingIds: [a, b], reason: 'seen in clip' } })
+  const linked = await call('/v1/cases/XZCF-2026-117/recordings', {
+    token: tokens.clerk,
+    method: 'POST',
+    body: { recordingIds: [a, b], reason: 'seen in clip' },
+  })
   t.same(linked.json.recordingIds, [a, b])
-  t.equal((await call('/v1/cases/XZCF-2026-117/recordings', { token: tokens.clerk, method: 'POST', body: { recordingIds: [a] } })).status, 409, 'already linked')
+  t.equal(
+    (await call('/v1/cases/XZCF-2026-117/recordings', { token: tokens.clerk, method: 'POST', body: { recordingIds: [a] } })).status,
+    409,
+    'already linked',
+  )
   const found = await call('/v1/recordings?case=XZCF-2026-117', { token: tokens.clerk })
   t.same(found.json.items.map((r: { id: number }) => r.id).sort(), [a, b].sort(), 'search by case')
   let one = await call(`/v1/recordings/${a}`, { token: tokens.clerk })
   t.equal(one.json.retention.deadline, 'indefinite', 'linked to an open case')
-  const cat = await call(`/v1/recordings/${p}/category`, { token: tokens.clerk, method: 'PUT', body: { category: 'patrol', reason: 'routine patrol, not evidence' } })
+  const cat = await call(`/v1/recordings/${p}/category`, {
+    token: tokens.clerk,
+    method: 'PUT',
+    body: { category: 'patrol', reason: 'routine patrol, not evidence' },
+  })
   t.equal(cat.status, 200, JSON.stringify(cat.json))
   t.equal((await call(`/v1/recordings/${b}/category`, { token: tokens.clerk, method: 'PUT', body: { category: 'nonsense', reason: 'x' } })).status, 400)
   t.equal((await call(`/v1/recordings/${b}/category`, { token: tokens.auditor, method: 'PUT', body: { category: 'patrol', reason: 'x' } })).status, 403)
-  t.equal((await call(`/v1/recordings/${a}/holds`, { token: tokens.clerk, method: 'POST', body: { reason: 'litigation' } })).status, 403, 'clerks cannot place holds')
+  t.equal(
+    (await call(`/v1/recordings/${a}/holds`, { token: tokens.clerk, method: 'POST', body: { reason: 'litigation' } })).status,
+    403,
+    'clerks cannot place holds',
+  )
   const hold = await call(`/v1/recordings/${a}/holds`, { token: tokens.supervisor, method: 'POST', body: { reason: 'litigation notice 2026-9' } })
   t.equal(hold.status, 201)
   const closed = await call('/v1/cases/XZCF-2026-117', { token: tokens.clerk, method: 'PATCH', body: { status: 'closed', reason: 'decision served' } })
@@ -267,7 +454,13 @@ t.test('cases, categories, holds and the retention plan through the API', async 
   for (const ty of ['case-linked', 'hold-placed', 'hold-released', 'retention-changed']) t.ok(types.includes(ty), `${ty} in the ledger`)
   const plan = await call('/v1/retention/plan?at=2027-12-01T00:00:00Z', { token: tokens.auditor })
   t.equal(plan.status, 200)
-  t.ok(plan.json.items.some((i: { recordingId: number }) => i.recordingId === p), 'the patrol clip is due by the end of 2027')
-  t.notOk(plan.json.items.some((i: { recordingId: number }) => i.recordingId === a), 'the case clip is not')
+  t.ok(
+    plan.json.items.some((i: { recordingId: number }) => i.recordingId === p),
+    'the patrol clip is due by the end of 2027',
+  )
+  t.notOk(
+    plan.json.items.some((i: { recordingId: number }) => i.recordingId === a),
+    'the case clip is not',
+  )
   t.equal((await call('/v1/retention/plan', { token: tokens.officer })).status, 403)
 })

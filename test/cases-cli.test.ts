@@ -25,10 +25,17 @@ t.test('cases, holds, categories and a purge from the command line', async (t) =
   const [r1, r2, r3, r4] = ids.sort((a, b) => a.sourcePath.localeCompare(b.sourcePath))
 
   t.match(cli(['categorize', String(r1!.id), 'patrol'], env), { code: 2, stderr: /needs a reason/ })
-  t.match(cli(['categorize', String(r1!.id), 'fishing', '--reason', 'x'], env), { code: 2, stderr: /category "fishing" is not configured; known: patrol, inspection/ })
+  t.match(cli(['categorize', String(r1!.id), 'fishing', '--reason', 'x'], env), {
+    code: 2,
+    stderr: /category "fishing" is not configured; known: patrol, inspection/,
+  })
   const cat = cli(['categorize', String(r1!.id), 'patrol', '--reason', 'routine patrol', '--by', 'clerk.li', '--json'], env)
   t.equal(cat.code, 0, cat.stderr)
-  t.match(JSON.parse(cat.stdout), { from: null, to: 'patrol', rule: 'category-period', deadline: '2024-07-10T16:00:00.000Z' }, 'last day 2024-07-10, due 2024-07-11 00:00 +08:00')
+  t.match(
+    JSON.parse(cat.stdout),
+    { from: null, to: 'patrol', rule: 'category-period', deadline: '2024-07-10T16:00:00.000Z' },
+    'last day 2024-07-10, due 2024-07-11 00:00 +08:00',
+  )
   const recat = cli(['categorize', String(r3!.id), 'patrol', '--reason', 'marked important by mistake'], env)
   t.match(recat, { code: 0, stdout: /evidence -> patrol; kept until 2024-07-11 00:00 \+08:00/ }, 'a clerk reclassifies camera-important footage with a reason')
 
@@ -42,18 +49,31 @@ t.test('cases, holds, categories and a purge from the command line', async (t) =
   t.equal(hold.code, 0, hold.stderr)
   const holdId = (JSON.parse(hold.stdout) as { id: number }[])[0]!.id
 
-  const show = JSON.parse(cli(['retention', 'show', String(r4!.id), '--json'], env).stdout) as { rule: string; deadline: string; candidates: { rule: string }[] }
+  const show = JSON.parse(cli(['retention', 'show', String(r4!.id), '--json'], env).stdout) as {
+    rule: string
+    deadline: string
+    candidates: { rule: string }[]
+  }
   t.same([show.rule, show.deadline], ['hold', 'indefinite'])
   t.same(show.candidates.map((c) => c.rule).sort(), ['hold', 'uncategorised'])
 
-  const plan = JSON.parse(cli(['retention', 'plan', '--json'], env).stdout) as { items: { recordingId: number; state: string; rule: string }[]; counts: { uncategorised: number; indefinite: number } }
-  t.same(plan.items.map((i) => [i.recordingId, i.state, i.rule]).sort(), [[r1!.id, 'purgeable', 'category-period'], [r3!.id, 'purgeable', 'category-period']])
+  const plan = JSON.parse(cli(['retention', 'plan', '--json'], env).stdout) as {
+    items: { recordingId: number; state: string; rule: string }[]
+    counts: { uncategorised: number; indefinite: number }
+  }
+  t.same(plan.items.map((i) => [i.recordingId, i.state, i.rule]).sort(), [
+    [r1!.id, 'purgeable', 'category-period'],
+    [r3!.id, 'purgeable', 'category-period'],
+  ])
   t.equal(plan.counts.uncategorised, 2, 'r2 (linked) and r4 (held) have no category: counted')
   t.equal(plan.counts.indefinite, 2, 'the open case and the hold')
   t.match(cli(['retention', 'plan'], env).stdout, /2 due \(2 purgeable, 0 in the 7-day grace period/)
 
   t.match(cli(['retention', 'purge', '--at', '2099-01-01'], env), { code: 2, stderr: /in the future: a purge never runs ahead of the clock/ })
-  const dry = JSON.parse(cli(['retention', 'purge', '--dry-run', '--at', '2099-01-01', '--json'], env).stdout) as { dryRun: boolean; purged: { recordingId: number }[] }
+  const dry = JSON.parse(cli(['retention', 'purge', '--dry-run', '--at', '2099-01-01', '--json'], env).stdout) as {
+    dryRun: boolean
+    purged: { recordingId: number }[]
+  }
   t.same(dry.purged.map((p) => p.recordingId).sort(), [r1!.id, r3!.id], 'a dry run may look ahead; still protected: the open case and the hold')
 
   const purge = cli(['retention', 'purge', '--json'], env)
@@ -68,12 +88,19 @@ t.test('cases, holds, categories and a purge from the command line', async (t) =
   t.equal(cli(['hold', 'release', String(holdId), '--reason', 'complaint withdrawn', '--by', 'supervisor.wang'], env).code, 0)
   t.match(cli(['hold', 'list', '--all'], env).stdout, /#1 .*supervisor\.wang .*complaint pending/)
   const list = JSON.parse(cli(['case', 'list', '--json'], env).stdout) as { number: string; status: string }[]
-  t.same(list.map((c) => [c.number, c.status]), [['ZF-1', 'closed']])
+  t.same(
+    list.map((c) => [c.number, c.status]),
+    [['ZF-1', 'closed']],
+  )
   const later = JSON.parse(cli(['retention', 'plan', '--json'], env).stdout) as { items: { recordingId: number; rule: string }[] }
-  t.same(later.items.map((i) => [i.recordingId, i.rule]), [[r4!.id, 'uncategorised']], 'hold released: r4 is due; r2 now keeps until 2054 (closed case + 30 years)')
+  t.same(
+    later.items.map((i) => [i.recordingId, i.rule]),
+    [[r4!.id, 'uncategorised']],
+    'hold released: r4 is due; r2 now keeps until 2054 (closed case + 30 years)',
+  )
 
   const v = cli(['verify', '--json'], env)
   t.equal(v.code, 0, v.stdout)
   t.same((JSON.parse(v.stdout) as { problems: unknown[] }).problems, [])
-  t.match(cli(['--help'], { }).stdout, /bodyvault retention purge \[--at DATE\] \[--dry-run\] \[--json\]/)
+  t.match(cli(['--help'], {}).stdout, /bodyvault retention purge \[--at DATE\] \[--dry-run\] \[--json\]/)
 })

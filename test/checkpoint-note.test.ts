@@ -8,8 +8,18 @@ import { join } from 'node:path'
 import t from 'tap'
 import { emptyRoot } from '../src/ledger/merkle.js'
 import {
-  ed25519PublicKey, findValidSignature, formatCheckpointBody, formatSignedNote, keyId, parseCheckpointBody, parseSignedNote, parseVkey,
-  rawPublicKey, spkiFingerprint, spkiPem, vkeyString,
+  ed25519PublicKey,
+  findValidSignature,
+  formatCheckpointBody,
+  formatSignedNote,
+  keyId,
+  parseCheckpointBody,
+  parseSignedNote,
+  parseVkey,
+  rawPublicKey,
+  spkiFingerprint,
+  spkiPem,
+  vkeyString,
 } from '../src/ledger/note.js'
 import { tempDir } from './helpers.js'
 
@@ -80,11 +90,19 @@ t.test('a checkpoint we sign parses back and verifies with node:crypto and with 
   writeFileSync(join(dir, 'station.pub.pem'), spkiPem(pub))
   writeFileSync(join(dir, 'checkpoint.body'), parsed.text)
   writeFileSync(join(dir, 'checkpoint.sig'), s.signature)
-  const ok = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'station.pub.pem', '-rawin', '-in', 'checkpoint.body', '-sigfile', 'checkpoint.sig'], { cwd: dir, encoding: 'utf8' })
+  const ok = spawnSync(
+    'openssl',
+    ['pkeyutl', '-verify', '-pubin', '-inkey', 'station.pub.pem', '-rawin', '-in', 'checkpoint.body', '-sigfile', 'checkpoint.sig'],
+    { cwd: dir, encoding: 'utf8' },
+  )
   t.equal(ok.status, 0, ok.stderr)
   t.match(ok.stdout, /Signature Verified Successfully/)
   writeFileSync(join(dir, 'checkpoint.body'), parsed.text.replace('1234', '1235'))
-  const bad = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'station.pub.pem', '-rawin', '-in', 'checkpoint.body', '-sigfile', 'checkpoint.sig'], { cwd: dir, encoding: 'utf8' })
+  const bad = spawnSync(
+    'openssl',
+    ['pkeyutl', '-verify', '-pubin', '-inkey', 'station.pub.pem', '-rawin', '-in', 'checkpoint.body', '-sigfile', 'checkpoint.sig'],
+    { cwd: dir, encoding: 'utf8' },
+  )
   t.not(bad.status, 0, 'openssl rejects an edited body')
   const fp = spawnSync('sh', ['-c', 'openssl pkey -pubin -in station.pub.pem -outform DER | sha256sum'], { cwd: dir, encoding: 'utf8' })
   t.equal(fp.stdout.split(' ')[0], spkiFingerprint(pub), 'the fingerprint VERIFY.md tells to compute')
@@ -104,14 +122,16 @@ t.test('malformed notes and checkpoints are rejected with NoteError codes', asyn
     ['bad base64', `${good}\n\u2014 o ####\n`],
     ['key name with +', `${good}\n\u2014 o+x ${Buffer.alloc(68).toString('base64')}\n`],
     ['control character in text', `o\u0001\n1\n${Buffer.alloc(32).toString('base64')}\n\n${sigLine}`],
-  ] as const) t.throws(() => parseSignedNote(note), { code: 'NOTE_FORMAT' }, what)
+  ] as const)
+    t.throws(() => parseSignedNote(note), { code: 'NOTE_FORMAT' }, what)
   for (const [what, body] of [
     ['two lines', 'o\n1\n'],
     ['size with a leading zero', `o\n01\n${Buffer.alloc(32).toString('base64')}\n`],
     ['negative size', `o\n-1\n${Buffer.alloc(32).toString('base64')}\n`],
     ['short root', `o\n1\n${Buffer.alloc(31).toString('base64')}\n`],
     ['empty origin', `\n1\n${Buffer.alloc(32).toString('base64')}\n`],
-  ] as const) t.throws(() => parseCheckpointBody(body), { code: /NOTE_FORMAT|CHECKPOINT_FORMAT/ }, what)
+  ] as const)
+    t.throws(() => parseCheckpointBody(body), { code: /NOTE_FORMAT|CHECKPOINT_FORMAT/ }, what)
   t.same(parseCheckpointBody(`o\n1\n${Buffer.alloc(32).toString('base64')}\next one\n`).extensions, ['ext one'], 'extension lines are kept')
   t.throws(() => keyId('has space', Buffer.alloc(32)), { code: 'NOTE_KEY_NAME' })
 })

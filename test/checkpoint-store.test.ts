@@ -6,7 +6,17 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { chainHash, GENESIS_HASH } from '../src/ledger/canonical.js'
-import { checkCheckpoints, checkpointDue, checkStationCheckpoints, latestCheckpoint, listCheckpoints, maybeCheckpoint, signCheckpoint, startCheckpoints, writeCheckpoint } from '../src/ledger/checkpoint.js'
+import {
+  checkCheckpoints,
+  checkpointDue,
+  checkStationCheckpoints,
+  latestCheckpoint,
+  listCheckpoints,
+  maybeCheckpoint,
+  signCheckpoint,
+  startCheckpoints,
+  writeCheckpoint,
+} from '../src/ledger/checkpoint.js'
 import { loadOrCreateStationKey, readStationPublicKey, stationKeyPath } from '../src/ledger/keys.js'
 import { appendEvent } from '../src/ledger/ledger.js'
 import { silentLogger } from '../src/common/log.js'
@@ -62,13 +72,20 @@ t.test('the station key: made once, mode 0600, same key on every load, refused w
   // first: this is about the key file, not about migrating a new catalog.)
   const data = tempDir(t)
   station(t, data).db.close()
-  const runs = await Promise.all([1, 2, 3, 4].map(() => new Promise<string>((resolve) => {
-    const p = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'key', 'show', '--json'], { env: { ...process.env, BODYVAULT_DATA_DIR: data, BODYVAULT_LOG_LEVEL: 'warn' } })
-    let out = ''
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    p.stderr.on('data', (d: Buffer) => t.comment(d.toString()))
-    p.on('close', () => resolve(out))
-  })))
+  const runs = await Promise.all(
+    [1, 2, 3, 4].map(
+      () =>
+        new Promise<string>((resolve) => {
+          const p = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'key', 'show', '--json'], {
+            env: { ...process.env, BODYVAULT_DATA_DIR: data, BODYVAULT_LOG_LEVEL: 'warn' },
+          })
+          let out = ''
+          p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+          p.stderr.on('data', (d: Buffer) => t.comment(d.toString()))
+          p.on('close', () => resolve(out))
+        }),
+    ),
+  )
   const keys = new Set(runs.map((o) => (JSON.parse(o) as { publicKeyHex: string }).publicKeyHex))
   t.equal(keys.size, 1, 'concurrent first starts agree on the key')
 })
@@ -112,18 +129,41 @@ t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
 t.test('the daemon timer: key made at start, checkpoints when due, a last one at stop', async (t) => {
   const s = station(t)
   events(s, 2)
-  const cps = startCheckpoints({ db: s.db, dataDir: s.dataDir, stationId: 'test-station', logger: silentLogger(), policy: { checkpointEvery: 3, checkpointMinutes: 60 }, checkMs: 20 })
+  const cps = startCheckpoints({
+    db: s.db,
+    dataDir: s.dataDir,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    policy: { checkpointEvery: 3, checkpointMinutes: 60 },
+    checkMs: 20,
+  })
   t.ok(readStationPublicKey(s.dataDir), 'the key exists from the start')
-  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2], 'the first events are checkpointed at once')
+  t.same(
+    listCheckpoints(s.db).map((c) => c.treeSize),
+    [2],
+    'the first events are checkpointed at once',
+  )
   events(s, 2)
   await new Promise((r) => setTimeout(r, 120))
-  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2], '2 new events < checkpointEvery: not yet')
+  t.same(
+    listCheckpoints(s.db).map((c) => c.treeSize),
+    [2],
+    '2 new events < checkpointEvery: not yet',
+  )
   events(s, 1)
   await new Promise((r) => setTimeout(r, 120))
-  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2, 5], '3 new events: signed by the timer')
+  t.same(
+    listCheckpoints(s.db).map((c) => c.treeSize),
+    [2, 5],
+    '3 new events: signed by the timer',
+  )
   events(s, 1)
   cps.stop()
-  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [2, 5, 6], 'and at stop')
+  t.same(
+    listCheckpoints(s.db).map((c) => c.treeSize),
+    [2, 5, 6],
+    'and at stop',
+  )
   t.same(checkStationCheckpoints(s.db, s.dataDir), [])
 })
 
@@ -139,9 +179,15 @@ t.test('checkpoints stay consistent across restarts', async (t) => {
   t.same([a.treeSize, b.treeSize], [7, 13])
   const tree = LedgerTree.for(s.db)
   for (const c of [a, b]) t.ok(findValidSignature(parseSignedNote(c.note), key.publicKey), `checkpoint ${c.id} verifies`)
-  t.ok(verifyConsistency(7, 13, tree.consistencyProof(7, 13), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')), 'consistency proof from the first to the second')
+  t.ok(
+    verifyConsistency(7, 13, tree.consistencyProof(7, 13), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')),
+    'consistency proof from the first to the second',
+  )
   t.same(checkStationCheckpoints(s.db, s.dataDir), [])
-  t.same(listCheckpoints(s.db).map((c) => c.treeSize), [7, 13])
+  t.same(
+    listCheckpoints(s.db).map((c) => c.treeSize),
+    [7, 13],
+  )
 })
 
 t.test('verify catches a history rewritten with every chain hash recomputed', async (t) => {
@@ -153,7 +199,16 @@ t.test('verify catches a history rewritten with every chain hash recomputed', as
   // The attacker changes who recorded recording 2, in the event and the row,
   // and recomputes every hash from there on so the chain is flawless.
   raw(s, (db) => {
-    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string; hash: string }[]
+    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as {
+      seq: number
+      type: string
+      at: string
+      actor: string
+      subject: string
+      payload: string
+      prev_hash: string
+      hash: string
+    }[]
     let prev = GENESIS_HASH
     for (const r of rows) {
       const payload = JSON.parse(r.payload) as Record<string, unknown>
@@ -164,10 +219,14 @@ t.test('verify catches a history rewritten with every chain hash recomputed', as
       prev = hash
     }
     db.prepare("UPDATE recordings SET officer_id = '999999' WHERE id = 2").run()
-    db.prepare("UPDATE officers SET id = id WHERE 0").run()
+    db.prepare('UPDATE officers SET id = id WHERE 0').run()
   })
   const v = await verifyVault(s.db, s.vault)
-  t.same(v.problems.filter((p) => p.kind !== 'checkpoint'), [], 'the chain and the catalog alone look fine')
+  t.same(
+    v.problems.filter((p) => p.kind !== 'checkpoint'),
+    [],
+    'the chain and the catalog alone look fine',
+  )
   t.equal(v.problems.length, 1)
   t.match(v.problems[0], { kind: 'checkpoint', subject: 'checkpoint:1', detail: /no longer have the signed root.*history was rewritten/ })
   t.notOk(v.ok)
@@ -187,13 +246,19 @@ t.test('verify catches checkpoints deleted, edited, signed by another key, and a
   raw(s, (db) => db.prepare('DELETE FROM checkpoints WHERE id = 2').run())
   t.match(problems(), [/^checkpoint:3 checkpoints 2\.\.2 are missing/])
 
-  raw(s, (db) => db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '12' || char(10), char(10) || '11' || char(10)), tree_size = 11 WHERE id = 3").run())
+  raw(s, (db) =>
+    db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '12' || char(10), char(10) || '11' || char(10)), tree_size = 11 WHERE id = 3").run(),
+  )
   t.match(problems().join('\n'), /checkpoint:3 signature does not verify with the station key/)
 
   const other = loadOrCreateStationKey(tempDir(t), 'test-station')
   const root12 = LedgerTree.build(s.db).rootAt(12)
   const forged = signCheckpoint(other, 12, root12)
-  raw(s, (db) => db.prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (12, ?, ?, ?, ?, ?)').run(root12.toString('hex'), other.name, other.keyId.toString('hex'), forged, new Date().toISOString()))
+  raw(s, (db) =>
+    db
+      .prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (12, ?, ?, ?, ?, ?)')
+      .run(root12.toString('hex'), other.name, other.keyId.toString('hex'), forged, new Date().toISOString()),
+  )
   t.match(problems().join('\n'), /checkpoint:4 signature does not verify with the station key .* signed by another key/)
 
   // The attacker replaces the station key file: the old checkpoints no longer verify.

@@ -18,7 +18,12 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   const env = { BODYVAULT_DATA_DIR: join(dir, 'data') }
   const first = cli(['ingest', cam, '--json'], env)
   t.equal(first.code, 0, first.stderr)
-  const r = JSON.parse(first.stdout) as { ingested: { id: number; sha256: string; size: number; sourcePath: string }[]; skipped: { sourcePath: string; reason: string }[]; failed: unknown[]; state: string }
+  const r = JSON.parse(first.stdout) as {
+    ingested: { id: number; sha256: string; size: number; sourcePath: string }[]
+    skipped: { sourcePath: string; reason: string }[]
+    failed: unknown[]
+    state: string
+  }
   t.equal(r.state, 'complete')
   t.equal(r.ingested.length, 2)
   t.same(Object.keys(r.ingested[0]!).sort(), ['id', 'sha256', 'size', 'sourcePath'])
@@ -30,8 +35,15 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   t.match(again.stdout, /0 ingested .* 2 already in the vault/)
   t.match(again.stdout, /nothing new/)
 
-  const byOfficer = JSON.parse(cli(['recordings', '--officer', '000777', '--json'], env).stdout) as { deviceId: string; important: boolean; recordedAt: string }[]
-  t.same(byOfficer.map((x) => [x.deviceId, x.important, x.recordedAt]), [['B765432', true, '2026-11-21T01:30:00.000Z']])
+  const byOfficer = JSON.parse(cli(['recordings', '--officer', '000777', '--json'], env).stdout) as {
+    deviceId: string
+    important: boolean
+    recordedAt: string
+  }[]
+  t.same(
+    byOfficer.map((x) => [x.deviceId, x.important, x.recordedAt]),
+    [['B765432', true, '2026-11-21T01:30:00.000Z']],
+  )
   const byDay = JSON.parse(cli(['recordings', '--from', '2026-11-20', '--to', '2026-11-21', '--json'], env).stdout) as unknown[]
   t.equal(byDay.length, 1, 'dates without an offset are station-local days')
   const table = cli(['recordings', '--device', 'A1B2C3D'], env)
@@ -73,7 +85,10 @@ t.test('config file and environment override the defaults', async (t) => {
   writeFileSync(cfg, JSON.stringify({ station: { id: 'east-7' }, dataDir: join(dir, 'from-file') }))
   const a = JSON.parse(cli(['doctor', '--json', '--config', cfg]).stdout) as { checks: { check: string; detail: string }[] }
   t.match(a.checks.find((c) => c.check === 'config')!.detail, new RegExp(`station east-7, data dir ${dir}/from-file`))
-  const b = JSON.parse(cli(['doctor', '--json', '--config', cfg], { BODYVAULT_DATA_DIR: join(dir, 'from-env') }).stdout) as { ok: boolean; checks: { check: string; ok: boolean; detail: string }[] }
+  const b = JSON.parse(cli(['doctor', '--json', '--config', cfg], { BODYVAULT_DATA_DIR: join(dir, 'from-env') }).stdout) as {
+    ok: boolean
+    checks: { check: string; ok: boolean; detail: string }[]
+  }
   t.match(b.checks.find((c) => c.check === 'config')!.detail, /from-env/)
   t.ok(b.checks.find((c) => c.check === 'ffmpeg')!.ok, 'ffmpeg found')
   t.ok(b.ok, JSON.stringify(b.checks))
@@ -88,5 +103,5 @@ t.test('a docking profile with a bad key is named with its file', async (t) => {
   writeFileSync(cfg, JSON.stringify({ docking: { profilesDir: profiles } }))
   t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /docking profile .*x\.json: filename\.pattern: not a valid regular expression/ })
   writeFileSync(join(profiles, 'x.json'), JSON.stringify({ id: 'x', name: 'X', media: ['**'], timezone: 'Asia/Shanghai', wipe: true }))
-  t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /x\.json is invalid:\n  wipe: is not a known profile key/ })
+  t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /x\.json is invalid:\n {2}wipe: is not a known profile key/ })
 })

@@ -14,7 +14,10 @@ import { ROOT, sha256sum, tempDir } from './helpers.js'
 const KILLS = 24
 const seed = Number(process.env.BODYVAULT_CRASH_SEED ?? Date.now() % 100000)
 let state = seed
-const rand = (): number => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648)
+const rand = (): number => {
+  state = (state * 1103515245 + 12345) % 2147483648
+  return state / 2147483648
+}
 
 function ingestChild(cam: string, dataDir: string): { done: Promise<number | null>; kill: () => void } {
   const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'ingest', cam, '--json'], {
@@ -72,7 +75,10 @@ t.test(`kill -9 of an ingest at ${KILLS} random moments (seed ${seed})`, async (
       const wrong = rows.filter((r) => want.get(r.sourcePath) !== r.sha256)
       const v = await verifyVault(db, vault)
       const ok = lost.length === 0 && wrong.length === 0 && v.ok
-      t.ok(ok, `kill ${k + 1} at ${delay} ms: ${rows.length} committed, verify ${v.ok ? 'clean' : JSON.stringify(v.problems)}, lost ${lost.length}, wrong ${wrong.length}`)
+      t.ok(
+        ok,
+        `kill ${k + 1} at ${delay} ms: ${rows.length} committed, verify ${v.ok ? 'clean' : JSON.stringify(v.problems)}, lost ${lost.length}, wrong ${wrong.length}`,
+      )
       committed = now
     } finally {
       db.close()
@@ -86,7 +92,10 @@ t.test(`kill -9 of an ingest at ${KILLS} random moments (seed ${seed})`, async (
   t.teardown(() => db.close())
   const rows = [...allRecordings(db)]
   t.same(rows.map((r) => r.sourcePath).sort(), [...files].sort(), 'every file recorded exactly once')
-  t.ok(rows.every((r) => want.get(r.sourcePath) === r.sha256), 'every hash is the camera file\'s')
+  t.ok(
+    rows.every((r) => want.get(r.sourcePath) === r.sha256),
+    "every hash is the camera file's",
+  )
   const v = await verifyVault(db, vault)
   t.ok(v.ok, 'verify clean after the restarts')
   t.same(readdirSync(vault.stagingDir), [], 'no staging leftovers after a clean run')

@@ -24,7 +24,16 @@ t.test('a loop-mounted camera under the watched root is ingested with no command
   t.same((await d.status()).cameras, [], 'nothing docked yet')
   mountImage(t, img, join(root, 'CAM1'))
   const cam1 = await waitFor(async () => (await d.status()).cameras.find((c) => c.state === 'safe-to-undock'), 'safe-to-undock', 120_000)
-  t.match(cam1, { volume: join(root, 'CAM1'), volumeKind: 'mount', profileId: 'gat947', profileBy: 'markers', deviceId: 'A1B2C3D', officerId: '012345', lastError: null, wiped: false })
+  t.match(cam1, {
+    volume: join(root, 'CAM1'),
+    volumeKind: 'mount',
+    profileId: 'gat947',
+    profileBy: 'markers',
+    deviceId: 'A1B2C3D',
+    officerId: '012345',
+    lastError: null,
+    wiped: false,
+  })
   t.equal(cam1.files.done, cam1.files.total)
   t.equal(cam1.bytes.done, cam1.bytes.total)
   const states = d.events('camera.state').map((e) => e.to)
@@ -59,7 +68,12 @@ t.test('unplugged mid-copy: incomplete, no partial object, no wipe; re-docked: r
   const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir, docking: { profilesDir: profiles, defaultProfile: 'gat947-wipe' } })
 
   mountImage(t, img, mp, { rw: true })
-  const during = await waitFor(async () => (await d.status()).cameras.find((c) => c.state === 'copying' && c.bytes.done > c.bytes.total * 0.1), 'a tenth copied', 60_000, 10)
+  const during = await waitFor(
+    async () => (await d.status()).cameras.find((c) => c.state === 'copying' && c.bytes.done > c.bytes.total * 0.1),
+    'a tenth copied',
+    60_000,
+    10,
+  )
   umountLazy(mp)
   t.ok(during.bytes.done < during.bytes.total, `unmounted mid-copy (${during.bytes.done} of ${during.bytes.total} bytes)`)
   const st = await waitFor(async () => {
@@ -74,17 +88,28 @@ t.test('unplugged mid-copy: incomplete, no partial object, no wipe; re-docked: r
   t.same(objects.bad, [], 'every object in the vault hashes to its name: no partial object')
   const db = new Database(join(data, 'catalog.db'), { readonly: true })
   t.teardown(() => db.close())
-  const s1 = db.prepare('SELECT state, files_ingested AS ingested, files_failed AS failed FROM ingest_sessions WHERE id = ?').get(first.sessionId) as { state: string; ingested: number; failed: number }
+  const s1 = db.prepare('SELECT state, files_ingested AS ingested, files_failed AS failed FROM ingest_sessions WHERE id = ?').get(first.sessionId) as {
+    state: string
+    ingested: number
+    failed: number
+  }
   t.equal(s1.state, 'incomplete')
   t.ok(s1.ingested < total && s1.failed > 0, `session 1: ${s1.ingested} committed, ${s1.failed} not`)
   t.equal((db.prepare("SELECT count(*) AS n FROM events WHERE type = 'camera-wiped'").get() as { n: number }).n, 0, 'no wipe')
-  t.ok(d.events('camera.undocked').some((e) => e.safe === false), 'the early undock is logged as unsafe')
+  t.ok(
+    d.events('camera.undocked').some((e) => e.safe === false),
+    'the early undock is logged as unsafe',
+  )
 
   mountImage(t, img, mp, { rw: true })
   const done = await waitFor(async () => (await d.status()).cameras.find((c) => c.state === 'safe-to-undock'), 'the re-docked camera to complete', 120_000)
   t.equal(done.files.total, total, 'every file was still on the camera: nothing was wiped after the incomplete session')
   t.equal(done.wiped, true)
-  const s2 = db.prepare('SELECT state, files_ingested AS ingested, files_present AS present FROM ingest_sessions WHERE id = ?').get(done.sessionId) as { state: string; ingested: number; present: number }
+  const s2 = db.prepare('SELECT state, files_ingested AS ingested, files_present AS present FROM ingest_sessions WHERE id = ?').get(done.sessionId) as {
+    state: string
+    ingested: number
+    present: number
+  }
   t.same(s2, { state: 'complete', ingested: total - s1.ingested, present: s1.ingested }, 'resumed: what was committed is only re-hashed, the rest is copied')
   const wiped = db.prepare("SELECT payload FROM events WHERE type = 'camera-wiped'").all() as { payload: string }[]
   t.equal(wiped.length, 1, 'one camera-wiped event, after the complete session')

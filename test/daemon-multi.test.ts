@@ -28,11 +28,15 @@ t.test('two, then eight cameras docked at once: all complete, verify clean', { s
 
   const dock = async (which: number[]): Promise<void> => {
     for (const i of which) mountImage(t, images[i]!, join(root, devices[i]!))
-    const all = await waitFor(async () => {
-      const s = await d.status()
-      const mine = s.cameras.filter((c) => which.some((i) => c.volume === join(root, devices[i]!)))
-      return mine.length === which.length && mine.every((c) => c.state === 'safe-to-undock' || c.state === 'error') ? mine : undefined
-    }, `${which.length} cameras to finish`, 240_000)
+    const all = await waitFor(
+      async () => {
+        const s = await d.status()
+        const mine = s.cameras.filter((c) => which.some((i) => c.volume === join(root, devices[i]!)))
+        return mine.length === which.length && mine.every((c) => c.state === 'safe-to-undock' || c.state === 'error') ? mine : undefined
+      },
+      `${which.length} cameras to finish`,
+      240_000,
+    )
     for (const c of all) t.match(c, { state: 'safe-to-undock', lastError: null }, `${c.deviceId} safe to undock`)
     t.same(all.map((c) => c.deviceId).sort(), which.map((i) => devices[i]).sort(), 'each camera under its own device id')
     for (const i of which) umountLazy(join(root, devices[i]!))
@@ -42,8 +46,16 @@ t.test('two, then eight cameras docked at once: all complete, verify clean', { s
   await dock([0, 1])
   await dock([0, 1, 2, 3, 4, 5, 6, 7])
   const s = await d.status()
-  t.equal(s.recent.length, 10, JSON.stringify(s.recent.map((r) => [r.id, r.volume, r.outcome, r.lastState, r.lastError])) + JSON.stringify(d.events('volume.added').map((e) => [e.volume, e.kind])))
-  t.ok(s.recent.every((r) => r.outcome === 'complete'), 'every docking ended complete')
+  t.equal(
+    s.recent.length,
+    10,
+    JSON.stringify(s.recent.map((r) => [r.id, r.volume, r.outcome, r.lastState, r.lastError])) +
+      JSON.stringify(d.events('volume.added').map((e) => [e.volume, e.kind])),
+  )
+  t.ok(
+    s.recent.every((r) => r.outcome === 'complete'),
+    'every docking ended complete',
+  )
   t.equal(s.scheduler.active, 0)
   // The concurrency limit held: never more than 4 sessions at once (a session runs from copying until it leaves verifying).
   const active = new Set<unknown>()

@@ -10,7 +10,30 @@ import type { CameraStatus, StationStatus } from '../src/dock/status.js'
 import { freePort, placeFolder, renameDevice, staging, startDaemon, waitFor } from './daemon-support.js'
 import { cli, makeCamera, tempDir } from './helpers.js'
 
-const CAMERA_KEYS = ['bytes', 'clockDrift', 'deviceId', 'dockedAt', 'etaSec', 'files', 'id', 'lastError', 'officerId', 'officerName', 'profileBy', 'profileId', 'rateBytesPerSec', 'sessionId', 'state', 'stateSince', 'unitCode', 'unitName', 'usb', 'volume', 'volumeKind', 'wiped']
+const CAMERA_KEYS = [
+  'bytes',
+  'clockDrift',
+  'deviceId',
+  'dockedAt',
+  'etaSec',
+  'files',
+  'id',
+  'lastError',
+  'officerId',
+  'officerName',
+  'profileBy',
+  'profileId',
+  'rateBytesPerSec',
+  'sessionId',
+  'state',
+  'stateSince',
+  'unitCode',
+  'unitName',
+  'usb',
+  'volume',
+  'volumeKind',
+  'wiped',
+]
 const STATION_KEYS = ['cameras', 'mountRoots', 'now', 'recent', 'scheduler', 'startedAt', 'station', 'stopping', 'usb']
 
 t.test('station status', async (t) => {
@@ -25,21 +48,46 @@ t.test('station status', async (t) => {
     const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir })
     const idle = await d.status()
     t.same(Object.keys(idle).sort(), STATION_KEYS)
-    t.match(idle, { station: { id: 'station-01' }, stopping: false, mountRoots: [root], cameras: [], recent: [], scheduler: { concurrency: 4, active: 0, queued: 0, diskStreams: 2 } })
+    t.match(idle, {
+      station: { id: 'station-01' },
+      stopping: false,
+      mountRoots: [root],
+      cameras: [],
+      recent: [],
+      scheduler: { concurrency: 4, active: 0, queued: 0, diskStreams: 2 },
+    })
     t.equal(typeof idle.usb.available, 'boolean')
     const health = await fetch(`${d.url}/healthz`)
     t.same(await health.json(), { ok: true })
 
     placeFolder(big, join(root, 'CAM1'))
     const seen: CameraStatus[] = []
-    const done = await waitFor(async () => {
-      const s = await d.status()
-      const c = s.cameras[0]
-      if (c) seen.push(c)
-      return c?.state === 'safe-to-undock' ? c : undefined
-    }, 'safe-to-undock', 120_000, 10)
+    const done = await waitFor(
+      async () => {
+        const s = await d.status()
+        const c = s.cameras[0]
+        if (c) seen.push(c)
+        return c?.state === 'safe-to-undock' ? c : undefined
+      },
+      'safe-to-undock',
+      120_000,
+      10,
+    )
     t.same(Object.keys(done).sort(), CAMERA_KEYS)
-    t.match(done, { volume: join(root, 'CAM1'), volumeKind: 'folder', usb: null, profileId: 'gat947', profileBy: 'markers', deviceId: 'A1B2C3D', officerId: '012345', lastError: null, wiped: false, rateBytesPerSec: null, etaSec: null, clockDrift: { flagged: false, aheadSec: 0 } })
+    t.match(done, {
+      volume: join(root, 'CAM1'),
+      volumeKind: 'folder',
+      usb: null,
+      profileId: 'gat947',
+      profileBy: 'markers',
+      deviceId: 'A1B2C3D',
+      officerId: '012345',
+      lastError: null,
+      wiped: false,
+      rateBytesPerSec: null,
+      etaSec: null,
+      clockDrift: { flagged: false, aheadSec: 0 },
+    })
     t.equal(done.bytes.done, done.bytes.total)
     t.ok(done.bytes.total > 300 << 20)
     t.equal(typeof done.sessionId, 'number')
@@ -73,7 +121,12 @@ t.test('station status', async (t) => {
     const data = join(dir, 'data')
     const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir })
     placeFolder(big, join(root, 'CAM1'))
-    const mid = await waitFor(async () => (await d.status()).cameras.find((c) => c.state === 'copying' && c.bytes.done > c.bytes.total * 0.1), 'a tenth copied', 60_000, 10)
+    const mid = await waitFor(
+      async () => (await d.status()).cameras.find((c) => c.state === 'copying' && c.bytes.done > c.bytes.total * 0.1),
+      'a tenth copied',
+      60_000,
+      10,
+    )
     t.ok(mid.bytes.done < mid.bytes.total)
     const code = await d.stop('SIGTERM')
     t.equal(code, 0, 'exit code 0')
@@ -108,13 +161,21 @@ t.test('station status', async (t) => {
     t.equal(await d.stop(), 0)
 
     // The same data dir, a daemon that must keep more free space than the disk has: the copy cannot start.
-    const d2 = await startDaemon(t, { dataDir: data, roots: [join(dir, 'media2')], configDir: dir, config: { ingest: { minFreeBytes: Number.MAX_SAFE_INTEGER } } })
+    const d2 = await startDaemon(t, {
+      dataDir: data,
+      roots: [join(dir, 'media2')],
+      configDir: dir,
+      config: { ingest: { minFreeBytes: Number.MAX_SAFE_INTEGER } },
+    })
     mkdirSync(join(dir, 'media2'))
     placeFolder(small, join(dir, 'media2', 'CAM'))
     const err = await waitFor(async () => (await d2.status()).cameras.find((c) => c.state === 'error'), 'the error state', 60_000)
     t.match(err.lastError, /the data disk is full .*free space in .* or move dataDir to a larger disk.*undock and dock the camera again to retry/)
     t.match(cli(['status'], { BODYVAULT_LISTEN: d2.url.replace('http://', ''), BODYVAULT_DATA_DIR: data }).stdout, /cam-1 +error/)
-    t.ok(d2.events('camera.state').some((e) => e.to === 'error' && typeof e.error === 'string'), 'the error is in the log line')
+    t.ok(
+      d2.events('camera.state').some((e) => e.to === 'error' && typeof e.error === 'string'),
+      'the error is in the log line',
+    )
     t.equal(await d2.stop(), 0)
   })
 
@@ -122,12 +183,15 @@ t.test('station status', async (t) => {
     const port = await freePort()
     const r = cli(['status'], { BODYVAULT_LISTEN: `127.0.0.1:${port}` })
     t.equal(r.code, 3)
-    t.match(r.stderr, new RegExp(`no bodyvault daemon is running at http://127\\.0\\.0\\.1:${port} \\(nothing answers there\\): start one with \`bodyvault start\``))
+    t.match(
+      r.stderr,
+      new RegExp(`no bodyvault daemon is running at http://127\\.0\\.0\\.1:${port} \\(nothing answers there\\): start one with \`bodyvault start\``),
+    )
     t.equal(r.stdout, '')
   })
 })
 
-t.test('/v1/station needs a credential: a token, or the daemon\'s station-local one, which reads status and nothing else', async (t) => {
+t.test("/v1/station needs a credential: a token, or the daemon's station-local one, which reads status and nothing else", async (t) => {
   const dir = tempDir(t)
   const data = join(dir, 'data')
   mkdirSync(join(dir, 'media'))
@@ -140,7 +204,10 @@ t.test('/v1/station needs a credential: a token, or the daemon\'s station-local 
   t.equal((await fetch(`${d.url}/v1/recordings`, { headers: auth })).status, 403, 'the station-local credential reads status only')
   const tok = JSON.parse(cli(['token', 'create', '--role', 'clerk', '--name', 'desk', '--json'], { BODYVAULT_DATA_DIR: data }).stdout) as { token: string }
   t.equal((await fetch(`${d.url}/v1/recordings`, { headers: { authorization: `Bearer ${tok.token}` } })).status, 200, 'the daemon serves the lookup API')
-  t.match(cli(['status'], { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: join(dir, 'elsewhere') }), { code: 3, stderr: /wants a credential/ })
+  t.match(cli(['status'], { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: join(dir, 'elsewhere') }), {
+    code: 3,
+    stderr: /wants a credential/,
+  })
   t.equal(await d.stop(), 0)
   t.notOk(existsSync(join(data, 'run', 'status.secret')), 'the credential is removed at stop')
 })

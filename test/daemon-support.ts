@@ -91,13 +91,18 @@ export function makeImage(srcDir: string, img: string): string {
 }
 
 function isMounted(mountPoint: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === mountPoint)
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === mountPoint)
 }
 
 /** The loop devices backing an image file. */
 function loopsOf(img: string): string[] {
   const r = spawnSync('losetup', ['-j', img], { encoding: 'utf8' })
-  return r.stdout.split('\n').filter(Boolean).map((l) => l.split(':')[0]!)
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(':')[0]!)
 }
 
 /**
@@ -160,7 +165,10 @@ export interface RunningDaemon {
  * config whose docking.mountRoots is `roots` and listen a free loopback
  * port; resolves once /healthz answers.
  */
-export async function startDaemon(t: Teardown, o: { dataDir: string; roots: string[]; configDir: string; config?: Record<string, unknown>; docking?: Record<string, unknown> }): Promise<RunningDaemon> {
+export async function startDaemon(
+  t: Teardown,
+  o: { dataDir: string; roots: string[]; configDir: string; config?: Record<string, unknown>; docking?: Record<string, unknown> },
+): Promise<RunningDaemon> {
   const port = await freePort()
   const cfgFile = join(o.configDir, `daemon-${port}.json`)
   writeFileSync(cfgFile, JSON.stringify({ ...o.config, listen: `127.0.0.1:${port}`, docking: { mountRoots: o.roots, pollMs: 150, ...o.docking } }))
@@ -188,14 +196,28 @@ export async function startDaemon(t: Teardown, o: { dataDir: string; roots: stri
     }
   })
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}: ${lines.slice(-5).join('\n')}`)
-    return (await fetch(`${url}/healthz`)).ok
-  }, 'the daemon to listen', 30_000)
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the daemon exited with ${child.exitCode}: ${lines.slice(-5).join('\n')}`)
+      return (await fetch(`${url}/healthz`)).ok
+    },
+    'the daemon to listen',
+    30_000,
+  )
   return {
-    url, child, lines, exited,
-    events: (name) => lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === name),
-    status: async () => (await (await fetch(`${url}/v1/station`, { headers: { authorization: `Bearer ${readFileSync(join(o.dataDir, 'run', 'status.secret'), 'utf8').trim()}` } })).json()) as StationStatus,
+    url,
+    child,
+    lines,
+    exited,
+    events: (name) =>
+      lines
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((e) => e.event === name),
+    status: async () =>
+      (await (
+        await fetch(`${url}/v1/station`, { headers: { authorization: `Bearer ${readFileSync(join(o.dataDir, 'run', 'status.secret'), 'utf8').trim()}` } })
+      ).json()) as StationStatus,
     stop: async (signal = 'SIGTERM') => {
       child.kill(signal)
       return exited
@@ -241,7 +263,10 @@ export interface InProcess {
 }
 
 /** A StationDaemon in this process (USB through the given backend), stopped and closed at teardown. */
-export async function inProcessDaemon(t: Teardown, o: { cfg: Config; usb: UsbBackend; profiles?: Map<string, DockingProfile>; env?: NodeJS.ProcessEnv; start?: boolean }): Promise<InProcess> {
+export async function inProcessDaemon(
+  t: Teardown,
+  o: { cfg: Config; usb: UsbBackend; profiles?: Map<string, DockingProfile>; env?: NodeJS.ProcessEnv; start?: boolean },
+): Promise<InProcess> {
   const vault = new Vault(o.cfg.dataDir)
   vault.ensureLayout()
   const db = openCatalog(vault.catalogPath)

@@ -28,7 +28,14 @@ t.test('mountinfo: fields, octal escapes, mounts under the roots (top of a stack
   t.match(all[2], { mountId: 96, parentId: 27, majorMinor: '8:17', root: '/', mountPoint: '/media/officer/CAM ONE', fstype: 'vfat', source: '/dev/sdb1' })
   t.match(all[3], { root: '/sub', options: 'ro,relatime', source: '/dev/loop3' })
   const under = mountsUnder(all, ['/media', '/run/media'])
-  t.same(under.map((e) => [e.mountPoint, e.mountId]), [['/media/officer/CAM ONE', 100], ['/run/media/u/cam2', 97]], 'not the root itself, not /mnt; the top mount of a stack')
+  t.same(
+    under.map((e) => [e.mountPoint, e.mountId]),
+    [
+      ['/media/officer/CAM ONE', 100],
+      ['/run/media/u/cam2', 97],
+    ],
+    'not the root itself, not /mnt; the top mount of a stack',
+  )
   t.ok(isInside('/media/a', '/media'))
   t.notOk(isInside('/media', '/media'))
   t.notOk(isInside('/mediaX/a', '/media'))
@@ -66,9 +73,16 @@ t.test('sysfs: a block device on USB gives vendor, product, serial and port; a l
   t.equal(await diskIdFor('tmpfs', join(dev, 'disk')), null, 'not a device node')
 })
 
-function watcher(t: { teardown: (fn: () => Promise<void>) => void }, o: { roots: string[]; mountinfoPath?: string; sysRoot?: string }): { w: MountWatcher; added: Volume[]; removed: Volume[] } {
+function watcher(
+  t: { teardown: (fn: () => Promise<void>) => void },
+  o: { roots: string[]; mountinfoPath?: string; sysRoot?: string },
+): { w: MountWatcher; added: Volume[]; removed: Volume[] } {
   const w = new MountWatcher({
-    roots: o.roots, pollMs: 100, logger: pino({ level: 'silent' }), mountinfoPath: o.mountinfoPath, sysRoot: o.sysRoot,
+    roots: o.roots,
+    pollMs: 100,
+    logger: pino({ level: 'silent' }),
+    mountinfoPath: o.mountinfoPath,
+    sysRoot: o.sysRoot,
     isCameraFolder: async (p) => looksLikeCamera(PROFILES.values(), await readdir(p)),
   })
   const added: Volume[] = []
@@ -89,7 +103,11 @@ t.test('folders under a mount root: a camera-looking folder is a volume, an empt
   writeFileSync(join(root, 'EARLY/DEVICE.TXT'), '')
   const { w, added, removed } = watcher(t, { roots: [root, join(dir, 'missing-root')], mountinfoPath: join(dir, 'no-mountinfo') })
   await w.start()
-  t.same(added.map((v) => [v.path, v.kind]), [[join(root, 'EARLY'), 'folder']], 'present at start')
+  t.same(
+    added.map((v) => [v.path, v.kind]),
+    [[join(root, 'EARLY'), 'folder']],
+    'present at start',
+  )
   mkdirSync(join(root, 'EMPTY'))
   mkdirSync(join(root, '.hidden'))
   writeFileSync(join(root, '.hidden/DEVICE.TXT'), '')
@@ -122,7 +140,15 @@ t.test('the mount table: a mount under a root is a volume tied to its USB device
   t.same(added, [], 'an empty mount point is not a camera')
   writeFileSync(mi, `27 1 254:0 / / rw - ext4 /dev/vda rw\n140 27 8:33 / ${root}/CAM rw - vfat /dev/sdc1 rw\n`)
   await waitFor(() => added.length === 1, 'the mount')
-  t.match(added[0], { path: join(root, 'CAM'), kind: 'mount', source: '/dev/sdc1', fstype: 'vfat', majorMinor: '8:33', mountId: 140, usb: { vendorId: '1209', productId: '0001', serial: null, port: '2-3' } })
+  t.match(added[0], {
+    path: join(root, 'CAM'),
+    kind: 'mount',
+    source: '/dev/sdc1',
+    fstype: 'vfat',
+    majorMinor: '8:33',
+    mountId: 140,
+    usb: { vendorId: '1209', productId: '0001', serial: null, port: '2-3' },
+  })
   writeFileSync(mi, `27 1 254:0 / / rw - ext4 /dev/vda rw\n141 27 8:33 / ${root}/CAM rw - vfat /dev/sdc1 rw\n`)
   await waitFor(() => added.length === 2 && removed.length === 1, 'a remount to be a removal and an addition')
   writeFileSync(mi, '27 1 254:0 / / rw - ext4 /dev/vda rw\n')

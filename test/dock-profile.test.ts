@@ -46,7 +46,10 @@ t.test('profile schema: new keys are checked and errors name the key', async (t)
   t.match(bad({ filename: { pattern: '^(?<device>\\w+)' } }), /unknown named group "device" \(allowed: deviceId, officerId, date, time, important\)/)
   t.match(bad({ wipeAfterIngest: true }), /wipeAfterIngest needs readOnly: false/)
   t.equal(bad({ wipeAfterIngest: true, readOnly: false }), 'accepted')
-  t.equal(bad({ usb: [{ vendorId: 'ABCD', productId: '00ff' }], unlock: { command: ['tool', '{port}'], timeoutMs: 5000 }, identity: { deviceId: 'info.serial' } }), 'accepted')
+  t.equal(
+    bad({ usb: [{ vendorId: 'ABCD', productId: '00ff' }], unlock: { command: ['tool', '{port}'], timeoutMs: 5000 }, identity: { deviceId: 'info.serial' } }),
+    'accepted',
+  )
 
   const dir = tempDir(t)
   for (const id of ['one', 'two']) writeFileSync(join(dir, `${id}.json`), JSON.stringify({ ...gat947, id, usb: [{ vendorId: '1209', productId: 'BEEF' }] }))
@@ -56,10 +59,21 @@ t.test('profile schema: new keys are checked and errors name the key', async (t)
 t.test('profile matching: USB id, then markers (most markers, tie to the default), then the default', async (t) => {
   const gatRoot = ['AUDIO', 'DCIM', 'DEVICE.TXT']
   const dcimRoot = ['DCIM', 'MISC']
-  t.same(pickProfile(shipped, { usb: { vendorId: '1209', productId: '0001' }, rootEntries: dcimRoot }, 'gat947'), { profile: shipped.get('vendor-unlock'), by: 'usb' })
+  t.same(pickProfile(shipped, { usb: { vendorId: '1209', productId: '0001' }, rootEntries: dcimRoot }, 'gat947'), {
+    profile: shipped.get('vendor-unlock'),
+    by: 'usb',
+  })
   t.equal(profileForUsb(shipped.values(), { vendorId: '1209', productId: '1' })?.id, 'vendor-unlock', 'ids compare as hex numbers')
-  t.same(pickProfile(shipped, { usb: { vendorId: 'dead', productId: 'beef' }, rootEntries: dcimRoot }, 'gat947').profile.id, 'generic-dcim', 'an unknown USB id falls back to markers')
-  t.same(pickProfile(shipped, { rootEntries: gatRoot }, 'gat947').profile.id, 'gat947', 'GA/T 947 tree: DEVICE.TXT and DCIM both match; the tie goes to the default')
+  t.same(
+    pickProfile(shipped, { usb: { vendorId: 'dead', productId: 'beef' }, rootEntries: dcimRoot }, 'gat947').profile.id,
+    'generic-dcim',
+    'an unknown USB id falls back to markers',
+  )
+  t.same(
+    pickProfile(shipped, { rootEntries: gatRoot }, 'gat947').profile.id,
+    'gat947',
+    'GA/T 947 tree: DEVICE.TXT and DCIM both match; the tie goes to the default',
+  )
   t.same(pickProfile(shipped, { rootEntries: ['device.txt'] }, 'gat947').by, 'markers', 'markers are case-insensitive')
   t.same(pickProfile(shipped, { rootEntries: dcimRoot }, 'gat947'), { profile: shipped.get('generic-dcim'), by: 'markers' })
   t.same(pickProfile(shipped, { rootEntries: ['notes.txt'] }, 'gat947'), { profile: shipped.get('gat947'), by: 'default' })
@@ -71,8 +85,23 @@ t.test('profile matching: USB id, then markers (most markers, tie to the default
 
 t.test('identity mapping: vendor record -> deviceId/officerId/name/unit, strictly', async (t) => {
   const mapping = shipped.get('vendor-unlock')!.identity
-  const rec = { cSerial: 'A1B2C3D', userNo: '012345', userName: '张三', unitNo: '110105000000', unitName: '北京市公安局朝阳分局', mountPoint: '/media/A1B2C3D', extra: 1 }
-  t.same(mapIdentity(rec, mapping), { deviceId: 'A1B2C3D', officerId: '012345', officerName: '张三', unitCode: '110105000000', unitName: '北京市公安局朝阳分局', mountPoint: '/media/A1B2C3D' })
+  const rec = {
+    cSerial: 'A1B2C3D',
+    userNo: '012345',
+    userName: '张三',
+    unitNo: '110105000000',
+    unitName: '北京市公安局朝阳分局',
+    mountPoint: '/media/A1B2C3D',
+    extra: 1,
+  }
+  t.same(mapIdentity(rec, mapping), {
+    deviceId: 'A1B2C3D',
+    officerId: '012345',
+    officerName: '张三',
+    unitCode: '110105000000',
+    unitName: '北京市公安局朝阳分局',
+    mountPoint: '/media/A1B2C3D',
+  })
   t.same(mapIdentity({ info: { sn: 'X1' } }, { deviceId: 'info.sn' }).deviceId, 'X1', 'dotted key paths')
   t.same(mapIdentity({ cSerial: '' }, mapping).deviceId, null, 'empty means unknown')
   t.throws(() => mapIdentity({ userNo: 12345 }, mapping), /"userNo" \(officerId\) must be a string, got 12345: numbers lose leading zeros/)
@@ -88,7 +117,14 @@ t.test('identity mapping: vendor record -> deviceId/officerId/name/unit, strictl
 
 t.test('unlock argv placeholders, environment values, command paths', async (t) => {
   const vars = unlockVars({ vendorId: '1209', productId: '0001', bus: 3, address: 7, port: '3-1.4', serial: null }, '/media', 'vendor-unlock')
-  t.same(unlockArgv(['tool', '--port={port}', '{vendorId}:{productId}', '{serial}', '{nope}', '{mountRoot}/{profile}'], vars), ['tool', '--port=3-1.4', '1209:0001', '', '{nope}', '/media/vendor-unlock'])
+  t.same(unlockArgv(['tool', '--port={port}', '{vendorId}:{productId}', '{serial}', '{nope}', '{mountRoot}/{profile}'], vars), [
+    'tool',
+    '--port=3-1.4',
+    '1209:0001',
+    '',
+    '{nope}',
+    '/media/vendor-unlock',
+  ])
   t.equal(resolveCommand('scripts/fake-vendor-unlock'), join(ROOT, 'scripts/fake-vendor-unlock'), 'relative to the package')
   t.equal(resolveCommand('vendor-tool'), 'vendor-tool', 'a bare name is looked up on PATH')
   t.equal(resolveCommand('/opt/v/tool'), '/opt/v/tool')
@@ -119,8 +155,33 @@ t.test('rate over a sliding window and ETA', async (t) => {
 })
 
 t.test('fair share: the least-served camera goes next; newcomers start level; abort frees the place', async (t) => {
-  t.equal(nextWaiter([{ key: 'a', seq: 1 }, { key: 'b', seq: 2 }], new Map([['a', 10], ['b', 5]])), 1)
-  t.equal(nextWaiter([{ key: 'a', seq: 3 }, { key: 'b', seq: 2 }], new Map([['a', 5], ['b', 5]])), 1, 'ties go to the earliest')
+  t.equal(
+    nextWaiter(
+      [
+        { key: 'a', seq: 1 },
+        { key: 'b', seq: 2 },
+      ],
+      new Map([
+        ['a', 10],
+        ['b', 5],
+      ]),
+    ),
+    1,
+  )
+  t.equal(
+    nextWaiter(
+      [
+        { key: 'a', seq: 3 },
+        { key: 'b', seq: 2 },
+      ],
+      new Map([
+        ['a', 5],
+        ['b', 5],
+      ]),
+    ),
+    1,
+    'ties go to the earliest',
+  )
   t.equal(nextWaiter([], new Map()), -1)
 
   // One stream, three cameras re-asking as soon as they release (as sessions do): "big" reads

@@ -30,7 +30,10 @@ t.test('the seam: devices present at start, then attach and detach, reach the wa
   fake.detach(pre.port)
   fake.detach('9-9')
   t.same(seen, ['+1-1', '+1-2', '-1-1'])
-  t.same(logs.filter((l) => l.event === 'usb.attach' || l.event === 'usb.detach').map((l) => l.event), ['usb.attach', 'usb.detach'])
+  t.same(
+    logs.filter((l) => l.event === 'usb.attach' || l.event === 'usb.detach').map((l) => l.event),
+    ['usb.attach', 'usb.detach'],
+  )
   w.stop()
   t.notOk(fake.started, 'stop stops the backend')
   fake.attach({ vendorId: '1209', productId: '0001', port: '1-3' })
@@ -65,7 +68,13 @@ t.test('the daemon: a camera USB id is detected, anything else ignored, detach u
   fake.attach({ vendorId: 'ABCD', productId: '0947', port: '1-5', serial: 'CAM5' })
   const cams = d.daemon.status().cameras
   t.equal(cams.length, 1)
-  t.match(cams[0], { state: 'detected', profileId: 'gat947', profileBy: 'usb', usb: { vendorId: 'abcd', productId: '0947', serial: 'CAM5', port: '1-5' }, volume: null })
+  t.match(cams[0], {
+    state: 'detected',
+    profileId: 'gat947',
+    profileBy: 'usb',
+    usb: { vendorId: 'abcd', productId: '0947', serial: 'CAM5', port: '1-5' },
+    volume: null,
+  })
   t.equal(d.daemon.status().usb.available, true)
   fake.detach('1-5')
   t.same(d.daemon.status().cameras, [])
@@ -79,7 +88,11 @@ t.test('the real usb adapter (libusb) starts and stops cleanly on this host', as
   const w = new UsbWatcher(realUsbBackend(), logger)
   const started = await w.start()
   t.equal(started, hasBus, hasBus ? 'this host has a USB bus: hotplug is watched' : 'no USB bus here: the watcher says so and stays idle')
-  if (!hasBus) t.match(logs.find((l) => l.event === 'usb.unavailable'), { reason: /no USB bus/ })
+  if (!hasBus)
+    t.match(
+      logs.find((l) => l.event === 'usb.unavailable'),
+      { reason: /no USB bus/ },
+    )
   w.stop()
 
   // In a child process: subscribe to libusb hotplug for real (even without a bus), list, unsubscribe;

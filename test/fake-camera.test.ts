@@ -14,7 +14,11 @@ const GAT947 =
   /^(?<deviceId>[A-Z0-9]{7})_(?<officerId>\d{6})_(?<date>\d{8})(?<time>\d{6})_(?<seq>\d{4})(?<important>_IMP)?(?:_(?<tag>[A-Z]+))?\.(?<ext>MP4|AVI|WAV|JPG|SRT)$/
 const DCIM = /^(?<kind>VID|IMG|AUD)_(?<date>\d{8})_(?<time>\d{6})(?:_(?<tag>[A-Z]+))?\.(?<ext>mp4|avi|wav|jpg|srt)$/
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
 function gen(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile('bash', [SCRIPT, ...args], { env: { ...process.env, ...env }, maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
@@ -50,11 +54,18 @@ function fingerprint(dir: string): Record<string, string> {
   return r
 }
 
-interface Probe { streams?: { codec_name: string; codec_type: string }[]; format?: { tags?: Record<string, string> } }
+interface Probe {
+  streams?: { codec_name: string; codec_type: string }[]
+  format?: { tags?: Record<string, string> }
+}
 function probe(file: string): { code: number; json: Probe } {
   const r = spawnSync('ffprobe', ['-v', 'error', '-show_streams', '-show_format', '-of', 'json', file], { encoding: 'utf8' })
   let json: Probe = {}
-  try { json = JSON.parse(r.stdout || '{}') as Probe } catch { /* reported by the caller */ }
+  try {
+    json = JSON.parse(r.stdout || '{}') as Probe
+  } catch {
+    /* reported by the caller */
+  }
   return { code: r.status ?? -1, json }
 }
 const codecs = (p: Probe): string[] => (p.streams ?? []).map((s) => s.codec_name).sort()
@@ -78,44 +89,73 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
   await t.test('GA/T 947 tree: names, kinds, codecs, times', async (t) => {
     const files = walk(a).map((f) => relative(a, f))
     const media = files.filter((f) => f !== 'DEVICE.TXT')
-    t.same(readFileSync(join(a, 'DEVICE.TXT'), 'utf8').split('\n').filter(Boolean),
-      ['DEVICE=Z9Y8X7W', 'OFFICER=004711', 'MODEL=FAKE-GAT947'], 'volume marker')
-    t.ok(media.every((f) => f.startsWith('DCIM/100MEDIA/') || f.startsWith('AUDIO/')), 'media under DCIM/100MEDIA and AUDIO')
-    t.ok(media.filter((f) => f.endsWith('.WAV')).every((f) => f.startsWith('AUDIO/')), 'audio notes under AUDIO')
+    t.same(readFileSync(join(a, 'DEVICE.TXT'), 'utf8').split('\n').filter(Boolean), ['DEVICE=Z9Y8X7W', 'OFFICER=004711', 'MODEL=FAKE-GAT947'], 'volume marker')
+    t.ok(
+      media.every((f) => f.startsWith('DCIM/100MEDIA/') || f.startsWith('AUDIO/')),
+      'media under DCIM/100MEDIA and AUDIO',
+    )
+    t.ok(
+      media.filter((f) => f.endsWith('.WAV')).every((f) => f.startsWith('AUDIO/')),
+      'audio notes under AUDIO',
+    )
     for (const f of media) {
       const name = basename(f)
       const m = NAME.exec(name)
       t.ok(m, `${name} matches the recorder pattern`)
       t.ok(GAT947.test(name), `${name} matches the full GA/T 947 pattern`)
-      t.equal(m?.[1], 'Z9Y8X7W'); t.equal(m?.[2], '004711')
+      t.equal(m?.[1], 'Z9Y8X7W')
+      t.equal(m?.[2], '004711')
     }
     const byExt = (ext: string) => media.filter((f) => f.endsWith(ext))
     const mp4 = byExt('.MP4').filter((f) => !/_(TRUNC|EMPTY)\.MP4$/.test(f))
     t.equal(mp4.length, 4, '3 H.264 clips + 1 H.265 clip by default (--count 8)')
-    t.equal(byExt('.AVI').length, 1); t.equal(byExt('.WAV').length, 1); t.equal(byExt('.JPG').length, 2); t.equal(byExt('.SRT').length, 1)
-    t.ok(media.some((f) => /_IMP\./.test(f)), 'at least one important (_IMP) recording')
-    t.equal(byExt('_TRUNC.MP4').length, 1); t.equal(byExt('_EMPTY.MP4').length, 1)
+    t.equal(byExt('.AVI').length, 1)
+    t.equal(byExt('.WAV').length, 1)
+    t.equal(byExt('.JPG').length, 2)
+    t.equal(byExt('.SRT').length, 1)
+    t.ok(
+      media.some((f) => /_IMP\./.test(f)),
+      'at least one important (_IMP) recording',
+    )
+    t.equal(byExt('_TRUNC.MP4').length, 1)
+    t.equal(byExt('_EMPTY.MP4').length, 1)
 
     // seq4 runs 1..N over every media file (the sidecar shares its clip's name), time never goes backwards
-    const named = media.filter((f) => !f.endsWith('.SRT')).map((f) => NAME.exec(basename(f))!)
+    const named = media
+      .filter((f) => !f.endsWith('.SRT'))
+      .map((f) => NAME.exec(basename(f))!)
       .sort((x, y) => Number(x[4]) - Number(y[4]))
-    t.same(named.map((m) => Number(m[4])), named.map((_, i) => i + 1), 'seq4 increments per file')
-    t.ok(named.every((m, i) => i === 0 || m[3]! > named[i - 1]![3]!), 'timestamps advance through the session')
+    t.same(
+      named.map((m) => Number(m[4])),
+      named.map((_, i) => i + 1),
+      'seq4 increments per file',
+    )
+    t.ok(
+      named.every((m, i) => i === 0 || m[3]! > named[i - 1]![3]!),
+      'timestamps advance through the session',
+    )
     t.equal(named[0]![3], '20261120080000', 'session starts at --start (local time)')
 
-    let h264 = 0, hevc = 0
+    let h264 = 0,
+      hevc = 0
     for (const f of mp4) {
       const p = probe(join(a, f))
       t.equal(p.code, 0, `${f} probes`)
       const c = codecs(p.json)
-      if (c.includes('h264')) { h264++; t.same(c, ['aac', 'h264'], `${f} is H.264/AAC`) }
-      else { hevc++; t.same(c, ['aac', 'hevc'], `${f} is H.265/AAC`) }
+      if (c.includes('h264')) {
+        h264++
+        t.same(c, ['aac', 'h264'], `${f} is H.264/AAC`)
+      } else {
+        hevc++
+        t.same(c, ['aac', 'hevc'], `${f} is H.265/AAC`)
+      }
       const ts = NAME.exec(basename(f))![3]!
       const ct = p.json.format?.tags?.creation_time ?? ''
       t.equal(Date.parse(ct), localToUtcMs(ts), `${f}: creation_time ${ct} = name's local time - 8 h`)
       t.equal(statSync(join(a, f)).mtimeMs, localToUtcMs(ts), `${f}: mtime = the same instant`)
     }
-    t.equal(h264, 3, 'three H.264 clips'); t.equal(hevc, 1, 'one H.265 clip')
+    t.equal(h264, 3, 'three H.264 clips')
+    t.equal(hevc, 1, 'one H.265 clip')
 
     const avi = probe(join(a, byExt('.AVI')[0]!))
     t.same(codecs(avi.json), ['mjpeg', 'pcm_s16le'], 'AVI is MJPEG + PCM')
@@ -125,8 +165,11 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
       const fr = spawnSync('ffprobe', ['-v', 'error', '-show_frames', '-of', 'json', join(a, f)], { encoding: 'utf8' })
       const tags = (JSON.parse(fr.stdout) as { frames: { tags?: Record<string, string> }[] }).frames[0]?.tags ?? {}
       const ts = NAME.exec(basename(f))![3]!
-      t.equal(tags.DateTimeOriginal, `${ts.slice(0, 4)}:${ts.slice(4, 6)}:${ts.slice(6, 8)} ${ts.slice(8, 10)}:${ts.slice(10, 12)}:${ts.slice(12, 14)}`,
-        `${f}: EXIF DateTimeOriginal is the name's local time`)
+      t.equal(
+        tags.DateTimeOriginal,
+        `${ts.slice(0, 4)}:${ts.slice(4, 6)}:${ts.slice(6, 8)} ${ts.slice(8, 10)}:${ts.slice(10, 12)}:${ts.slice(12, 14)}`,
+        `${f}: EXIF DateTimeOriginal is the name's local time`,
+      )
     }
 
     // GPS sidecar beside its clip, one entry per second, local time, near 31.23N 121.47E
@@ -135,10 +178,16 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
     const text = readFileSync(join(a, srt), 'utf8')
     const ts = NAME.exec(basename(srt))![3]!
     t.match(text, /^1\n00:00:00,000 --> 00:00:01,000\n/, 'SRT entry 1')
-    t.ok(text.includes(`${ts.slice(0, 4)}-${ts.slice(4, 6)}-${ts.slice(6, 8)} ${ts.slice(8, 10)}:${ts.slice(10, 12)}:${ts.slice(12, 14)}`), 'first entry at the clip start')
+    t.ok(
+      text.includes(`${ts.slice(0, 4)}-${ts.slice(4, 6)}-${ts.slice(6, 8)} ${ts.slice(8, 10)}:${ts.slice(10, 12)}:${ts.slice(12, 14)}`),
+      'first entry at the clip start',
+    )
     const lat = [...text.matchAll(/\[latitude: ([\d.]+)\] \[longitude: ([\d.]+)\]/g)]
     t.ok(lat.length >= 2, 'an entry per second')
-    t.ok(lat.every((m) => Math.abs(Number(m[1]) - 31.23) < 0.01 && Math.abs(Number(m[2]) - 121.47) < 0.01), 'positions near 31.23N 121.47E')
+    t.ok(
+      lat.every((m) => Math.abs(Number(m[1]) - 31.23) < 0.01 && Math.abs(Number(m[2]) - 121.47) < 0.01),
+      'positions near 31.23N 121.47E',
+    )
 
     const trunc = join(a, byExt('_TRUNC.MP4')[0]!)
     t.ok(statSync(trunc).size > 0, 'TRUNC has bytes')
@@ -178,7 +227,9 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
     // the sidecar grows with its (now longer) clip: one entry per second
     const srt = files.find((f) => f.endsWith('.SRT'))!
     const clip = probe(srt.replace(/\.SRT$/, '.MP4')).json as { format?: { duration?: string } }
-    const entries = readFileSync(srt, 'utf8').split('\n\n').filter((s) => s.trim()).length
+    const entries = readFileSync(srt, 'utf8')
+      .split('\n\n')
+      .filter((s) => s.trim()).length
     t.ok(Math.abs(entries - Number(clip.format?.duration)) <= 1, `${entries} SRT entries for a ${clip.format?.duration} s clip`)
   })
 
@@ -188,10 +239,16 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
     t.equal(r.code, 0, 'builds', { stderr: r.stderr })
     const files = walk(dir).map((f) => relative(dir, f))
     t.ok(files.includes('MISC/readme.txt'), 'non-media file')
-    t.ok(files.some((f) => f.startsWith('DCIM/.thumbnails/')), 'hidden thumbnail junk')
+    t.ok(
+      files.some((f) => f.startsWith('DCIM/.thumbnails/')),
+      'hidden thumbnail junk',
+    )
     const media = files.filter((f) => f.startsWith('DCIM/100MEDIA/'))
     t.equal(media.length, 7, '1 VID mp4 + HEVC mp4 + avi + wav + 2 jpg + srt')
-    t.ok(media.every((f) => DCIM.test(basename(f))), 'VID_/IMG_/AUD_YYYYMMDD_HHMMSS names')
+    t.ok(
+      media.every((f) => DCIM.test(basename(f))),
+      'VID_/IMG_/AUD_YYYYMMDD_HHMMSS names',
+    )
     const vid = media.find((f) => /^VID_20261120_080000\.mp4$/.test(basename(f)))!
     t.same(codecs(probe(join(dir, vid)).json), ['aac', 'h264'])
     t.equal(probe(join(dir, vid)).json.format?.tags?.creation_time, '2026-11-20T00:00:00.000000Z')
@@ -200,13 +257,14 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
   await t.test('refusals', async (t) => {
     const full = join(base, 'full')
     rmSync(full, { recursive: true, force: true })
-    spawnSync('mkdir', ['-p', full]); writeFileSync(join(full, 'x'), 'x')
+    spawnSync('mkdir', ['-p', full])
+    writeFileSync(join(full, 'x'), 'x')
     const r = await gen(['--out', full])
     t.equal(r.code, 2, 'non-empty --out: exit 2')
     t.match(r.stderr, /not empty/)
     const nf = await gen(['--out', join(base, 'nf')], { FFMPEG: '/nonexistent/ffmpeg' })
     t.equal(nf.code, 3, 'no ffmpeg: exit 3')
-    t.match(nf.stderr, 'ffmpeg not found: run scripts/ensure-system-deps (installs Debian\'s ffmpeg)')
+    t.match(nf.stderr, "ffmpeg not found: run scripts/ensure-system-deps (installs Debian's ffmpeg)")
     t.equal((await gen(['--out', join(base, 'bad'), '--device', 'abc'])).code, 2, 'bad --device: exit 2')
   })
 })

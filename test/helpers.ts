@@ -55,8 +55,17 @@ export function station(t: { teardown: (fn: () => void) => void }, dataDir?: str
     db: openCatalog(vault.catalogPath),
     ingest: (root, extra = {}) =>
       ingestCamera({
-        db: s.db, vault, root, profile: GAT947, stationId: 'test-station', actor: 'station:test-station',
-        chunkBytes: 1 << 20, readBackVerify: true, minFreeBytes: 0, logger: silentLogger(), ...extra,
+        db: s.db,
+        vault,
+        root,
+        profile: GAT947,
+        stationId: 'test-station',
+        actor: 'station:test-station',
+        chunkBytes: 1 << 20,
+        readBackVerify: true,
+        minFreeBytes: 0,
+        logger: silentLogger(),
+        ...extra,
       }),
     reopen: () => {
       s.db.close()

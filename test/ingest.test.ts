@@ -1,5 +1,18 @@
 import { execFileSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync, openSync, writeSync, closeSync, copyFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+  copyFileSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { allRecordings } from '../src/catalog/recordings.js'
@@ -40,7 +53,10 @@ t.test('a fake camera is ingested: every object hashes (sha256sum) to what the c
   t.equal(rows.length, expected.length)
   const imp = rows.filter((r) => r.important)
   t.ok(imp.length >= 1, 'the _IMP file is marked important')
-  t.ok(imp.every((r) => r.category === 'evidence'), 'important files start as evidence')
+  t.ok(
+    imp.every((r) => r.category === 'evidence'),
+    'important files start as evidence',
+  )
   t.ok(rows.every((r) => r.deviceId && r.officerId && r.recordedSource === 'filename' && r.recordedOffset === '+08:00'))
   t.equal(readdirSync(s.vault.stagingDir).length, 0, 'staging is empty')
   const v = await verifyVault(s.db, s.vault)
@@ -53,7 +69,10 @@ t.test('a fake camera is ingested: every object hashes (sha256sum) to what the c
     t.equal(again.state, 'complete')
     t.equal(again.ingested.length, 0)
     t.equal(again.present.length, expected.length)
-    t.same(again.present.map((p) => p.id).sort((a, b) => a - b), rows.map((r) => r.id).sort((a, b) => a - b))
+    t.same(
+      again.present.map((p) => p.id).sort((a, b) => a - b),
+      rows.map((r) => r.id).sort((a, b) => a - b),
+    )
     const objectsAfter = readdirSync(s.vault.objectsDir).flatMap((d) => readdirSync(join(s.vault.objectsDir, d))).length
     t.equal(objectsAfter, objectsBefore)
     t.equal([...allRecordings(s.db)].length, expected.length)
@@ -106,7 +125,10 @@ t.test('links are never followed, hidden/system/odd names are skipped with a rea
   t.match(reasons['DCIM/100MEDIA/line\nbreak.MP4'], /control/)
   t.match(reasons['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0006.MP4'], /not a regular file/)
   const rows = [...allRecordings(s.db)]
-  t.notOk(rows.some((x) => x.sha256 === sha256sum(join(outside, 'A1B2C3D_012345_20261120080000_0001.MP4'))), 'nothing outside the root was read')
+  t.notOk(
+    rows.some((x) => x.sha256 === sha256sum(join(outside, 'A1B2C3D_012345_20261120080000_0001.MP4'))),
+    'nothing outside the root was read',
+  )
 })
 
 t.test('a file that vanishes mid-session fails alone; the session is incomplete and resumes on re-dock', async (t) => {
@@ -132,13 +154,20 @@ t.test('a file that vanishes mid-session fails alone; the session is incomplete 
   t.match(r.failed[0]!.error, /vanished/)
   t.equal(r.ingested.length, all.length - 1, 'the other files are in')
   t.ok((await verifyVault(s.db, s.vault)).ok)
-  const row = s.db.prepare('SELECT state, files_failed, failures FROM ingest_sessions WHERE id = ?').get(r.sessionId) as { state: string; files_failed: number; failures: string }
+  const row = s.db.prepare('SELECT state, files_failed, failures FROM ingest_sessions WHERE id = ?').get(r.sessionId) as {
+    state: string
+    files_failed: number
+    failures: string
+  }
   t.same([row.state, row.files_failed], ['incomplete', 1])
   t.match(row.failures, /vanished/)
   copyFileSync(keep, join(cam, victim))
   const again = await s.ingest(cam)
   t.equal(again.state, 'complete')
-  t.same(again.ingested.map((x) => x.sourcePath), [victim])
+  t.same(
+    again.ingested.map((x) => x.sourcePath),
+    [victim],
+  )
   t.equal(again.present.length, all.length - 1)
 })
 

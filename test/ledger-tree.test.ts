@@ -52,7 +52,12 @@ function subproof(m: number, d: Buffer[], b: boolean): Buffer[] {
 const hex = (bs: readonly Uint8Array[]): string[] => bs.map((b) => Buffer.from(b).toString('hex'))
 
 function ev(db: Db, i: number): string {
-  return appendEvent(db, { type: 'test', actor: 'station:t', subject: `thing:${i}`, payload: { i, note: `event ${i}`, nested: { z: [i, null, true], a: 'ü' } } }).hash
+  return appendEvent(db, {
+    type: 'test',
+    actor: 'station:t',
+    subject: `thing:${i}`,
+    payload: { i, note: `event ${i}`, nested: { z: [i, null, true], a: 'ü' } },
+  }).hash
 }
 
 t.test('LedgerTree: every proof of trees of 1..64 events, maintained incrementally', async (t) => {
@@ -96,12 +101,15 @@ t.test('LedgerTree sees events appended by another connection, and rebuilds when
   const file = join(tempDir(t), 'c.db')
   const a = openCatalog(file)
   const b = openCatalog(file)
-  t.teardown(() => { a.close(); b.close() })
+  t.teardown(() => {
+    a.close()
+    b.close()
+  })
   for (let i = 1; i <= 5; i++) ev(a, i)
   const tree = LedgerTree.for(a)
   t.equal(tree.size, 5)
   for (let i = 6; i <= 9; i++) ev(b, i)
-  t.equal(LedgerTree.for(a).size, 9, 'synced the other writer\'s events')
+  t.equal(LedgerTree.for(a).size, 9, "synced the other writer's events")
   t.ok(LedgerTree.for(a).root().equals(LedgerTree.build(b).root()))
 
   // A rolled-back transaction: the tree saw an event that then vanished.
@@ -115,7 +123,9 @@ t.test('LedgerTree sees events appended by another connection, and rebuilds when
       t.equal(LedgerTree.for(c).size, 4, 'inside the transaction it sees event 4')
       throw new Error('roll back')
     })()
-  } catch { /* expected */ }
+  } catch {
+    /* expected */
+  }
   ev(c, 99) // another event 4, different hash
   const after = LedgerTree.for(c)
   t.equal(after.size, 4)
@@ -141,7 +151,28 @@ function rng(seed: number): () => number {
 t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', async (t) => {
   const rand = rng(8785)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!
-  const strings = ['', 'a', 'é', '😀', 'line\nbreak', 'tab\t', 'q"uote', 'back\\slash', '\u0001', '\u001f', '\u007f', '\u2028', '/', 'A', '\ud83d', 'b', 'aa', 'Z', '1', '€']
+  const strings = [
+    '',
+    'a',
+    'é',
+    '😀',
+    'line\nbreak',
+    'tab\t',
+    'q"uote',
+    'back\\slash',
+    '\u0001',
+    '\u001f',
+    '\u007f',
+    '\u2028',
+    '/',
+    'A',
+    '\ud83d',
+    'b',
+    'aa',
+    'Z',
+    '1',
+    '€',
+  ]
   const numbers = [0, -0, 1, -1, 42, 1e15, 1e16, 123456789012345, 9007199254740991, 1e21, 1.5, -2.25, 0.1, 1e-7, 5e-324, 2 ** 60]
   const value = (depth: number): unknown => {
     const r = rand()
@@ -153,9 +184,22 @@ t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', a
   }
   // Texts that are near misses of canonical ones.
   const variants = (s: string): string[] => [
-    s, JSON.stringify(JSON.parse(s)), JSON.stringify(JSON.parse(s), null, 1), s.replace(/:/, ': '), s.replace(/"([a-z])"/, '"\\u00$1"'),
-    s.replace(/\\n/, '\\u000a'), s.replace('/', '\\/'), s.replace(/(\d)(?=[,\]}])/, '$1.0'), s.replace(/(\d)(?=[,\]}])/, '$1e0'), s.replace(/\{"(\w+)":([^,{}]+),"(\w+)"/, '{"$3":$2,"$1"'),
-    s.replace(/^\{/, '{"a":1,'), s + ' ', s.replace(/"é"/, '"\\u00e9"'), s.replace(/\\u001f/, '\\u001F'), s.replace(/-0\b/, '-0'), s.replace(/\d+/, '0$&'),
+    s,
+    JSON.stringify(JSON.parse(s)),
+    JSON.stringify(JSON.parse(s), null, 1),
+    s.replace(/:/, ': '),
+    s.replace(/"([a-z])"/, '"\\u00$1"'),
+    s.replace(/\\n/, '\\u000a'),
+    s.replace('/', '\\/'),
+    s.replace(/(\d)(?=[,\]}])/, '$1.0'),
+    s.replace(/(\d)(?=[,\]}])/, '$1e0'),
+    s.replace(/\{"(\w+)":([^,{}]+),"(\w+)"/, '{"$3":$2,"$1"'),
+    s.replace(/^\{/, '{"a":1,'),
+    s + ' ',
+    s.replace(/"é"/, '"\\u00e9"'),
+    s.replace(/\\u001f/, '\\u001F'),
+    s.replace(/-0\b/, '-0'),
+    s.replace(/\d+/, '0$&'),
   ]
   let accepted = 0
   let checked = 0
@@ -177,18 +221,39 @@ t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', a
       let ok = false
       try {
         ok = canonicalize(JSON.parse(text)) === text
-      } catch { /* not canonicalizable */ }
+      } catch {
+        /* not canonicalizable */
+      }
       if (!ok) unsound.push(text)
     }
   }
   t.same(unsound, [], `never accepts a non-canonical text (${accepted} of ${checked} texts accepted)`)
   t.same(incomplete.slice(0, 5), [], 'accepts the canonical form of values without escapes in keys')
   for (const [text, want] of [
-    ['{"a":1,"b":[true,false,null],"c":{"d":"x"}}', true], ['{}', true], ['[]', true], ['{"b":1,"a":2}', false], ['{"a":1,"a":2}', false],
-    ['{"a":1.0}', false], ['{"a":1e21}', false], ['{"a":1e+21}', true], ['{"a":-0}', false], ['{"a":"\\u0041"}', false], ['{"a":"\\/"}', false],
-    ['{"a":"\\u001f"}', true], ['{"a":"\\u001F"}', false], ['{"a":"\\u000a"}', false], ['{"a":"\\n"}', true], ['{"a":"\u0001"}', false],
-    ['{"a":"\ud800"}', false], ['{"a":"\ud83d\ude00"}', true], ['{"a":01}', false], ['{"a":1} ', false], ['{"a" :1}', false], ['{"a":12345678901234567890}', false],
-  ] as const) t.equal(isCanonicalJson(text), want, text)
+    ['{"a":1,"b":[true,false,null],"c":{"d":"x"}}', true],
+    ['{}', true],
+    ['[]', true],
+    ['{"b":1,"a":2}', false],
+    ['{"a":1,"a":2}', false],
+    ['{"a":1.0}', false],
+    ['{"a":1e21}', false],
+    ['{"a":1e+21}', true],
+    ['{"a":-0}', false],
+    ['{"a":"\\u0041"}', false],
+    ['{"a":"\\/"}', false],
+    ['{"a":"\\u001f"}', true],
+    ['{"a":"\\u001F"}', false],
+    ['{"a":"\\u000a"}', false],
+    ['{"a":"\\n"}', true],
+    ['{"a":"\u0001"}', false],
+    ['{"a":"\ud800"}', false],
+    ['{"a":"\ud83d\ude00"}', true],
+    ['{"a":01}', false],
+    ['{"a":1} ', false],
+    ['{"a" :1}', false],
+    ['{"a":12345678901234567890}', false],
+  ] as const)
+    t.equal(isCanonicalJson(text), want, text)
 })
 
 // ---- the fast audit against walkChain ----------------------------------------------
@@ -216,21 +281,46 @@ t.test('auditLedger agrees with walkChain and LedgerTree, in one thread and in w
     ['clean', () => undefined],
     ['payload edited', (db) => db.prepare("UPDATE events SET payload = replace(payload, 'event 7', 'event 8') WHERE seq = 7").run()],
     ['event deleted', (db) => db.prepare('DELETE FROM events WHERE seq = 40').run()],
-    ['link broken', (db) => db.prepare("UPDATE events SET prev_hash = ? WHERE seq = 33").run('ab'.repeat(32))],
-    ['non-canonical payload, hash recomputed the walkChain way', (db) => {
-      const r = db.prepare('SELECT * FROM events WHERE seq = 20').get() as { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string }
-      const payload = JSON.parse(r.payload) as Record<string, unknown>
-      const text = JSON.stringify({ nested: payload.nested, i: payload.i, note: payload.note }) // keys out of order
-      const h = chainHash(r.prev_hash, { seq: r.seq, type: r.type, at: r.at, actor: r.actor, subject: r.subject, payload })
-      // Only the first event is rewritten; later links break, as they would.
-      db.prepare('UPDATE events SET payload = ?, hash = ? WHERE seq = 20').run(text, h)
-    }],
-    ['non-canonical payload with a hash over its raw text', (db) => {
-      const r = db.prepare('SELECT * FROM events WHERE seq = 21').get() as { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string }
-      const text = r.payload.replace('{', '{ ')
-      const bytes = `{"actor":${JSON.stringify(r.actor)},"at":${JSON.stringify(r.at)},"payload":${text},"seq":${r.seq},"subject":${JSON.stringify(r.subject)},"type":${JSON.stringify(r.type)}}`
-      db.prepare('UPDATE events SET payload = ?, hash = ? WHERE seq = 21').run(text, createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(bytes).digest('hex'))
-    }],
+    ['link broken', (db) => db.prepare('UPDATE events SET prev_hash = ? WHERE seq = 33').run('ab'.repeat(32))],
+    [
+      'non-canonical payload, hash recomputed the walkChain way',
+      (db) => {
+        const r = db.prepare('SELECT * FROM events WHERE seq = 20').get() as {
+          seq: number
+          type: string
+          at: string
+          actor: string
+          subject: string
+          payload: string
+          prev_hash: string
+        }
+        const payload = JSON.parse(r.payload) as Record<string, unknown>
+        const text = JSON.stringify({ nested: payload.nested, i: payload.i, note: payload.note }) // keys out of order
+        const h = chainHash(r.prev_hash, { seq: r.seq, type: r.type, at: r.at, actor: r.actor, subject: r.subject, payload })
+        // Only the first event is rewritten; later links break, as they would.
+        db.prepare('UPDATE events SET payload = ?, hash = ? WHERE seq = 20').run(text, h)
+      },
+    ],
+    [
+      'non-canonical payload with a hash over its raw text',
+      (db) => {
+        const r = db.prepare('SELECT * FROM events WHERE seq = 21').get() as {
+          seq: number
+          type: string
+          at: string
+          actor: string
+          subject: string
+          payload: string
+          prev_hash: string
+        }
+        const text = r.payload.replace('{', '{ ')
+        const bytes = `{"actor":${JSON.stringify(r.actor)},"at":${JSON.stringify(r.at)},"payload":${text},"seq":${r.seq},"subject":${JSON.stringify(r.subject)},"type":${JSON.stringify(r.type)}}`
+        db.prepare('UPDATE events SET payload = ?, hash = ? WHERE seq = 21').run(
+          text,
+          createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(bytes).digest('hex'),
+        )
+      },
+    ],
   ]
   for (const [name, tamper] of cases) {
     const file = join(dir, `${name.replace(/\W+/g, '-')}.db`)

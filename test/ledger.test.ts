@@ -7,9 +7,19 @@ import { appendEvent, walkChain, type ChainProblem } from '../src/ledger/ledger.
 import { tempDir } from './helpers.js'
 
 t.test('canonical form is RFC 8785: sorted keys, no spaces, fixed order of fields', async (t) => {
-  const ev = { seq: 1, type: 'ingested', at: '2026-11-20T00:00:00.000Z', actor: 'station:s', subject: 'recording:1', payload: { z: 1, a: 'é', m: [true, null] } }
+  const ev = {
+    seq: 1,
+    type: 'ingested',
+    at: '2026-11-20T00:00:00.000Z',
+    actor: 'station:s',
+    subject: 'recording:1',
+    payload: { z: 1, a: 'é', m: [true, null] },
+  }
   const text = canonicalEventBytes(ev).toString('utf8')
-  t.equal(text, '{"actor":"station:s","at":"2026-11-20T00:00:00.000Z","payload":{"a":"é","m":[true,null],"z":1},"seq":1,"subject":"recording:1","type":"ingested"}')
+  t.equal(
+    text,
+    '{"actor":"station:s","at":"2026-11-20T00:00:00.000Z","payload":{"a":"é","m":[true,null],"z":1},"seq":1,"subject":"recording:1","type":"ingested"}',
+  )
   // hash = SHA-256(prev 32 raw bytes || canonical bytes), computed independently here
   const expected = createHash('sha256').update(Buffer.alloc(32)).update(Buffer.from(text, 'utf8')).digest('hex')
   t.equal(chainHash(GENESIS_HASH, ev), expected)
@@ -49,7 +59,11 @@ t.test('walkChain reports an edited, a deleted and a reordered event', async (t)
   const db2 = openCatalog(path)
   const problems: ChainProblem[] = []
   for (const _ of walkChain(db2, problems)) void _
-  const bySeq = (s: number): string => problems.filter((p) => p.seq === s).map((p) => p.detail).join('; ')
+  const bySeq = (s: number): string =>
+    problems
+      .filter((p) => p.seq === s)
+      .map((p) => p.detail)
+      .join('; ')
   t.match(bySeq(2), /edited/)
   t.match(bySeq(5), /missing|link/)
   t.match(bySeq(6), /link/)

@@ -62,7 +62,12 @@ async function ingested(dataDir: string, from = cam): Promise<number> {
 }
 
 /** Waits until the proxy job of `id` runs and its ffmpeg has written at least `bytes` to its temp file. */
-async function whenTranscoding(dataDir: string, id: number, bytes: number, give: { exit: Promise<number | null> }): Promise<{ jobId: number; tempPath: string; ffmpegPid: number }> {
+async function whenTranscoding(
+  dataDir: string,
+  id: number,
+  bytes: number,
+  give: { exit: Promise<number | null> },
+): Promise<{ jobId: number; tempPath: string; ffmpegPid: number }> {
   const db = new Database(join(dataDir, 'catalog.db'), { readonly: true, fileMustExist: false })
   let exited = false
   void give.exit.then(() => (exited = true))
@@ -98,7 +103,11 @@ t.test('kill -9 of media run during a transcode, then a restart', async (t) => {
   {
     const db = openCatalog(vault.catalogPath)
     t.equal(getJob(db, at.jobId)?.state, 'running', 'the job is left running by the dead process')
-    t.strictSame(derivativesOf(db, id).filter((d) => d.kind === 'proxy'), [], 'no proxy recorded')
+    t.strictSame(
+      derivativesOf(db, id).filter((d) => d.kind === 'proxy'),
+      [],
+      'no proxy recorded',
+    )
     const v = await verifyVault(db, vault)
     t.strictSame(v.problems, [], 'verify is clean')
     t.strictSame(v.notes, [], 'and no unreferenced (half-written) object is in objects/')
@@ -110,10 +119,16 @@ t.test('kill -9 of media run during a transcode, then a restart', async (t) => {
 
   const r = cli(['media', 'run', '--json'], { BODYVAULT_DATA_DIR: dataDir })
   t.equal(r.code, 0, r.stderr)
-  const rep = JSON.parse(r.stdout) as { recovered: { requeued: number[]; killed: number[]; stagingCleaned: number }; outcomes: { jobId: number; outcome: string }[] }
+  const rep = JSON.parse(r.stdout) as {
+    recovered: { requeued: number[]; killed: number[]; stagingCleaned: number }
+    outcomes: { jobId: number; outcome: string }[]
+  }
   t.ok(rep.recovered.requeued.includes(at.jobId), 'the interrupted job went back to the queue')
   if (orphanAlive) t.ok(rep.recovered.killed.includes(at.ffmpegPid), 'the orphaned ffmpeg was killed')
-  t.ok(rep.outcomes.some((o) => o.jobId === at.jobId && o.outcome === 'done'), 'and finished after the restart')
+  t.ok(
+    rep.outcomes.some((o) => o.jobId === at.jobId && o.outcome === 'done'),
+    'and finished after the restart',
+  )
   t.strictSame(processesMentioning(at.tempPath), [], 'no ffmpeg of the dead run is left')
   t.strictSame(readdirSync(vault.stagingDir), [], 'staging is empty')
 
@@ -126,8 +141,15 @@ t.test('kill -9 of media run during a transcode, then a restart', async (t) => {
   const st = mediaStatus(db)
   t.equal(st.byState.failed + st.byState.queued + st.byState.running, 0, 'every job done')
   const proxy = derivativesOf(db, id).find((d) => d.kind === 'proxy')!
-  const p = JSON.parse(spawnSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_format', '-show_streams', `file:${vault.objectPath(proxy.sha256)}`], { encoding: 'utf8' }).stdout) as { streams: { codec_name: string }[]; format: { duration: string } }
-  t.strictSame(p.streams.map((s) => s.codec_name), ['h264', 'aac'], 'the finished proxy is whole')
+  const p = JSON.parse(
+    spawnSync('ffprobe', ['-v', 'error', '-of', 'json', '-show_format', '-show_streams', `file:${vault.objectPath(proxy.sha256)}`], { encoding: 'utf8' })
+      .stdout,
+  ) as { streams: { codec_name: string }[]; format: { duration: string } }
+  t.strictSame(
+    p.streams.map((s) => s.codec_name),
+    ['h264', 'aac'],
+    'the finished proxy is whole',
+  )
   const v = await verifyVault(db, vault)
   t.strictSame(v.problems, [])
   t.strictSame(v.notes, [])

@@ -20,8 +20,14 @@ const SETTINGS: MediaSettings = { ...loadConfig({ env: {} }).media, nice: 0 }
 
 function worker(s: TestStation, over: Partial<MediaSettings> = {}, profile: DockingProfile = GAT947): MediaWorker {
   return new MediaWorker({
-    db: s.db, vault: s.vault, settings: { ...SETTINGS, ...over }, profiles: new Map([[profile.id, profile]]),
-    stationTimezone: 'Asia/Shanghai', actor: 'station:test-station', logger: silentLogger(), pollMs: 50,
+    db: s.db,
+    vault: s.vault,
+    settings: { ...SETTINGS, ...over },
+    profiles: new Map([[profile.id, profile]]),
+    stationTimezone: 'Asia/Shanghai',
+    actor: 'station:test-station',
+    logger: silentLogger(),
+    pollMs: 50,
   })
 }
 
@@ -92,7 +98,11 @@ const drained = await worker(s).drain()
 
 t.test('ingest queues the jobs in its own transaction and does not wait for them', async (t) => {
   t.equal(ingest.state, 'complete', 'safe to undock: every original is in the vault')
-  t.strictSame(before.h264, [['probe', 'queued'], ['proxy', 'queued'], ['thumbnail', 'queued']])
+  t.strictSame(before.h264, [
+    ['probe', 'queued'],
+    ['proxy', 'queued'],
+    ['thumbnail', 'queued'],
+  ])
   t.strictSame(before.wav, ['probe', 'proxy'])
   t.strictSame(before.jpg, ['probe', 'thumbnail'])
   t.strictSame(before.srt, ['probe'])
@@ -101,8 +111,15 @@ t.test('ingest queues the jobs in its own transaction and does not wait for them
 })
 
 t.test('jobs run: everything done except the broken files', async (t) => {
-  const failed = drained.outcomes.filter((o) => o.outcome === 'failed').map((o) => `${o.recordingId}:${o.kind}`).sort()
-  t.strictSame(failed, [`${ID.empty}:probe`, `${ID.trunc}:probe`].sort(), 'only the probes of the truncated and the zero-byte file fail (their dependents are failed unrun)')
+  const failed = drained.outcomes
+    .filter((o) => o.outcome === 'failed')
+    .map((o) => `${o.recordingId}:${o.kind}`)
+    .sort()
+  t.strictSame(
+    failed,
+    [`${ID.empty}:probe`, `${ID.trunc}:probe`].sort(),
+    'only the probes of the truncated and the zero-byte file fail (their dependents are failed unrun)',
+  )
   const st = mediaStatus(s.db)
   t.equal(st.byState.queued, 0)
   t.equal(st.byState.running, 0)
@@ -136,9 +153,16 @@ t.test('the audio proxy is AAC only, same duration', async (t) => {
   const info = getMediaInfo(s.db, ID.wav)!
   t.equal(info.mediaKind, 'audio')
   const ds = derivativesOf(s.db, ID.wav)
-  t.strictSame(ds.map((d) => d.kind), ['audio-proxy'], 'no thumbnail for audio')
+  t.strictSame(
+    ds.map((d) => d.kind),
+    ['audio-proxy'],
+    'no thumbnail for audio',
+  )
   const p = ffprobe(s.vault.objectPath(ds[0]!.sha256))
-  t.strictSame(p.streams.map((x) => `${x.codec_type}:${x.codec_name}`), ['audio:aac'])
+  t.strictSame(
+    p.streams.map((x) => `${x.codec_type}:${x.codec_name}`),
+    ['audio:aac'],
+  )
   t.ok(Math.abs(Number(p.format.duration) - info.durationSec!) <= 0.5, `duration ${p.format.duration} vs ${info.durationSec}`)
   t.equal(ds[0]!.mimeType, 'audio/mp4')
 })
@@ -160,7 +184,12 @@ t.test('thumbnails of videos and photos decode as JPEG', async (t) => {
   const h264 = derivativesOf(s.db, ID.h264).find((d) => d.kind === 'thumbnail')!
   const info = getMediaInfo(s.db, ID.h264)!
   t.equal(h264.args[h264.args.indexOf('-ss') + 1], (info.durationSec! * 0.1).toFixed(3), 'video thumbnail at 10% of the duration')
-  t.notOk(derivativesOf(s.db, ID.jpg).find((d) => d.kind === 'thumbnail')!.args.includes('-ss'), 'photo: no seek')
+  t.notOk(
+    derivativesOf(s.db, ID.jpg)
+      .find((d) => d.kind === 'thumbnail')!
+      .args.includes('-ss'),
+    'photo: no seek',
+  )
 })
 
 t.test('probe metadata in the catalog', async (t) => {
@@ -176,16 +205,41 @@ t.test('probe metadata in the catalog', async (t) => {
   t.match(getMediaInfo(s.db, ID.avi)!, { container: 'avi', videoCodec: 'mjpeg', audioCodec: 'pcm_s16le' })
   t.match(getMediaInfo(s.db, ID.jpg)!, { mediaKind: 'photo', videoCodec: 'mjpeg', durationSec: null })
   const ev = s.db.prepare("SELECT payload FROM events WHERE type = 'probed' AND subject = ?").get(`recording:${ID.h264}`) as { payload: string }
-  t.match(JSON.parse(ev.payload), { recordingId: ID.h264, durationSec: 3, videoCodec: 'h264', width: 1920, height: 1080, createdUtc: '2026-11-20T00:00:00.000Z', createdOffset: '+08:00', createdInterpretation: 'utc', gpsLat: null }, 'the probed event carries the key facts')
+  t.match(
+    JSON.parse(ev.payload),
+    {
+      recordingId: ID.h264,
+      durationSec: 3,
+      videoCodec: 'h264',
+      width: 1920,
+      height: 1080,
+      createdUtc: '2026-11-20T00:00:00.000Z',
+      createdOffset: '+08:00',
+      createdInterpretation: 'utc',
+      gpsLat: null,
+    },
+    'the probed event carries the key facts',
+  )
 })
 
 t.test('the broken originals: failed for good with the ffmpeg error, still in the vault, still verify', async (t) => {
-  for (const [id, what] of [[ID.trunc, 'truncated'], [ID.empty, 'zero-byte']] as const) {
+  for (const [id, what] of [
+    [ID.trunc, 'truncated'],
+    [ID.empty, 'zero-byte'],
+  ] as const) {
     const jobs = jobsOf(s.db, id)
-    t.strictSame(jobs.map((j) => j.state), ['failed', 'failed', 'failed'], `${what}: every job failed`)
+    t.strictSame(
+      jobs.map((j) => j.state),
+      ['failed', 'failed', 'failed'],
+      `${what}: every job failed`,
+    )
     const probe = jobs.find((j) => j.kind === 'probe')!
     t.equal(probe.attempts, 1, 'not retried: the same bytes give the same error')
-    t.match(probe.lastError, /^FFMPEG_FAILED: ffprobe exited with code 1\n[^]*Invalid data found when processing input/, `${what}: ffprobe's error is recorded`)
+    t.match(
+      probe.lastError,
+      /^FFMPEG_FAILED: ffprobe exited with code 1\n[\s\S]*Invalid data found when processing input/,
+      `${what}: ffprobe's error is recorded`,
+    )
     if (id === ID.trunc) t.match(probe.lastError, /moov atom not found/, 'with the stderr tail')
     t.match(jobs.find((j) => j.kind === 'proxy')!.lastError, /^not run: the probe of this recording failed/)
     const ev = s.db.prepare("SELECT payload FROM events WHERE type = 'media-failed' AND subject = ?").get(`recording:${id}`) as { payload: string } | undefined
@@ -201,7 +255,10 @@ t.test('the broken originals: failed for good with the ffmpeg error, still in th
   t.equal(st.code, 0, st.stderr)
   const js = JSON.parse(st.stdout) as ReturnType<typeof mediaStatus>
   t.equal(js.byState.failed, 6)
-  t.ok(js.failed.some((f) => f.kind === 'probe' && /_TRUNC\.MP4$/.test(f.sourcePath) && /moov atom not found/.test(f.error ?? '')), 'media status --json lists the failed jobs with their errors')
+  t.ok(
+    js.failed.some((f) => f.kind === 'probe' && /_TRUNC\.MP4$/.test(f.sourcePath) && /moov atom not found/.test(f.error ?? '')),
+    'media status --json lists the failed jobs with their errors',
+  )
   const txt = cli(['media', 'status'], { BODYVAULT_DATA_DIR: s.dataDir })
   t.match(txt.stdout, /queue: 0 queued, 0 running, \d+ done, 6 failed/)
   t.match(txt.stdout, /FAILED {3}job \d+ {2}probe {2}recording:\d+ DCIM\/100MEDIA\/\S+_TRUNC\.MP4/)
@@ -212,14 +269,29 @@ t.test('GPS from the SRT sidecar, linked to its clip', async (t) => {
   t.strictSame(clip.sidecarIds, [ID.srt], 'the sidecar with the same base name from the same device is linked')
   t.match(clip.gps, { lat: 31.230416, lon: 121.473701, source: `sidecar:recording:${ID.srt}` }, "the clip's position comes from its sidecar")
   const side = getMediaInfo(s.db, ID.srt)!
-  t.match(side, { mediaKind: 'sidecar', container: 'srt', gpsPoints: 3, sidecarOf: ID.h264, createdUtc: '2026-11-20T00:00:00.000Z', createdInterpretation: 'camera-local' })
+  t.match(side, {
+    mediaKind: 'sidecar',
+    container: 'srt',
+    gpsPoints: 3,
+    sidecarOf: ID.h264,
+    createdUtc: '2026-11-20T00:00:00.000Z',
+    createdInterpretation: 'camera-local',
+  })
   t.equal(JSON.parse(side.gpsTrack!).length, 3)
   t.equal(getMediaInfo(s.db, ID.imp)!.gps, null, 'a clip without a sidecar or GPS tags has none')
 })
 
 t.test('creation time: UTC by default, camera-local when the profile says so', async (t) => {
   const utc = getMediaInfo(s.db, ID.h264)!
-  t.match(utc, { createdUtc: '2026-11-20T00:00:00.000Z', createdOffset: '+08:00', createdLocal: '2026-11-20T08:00:00.000+08:00', createdInterpretation: 'utc', profileId: 'gat947', timeZone: 'Asia/Shanghai', creationTimeIsLocal: false })
+  t.match(utc, {
+    createdUtc: '2026-11-20T00:00:00.000Z',
+    createdOffset: '+08:00',
+    createdLocal: '2026-11-20T08:00:00.000+08:00',
+    createdInterpretation: 'utc',
+    profileId: 'gat947',
+    timeZone: 'Asia/Shanghai',
+    creationTimeIsLocal: false,
+  })
   t.equal(utc.createdUtc, getRecording(s.db, ID.h264)!.recordedAt, 'this camera writes UTC: it agrees with the file name')
 
   // The same camera docked under a profile that says its clock writes local time into creation_time.
@@ -227,14 +299,37 @@ t.test('creation time: UTC by default, camera-local when the profile says so', a
   const s2 = station(t)
   await s2.ingest(cam, { profile: local })
   await new MediaWorker({
-    db: s2.db, vault: s2.vault, settings: SETTINGS, profiles: new Map([[local.id, local]]), stationTimezone: 'UTC',
-    actor: 'station:test-station', logger: silentLogger(), kinds: ['probe'],
+    db: s2.db,
+    vault: s2.vault,
+    settings: SETTINGS,
+    profiles: new Map([[local.id, local]]),
+    stationTimezone: 'UTC',
+    actor: 'station:test-station',
+    logger: silentLogger(),
+    kinds: ['probe'],
   }).drain()
   const id2 = (s2.db.prepare('SELECT id FROM recordings WHERE source_path LIKE ?').get('%_0001.MP4') as { id: number }).id
   const loc = getMediaInfo(s2.db, id2)!
-  t.match(loc, { createdUtc: '2026-11-19T16:00:00.000Z', createdOffset: '+08:00', createdLocal: '2026-11-20T00:00:00.000+08:00', createdInterpretation: 'camera-local', createdRaw: '2026-11-20T00:00:00.000000Z', creationTimeIsLocal: true })
+  t.match(loc, {
+    createdUtc: '2026-11-19T16:00:00.000Z',
+    createdOffset: '+08:00',
+    createdLocal: '2026-11-20T00:00:00.000+08:00',
+    createdInterpretation: 'camera-local',
+    createdRaw: '2026-11-20T00:00:00.000000Z',
+    creationTimeIsLocal: true,
+  })
   const ev = s2.db.prepare("SELECT payload FROM events WHERE type = 'probed' AND subject = ?").get(`recording:${id2}`) as { payload: string }
-  t.match(JSON.parse(ev.payload), { createdUtc: '2026-11-19T16:00:00.000Z', createdInterpretation: 'camera-local', creationTimeIsLocal: true, profileId: 'gat947', timeZone: 'Asia/Shanghai' }, 'the rule applied is in the ledger')
+  t.match(
+    JSON.parse(ev.payload),
+    {
+      createdUtc: '2026-11-19T16:00:00.000Z',
+      createdInterpretation: 'camera-local',
+      creationTimeIsLocal: true,
+      profileId: 'gat947',
+      timeZone: 'Asia/Shanghai',
+    },
+    'the rule applied is in the ledger',
+  )
   t.equal(mediaStatus(s2.db).derivatives, 0, 'kinds filter: only probes ran')
 })
 
@@ -262,7 +357,11 @@ t.test('verify catches a flipped byte in a proxy', async (t) => {
   const v = await verifyVault(c.db, c.vault)
   t.equal(v.ok, false)
   t.equal(v.problems.length, 1)
-  t.match(v.problems[0], { kind: 'object-corrupt', subject: `object:${proxy.sha256}`, detail: new RegExp(`derivative was altered; used by derivative:${proxy.id} \\(proxy of recording:${ID.h264}\\)`) })
+  t.match(v.problems[0], {
+    kind: 'object-corrupt',
+    subject: `object:${proxy.sha256}`,
+    detail: new RegExp(`derivative was altered; used by derivative:${proxy.id} \\(proxy of recording:${ID.h264}\\)`),
+  })
   const r = cli(['verify'], { BODYVAULT_DATA_DIR: c.dataDir })
   t.equal(r.code, 1, 'bodyvault verify exits 1')
 })
@@ -273,22 +372,46 @@ t.test('verify catches a forged, a deleted and an extra derivatives row, and an 
   const other = derivativesOf(c.db, ID.avi).find((d) => d.kind === 'proxy')!
   const proxy = derivativesOf(c.db, ID.h264).find((d) => d.kind === 'proxy')!
   // Point a thumbnail row at another (genuine) object: the object verifies, the row does not.
-  rawSql(c, `UPDATE derivatives SET sha256 = '${other.sha256}', size = ${other.size} WHERE id = ${thumb!.id};
+  rawSql(
+    c,
+    `UPDATE derivatives SET sha256 = '${other.sha256}', size = ${other.size} WHERE id = ${thumb!.id};
     DELETE FROM derivatives WHERE id = ${proxy.id};
     INSERT INTO derivatives (id, recording_id, kind, sha256, size, mime_type, input_sha256, ffmpeg_version, args, created_at, event_seq)
       VALUES (999, ${ID.imp}, 'audio-proxy', '${other.sha256}', ${other.size}, 'audio/mp4', 'x', null, '[]', '2026-01-01T00:00:00.000Z', 99999);
     UPDATE media_info SET created_utc = '2020-01-01T00:00:00.000Z' WHERE recording_id = ${ID.hevc};
-    UPDATE media_info SET tags = '{"format":{},"streams":[]}' WHERE recording_id = ${ID.avi};`)
+    UPDATE media_info SET tags = '{"format":{},"streams":[]}' WHERE recording_id = ${ID.avi};`,
+  )
   const v = await verifyVault(c.db, c.vault)
   const lines = v.problems.map((p) => `${p.kind} ${p.subject} ${p.detail}`)
-  t.ok(lines.some((l) => l.startsWith(`catalog-mismatch derivative:${thumb!.id} sha256 is "${other.sha256}"`)), 'forged sha256')
-  t.ok(lines.some((l) => l.startsWith(`catalog-mismatch derivative:${thumb!.id} size`)), 'forged size')
-  t.ok(lines.some((l) => l.startsWith(`catalog-missing derivative:${proxy.id} `)), 'deleted row')
-  t.ok(lines.some((l) => l.startsWith('catalog-extra derivative:999 ')), 'invented row')
-  t.ok(lines.some((l) => l.startsWith(`catalog-mismatch media-info:${ID.hevc} createdUtc is "2020-01-01T00:00:00.000Z"`)), 'edited creation time')
-  t.ok(lines.some((l) => l.startsWith(`catalog-mismatch media-info:${ID.avi} tags`)), 'edited raw tags')
+  t.ok(
+    lines.some((l) => l.startsWith(`catalog-mismatch derivative:${thumb!.id} sha256 is "${other.sha256}"`)),
+    'forged sha256',
+  )
+  t.ok(
+    lines.some((l) => l.startsWith(`catalog-mismatch derivative:${thumb!.id} size`)),
+    'forged size',
+  )
+  t.ok(
+    lines.some((l) => l.startsWith(`catalog-missing derivative:${proxy.id} `)),
+    'deleted row',
+  )
+  t.ok(
+    lines.some((l) => l.startsWith('catalog-extra derivative:999 ')),
+    'invented row',
+  )
+  t.ok(
+    lines.some((l) => l.startsWith(`catalog-mismatch media-info:${ID.hevc} createdUtc is "2020-01-01T00:00:00.000Z"`)),
+    'edited creation time',
+  )
+  t.ok(
+    lines.some((l) => l.startsWith(`catalog-mismatch media-info:${ID.avi} tags`)),
+    'edited raw tags',
+  )
   t.equal(v.problems.length, 6, lines.join('\n'))
-  t.ok(v.notes.every((n) => !n.includes(proxy.sha256)), 'the proxy object is still named by its derived event')
+  t.ok(
+    v.notes.every((n) => !n.includes(proxy.sha256)),
+    'the proxy object is still named by its derived event',
+  )
 })
 
 t.test('transient failures are retried with backoff, then fail; media retry requeues them', async (t) => {
@@ -301,7 +424,11 @@ t.test('transient failures are retried with backoff, then fail; media retry requ
   const id = r.ingested[0]!.id
   const broken = worker(s3, { ffprobePath: '/nonexistent/ffprobe', maxAttempts: 2, retryBaseSeconds: 1 })
   const once = await broken.drain()
-  t.strictSame(once.outcomes.map((o) => [o.kind, o.outcome]), [['probe', 'retry']], 'first attempt: queued again')
+  t.strictSame(
+    once.outcomes.map((o) => [o.kind, o.outcome]),
+    [['probe', 'retry']],
+    'first attempt: queued again',
+  )
   const probe1 = jobsOf(s3.db, id)[0]!
   t.equal(probe1.state, 'queued')
   t.equal(probe1.attempts, 1)
@@ -312,17 +439,40 @@ t.test('transient failures are retried with backoff, then fail; media retry requ
   const t0 = Date.now()
   const waited = await broken.drain({ waitForRetries: true })
   t.ok(Date.now() - t0 >= 700, 'waited for the backoff')
-  t.strictSame(waited.outcomes.map((o) => [o.kind, o.outcome]), [['probe', 'failed']], 'second attempt: out of attempts')
-  t.match(jobsOf(s3.db, id).map((j) => [j.kind, j.state]), [['probe', 'failed'], ['proxy', 'failed']])
+  t.strictSame(
+    waited.outcomes.map((o) => [o.kind, o.outcome]),
+    [['probe', 'failed']],
+    'second attempt: out of attempts',
+  )
+  t.match(
+    jobsOf(s3.db, id).map((j) => [j.kind, j.state]),
+    [
+      ['probe', 'failed'],
+      ['proxy', 'failed'],
+    ],
+  )
   t.match(jobsOf(s3.db, id)[0]!.lastError, /gave up after 2 attempts/)
 
   const proxyJob = jobsOf(s3.db, id).find((j) => j.kind === 'proxy')!
   const rr = cli(['media', 'retry', String(proxyJob.id)], { BODYVAULT_DATA_DIR: s3.dataDir })
   t.equal(rr.code, 0, rr.stderr)
   t.match(rr.stdout, /^2 failed job\(s\) back in the queue/, 'retrying the proxy brings back the probe it needs')
-  t.strictSame(jobsOf(s3.db, id).map((j) => [j.state, j.attempts]), [['queued', 0], ['queued', 0]])
+  t.strictSame(
+    jobsOf(s3.db, id).map((j) => [j.state, j.attempts]),
+    [
+      ['queued', 0],
+      ['queued', 0],
+    ],
+  )
   t.equal(retryFailedJobs(s3.db, [], new Date()), 0, 'nothing else failed')
   const ok = await worker(s3).drain()
-  t.strictSame(ok.outcomes.map((o) => [o.kind, o.outcome]), [['probe', 'done'], ['proxy', 'done']], 'fixed: both run')
+  t.strictSame(
+    ok.outcomes.map((o) => [o.kind, o.outcome]),
+    [
+      ['probe', 'done'],
+      ['proxy', 'done'],
+    ],
+    'fixed: both run',
+  )
   t.ok((await verifyVault(s3.db, s3.vault)).ok)
 })

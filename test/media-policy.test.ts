@@ -2,8 +2,19 @@ import t from 'tap'
 import { factsFromSidecar } from '../src/media/facts.js'
 import { FfmpegError } from '../src/media/ffmpeg.js'
 import {
-  afterFailure, autoConcurrency, baseKey, classifyFailure, describeFailure, firstSrtTimestamp, jobsFor, PermanentMediaError,
-  proxyKindFor, recordedArgs, retryDelaySeconds, runTimeoutMs, thumbnailSeek,
+  afterFailure,
+  autoConcurrency,
+  baseKey,
+  classifyFailure,
+  describeFailure,
+  firstSrtTimestamp,
+  jobsFor,
+  PermanentMediaError,
+  proxyKindFor,
+  recordedArgs,
+  retryDelaySeconds,
+  runTimeoutMs,
+  thumbnailSeek,
 } from '../src/media/policy.js'
 
 t.test('jobs per recording kind', async (t) => {
@@ -18,9 +29,18 @@ t.test('jobs per recording kind', async (t) => {
 })
 
 t.test('failure classes', async (t) => {
-  const refused = new FfmpegError('FFMPEG_FAILED', 'ffprobe exited with code 1: x: Invalid data found when processing input', { exitCode: 1, stderrTail: 'moov atom not found\nx: Invalid data found when processing input' })
+  const refused = new FfmpegError('FFMPEG_FAILED', 'ffprobe exited with code 1: x: Invalid data found when processing input', {
+    exitCode: 1,
+    stderrTail: 'moov atom not found\nx: Invalid data found when processing input',
+  })
   t.equal(classifyFailure(refused), 'permanent', 'ffmpeg refusing the bytes fails for good')
-  t.equal(classifyFailure(new FfmpegError('FFMPEG_FAILED', 'ffmpeg exited with code 1', { exitCode: 1, stderrTail: 'Error writing trailer: No space left on device' })), 'transient', 'a full disk is retried')
+  t.equal(
+    classifyFailure(
+      new FfmpegError('FFMPEG_FAILED', 'ffmpeg exited with code 1', { exitCode: 1, stderrTail: 'Error writing trailer: No space left on device' }),
+    ),
+    'transient',
+    'a full disk is retried',
+  )
   t.equal(classifyFailure(new FfmpegError('FFMPEG_FAILED', 'ffmpeg was killed by SIGKILL', { exitCode: null, signal: 'SIGKILL' })), 'transient')
   t.equal(classifyFailure(new FfmpegError('FFMPEG_FAILED', 'exited 0 but wrote no output', { exitCode: 0 })), 'transient')
   t.equal(classifyFailure(new FfmpegError('FFMPEG_NOT_FOUND', 'ffmpeg not found')), 'transient')
@@ -28,12 +48,19 @@ t.test('failure classes', async (t) => {
   t.equal(classifyFailure(new PermanentMediaError('MEDIA_NO_STREAMS', 'none')), 'permanent')
   t.equal(classifyFailure(Object.assign(new Error('disk'), { code: 'ENOSPC' })), 'transient')
   const text = describeFailure(refused)
-  t.equal(text, 'FFMPEG_FAILED: ffprobe exited with code 1\nmoov atom not found\nx: Invalid data found when processing input', 'code, message and the whole stderr tail, each line once')
+  t.equal(
+    text,
+    'FFMPEG_FAILED: ffprobe exited with code 1\nmoov atom not found\nx: Invalid data found when processing input',
+    'code, message and the whole stderr tail, each line once',
+  )
   t.equal(describeFailure(new Error('x'.repeat(5000)), 100).length, 100, 'bounded')
 })
 
 t.test('retry schedule', async (t) => {
-  t.strictSame([1, 2, 3, 4, 5].map((a) => retryDelaySeconds(a, 30)), [30, 60, 120, 240, 480])
+  t.strictSame(
+    [1, 2, 3, 4, 5].map((a) => retryDelaySeconds(a, 30)),
+    [30, 60, 120, 240, 480],
+  )
   t.equal(retryDelaySeconds(40, 30), 3600, 'capped')
   const now = new Date('2026-11-20T00:00:00.000Z')
   t.strictSame(afterFailure('transient', 1, 4, 30, now), { state: 'queued', nextAttemptAt: '2026-11-20T00:00:30.000Z' })
@@ -54,14 +81,19 @@ t.test('limits and small rules', async (t) => {
   t.equal(baseKey('DCIM/100MEDIA/A_0001.MP4'), 'DCIM/100MEDIA/A_0001')
   t.equal(baseKey('DCIM/v1.0/NOEXT'), 'DCIM/v1.0/NOEXT', 'a dot in a folder name is not an extension')
   t.equal(baseKey('.hidden'), '.hidden')
-  t.strictSame(recordedArgs(['-i', 'file:/d/objects/ab/abc', '-y', 'file:/d/staging/1-x.part'], '/d/objects/ab/abc', '/d/staging/1-x.part'),
-    ['-i', 'file:{input}', '-y', 'file:{output}'])
+  t.strictSame(recordedArgs(['-i', 'file:/d/objects/ab/abc', '-y', 'file:/d/staging/1-x.part'], '/d/objects/ab/abc', '/d/staging/1-x.part'), [
+    '-i',
+    'file:{input}',
+    '-y',
+    'file:{output}',
+  ])
   t.equal(firstSrtTimestamp('1\n00:00:00,000 --> 00:00:01,000\n2026-11-20 08:00:00.000\n'), '2026-11-20 08:00:00.000')
   t.equal(firstSrtTimestamp('no time here'), undefined)
 })
 
 t.test('sidecar facts from an SRT', async (t) => {
-  const srt = '1\r\n00:00:00,000 --> 00:00:01,000\r\n2026-11-20 08:00:00.000\r\n[latitude: 31.230416] [longitude: 121.473701]\r\n\r\n2\r\n00:00:01,000 --> 00:00:02,000\r\n2026-11-20 08:00:01.000\r\n[latitude: 31.230426] [longitude: 121.473712]\r\n'
+  const srt =
+    '1\r\n00:00:00,000 --> 00:00:01,000\r\n2026-11-20 08:00:00.000\r\n[latitude: 31.230416] [longitude: 121.473701]\r\n\r\n2\r\n00:00:01,000 --> 00:00:02,000\r\n2026-11-20 08:00:01.000\r\n[latitude: 31.230426] [longitude: 121.473712]\r\n'
   const { facts, gpsTrack } = factsFromSidecar(srt, '.SRT', { profileId: 'gat947', timeZone: 'Asia/Shanghai', creationTimeIsLocal: false })
   t.equal(facts.mediaKind, 'sidecar')
   t.equal(facts.container, 'srt')

@@ -135,7 +135,16 @@ t.test('inclusion proofs for every size 1..64 and every leaf', async (t) => {
         for (const byte of [0, 31]) {
           if (verifyInclusion(i, n, leaf, flipped(p, j, byte), root)) failures.push(`flip ${i}/${j}/${byte}`)
         }
-        if (verifyInclusion(i, n, leaf, p.filter((_, x) => x !== j), root)) failures.push(`drop ${i}/${j}`)
+        if (
+          verifyInclusion(
+            i,
+            n,
+            leaf,
+            p.filter((_, x) => x !== j),
+            root,
+          )
+        )
+          failures.push(`drop ${i}/${j}`)
       }
       const extra = sha(Buffer.from('extra'))
       if (verifyInclusion(i, n, leaf, [...p, extra], root)) failures.push(`append ${i}`)
@@ -178,7 +187,16 @@ t.test('consistency proofs for 1 <= m <= n <= 64', async (t) => {
         for (const byte of [0, 31]) {
           if (verifyConsistency(m, n, flipped(p, j, byte), root1, root2)) failures.push(`flip ${m}/${j}/${byte}`)
         }
-        if (verifyConsistency(m, n, p.filter((_, x) => x !== j), root1, root2)) failures.push(`drop ${m}/${j}`)
+        if (
+          verifyConsistency(
+            m,
+            n,
+            p.filter((_, x) => x !== j),
+            root1,
+            root2,
+          )
+        )
+          failures.push(`drop ${m}/${j}`)
       }
       const extra = sha(Buffer.from('extra'))
       if (verifyConsistency(m, n, [...p, extra], root1, root2)) failures.push(`append ${m}`)

@@ -54,7 +54,13 @@ async function startGateway(): Promise<void> {
 const bucketName = (tag: string): string => `bv-${tag}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
 
 function settings(bucket: string, over: Partial<OffloadConfigFile> = {}): OffloadSettings {
-  return offloadSettings({ station: { id: 'test-station' }, offload: { bucket, partSizeBytes: 5 << 20, multipartThresholdBytes: 5 << 20, retry: { baseSeconds: 0.1, maxSeconds: 0.5 }, ...over } }, env)!
+  return offloadSettings(
+    {
+      station: { id: 'test-station' },
+      offload: { bucket, partSizeBytes: 5 << 20, multipartThresholdBytes: 5 << 20, retry: { baseSeconds: 0.1, maxSeconds: 0.5 }, ...over },
+    },
+    env,
+  )!
 }
 
 function deps(t: Test, s: TestStation, set: OffloadSettings): OffloadDeps {
@@ -64,12 +70,14 @@ function deps(t: Test, s: TestStation, set: OffloadSettings): OffloadDeps {
 }
 
 /** Station-local file-name time `days` days ago. */
-const ago = (days: number, hour = 8): string => DateTime.now().setZone('Asia/Shanghai').minus({ days }).set({ hour, minute: 0, second: 0 }).toFormat('yyyyMMddHHmmss')
+const ago = (days: number, hour = 8): string =>
+  DateTime.now().setZone('Asia/Shanghai').minus({ days }).set({ hour, minute: 0, second: 0 }).toFormat('yyyyMMddHHmmss')
 
 function camera(t: Test, files: { time: string; seq: number; imp?: boolean; size?: number }[]): string {
   const cam = join(tempDir(t), 'cam')
   mkdirSync(join(cam, 'DCIM'), { recursive: true })
-  for (const f of files) writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${f.time}_${String(f.seq).padStart(4, '0')}${f.imp ? '_IMP' : ''}.MP4`), randomBytes(f.size ?? 30_000))
+  for (const f of files)
+    writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${f.time}_${String(f.seq).padStart(4, '0')}${f.imp ? '_IMP' : ''}.MP4`), randomBytes(f.size ?? 30_000))
   return cam
 }
 
@@ -85,44 +93,94 @@ async function errorOf(p: Promise<unknown>): Promise<string> {
 
 const ctx = (s: TestStation, now = new Date()) => ({ db: s.db, policy: POLICY, actor: 'user:clerk', now })
 
-t.test('upload: read back and hashed before it counts; COMPLIANCE lock = purge date; legal hold while indefinite; locked versions cannot be deleted', async (t) => {
-  const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: ago(2), seq: 1 }, { time: ago(2, 9), seq: 2, imp: true }, { time: ago(2, 10), seq: 3, size: 12 * 1024 * 1024 + 321 }]))
-  const [patrol, evidence, big] = r.ingested
-  setCategory(ctx(s), patrol!.id, 'patrol', 'routine')
-  setCategory(ctx(s), big!.id, 'inspection', 'shop inspection')
-  const d = deps(t, s, settings(bucketName('lock')))
-  const rep = await runOffloadOnce(d)
-  t.same(rep.failed, [], 'no failures')
-  t.same(rep.verified.map((v) => [v.sha256, v.multipart]).sort(), [[patrol!.sha256, false], [evidence!.sha256, false], [big!.sha256, true]].sort(), 'three objects, the big one in parts')
-  t.equal(rep.pending, 0)
-  for (const x of r.ingested) {
-    const ev = eventsFor(s.db, `object:${x.sha256}`).find((e) => e.type === 'offloaded')!
-    t.equal(ev.payload.readBackSha256, x.sha256, `offloaded event after a read-back hash of ${x.sourcePath}`)
-  }
-  const row = (sha: string) => s.db.prepare('SELECT key, version_id AS v FROM offload_objects WHERE sha256 = ?').get(sha) as { key: string; v: string }
-  const p = row(patrol!.sha256)
-  const ret = await d.s3.client.send(new GetObjectRetentionCommand({ Bucket: d.s3.bucket, Key: p.key, VersionId: p.v }))
-  const deadline = new Date((s.db.prepare('SELECT deadline FROM retention WHERE recording_id = ?').get(patrol!.id) as { deadline: string }).deadline)
-  t.equal(ret.Retention?.Mode, 'COMPLIANCE')
-  t.equal(ret.Retention?.RetainUntilDate?.toISOString(), (purgeAfter(deadline, POLICY) as Date).toISOString(), 'retain-until = deadline + grace (when the purge may delete it)')
-  const bigRow = row(big!.sha256)
-  t.equal((await d.s3.client.send(new GetObjectRetentionCommand({ Bucket: d.s3.bucket, Key: bigRow.key, VersionId: bigRow.v }))).Retention?.Mode, 'COMPLIANCE', 'the multipart object is locked too (after completing)')
-  const e = row(evidence!.sha256)
-  t.equal((await d.s3.client.send(new GetObjectLegalHoldCommand({ Bucket: d.s3.bucket, Key: e.key, VersionId: e.v }))).LegalHold?.Status, 'ON', 'evidence awaiting a case (indefinite): legal hold')
-  t.equal(await errorOf(d.s3.client.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: p.key, VersionId: p.v }))), 'AccessDenied', 'the server refuses to delete the locked version')
-  t.equal(await errorOf(d.s3.client.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: e.key, VersionId: e.v }))), 'AccessDenied', 'and the held one')
-  t.equal(await errorOf(d.s3.client.send(new PutObjectRetentionCommand({ Bucket: d.s3.bucket, Key: p.key, VersionId: p.v, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 3600_000) } }))), 'AccessDenied', 'nor shorten its retention')
-  const manifests: string[] = []
-  for await (const o of d.s3.list(keys.manifests(d.settings.prefix))) manifests.push(o.key)
-  t.equal(manifests.length, 3, 'a manifest per recording')
-  const m = JSON.parse(await d.s3.getText(keys.manifest(d.settings.prefix, patrol!.id))) as { recording: { sha256: string }; events: { type: string }[] }
-  t.equal(m.recording.sha256, patrol!.sha256)
-  t.same(m.events.map((x) => x.type), ['ingested', 'category-changed', 'retention-changed', 'offloaded'], 'with its ledger events')
-  const again = await runOffloadOnce(d)
-  t.same([again.verified.length, again.done.manifest, again.done.ledger, again.pending], [0, 0, 0, 0], 'a second pass has nothing to do')
-  t.same((await verifyVault(s.db, s.vault)).problems, [])
-})
+t.test(
+  'upload: read back and hashed before it counts; COMPLIANCE lock = purge date; legal hold while indefinite; locked versions cannot be deleted',
+  async (t) => {
+    const s = station(t)
+    const r = await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2, imp: true },
+        { time: ago(2, 10), seq: 3, size: 12 * 1024 * 1024 + 321 },
+      ]),
+    )
+    const [patrol, evidence, big] = r.ingested
+    setCategory(ctx(s), patrol!.id, 'patrol', 'routine')
+    setCategory(ctx(s), big!.id, 'inspection', 'shop inspection')
+    const d = deps(t, s, settings(bucketName('lock')))
+    const rep = await runOffloadOnce(d)
+    t.same(rep.failed, [], 'no failures')
+    t.same(
+      rep.verified.map((v) => [v.sha256, v.multipart]).sort(),
+      [
+        [patrol!.sha256, false],
+        [evidence!.sha256, false],
+        [big!.sha256, true],
+      ].sort(),
+      'three objects, the big one in parts',
+    )
+    t.equal(rep.pending, 0)
+    for (const x of r.ingested) {
+      const ev = eventsFor(s.db, `object:${x.sha256}`).find((e) => e.type === 'offloaded')!
+      t.equal(ev.payload.readBackSha256, x.sha256, `offloaded event after a read-back hash of ${x.sourcePath}`)
+    }
+    const row = (sha: string) => s.db.prepare('SELECT key, version_id AS v FROM offload_objects WHERE sha256 = ?').get(sha) as { key: string; v: string }
+    const p = row(patrol!.sha256)
+    const ret = await d.s3.client.send(new GetObjectRetentionCommand({ Bucket: d.s3.bucket, Key: p.key, VersionId: p.v }))
+    const deadline = new Date((s.db.prepare('SELECT deadline FROM retention WHERE recording_id = ?').get(patrol!.id) as { deadline: string }).deadline)
+    t.equal(ret.Retention?.Mode, 'COMPLIANCE')
+    t.equal(
+      ret.Retention?.RetainUntilDate?.toISOString(),
+      (purgeAfter(deadline, POLICY) as Date).toISOString(),
+      'retain-until = deadline + grace (when the purge may delete it)',
+    )
+    const bigRow = row(big!.sha256)
+    t.equal(
+      (await d.s3.client.send(new GetObjectRetentionCommand({ Bucket: d.s3.bucket, Key: bigRow.key, VersionId: bigRow.v }))).Retention?.Mode,
+      'COMPLIANCE',
+      'the multipart object is locked too (after completing)',
+    )
+    const e = row(evidence!.sha256)
+    t.equal(
+      (await d.s3.client.send(new GetObjectLegalHoldCommand({ Bucket: d.s3.bucket, Key: e.key, VersionId: e.v }))).LegalHold?.Status,
+      'ON',
+      'evidence awaiting a case (indefinite): legal hold',
+    )
+    t.equal(
+      await errorOf(d.s3.client.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: p.key, VersionId: p.v }))),
+      'AccessDenied',
+      'the server refuses to delete the locked version',
+    )
+    t.equal(await errorOf(d.s3.client.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: e.key, VersionId: e.v }))), 'AccessDenied', 'and the held one')
+    t.equal(
+      await errorOf(
+        d.s3.client.send(
+          new PutObjectRetentionCommand({
+            Bucket: d.s3.bucket,
+            Key: p.key,
+            VersionId: p.v,
+            Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 3600_000) },
+          }),
+        ),
+      ),
+      'AccessDenied',
+      'nor shorten its retention',
+    )
+    const manifests: string[] = []
+    for await (const o of d.s3.list(keys.manifests(d.settings.prefix))) manifests.push(o.key)
+    t.equal(manifests.length, 3, 'a manifest per recording')
+    const m = JSON.parse(await d.s3.getText(keys.manifest(d.settings.prefix, patrol!.id))) as { recording: { sha256: string }; events: { type: string }[] }
+    t.equal(m.recording.sha256, patrol!.sha256)
+    t.same(
+      m.events.map((x) => x.type),
+      ['ingested', 'category-changed', 'retention-changed', 'offloaded'],
+      'with its ledger events',
+    )
+    const again = await runOffloadOnce(d)
+    t.same([again.verified.length, again.done.manifest, again.done.ledger, again.pending], [0, 0, 0, 0], 'a second pass has nothing to do')
+    t.same((await verifyVault(s.db, s.vault)).problems, [])
+  },
+)
 
 t.test('retention grows: legal hold while a case is open, COMPLIANCE extended when it closes', async (t) => {
   const s = station(t)
@@ -143,60 +201,94 @@ t.test('retention grows: legal hold while a case is open, COMPLIANCE extended wh
   rep = await runOffloadOnce(d)
   const after = await lock()
   t.equal(after.legalHold, false, 'legal hold lifted once the deadline is a date again')
-  const want = purgeAfter(new Date((s.db.prepare('SELECT deadline FROM retention WHERE recording_id = ?').get(rec.id) as { deadline: string }).deadline), POLICY) as Date
+  const want = purgeAfter(
+    new Date((s.db.prepare('SELECT deadline FROM retention WHERE recording_id = ?').get(rec.id) as { deadline: string }).deadline),
+    POLICY,
+  ) as Date
   t.equal(after.retainUntil?.toISOString(), want.toISOString(), 'COMPLIANCE retain-until extended to close + 30 years + grace')
   t.ok(after.retainUntil!.getTime() > before.getTime() + 20 * 365 * 86_400_000)
   const m = JSON.parse(await d.s3.getText(keys.manifest(d.settings.prefix, rec.id))) as { events: { type: string }[] }
-  t.ok(m.events.some((e) => e.type === 'case-linked'), 'the manifest follows the recording')
+  t.ok(
+    m.events.some((e) => e.type === 'case-linked'),
+    'the manifest follows the recording',
+  )
   t.same((await verifyVault(s.db, s.vault)).problems, [])
 })
 
-t.test('the gateway stops mid-upload: the persisted queue retries with backoff and resumes the multipart upload', { skip: !clusterDir && 'needs the cluster folder (BODYVAULT_S3_DIR) to stop and start the gateway' }, async (t) => {
-  const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: ago(1), seq: 1, size: 31 * 1024 * 1024 + 7 }, { time: ago(1, 9), seq: 2 }]))
-  const [big, small] = r.ingested
-  const d = deps(t, s, settings(bucketName('outage')))
-  await d.s3.ensureBucket(true)
-  const sent: number[] = []
-  const orig = d.s3.uploadPart.bind(d.s3)
-  d.s3.uploadPart = async (key, uploadId, n, body) => {
-    const res = await orig(key, uploadId, n, body)
-    sent.push(n)
-    if (n === 3) stopGateway() // the outage starts right after part 3 is stored
-    return res
-  }
-  const first = await runOffloadOnce(d)
-  t.ok(first.outage, 'the pass noticed the outage and stopped')
-  t.same(first.verified.map((v) => v.sha256), [], 'nothing counted as offloaded')
-  const job = s.db.prepare("SELECT attempts, next_attempt_at AS next, progress, last_error AS err FROM offload_queue WHERE op = 'object' AND subject = ?").get(big!.sha256) as { attempts: number; next: string; progress: string; err: string }
-  t.equal(job.attempts, 1, 'the failure is persisted')
-  t.ok(new Date(job.next).getTime() > Date.now() - 1000, 'with a next attempt time (backoff)')
-  t.same(Object.keys((JSON.parse(job.progress) as { parts: Record<string, string> }).parts).sort(), ['1', '2', '3'], 'the parts already stored are remembered')
-  t.match(job.err, /ECONNREFUSED|ECONNRESET|socket|connect/i)
-  t.ok((await verifyVault(s.db, s.vault)).ok, 'verify is clean during the outage (nothing claimed)')
+t.test(
+  'the gateway stops mid-upload: the persisted queue retries with backoff and resumes the multipart upload',
+  { skip: !clusterDir && 'needs the cluster folder (BODYVAULT_S3_DIR) to stop and start the gateway' },
+  async (t) => {
+    const s = station(t)
+    const r = await s.ingest(
+      camera(t, [
+        { time: ago(1), seq: 1, size: 31 * 1024 * 1024 + 7 },
+        { time: ago(1, 9), seq: 2 },
+      ]),
+    )
+    const [big, small] = r.ingested
+    const d = deps(t, s, settings(bucketName('outage')))
+    await d.s3.ensureBucket(true)
+    const sent: number[] = []
+    const orig = d.s3.uploadPart.bind(d.s3)
+    d.s3.uploadPart = async (key, uploadId, n, body) => {
+      const res = await orig(key, uploadId, n, body)
+      sent.push(n)
+      if (n === 3) stopGateway() // the outage starts right after part 3 is stored
+      return res
+    }
+    const first = await runOffloadOnce(d)
+    t.ok(first.outage, 'the pass noticed the outage and stopped')
+    t.same(
+      first.verified.map((v) => v.sha256),
+      [],
+      'nothing counted as offloaded',
+    )
+    const job = s.db
+      .prepare("SELECT attempts, next_attempt_at AS next, progress, last_error AS err FROM offload_queue WHERE op = 'object' AND subject = ?")
+      .get(big!.sha256) as { attempts: number; next: string; progress: string; err: string }
+    t.equal(job.attempts, 1, 'the failure is persisted')
+    t.ok(new Date(job.next).getTime() > Date.now() - 1000, 'with a next attempt time (backoff)')
+    t.same(
+      Object.keys((JSON.parse(job.progress) as { parts: Record<string, string> }).parts).sort(),
+      ['1', '2', '3'],
+      'the parts already stored are remembered',
+    )
+    t.match(job.err, /ECONNREFUSED|ECONNRESET|socket|connect/i)
+    t.ok((await verifyVault(s.db, s.vault)).ok, 'verify is clean during the outage (nothing claimed)')
 
-  const still = await runOffloadOnce(d)
-  t.ok(still.outage && still.verified.length === 0, 'a pass during the outage changes nothing')
-  await startGateway()
-  await new Promise((res) => setTimeout(res, 600)) // let the backoff expire
-  sent.length = 0
-  let rep = await runOffloadOnce(d)
-  for (let i = 0; i < 10 && rep.pending > 0; i++) {
-    await new Promise((res) => setTimeout(res, 600))
-    rep = await runOffloadOnce(d)
-  }
-  t.equal(rep.pending, 0, 'the queue drained after the gateway came back')
-  t.ok(!sent.includes(1) && !sent.includes(2) && !sent.includes(3), `only the missing parts were sent after the outage (sent ${sent.join(',')})`)
-  const verified = s.db.prepare('SELECT sha256 FROM offload_objects WHERE verified_at IS NOT NULL ORDER BY sha256').all() as { sha256: string }[]
-  t.same(verified.map((x) => x.sha256), [big!.sha256, small!.sha256].sort(), 'both verified')
-  const { key, v } = s.db.prepare('SELECT key, version_id AS v FROM offload_objects WHERE sha256 = ?').get(big!.sha256) as { key: string; v: string }
-  t.same(await d.s3.hashVersion(key, v), { sha256: big!.sha256, size: big!.size }, 'the resumed upload is byte-identical')
-  t.same((await verifyVault(s.db, s.vault)).problems, [])
-})
+    const still = await runOffloadOnce(d)
+    t.ok(still.outage && still.verified.length === 0, 'a pass during the outage changes nothing')
+    await startGateway()
+    await new Promise((res) => setTimeout(res, 600)) // let the backoff expire
+    sent.length = 0
+    let rep = await runOffloadOnce(d)
+    for (let i = 0; i < 10 && rep.pending > 0; i++) {
+      await new Promise((res) => setTimeout(res, 600))
+      rep = await runOffloadOnce(d)
+    }
+    t.equal(rep.pending, 0, 'the queue drained after the gateway came back')
+    t.ok(!sent.includes(1) && !sent.includes(2) && !sent.includes(3), `only the missing parts were sent after the outage (sent ${sent.join(',')})`)
+    const verified = s.db.prepare('SELECT sha256 FROM offload_objects WHERE verified_at IS NOT NULL ORDER BY sha256').all() as { sha256: string }[]
+    t.same(
+      verified.map((x) => x.sha256),
+      [big!.sha256, small!.sha256].sort(),
+      'both verified',
+    )
+    const { key, v } = s.db.prepare('SELECT key, version_id AS v FROM offload_objects WHERE sha256 = ?').get(big!.sha256) as { key: string; v: string }
+    t.same(await d.s3.hashVersion(key, v), { sha256: big!.sha256, size: big!.size }, 'the resumed upload is byte-identical')
+    t.same((await verifyVault(s.db, s.vault)).problems, [])
+  },
+)
 
 t.test('the local cache evicts only verified copies; an evicted object is fetched back on read', async (t) => {
   const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: ago(5), seq: 1 }, { time: ago(5, 9), seq: 2 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: ago(5), seq: 1 },
+      { time: ago(5, 9), seq: 2 },
+    ]),
+  )
   const [a, b] = r.ingested
   const d = deps(t, s, settings(bucketName('cache'), { cache: { keepDays: 0 } }))
   const orig = d.s3.putFile.bind(d.s3)
@@ -205,7 +297,11 @@ t.test('the local cache evicts only verified copies; an evicted object is fetche
     return orig(key, path, sha, size, lock)
   }
   const rep = await runOffloadOnce(d)
-  t.same(rep.evicted.map((e) => e.sha256), [a!.sha256], 'the verified one is evicted (keepDays 0)')
+  t.same(
+    rep.evicted.map((e) => e.sha256),
+    [a!.sha256],
+    'the verified one is evicted (keepDays 0)',
+  )
   t.notOk(existsSync(s.vault.objectPath(a!.sha256)), 'its local copy is gone')
   t.ok(existsSync(s.vault.objectPath(b!.sha256)), 'the one whose upload failed stays local')
   t.equal(rep.failed[0]?.subject, b!.sha256)
@@ -222,12 +318,22 @@ t.test('the local cache evicts only verified copies; an evicted object is fetche
   d.s3.putFile = orig
   await runOffloadOnce({ ...d, settings: { ...d.settings, cache: { keepDays: null, maxBytes: null } } })
   rmSync(s.vault.objectPath(b!.sha256), { force: true })
-  t.match((await verifyVault(s.db, s.vault)).problems.map((p) => p.kind), ['object-missing'], 'a local copy deleted without an eviction event is a problem')
+  t.match(
+    (await verifyVault(s.db, s.vault)).problems.map((p) => p.kind),
+    ['object-missing'],
+    'a local copy deleted without an eviction event is a problem',
+  )
 })
 
 t.test('cache size limit: oldest verified objects go first, down to maxBytes', async (t) => {
   const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: ago(5), seq: 1, size: 100_000 }, { time: ago(5, 9), seq: 2, size: 100_000 }, { time: ago(5, 10), seq: 3, size: 100_000 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: ago(5), seq: 1, size: 100_000 },
+      { time: ago(5, 9), seq: 2, size: 100_000 },
+      { time: ago(5, 10), seq: 3, size: 100_000 },
+    ]),
+  )
   const d = deps(t, s, settings(bucketName('size'), { cache: { maxBytes: 150_000 } }))
   const rep = await runOffloadOnce(d)
   t.equal(rep.evicted.length, 2, 'two of three evicted to get under 150 kB')
@@ -238,20 +344,36 @@ t.test('cache size limit: oldest verified objects go first, down to maxBytes', a
 t.test('purge removes the remote copy too once its lock has expired, with a remote-deleted event', async (t) => {
   const s = station(t)
   // Recorded in 2024: its deadline (and so any lock) is already past: uploaded without retention.
-  const r = await s.ingest(camera(t, [{ time: '20240110080000', seq: 1 }, { time: ago(1), seq: 2 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: '20240110080000', seq: 1 },
+      { time: ago(1), seq: 2 },
+    ]),
+  )
   const [old, recent] = r.ingested
   setCategory(ctx(s), old!.id, 'patrol', 'routine')
   setCategory(ctx(s), recent!.id, 'patrol', 'routine')
   const d = deps(t, s, settings(bucketName('purge')))
   await runOffloadOnce(d)
-  const rowOf = (sha: string) => s.db.prepare('SELECT key, version_id AS v, retain_until AS until FROM offload_objects WHERE sha256 = ?').get(sha) as { key: string; v: string; until: string | null }
+  const rowOf = (sha: string) =>
+    s.db.prepare('SELECT key, version_id AS v, retain_until AS until FROM offload_objects WHERE sha256 = ?').get(sha) as {
+      key: string
+      v: string
+      until: string | null
+    }
   t.equal(rowOf(old!.sha256).until, null, 'past deadline: no retain-until')
   const purged = await runPurge({ db: s.db, vault: s.vault, policy: POLICY, now: new Date(), dryRun: false, actor: 'station:test', logger: silentLogger() })
-  t.same(purged.purged.map((p) => p.recordingId), [old!.id])
+  t.same(
+    purged.purged.map((p) => p.recordingId),
+    [old!.id],
+  )
   t.same((purged.purged[0] as { remoteDeleteQueued: string[] }).remoteDeleteQueued, [old!.sha256], 'remote deletion queued in the same transaction')
   const rep = await runOffloadOnce(d)
   t.equal(rep.done.delete, 1)
-  t.ok(eventsFor(s.db, `object:${old!.sha256}`).some((e) => e.type === 'remote-deleted'), 'remote-deleted event')
+  t.ok(
+    eventsFor(s.db, `object:${old!.sha256}`).some((e) => e.type === 'remote-deleted'),
+    'remote-deleted event',
+  )
   t.same(await d.s3.versions(rowOf(old!.sha256).key), [], 'no version left in the bucket')
   const m = JSON.parse(await d.s3.getText(keys.manifest(d.settings.prefix, old!.id))) as { recording: { status: string }; events: { type: string }[] }
   t.equal(m.recording.status, 'purged', 'the manifest keeps the tombstone')
@@ -263,12 +385,28 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
   const dir = tempDir(t)
   const bucket = bucketName('reindex')
   const cfg = join(dir, 'station.json')
-  writeFileSync(cfg, JSON.stringify({ station: { id: 'east-7' }, offload: { bucket, partSizeBytes: 5 << 20, multipartThresholdBytes: 5 << 20, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } } }))
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      station: { id: 'east-7' },
+      offload: { bucket, partSizeBytes: 5 << 20, multipartThresholdBytes: 5 << 20, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } },
+    }),
+  )
   const e1 = { ...env, BODYVAULT_CONFIG: cfg, BODYVAULT_DATA_DIR: join(dir, 'data1') }
-  const cam = camera(t, [{ time: ago(4), seq: 1 }, { time: ago(4, 9), seq: 2, imp: true }, { time: ago(4, 10), seq: 3, size: 6 * 1024 * 1024 }, { time: '20240105080000', seq: 4 }])
+  const cam = camera(t, [
+    { time: ago(4), seq: 1 },
+    { time: ago(4, 9), seq: 2, imp: true },
+    { time: ago(4, 10), seq: 3, size: 6 * 1024 * 1024 },
+    { time: '20240105080000', seq: 4 },
+  ])
   const ing = cli(['ingest', cam, '--json'], e1)
   t.equal(ing.code, 0, ing.stderr)
-  const id = Object.fromEntries((JSON.parse(ing.stdout) as { ingested: { id: number; sourcePath: string }[] }).ingested.map((x) => [/_(\d{4})(?:_IMP)?\.MP4$/.exec(x.sourcePath)![1]!, String(x.id)]))
+  const id = Object.fromEntries(
+    (JSON.parse(ing.stdout) as { ingested: { id: number; sourcePath: string }[] }).ingested.map((x) => [
+      /_(\d{4})(?:_IMP)?\.MP4$/.exec(x.sourcePath)![1]!,
+      String(x.id),
+    ]),
+  )
   t.equal(cli(['categorize', id['0001']!, 'patrol', '--reason', 'routine'], e1).code, 0)
   t.equal(cli(['categorize', id['0004']!, 'patrol', '--reason', 'routine'], e1).code, 0)
   t.equal(cli(['case', 'create', 'XZ-7', '--type', 'compulsory-measures'], e1).code, 0)
@@ -277,7 +415,11 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
   t.equal(cli(['retention', 'purge'], e1).code, 0, 'the 2024 patrol clip is purged before offload')
   const off = cli(['offload', 'run', '--json'], e1)
   t.equal(off.code, 0, off.stderr)
-  const status = JSON.parse(cli(['offload', 'status', '--json'], e1).stdout) as { remote: { verified: number; legalHolds: number }; ledger: { head: number; uploadedThrough: number }; queue: unknown[] }
+  const status = JSON.parse(cli(['offload', 'status', '--json'], e1).stdout) as {
+    remote: { verified: number; legalHolds: number }
+    ledger: { head: number; uploadedThrough: number }
+    queue: unknown[]
+  }
   t.equal(status.remote.verified, 3)
   t.equal(status.remote.legalHolds, 3, 'hold, open case, open case: all three under legal hold')
   t.same(status.queue, [])
@@ -287,14 +429,35 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
   const e2 = { ...env, BODYVAULT_CONFIG: cfg, BODYVAULT_DATA_DIR: join(dir, 'data2') }
   const re = cli(['reindex', '--from-s3', '--json'], e2)
   t.equal(re.code, 0, re.stdout + re.stderr)
-  const rr = JSON.parse(re.stdout) as { recordings: number; stored: number; purged: number; cases: number; holds: number; ledgerProblems: unknown[]; objects: { remote: number; checked: number; missing: string[] }; staleManifests: number[] }
-  t.match(rr, { recordings: 4, stored: 3, purged: 1, cases: 1, holds: 1, ledgerProblems: [], objects: { remote: 3, checked: 3, missing: [] }, staleManifests: [] })
+  const rr = JSON.parse(re.stdout) as {
+    recordings: number
+    stored: number
+    purged: number
+    cases: number
+    holds: number
+    ledgerProblems: unknown[]
+    objects: { remote: number; checked: number; missing: string[] }
+    staleManifests: number[]
+  }
+  t.match(rr, {
+    recordings: 4,
+    stored: 3,
+    purged: 1,
+    cases: 1,
+    holds: 1,
+    ledgerProblems: [],
+    objects: { remote: 3, checked: 3, missing: [] },
+    staleManifests: [],
+  })
   const after = JSON.parse(cli(['recordings', '--json'], e2).stdout) as Record<string, unknown>[]
   t.same(after, before, 'every recording, field by field: ids, hashes, sizes, categories, cases, status')
   const v = cli(['verify', '--json'], e2)
   t.equal(v.code, 0, v.stdout)
   t.same((JSON.parse(v.stdout) as { problems: unknown[] }).problems, [], 'the rebuilt catalog verifies: chain, rows, remote-only objects on the record')
-  t.same(JSON.parse(cli(['case', 'show', 'XZ-7', '--json'], e2).stdout).recordings, [Number(id['0002']), Number(id['0003'])].sort((a, b) => a - b))
+  t.same(
+    JSON.parse(cli(['case', 'show', 'XZ-7', '--json'], e2).stdout).recordings,
+    [Number(id['0002']), Number(id['0003'])].sort((a, b) => a - b),
+  )
   t.match(cli(['reindex', '--from-s3'], e2), { code: 2, stderr: /is not empty/ }, 'never over an existing catalog')
 
   const e3 = { ...env, BODYVAULT_CONFIG: cfg, BODYVAULT_DATA_DIR: join(dir, 'data3') }

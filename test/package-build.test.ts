@@ -25,8 +25,26 @@ async function addDerivative(s: TestStation, recordingId: number): Promise<strin
   await s.vault.commitObject(staged, sha)
   const rec = s.db.prepare('SELECT sha256 FROM recordings WHERE id = ?').get(recordingId) as { sha256: string }
   s.db.transaction(() => {
-    const ev = appendEvent(s.db, { type: 'derived', actor: 'station:test-station', subject: `recording:${recordingId}`, payload: { derivativeId: 1, recordingId, kind: 'proxy', sha256: sha, size: bytes.length, mimeType: 'video/mp4', inputSha256: rec.sha256, ffmpegVersion: null, args: [] } })
-    s.db.prepare('INSERT INTO derivatives (id, recording_id, kind, sha256, size, mime_type, input_sha256, ffmpeg_version, args, created_at, event_seq) VALUES (1, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)')
+    const ev = appendEvent(s.db, {
+      type: 'derived',
+      actor: 'station:test-station',
+      subject: `recording:${recordingId}`,
+      payload: {
+        derivativeId: 1,
+        recordingId,
+        kind: 'proxy',
+        sha256: sha,
+        size: bytes.length,
+        mimeType: 'video/mp4',
+        inputSha256: rec.sha256,
+        ffmpegVersion: null,
+        args: [],
+      },
+    })
+    s.db
+      .prepare(
+        'INSERT INTO derivatives (id, recording_id, kind, sha256, size, mime_type, input_sha256, ffmpeg_version, args, created_at, event_seq) VALUES (1, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)',
+      )
       .run(recordingId, 'proxy', sha, bytes.length, 'video/mp4', rec.sha256, '[]', ev.at, ev.seq)
   })()
   return sha
@@ -35,8 +53,18 @@ async function addDerivative(s: TestStation, recordingId: number): Promise<strin
 /** Stands in for the media worker's probes: the clip has a duration, its linked sidecar the GPS. */
 function addProbes(s: TestStation, clip: number, sidecar: number): void {
   s.db.transaction(() => {
-    appendEvent(s.db, { type: 'probed', actor: 'station:test-station', subject: `recording:${clip}`, payload: { recordingId: clip, durationSec: 12.5, gpsLat: null, gpsLon: null, container: 'mp4', links: [{ sidecarId: sidecar, recordingId: clip }] } })
-    const ev = appendEvent(s.db, { type: 'probed', actor: 'station:test-station', subject: `recording:${sidecar}`, payload: { recordingId: sidecar, durationSec: null, gpsLat: 31.230416, gpsLon: 121.473701, gpsSource: 'srt:cue@0s', container: 'srt', links: [] } })
+    appendEvent(s.db, {
+      type: 'probed',
+      actor: 'station:test-station',
+      subject: `recording:${clip}`,
+      payload: { recordingId: clip, durationSec: 12.5, gpsLat: null, gpsLon: null, container: 'mp4', links: [{ sidecarId: sidecar, recordingId: clip }] },
+    })
+    const ev = appendEvent(s.db, {
+      type: 'probed',
+      actor: 'station:test-station',
+      subject: `recording:${sidecar}`,
+      payload: { recordingId: sidecar, durationSec: null, gpsLat: 31.230416, gpsLon: 121.473701, gpsSource: 'srt:cue@0s', container: 'srt', links: [] },
+    })
     s.db.prepare('INSERT INTO media_links (sidecar_id, recording_id, event_seq) VALUES (?, ?, ?)').run(sidecar, clip, ev.seq)
   })()
 }
@@ -59,27 +87,57 @@ t.before(async () => {
   addProbes(s, ids[0]!, ids[1]!)
   zip = join(work, 'out', 'package.zip')
   result = await buildEvidencePackage({
-    db: s.db, vault: s.vault, recordingIds: [ids[0]!, ids[1]!], requestedBy: 'token:7 (clerk Li)', approvedBy: 'token:3 (supervisor Wang)',
-    reason: 'Court request <script>alert(1)</script> & "quotes"', recipient: 'District court, case 2026-17', includeDerivatives: true,
-    out: zip, station: STATION, key,
+    db: s.db,
+    vault: s.vault,
+    recordingIds: [ids[0]!, ids[1]!],
+    requestedBy: 'token:7 (clerk Li)',
+    approvedBy: 'token:3 (supervisor Wang)',
+    reason: 'Court request <script>alert(1)</script> & "quotes"',
+    recipient: 'District court, case 2026-17',
+    includeDerivatives: true,
+    out: zip,
+    station: STATION,
+    key,
   })
 })
 
 t.test('the package and the ledger record of its export', async (t) => {
   t.ok(existsSync(zip))
-  t.equal(result.sha256, sha256File(zip), 'result.sha256 is the zip file\'s SHA-256')
+  t.equal(result.sha256, sha256File(zip), "result.sha256 is the zip file's SHA-256")
   t.equal(result.recordings, 2)
   t.same(readdirSync(join(work, 'out')), ['package.zip'], 'no temporary file is left')
   const exported = ids.slice(0, 2).map((id) => eventsFor(s.db, `recording:${id}`).find((e) => e.type === 'exported'))
-  t.same(exported.map((e) => e?.seq), result.exportEvents)
+  t.same(
+    exported.map((e) => e?.seq),
+    result.exportEvents,
+  )
   const p = exported[0]!.payload
-  t.match(p, { packageId: result.packageId, recordingIds: ids.slice(0, 2), requestedBy: 'token:7 (clerk Li)', approvedBy: 'token:3 (supervisor Wang)', recipient: 'District court, case 2026-17', manifestSha256: result.manifestSha256, packageSha256: result.sha256, checkpointSize: result.checkpoint.treeSize })
+  t.match(p, {
+    packageId: result.packageId,
+    recordingIds: ids.slice(0, 2),
+    requestedBy: 'token:7 (clerk Li)',
+    approvedBy: 'token:3 (supervisor Wang)',
+    recipient: 'District court, case 2026-17',
+    manifestSha256: result.manifestSha256,
+    packageSha256: result.sha256,
+    checkpointSize: result.checkpoint.treeSize,
+  })
   t.ok(result.checkpoint.treeSize < exported[0]!.seq, 'the checkpoint in the package predates the export events')
   const { entries } = await readPackage(zip)
-  t.equal(entries.get('manifest.json')?.sha256, result.manifestSha256, 'the ledger records the manifest\'s hash')
-  const manifest = JSON.parse(entries.get('manifest.json')!.bytes!.toString()) as { recordings: { id: number; derivatives: { kind: string }[]; events: number[] }[]; files: { path: string }[] }
-  t.same(manifest.recordings.map((r) => r.id), ids.slice(0, 2))
-  t.same(manifest.recordings[0]!.derivatives.map((d) => d.kind), ['proxy'], 'the derivative is included')
+  t.equal(entries.get('manifest.json')?.sha256, result.manifestSha256, "the ledger records the manifest's hash")
+  const manifest = JSON.parse(entries.get('manifest.json')!.bytes!.toString()) as {
+    recordings: { id: number; derivatives: { kind: string }[]; events: number[] }[]
+    files: { path: string }[]
+  }
+  t.same(
+    manifest.recordings.map((r) => r.id),
+    ids.slice(0, 2),
+  )
+  t.same(
+    manifest.recordings[0]!.derivatives.map((d) => d.kind),
+    ['proxy'],
+    'the derivative is included',
+  )
   t.ok(manifest.files.some((f) => f.path.startsWith('derivatives/')))
   const sheet = entries.get(`sheets/recording-${ids[0]}.html`)!.bytes!.toString()
   t.notMatch(sheet, /<script>/, 'values are escaped in the evidence sheet')
@@ -89,9 +147,13 @@ t.test('the package and the ledger record of its export', async (t) => {
   t.match(sheet, /Recorded at \(camera time\)<\/th><td>2026-11-20 08:0\d:\d\d \+08:00/)
   t.match(sheet, /<td>ingested<\/td>/, 'the custody trail lists the ingest')
   t.match(sheet, /<td>derived<\/td>/)
-  t.match(sheet, new RegExp(`Place</th><td>GPS 31.230416, 121.473701 \\(source: sidecar recording:${ids[1]} \\(ledger event \\d+\\)\\)`), 'the place, from the linked sidecar')
+  t.match(
+    sheet,
+    new RegExp(`Place</th><td>GPS 31.230416, 121.473701 \\(source: sidecar recording:${ids[1]} \\(ledger event \\d+\\)\\)`),
+    'the place, from the linked sidecar',
+  )
   t.match(sheet, /Duration<\/th><td>0 min 13 s \(12.5 s\)/)
-  t.match(sheet, new RegExp(`<td>probed<br><small>recording:${ids[1]}</small></td>`), 'the sidecar\'s probe is in the trail, as the proof of the place')
+  t.match(sheet, new RegExp(`<td>probed<br><small>recording:${ids[1]}</small></td>`), "the sidecar's probe is in the trail, as the proof of the place")
 })
 
 t.test('verify-package: clean, with and without the trusted key (library and CLI)', async (t) => {
@@ -109,7 +171,10 @@ t.test('verify-package: clean, with and without the trusted key (library and CLI
   writeFileSync(pem, key.pem)
   const c = cli(['verify-package', zip, '--key', pem])
   t.equal(c.code, 0, c.stdout + c.stderr)
-  t.match(c.stdout, /^ok: package [0-9a-f-]{36}, \d+ files .*2 recordings, \d+ events, checkpoint bodyvault\/test-station at \d+ events; key [0-9a-f]{64} \(matches the trusted key\); 0 failure\(s\)\n$/)
+  t.match(
+    c.stdout,
+    /^ok: package [0-9a-f-]{36}, \d+ files .*2 recordings, \d+ events, checkpoint bodyvault\/test-station at \d+ events; key [0-9a-f]{64} \(matches the trusted key\); 0 failure\(s\)\n$/,
+  )
   const vk = join(work, 'station.vkey')
   writeFileSync(vk, key.vkey)
   t.equal(cli(['verify-package', zip, '--key', vk]).code, 0, 'a vkey file works too')
@@ -140,10 +205,14 @@ t.test('by hand, as VERIFY.md says: sha256sum, openssl, xxd, python3', async (t)
   const md = readFileSync(join(dir, 'VERIFY.md'), 'utf8')
   const commands = md.split('\n').filter((l) => /^(openssl|sha256sum|sed|\{ printf)/.test(l))
   const pkeyutl = commands.filter((c) => c.startsWith('openssl pkeyutl'))
-  t.same(pkeyutl, [
-    'openssl pkeyutl -verify -pubin -inkey station.pub.pem -rawin -in checkpoint.body -sigfile checkpoint.sig',
-    'openssl pkeyutl -verify -pubin -inkey station.pub.pem -rawin -in package.body -sigfile package.sig',
-  ], 'VERIFY.md gives exactly these openssl commands')
+  t.same(
+    pkeyutl,
+    [
+      'openssl pkeyutl -verify -pubin -inkey station.pub.pem -rawin -in checkpoint.body -sigfile checkpoint.sig',
+      'openssl pkeyutl -verify -pubin -inkey station.pub.pem -rawin -in package.body -sigfile package.sig',
+    ],
+    'VERIFY.md gives exactly these openssl commands',
+  )
   for (const c of pkeyutl) {
     const r = sh(c)
     t.equal(r.code, 0, `${c}: ${r.out}`)
@@ -173,7 +242,10 @@ t.test('by hand, as VERIFY.md says: sha256sum, openssl, xxd, python3', async (t)
 t.test('CLI export-package: writes, refuses to overwrite, names bad input', async (t) => {
   const out = join(work, 'cli.zip')
   const env = { BODYVAULT_DATA_DIR: s.dataDir, BODYVAULT_CONFIG: writeConfig(work) }
-  const r = cli(['export-package', '--recording', String(ids[2]), '--recording', String(ids[3]), '--reason', 'audit', '--recipient', 'inspector', '--out', out, '--json'], env)
+  const r = cli(
+    ['export-package', '--recording', String(ids[2]), '--recording', String(ids[3]), '--reason', 'audit', '--recipient', 'inspector', '--out', out, '--json'],
+    env,
+  )
   t.equal(r.code, 0, r.stderr)
   const j = JSON.parse(r.stdout) as EvidencePackageResult
   t.equal(j.sha256, sha256File(out))
@@ -182,7 +254,10 @@ t.test('CLI export-package: writes, refuses to overwrite, names bad input', asyn
   t.equal(v.code, 0, v.stdout)
   t.match(cli(['export-package', '--recording', String(ids[2]), '--reason', 'again', '--out', out], env), { code: 2, stderr: /already exists/ })
   t.match(cli(['export-package', '--recording', '9999', '--reason', 'x', '--out', join(work, 'x.zip')], env), { code: 2, stderr: /there is no recording 9999/ })
-  t.match(cli(['export-package', '--recording', 'one', '--reason', 'x', '--out', join(work, 'x.zip')], env), { code: 2, stderr: /--recording: "one" is not a recording id/ })
+  t.match(cli(['export-package', '--recording', 'one', '--reason', 'x', '--out', join(work, 'x.zip')], env), {
+    code: 2,
+    stderr: /--recording: "one" is not a recording id/,
+  })
   t.match(cli(['export-package', '--recording', '1', '--out', join(work, 'x.zip')], env), { code: 2, stderr: /--reason TEXT is required/ })
   t.notOk(existsSync(join(work, 'x.zip')))
   const exp = eventsFor(s.db, `recording:${ids[2]}`).filter((e) => e.type === 'exported')
@@ -192,7 +267,19 @@ t.test('CLI export-package: writes, refuses to overwrite, names bad input', asyn
 
 t.test('a ZIP64 package verifies (the format multi-GB originals need)', async (t) => {
   const out = join(work, 'zip64.zip')
-  await buildEvidencePackage({ db: s.db, vault: s.vault, recordingIds: [ids[0]!], requestedBy: 'a', approvedBy: 'b', reason: 'r', recipient: 'c', out, station: STATION, key, forceZip64: true })
+  await buildEvidencePackage({
+    db: s.db,
+    vault: s.vault,
+    recordingIds: [ids[0]!],
+    requestedBy: 'a',
+    approvedBy: 'b',
+    reason: 'r',
+    recipient: 'c',
+    out,
+    station: STATION,
+    key,
+    forceZip64: true,
+  })
   const r = await verifyEvidencePackage(out, { trustedKey: key.publicKey })
   t.same(r.failures, [])
   t.equal(spawnSync('unzip', ['-tq', out]).status, 0)

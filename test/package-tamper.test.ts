@@ -36,7 +36,18 @@ t.before(async () => {
   const r = await s.ingest(cam)
   key = loadOrCreateStationKey(s.dataDir, STATION.id)
   zipPath = join(work, 'p.zip')
-  await buildEvidencePackage({ db: s.db, vault: s.vault, recordingIds: [r.ingested[1]!.id, r.ingested[2]!.id], requestedBy: 'a', approvedBy: 'b', reason: 'r', recipient: 'c', out: zipPath, station: STATION, key })
+  await buildEvidencePackage({
+    db: s.db,
+    vault: s.vault,
+    recordingIds: [r.ingested[1]!.id, r.ingested[2]!.id],
+    requestedBy: 'a',
+    approvedBy: 'b',
+    reason: 'r',
+    recipient: 'c',
+    out: zipPath,
+    station: STATION,
+    key,
+  })
   pristine = join(work, 'pristine')
   mkdirSync(pristine)
   const uz = spawnSync('unzip', ['-q', zipPath, '-d', pristine])
@@ -121,11 +132,15 @@ t.test('a changed byte in an original', async (t) => {
   resum(d)
   const r2 = await check(d)
   t.ok(hasFailure(r2, 'file-changed', orig), 'still caught with SHA256SUMS recomputed: the signed manifest disagrees')
-  if (hasPython) t.match(spawnSync('python3', ['tools/check_package.py'], { cwd: d, encoding: 'utf8' }), { status: 1, stdout: /FAIL recording \d+: originals\// })
+  if (hasPython)
+    t.match(spawnSync('python3', ['tools/check_package.py'], { cwd: d, encoding: 'utf8' }), { status: 1, stdout: /FAIL recording \d+: originals\// })
   // And the same damage inside a zip.
   const z = join(work, 'changed.zip')
   const zf = new yazl.ZipFile()
-  for (const f of manifestOf(d).files.map((x) => x.path).concat([F.manifest, F.sums, F.packageNote, F.packageBody, F.packageSig])) zf.addBuffer(read(d, f), f)
+  for (const f of manifestOf(d)
+    .files.map((x) => x.path)
+    .concat([F.manifest, F.sums, F.packageNote, F.packageBody, F.packageSig]))
+    zf.addBuffer(read(d, f), f)
   zf.end()
   await new Promise<void>((resolve, reject) => zf.outputStream.pipe(createWriteStream(z)).on('close', resolve).on('error', reject))
   const c = cli(['verify-package', z])
@@ -180,7 +195,14 @@ t.test('an edited event', async (t) => {
   const r = await check(d)
   t.ok(hasFailure(r, 'event-edited', e.file))
   // Edited with everything recomputed (canonical bytes, hash, manifest, sums): the proof no longer reaches the signed root.
-  const body = { seq: ev.seq as number, type: ev.type as string, at: ev.at as string, actor: ev.actor as string, subject: ev.subject as string, payload: ev.payload }
+  const body = {
+    seq: ev.seq as number,
+    type: ev.type as string,
+    at: ev.at as string,
+    actor: ev.actor as string,
+    subject: ev.subject as string,
+    payload: ev.payload,
+  }
   const hash = chainHash(ev.prev_hash, body)
   writeFileSync(join(d, e.file), canonicalBytes({ ...ev, hash }))
   writeFileSync(join(d, e.canonical), canonicalEventBytes(body))
@@ -192,7 +214,11 @@ t.test('an edited event', async (t) => {
   t.ok(hasFailure(r2, 'proof-invalid', e.proof), 'the edited event is not in the signed tree')
   t.notOk(hasFailure(r2, 'event-edited'), 'its hash is self-consistent now')
   t.ok(hasFailure(r2, 'manifest-changed'))
-  if (hasPython) t.match(spawnSync('python3', ['tools/check_package.py'], { cwd: d, encoding: 'utf8' }), { status: 1, stdout: /FAIL event \d+: inclusion proof does not lead to the signed checkpoint root/ })
+  if (hasPython)
+    t.match(spawnSync('python3', ['tools/check_package.py'], { cwd: d, encoding: 'utf8' }), {
+      status: 1,
+      stdout: /FAIL event \d+: inclusion proof does not lead to the signed checkpoint root/,
+    })
 })
 
 t.test('a proof that does not lead to the checkpoint', async (t) => {
@@ -225,7 +251,11 @@ t.test('a checkpoint signed by another key', async (t) => {
   const r = await check(d)
   t.ok(hasFailure(r, 'checkpoint-signature', F.checkpointNote))
   t.match(r.failures.find((f) => f.code === 'checkpoint-signature')!.detail, /not signed by the package key/)
-  const o = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', 'station.pub.pem', '-rawin', '-in', 'checkpoint.body', '-sigfile', 'checkpoint.sig'], { cwd: d, encoding: 'utf8' })
+  const o = spawnSync(
+    'openssl',
+    ['pkeyutl', '-verify', '-pubin', '-inkey', 'station.pub.pem', '-rawin', '-in', 'checkpoint.body', '-sigfile', 'checkpoint.sig'],
+    { cwd: d, encoding: 'utf8' },
+  )
   t.not(o.status, 0, 'openssl, as VERIFY.md says, rejects it too')
 })
 
@@ -262,7 +292,13 @@ t.test('a package re-signed throughout with another key: only the trusted key ca
   writeFileSync(join(d, F.pubPem), mallory.pem)
   writeFileSync(join(d, F.vkey), `${mallory.vkey}\n`)
   remanifest(d, mallory, (m) => {
-    m.stationKey = { ...m.stationKey, keyId: mallory.keyId.toString('hex'), vkey: mallory.vkey, publicKeyHex: mallory.publicKey.toString('hex'), fingerprint: mallory.fingerprint }
+    m.stationKey = {
+      ...m.stationKey,
+      keyId: mallory.keyId.toString('hex'),
+      vkey: mallory.vkey,
+      publicKeyHex: mallory.publicKey.toString('hex'),
+      fingerprint: mallory.fingerprint,
+    }
   })
   const alone = await check(d, null)
   t.same(alone.failures, [], 'consistent with the key it carries')

@@ -4,7 +4,14 @@ import { GAT947, PROFILES } from './helpers.js'
 
 t.test('GA/T 947 names give device, officer, local time in the camera zone, important mark', async (t) => {
   const f = recordingFacts('A1B2C3D_012345_20261120083015_0007_IMP.MP4', 0, GAT947)
-  t.same(f, { deviceId: 'A1B2C3D', officerId: '012345', recordedAt: '2026-11-20T00:30:15.000Z', recordedOffset: '+08:00', recordedSource: 'filename', important: true })
+  t.same(f, {
+    deviceId: 'A1B2C3D',
+    officerId: '012345',
+    recordedAt: '2026-11-20T00:30:15.000Z',
+    recordedOffset: '+08:00',
+    recordedSource: 'filename',
+    important: true,
+  })
   const g = recordingFacts('A1B2C3D_012345_20260101000000_0001.MP4', 0, GAT947)
   t.equal(g.recordedAt, '2025-12-31T16:00:00.000Z', 'midnight local is the previous day in UTC')
   t.equal(g.important, false)

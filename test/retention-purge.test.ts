@@ -28,7 +28,10 @@ function camera(t: Test, files: { time: string; seq: number; imp?: boolean; fill
   const cam = join(tempDir(t), 'cam')
   mkdirSync(join(cam, 'DCIM'), { recursive: true })
   for (const f of files) {
-    writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${f.time}_${String(f.seq).padStart(4, '0')}${f.imp ? '_IMP' : ''}.MP4`), Buffer.alloc(50_000 + f.seq, f.fill ?? f.seq))
+    writeFileSync(
+      join(cam, 'DCIM', `A1B2C3D_012345_${f.time}_${String(f.seq).padStart(4, '0')}${f.imp ? '_IMP' : ''}.MP4`),
+      Buffer.alloc(50_000 + f.seq, f.fill ?? f.seq),
+    )
   }
   return cam
 }
@@ -37,7 +40,8 @@ function ctx(s: TestStation, now: Date, actor = 'user:clerk'): Ctx {
   return { db: s.db, policy: POLICY, actor, now }
 }
 
-const purge = (s: TestStation, now: Date, dryRun = false) => runPurge({ db: s.db, vault: s.vault, policy: POLICY, now, dryRun, actor: 'station:test', logger: silentLogger() })
+const purge = (s: TestStation, now: Date, dryRun = false) =>
+  runPurge({ db: s.db, vault: s.vault, policy: POLICY, now, dryRun, actor: 'station:test', logger: silentLogger() })
 
 async function clean(t: Test, s: TestStation, what: string): Promise<void> {
   const v = await verifyVault(s.db, s.vault)
@@ -48,7 +52,12 @@ const status = (s: TestStation, id: number): string => (s.db.prepare('SELECT sta
 
 t.test('patrol footage is purged only after its deadline + grace, with a tombstone, and verify stays clean', async (t) => {
   const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1 }, { time: '20260301080000', seq: 2 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: '20260115080000', seq: 1 },
+      { time: '20260301080000', seq: 2 },
+    ]),
+  )
   const [a, b] = r.ingested
   setCategory(ctx(s, at('2026-01-16T09:00:00+08:00')), a!.id, 'patrol', 'routine patrol, nothing happened')
   t.equal(uncategorisedCount(s.db), 1, 'the other one is uncategorised, and counted')
@@ -58,32 +67,58 @@ t.test('patrol footage is purged only after its deadline + grace, with a tombsto
   t.same([rep.purged.length, rep.inGrace.length], [0, 0], 'the day before: nothing due')
   t.equal(rep.refreshed.changed, 1, 'deadline recorded for the uncategorised one (the patrol one got its deadline with its category)')
   t.equal((s.db.prepare('SELECT count(*) AS n FROM retention').get() as { n: number }).n, 2, 'both have a deadline row')
-  t.ok(eventsFor(s.db, `recording:${a!.id}`).some((e) => e.type === 'retention-changed' && e.payload.deadline === new Date('2026-07-16T00:00:00+08:00').toISOString()), 'retention-changed event carries the deadline')
+  t.ok(
+    eventsFor(s.db, `recording:${a!.id}`).some(
+      (e) => e.type === 'retention-changed' && e.payload.deadline === new Date('2026-07-16T00:00:00+08:00').toISOString(),
+    ),
+    'retention-changed event carries the deadline',
+  )
 
   const plan = retentionPlan(s.db, POLICY, at('2026-07-16T00:00:00+08:00'))
-  t.same(plan.items.map((i) => [i.recordingId, i.state, i.rule]), [[a!.id, 'in-grace', 'category-period']], 'plan: due at midnight, in grace')
+  t.same(
+    plan.items.map((i) => [i.recordingId, i.state, i.rule]),
+    [[a!.id, 'in-grace', 'category-period']],
+    'plan: due at midnight, in grace',
+  )
   t.equal(plan.items[0]!.purgeAfter, new Date('2026-07-23T00:00:00+08:00').toISOString())
 
   rep = await purge(s, at('2026-07-22T23:59:59+08:00'))
   t.same(rep.purged, [], 'still in grace the second before')
-  t.same(rep.inGrace.map((i) => i.recordingId), [a!.id])
+  t.same(
+    rep.inGrace.map((i) => i.recordingId),
+    [a!.id],
+  )
   t.ok(existsSync(s.vault.objectPath(a!.sha256)), 'object still there')
 
   rep = await purge(s, at('2026-07-23T00:00:00+08:00'))
-  t.same(rep.purged.map((p) => p.recordingId), [a!.id], 'purged at deadline + grace')
+  t.same(
+    rep.purged.map((p) => p.recordingId),
+    [a!.id],
+    'purged at deadline + grace',
+  )
   t.equal(rep.bytesFreed, a!.size)
   t.notOk(existsSync(s.vault.objectPath(a!.sha256)), 'the object is gone')
   t.equal(status(s, a!.id), 'purged', 'the row stays, marked purged')
   t.equal(status(s, b!.id), 'stored', 'the uncategorised one (recorded 1 Mar) is not due yet')
   const tomb = eventsFor(s.db, `recording:${a!.id}`).find((e) => e.type === 'purged')!
-  t.match(tomb.payload, { recordingId: a!.id, sha256: a!.sha256, rule: 'category-period', ruleRef: 'patrol', deadline: new Date('2026-07-16T00:00:00+08:00').toISOString(), graceDays: 7 })
+  t.match(tomb.payload, {
+    recordingId: a!.id,
+    sha256: a!.sha256,
+    rule: 'category-period',
+    ruleRef: 'patrol',
+    deadline: new Date('2026-07-16T00:00:00+08:00').toISOString(),
+    graceDays: 7,
+  })
   t.match(tomb.payload.reason, /retention deadline .* and 7 day\(s\) of grace have passed/)
   t.equal(tomb.at, new Date('2026-07-23T00:00:00+08:00').toISOString(), 'the tombstone is dated by the injected clock')
   await clean(t, s, 'after the purge: the tombstoned object may be absent')
 
   // Uncategorised: longest non-case period, 6 months from 1 Mar: due 2026-09-02.
   rep = await purge(s, at('2026-09-09T00:00:00+08:00'))
-  t.same(rep.purged.map((p) => [p.recordingId, p.rule]), [[b!.id, 'uncategorised']])
+  t.same(
+    rep.purged.map((p) => [p.recordingId, p.rule]),
+    [[b!.id, 'uncategorised']],
+  )
   await clean(t, s, 'after the second purge')
   rep = await purge(s, at('2030-01-01T00:00:00+08:00'))
   t.same([rep.purged.length, rep.leftoversRemoved], [0, 0], 'nothing left, nothing twice')
@@ -93,13 +128,21 @@ t.test('evidence is kept while its case is open, and until close + archive perio
   const s = station(t)
   const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1, imp: true }]))
   const id = r.ingested[0]!.id
-  t.equal((s.db.prepare('SELECT category FROM recordings WHERE id = ?').get(id) as { category: string }).category, 'evidence', 'important on the camera: evidence')
+  t.equal(
+    (s.db.prepare('SELECT category FROM recordings WHERE id = ?').get(id) as { category: string }).category,
+    'evidence',
+    'important on the camera: evidence',
+  )
   let rep = await purge(s, at('2090-01-01T00:00:00+08:00'))
   t.same(rep.purged, [], 'evidence with no case yet is kept (awaiting a case)')
 
   createCase(ctx(s, at('2026-01-20T10:00:00+08:00')), { number: 'ZF-2026-001', type: 'penalty-summary-procedure', title: 'street vending' })
   linkRecordings(ctx(s, at('2026-01-20T10:05:00+08:00')), 'ZF-2026-001', [id], 'scene footage')
-  t.equal((s.db.prepare('SELECT case_number AS c FROM recordings WHERE id = ?').get(id) as { c: string }).c, 'ZF-2026-001', 'recordings.case_number follows the link')
+  t.equal(
+    (s.db.prepare('SELECT case_number AS c FROM recordings WHERE id = ?').get(id) as { c: string }).c,
+    'ZF-2026-001',
+    'recordings.case_number follows the link',
+  )
   rep = await purge(s, at('2090-01-01T00:00:00+08:00'))
   t.same(rep.purged, [], 'open case: never purged, whatever the date')
 
@@ -108,16 +151,29 @@ t.test('evidence is kept while its case is open, and until close + archive perio
   rep = await purge(s, at('2036-03-02T23:59:59+08:00'))
   t.same([rep.purged.length, rep.inGrace.length], [0, 0], 'not due during the archive period')
   rep = await purge(s, at('2036-03-09T23:59:59+08:00'))
-  t.same(rep.inGrace.map((i) => [i.recordingId, i.rule, i.ruleRef]), [[id, 'case-archive', 'ZF-2026-001']], 'due, in grace')
+  t.same(
+    rep.inGrace.map((i) => [i.recordingId, i.rule, i.ruleRef]),
+    [[id, 'case-archive', 'ZF-2026-001']],
+    'due, in grace',
+  )
   t.equal(rep.inGrace[0]!.deadline, new Date('2036-03-03T00:00:00+08:00').toISOString())
   rep = await purge(s, at('2036-03-10T00:00:00+08:00'))
-  t.same(rep.purged.map((p) => p.recordingId), [id], 'purged after close + archive + grace')
+  t.same(
+    rep.purged.map((p) => p.recordingId),
+    [id],
+    'purged after close + archive + grace',
+  )
   await clean(t, s, 'after purging case footage')
 })
 
 t.test('a case link during the grace period rescues footage; a hold blocks purge until released', async (t) => {
   const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1 }, { time: '20260115090000', seq: 2 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: '20260115080000', seq: 1 },
+      { time: '20260115090000', seq: 2 },
+    ]),
+  )
   const [a, b] = r.ingested
   for (const x of [a!, b!]) setCategory(ctx(s, at('2026-01-16T09:00:00+08:00')), x.id, 'patrol', 'patrol')
   let rep = await purge(s, at('2026-07-18T00:00:00+08:00'))
@@ -136,7 +192,11 @@ t.test('a case link during the grace period rescues footage; a hold blocks purge
 
   releaseHold(ctx(s, at('2027-01-02T10:00:00+08:00'), 'user:supervisor'), hold.id, 'complaint withdrawn')
   rep = await purge(s, at('2027-01-03T00:00:00+08:00'))
-  t.same(rep.purged.map((p) => p.recordingId), [b!.id], 'the released one goes (its deadline and grace were long past)')
+  t.same(
+    rep.purged.map((p) => p.recordingId),
+    [b!.id],
+    'the released one goes (its deadline and grace were long past)',
+  )
   t.equal(status(s, a!.id), 'stored', 'the one linked to the open case stays')
   await clean(t, s, 'after release and purge')
 })
@@ -151,7 +211,10 @@ t.test('identical bytes under two recordings: the tombstone is written, the obje
   t.equal(r.ingested[0]!.sha256, r2.ingested[0]!.sha256, 'same content')
   setCategory(ctx(s, at('2026-01-16T09:00:00+08:00')), r.ingested[0]!.id, 'patrol', 'patrol')
   const rep = await purge(s, at('2026-08-01T00:00:00+08:00'))
-  t.same(rep.purged.map((p) => p.recordingId), [r.ingested[0]!.id])
+  t.same(
+    rep.purged.map((p) => p.recordingId),
+    [r.ingested[0]!.id],
+  )
   const item = rep.purged[0] as { kept: { reason: string }[]; deleted: unknown[] }
   t.same(item.deleted, [])
   t.match(item.kept[0]!.reason, /another stored recording/)
@@ -166,7 +229,11 @@ t.test('a dry run writes nothing; two purges never overlap; a leftover after a c
   const count = (): number => (s.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n
   const before = count()
   const dry = await purge(s, at('2026-12-01T00:00:00+08:00'), true)
-  t.same(dry.purged.map((p) => p.recordingId), [id], 'dry run lists it')
+  t.same(
+    dry.purged.map((p) => p.recordingId),
+    [id],
+    'dry run lists it',
+  )
   t.equal(count(), before, 'and writes no event')
   t.ok(existsSync(s.vault.objectPath(r.ingested[0]!.sha256)))
 
@@ -176,7 +243,11 @@ t.test('a dry run writes nothing; two purges never overlap; a leftover after a c
   if ('holder' in lease) releaseLease(s.db, 'retention-purge', lease.holder)
 
   const opts = { db: s.db, vault: s.vault, policy: POLICY, dryRun: false, actor: 'station:test', logger: silentLogger() }
-  await t.rejects(runPurge({ ...opts, now: at('2026-12-01T00:00:00+08:00'), asOf: at('2026-12-02T00:00:00+08:00') }), { code: 'PURGE_AHEAD_OF_CLOCK' }, 'a purge never decides ahead of its clock')
+  await t.rejects(
+    runPurge({ ...opts, now: at('2026-12-01T00:00:00+08:00'), asOf: at('2026-12-02T00:00:00+08:00') }),
+    { code: 'PURGE_AHEAD_OF_CLOCK' },
+    'a purge never decides ahead of its clock',
+  )
   const past = await runPurge({ ...opts, now: at('2026-12-01T00:00:00+08:00'), asOf: at('2026-07-22T00:00:00+08:00') })
   t.same([past.purged.length, past.inGrace.length], [0, 1], 'as of a past instant: still in grace then, so not purged now')
   t.equal(count(), before + 1, 'only its deadline was recorded')
@@ -208,7 +279,13 @@ async function problems(s: TestStation): Promise<string[]> {
 
 t.test('verify catches an edited category, a forged purged status, edited holds, links, cases and deadlines', async (t) => {
   const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1, imp: true }, { time: '20260115090000', seq: 2 }, { time: '20260115100000', seq: 3 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: '20260115080000', seq: 1, imp: true },
+      { time: '20260115090000', seq: 2 },
+      { time: '20260115100000', seq: 3 },
+    ]),
+  )
   const [a, b, c] = r.ingested.map((x) => x.id)
   createCase(ctx(s, at('2026-01-20T10:00:00+08:00')), { number: 'C-1', type: 'penalty-general-procedure' })
   linkRecordings(ctx(s, at('2026-01-20T10:01:00+08:00')), 'C-1', [a!])
@@ -217,12 +294,19 @@ t.test('verify catches an edited category, a forged purged status, edited holds,
   await clean(t, s, 'before tampering')
 
   raw(s, `UPDATE recordings SET category = 'patrol' WHERE id = ${a}`)
-  t.match(await problems(s), [new RegExp(`^catalog-mismatch recording:${a} category is "patrol" in the catalog but "evidence" in ledger`)], 'an edited category')
+  t.match(
+    await problems(s),
+    [new RegExp(`^catalog-mismatch recording:${a} category is "patrol" in the catalog but "evidence" in ledger`)],
+    'an edited category',
+  )
   raw(s, `UPDATE recordings SET category = 'evidence' WHERE id = ${a}`)
 
   raw(s, `UPDATE recordings SET status = 'purged' WHERE id = ${c}`)
   let p = await problems(s)
-  t.ok(p.some((x) => new RegExp(`^catalog-mismatch recording:${c} status is "purged" in the catalog but "stored"`).test(x)), 'a forged purged status')
+  t.ok(
+    p.some((x) => new RegExp(`^catalog-mismatch recording:${c} status is "purged" in the catalog but "stored"`).test(x)),
+    'a forged purged status',
+  )
   raw(s, `UPDATE recordings SET status = 'stored' WHERE id = ${c}`)
   const obj = s.vault.objectPath(r.ingested[2]!.sha256)
   const spare = join(tempDir(t), 'spare')
@@ -230,23 +314,36 @@ t.test('verify catches an edited category, a forged purged status, edited holds,
   raw(s, `UPDATE recordings SET status = 'purged' WHERE id = ${c}`)
   rmSync(obj)
   p = await problems(s)
-  t.ok(p.some((x) => /^object-missing object:/.test(x)), 'and the deleted object is missing: only a tombstone excuses absence')
+  t.ok(
+    p.some((x) => /^object-missing object:/.test(x)),
+    'and the deleted object is missing: only a tombstone excuses absence',
+  )
   raw(s, `UPDATE recordings SET status = 'stored' WHERE id = ${c}`)
   copyFileSync(spare, obj)
   await clean(t, s, 'restored')
 
   raw(s, `UPDATE holds SET released_at = '2026-02-01T00:00:00.000Z', released_by = 'user:nobody' WHERE recording_id = ${b}`)
-  t.match(await problems(s), [/^catalog-mismatch hold:1 releasedAt is "2026-02-01T00:00:00.000Z" in the catalog but null/, /^catalog-mismatch hold:1 releasedBy/], 'a hold quietly released')
+  t.match(
+    await problems(s),
+    [/^catalog-mismatch hold:1 releasedAt is "2026-02-01T00:00:00.000Z" in the catalog but null/, /^catalog-mismatch hold:1 releasedBy/],
+    'a hold quietly released',
+  )
   raw(s, `DELETE FROM holds`)
   t.match(await problems(s), [/^catalog-missing hold:1 /], 'a hold deleted')
-  raw(s, `INSERT INTO holds (id, recording_id, reason, placed_by, placed_at) VALUES (1, ${b}, 'litigation', 'user:boss', '${new Date('2026-01-20T10:02:00+08:00').toISOString()}')`)
+  raw(
+    s,
+    `INSERT INTO holds (id, recording_id, reason, placed_by, placed_at) VALUES (1, ${b}, 'litigation', 'user:boss', '${new Date('2026-01-20T10:02:00+08:00').toISOString()}')`,
+  )
   await clean(t, s, 'hold restored')
 
   raw(s, `DELETE FROM case_links`)
   t.match(await problems(s), [/^catalog-missing case-link:1\|C-1 /], 'a case link deleted')
-  raw(s, `INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (${a}, 'C-1', '${new Date('2026-01-20T10:01:00+08:00').toISOString()}', 'user:clerk')`)
+  raw(
+    s,
+    `INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (${a}, 'C-1', '${new Date('2026-01-20T10:01:00+08:00').toISOString()}', 'user:clerk')`,
+  )
   raw(s, `UPDATE cases SET status = 'closed', closed_at = '2026-01-21T00:00:00.000Z', closed_by = 'user:x'`)
-  t.match((await problems(s)).join('\n'), /catalog-mismatch case:C-1 status is "closed" in the catalog but "open"/, 'a case closed behind the ledger\'s back')
+  t.match((await problems(s)).join('\n'), /catalog-mismatch case:C-1 status is "closed" in the catalog but "open"/, "a case closed behind the ledger's back")
   raw(s, `UPDATE cases SET status = 'open', closed_at = NULL, closed_by = NULL`)
   raw(s, `UPDATE retention SET deadline = '2026-02-01T00:00:00.000Z' WHERE recording_id = ${c}`)
   t.match(await problems(s), [new RegExp(`^catalog-mismatch retention:${c} deadline is "2026-02-01T00:00:00.000Z" in the catalog but`)], 'a shortened deadline')
@@ -254,7 +351,12 @@ t.test('verify catches an edited category, a forged purged status, edited holds,
 
 t.test('a purged event the chain does not justify is reported (hold in force, open case)', async (t) => {
   const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1 }, { time: '20260115090000', seq: 2 }]))
+  const r = await s.ingest(
+    camera(t, [
+      { time: '20260115080000', seq: 1 },
+      { time: '20260115090000', seq: 2 },
+    ]),
+  )
   const [a, b] = r.ingested.map((x) => x.id)
   placeHold(ctx(s, at('2026-01-20T10:02:00+08:00'), 'user:boss'), a!, 'litigation')
   createCase(ctx(s, at('2026-01-20T10:00:00+08:00')), { number: 'C-1', type: 'penalty-general-procedure' })
@@ -267,8 +369,14 @@ t.test('a purged event the chain does not justify is reported (hold in force, op
     }
   })()
   const p = await problems(s)
-  t.ok(p.some((x) => new RegExp(`^retention event:\\d+ recording:${a} was purged while legal hold #1 was in force`).test(x)), 'purged under hold')
-  t.ok(p.some((x) => new RegExp(`^retention event:\\d+ recording:${b} was purged while linked to open case C-1`).test(x)), 'purged while its case is open')
+  t.ok(
+    p.some((x) => new RegExp(`^retention event:\\d+ recording:${a} was purged while legal hold #1 was in force`).test(x)),
+    'purged under hold',
+  )
+  t.ok(
+    p.some((x) => new RegExp(`^retention event:\\d+ recording:${b} was purged while linked to open case C-1`).test(x)),
+    'purged while its case is open',
+  )
 })
 
 t.test('the nightly job: node-cron with the injected clock, no overlapping runs', async (t) => {
@@ -278,7 +386,13 @@ t.test('the nightly job: node-cron with the injected clock, no overlapping runs'
   let release!: () => void
   const gate = new Promise<void>((res) => (release = res))
   const job = startNightlyPurge({
-    db: s.db, vault: s.vault, policy: POLICY, schedule: '* * * * * *', timezone: 'Asia/Shanghai', actor: 'station:test', logger: silentLogger(),
+    db: s.db,
+    vault: s.vault,
+    policy: POLICY,
+    schedule: '* * * * * *',
+    timezone: 'Asia/Shanghai',
+    actor: 'station:test',
+    logger: silentLogger(),
     now: () => at('2026-12-01T00:00:00+08:00'),
     onRun: (x) => {
       runs.push(x)
@@ -295,25 +409,37 @@ t.test('the nightly job: node-cron with the injected clock, no overlapping runs'
   t.ok(x !== undefined && y === undefined, 'a second run while one is in progress is skipped')
 })
 
-t.test('the derivatives hook: derivative objects go with their original', { skip: !hasDerivativesTable() && 'no derivatives table (migration 002) in this build' }, async (t) => {
-  const s = station(t)
-  const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1 }]))
-  const id = r.ingested[0]!.id
-  const proxy = Buffer.from('proxy bytes')
-  const { createHash } = await import('node:crypto')
-  const sha = createHash('sha256').update(proxy).digest('hex')
-  mkdirSync(join(s.vault.objectsDir, sha.slice(0, 2)), { recursive: true })
-  writeFileSync(s.vault.objectPath(sha), proxy)
-  s.db.transaction(() => {
-    const ev = appendEvent(s.db, { type: 'derived', actor: 'station:test', subject: `recording:${id}`, payload: { recordingId: id, kind: 'proxy', sha256: sha } })
-    s.db.prepare("INSERT INTO derivatives (recording_id, kind, sha256, size, mime_type, input_sha256, args, created_at, event_seq) VALUES (?, 'proxy', ?, ?, 'video/mp4', ?, '[]', ?, ?)")
-      .run(id, sha, proxy.length, r.ingested[0]!.sha256, ev.at, ev.seq)
-  })()
-  const rep = await purge(s, at('2026-12-01T00:00:00+08:00'))
-  const item = rep.purged[0] as { deleted: { role: string }[] }
-  t.same(item.deleted.map((d) => d.role).sort(), ['original', 'proxy'])
-  t.notOk(existsSync(s.vault.objectPath(sha)), 'the proxy is gone too')
-})
+t.test(
+  'the derivatives hook: derivative objects go with their original',
+  { skip: !hasDerivativesTable() && 'no derivatives table (migration 002) in this build' },
+  async (t) => {
+    const s = station(t)
+    const r = await s.ingest(camera(t, [{ time: '20260115080000', seq: 1 }]))
+    const id = r.ingested[0]!.id
+    const proxy = Buffer.from('proxy bytes')
+    const { createHash } = await import('node:crypto')
+    const sha = createHash('sha256').update(proxy).digest('hex')
+    mkdirSync(join(s.vault.objectsDir, sha.slice(0, 2)), { recursive: true })
+    writeFileSync(s.vault.objectPath(sha), proxy)
+    s.db.transaction(() => {
+      const ev = appendEvent(s.db, {
+        type: 'derived',
+        actor: 'station:test',
+        subject: `recording:${id}`,
+        payload: { recordingId: id, kind: 'proxy', sha256: sha },
+      })
+      s.db
+        .prepare(
+          "INSERT INTO derivatives (recording_id, kind, sha256, size, mime_type, input_sha256, args, created_at, event_seq) VALUES (?, 'proxy', ?, ?, 'video/mp4', ?, '[]', ?, ?)",
+        )
+        .run(id, sha, proxy.length, r.ingested[0]!.sha256, ev.at, ev.seq)
+    })()
+    const rep = await purge(s, at('2026-12-01T00:00:00+08:00'))
+    const item = rep.purged[0] as { deleted: { role: string }[] }
+    t.same(item.deleted.map((d) => d.role).sort(), ['original', 'proxy'])
+    t.notOk(existsSync(s.vault.objectPath(sha)), 'the proxy is gone too')
+  },
+)
 
 function hasDerivativesTable(): boolean {
   // The build's migrations decide: look for the media pipeline's table in a fresh catalog.

@@ -25,7 +25,6 @@ import {
 import { Upload } from '@aws-sdk/lib-storage'
 import { useS3Server } from './s3-support.js'
 
-
 interface S3Env {
   endpoint: string
   accessKeyId: string
@@ -77,7 +76,7 @@ t.teardown(() => s3.destroy())
 
 const bucket = `bv-lock-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
 
-t.test('bucket with object lock', async t => {
+t.test('bucket with object lock', async (t) => {
   await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }))
   const lock = await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))
   t.equal(lock.ObjectLockConfiguration?.ObjectLockEnabled, 'Enabled', 'object lock enabled')
@@ -85,7 +84,7 @@ t.test('bucket with object lock', async t => {
   t.equal(ver.Status, 'Enabled', 'object lock implies versioning')
 })
 
-t.test('COMPLIANCE retention: delete refused, extend ok, shorten refused', async t => {
+t.test('COMPLIANCE retention: delete refused, extend ok, shorten refused', async (t) => {
   const Key = 'locked/recording.mp4'
   const retainUntil = secondsAhead(60)
   const put = await s3.send(
@@ -107,9 +106,7 @@ t.test('COMPLIANCE retention: delete refused, extend ok, shorten refused', async
   const del = await errorOf(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key, VersionId })))
   t.equal(del.name, 'AccessDenied', 'deleting the locked version is refused')
   t.equal(del.status, 403)
-  const bypass = await errorOf(
-    s3.send(new DeleteObjectCommand({ Bucket: bucket, Key, VersionId, BypassGovernanceRetention: true })),
-  )
+  const bypass = await errorOf(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key, VersionId, BypassGovernanceRetention: true })))
   t.equal(bypass.name, 'AccessDenied', 'governance bypass does not unlock COMPLIANCE')
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key, VersionId }))
   t.equal(head.ContentLength, 'evidence bytes'.length, 'the version is still there')
@@ -142,33 +139,25 @@ t.test('COMPLIANCE retention: delete refused, extend ok, shorten refused', async
   t.equal(ret3.Retention?.RetainUntilDate?.getTime(), longer.getTime(), 'retention unchanged')
 })
 
-t.test('legal hold', async t => {
+t.test('legal hold', async (t) => {
   const Key = 'held/recording.mp4'
   const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'held evidence' }))
   const VersionId = put.VersionId
-  await s3.send(
-    new PutObjectLegalHoldCommand({ Bucket: bucket, Key, VersionId, LegalHold: { Status: 'ON' } }),
-  )
+  await s3.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key, VersionId, LegalHold: { Status: 'ON' } }))
   const hold = await s3.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key, VersionId }))
   t.equal(hold.LegalHold?.Status, 'ON', 'legal hold reads back ON')
 
   const del = await errorOf(s3.send(new DeleteObjectCommand({ Bucket: bucket, Key, VersionId })))
   t.equal(del.name, 'AccessDenied', 'deleting a held version is refused')
 
-  await s3.send(
-    new PutObjectLegalHoldCommand({ Bucket: bucket, Key, VersionId, LegalHold: { Status: 'OFF' } }),
-  )
+  await s3.send(new PutObjectLegalHoldCommand({ Bucket: bucket, Key, VersionId, LegalHold: { Status: 'OFF' } }))
   const off = await s3.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key, VersionId }))
   t.equal(off.LegalHold?.Status, 'OFF', 'legal hold released')
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key, VersionId }))
-  t.equal(
-    (await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key, VersionId })))).status,
-    404,
-    'unheld, unretained version can be deleted',
-  )
+  t.equal((await errorOf(s3.send(new HeadObjectCommand({ Bucket: bucket, Key, VersionId })))).status, 404, 'unheld, unretained version can be deleted')
 })
 
-t.test('multipart upload round-trips byte-identically and can be locked', async t => {
+t.test('multipart upload round-trips byte-identically and can be locked', async (t) => {
   const Key = 'multipart/big.bin'
   const size = 20 * 1024 * 1024 + 12345 // not a multiple of the part size
   const data = randomBytes(size)
@@ -188,7 +177,7 @@ t.test('multipart upload round-trips byte-identically and can be locked', async 
     partSize: 5 * 1024 * 1024,
     queueSize: 4,
   })
-  upload.on('httpUploadProgress', p => {
+  upload.on('httpUploadProgress', (p) => {
     if (p.part) parts.add(p.part)
   })
   const done = await upload.done()

@@ -8,12 +8,27 @@ t.test('search: filters, stable keyset pages, file-name text, uncategorised', as
   const officers = ['000001', '000002', '000003']
   for (let i = 0; i < 120; i++) {
     const at = new Date(Date.UTC(2026, 10, 1) + Math.floor(i / 2) * 3600_000).toISOString() // pairs share a time
-    recordIngested(s.db, {
-      sha256: i.toString(16).padStart(64, '0'), size: 1000 + i, kind: i % 10 === 0 ? 'photo' : 'video',
-      sourcePath: `DCIM/100MEDIA/DEV${i % 2}_${officers[i % 3]}_${i}${i % 7 === 0 ? '_IMP' : ''}.MP4`, stationId: i % 4 === 0 ? 'east' : 'west',
-      deviceId: `DEV${i % 2}`, officerId: officers[i % 3]!, recordedAt: at, recordedOffset: '+08:00', recordedSource: 'filename',
-      important: i % 7 === 0, category: i % 5 === 0 ? 'patrol' : null, caseNumber: null, profileId: 'gat947', sessionId: null,
-    }, 'test')
+    recordIngested(
+      s.db,
+      {
+        sha256: i.toString(16).padStart(64, '0'),
+        size: 1000 + i,
+        kind: i % 10 === 0 ? 'photo' : 'video',
+        sourcePath: `DCIM/100MEDIA/DEV${i % 2}_${officers[i % 3]}_${i}${i % 7 === 0 ? '_IMP' : ''}.MP4`,
+        stationId: i % 4 === 0 ? 'east' : 'west',
+        deviceId: `DEV${i % 2}`,
+        officerId: officers[i % 3]!,
+        recordedAt: at,
+        recordedOffset: '+08:00',
+        recordedSource: 'filename',
+        important: i % 7 === 0,
+        category: i % 5 === 0 ? 'patrol' : null,
+        caseNumber: null,
+        profileId: 'gat947',
+        sessionId: null,
+      },
+      'test',
+    )
   }
   const all = (q: SearchQuery): number[] => {
     const ids: number[] = []
@@ -30,7 +45,11 @@ t.test('search: filters, stable keyset pages, file-name text, uncategorised', as
   t.equal(everything.length, 120, 'pages cover everything')
   t.equal(new Set(everything).size, 120, 'no duplicates across pages')
   const asc = all({ sort: 'recordedAt' })
-  t.same(asc, [...asc].sort((a, b) => a - b), 'ascending by time then id (ids were inserted in time order)')
+  t.same(
+    asc,
+    [...asc].sort((a, b) => a - b),
+    'ascending by time then id (ids were inserted in time order)',
+  )
   t.same(everything, [...asc].reverse(), 'descending is the exact reverse')
 
   const q = { officerId: '000002', deviceId: 'DEV1' }

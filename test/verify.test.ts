@@ -22,7 +22,9 @@ function raw(s: TestStation, sql: string): void {
   s.db.close()
   const db = new Database(join(s.dataDir, 'catalog.db'))
   db.pragma('foreign_keys = OFF')
-  const triggers = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('events_no_update', 'events_no_delete')").all() as { sql: string }[]
+  const triggers = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN ('events_no_update', 'events_no_delete')").all() as {
+    sql: string
+  }[]
   db.exec('DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;')
   db.exec(sql)
   for (const tr of triggers) db.exec(tr.sql)
@@ -77,25 +79,51 @@ t.test('a catalog row edited (officer id)', async (t) => {
 
 t.test('a catalog row deleted, and a row added without an event', async (t) => {
   const { s } = await setup(t)
-  raw(s, "DELETE FROM recordings WHERE id = 3; INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, recorded_at, recorded_offset, recorded_source, important, profile_id, ingested_at, event_seq) SELECT 9, sha256, size, kind, 'x.MP4', station_id, recorded_at, recorded_offset, recorded_source, 0, profile_id, ingested_at, 4 FROM recordings WHERE id = 1")
+  raw(
+    s,
+    "DELETE FROM recordings WHERE id = 3; INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, recorded_at, recorded_offset, recorded_source, important, profile_id, ingested_at, event_seq) SELECT 9, sha256, size, kind, 'x.MP4', station_id, recorded_at, recorded_offset, recorded_source, 0, profile_id, ingested_at, 4 FROM recordings WHERE id = 1",
+  )
   const p = await problems(s)
-  t.ok(p.some((x) => /^catalog-missing recording:3 /.test(x)), 'the deleted row')
-  t.ok(p.some((x) => /^catalog-extra recording:9 /.test(x)), 'the forged row')
+  t.ok(
+    p.some((x) => /^catalog-missing recording:3 /.test(x)),
+    'the deleted row',
+  )
+  t.ok(
+    p.some((x) => /^catalog-extra recording:9 /.test(x)),
+    'the forged row',
+  )
 })
 
 t.test('a ledger event edited, even with its own hash recomputed', async (t) => {
   const { s } = await setup(t)
   raw(s, `UPDATE events SET payload = replace(payload, '"officerId":"012345"', '"officerId":"999999"') WHERE seq = 1`)
   let p = await problems(s)
-  t.ok(p.some((x) => /^ledger event:1 hash does not match its content/.test(x)), 'edit caught by the chain')
-  t.ok(p.some((x) => /^catalog-mismatch recording:1 officerId/.test(x)), 'and by the catalog cross-check')
+  t.ok(
+    p.some((x) => /^ledger event:1 hash does not match its content/.test(x)),
+    'edit caught by the chain',
+  )
+  t.ok(
+    p.some((x) => /^catalog-mismatch recording:1 officerId/.test(x)),
+    'and by the catalog cross-check',
+  )
   // An attacker who also recomputes that event's hash breaks the next link.
   const { chainHash } = await import('../src/ledger/canonical.js')
-  const row = s.db.prepare('SELECT * FROM events WHERE seq = 1').get() as { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string }
+  const row = s.db.prepare('SELECT * FROM events WHERE seq = 1').get() as {
+    seq: number
+    type: string
+    at: string
+    actor: string
+    subject: string
+    payload: string
+    prev_hash: string
+  }
   const h = chainHash(row.prev_hash, { ...row, payload: JSON.parse(row.payload) as Record<string, unknown> })
   raw(s, `UPDATE events SET hash = '${h}' WHERE seq = 1`)
   p = await problems(s)
-  t.ok(p.some((x) => /^ledger event:2 prev_hash .* does not link/.test(x)), 'the next event no longer links')
+  t.ok(
+    p.some((x) => /^ledger event:2 prev_hash .* does not link/.test(x)),
+    'the next event no longer links',
+  )
 })
 
 t.test('a ledger event deleted', async (t) => {
@@ -103,7 +131,10 @@ t.test('a ledger event deleted', async (t) => {
   raw(s, 'DELETE FROM events WHERE seq = 2')
   const p = await problems(s)
   t.ok(p.some((x) => /^ledger event:3 events 2\.\.2 are missing/.test(x)))
-  t.ok(p.some((x) => /^catalog-extra recording:2 /.test(x)), 'its recording has lost its event')
+  t.ok(
+    p.some((x) => /^catalog-extra recording:2 /.test(x)),
+    'its recording has lost its event',
+  )
 })
 
 t.test('ledger events reordered', async (t) => {

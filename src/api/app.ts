@@ -48,7 +48,12 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
   })
   installErrorHandling(app, deps.logger)
   await app.register(fastifySwagger, {
-    openapi: { openapi: '3.0.3', info: { title: 'bodyvault', version: '1', description: 'Body-camera evidence vault: lookup API for evidence clerks, supervisors and auditors.' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } }, security: [{ bearer: [] }] },
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'bodyvault', version: '1', description: 'Body-camera evidence vault: lookup API for evidence clerks, supervisors and auditors.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
   })
   installAuth(app, deps.db, deps.localSecret)
   await app.register(fastifyRateLimit, {
@@ -59,16 +64,27 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
       const h = req.headers.authorization
       return typeof h === 'string' ? createHash('sha256').update(h).digest('hex') : `ip:${req.ip}`
     },
-    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: { code: 'RATE_LIMITED', message: `more than ${ctx.max} requests a minute for this token: retry in ${Math.ceil(ctx.ttl / 1000)} s` } }),
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      error: { code: 'RATE_LIMITED', message: `more than ${ctx.max} requests a minute for this token: retry in ${Math.ceil(ctx.ttl / 1000)} s` },
+    }),
   })
   const metrics = new Metrics(deps.db)
   metrics.instrument(app)
 
-  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness', security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }))
-  app.get('/metrics', { config: { right: 'station:read' }, schema: { summary: 'Prometheus metrics', response: { '4xx': errorSchema } } }, async (_req, reply) => {
-    reply.header('content-type', metrics.contentType)
-    return metrics.render()
-  })
+  app.get(
+    '/healthz',
+    { config: { public: true }, schema: { summary: 'Liveness', security: [], response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } },
+    async () => ({ ok: true }),
+  )
+  app.get(
+    '/metrics',
+    { config: { right: 'station:read' }, schema: { summary: 'Prometheus metrics', response: { '4xx': errorSchema } } },
+    async (_req, reply) => {
+      reply.header('content-type', metrics.contentType)
+      return metrics.render()
+    },
+  )
   app.get('/docs/json', { config: { right: 'station:read' }, schema: { summary: 'This OpenAPI document', hide: true } }, async () => app.swagger())
 
   await recordingRoutes(app, deps)

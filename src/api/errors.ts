@@ -16,7 +16,17 @@ export class ApiError extends Error {
   }
 }
 
-const CONFLICTS = new Set(['CASE_EXISTS', 'LINK_EXISTS', 'CASE_CLOSED', 'CASE_OPEN', 'HOLD_RELEASED', 'CATEGORY_UNCHANGED', 'RECORDING_PURGED', 'PACKAGE_PURGED', 'PACKAGE_OBJECT_MISSING'])
+const CONFLICTS = new Set([
+  'CASE_EXISTS',
+  'LINK_EXISTS',
+  'CASE_CLOSED',
+  'CASE_OPEN',
+  'HOLD_RELEASED',
+  'CATEGORY_UNCHANGED',
+  'RECORDING_PURGED',
+  'PACKAGE_PURGED',
+  'PACKAGE_OBJECT_MISSING',
+])
 
 /** A domain error (the ones the CLI shows with exit code 2) as the HTTP status that fits it. */
 export function statusOf(err: BodyvaultError): number {
@@ -55,7 +65,11 @@ export function installErrorHandling(app: FastifyInstance, log: Logger): void {
     const ferr = err as FastifyError
     const status = typeof ferr.statusCode === 'number' ? ferr.statusCode : 500
     if (status >= 400 && status < 500) {
-      const code = ferr.validation ? 'BAD_REQUEST' : status === 429 ? 'RATE_LIMITED' : FASTIFY_CODES[ferr.code] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST')
+      const code = ferr.validation
+        ? 'BAD_REQUEST'
+        : status === 429
+          ? 'RATE_LIMITED'
+          : (FASTIFY_CODES[ferr.code] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST'))
       return reply.status(status).send({ error: { code, message: err.message } })
     }
     log.error({ event: 'api.error', method: req.method, url: req.url, err: { message: err.message, stack: err.stack } }, 'request failed')

@@ -4,11 +4,7 @@
  * when it is the only one; otherwise the whole body is sent (allowed by the
  * RFC: a server may ignore Range).
  */
-export type RangeResult =
-  | { kind: 'full' }
-  | { kind: 'partial'; start: number; end: number }
-  | { kind: 'unsatisfiable' }
-  | { kind: 'invalid'; reason: string }
+export type RangeResult = { kind: 'full' } | { kind: 'partial'; start: number; end: number } | { kind: 'unsatisfiable' } | { kind: 'invalid'; reason: string }
 
 export function parseRange(header: string | undefined, size: number): RangeResult {
   if (header === undefined || header === '') return { kind: 'full' }

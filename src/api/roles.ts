@@ -25,7 +25,18 @@ export const RIGHTS = [
 ] as const
 export type Right = (typeof RIGHTS)[number]
 
-const clerk: Right[] = ['station:read', 'recordings:read', 'media:read', 'recordings:categorize', 'cases:read', 'cases:write', 'exports:read', 'exports:request', 'stats:read', 'retention:read']
+const clerk: Right[] = [
+  'station:read',
+  'recordings:read',
+  'media:read',
+  'recordings:categorize',
+  'cases:read',
+  'cases:write',
+  'exports:read',
+  'exports:request',
+  'stats:read',
+  'retention:read',
+]
 
 /**
  * Who a request acts as: a token's role, or `station-local`, the daemon's

@@ -11,10 +11,14 @@ import { stationStatusSchema, type StationStatus } from '../dock/status.js'
  * registers it on the API (src/api/app.ts), behind the station:read right.
  */
 export async function stationRoutes(app: FastifyInstance, deps: { station: { status(): StationStatus } }): Promise<void> {
-  app.get('/v1/station', {
-    config: { right: 'station:read' },
-    schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': errorSchema } },
-  }, async () => deps.station.status())
+  app.get(
+    '/v1/station',
+    {
+      config: { right: 'station:read' },
+      schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': errorSchema } },
+    },
+    async () => deps.station.status(),
+  )
 }
 
 /** Where the daemon writes its station-local status credential (read by `bodyvault status`). */
@@ -46,7 +50,12 @@ export async function listenOn(app: FastifyInstance, listen: string): Promise<st
     return await app.listen({ host, port })
   } catch (err) {
     const code = errnoCode(err)
-    const why = code === 'EADDRINUSE' ? 'the address is in use (is another bodyvault running?)' : code === 'EADDRNOTAVAIL' ? 'this host has no such address' : errorMessage(err)
+    const why =
+      code === 'EADDRINUSE'
+        ? 'the address is in use (is another bodyvault running?)'
+        : code === 'EADDRNOTAVAIL'
+          ? 'this host has no such address'
+          : errorMessage(err)
     throw new BodyvaultError('LISTEN', `cannot listen on ${listen}: ${why}; set listen in the config or BODYVAULT_LISTEN`, 3, { cause: err })
   }
 }

@@ -23,7 +23,10 @@ export function openCatalog(path: string, opts: { readonly?: boolean } = {}): Db
     const latest = migrations[migrations.length - 1]?.version ?? 0
     if (v !== latest) {
       db.close()
-      throw new BodyvaultError('CATALOG_VERSION', `catalog ${path} is at schema version ${v}, this bodyvault expects ${latest}: run any write command (e.g. bodyvault doctor) to migrate`)
+      throw new BodyvaultError(
+        'CATALOG_VERSION',
+        `catalog ${path} is at schema version ${v}, this bodyvault expects ${latest}: run any write command (e.g. bodyvault doctor) to migrate`,
+      )
     }
   }
   return db

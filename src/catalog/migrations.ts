@@ -17,11 +17,4 @@ export interface Migration {
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [
-  foundation,
-  media,
-  retention,
-  docking,
-  checkpoints,
-  api,
-]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api]

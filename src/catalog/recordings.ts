@@ -99,9 +99,17 @@ export function findBySource(db: Db, deviceId: string | null, sourcePath: string
 
 export function touchDeviceAndOfficer(db: Db, deviceId: string | null, officerId: string | null, at: string): void {
   if (deviceId !== null) {
-    db.prepare('INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen').run(deviceId, at, at)
+    db.prepare('INSERT INTO devices (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen').run(
+      deviceId,
+      at,
+      at,
+    )
   }
   if (officerId !== null) {
-    db.prepare('INSERT INTO officers (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen').run(officerId, at, at)
+    db.prepare('INSERT INTO officers (id, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen').run(
+      officerId,
+      at,
+      at,
+    )
   }
 }

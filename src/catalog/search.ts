@@ -35,7 +35,10 @@ export class BadCursorError extends Error {}
 const statements = new WeakMap<Db, Map<string, Statement<unknown[], unknown>>>()
 function statement(db: Db, sql: string): Statement<unknown[], unknown> {
   let cache = statements.get(db)
-  if (!cache) statements.set(db, (cache = new Map()))
+  if (!cache) {
+    cache = new Map()
+    statements.set(db, cache)
+  }
   let st = cache.get(sql)
   if (!st) {
     if (cache.size >= 256) cache.clear()
@@ -96,8 +99,14 @@ export function searchRecordings(db: Db, q: SearchQuery): { items: Recording[]; 
   if (q.important !== undefined) eq('important', q.important ? 1 : 0)
   if (q.category === null) where.push('recordings.category IS NULL')
   else eq('category', q.category)
-  if (q.from !== undefined) { where.push('recordings.recorded_at >= ?'); args.push(q.from) }
-  if (q.to !== undefined) { where.push('recordings.recorded_at < ?'); args.push(q.to) }
+  if (q.from !== undefined) {
+    where.push('recordings.recorded_at >= ?')
+    args.push(q.from)
+  }
+  if (q.to !== undefined) {
+    where.push('recordings.recorded_at < ?')
+    args.push(q.to)
+  }
   if (q.text !== undefined && q.text !== '') {
     if (/[\p{L}\p{N}]/u.test(q.text)) {
       // The words of the text, in order, the last one as a prefix: "A1B2C3D_0123" finds

@@ -14,6 +14,12 @@ export interface Command {
 
 export const io = { stdout: (s: string): void => void process.stdout.write(s), stderr: (s: string): void => void process.stderr.write(s) }
 
+/** Prints a command's usage (its --help) and returns the ok exit code. */
+export function showUsage(usage: string): number {
+  io.stdout(`Usage: bodyvault ${usage}\n`)
+  return EXIT.ok
+}
+
 export const globalOptions = {
   config: { type: 'string' },
   verbose: { type: 'boolean', default: false },
@@ -32,6 +38,6 @@ export function parse<O extends ParseArgsConfig['options']>(args: string[], opti
 
 /** Opens the station; CLI commands log at warn unless --verbose or BODYVAULT_LOG_LEVEL say otherwise. */
 export function station(values: { config?: string | undefined; verbose?: boolean | undefined }, quietDefault = true): Station {
-  const level = values.verbose ? 'debug' : process.env.BODYVAULT_LOG_LEVEL ?? (quietDefault ? 'warn' : undefined)
+  const level = values.verbose ? 'debug' : (process.env.BODYVAULT_LOG_LEVEL ?? (quietDefault ? 'warn' : undefined))
   return openStation({ configFile: values.config, logLevel: level })
 }

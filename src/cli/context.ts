@@ -22,7 +22,11 @@ export function openStation(opts: { configFile?: string | undefined; logLevel?: 
   vault.ensureLayout()
   const db = openCatalog(vault.catalogPath)
   return {
-    cfg, logger, vault, db, profiles,
+    cfg,
+    logger,
+    vault,
+    db,
+    profiles,
     close: () => {
       if (db.open) db.close()
     },

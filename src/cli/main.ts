@@ -66,10 +66,14 @@ export async function main(argv: string[]): Promise<number> {
   const command = COMMANDS.find((c) => c.name === name)
   if (command) return command.run(rest)
   switch (name) {
-    case 'version': case '--version':
+    case 'version':
+    case '--version':
       io.stdout(`${(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version}\n`)
       return EXIT.ok
-    case undefined: case 'help': case '--help': case '-h':
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
       io.stdout(usageText())
       return name === undefined ? EXIT.usage : EXIT.ok
     default:
@@ -86,7 +90,7 @@ export async function run(argv: string[]): Promise<void> {
       io.stderr(`bodyvault: ${err.message}\n`)
       process.exitCode = err.exitCode
     } else {
-      io.stderr(`bodyvault: unexpected error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+      io.stderr(`bodyvault: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
       process.exitCode = EXIT.environment
     }
   }

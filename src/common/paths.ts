@@ -12,7 +12,10 @@ export function packageRoot(): string {
     const pj = join(dir, 'package.json')
     if (existsSync(pj)) {
       const name = (JSON.parse(readFileSync(pj, 'utf8')) as { name?: string }).name
-      if (name === 'bodyvault') return (cachedRoot = dir)
+      if (name === 'bodyvault') {
+        cachedRoot = dir
+        return dir
+      }
     }
     const up = dirname(dir)
     if (up === dir) throw new Error('bodyvault package root not found above ' + fileURLToPath(import.meta.url))

@@ -54,7 +54,20 @@ export const configSchema = {
     media: {
       type: 'object',
       additionalProperties: false,
-      required: ['ffmpegPath', 'ffprobePath', 'preset', 'crf', 'maxHeight', 'audioBitrate', 'thumbnailWidth', 'concurrency', 'maxAttempts', 'retryBaseSeconds', 'timeoutSeconds', 'nice'],
+      required: [
+        'ffmpegPath',
+        'ffprobePath',
+        'preset',
+        'crf',
+        'maxHeight',
+        'audioBitrate',
+        'thumbnailWidth',
+        'concurrency',
+        'maxAttempts',
+        'retryBaseSeconds',
+        'timeoutSeconds',
+        'nice',
+      ],
       properties: {
         ffmpegPath: { type: ['string', 'null'], minLength: 1 },
         ffprobePath: { type: ['string', 'null'], minLength: 1 },

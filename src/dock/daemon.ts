@@ -101,9 +101,13 @@ export class StationDaemon {
     this.share = new DiskShare(d.cfg.docking.diskStreams)
     this.usbWatcher = new UsbWatcher(d.usb, this.log)
     this.mounts = new MountWatcher({
-      roots: d.cfg.docking.mountRoots, pollMs: d.cfg.docking.pollMs, logger: this.log,
+      roots: d.cfg.docking.mountRoots,
+      pollMs: d.cfg.docking.pollMs,
+      logger: this.log,
       isCameraFolder: async (p) => looksLikeCamera(d.profiles.values(), await readdir(p).catch(() => [])),
-      mountinfoPath: d.paths?.mountinfo, sysRoot: d.paths?.sys, devDiskRoot: d.paths?.devDisk,
+      mountinfoPath: d.paths?.mountinfo,
+      sysRoot: d.paths?.sys,
+      devDiskRoot: d.paths?.devDisk,
     })
     this.mounts.on('added', (v) => this.onVolumeAdded(v))
     this.mounts.on('removed', (v) => this.onVolumeRemoved(v))
@@ -113,7 +117,15 @@ export class StationDaemon {
 
   /** Starts USB hotplug (where the host has a USB bus) and mount discovery; cameras already docked are picked up. */
   async start(): Promise<void> {
-    this.log.info({ event: 'dock.start', mountRoots: this.d.cfg.docking.mountRoots, concurrency: this.d.cfg.docking.concurrency, diskStreams: this.d.cfg.docking.diskStreams }, 'docking started')
+    this.log.info(
+      {
+        event: 'dock.start',
+        mountRoots: this.d.cfg.docking.mountRoots,
+        concurrency: this.d.cfg.docking.concurrency,
+        diskStreams: this.d.cfg.docking.diskStreams,
+      },
+      'docking started',
+    )
     if (this.d.cfg.docking.usb) await this.usbWatcher.start()
     else this.log.info({ event: 'usb.disabled' }, 'USB hotplug disabled (docking.usb): docking runs on mount discovery alone')
     await this.mounts.start()
@@ -157,11 +169,15 @@ export class StationDaemon {
       startedAt: new Date(this.startedAt).toISOString(),
       now: new Date(this.now()).toISOString(),
       stopping: this.stopping,
-      usb: { available: this.usbWatcher.available, reason: this.d.cfg.docking.usb ? this.usbWatcher.reason ?? null : 'disabled by docking.usb' },
+      usb: { available: this.usbWatcher.available, reason: this.d.cfg.docking.usb ? (this.usbWatcher.reason ?? null) : 'disabled by docking.usb' },
       mountRoots: this.d.cfg.docking.mountRoots,
       scheduler: {
-        concurrency: this.d.cfg.docking.concurrency, active: this.active.size, queued: this.queue.length,
-        diskStreams: share.streams, diskActive: share.active, diskWaiting: share.waiting,
+        concurrency: this.d.cfg.docking.concurrency,
+        active: this.active.size,
+        queued: this.queue.length,
+        diskStreams: share.streams,
+        diskActive: share.active,
+        diskWaiting: share.waiting,
       },
       cameras: [...this.cams.values()].map((c) => this.camStatus(c)),
       recent: [...this.recent],
@@ -219,13 +235,34 @@ export class StationDaemon {
   private newCam(o: { usb?: Cam['usb']; profile?: DockingProfile; profileBy?: PickedBy }): Cam {
     const now = this.now()
     const cam: Cam = {
-      id: `cam-${++this.seq}`, state: 'detected', stateSince: now, dockedAt: now, volume: null, usb: o.usb ?? null,
-      profile: o.profile ?? null, profileBy: o.profileBy ?? null, identity: { ...EMPTY_IDENTITY }, namedDevice: null, namedOfficer: null,
-      sessionId: null, progress: { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 }, rate: new RateMeter(),
-      drift: null, lastError: null, wiped: false, gone: false, abort: null, unlockAbort: null, volumeTimer: null, run: null,
+      id: `cam-${++this.seq}`,
+      state: 'detected',
+      stateSince: now,
+      dockedAt: now,
+      volume: null,
+      usb: o.usb ?? null,
+      profile: o.profile ?? null,
+      profileBy: o.profileBy ?? null,
+      identity: { ...EMPTY_IDENTITY },
+      namedDevice: null,
+      namedOfficer: null,
+      sessionId: null,
+      progress: { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 },
+      rate: new RateMeter(),
+      drift: null,
+      lastError: null,
+      wiped: false,
+      gone: false,
+      abort: null,
+      unlockAbort: null,
+      volumeTimer: null,
+      run: null,
     }
     this.cams.set(cam.id, cam)
-    this.log.info({ event: 'camera.state', camera: cam.id, from: null, to: cam.state, usb: cam.usb, profile: cam.profile?.id ?? null }, `camera ${cam.id}: ${cam.state}`)
+    this.log.info(
+      { event: 'camera.state', camera: cam.id, from: null, to: cam.state, usb: cam.usb, profile: cam.profile?.id ?? null },
+      `camera ${cam.id}: ${cam.state}`,
+    )
     return cam
   }
 
@@ -235,10 +272,21 @@ export class StationDaemon {
     cam.state = state
     cam.stateSince = this.now()
     const level = state === 'error' ? 'warn' : 'info'
-    this.log[level]({
-      event: 'camera.state', camera: cam.id, from, to: state, volume: cam.volume?.path ?? null, profile: cam.profile?.id ?? null,
-      deviceId: cam.identity.deviceId ?? cam.namedDevice, sessionId: cam.sessionId, ...(cam.lastError && state === 'error' ? { error: cam.lastError } : {}), ...extra,
-    }, `camera ${cam.id}: ${state}`)
+    this.log[level](
+      {
+        event: 'camera.state',
+        camera: cam.id,
+        from,
+        to: state,
+        volume: cam.volume?.path ?? null,
+        profile: cam.profile?.id ?? null,
+        deviceId: cam.identity.deviceId ?? cam.namedDevice,
+        sessionId: cam.sessionId,
+        ...(cam.lastError && state === 'error' ? { error: cam.lastError } : {}),
+        ...extra,
+      },
+      `camera ${cam.id}: ${state}`,
+    )
   }
 
   private volumeTaken(v: Volume): boolean {
@@ -256,7 +304,13 @@ export class StationDaemon {
       const r = await runUnlock(profile, usb, { mountRoot, signal: cam.unlockAbort.signal, env: this.d.env })
       cam.identity = r.identity
       this.log.info({ event: 'camera.unlocked', camera: cam.id, ms: r.ms, identity: r.identity }, 'camera unlocked')
-      if (!cam.gone) recordIdentity(this.d.db, { identity: r.identity, profileId: profile.id, usb: { vendorId: usb.vendorId, productId: usb.productId, serial: usb.serial }, actor: this.actor })
+      if (!cam.gone)
+        recordIdentity(this.d.db, {
+          identity: r.identity,
+          profileId: profile.id,
+          usb: { vendorId: usb.vendorId, productId: usb.productId, serial: usb.serial },
+          actor: this.actor,
+        })
     } catch (err) {
       cam.unlockAbort = null
       if (cam.gone) return
@@ -297,7 +351,11 @@ export class StationDaemon {
     if (said) return undefined
     const matching: Volume[] = []
     for (const v of candidates) {
-      const picked = pickProfile(this.d.profiles, { usb: v.usb ?? undefined, rootEntries: await readdir(v.path).catch(() => []) }, this.d.cfg.docking.defaultProfile)
+      const picked = pickProfile(
+        this.d.profiles,
+        { usb: v.usb ?? undefined, rootEntries: await readdir(v.path).catch(() => []) },
+        this.d.cfg.docking.defaultProfile,
+      )
       if (picked.profile.id === cam.profile?.id) matching.push(v)
     }
     return matching.length === 1 ? matching[0] : undefined
@@ -310,7 +368,9 @@ export class StationDaemon {
   }
 
   private claim(v: Volume): void {
-    void this.claimVolume(v).catch((err: unknown) => this.log.error({ event: 'volume.claim_failed', volume: v.path, err: errorMessage(err) }, 'could not dock a volume'))
+    void this.claimVolume(v).catch((err: unknown) =>
+      this.log.error({ event: 'volume.claim_failed', volume: v.path, err: errorMessage(err) }, 'could not dock a volume'),
+    )
   }
 
   private fail(cam: Cam, err: unknown): void {
@@ -350,7 +410,19 @@ export class StationDaemon {
       cam.profile = this.d.profiles.get(this.d.cfg.docking.defaultProfile)!
       cam.profileBy = 'default'
     }
-    this.log.info({ event: 'camera.docked', camera: cam.id, volume: v.path, kind: v.kind, profile: cam.profile.id, profileBy: cam.profileBy, usb: cam.usb, identity: cam.identity }, 'camera docked')
+    this.log.info(
+      {
+        event: 'camera.docked',
+        camera: cam.id,
+        volume: v.path,
+        kind: v.kind,
+        profile: cam.profile.id,
+        profileBy: cam.profileBy,
+        usb: cam.usb,
+        identity: cam.identity,
+      },
+      'camera docked',
+    )
     this.queue.push(cam)
     this.setState(cam, 'queued')
     this.schedule()
@@ -365,7 +437,11 @@ export class StationDaemon {
     if (qi >= 0) this.queue.splice(qi, 1)
     const safe = cam.state === 'safe-to-undock'
     if (safe) this.log.info({ event: 'camera.undocked', camera: cam.id, volume: cam.volume?.path ?? null, state: cam.state, safe }, 'camera undocked')
-    else this.log.warn({ event: 'camera.undocked', camera: cam.id, volume: cam.volume?.path ?? null, state: cam.state, safe, reason }, 'camera undocked before it was safe: dock it again to finish')
+    else
+      this.log.warn(
+        { event: 'camera.undocked', camera: cam.id, volume: cam.volume?.path ?? null, state: cam.state, safe, reason },
+        'camera undocked before it was safe: dock it again to finish',
+      )
     if (cam.unlockAbort) cam.unlockAbort.abort(new Error(reason))
     if (cam.abort) {
       cam.lastError = `not copied: ${reason}; dock it again to resume`
@@ -380,10 +456,17 @@ export class StationDaemon {
     if (!this.cams.delete(cam.id)) return
     this.share.forget(cam.id)
     this.recent.unshift({
-      id: cam.id, volume: cam.volume?.path ?? null, deviceId: cam.identity.deviceId ?? cam.namedDevice, profileId: cam.profile?.id ?? null,
-      sessionId: cam.sessionId, lastState: cam.state, outcome: cam.state === 'safe-to-undock' ? 'complete' : 'incomplete',
-      dockedAt: new Date(cam.dockedAt).toISOString(), endedAt: new Date(this.now()).toISOString(),
-      files: { done: cam.progress.filesDone, total: cam.progress.filesTotal }, bytes: { done: cam.progress.bytesDone, total: cam.progress.bytesTotal },
+      id: cam.id,
+      volume: cam.volume?.path ?? null,
+      deviceId: cam.identity.deviceId ?? cam.namedDevice,
+      profileId: cam.profile?.id ?? null,
+      sessionId: cam.sessionId,
+      lastState: cam.state,
+      outcome: cam.state === 'safe-to-undock' ? 'complete' : 'incomplete',
+      dockedAt: new Date(cam.dockedAt).toISOString(),
+      endedAt: new Date(this.now()).toISOString(),
+      files: { done: cam.progress.filesDone, total: cam.progress.filesTotal },
+      bytes: { done: cam.progress.bytesDone, total: cam.progress.bytesTotal },
       lastError: cam.lastError,
     })
     if (this.recent.length > RECENT_MAX) this.recent.length = RECENT_MAX
@@ -418,10 +501,19 @@ export class StationDaemon {
     try {
       await this.survey(cam, vol, profile)
       report = await ingestCamera({
-        db: this.d.db, vault: this.d.vault, root: vol.path, profile, stationId: this.d.cfg.station.id, actor: this.actor,
+        db: this.d.db,
+        vault: this.d.vault,
+        root: vol.path,
+        profile,
+        stationId: this.d.cfg.station.id,
+        actor: this.actor,
         identity: { deviceId: cam.identity.deviceId, officerId: cam.identity.officerId },
-        chunkBytes: this.d.cfg.ingest.chunkBytes, readBackVerify: this.d.cfg.ingest.readBackVerify, minFreeBytes: this.d.cfg.ingest.minFreeBytes,
-        logger: this.log.child({ camera: cam.id }), signal: cam.abort.signal, diskGate: this.share.gate(cam.id),
+        chunkBytes: this.d.cfg.ingest.chunkBytes,
+        readBackVerify: this.d.cfg.ingest.readBackVerify,
+        minFreeBytes: this.d.cfg.ingest.minFreeBytes,
+        logger: this.log.child({ camera: cam.id }),
+        signal: cam.abort.signal,
+        diskGate: this.share.gate(cam.id),
         onProgress: (p) => this.onProgress(cam, p),
       })
     } catch (err) {
@@ -443,7 +535,10 @@ export class StationDaemon {
         cam.lastError = `${report.failed.length} file(s) not ingested${first ? ` (first: ${first.sourcePath}: ${first.error})` : ''}; undock and dock the camera again to retry`
         this.setState(cam, 'error', { failed: report.failed.length })
       } else {
-        this.log.warn({ event: 'camera.session_incomplete', camera: cam.id, sessionId: report.sessionId, failed: report.failed.length, reason: cam.lastError }, 'ingest session ended incomplete: committed files stay, the rest resumes on re-dock')
+        this.log.warn(
+          { event: 'camera.session_incomplete', camera: cam.id, sessionId: report.sessionId, failed: report.failed.length, reason: cam.lastError },
+          'ingest session ended incomplete: committed files stay, the rest resumes on re-dock',
+        )
       }
       return
     }
@@ -464,10 +559,18 @@ export class StationDaemon {
       this.setState(cam, 'wiping')
       const w = await wipeCamera(report.root, files, this.d.vault)
       recordWipe(this.d.db, {
-        sessionId: report.sessionId, deviceId: cam.identity.deviceId ?? cam.namedDevice, profileId: profile.id, root: report.root,
-        files: w.removed.map((f) => ({ sourcePath: f.sourcePath, sha256: f.sha256, size: f.size })), failed: w.failed, actor: this.actor,
+        sessionId: report.sessionId,
+        deviceId: cam.identity.deviceId ?? cam.namedDevice,
+        profileId: profile.id,
+        root: report.root,
+        files: w.removed.map((f) => ({ sourcePath: f.sourcePath, sha256: f.sha256, size: f.size })),
+        failed: w.failed,
+        actor: this.actor,
       })
-      this.log.info({ event: 'camera.wiped', camera: cam.id, sessionId: report.sessionId, removed: w.removed.length, failed: w.failed.length }, 'camera wiped after a complete ingest')
+      this.log.info(
+        { event: 'camera.wiped', camera: cam.id, sessionId: report.sessionId, removed: w.removed.length, failed: w.failed.length },
+        'camera wiped after a complete ingest',
+      )
       cam.wiped = w.failed.length === 0
       if (w.failed.length) {
         // Everything is in the vault, so undocking is safe; the camera still holds what could not be removed.
@@ -495,7 +598,10 @@ export class StationDaemon {
     cam.progress = { filesDone: 0, filesTotal: listing.files.length, bytesDone: 0, bytesTotal: listing.files.reduce((a, f) => a + f.size, 0) }
     cam.drift = clockDrift(times, this.now(), this.d.cfg.docking.clockDriftToleranceSec * 1000)
     if (cam.drift.flagged) {
-      this.log.warn({ event: 'camera.clock_drift', camera: cam.id, aheadSec: cam.drift.aheadSec, newest: cam.drift.newest }, 'camera clock runs ahead of the station clock: file times may be wrong; set the camera clock')
+      this.log.warn(
+        { event: 'camera.clock_drift', camera: cam.id, aheadSec: cam.drift.aheadSec, newest: cam.drift.newest },
+        'camera clock runs ahead of the station clock: file times may be wrong; set the camera clock',
+      )
     }
   }
 
@@ -503,7 +609,8 @@ export class StationDaemon {
     cam.progress = { filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }
     cam.rate.add(this.now(), p.bytesDone)
     if (cam.sessionId === null) {
-      const row = this.d.db.prepare("SELECT id FROM ingest_sessions WHERE state = 'running' AND pid = ? AND source_root = ? ORDER BY id DESC LIMIT 1")
+      const row = this.d.db
+        .prepare("SELECT id FROM ingest_sessions WHERE state = 'running' AND pid = ? AND source_root = ? ORDER BY id DESC LIMIT 1")
         .get(process.pid, cam.volume ? resolveSafe(cam.volume.path) : '') as { id: number } | undefined
       if (row) cam.sessionId = row.id
     }
@@ -514,14 +621,28 @@ export class StationDaemon {
     const rate = c.state === 'copying' || c.state === 'verifying' ? c.rate.rate() : null
     const usb = c.usb ? { vendorId: c.usb.vendorId, productId: c.usb.productId, serial: c.usb.serial, port: c.usb.port } : null
     return {
-      id: c.id, state: c.state, stateSince: new Date(c.stateSince).toISOString(), dockedAt: new Date(c.dockedAt).toISOString(),
-      volume: c.volume?.path ?? null, volumeKind: c.volume?.kind ?? null, usb, profileId: c.profile?.id ?? null, profileBy: c.profileBy,
-      deviceId: c.identity.deviceId ?? c.namedDevice, officerId: c.identity.officerId ?? c.namedOfficer, officerName: c.identity.officerName,
-      unitCode: c.identity.unitCode, unitName: c.identity.unitName, sessionId: c.sessionId,
-      files: { done: c.progress.filesDone, total: c.progress.filesTotal }, bytes: { done: c.progress.bytesDone, total: c.progress.bytesTotal },
+      id: c.id,
+      state: c.state,
+      stateSince: new Date(c.stateSince).toISOString(),
+      dockedAt: new Date(c.dockedAt).toISOString(),
+      volume: c.volume?.path ?? null,
+      volumeKind: c.volume?.kind ?? null,
+      usb,
+      profileId: c.profile?.id ?? null,
+      profileBy: c.profileBy,
+      deviceId: c.identity.deviceId ?? c.namedDevice,
+      officerId: c.identity.officerId ?? c.namedOfficer,
+      officerName: c.identity.officerName,
+      unitCode: c.identity.unitCode,
+      unitName: c.identity.unitName,
+      sessionId: c.sessionId,
+      files: { done: c.progress.filesDone, total: c.progress.filesTotal },
+      bytes: { done: c.progress.bytesDone, total: c.progress.bytesTotal },
       rateBytesPerSec: rate === null ? null : Math.round(rate),
       etaSec: c.state === 'copying' || c.state === 'verifying' ? etaSeconds(c.progress.bytesDone, c.progress.bytesTotal, rate) : null,
-      clockDrift: c.drift, lastError: c.lastError, wiped: c.wiped,
+      clockDrift: c.drift,
+      lastError: c.lastError,
+      wiped: c.wiped,
     }
   }
 }

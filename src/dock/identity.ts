@@ -44,11 +44,15 @@ function text(record: unknown, key: string | undefined, field: string, id: boole
   const v = at(record, key)
   if (v === undefined || v === null || v === '') return null
   if (typeof v !== 'string') {
-    throw new IdentityError(`unlock identity: "${key}" (${field}) must be a string, got ${JSON.stringify(v)}: numbers lose leading zeros, so the vendor tool must print it quoted`)
+    throw new IdentityError(
+      `unlock identity: "${key}" (${field}) must be a string, got ${JSON.stringify(v)}: numbers lose leading zeros, so the vendor tool must print it quoted`,
+    )
   }
   const s = v.trim()
-  if (id && !ID_RE.test(s)) throw new IdentityError(`unlock identity: "${key}" (${field}) is ${JSON.stringify(v)}: ids must be 1-64 letters, digits, ".", "_" or "-"`)
-  if (!id && (CONTROL_RE.test(s) || s.length > 200)) throw new IdentityError(`unlock identity: "${key}" (${field}) has control characters or is longer than 200 characters`)
+  if (id && !ID_RE.test(s))
+    throw new IdentityError(`unlock identity: "${key}" (${field}) is ${JSON.stringify(v)}: ids must be 1-64 letters, digits, ".", "_" or "-"`)
+  if (!id && (CONTROL_RE.test(s) || s.length > 200))
+    throw new IdentityError(`unlock identity: "${key}" (${field}) has control characters or is longer than 200 characters`)
   return s === '' ? null : s
 }
 
@@ -68,7 +72,8 @@ export function mapIdentity(record: unknown, mapping: IdentityMapping | undefine
 
 function pathText(v: unknown, key: string): string | null {
   if (v === undefined || v === null || v === '') return null
-  if (typeof v !== 'string' || !v.startsWith('/') || CONTROL_RE.test(v)) throw new IdentityError(`unlock identity: "${key}" (mountPoint) must be an absolute path, got ${JSON.stringify(v)}`)
+  if (typeof v !== 'string' || !v.startsWith('/') || CONTROL_RE.test(v))
+    throw new IdentityError(`unlock identity: "${key}" (mountPoint) must be an absolute path, got ${JSON.stringify(v)}`)
   return v
 }
 
@@ -85,7 +90,10 @@ export function parseUnlockOutput(stdout: string): unknown {
       // fall through to line by line
     }
   }
-  const lines = whole.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.startsWith('{'))
+  const lines = whole
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('{'))
   for (let i = lines.length - 1; i >= 0; i--) {
     try {
       const v = JSON.parse(lines[i]!) as unknown
@@ -94,5 +102,7 @@ export function parseUnlockOutput(stdout: string): unknown {
       // not this line
     }
   }
-  throw new IdentityError(`the unlock command printed no JSON object on stdout (got ${JSON.stringify(whole.slice(0, 200))}): it must print the camera identity as JSON`)
+  throw new IdentityError(
+    `the unlock command printed no JSON object on stdout (got ${JSON.stringify(whole.slice(0, 200))}): it must print the camera identity as JSON`,
+  )
 }

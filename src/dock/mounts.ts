@@ -39,8 +39,14 @@ export function parseMountInfo(text: string): MountEntry[] {
     const parentId = Number(pre[1])
     if (!Number.isInteger(mountId) || !Number.isInteger(parentId)) continue
     out.push({
-      mountId, parentId, majorMinor: pre[2]!, root: unescapeMountField(pre[3]!), mountPoint: unescapeMountField(pre[4]!),
-      options: pre[5]!, fstype: post[0]!, source: unescapeMountField(post[1]!),
+      mountId,
+      parentId,
+      majorMinor: pre[2]!,
+      root: unescapeMountField(pre[3]!),
+      mountPoint: unescapeMountField(pre[4]!),
+      options: pre[5]!,
+      fstype: post[0]!,
+      source: unescapeMountField(post[1]!),
     })
   }
   return out
@@ -244,7 +250,11 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
     try {
       table = parseMountInfo(await readFile(mi, 'utf8'))
     } catch (err) {
-      this.warnOnce(mi, { event: 'mounts.table_unreadable', path: mi, err: errorMessage(err) }, 'cannot read the mount table: only folders under the mount roots are seen')
+      this.warnOnce(
+        mi,
+        { event: 'mounts.table_unreadable', path: mi, err: errorMessage(err) },
+        'cannot read the mount table: only folders under the mount roots are seen',
+      )
     }
     const current = new Map<string, Volume>()
     for (const e of mountsUnder(table, roots)) {
@@ -254,8 +264,14 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
         continue
       }
       current.set(e.mountPoint, {
-        path: e.mountPoint, kind: 'mount', source: e.source, fstype: e.fstype, majorMinor: e.majorMinor, mountId: e.mountId,
-        usb: await usbForBlock(e.majorMinor, this.o.sysRoot), diskId: await diskIdFor(e.source, this.o.devDiskRoot),
+        path: e.mountPoint,
+        kind: 'mount',
+        source: e.source,
+        fstype: e.fstype,
+        majorMinor: e.majorMinor,
+        mountId: e.mountId,
+        usb: await usbForBlock(e.majorMinor, this.o.sysRoot),
+        diskId: await diskIdFor(e.source, this.o.devDiskRoot),
       })
     }
     for (const r of roots) {

@@ -151,7 +151,8 @@ const validate = ajv.compile(profileSchema)
 
 function where(e: ErrorObject): string {
   const p = e.instancePath.replace(/^\//, '').replace(/\//g, '.')
-  if (e.keyword === 'additionalProperties') return `${p ? p + '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}: is not a known profile key`
+  if (e.keyword === 'additionalProperties')
+    return `${p ? p + '.' : ''}${(e.params as { additionalProperty: string }).additionalProperty}: is not a known profile key`
   if (e.keyword === 'required') return `${p ? p + '.' : ''}${(e.params as { missingProperty: string }).missingProperty}: is missing`
   return `${p || '(root)'}: ${e.message ?? 'is invalid'}`
 }
@@ -173,7 +174,10 @@ export function checkProfile(value: unknown, file: string): DockingProfile {
     // Named groups the pattern defines, found by matching an alternation that always succeeds.
     const names = Object.keys(new RegExp(`${re.source}|`, 'u').exec('')?.groups ?? {})
     const unknown = names.filter((n) => !(FILENAME_GROUPS as readonly string[]).includes(n))
-    if (unknown.length) throw new ConfigError(`docking profile ${file}: filename.pattern: unknown named group ${unknown.map((n) => `"${n}"`).join(', ')} (allowed: ${FILENAME_GROUPS.join(', ')})`)
+    if (unknown.length)
+      throw new ConfigError(
+        `docking profile ${file}: filename.pattern: unknown named group ${unknown.map((n) => `"${n}"`).join(', ')} (allowed: ${FILENAME_GROUPS.join(', ')})`,
+      )
   }
   if (p.wipeAfterIngest && p.readOnly !== false) {
     throw new ConfigError(`docking profile ${file}: wipeAfterIngest needs readOnly: false (a read-only camera is never written to)`)
@@ -185,7 +189,9 @@ export function checkProfile(value: unknown, file: string): DockingProfile {
 export function loadProfiles(dir: string): Map<string, DockingProfile> {
   let names: string[]
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort()
+    names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort()
   } catch (err) {
     throw new ConfigError(`cannot read docking profiles folder ${dir}: ${errorMessage(err)} (config key docking.profilesDir)`)
   }
@@ -208,7 +214,8 @@ export function loadProfiles(dir: string): Map<string, DockingProfile> {
     for (const u of p.usb ?? []) {
       const key = `${u.vendorId}:${u.productId}`.toLowerCase()
       const other = claimed.get(key)
-      if (other) throw new ConfigError(`docking profiles "${other}" and "${p.id}" both claim USB id ${key}: a USB id must pick one profile (edit one of them in ${dir})`)
+      if (other)
+        throw new ConfigError(`docking profiles "${other}" and "${p.id}" both claim USB id ${key}: a USB id must pick one profile (edit one of them in ${dir})`)
       claimed.set(key, p.id)
     }
   }

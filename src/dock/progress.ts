@@ -54,7 +54,7 @@ export interface ClockDrift {
  */
 export function clockDrift(fileTimesMs: number[], nowMs: number, toleranceMs: number): ClockDrift {
   if (fileTimesMs.length === 0) return { aheadSec: 0, flagged: false, newest: null }
-  const newest = fileTimesMs.reduce((a, b) => (b > a ? b : a), -Infinity)
+  const newest = fileTimesMs.reduce((a, b) => Math.max(b, a), -Infinity)
   const ahead = Math.max(0, newest - nowMs)
   return { aheadSec: Math.round(ahead / 1000), flagged: ahead > toleranceMs, newest: new Date(newest).toISOString() }
 }

@@ -74,12 +74,40 @@ export interface StationStatus {
 const str = { type: 'string' } as const
 const strOrNull = { type: ['string', 'null'] } as const
 const intOrNull = { type: ['integer', 'null'] } as const
-const count = { type: 'object', additionalProperties: false, required: ['done', 'total'], properties: { done: { type: 'integer' }, total: { type: 'integer' } } } as const
+const count = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['done', 'total'],
+  properties: { done: { type: 'integer' }, total: { type: 'integer' } },
+} as const
 
 const cameraSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'state', 'stateSince', 'dockedAt', 'volume', 'volumeKind', 'usb', 'profileId', 'profileBy', 'deviceId', 'officerId', 'officerName', 'unitCode', 'unitName', 'sessionId', 'files', 'bytes', 'rateBytesPerSec', 'etaSec', 'clockDrift', 'lastError', 'wiped'],
+  required: [
+    'id',
+    'state',
+    'stateSince',
+    'dockedAt',
+    'volume',
+    'volumeKind',
+    'usb',
+    'profileId',
+    'profileBy',
+    'deviceId',
+    'officerId',
+    'officerName',
+    'unitCode',
+    'unitName',
+    'sessionId',
+    'files',
+    'bytes',
+    'rateBytesPerSec',
+    'etaSec',
+    'clockDrift',
+    'lastError',
+    'wiped',
+  ],
   properties: {
     id: str,
     state: { type: 'string', enum: [...CAMERA_STATES] },
@@ -121,9 +149,18 @@ const recentSchema = {
   additionalProperties: false,
   required: ['id', 'volume', 'deviceId', 'profileId', 'sessionId', 'lastState', 'outcome', 'dockedAt', 'endedAt', 'files', 'bytes', 'lastError'],
   properties: {
-    id: str, volume: strOrNull, deviceId: strOrNull, profileId: strOrNull, sessionId: intOrNull,
-    lastState: { type: 'string', enum: [...CAMERA_STATES] }, outcome: { type: 'string', enum: ['complete', 'incomplete'] },
-    dockedAt: str, endedAt: str, files: count, bytes: count, lastError: strOrNull,
+    id: str,
+    volume: strOrNull,
+    deviceId: strOrNull,
+    profileId: strOrNull,
+    sessionId: intOrNull,
+    lastState: { type: 'string', enum: [...CAMERA_STATES] },
+    outcome: { type: 'string', enum: ['complete', 'incomplete'] },
+    dockedAt: str,
+    endedAt: str,
+    files: count,
+    bytes: count,
+    lastError: strOrNull,
   },
 } as const
 
@@ -144,8 +181,12 @@ export const stationStatusSchema = {
       additionalProperties: false,
       required: ['concurrency', 'active', 'queued', 'diskStreams', 'diskActive', 'diskWaiting'],
       properties: {
-        concurrency: { type: 'integer' }, active: { type: 'integer' }, queued: { type: 'integer' },
-        diskStreams: { type: 'integer' }, diskActive: { type: 'integer' }, diskWaiting: { type: 'integer' },
+        concurrency: { type: 'integer' },
+        active: { type: 'integer' },
+        queued: { type: 'integer' },
+        diskStreams: { type: 'integer' },
+        diskActive: { type: 'integer' },
+        diskWaiting: { type: 'integer' },
       },
     },
     cameras: { type: 'array', items: cameraSchema },

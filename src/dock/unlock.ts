@@ -18,8 +18,14 @@ export const DEFAULT_UNLOCK_TIMEOUT_MS = 60_000
 /** The values an unlock command gets, as {placeholders} in its arguments and as environment variables. */
 export function unlockVars(device: UsbDeviceInfo, mountRoot: string, profileId: string): Record<string, string> {
   return {
-    vendorId: device.vendorId, productId: device.productId, serial: device.serial ?? '', port: device.port,
-    bus: String(device.bus), address: String(device.address), mountRoot, profile: profileId,
+    vendorId: device.vendorId,
+    productId: device.productId,
+    serial: device.serial ?? '',
+    port: device.port,
+    bus: String(device.bus),
+    address: String(device.address),
+    mountRoot,
+    profile: profileId,
   }
 }
 
@@ -46,7 +52,11 @@ export interface UnlockResult {
  * camera's volume appear and print its identity JSON, within the timeout.
  * The environment carries the device's identifiers (see UnlockHook).
  */
-export async function runUnlock(profile: DockingProfile, device: UsbDeviceInfo, o: { mountRoot: string; signal?: AbortSignal; env?: NodeJS.ProcessEnv }): Promise<UnlockResult> {
+export async function runUnlock(
+  profile: DockingProfile,
+  device: UsbDeviceInfo,
+  o: { mountRoot: string; signal?: AbortSignal; env?: NodeJS.ProcessEnv },
+): Promise<UnlockResult> {
   const hook = profile.unlock
   if (!hook) throw new UnlockError(`docking profile ${profile.id} has no unlock command`)
   const vars = unlockVars(device, o.mountRoot, profile.id)
@@ -56,11 +66,23 @@ export async function runUnlock(profile: DockingProfile, device: UsbDeviceInfo, 
   const started = Date.now()
   const env: NodeJS.ProcessEnv = {
     ...(o.env ?? process.env),
-    BODYVAULT_USB_VENDOR_ID: vars.vendorId, BODYVAULT_USB_PRODUCT_ID: vars.productId, BODYVAULT_USB_SERIAL: vars.serial,
-    BODYVAULT_USB_PORT: vars.port, BODYVAULT_USB_BUS: vars.bus, BODYVAULT_USB_ADDRESS: vars.address,
-    BODYVAULT_MOUNT_ROOT: vars.mountRoot, BODYVAULT_PROFILE: vars.profile,
+    BODYVAULT_USB_VENDOR_ID: vars.vendorId,
+    BODYVAULT_USB_PRODUCT_ID: vars.productId,
+    BODYVAULT_USB_SERIAL: vars.serial,
+    BODYVAULT_USB_PORT: vars.port,
+    BODYVAULT_USB_BUS: vars.bus,
+    BODYVAULT_USB_ADDRESS: vars.address,
+    BODYVAULT_MOUNT_ROOT: vars.mountRoot,
+    BODYVAULT_PROFILE: vars.profile,
   }
-  const { code, signal, stdout, stderr, timedOut, aborted } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean; aborted: boolean }>((done, fail) => {
+  const { code, signal, stdout, stderr, timedOut, aborted } = await new Promise<{
+    code: number | null
+    signal: NodeJS.Signals | null
+    stdout: string
+    stderr: string
+    timedOut: boolean
+    aborted: boolean
+  }>((done, fail) => {
     // Spawn failures (no such file, not executable) arrive as the 'error' event below.
     // Its own process group, so a timeout or an unplug ends the tool and anything it started.
     const child = spawn(cmd, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true })
@@ -110,8 +132,14 @@ export async function runUnlock(profile: DockingProfile, device: UsbDeviceInfo, 
   })
   const tail = stderr.trim().split('\n').slice(-3).join(' | ')
   if (aborted) throw new UnlockError(`unlock of ${device.port} stopped: the camera was unplugged or the station is stopping`)
-  if (timedOut) throw new UnlockError(`the unlock command ${cmd} did not finish within ${timeoutMs} ms (unlock.timeoutMs in profile ${profile.id}); unplug the camera and plug it in again`)
-  if (code !== 0) throw new UnlockError(`the unlock command ${cmd} failed (${signal ? `signal ${signal}` : `exit ${code}`})${tail ? `: ${tail}` : ''}; check the vendor tool and the camera, then plug it in again`)
+  if (timedOut)
+    throw new UnlockError(
+      `the unlock command ${cmd} did not finish within ${timeoutMs} ms (unlock.timeoutMs in profile ${profile.id}); unplug the camera and plug it in again`,
+    )
+  if (code !== 0)
+    throw new UnlockError(
+      `the unlock command ${cmd} failed (${signal ? `signal ${signal}` : `exit ${code}`})${tail ? `: ${tail}` : ''}; check the vendor tool and the camera, then plug it in again`,
+    )
   const record = parseUnlockOutput(stdout)
   return { identity: mapIdentity(record, profile.identity), record, ms: Date.now() - started }
 }

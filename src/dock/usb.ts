@@ -188,7 +188,15 @@ export class FakeUsbBackend implements UsbBackend {
   }
   attach(d: Partial<UsbDeviceInfo> & Pick<UsbDeviceInfo, 'vendorId' | 'productId'>): UsbDeviceInfo {
     // Like the real adapter: ids as 4 lower-case hex digits.
-    const full: UsbDeviceInfo = { bus: 1, address: this.devices.size + 2, port: `1-${this.devices.size + 1}`, serial: null, ...d, vendorId: d.vendorId.toLowerCase(), productId: d.productId.toLowerCase() }
+    const full: UsbDeviceInfo = {
+      bus: 1,
+      address: this.devices.size + 2,
+      port: `1-${this.devices.size + 1}`,
+      serial: null,
+      ...d,
+      vendorId: d.vendorId.toLowerCase(),
+      productId: d.productId.toLowerCase(),
+    }
     this.devices.set(full.port, full)
     this.h?.attach(full)
     return full
@@ -216,7 +224,10 @@ export class UsbWatcher extends EventEmitter<UsbWatcherEvents> {
   available = false
   reason: string | undefined
 
-  constructor(private readonly backend: UsbBackend, private readonly logger: Logger) {
+  constructor(
+    private readonly backend: UsbBackend,
+    private readonly logger: Logger,
+  ) {
     super()
   }
 

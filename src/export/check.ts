@@ -13,7 +13,18 @@
 import { createPublicKey } from 'node:crypto'
 import { canonicalBytes, canonicalEventBytes, chainHash, type EventBody } from '../ledger/canonical.js'
 import { leafHash, verifyInclusion } from '../ledger/merkle.js'
-import { findValidSignature, keyId, NoteError, parseCheckpointBody, parseSignedNote, parseVkey, rawPublicKey, spkiFingerprint, type CheckpointBody, type SignedNote } from '../ledger/note.js'
+import {
+  findValidSignature,
+  keyId,
+  NoteError,
+  parseCheckpointBody,
+  parseSignedNote,
+  parseVkey,
+  rawPublicKey,
+  spkiFingerprint,
+  type CheckpointBody,
+  type SignedNote,
+} from '../ledger/note.js'
 import { F, parsePackageNoteText, parseSha256sums, PACKAGE_FORMAT, UNLISTED, type ManifestRecording, type PackageManifest, type ProofFile } from './layout.js'
 
 export interface PackageEntry {
@@ -24,10 +35,25 @@ export interface PackageEntry {
 }
 
 export type FailureCode =
-  | 'file-missing' | 'file-extra' | 'file-changed' | 'file-unreadable' | 'sums-mismatch'
-  | 'key-invalid' | 'key-untrusted' | 'package-signature' | 'manifest-changed' | 'manifest-invalid'
-  | 'checkpoint-invalid' | 'checkpoint-signature' | 'checkpoint-mismatch'
-  | 'event-missing' | 'event-invalid' | 'event-edited' | 'event-chain' | 'proof-invalid' | 'recording-mismatch'
+  | 'file-missing'
+  | 'file-extra'
+  | 'file-changed'
+  | 'file-unreadable'
+  | 'sums-mismatch'
+  | 'key-invalid'
+  | 'key-untrusted'
+  | 'package-signature'
+  | 'manifest-changed'
+  | 'manifest-invalid'
+  | 'checkpoint-invalid'
+  | 'checkpoint-signature'
+  | 'checkpoint-mismatch'
+  | 'event-missing'
+  | 'event-invalid'
+  | 'event-edited'
+  | 'event-chain'
+  | 'proof-invalid'
+  | 'recording-mismatch'
   | 'zip-invalid'
 
 export interface PackageFailure {
@@ -58,18 +84,60 @@ function manifestProblem(m: unknown): string | undefined {
   if (!isObj(m)) return 'not a JSON object'
   if (m.format !== PACKAGE_FORMAT) return `format is ${JSON.stringify(m.format)}, expected ${PACKAGE_FORMAT}`
   if (typeof m.packageId !== 'string') return 'packageId missing'
-  if (!isObj(m.checkpoint) || typeof m.checkpoint.origin !== 'string' || !isInt(m.checkpoint.treeSize) || !isHex(m.checkpoint.rootHash, 64)) return 'checkpoint missing or malformed'
+  if (!isObj(m.checkpoint) || typeof m.checkpoint.origin !== 'string' || !isInt(m.checkpoint.treeSize) || !isHex(m.checkpoint.rootHash, 64))
+    return 'checkpoint missing or malformed'
   if (!isObj(m.stationKey) || !isHex(m.stationKey.publicKeyHex, 64)) return 'stationKey missing or malformed'
-  if (!Array.isArray(m.files) || !m.files.every((f) => isObj(f) && typeof f.path === 'string' && isHex(f.sha256, 64) && isInt(f.size))) return 'files missing or malformed'
-  if (!Array.isArray(m.events) || !m.events.every((e) => isObj(e) && isInt(e.seq) && e.seq > 0 && isHex(e.hash, 64) && typeof e.file === 'string' && typeof e.canonical === 'string' && typeof e.proof === 'string')) return 'events missing or malformed'
-  if (!Array.isArray(m.recordings) || !m.recordings.every((r) => isObj(r) && isInt(r.id) && isHex(r.sha256, 64) && isInt(r.size) && typeof r.file === 'string' && isInt(r.eventSeq) && Array.isArray(r.events) && r.events.every(isInt) && Array.isArray(r.derivatives))) return 'recordings missing or malformed'
+  if (!Array.isArray(m.files) || !m.files.every((f) => isObj(f) && typeof f.path === 'string' && isHex(f.sha256, 64) && isInt(f.size)))
+    return 'files missing or malformed'
+  if (
+    !Array.isArray(m.events) ||
+    !m.events.every(
+      (e) =>
+        isObj(e) &&
+        isInt(e.seq) &&
+        e.seq > 0 &&
+        isHex(e.hash, 64) &&
+        typeof e.file === 'string' &&
+        typeof e.canonical === 'string' &&
+        typeof e.proof === 'string',
+    )
+  )
+    return 'events missing or malformed'
+  if (
+    !Array.isArray(m.recordings) ||
+    !m.recordings.every(
+      (r) =>
+        isObj(r) &&
+        isInt(r.id) &&
+        isHex(r.sha256, 64) &&
+        isInt(r.size) &&
+        typeof r.file === 'string' &&
+        isInt(r.eventSeq) &&
+        Array.isArray(r.events) &&
+        r.events.every(isInt) &&
+        Array.isArray(r.derivatives),
+    )
+  )
+    return 'recordings missing or malformed'
   return undefined
 }
 
 const EVENT_KEYS = ['actor', 'at', 'hash', 'payload', 'prev_hash', 'seq', 'subject', 'type']
 
 /** Facts of a recording that its `ingested` event must say the same about. */
-const INGEST_FACTS: (keyof ManifestRecording)[] = ['sha256', 'size', 'kind', 'sourcePath', 'stationId', 'deviceId', 'officerId', 'recordedAt', 'recordedOffset', 'recordedSource', 'important']
+const INGEST_FACTS: (keyof ManifestRecording)[] = [
+  'sha256',
+  'size',
+  'kind',
+  'sourcePath',
+  'stationId',
+  'deviceId',
+  'officerId',
+  'recordedAt',
+  'recordedOffset',
+  'recordedSource',
+  'important',
+]
 
 export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: { trustedKey?: Uint8Array } = {}): PackageReport {
   const failures: PackageFailure[] = []
@@ -83,9 +151,14 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     failures.push(file === undefined ? { code, detail } : { code, file, detail })
   }
   const report: PackageReport = {
-    ok: false, packageId: null, checkpoint: null, stationKey: null, trustedKey: opts.trustedKey ? 'mismatch' : 'not-given',
+    ok: false,
+    packageId: null,
+    checkpoint: null,
+    stationKey: null,
+    trustedKey: opts.trustedKey ? 'mismatch' : 'not-given',
     checked: { files: entries.size, recordings: 0, events: 0, bytes: [...entries.values()].reduce((a, e) => a + e.size, 0) },
-    failures, warnings,
+    failures,
+    warnings,
   }
   const text = (name: string): string | undefined => {
     const e = entries.get(name)
@@ -115,9 +188,16 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     report.stationKey = { name: null, keyId: null, fingerprint: spkiFingerprint(key) }
     if (opts.trustedKey) {
       if (Buffer.from(opts.trustedKey).equals(key)) report.trustedKey = 'matched'
-      else fail('key-untrusted', `the package is signed by key ${spkiFingerprint(key)} but the key you trust is ${safeFingerprint(opts.trustedKey)}: it was not made (or was re-signed) by someone else than that station`, F.pubPem)
+      else
+        fail(
+          'key-untrusted',
+          `the package is signed by key ${spkiFingerprint(key)} but the key you trust is ${safeFingerprint(opts.trustedKey)}: it was not made (or was re-signed) by someone else than that station`,
+          F.pubPem,
+        )
     } else {
-      warnings.push(`checked against the key inside the package only (fingerprint ${spkiFingerprint(key)}): anyone can make a package that is consistent with its own key. Compare that fingerprint with the station's, or pass --key with the station key obtained independently.`)
+      warnings.push(
+        `checked against the key inside the package only (fingerprint ${spkiFingerprint(key)}): anyone can make a package that is consistent with its own key. Compare that fingerprint with the station's, or pass --key with the station key obtained independently.`,
+      )
     }
     const vk = text(F.vkey)
     if (vk !== undefined) {
@@ -147,12 +227,18 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     else if (!body.equals(Buffer.from(n.text, 'utf8'))) fail(sigCode, `${bodyFile} is not the text of ${noteFile}`, bodyFile)
     if (key) {
       const s = findValidSignature(n, key)
-      if (!s) fail(sigCode, `${noteFile} is not signed by the package key (${F.pubPem}): signed by [${n.signatures.map((x) => `${x.name} ${x.keyId.toString('hex')}`).join(', ')}]; it was altered or signed by another key`, noteFile)
+      if (!s)
+        fail(
+          sigCode,
+          `${noteFile} is not signed by the package key (${F.pubPem}): signed by [${n.signatures.map((x) => `${x.name} ${x.keyId.toString('hex')}`).join(', ')}]; it was altered or signed by another key`,
+          noteFile,
+        )
       else {
         const sig = bytesOf(sigFile)
         if (sig === undefined) text(sigFile)
         else if (!sig.equals(s.signature)) fail(sigCode, `${sigFile} is not the signature in ${noteFile}`, sigFile)
-        if (report.stationKey && report.stationKey.name === null) report.stationKey = { ...report.stationKey, name: s.name, keyId: keyId(s.name, key).toString('hex') }
+        if (report.stationKey && report.stationKey.name === null)
+          report.stationKey = { ...report.stationKey, name: s.name, keyId: keyId(s.name, key).toString('hex') }
       }
     }
     return n
@@ -184,7 +270,11 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
   let m: PackageManifest | undefined
   const mEntry = entries.get(F.manifest)
   if (mEntry && manifestSha !== undefined && mEntry.sha256 !== manifestSha) {
-    fail('manifest-changed', `${F.manifest} has SHA-256 ${mEntry.sha256} but the signed package note names ${manifestSha}: the manifest was changed`, F.manifest)
+    fail(
+      'manifest-changed',
+      `${F.manifest} has SHA-256 ${mEntry.sha256} but the signed package note names ${manifestSha}: the manifest was changed`,
+      F.manifest,
+    )
   }
   const mText = text(F.manifest)
   if (mText !== undefined) {
@@ -220,16 +310,23 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
   }
 
   // -- inventory: every file is the one the (signed) manifest lists -----------
-  if (report.packageId !== null && m.packageId !== report.packageId) fail('manifest-invalid', `manifest names package ${m.packageId}, the signed note ${report.packageId}`, F.manifest)
-  if (key && m.stationKey.publicKeyHex !== key.toString('hex')) fail('key-invalid', `manifest names station key ${m.stationKey.publicKeyHex}, the package holds ${key.toString('hex')}`, F.manifest)
+  if (report.packageId !== null && m.packageId !== report.packageId)
+    fail('manifest-invalid', `manifest names package ${m.packageId}, the signed note ${report.packageId}`, F.manifest)
+  if (key && m.stationKey.publicKeyHex !== key.toString('hex'))
+    fail('key-invalid', `manifest names station key ${m.stationKey.publicKeyHex}, the package holds ${key.toString('hex')}`, F.manifest)
   if (cp && (m.checkpoint.origin !== cp.origin || m.checkpoint.treeSize !== cp.treeSize || m.checkpoint.rootHash !== cp.rootHash.toString('hex'))) {
-    fail('checkpoint-mismatch', `manifest names checkpoint ${m.checkpoint.origin} ${m.checkpoint.treeSize} ${m.checkpoint.rootHash.slice(0, 16)}…, ${F.checkpointNote} says ${cp.origin} ${cp.treeSize} ${cp.rootHash.toString('hex').slice(0, 16)}…`, F.checkpointNote)
+    fail(
+      'checkpoint-mismatch',
+      `manifest names checkpoint ${m.checkpoint.origin} ${m.checkpoint.treeSize} ${m.checkpoint.rootHash.slice(0, 16)}…, ${F.checkpointNote} says ${cp.origin} ${cp.treeSize} ${cp.rootHash.toString('hex').slice(0, 16)}…`,
+      F.checkpointNote,
+    )
   }
   const listed = new Map(m.files.map((f) => [f.path, f]))
   for (const f of m.files) {
     const e = entries.get(f.path)
     if (!e) fail('file-missing', `${f.path} is listed in the manifest but missing from the package`, f.path)
-    else if (e.sha256 !== f.sha256 || e.size !== f.size) fail('file-changed', `${f.path} has SHA-256 ${e.sha256} (${e.size} bytes), the manifest says ${f.sha256} (${f.size} bytes): the file was changed`, f.path)
+    else if (e.sha256 !== f.sha256 || e.size !== f.size)
+      fail('file-changed', `${f.path} has SHA-256 ${e.sha256} (${e.size} bytes), the manifest says ${f.sha256} (${f.size} bytes): the file was changed`, f.path)
   }
   for (const name of entries.keys()) {
     if (!listed.has(name) && !UNLISTED.has(name)) fail('file-extra', `${name} is in the package but not in the manifest: it was added`, name)
@@ -253,7 +350,17 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
       continue
     }
     const keys = Object.keys(ev).sort()
-    if (keys.join() !== EVENT_KEYS.join() || !isInt(ev.seq) || typeof ev.type !== 'string' || typeof ev.at !== 'string' || typeof ev.actor !== 'string' || typeof ev.subject !== 'string' || !isObj(ev.payload) || !isHex(ev.prev_hash, 64) || !isHex(ev.hash, 64)) {
+    if (
+      keys.join() !== EVENT_KEYS.join() ||
+      !isInt(ev.seq) ||
+      typeof ev.type !== 'string' ||
+      typeof ev.at !== 'string' ||
+      typeof ev.actor !== 'string' ||
+      typeof ev.subject !== 'string' ||
+      !isObj(ev.payload) ||
+      !isHex(ev.prev_hash, 64) ||
+      !isHex(ev.hash, 64)
+    ) {
       fail('event-invalid', `${e.file} does not have exactly the fields ${EVENT_KEYS.join(', ')} with their types`, e.file)
       continue
     }
@@ -271,7 +378,8 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     if (cBytes === undefined) text(e.canonical)
     else if (!cBytes.equals(canonical)) fail('event-edited', `${e.canonical} is not the canonical form of ${e.file}: one of them was edited`, e.canonical)
     const recomputed = chainHash(ev.prev_hash, body)
-    if (recomputed !== ev.hash) fail('event-edited', `event ${ev.seq} hashes to ${recomputed.slice(0, 16)}… but says ${ev.hash.slice(0, 16)}…: the event was edited`, e.file)
+    if (recomputed !== ev.hash)
+      fail('event-edited', `event ${ev.seq} hashes to ${recomputed.slice(0, 16)}… but says ${ev.hash.slice(0, 16)}…: the event was edited`, e.file)
     if (ev.hash !== e.hash) fail('event-edited', `event ${ev.seq} has hash ${ev.hash.slice(0, 16)}…, the manifest says ${e.hash.slice(0, 16)}…`, e.file)
     events.set(e.seq, { ...body, prev_hash: ev.prev_hash, hash: ev.hash })
 
@@ -284,7 +392,8 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     let proof: ProofFile
     try {
       proof = JSON.parse(pText) as ProofFile
-      if (!isObj(proof) || !isInt(proof.leafIndex) || !isInt(proof.treeSize) || !Array.isArray(proof.path) || !proof.path.every((x) => isHex(x, 64))) throw new Error('malformed')
+      if (!isObj(proof) || !isInt(proof.leafIndex) || !isInt(proof.treeSize) || !Array.isArray(proof.path) || !proof.path.every((x) => isHex(x, 64)))
+        throw new Error('malformed')
     } catch (err) {
       fail('proof-invalid', `${e.proof} is not an inclusion proof: ${err instanceof Error ? err.message : String(err)}`, e.proof)
       continue
@@ -292,14 +401,27 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     if (!cp) continue
     const leaf = leafHash(Buffer.from(ev.hash, 'hex'))
     if (proof.seq !== e.seq || proof.leafIndex !== e.seq - 1 || proof.treeSize !== cp.treeSize) {
-      fail('proof-invalid', `${e.proof} is for leaf ${proof.leafIndex} of ${proof.treeSize}, expected leaf ${e.seq - 1} of the checkpoint's ${cp.treeSize}`, e.proof)
-    } else if (!verifyInclusion(proof.leafIndex, proof.treeSize, leaf, proof.path.map((x) => Buffer.from(x, 'hex')), cp.rootHash)) {
+      fail(
+        'proof-invalid',
+        `${e.proof} is for leaf ${proof.leafIndex} of ${proof.treeSize}, expected leaf ${e.seq - 1} of the checkpoint's ${cp.treeSize}`,
+        e.proof,
+      )
+    } else if (
+      !verifyInclusion(
+        proof.leafIndex,
+        proof.treeSize,
+        leaf,
+        proof.path.map((x) => Buffer.from(x, 'hex')),
+        cp.rootHash,
+      )
+    ) {
       fail('proof-invalid', `the inclusion proof of event ${e.seq} does not lead to the signed checkpoint root: the event or the proof was altered`, e.proof)
     }
   }
   for (const [seq, ev] of events) {
     const before = events.get(seq - 1)
-    if (before && ev.prev_hash !== before.hash) fail('event-chain', `event ${seq}'s prev_hash does not link to event ${seq - 1}'s hash`, m.events.find((x) => x.seq === seq)?.file)
+    if (before && ev.prev_hash !== before.hash)
+      fail('event-chain', `event ${seq}'s prev_hash does not link to event ${seq - 1}'s hash`, m.events.find((x) => x.seq === seq)?.file)
   }
   report.checked.events = events.size
 
@@ -310,7 +432,8 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     const e = entries.get(r.file)
     if (!r.file.startsWith(`originals/${r.sha256}.`)) fail('recording-mismatch', `${subject}: its file ${r.file} is not named after its SHA-256`, r.file)
     if (!e) fail('file-missing', `${subject}: its original ${r.file} is missing`, r.file)
-    else if (e.sha256 !== r.sha256 || e.size !== r.size) fail('recording-mismatch', `${subject}: ${r.file} has SHA-256 ${e.sha256} (${e.size} bytes), recorded ${r.sha256} (${r.size} bytes)`, r.file)
+    else if (e.sha256 !== r.sha256 || e.size !== r.size)
+      fail('recording-mismatch', `${subject}: ${r.file} has SHA-256 ${e.sha256} (${e.size} bytes), recorded ${r.sha256} (${r.size} bytes)`, r.file)
     for (const seq of r.events) {
       if (!manifestSeqs.has(seq)) fail('event-missing', `${subject}: event ${seq} of its custody trail is not in the package`, F.manifest)
     }
@@ -321,9 +444,15 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
       else fail('event-missing', `${subject}: its ingested event ${r.eventSeq} is not in the package`, F.manifest)
     } else {
       const p = ing.payload
-      if (ing.type !== 'ingested' || ing.subject !== `recording:${r.id}` || p.recordingId !== r.id) fail('recording-mismatch', `${subject}: event ${r.eventSeq} is not its ingested event`, F.manifest)
+      if (ing.type !== 'ingested' || ing.subject !== `recording:${r.id}` || p.recordingId !== r.id)
+        fail('recording-mismatch', `${subject}: event ${r.eventSeq} is not its ingested event`, F.manifest)
       for (const k of INGEST_FACTS) {
-        if ((p[k] ?? null) !== (r[k] ?? null)) fail('recording-mismatch', `${subject}: ${k} is ${JSON.stringify(r[k])} in the manifest but ${JSON.stringify(p[k])} in its ingested event ${r.eventSeq}`, F.manifest)
+        if ((p[k] ?? null) !== (r[k] ?? null))
+          fail(
+            'recording-mismatch',
+            `${subject}: ${k} is ${JSON.stringify(r[k])} in the manifest but ${JSON.stringify(p[k])} in its ingested event ${r.eventSeq}`,
+            F.manifest,
+          )
       }
       if (ing.at !== r.ingestedAt) fail('recording-mismatch', `${subject}: ingestedAt differs from its ingested event`, F.manifest)
     }
@@ -331,11 +460,13 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     for (const d of r.derivatives) {
       const de = entries.get(d.file)
       if (!de) fail('file-missing', `${subject}: derivative ${d.file} is missing`, d.file)
-      else if (de.sha256 !== d.sha256 || de.size !== d.size) fail('recording-mismatch', `${subject}: derivative ${d.file} does not have its recorded SHA-256`, d.file)
+      else if (de.sha256 !== d.sha256 || de.size !== d.size)
+        fail('recording-mismatch', `${subject}: derivative ${d.file} does not have its recorded SHA-256`, d.file)
       if (d.eventSeq !== null) {
         const dev = events.get(d.eventSeq)
         if (!dev) fail('event-missing', `${subject}: derivative ${d.file}: its event ${d.eventSeq} is not in the package`, F.manifest)
-        else if (dev.payload.sha256 !== d.sha256) fail('recording-mismatch', `${subject}: derivative ${d.file}: event ${d.eventSeq} records another SHA-256`, d.file)
+        else if (dev.payload.sha256 !== d.sha256)
+          fail('recording-mismatch', `${subject}: derivative ${d.file}: event ${d.eventSeq} records another SHA-256`, d.file)
       }
     }
   }

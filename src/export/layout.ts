@@ -52,7 +52,15 @@ export function safeExt(sourcePath: string): string {
   return /^[a-z0-9]{1,10}$/.test(ext) ? ext : 'bin'
 }
 
-const MIME_EXT: Record<string, string> = { 'video/mp4': 'mp4', 'audio/mp4': 'm4a', 'audio/aac': 'aac', 'image/jpeg': 'jpg', 'image/png': 'png', 'image/webp': 'webp', 'audio/mpeg': 'mp3' }
+const MIME_EXT: Record<string, string> = {
+  'video/mp4': 'mp4',
+  'audio/mp4': 'm4a',
+  'audio/aac': 'aac',
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'audio/mpeg': 'mp3',
+}
 export function extForMime(mime: string): string {
   return MIME_EXT[mime.toLowerCase()] ?? 'bin'
 }
@@ -150,7 +158,10 @@ export function parsePackageNoteText(text: string): { packageId: string; manifes
 
 /** `sha256sum -c` format, sorted by path. */
 export function sha256sums(files: readonly ManifestFile[]): string {
-  return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => `${f.sha256}  ${f.path}\n`).join('')
+  return [...files]
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((f) => `${f.sha256}  ${f.path}\n`)
+    .join('')
 }
 
 export function parseSha256sums(text: string): Map<string, string> | undefined {
@@ -178,7 +189,9 @@ export function verifyMd(m: PackageManifest): string {
   p('# How to verify this evidence package')
   p()
   p(`Package \`${m.packageId}\`, made ${m.createdAt} by station ${mdCell(m.station.name)} (\`${m.station.id}\`).`)
-  p(`Requested by ${mdCell(m.export.requestedBy)}, approved by ${mdCell(m.export.approvedBy)}, for ${mdCell(m.export.recipient)}. Reason: ${mdCell(m.export.reason)}.`)
+  p(
+    `Requested by ${mdCell(m.export.requestedBy)}, approved by ${mdCell(m.export.approvedBy)}, for ${mdCell(m.export.recipient)}. Reason: ${mdCell(m.export.reason)}.`,
+  )
   p()
   p('Everything below runs on the unzipped package with standard tools (`sha256sum`, `openssl` 3.x,')
   p('`xxd`; `python3` only for the optional script). No bodyvault and no access to the station are needed.')
@@ -193,7 +206,7 @@ export function verifyMd(m: PackageManifest): string {
   p('Every line must end in `OK`. SHA256SUMS lists every file of the package except itself; a file that')
   p('is in the package but not in the list was added (compare with `unzip -l` or `find . -type f`).')
   p()
-  p('## 2. The key is the station\'s key')
+  p("## 2. The key is the station's key")
   p()
   p('```sh')
   p(`openssl pkey -pubin -in ${F.pubPem} -outform DER | sha256sum`)
@@ -241,7 +254,7 @@ export function verifyMd(m: PackageManifest): string {
   p()
   p('## 6. Each ledger event is intact')
   p()
-  p('Each event\'s hash is `SHA-256(prev_hash as 32 raw bytes || its canonical bytes)`, where the canonical')
+  p("Each event's hash is `SHA-256(prev_hash as 32 raw bytes || its canonical bytes)`, where the canonical")
   p('bytes (RFC 8785 JSON of `{seq, type, at, actor, subject, payload}`) are in `events/<seq>.canonical`.')
   if (firstEvent) {
     p('For example, for event ' + firstEvent.seq + ':')
@@ -252,7 +265,7 @@ export function verifyMd(m: PackageManifest): string {
     p()
     p(`must print \`${firstEvent.hash}\`, the \`hash\` in \`${firstEvent.file}\` (whose \`prev_hash\` is the hex`)
     p('fed to xxd, and whose other fields must say the same as the canonical bytes). Where two events')
-    p('in the package are consecutive, the later one\'s `prev_hash` is the earlier one\'s `hash`.')
+    p("in the package are consecutive, the later one's `prev_hash` is the earlier one's `hash`.")
   }
   p()
   p('## 7. Each event is in the signed ledger')

@@ -36,8 +36,24 @@ import { formatSignedNote, parseSignedNote } from '../ledger/note.js'
 import { LedgerTree } from '../ledger/tree.js'
 import { fsyncDir, type Vault } from '../vault/store.js'
 import {
-  canonicalFile, eventFile, extForMime, F, PACKAGE_FORMAT, packageNoteText, proofFile, safeExt, sha256Hex, sha256sums, sheetFile, verifyMd,
-  type ManifestDerivative, type ManifestEvent, type ManifestFile, type ManifestRecording, type PackageManifest, type ProofFile,
+  canonicalFile,
+  eventFile,
+  extForMime,
+  F,
+  PACKAGE_FORMAT,
+  packageNoteText,
+  proofFile,
+  safeExt,
+  sha256Hex,
+  sha256sums,
+  sheetFile,
+  verifyMd,
+  type ManifestDerivative,
+  type ManifestEvent,
+  type ManifestFile,
+  type ManifestRecording,
+  type PackageManifest,
+  type ProofFile,
 } from './layout.js'
 import { evidenceSheetHtml } from './sheet.js'
 import { CHECK_PACKAGE_PY } from './tool.js'
@@ -106,7 +122,13 @@ function hasTable(db: Db, name: string): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
 }
 
-interface DerivativeRow { kind: string; sha256: string; size: number; mimeType: string | null; eventSeq: number | null }
+interface DerivativeRow {
+  kind: string
+  sha256: string
+  size: number
+  mimeType: string | null
+  eventSeq: number | null
+}
 
 function derivativesOf(db: Db, recordingId: number): DerivativeRow[] {
   if (!hasTable(db, 'derivatives')) return []
@@ -119,12 +141,14 @@ function derivativesOf(db: Db, recordingId: number): DerivativeRow[] {
     cols.has('mime_type') ? 'mime_type AS mimeType' : 'NULL AS mimeType',
     cols.has('event_seq') ? 'event_seq AS eventSeq' : 'NULL AS eventSeq',
   ]
-  return db.prepare(`SELECT ${sel.join(', ')} FROM derivatives WHERE recording_id = ? ORDER BY ${cols.has('id') ? 'id' : 'rowid'}`).all(recordingId) as DerivativeRow[]
+  return db
+    .prepare(`SELECT ${sel.join(', ')} FROM derivatives WHERE recording_id = ? ORDER BY ${cols.has('id') ? 'id' : 'rowid'}`)
+    .all(recordingId) as DerivativeRow[]
 }
 
 function sidecarsOf(db: Db, recordingId: number): number[] {
   if (!hasTable(db, 'media_links')) return []
-  return (db.prepare('SELECT sidecar_id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').pluck().all(recordingId) as number[])
+  return db.prepare('SELECT sidecar_id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').pluck().all(recordingId) as number[]
 }
 
 /**
@@ -151,7 +175,16 @@ function probedFacts(recordingId: number, events: readonly LedgerEvent[]): Pick<
 }
 
 function eventJson(ev: LedgerEvent): Buffer {
-  return canonicalBytes({ seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: ev.payload, prev_hash: ev.prevHash, hash: ev.hash })
+  return canonicalBytes({
+    seq: ev.seq,
+    type: ev.type,
+    at: ev.at,
+    actor: ev.actor,
+    subject: ev.subject,
+    payload: ev.payload,
+    prev_hash: ev.prevHash,
+    hash: ev.hash,
+  })
 }
 
 export async function buildEvidencePackage(req: EvidencePackageRequest): Promise<EvidencePackageResult> {
@@ -162,7 +195,8 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   const reason = nonEmpty('reason', req.reason)
   const recipient = nonEmpty('recipient', req.recipient)
   const ids = [...new Set(req.recordingIds)].sort((a, b) => a - b)
-  if (ids.length === 0 || !ids.every((i) => Number.isSafeInteger(i) && i > 0)) throw new BodyvaultError('PACKAGE_REQUEST', 'name at least one recording (positive whole-number ids)', 2)
+  if (ids.length === 0 || !ids.every((i) => Number.isSafeInteger(i) && i > 0))
+    throw new BodyvaultError('PACKAGE_REQUEST', 'name at least one recording (positive whole-number ids)', 2)
   const out = resolve(req.out)
   try {
     await stat(out)
@@ -191,17 +225,21 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     for (const id of ids) {
       const rec = getRecording(db, id)
       if (!rec) throw new BodyvaultError('PACKAGE_NO_RECORDING', `there is no recording ${id}: check the id (bodyvault recordings)`, 2)
-      if (rec.status !== 'stored') throw new BodyvaultError('PACKAGE_PURGED', `recording ${id} was purged: its original no longer exists and cannot be exported`, 2)
+      if (rec.status !== 'stored')
+        throw new BodyvaultError('PACKAGE_PURGED', `recording ${id} was purged: its original no longer exists and cannot be exported`, 2)
       const evs = new Map<number, LedgerEvent>()
       for (const e of eventsFor(db, `recording:${id}`)) evs.set(e.seq, e)
       if (rec.sessionId !== null) for (const e of eventsFor(db, `session:${rec.sessionId}`)) evs.set(e.seq, e)
       // A clip's GPS may come from a linked sidecar (media_links): its probe event goes in the trail as the proof.
       for (const sid of sidecarsOf(db, id)) {
-        const probe = eventsFor(db, `recording:${sid}`).filter((e) => e.type === 'probed' && e.seq <= size).pop()
+        const probe = eventsFor(db, `recording:${sid}`)
+          .filter((e) => e.type === 'probed' && e.seq <= size)
+          .pop()
         if (probe) evs.set(probe.seq, probe)
       }
       const trail = [...evs.values()].filter((e) => e.seq <= size).sort((a, b) => a.seq - b.seq)
-      if (!trail.some((e) => e.seq === rec.eventSeq)) throw new BodyvaultError('LEDGER_INCONSISTENT', `recording ${id}'s ingested event ${rec.eventSeq} is not in the ledger: run bodyvault verify`)
+      if (!trail.some((e) => e.seq === rec.eventSeq))
+        throw new BodyvaultError('LEDGER_INCONSISTENT', `recording ${id}'s ingested event ${rec.eventSeq} is not in the ledger: run bodyvault verify`)
       for (const e of trail) allEvents.set(e.seq, e)
       const derivatives = req.includeDerivatives ? derivativesOf(db, id).filter((d) => d.eventSeq === null || d.eventSeq <= size) : []
       recs.push({ rec, events: trail, derivatives })
@@ -209,7 +247,13 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     const proofs = new Map<number, ProofFile>()
     for (const seq of allEvents.keys()) {
       const index = tree.indexOf(seq)
-      proofs.set(seq, { seq, leafIndex: index, treeSize: size, leafHash: tree.leaf(index).toString('hex'), path: tree.inclusionProof(seq, size).map((b) => b.toString('hex')) })
+      proofs.set(seq, {
+        seq,
+        leafIndex: index,
+        treeSize: size,
+        leafHash: tree.leaf(index).toString('hex'),
+        path: tree.inclusionProof(seq, size).map((b) => b.toString('hex')),
+      })
     }
     return { recs, allEvents, proofs }
   })()
@@ -221,10 +265,15 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     const object = vault.objectPath(sha256)
     try {
       const st = await stat(object)
-      if (size >= 0 && st.size !== size) throw new BodyvaultError('PACKAGE_OBJECT_CORRUPT', `${what}: the vault object ${sha256} has ${st.size} bytes, recorded ${size}: run bodyvault verify`)
+      if (size >= 0 && st.size !== size)
+        throw new BodyvaultError('PACKAGE_OBJECT_CORRUPT', `${what}: the vault object ${sha256} has ${st.size} bytes, recorded ${size}: run bodyvault verify`)
       streams.push({ path, object, sha256, size: st.size })
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') throw new BodyvaultError('PACKAGE_OBJECT_MISSING', `${what}: the vault has no local copy of object ${sha256} (offloaded and evicted, or missing): restore it, then export again`)
+      if (errnoCode(err) === 'ENOENT')
+        throw new BodyvaultError(
+          'PACKAGE_OBJECT_MISSING',
+          `${what}: the vault has no local copy of object ${sha256} (offloaded and evicted, or missing): restore it, then export again`,
+        )
       throw err
     }
   }
@@ -241,17 +290,36 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
       } catch (err) {
         // A viewing copy is a convenience: its absence (evicted, never made) does not stop the export.
         if (!(err instanceof BodyvaultError && err.code === 'PACKAGE_OBJECT_MISSING')) throw err
-        log?.warn({ event: 'package.derivative_skipped', recordingId: rec.id, kind: d.kind, sha256: d.sha256 }, 'derivative not in the local vault: left out of the package')
+        log?.warn(
+          { event: 'package.derivative_skipped', recordingId: rec.id, kind: d.kind, sha256: d.sha256 },
+          'derivative not in the local vault: left out of the package',
+        )
         continue
       }
       ds.push({ kind: d.kind, sha256: d.sha256, size: streams.find((s) => s.path === dfile)!.size, mimeType: d.mimeType, eventSeq: d.eventSeq, file: dfile })
     }
     manifestRecordings.push({
-      id: rec.id, sha256: rec.sha256, size: rec.size, kind: rec.kind, sourcePath: rec.sourcePath, stationId: rec.stationId,
-      deviceId: rec.deviceId, officerId: rec.officerId, recordedAt: rec.recordedAt, recordedOffset: rec.recordedOffset,
-      recordedSource: rec.recordedSource, important: rec.important, category: rec.category, caseNumber: rec.caseNumber,
-      ingestedAt: rec.ingestedAt, eventSeq: rec.eventSeq, file, sheet: sheetFile(rec.id), events: events.map((e) => e.seq),
-      ...probedFacts(rec.id, events), derivatives: ds,
+      id: rec.id,
+      sha256: rec.sha256,
+      size: rec.size,
+      kind: rec.kind,
+      sourcePath: rec.sourcePath,
+      stationId: rec.stationId,
+      deviceId: rec.deviceId,
+      officerId: rec.officerId,
+      recordedAt: rec.recordedAt,
+      recordedOffset: rec.recordedOffset,
+      recordedSource: rec.recordedSource,
+      important: rec.important,
+      category: rec.category,
+      caseNumber: rec.caseNumber,
+      ingestedAt: rec.ingestedAt,
+      eventSeq: rec.eventSeq,
+      file,
+      sheet: sheetFile(rec.id),
+      events: events.map((e) => e.seq),
+      ...probedFacts(rec.id, events),
+      derivatives: ds,
     })
   }
 
@@ -262,11 +330,24 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     texts.set(eventFile(seq), eventJson(ev))
     texts.set(canonicalFile(seq), canonicalEventBytes(ev))
     texts.set(proofFile(seq), canonicalBytes(gathered.proofs.get(seq)))
-    manifestEvents.push({ seq, type: ev.type, subject: ev.subject, prevHash: ev.prevHash, hash: ev.hash, file: eventFile(seq), canonical: canonicalFile(seq), proof: proofFile(seq) })
+    manifestEvents.push({
+      seq,
+      type: ev.type,
+      subject: ev.subject,
+      prevHash: ev.prevHash,
+      hash: ev.hash,
+      file: eventFile(seq),
+      canonical: canonicalFile(seq),
+      proof: proofFile(seq),
+    })
   }
   const cpNote = parseSignedNote(checkpoint.note)
   const cpSig = cpNote.signatures.find((s) => s.keyId.equals(key.keyId) && s.name === key.name)
-  if (!cpSig) throw new BodyvaultError('CHECKPOINT_KEY', `checkpoint ${checkpoint.id} is signed by another key than the station key ${key.keyId.toString('hex')}: run bodyvault verify`)
+  if (!cpSig)
+    throw new BodyvaultError(
+      'CHECKPOINT_KEY',
+      `checkpoint ${checkpoint.id} is signed by another key than the station key ${key.keyId.toString('hex')}: run bodyvault verify`,
+    )
   texts.set(F.checkpointNote, Buffer.from(checkpoint.note, 'utf8'))
   texts.set(F.checkpointBody, Buffer.from(cpNote.text, 'utf8'))
   texts.set(F.checkpointSig, Buffer.from(cpSig.signature))
@@ -280,8 +361,23 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     createdAt,
     station: { ...req.station },
     export: { requestedBy, approvedBy, reason, recipient },
-    stationKey: { name: key.name, keyId: key.keyId.toString('hex'), vkey: key.vkey, publicKeyHex: key.publicKey.toString('hex'), fingerprint: key.fingerprint, file: F.pubPem },
-    checkpoint: { id: checkpoint.id, origin: checkpoint.origin, treeSize: size, rootHash: checkpoint.rootHash, note: F.checkpointNote, body: F.checkpointBody, signature: F.checkpointSig },
+    stationKey: {
+      name: key.name,
+      keyId: key.keyId.toString('hex'),
+      vkey: key.vkey,
+      publicKeyHex: key.publicKey.toString('hex'),
+      fingerprint: key.fingerprint,
+      file: F.pubPem,
+    },
+    checkpoint: {
+      id: checkpoint.id,
+      origin: checkpoint.origin,
+      treeSize: size,
+      rootHash: checkpoint.rootHash,
+      note: F.checkpointNote,
+      body: F.checkpointBody,
+      signature: F.checkpointSig,
+    },
     recordings: manifestRecordings,
     events: manifestEvents,
     files: [],
@@ -305,7 +401,10 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   texts.set(F.packageBody, Buffer.from(pBody, 'utf8'))
   texts.set(F.packageSig, pSig)
   texts.set(F.packageNote, Buffer.from(pNote, 'utf8'))
-  const sumsList: ManifestFile[] = [...files, ...[F.manifest, F.packageBody, F.packageSig, F.packageNote].map((p) => ({ path: p, sha256: sha256Hex(texts.get(p)!), size: texts.get(p)!.length }))]
+  const sumsList: ManifestFile[] = [
+    ...files,
+    ...[F.manifest, F.packageBody, F.packageSig, F.packageNote].map((p) => ({ path: p, sha256: sha256Hex(texts.get(p)!), size: texts.get(p)!.length })),
+  ]
   texts.set(F.sums, Buffer.from(sha256sums(sumsList), 'utf8'))
 
   // 3. The zip, to a temporary file beside `out`.
@@ -313,7 +412,20 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   const zip = new yazl.ZipFile()
   const mtime = Number.isNaN(now.getTime()) ? TEXT_MTIME_FALLBACK : now
   const zip64 = req.forceZip64 === true
-  const order = [F.verify, F.manifest, F.sums, F.packageNote, F.packageBody, F.packageSig, F.checkpointNote, F.checkpointBody, F.checkpointSig, F.pubPem, F.vkey, F.tool]
+  const order = [
+    F.verify,
+    F.manifest,
+    F.sums,
+    F.packageNote,
+    F.packageBody,
+    F.packageSig,
+    F.checkpointNote,
+    F.checkpointBody,
+    F.checkpointSig,
+    F.pubPem,
+    F.vkey,
+    F.tool,
+  ]
   const rest = [...texts.keys()].filter((p) => !order.includes(p as (typeof order)[number])).sort()
   for (const p of [...order, ...rest]) zip.addBuffer(texts.get(p)!, p, { mtime, mode: 0o100444, compress: true, forceZip64Format: zip64 })
   const hashers: { s: (typeof streams)[number]; h: HashingStream }[] = []
@@ -344,7 +456,11 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     }
     for (const { s, h } of hashers) {
       const got = h.hash.digest('hex')
-      if (got !== s.sha256 || h.bytes !== s.size) throw new BodyvaultError('PACKAGE_OBJECT_CORRUPT', `vault object for ${s.path} hashes to ${got} (${h.bytes} bytes), recorded ${s.sha256}: the vault copy was altered; run bodyvault verify. No package was written.`)
+      if (got !== s.sha256 || h.bytes !== s.size)
+        throw new BodyvaultError(
+          'PACKAGE_OBJECT_CORRUPT',
+          `vault object for ${s.path} hashes to ${got} (${h.bytes} bytes), recorded ${s.sha256}: the vault copy was altered; run bodyvault verify. No package was written.`,
+        )
     }
     const fd = await open(partial, 'r+')
     try {
@@ -364,15 +480,36 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   const actor = req.actor ?? `station:${req.station.id}`
   let exportEvents: number[]
   try {
-    exportEvents = db.transaction(() => ids.map((id) => appendEvent(db, {
-      type: 'exported', actor, subject: `recording:${id}`, at: new Date(),
-      payload: {
-        ...req.exportPayload,
-        recordingId: id, packageId, recordingIds: ids, requestedBy, approvedBy, reason, recipient,
-        manifestSha256, packageSha256: zipSha256, packageBytes: zipBytes, fileName: basename(out),
-        checkpointSize: size, checkpointRoot: checkpoint.rootHash, includeDerivatives: req.includeDerivatives === true,
-      },
-    }).seq)).immediate()
+    exportEvents = db
+      .transaction(() =>
+        ids.map(
+          (id) =>
+            appendEvent(db, {
+              type: 'exported',
+              actor,
+              subject: `recording:${id}`,
+              at: new Date(),
+              payload: {
+                ...req.exportPayload,
+                recordingId: id,
+                packageId,
+                recordingIds: ids,
+                requestedBy,
+                approvedBy,
+                reason,
+                recipient,
+                manifestSha256,
+                packageSha256: zipSha256,
+                packageBytes: zipBytes,
+                fileName: basename(out),
+                checkpointSize: size,
+                checkpointRoot: checkpoint.rootHash,
+                includeDerivatives: req.includeDerivatives === true,
+              },
+            }).seq,
+        ),
+      )
+      .immediate()
   } catch (err) {
     await rm(partial, { force: true })
     throw err
@@ -382,12 +519,38 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     await rm(partial, { force: true })
     await fsyncDir(dirname(out))
   } catch (err) {
-    throw new BodyvaultError('PACKAGE_WRITE', `the export is recorded (events ${exportEvents.join(', ')}) but the file could not be named ${out} (${errorMessage(err)}); it is at ${partial}`, 3, { cause: err })
+    throw new BodyvaultError(
+      'PACKAGE_WRITE',
+      `the export is recorded (events ${exportEvents.join(', ')}) but the file could not be named ${out} (${errorMessage(err)}); it is at ${partial}`,
+      3,
+      { cause: err },
+    )
   }
-  log?.info({ event: 'package.exported', packageId, path: out, sha256: zipSha256, bytes: zipBytes, manifestSha256, recordings: ids, requestedBy, approvedBy, checkpoint: checkpoint.id }, 'evidence package written')
+  log?.info(
+    {
+      event: 'package.exported',
+      packageId,
+      path: out,
+      sha256: zipSha256,
+      bytes: zipBytes,
+      manifestSha256,
+      recordings: ids,
+      requestedBy,
+      approvedBy,
+      checkpoint: checkpoint.id,
+    },
+    'evidence package written',
+  )
   return {
-    path: out, packageId, sha256: zipSha256, bytes: zipBytes, manifestSha256,
+    path: out,
+    packageId,
+    sha256: zipSha256,
+    bytes: zipBytes,
+    manifestSha256,
     checkpoint: { id: checkpoint.id, treeSize: size, rootHash: checkpoint.rootHash } satisfies Pick<Checkpoint, 'id' | 'treeSize' | 'rootHash'>,
-    recordings: ids.length, events: manifestEvents.length, files: texts.size + streams.length, exportEvents,
+    recordings: ids.length,
+    events: manifestEvents.length,
+    files: texts.size + streams.length,
+    exportEvents,
   }
 }

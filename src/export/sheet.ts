@@ -108,9 +108,13 @@ export function evidenceSheetHtml(m: PackageManifest, r: ManifestRecording, even
     row('SHA-256', r.sha256, true),
     row('Received by station', `${m.station.name} (${r.stationId}) at ${localTime(r.ingestedAt, zone)} (UTC ${r.ingestedAt}), ledger event ${r.eventSeq}`),
   ]
-  const derived = r.derivatives.map((d) => `<tr><td>${esc(d.kind)}</td><td><code>${esc(d.file)}</code></td><td><code>${esc(d.sha256)}</code></td><td>${esc(d.size)}</td></tr>`)
-  const trail = events.map((ev) =>
-    `<tr><td>${esc(ev.seq)}</td><td>${esc(localTime(ev.at, zone))}<br><small>UTC ${esc(ev.at)}</small></td><td>${esc(ev.actor)}</td><td>${esc(ev.type)}${ev.subject === `recording:${r.id}` ? '' : `<br><small>${esc(ev.subject)}</small>`}</td><td>${esc(describeEvent(ev))}</td><td><code>${esc(ev.hash.slice(0, 16))}…</code></td></tr>`)
+  const derived = r.derivatives.map(
+    (d) => `<tr><td>${esc(d.kind)}</td><td><code>${esc(d.file)}</code></td><td><code>${esc(d.sha256)}</code></td><td>${esc(d.size)}</td></tr>`,
+  )
+  const trail = events.map(
+    (ev) =>
+      `<tr><td>${esc(ev.seq)}</td><td>${esc(localTime(ev.at, zone))}<br><small>UTC ${esc(ev.at)}</small></td><td>${esc(ev.actor)}</td><td>${esc(ev.type)}${ev.subject === `recording:${r.id}` ? '' : `<br><small>${esc(ev.subject)}</small>`}</td><td>${esc(describeEvent(ev))}</td><td><code>${esc(ev.hash.slice(0, 16))}…</code></td></tr>`,
+  )
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Evidence sheet: recording ${esc(r.id)}</title><style>${STYLE}</style></head>

@@ -103,7 +103,7 @@ async function readDir(root: string): Promise<ReadResult> {
 
 /** Reads a package zip or unzipped folder: each file's SHA-256, size and (small files) bytes. */
 export async function readPackage(path: string): Promise<ReadResult> {
-  let st
+  let st: Awaited<ReturnType<typeof stat>>
   try {
     st = await stat(path)
   } catch (err) {

@@ -149,7 +149,9 @@ export async function stageCopy(
             const back = await follow.finish()
             follow = undefined
             if (back.sha256 !== sha256 || back.bytes !== size) {
-              throw new Error(`read-back verification failed: staged copy has ${back.bytes} bytes with SHA-256 ${back.sha256}, camera gave ${size} bytes with ${sha256}`)
+              throw new Error(
+                `read-back verification failed: staged copy has ${back.bytes} bytes with SHA-256 ${back.sha256}, camera gave ${size} bytes with ${sha256}`,
+              )
             }
           }
         } catch (err) {

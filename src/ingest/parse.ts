@@ -6,10 +6,30 @@ import type { DockingProfile } from '../dock/profile.js'
 export type Kind = 'video' | 'audio' | 'photo' | 'sidecar'
 
 const KINDS: Record<string, Kind> = {
-  '.mp4': 'video', '.mov': 'video', '.avi': 'video', '.mkv': 'video', '.ts': 'video', '.mts': 'video',
-  '.3gp': 'video', '.h264': 'video', '.264': 'video', '.h265': 'video', '.265': 'video', '.asf': 'video',
-  '.wav': 'audio', '.mp3': 'audio', '.aac': 'audio', '.m4a': 'audio', '.amr': 'audio', '.ogg': 'audio', '.opus': 'audio',
-  '.jpg': 'photo', '.jpeg': 'photo', '.png': 'photo', '.heic': 'photo', '.bmp': 'photo',
+  '.mp4': 'video',
+  '.mov': 'video',
+  '.avi': 'video',
+  '.mkv': 'video',
+  '.ts': 'video',
+  '.mts': 'video',
+  '.3gp': 'video',
+  '.h264': 'video',
+  '.264': 'video',
+  '.h265': 'video',
+  '.265': 'video',
+  '.asf': 'video',
+  '.wav': 'audio',
+  '.mp3': 'audio',
+  '.aac': 'audio',
+  '.m4a': 'audio',
+  '.amr': 'audio',
+  '.ogg': 'audio',
+  '.opus': 'audio',
+  '.jpg': 'photo',
+  '.jpeg': 'photo',
+  '.png': 'photo',
+  '.heic': 'photo',
+  '.bmp': 'photo',
 }
 const DEFAULT_SIDECARS = ['.srt', '.nmea', '.gpx', '.json']
 
@@ -58,8 +78,13 @@ export interface Identity {
  * the docked camera's identity, and the time falls back to the file's mtime.
  * Names carry the camera's local wall time, read in the profile's zone.
  */
-export function recordingFacts(baseName: string, mtimeMs: number, profile: Pick<DockingProfile, 'filename' | 'timezone'>, identity: Identity = {}): RecordingFacts {
-  const groups = profile.filename ? new RegExp(profile.filename.pattern, 'u').exec(baseName)?.groups ?? {} : {}
+export function recordingFacts(
+  baseName: string,
+  mtimeMs: number,
+  profile: Pick<DockingProfile, 'filename' | 'timezone'>,
+  identity: Identity = {},
+): RecordingFacts {
+  const groups = profile.filename ? (new RegExp(profile.filename.pattern, 'u').exec(baseName)?.groups ?? {}) : {}
   const pick = (v: string | undefined): string | null => (v !== undefined && v !== '' ? v : null)
   let when: DateTime | undefined
   const date = groups.date

@@ -10,13 +10,15 @@ import { enqueueMediaJobs } from '../media/catalog.js'
  * after the object is in objects/ (invariant 1).
  */
 export function recordIngested(db: Db, facts: IngestFacts, actor: string): { id: number; event: LedgerEvent } {
-  return db.transaction(() => {
-    const id = ((db.prepare('SELECT coalesce(max(id), 0) AS m FROM recordings').get() as { m: number }).m) + 1
-    const event = appendEvent(db, { type: 'ingested', actor, subject: `recording:${id}`, payload: { recordingId: id, ...facts } })
-    touchDeviceAndOfficer(db, facts.deviceId, facts.officerId, event.at)
-    insertRecording(db, { ...facts, id, ingestedAt: event.at, eventSeq: event.seq })
-    // Media jobs (probe, proxy, thumbnail) are queued in this same transaction; ingest never waits for them.
-    enqueueMediaJobs(db, id, facts.kind, event.at)
-    return { id, event }
-  }).immediate()
+  return db
+    .transaction(() => {
+      const id = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM recordings').get() as { m: number }).m + 1
+      const event = appendEvent(db, { type: 'ingested', actor, subject: `recording:${id}`, payload: { recordingId: id, ...facts } })
+      touchDeviceAndOfficer(db, facts.deviceId, facts.officerId, event.at)
+      insertRecording(db, { ...facts, id, ingestedAt: event.at, eventSeq: event.seq })
+      // Media jobs (probe, proxy, thumbnail) are queued in this same transaction; ingest never waits for them.
+      enqueueMediaJobs(db, id, facts.kind, event.at)
+      return { id, event }
+    })
+    .immediate()
 }

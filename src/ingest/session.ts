@@ -77,15 +77,25 @@ export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
 
   const listing = await listCamera(o.root, o.profile)
   const sessionId = Number(
-    o.db.prepare("INSERT INTO ingest_sessions (source_root, profile_id, device_id, pid, started_at, state, files_seen) VALUES (?, ?, ?, ?, ?, 'running', ?)")
+    o.db
+      .prepare("INSERT INTO ingest_sessions (source_root, profile_id, device_id, pid, started_at, state, files_seen) VALUES (?, ?, ?, ?, ?, 'running', ?)")
       .run(listing.root, o.profile.id, o.identity?.deviceId ?? null, process.pid, new Date().toISOString(), listing.files.length).lastInsertRowid,
   )
   for (const s of listing.skipped) log.info({ event: 'ingest.skip', sessionId, sourcePath: s.sourcePath, reason: s.reason }, 'skipped')
 
   const report: IngestReport = {
-    sessionId, state: 'complete', root: listing.root, profileId: o.profile.id,
-    ingested: [], present: [], skipped: listing.skipped, failed: [],
-    filesTotal: listing.files.length, bytesTotal: listing.files.reduce((a, f) => a + f.size, 0), bytesIngested: 0, durationMs: 0,
+    sessionId,
+    state: 'complete',
+    root: listing.root,
+    profileId: o.profile.id,
+    ingested: [],
+    present: [],
+    skipped: listing.skipped,
+    failed: [],
+    filesTotal: listing.files.length,
+    bytesTotal: listing.files.reduce((a, f) => a + f.size, 0),
+    bytesIngested: 0,
+    durationMs: 0,
   }
   log.info({ event: 'ingest.start', sessionId, files: report.filesTotal, bytes: report.bytesTotal }, 'ingest session started')
   const progress: IngestProgress = { filesDone: 0, filesTotal: report.filesTotal, bytesDone: 0, bytesTotal: report.bytesTotal }
@@ -159,21 +169,55 @@ export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
 
   report.state = report.failed.length === 0 ? 'complete' : 'incomplete'
   report.durationMs = Date.now() - started
-  o.db.transaction(() => {
-    o.db.prepare(`UPDATE ingest_sessions SET ended_at = ?, state = ?, files_ingested = ?, files_present = ?, files_skipped = ?, files_failed = ?, bytes_ingested = ?, failures = ? WHERE id = ?`)
-      .run(new Date().toISOString(), report.state, report.ingested.length, report.present.length, report.skipped.length, report.failed.length, report.bytesIngested, JSON.stringify(report.failed), sessionId)
-    appendEvent(o.db, {
-      type: 'ingest-session-ended',
-      actor: o.actor,
-      subject: `session:${sessionId}`,
-      payload: {
-        sessionId, state: report.state, root: listing.root, profileId: o.profile.id, deviceId: o.identity?.deviceId ?? null,
-        ingested: report.ingested.length, present: report.present.length, skipped: report.skipped.length, failed: report.failed.length,
-        bytesIngested: report.bytesIngested,
-      },
+  o.db
+    .transaction(() => {
+      o.db
+        .prepare(
+          `UPDATE ingest_sessions SET ended_at = ?, state = ?, files_ingested = ?, files_present = ?, files_skipped = ?, files_failed = ?, bytes_ingested = ?, failures = ? WHERE id = ?`,
+        )
+        .run(
+          new Date().toISOString(),
+          report.state,
+          report.ingested.length,
+          report.present.length,
+          report.skipped.length,
+          report.failed.length,
+          report.bytesIngested,
+          JSON.stringify(report.failed),
+          sessionId,
+        )
+      appendEvent(o.db, {
+        type: 'ingest-session-ended',
+        actor: o.actor,
+        subject: `session:${sessionId}`,
+        payload: {
+          sessionId,
+          state: report.state,
+          root: listing.root,
+          profileId: o.profile.id,
+          deviceId: o.identity?.deviceId ?? null,
+          ingested: report.ingested.length,
+          present: report.present.length,
+          skipped: report.skipped.length,
+          failed: report.failed.length,
+          bytesIngested: report.bytesIngested,
+        },
+      })
     })
-  }).immediate()
-  log.info({ event: 'ingest.end', sessionId, state: report.state, ingested: report.ingested.length, present: report.present.length, failed: report.failed.length, bytes: report.bytesIngested, ms: report.durationMs }, 'ingest session ended')
+    .immediate()
+  log.info(
+    {
+      event: 'ingest.end',
+      sessionId,
+      state: report.state,
+      ingested: report.ingested.length,
+      present: report.present.length,
+      failed: report.failed.length,
+      bytes: report.bytesIngested,
+      ms: report.durationMs,
+    },
+    'ingest session ended',
+  )
   return report
 }
 
@@ -188,7 +232,13 @@ interface Staged {
  * (one read, no write) and reported present; anything else is copied to
  * staging while hashed.
  */
-async function stageFile(o: IngestOptions, f: CameraFile, report: IngestReport, verifier: ReadBackVerifier | undefined, progress: IngestProgress): Promise<Staged | undefined> {
+async function stageFile(
+  o: IngestOptions,
+  f: CameraFile,
+  report: IngestReport,
+  verifier: ReadBackVerifier | undefined,
+  progress: IngestProgress,
+): Promise<Staged | undefined> {
   const name = f.sourcePath.slice(f.sourcePath.lastIndexOf('/') + 1)
   const facts = recordingFacts(name, f.mtimeMs, o.profile, o.identity)
 
@@ -206,7 +256,9 @@ async function stageFile(o: IngestOptions, f: CameraFile, report: IngestReport, 
   if (free < f.size + o.minFreeBytes) throw new StopSession(diskFullMessage(o.vault, f.size + o.minFreeBytes, free))
 
   const copy = await stageCopy(f.absPath, f.ino, o.vault.stagingPath(), {
-    chunk: o.chunkBytes, verifier, signal: o.signal,
+    chunk: o.chunkBytes,
+    verifier,
+    signal: o.signal,
     onBytes: (n) => {
       progress.bytesDone += n
       o.onProgress?.(progress)
@@ -230,12 +282,27 @@ async function commitStaged(o: IngestOptions, s: Staged, sessionId: number, repo
     return
   }
   await o.vault.commitObject(copy.path, copy.sha256)
-  const { id } = recordIngested(o.db, {
-    sha256: copy.sha256, size: copy.size, kind: f.kind, sourcePath: f.sourcePath, stationId: o.stationId,
-    deviceId: facts.deviceId, officerId: facts.officerId, recordedAt: facts.recordedAt, recordedOffset: facts.recordedOffset,
-    recordedSource: facts.recordedSource, important: facts.important,
-    category: facts.important ? 'evidence' : null, caseNumber: null, profileId: o.profile.id, sessionId,
-  }, o.actor)
+  const { id } = recordIngested(
+    o.db,
+    {
+      sha256: copy.sha256,
+      size: copy.size,
+      kind: f.kind,
+      sourcePath: f.sourcePath,
+      stationId: o.stationId,
+      deviceId: facts.deviceId,
+      officerId: facts.officerId,
+      recordedAt: facts.recordedAt,
+      recordedOffset: facts.recordedOffset,
+      recordedSource: facts.recordedSource,
+      important: facts.important,
+      category: facts.important ? 'evidence' : null,
+      caseNumber: null,
+      profileId: o.profile.id,
+      sessionId,
+    },
+    o.actor,
+  )
   report.ingested.push({ id, sha256: copy.sha256, size: copy.size, sourcePath: f.sourcePath })
   report.bytesIngested += copy.size
   o.logger.debug({ event: 'ingest.file', sessionId, id, sourcePath: f.sourcePath, sha256: copy.sha256, size: copy.size }, 'ingested')
@@ -275,8 +342,11 @@ function markAbandonedSessions(db: Db): void {
       alive = errnoCode(err) === 'EPERM'
     }
     if (!alive) {
-      db.prepare("UPDATE ingest_sessions SET state = 'incomplete', ended_at = ?, failures = ? WHERE id = ? AND state = 'running'")
-        .run(new Date().toISOString(), JSON.stringify([{ sourcePath: '', error: 'the ingest process ended before the session finished' }]), r.id)
+      db.prepare("UPDATE ingest_sessions SET state = 'incomplete', ended_at = ?, failures = ? WHERE id = ? AND state = 'running'").run(
+        new Date().toISOString(),
+        JSON.stringify([{ sourcePath: '', error: 'the ingest process ended before the session finished' }]),
+        r.id,
+      )
     }
   }
 }

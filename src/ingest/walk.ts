@@ -1,4 +1,4 @@
-import type { Dirent } from 'node:fs'
+import type { Dir, Dirent } from 'node:fs'
 import { lstat, opendir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import picomatch from 'picomatch'
@@ -28,7 +28,10 @@ export interface Skipped {
  * or that are not valid UTF-8, and keeps only regular files that match the
  * profile's media globs. Sorted by path, so sessions are reproducible.
  */
-export async function listCamera(root: string, profile: Pick<DockingProfile, 'media' | 'sidecars'>): Promise<{ root: string; files: CameraFile[]; skipped: Skipped[] }> {
+export async function listCamera(
+  root: string,
+  profile: Pick<DockingProfile, 'media' | 'sidecars'>,
+): Promise<{ root: string; files: CameraFile[]; skipped: Skipped[] }> {
   const realRoot = await realpath(root)
   const st = await lstat(realRoot)
   if (!st.isDirectory()) throw new Error(`${root} is not a folder`)
@@ -37,7 +40,7 @@ export async function listCamera(root: string, profile: Pick<DockingProfile, 'me
   const skipped: Skipped[] = []
 
   async function walk(dirAbs: string, dirRel: string): Promise<void> {
-    let dir
+    let dir: Dir
     try {
       dir = await opendir(dirAbs, { encoding: 'buffer' as BufferEncoding })
     } catch (err) {
@@ -76,7 +79,7 @@ export async function listCamera(root: string, profile: Pick<DockingProfile, 'me
       }
       const kind = kindOf(name, profile)
       if (!kind || !isMedia(rel)) {
-        skipped.push({ sourcePath: rel, reason: kind ? 'outside the profile\'s media folders' : 'not a media file' })
+        skipped.push({ sourcePath: rel, reason: kind ? "outside the profile's media folders" : 'not a media file' })
         continue
       }
       try {

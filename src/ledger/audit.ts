@@ -97,7 +97,8 @@ function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: strin
     expected = seq + 1
     // Recomputed over the previous stored hash, as walkChain does.
     const base = prev ?? storedPrev
-    if (prev !== null && storedPrev !== prev) problems.push({ seq, detail: `prev_hash ${storedPrev.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
+    if (prev !== null && storedPrev !== prev)
+      problems.push({ seq, detail: `prev_hash ${storedPrev.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
     let recomputed = ''
     const payload = r[5]
     if (payload.charCodeAt(0) === 0x7b && deps.isCanonicalJson(payload)) {
@@ -117,7 +118,11 @@ function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: strin
         recomputed = stored
       }
     }
-    if (recomputed !== stored) problems.push({ seq, detail: `hash does not match its content (stored ${stored.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited` })
+    if (recomputed !== stored)
+      problems.push({
+        seq,
+        detail: `hash does not match its content (stored ${stored.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited`,
+      })
     if (stored.length !== 64 || leafBuf.write(stored, 1, 32, 'hex') !== 32) problems.push({ seq, detail: 'stored hash is not 64 hex digits' })
     // Append the leaf: merge equal-height subtrees (each merge completes an aligned perfect subtree).
     let h = deps.sha256(leafBuf)
@@ -187,8 +192,17 @@ function combine(blocks: BlockResult[], workers: number): LedgerAudit {
     roots.push(Buffer.from(b.root, 'hex'))
     if (j > 0) {
       // The checks a block cannot make at its own start.
-      if (b.firstSeq !== prevSeq + 1) problems.push({ seq: b.firstSeq, detail: b.firstSeq > prevSeq + 1 ? `events ${prevSeq + 1}..${b.firstSeq - 1} are missing (deleted?)` : `sequence out of order: expected ${prevSeq + 1}` })
-      if (b.firstPrev !== prevHash) problems.push({ seq: b.firstSeq, detail: `prev_hash ${b.firstPrev.slice(0, 12)}… does not link to the previous event's hash ${prevHash.slice(0, 12)}…` })
+      if (b.firstSeq !== prevSeq + 1)
+        problems.push({
+          seq: b.firstSeq,
+          detail:
+            b.firstSeq > prevSeq + 1 ? `events ${prevSeq + 1}..${b.firstSeq - 1} are missing (deleted?)` : `sequence out of order: expected ${prevSeq + 1}`,
+        })
+      if (b.firstPrev !== prevHash)
+        problems.push({
+          seq: b.firstSeq,
+          detail: `prev_hash ${b.firstPrev.slice(0, 12)}… does not link to the previous event's hash ${prevHash.slice(0, 12)}…`,
+        })
     }
     prevSeq = b.lastSeq
     prevHash = b.lastHash
@@ -219,15 +233,20 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
   const blocks: { fromSeq: number; count: number; first: boolean }[] = []
   for (let offset = 0; offset < n; offset += size) blocks.push({ fromSeq: seqAt.get(offset) as number, count: Math.min(size, n - offset), first: offset === 0 })
   const source = workerSource(requireHere.resolve('better-sqlite3'), fileURLToPath(import.meta.resolve('canonicalize')))
-  const results = await Promise.all(blocks.map((block) => new Promise<BlockResult>((resolve, reject) => {
-    const w = new Worker(source, { eval: true, workerData: { path: db.name, ...block } })
-    w.once('message', (m: { ok: true; r: BlockResult } | { ok: false; error: string }) => {
-      void w.terminate()
-      if (m.ok) resolve(m.r)
-      else reject(new Error(`ledger audit worker: ${m.error}`))
-    })
-    w.once('error', reject)
-  })))
+  const results = await Promise.all(
+    blocks.map(
+      (block) =>
+        new Promise<BlockResult>((resolve, reject) => {
+          const w = new Worker(source, { eval: true, workerData: { path: db.name, ...block } })
+          w.once('message', (m: { ok: true; r: BlockResult } | { ok: false; error: string }) => {
+            void w.terminate()
+            if (m.ok) resolve(m.r)
+            else reject(new Error(`ledger audit worker: ${m.error}`))
+          })
+          w.once('error', reject)
+        }),
+    ),
+  )
   // Rows added or removed while the workers read: the blocks do not tile the ledger any more.
   const total = db.prepare('SELECT count(*) FROM events').pluck().get() as number
   if (total !== n || results.some((r, j) => r.count !== blocks[j]!.count || (j > 0 && r.firstSeq !== blocks[j]!.fromSeq))) return auditLedgerSync(db)

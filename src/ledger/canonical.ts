@@ -59,5 +59,12 @@ export function storedChainHash(prevHashHex: string, ev: Omit<EventBody, 'payloa
     const text = `{"actor":${JSON.stringify(ev.actor)},"at":${JSON.stringify(ev.at)},"payload":${ev.payloadText},"seq":${ev.seq},"subject":${JSON.stringify(ev.subject)},"type":${JSON.stringify(ev.type)}}`
     return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(text, 'utf8').digest('hex')
   }
-  return chainHash(prevHashHex, { seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: JSON.parse(ev.payloadText) as Record<string, unknown> })
+  return chainHash(prevHashHex, {
+    seq: ev.seq,
+    type: ev.type,
+    at: ev.at,
+    actor: ev.actor,
+    subject: ev.subject,
+    payload: JSON.parse(ev.payloadText) as Record<string, unknown>,
+  })
 }

@@ -22,7 +22,16 @@ import { BodyvaultError } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { loadOrCreateStationKey, readStationPublicKey, type StationKey } from './keys.js'
 import { emptyRoot, verifyConsistency } from './merkle.js'
-import { findValidSignature, formatCheckpointBody, formatSignedNote, keyId, NoteError, parseCheckpointBody, parseSignedNote, type CheckpointBody } from './note.js'
+import {
+  findValidSignature,
+  formatCheckpointBody,
+  formatSignedNote,
+  keyId,
+  NoteError,
+  parseCheckpointBody,
+  parseSignedNote,
+  type CheckpointBody,
+} from './note.js'
 import { LedgerTree } from './tree.js'
 
 export interface Checkpoint {
@@ -72,29 +81,51 @@ export function signCheckpoint(key: StationKey, treeSize: number, rootHash: Buff
  * first events no longer match the latest checkpoint.
  */
 export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; logger?: Logger } = {}): { checkpoint: Checkpoint; created: boolean } {
-  const result = db.transaction((): { checkpoint: Checkpoint; created: boolean } => {
-    const tree = LedgerTree.for(db)
-    const size = tree.size
-    const latest = latestCheckpoint(db)
-    if (latest) {
-      if (latest.treeSize > size) {
-        throw new BodyvaultError('LEDGER_INCONSISTENT', `checkpoint ${latest.id} covers ${latest.treeSize} events but the ledger now has ${size}: events were removed. No new checkpoint was signed; run bodyvault verify`)
+  const result = db
+    .transaction((): { checkpoint: Checkpoint; created: boolean } => {
+      const tree = LedgerTree.for(db)
+      const size = tree.size
+      const latest = latestCheckpoint(db)
+      if (latest) {
+        if (latest.treeSize > size) {
+          throw new BodyvaultError(
+            'LEDGER_INCONSISTENT',
+            `checkpoint ${latest.id} covers ${latest.treeSize} events but the ledger now has ${size}: events were removed. No new checkpoint was signed; run bodyvault verify`,
+          )
+        }
+        if (latest.treeSize > 0 && tree.rootAt(latest.treeSize).toString('hex') !== latest.rootHash) {
+          throw new BodyvaultError(
+            'LEDGER_INCONSISTENT',
+            `the ledger's first ${latest.treeSize} events no longer match checkpoint ${latest.id}: history was rewritten. No new checkpoint was signed; run bodyvault verify`,
+          )
+        }
+        if (latest.treeSize === size && latest.origin === key.name && latest.keyId === key.keyId.toString('hex')) return { checkpoint: latest, created: false }
       }
-      if (latest.treeSize > 0 && tree.rootAt(latest.treeSize).toString('hex') !== latest.rootHash) {
-        throw new BodyvaultError('LEDGER_INCONSISTENT', `the ledger's first ${latest.treeSize} events no longer match checkpoint ${latest.id}: history was rewritten. No new checkpoint was signed; run bodyvault verify`)
+      const root = tree.root()
+      const note = signCheckpoint(key, size, root)
+      const createdAt = (opts.now ?? new Date()).toISOString()
+      const id = Number(
+        db
+          .prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(size, root.toString('hex'), key.name, key.keyId.toString('hex'), note, createdAt).lastInsertRowid,
+      )
+      return {
+        checkpoint: { id, treeSize: size, rootHash: root.toString('hex'), origin: key.name, keyId: key.keyId.toString('hex'), note, createdAt },
+        created: true,
       }
-      if (latest.treeSize === size && latest.origin === key.name && latest.keyId === key.keyId.toString('hex')) return { checkpoint: latest, created: false }
-    }
-    const root = tree.root()
-    const note = signCheckpoint(key, size, root)
-    const createdAt = (opts.now ?? new Date()).toISOString()
-    const id = Number(
-      db.prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(size, root.toString('hex'), key.name, key.keyId.toString('hex'), note, createdAt).lastInsertRowid,
+    })
+    .immediate()
+  if (result.created)
+    opts.logger?.info(
+      {
+        event: 'ledger.checkpoint',
+        id: result.checkpoint.id,
+        treeSize: result.checkpoint.treeSize,
+        rootHash: result.checkpoint.rootHash,
+        keyId: result.checkpoint.keyId,
+      },
+      'signed ledger checkpoint',
     )
-    return { checkpoint: { id, treeSize: size, rootHash: root.toString('hex'), origin: key.name, keyId: key.keyId.toString('hex'), note, createdAt }, created: true }
-  }).immediate()
-  if (result.created) opts.logger?.info({ event: 'ledger.checkpoint', id: result.checkpoint.id, treeSize: result.checkpoint.treeSize, rootHash: result.checkpoint.rootHash, keyId: result.checkpoint.keyId }, 'signed ledger checkpoint')
   return result
 }
 
@@ -132,7 +163,10 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined): Checkp
   const problems: CheckpointProblem[] = []
   if (rows.length === 0) return problems
   if (stationKey === undefined) {
-    problems.push({ subject: 'checkpoints', detail: `${rows.length} checkpoint(s) are stored but the station key (keys/station.ed25519 in the data dir) is missing: restore it from backup; until then the checkpoints cannot be checked and none can be signed` })
+    problems.push({
+      subject: 'checkpoints',
+      detail: `${rows.length} checkpoint(s) are stored but the station key (keys/station.ed25519 in the data dir) is missing: restore it from backup; until then the checkpoints cannot be checked and none can be signed`,
+    })
     return problems
   }
   const tree = LedgerTree.build(db)
@@ -150,14 +184,20 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined): Checkp
       body = parseCheckpointBody(note.text)
       if (!findValidSignature(note, stationKey)) {
         const ids = note.signatures.map((s) => `${s.name} ${s.keyId.toString('hex')}`).join(', ')
-        problems.push({ subject, detail: `signature does not verify with the station key (key id ${safeKeyId(body.origin, stationKey)} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key` })
+        problems.push({
+          subject,
+          detail: `signature does not verify with the station key (key id ${safeKeyId(body.origin, stationKey)} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key`,
+        })
       }
     } catch (err) {
       problems.push({ subject, detail: `stored note is not a valid checkpoint: ${err instanceof NoteError ? err.message : String(err)}` })
       continue
     }
     if (body.treeSize !== row.treeSize || body.rootHash.toString('hex') !== row.rootHash || body.origin !== row.origin) {
-      problems.push({ subject, detail: `row (size ${row.treeSize}, root ${row.rootHash.slice(0, 12)}…) differs from its signed note (size ${body.treeSize}, root ${body.rootHash.toString('hex').slice(0, 12)}…)` })
+      problems.push({
+        subject,
+        detail: `row (size ${row.treeSize}, root ${row.rootHash.slice(0, 12)}…) differs from its signed note (size ${body.treeSize}, root ${body.rootHash.toString('hex').slice(0, 12)}…)`,
+      })
     }
     // From here on the signed values count, not the row.
     if (body.treeSize < prevSize) problems.push({ subject, detail: `tree size went down from ${prevSize} to ${body.treeSize}` })
@@ -172,7 +212,10 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined): Checkp
     }
     const rootThen = tree.rootAt(body.treeSize)
     if (!rootThen.equals(body.rootHash)) {
-      problems.push({ subject, detail: `the ledger's first ${body.treeSize} events no longer have the signed root (signed ${body.rootHash.toString('hex').slice(0, 16)}…, now ${rootThen.toString('hex').slice(0, 16)}…): ledger history was rewritten` })
+      problems.push({
+        subject,
+        detail: `the ledger's first ${body.treeSize} events no longer have the signed root (signed ${body.rootHash.toString('hex').slice(0, 16)}…, now ${rootThen.toString('hex').slice(0, 16)}…): ledger history was rewritten`,
+      })
       continue
     }
     if (!verifyConsistency(body.treeSize, size, tree.consistencyProof(body.treeSize, size), body.rootHash, currentRoot)) {
@@ -210,7 +253,10 @@ export function checkStationCheckpoints(db: Db, dataDir: string): CheckpointProb
  * due. Never throws: a failure is logged and returned, so it cannot undo the
  * work it follows (an ingest, a shutdown).
  */
-export function checkpointStation(db: Db, o: { dataDir: string; stationId: string; logger: Logger; policy?: CheckpointPolicy }): { checkpoint?: Checkpoint; error?: string } {
+export function checkpointStation(
+  db: Db,
+  o: { dataDir: string; stationId: string; logger: Logger; policy?: CheckpointPolicy },
+): { checkpoint?: Checkpoint; error?: string } {
   try {
     const key = loadOrCreateStationKey(o.dataDir, o.stationId, o.logger)
     const checkpoint = o.policy ? maybeCheckpoint(db, key, o.policy, { logger: o.logger }) : writeCheckpoint(db, key, { logger: o.logger }).checkpoint
@@ -227,7 +273,9 @@ export function checkpointStation(db: Db, o: { dataDir: string; stationId: strin
  * a checkpoint whenever `policy` says one is due (checked every `checkMs`,
  * default 30 s or less), and a last one at `stop()`.
  */
-export function startCheckpoints(o: { db: Db; dataDir: string; stationId: string; logger: Logger; policy: CheckpointPolicy; checkMs?: number }): { stop(): void } {
+export function startCheckpoints(o: { db: Db; dataDir: string; stationId: string; logger: Logger; policy: CheckpointPolicy; checkMs?: number }): {
+  stop(): void
+} {
   const base = { dataDir: o.dataDir, stationId: o.stationId, logger: o.logger }
   checkpointStation(o.db, { ...base, policy: o.policy })
   const every = o.checkMs ?? Math.max(1000, Math.min(30_000, o.policy.checkpointMinutes * 60_000))

@@ -22,6 +22,12 @@ export function isCanonicalJson(text: string): boolean {
   // Runs of characters that never need a look: not a quote, backslash, control character or surrogate.
   const plain = /[^"\\\x00-\x1f\ud800-\udfff]*/y
 
+  function literal(word: string): boolean {
+    if (!text.startsWith(word, i)) return false
+    i += word.length
+    return true
+  }
+
   function str(): boolean {
     // at the opening quote
     i++
@@ -149,9 +155,9 @@ export function isCanonicalJson(text: string): boolean {
       }
     }
     if (c === 0x22) return str()
-    if (c === 0x74) return text.startsWith('true', i) ? ((i += 4), true) : false
-    if (c === 0x66) return text.startsWith('false', i) ? ((i += 5), true) : false
-    if (c === 0x6e) return text.startsWith('null', i) ? ((i += 4), true) : false
+    if (c === 0x74) return literal('true')
+    if (c === 0x66) return literal('false')
+    if (c === 0x6e) return literal('null')
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return num()
     return false
   }

@@ -56,15 +56,24 @@ export function describePublicKey(name: string, raw: Buffer): StationPublicKey {
 function readPrivateKey(path: string): KeyObject {
   const st = statSync(path)
   if ((st.mode & 0o077) !== 0) {
-    throw new BodyvaultError('KEY_PERMISSIONS', `station key ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): run "chmod 600 ${path}", and consider the key exposed: make a new station key and publish its public key`, 3)
+    throw new BodyvaultError(
+      'KEY_PERMISSIONS',
+      `station key ${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}): run "chmod 600 ${path}", and consider the key exposed: make a new station key and publish its public key`,
+      3,
+    )
   }
   let key: KeyObject
   try {
     key = createPrivateKey(readFileSync(path))
   } catch (err) {
-    throw new BodyvaultError('KEY_INVALID', `station key ${path} cannot be read as a PKCS#8 private key (${errorMessage(err)}): restore it from backup; without it new checkpoints cannot be signed`, 3)
+    throw new BodyvaultError(
+      'KEY_INVALID',
+      `station key ${path} cannot be read as a PKCS#8 private key (${errorMessage(err)}): restore it from backup; without it new checkpoints cannot be signed`,
+      3,
+    )
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new BodyvaultError('KEY_INVALID', `station key ${path} is a ${String(key.asymmetricKeyType)} key, not Ed25519: restore the station's Ed25519 key`, 3)
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new BodyvaultError('KEY_INVALID', `station key ${path} is a ${String(key.asymmetricKeyType)} key, not Ed25519: restore the station's Ed25519 key`, 3)
   return key
 }
 
@@ -118,7 +127,11 @@ export function loadOrCreateStationKey(dataDir: string, stationId: string, logge
     closeSync(dfd)
   }
   const key = wrap(path, name, readPrivateKey(path))
-  if (created) logger?.info({ event: 'key.created', path, keyName: key.name, keyId: key.keyId.toString('hex'), fingerprint: key.fingerprint }, 'station signing key created')
+  if (created)
+    logger?.info(
+      { event: 'key.created', path, keyName: key.name, keyId: key.keyId.toString('hex'), fingerprint: key.fingerprint },
+      'station signing key created',
+    )
   return key
 }
 

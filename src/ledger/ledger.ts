@@ -59,7 +59,14 @@ export function appendEvent(db: Db, ev: NewEvent): LedgerEvent {
     const hash = chainHash(prevHash, body)
     // The stored payload is its canonical text, so what was hashed is what is kept.
     db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-      body.seq, body.type, body.at, body.actor, body.subject, canonicalBytes(body.payload).toString('utf8'), prevHash, hash,
+      body.seq,
+      body.type,
+      body.at,
+      body.actor,
+      body.subject,
+      canonicalBytes(body.payload).toString('utf8'),
+      prevHash,
+      hash,
     )
     return { ...body, payload: JSON.parse(canonicalBytes(body.payload).toString('utf8')) as Record<string, unknown>, prevHash, hash }
   })()
@@ -94,7 +101,10 @@ export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEv
   let expected = 1
   for (const row of db.prepare('SELECT * FROM events ORDER BY seq').iterate() as IterableIterator<EventRow>) {
     if (row.seq !== expected) {
-      problems.push({ seq: row.seq, detail: row.seq > expected ? `events ${expected}..${row.seq - 1} are missing (deleted?)` : `sequence out of order: expected ${expected}` })
+      problems.push({
+        seq: row.seq,
+        detail: row.seq > expected ? `events ${expected}..${row.seq - 1} are missing (deleted?)` : `sequence out of order: expected ${expected}`,
+      })
       expected = row.seq
     }
     let ev: LedgerEvent
@@ -106,9 +116,14 @@ export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEv
       expected++
       continue
     }
-    if (row.prev_hash !== prev) problems.push({ seq: row.seq, detail: `prev_hash ${row.prev_hash.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
+    if (row.prev_hash !== prev)
+      problems.push({ seq: row.seq, detail: `prev_hash ${row.prev_hash.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
     const recomputed = storedChainHash(prev, { ...ev, payloadText: row.payload })
-    if (recomputed !== row.hash) problems.push({ seq: row.seq, detail: `hash does not match its content (stored ${row.hash.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited` })
+    if (recomputed !== row.hash)
+      problems.push({
+        seq: row.seq,
+        detail: `hash does not match its content (stored ${row.hash.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited`,
+      })
     yield ev
     // Continue from the stored hash so one edit is reported once, not at every later event.
     prev = row.hash

@@ -384,12 +384,7 @@ function isPowerOfTwo(x: number): boolean {
  * leaves (RFC 9162 2.1.3.2 steps 1-5 without the final comparison), or null if
  * the inputs are malformed or the proof has too many or too few elements.
  */
-export function rootFromInclusionProof(
-  leafIndex: number,
-  treeSize: number,
-  leaf: Uint8Array,
-  proof: readonly Uint8Array[],
-): Buffer | null {
+export function rootFromInclusionProof(leafIndex: number, treeSize: number, leaf: Uint8Array, proof: readonly Uint8Array[]): Buffer | null {
   try {
     if (!isIndex(leafIndex) || !isIndex(treeSize) || !isHash(leaf) || !isHashList(proof)) return null
     // 1. leaf_index must be < tree_size.
@@ -427,13 +422,7 @@ export function rootFromInclusionProof(
  * RFC 9162 2.1.3.2: true iff `proof` shows `leaf` (a leaf hash) at `leafIndex`
  * in the tree of `treeSize` leaves whose root is `root`. Never throws.
  */
-export function verifyInclusion(
-  leafIndex: number,
-  treeSize: number,
-  leaf: Uint8Array,
-  proof: readonly Uint8Array[],
-  root: Uint8Array,
-): boolean {
+export function verifyInclusion(leafIndex: number, treeSize: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
   const r = rootFromInclusionProof(leafIndex, treeSize, leaf, proof)
   return r !== null && isHash(root) && bytesEqual(r, root)
 }
@@ -445,13 +434,7 @@ export function verifyInclusion(
  * tree; RFC 9162 defines the proof for 0 < first). When size1 === size2 the
  * proof must be empty and the roots equal. Never throws.
  */
-export function verifyConsistency(
-  size1: number,
-  size2: number,
-  proof: readonly Uint8Array[],
-  root1: Uint8Array,
-  root2: Uint8Array,
-): boolean {
+export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
   try {
     if (!isIndex(size1) || !isIndex(size2) || !isHashList(proof)) return false
     if (!(root1 instanceof Uint8Array) || !(root2 instanceof Uint8Array)) return false

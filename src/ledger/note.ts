@@ -142,7 +142,8 @@ export function parseSignedNote(note: string): SignedNote {
   if (!sigPart.endsWith('\n')) throw new NoteError('NOTE_FORMAT', 'signature lines must end with a newline')
   const signatures: NoteSignature[] = []
   for (const line of sigPart.slice(0, -1).split('\n')) {
-    if (!line.startsWith(SIGNATURE_PREFIX)) throw new NoteError('NOTE_FORMAT', `signature line does not start with "\u2014 ": ${JSON.stringify(line.slice(0, 40))}`)
+    if (!line.startsWith(SIGNATURE_PREFIX))
+      throw new NoteError('NOTE_FORMAT', `signature line does not start with "\u2014 ": ${JSON.stringify(line.slice(0, 40))}`)
     const rest = line.slice(SIGNATURE_PREFIX.length)
     const sp = rest.indexOf(' ')
     if (sp <= 0) throw new NoteError('NOTE_FORMAT', 'signature line needs "<key name> <base64>"')
@@ -206,7 +207,8 @@ export function parseCheckpointBody(text: string): CheckpointBody {
   if (lines.length < 3) throw new NoteError('CHECKPOINT_FORMAT', 'a checkpoint has at least three lines: origin, tree size, root hash')
   const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]]
   if (origin.length === 0) throw new NoteError('CHECKPOINT_FORMAT', 'empty origin line')
-  if (!/^(0|[1-9][0-9]*)$/.test(size) || !Number.isSafeInteger(Number(size))) throw new NoteError('CHECKPOINT_FORMAT', `tree size line is not a decimal number: ${JSON.stringify(size)}`)
+  if (!/^(0|[1-9][0-9]*)$/.test(size) || !Number.isSafeInteger(Number(size)))
+    throw new NoteError('CHECKPOINT_FORMAT', `tree size line is not a decimal number: ${JSON.stringify(size)}`)
   if (!/^[A-Za-z0-9+/]{43}=$/.test(root)) throw new NoteError('CHECKPOINT_FORMAT', 'root hash line is not 32 bytes of standard base64')
   return { origin, treeSize: Number(size), rootHash: Buffer.from(root, 'base64'), extensions }
 }

@@ -21,7 +21,8 @@ const trees = new WeakMap<Db, LedgerTree>()
 /** Leaf hash of an event hash given as 64 hex digits. */
 export function eventLeaf(hashHex: string): Buffer {
   const raw = Buffer.from(hashHex, 'hex')
-  if (hashHex.length !== 2 * HASH_SIZE || raw.length !== HASH_SIZE) throw new BodyvaultError('LEDGER_HASH', `event hash ${JSON.stringify(hashHex.slice(0, 70))} is not 64 lower-case hex digits: run bodyvault verify`)
+  if (hashHex.length !== 2 * HASH_SIZE || raw.length !== HASH_SIZE)
+    throw new BodyvaultError('LEDGER_HASH', `event hash ${JSON.stringify(hashHex.slice(0, 70))} is not 64 lower-case hex digits: run bodyvault verify`)
   return leafHash(raw)
 }
 
@@ -94,7 +95,8 @@ export class LedgerTree {
   /** Leaf index of the event `seq`. Throws when the ledger has gaps (then indexes and seqs disagree). */
   indexOf(seq: number): number {
     if (!this.contiguous) throw new BodyvaultError('LEDGER_GAP', 'the ledger has missing event numbers, so proofs cannot be made: run bodyvault verify')
-    if (!Number.isSafeInteger(seq) || seq < 1 || seq > this.tree.size) throw new BodyvaultError('LEDGER_NO_EVENT', `no event ${seq} in the ledger (it has ${this.tree.size})`)
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq > this.tree.size)
+      throw new BodyvaultError('LEDGER_NO_EVENT', `no event ${seq} in the ledger (it has ${this.tree.size})`)
     return seq - 1
   }
 

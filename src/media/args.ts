@@ -28,79 +28,58 @@
  *   be misread), scaled down only to `width`.
  */
 
-export type MediaTool = 'ffmpeg' | 'ffprobe';
+export type MediaTool = 'ffmpeg' | 'ffprobe'
 
 export interface CommandSpec {
-  cmd: MediaTool;
-  args: string[];
+  cmd: MediaTool
+  args: string[]
   /**
    * The file this command writes, if any. The adapter deletes it when the run
    * fails, times out or is aborted, and checks it is non-empty on success. It
    * is always a temporary path: the caller renames it into place.
    */
-  output?: string;
+  output?: string
 }
 
-export type MediaArgsErrorField =
-  | 'input'
-  | 'output'
-  | 'crf'
-  | 'preset'
-  | 'maxHeight'
-  | 'audioBitrate'
-  | 'threads'
-  | 'atSeconds'
-  | 'width'
-  | 'creationTime';
+export type MediaArgsErrorField = 'input' | 'output' | 'crf' | 'preset' | 'maxHeight' | 'audioBitrate' | 'threads' | 'atSeconds' | 'width' | 'creationTime'
 
 /** Thrown by the builders for arguments that must never reach ffmpeg. */
 export class MediaArgsError extends Error {
-  readonly code = 'MEDIA_BAD_ARGS' as const;
-  readonly field: MediaArgsErrorField;
+  readonly code = 'MEDIA_BAD_ARGS' as const
+  readonly field: MediaArgsErrorField
   constructor(field: MediaArgsErrorField, message: string) {
-    super(message);
-    this.name = 'MediaArgsError';
-    this.field = field;
+    super(message)
+    this.name = 'MediaArgsError'
+    this.field = field
   }
 }
 
-export const X264_PRESETS = [
-  'ultrafast',
-  'superfast',
-  'veryfast',
-  'faster',
-  'fast',
-  'medium',
-  'slow',
-  'slower',
-  'veryslow',
-  'placebo',
-] as const;
-export type X264Preset = (typeof X264_PRESETS)[number];
+export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'] as const
+export type X264Preset = (typeof X264_PRESETS)[number]
 
 export interface VideoProxyOptions {
   /** Maximum output height in pixels; smaller inputs keep their size. Default 720. */
-  maxHeight?: number;
+  maxHeight?: number
   /** libx264 preset. Default 'veryfast'. */
-  preset?: string;
+  preset?: string
   /** libx264 CRF, 0..51. Default 28. */
-  crf?: number;
+  crf?: number
   /** AAC bitrate such as '128k'. Default '128k'. */
-  audioBitrate?: string;
+  audioBitrate?: string
   /** Whether the original has an audio stream (from parseProbe). */
-  hasAudio: boolean;
+  hasAudio: boolean
   /** Encoder thread count; omitted means ffmpeg decides. */
-  threads?: number;
+  threads?: number
   /** Normalized UTC creation time (ISO, ending in Z) to stamp on the proxy. */
-  creationTime?: string;
+  creationTime?: string
 }
 
 export interface AudioProxyOptions {
   /** AAC bitrate such as '128k'. Default '128k'. */
-  audioBitrate?: string;
-  threads?: number;
+  audioBitrate?: string
+  threads?: number
   /** Normalized UTC creation time (ISO, ending in Z) to stamp on the proxy. */
-  creationTime?: string;
+  creationTime?: string
 }
 
 export interface ThumbnailOptions {
@@ -108,9 +87,9 @@ export interface ThumbnailOptions {
    * Seek position for videos (callers pass ~10% of the duration). Omit for
    * photos: the single frame is just scaled.
    */
-  atSeconds?: number;
+  atSeconds?: number
   /** Maximum output width in pixels; smaller inputs keep their size. Default 320. */
-  width?: number;
+  width?: number
 }
 
 export const VIDEO_PROXY_DEFAULTS = {
@@ -118,86 +97,86 @@ export const VIDEO_PROXY_DEFAULTS = {
   preset: 'veryfast',
   crf: 28,
   audioBitrate: '128k',
-} as const;
+} as const
 
-export const THUMBNAIL_DEFAULT_WIDTH = 320;
+export const THUMBNAIL_DEFAULT_WIDTH = 320
 
 /** Options shared by every ffmpeg invocation: quiet, no stdin, overwrite the temp output. */
-const FFMPEG_COMMON = ['-hide_banner', '-nostdin', '-v', 'error', '-nostats'] as const;
+const FFMPEG_COMMON = ['-hide_banner', '-nostdin', '-v', 'error', '-nostats'] as const
 /** Machine-readable progress on stdout, parsed by parseProgress in probe.ts. */
-const PROGRESS = ['-progress', 'pipe:1'] as const;
+const PROGRESS = ['-progress', 'pipe:1'] as const
 
 function checkPath(field: 'input' | 'output', p: unknown): string {
   if (typeof p !== 'string' || p.length === 0) {
-    throw new MediaArgsError(field, `${field} path must be a non-empty string`);
+    throw new MediaArgsError(field, `${field} path must be a non-empty string`)
   }
   if (p.startsWith('-')) {
-    throw new MediaArgsError(field, `${field} path must not start with '-': ${JSON.stringify(p)}`);
+    throw new MediaArgsError(field, `${field} path must not start with '-': ${JSON.stringify(p)}`)
   }
   if (/[\0\r\n]/.test(p)) {
-    throw new MediaArgsError(field, `${field} path must not contain NUL or line breaks`);
+    throw new MediaArgsError(field, `${field} path must not contain NUL or line breaks`)
   }
-  return p;
+  return p
 }
 
 function checkInOut(input: string, output: string): void {
-  checkPath('input', input);
-  checkPath('output', output);
+  checkPath('input', input)
+  checkPath('output', output)
   if (input === output) {
-    throw new MediaArgsError('output', 'output path must differ from the input path');
+    throw new MediaArgsError('output', 'output path must differ from the input path')
   }
 }
 
 function fileUrl(p: string): string {
-  return `file:${p}`;
+  return `file:${p}`
 }
 
 function checkInt(field: MediaArgsErrorField, v: number, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new MediaArgsError(field, `${field} must be an integer in ${min}..${max}, got ${String(v)}`);
+    throw new MediaArgsError(field, `${field} must be an integer in ${min}..${max}, got ${String(v)}`)
   }
-  return v;
+  return v
 }
 
 function checkPreset(preset: string): X264Preset {
   if (!(X264_PRESETS as readonly string[]).includes(preset)) {
-    throw new MediaArgsError('preset', `unknown x264 preset ${JSON.stringify(preset)}; expected one of ${X264_PRESETS.join(', ')}`);
+    throw new MediaArgsError('preset', `unknown x264 preset ${JSON.stringify(preset)}; expected one of ${X264_PRESETS.join(', ')}`)
   }
-  return preset as X264Preset;
+  return preset as X264Preset
 }
 
 function checkBitrate(b: string): string {
   if (typeof b !== 'string' || !/^[1-9][0-9]{0,3}k$/.test(b)) {
-    throw new MediaArgsError('audioBitrate', `audioBitrate must look like '128k', got ${JSON.stringify(b)}`);
+    throw new MediaArgsError('audioBitrate', `audioBitrate must look like '128k', got ${JSON.stringify(b)}`)
   }
-  return b;
+  return b
 }
 
-const UTC_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+const UTC_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/
 
 function metadataArgs(creationTime: string | undefined): string[] {
-  const out = ['-map_metadata', '-1', '-map_chapters', '-1'];
+  const out = ['-map_metadata', '-1', '-map_chapters', '-1']
   if (creationTime !== undefined) {
     if (typeof creationTime !== 'string' || !UTC_ISO.test(creationTime)) {
-      throw new MediaArgsError('creationTime', `creationTime must be a UTC ISO timestamp ending in Z, got ${JSON.stringify(creationTime)}`);
+      throw new MediaArgsError('creationTime', `creationTime must be a UTC ISO timestamp ending in Z, got ${JSON.stringify(creationTime)}`)
     }
-    out.push('-metadata', `creation_time=${creationTime}`);
+    out.push('-metadata', `creation_time=${creationTime}`)
   }
-  return out;
+  return out
 }
 
 function threadArgs(threads: number | undefined): string[] {
-  if (threads === undefined) return [];
-  return ['-threads', String(checkInt('threads', threads, 1, 64))];
+  if (threads === undefined) return []
+  return ['-threads', String(checkInt('threads', threads, 1, 64))]
 }
 
 /** ffprobe: JSON with format, streams and chapters. Stdout is the JSON document. */
 export function probeArgs(input: string): CommandSpec {
-  checkPath('input', input);
+  checkPath('input', input)
   return {
     cmd: 'ffprobe',
     args: ['-hide_banner', '-v', 'error', '-of', 'json', '-show_format', '-show_streams', '-show_chapters', fileUrl(input)],
-  };
+  }
 }
 
 /**
@@ -205,19 +184,17 @@ export function probeArgs(input: string): CommandSpec {
  * even, width derived from the aspect ratio and rounded to even (-2).
  */
 export function proxyScaleFilter(maxHeight: number): string {
-  return `scale=-2:'min(${maxHeight},trunc(ih/2)*2)',format=yuv420p`;
+  return `scale=-2:'min(${maxHeight},trunc(ih/2)*2)',format=yuv420p`
 }
 
 /** H.264/AAC MP4 proxy (faststart) written to a temporary `output`. */
 export function videoProxyArgs(input: string, output: string, opts: VideoProxyOptions): CommandSpec {
-  checkInOut(input, output);
-  const maxHeight = checkInt('maxHeight', opts.maxHeight ?? VIDEO_PROXY_DEFAULTS.maxHeight, 16, 4320);
-  const preset = checkPreset(opts.preset ?? VIDEO_PROXY_DEFAULTS.preset);
-  const crf = checkInt('crf', opts.crf ?? VIDEO_PROXY_DEFAULTS.crf, 0, 51);
-  const audioBitrate = checkBitrate(opts.audioBitrate ?? VIDEO_PROXY_DEFAULTS.audioBitrate);
-  const audio = opts.hasAudio
-    ? ['-c:a', 'aac', '-b:a', audioBitrate]
-    : ['-an'];
+  checkInOut(input, output)
+  const maxHeight = checkInt('maxHeight', opts.maxHeight ?? VIDEO_PROXY_DEFAULTS.maxHeight, 16, 4320)
+  const preset = checkPreset(opts.preset ?? VIDEO_PROXY_DEFAULTS.preset)
+  const crf = checkInt('crf', opts.crf ?? VIDEO_PROXY_DEFAULTS.crf, 0, 51)
+  const audioBitrate = checkBitrate(opts.audioBitrate ?? VIDEO_PROXY_DEFAULTS.audioBitrate)
+  const audio = opts.hasAudio ? ['-c:a', 'aac', '-b:a', audioBitrate] : ['-an']
   return {
     cmd: 'ffmpeg',
     output,
@@ -225,31 +202,41 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
       ...FFMPEG_COMMON,
       ...PROGRESS,
       '-y',
-      '-i', fileUrl(input),
-      '-map', '0:v:0',
+      '-i',
+      fileUrl(input),
+      '-map',
+      '0:v:0',
       // Optional map ('?'): a probe that saw audio which then cannot be
       // decoded as a stream must not fail the whole proxy.
       ...(opts.hasAudio ? ['-map', '0:a:0?'] : []),
-      '-sn', '-dn',
-      '-vf', proxyScaleFilter(maxHeight),
-      '-c:v', 'libx264',
-      '-preset', preset,
-      '-crf', String(crf),
-      '-force_key_frames', 'expr:gte(t,n_forced*2)',
+      '-sn',
+      '-dn',
+      '-vf',
+      proxyScaleFilter(maxHeight),
+      '-c:v',
+      'libx264',
+      '-preset',
+      preset,
+      '-crf',
+      String(crf),
+      '-force_key_frames',
+      'expr:gte(t,n_forced*2)',
       ...audio,
       ...threadArgs(opts.threads),
       ...metadataArgs(opts.creationTime),
-      '-movflags', '+faststart',
-      '-f', 'mp4',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
       fileUrl(output),
     ],
-  };
+  }
 }
 
 /** AAC-in-M4A proxy (faststart) for audio-only recordings. */
 export function audioProxyArgs(input: string, output: string, opts: AudioProxyOptions = {}): CommandSpec {
-  checkInOut(input, output);
-  const audioBitrate = checkBitrate(opts.audioBitrate ?? VIDEO_PROXY_DEFAULTS.audioBitrate);
+  checkInOut(input, output)
+  const audioBitrate = checkBitrate(opts.audioBitrate ?? VIDEO_PROXY_DEFAULTS.audioBitrate)
   return {
     cmd: 'ffmpeg',
     output,
@@ -257,38 +244,46 @@ export function audioProxyArgs(input: string, output: string, opts: AudioProxyOp
       ...FFMPEG_COMMON,
       ...PROGRESS,
       '-y',
-      '-i', fileUrl(input),
-      '-map', '0:a:0',
-      '-vn', '-sn', '-dn',
-      '-c:a', 'aac',
-      '-b:a', audioBitrate,
+      '-i',
+      fileUrl(input),
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-sn',
+      '-dn',
+      '-c:a',
+      'aac',
+      '-b:a',
+      audioBitrate,
       ...threadArgs(opts.threads),
       ...metadataArgs(opts.creationTime),
-      '-movflags', '+faststart',
-      '-f', 'ipod',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'ipod',
       fileUrl(output),
     ],
-  };
+  }
 }
 
 /** Seconds formatted for `-ss`: fixed three decimals, never exponent notation. */
 function formatSeconds(s: number): string {
-  return s.toFixed(3);
+  return s.toFixed(3)
 }
 
 /** One JPEG frame: at `atSeconds` for a video, the image itself for a photo. */
 export function thumbnailArgs(input: string, output: string, opts: ThumbnailOptions = {}): CommandSpec {
-  checkInOut(input, output);
-  const width = checkInt('width', opts.width ?? THUMBNAIL_DEFAULT_WIDTH, 16, 4096);
-  const seek: string[] = [];
+  checkInOut(input, output)
+  const width = checkInt('width', opts.width ?? THUMBNAIL_DEFAULT_WIDTH, 16, 4096)
+  const seek: string[] = []
   if (opts.atSeconds !== undefined) {
-    const at = opts.atSeconds;
+    const at = opts.atSeconds
     if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
-      throw new MediaArgsError('atSeconds', `atSeconds must be a finite number >= 0, got ${String(at)}`);
+      throw new MediaArgsError('atSeconds', `atSeconds must be a finite number >= 0, got ${String(at)}`)
     }
     // Input seeking: fast (jumps to the previous key frame) and still frame
     // accurate, because ffmpeg decodes from there up to the position.
-    seek.push('-ss', formatSeconds(at));
+    seek.push('-ss', formatSeconds(at))
   }
   return {
     cmd: 'ffmpeg',
@@ -297,26 +292,36 @@ export function thumbnailArgs(input: string, output: string, opts: ThumbnailOpti
       ...FFMPEG_COMMON,
       '-y',
       ...seek,
-      '-i', fileUrl(input),
-      '-map', '0:v:0',
-      '-an', '-sn', '-dn',
-      '-frames:v', '1',
-      '-vf', `scale='min(${width},iw)':-2`,
-      '-c:v', 'mjpeg',
-      '-q:v', '3',
-      '-map_metadata', '-1',
-      '-f', 'mjpeg',
+      '-i',
+      fileUrl(input),
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      '-dn',
+      '-frames:v',
+      '1',
+      '-vf',
+      `scale='min(${width},iw)':-2`,
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '3',
+      '-map_metadata',
+      '-1',
+      '-f',
+      'mjpeg',
       fileUrl(output),
     ],
-  };
+  }
 }
 
 /** `ffmpeg -version`, for doctor. */
 export function versionArgs(cmd: MediaTool = 'ffmpeg'): CommandSpec {
-  return { cmd, args: ['-hide_banner', '-version'] };
+  return { cmd, args: ['-hide_banner', '-version'] }
 }
 
 /** `ffmpeg -encoders`, for doctor. */
 export function encodersArgs(): CommandSpec {
-  return { cmd: 'ffmpeg', args: ['-hide_banner', '-encoders'] };
+  return { cmd: 'ffmpeg', args: ['-hide_banner', '-encoders'] }
 }

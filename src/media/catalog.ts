@@ -70,22 +70,26 @@ const PRIORITY_SQL = `CASE j.kind ${JOB_KINDS.map((k) => `WHEN '${k}' THEN ${JOB
  */
 export function claimJob(db: Db, who: Claimer, now: Date, kinds?: readonly JobKind[]): MediaJob | undefined {
   const at = now.toISOString()
-  const kindFilter = kinds && kinds.length ? `AND j.kind IN (${kinds.map(() => '?').join(', ')})` : ''
-  return db.transaction((): MediaJob | undefined => {
-    const next = db.prepare(`SELECT j.id FROM media_jobs j
+  const kindFilter = kinds?.length ? `AND j.kind IN (${kinds.map(() => '?').join(', ')})` : ''
+  return db
+    .transaction((): MediaJob | undefined => {
+      const next = db
+        .prepare(`SELECT j.id FROM media_jobs j
       WHERE j.state = 'queued' AND j.next_attempt_at <= ? ${kindFilter}
         AND (j.kind = 'probe' OR EXISTS (SELECT 1 FROM media_jobs p WHERE p.recording_id = j.recording_id AND p.kind = 'probe' AND p.state = 'done'))
-      ORDER BY ${PRIORITY_SQL}, j.id LIMIT 1`).get(at, ...(kinds ?? [])) as { id: number } | undefined
-    if (!next) return undefined
-    db.prepare(`UPDATE media_jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?, worker_boot = ?, started_at = ?, updated_at = ?,
+      ORDER BY ${PRIORITY_SQL}, j.id LIMIT 1`)
+        .get(at, ...(kinds ?? [])) as { id: number } | undefined
+      if (!next) return undefined
+      db.prepare(`UPDATE media_jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?, worker_boot = ?, started_at = ?, updated_at = ?,
       finished_at = NULL, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`).run(who.pid, who.boot, at, at, next.id)
-    return getJob(db, next.id)
-  }).immediate()
+      return getJob(db, next.id)
+    })
+    .immediate()
 }
 
 /** Earliest next attempt of a queued job (a retry waiting out its backoff), if any. */
 export function nextQueuedAt(db: Db, kinds?: readonly JobKind[]): string | undefined {
-  const kindFilter = kinds && kinds.length ? `AND kind IN (${kinds.map(() => '?').join(', ')})` : ''
+  const kindFilter = kinds?.length ? `AND kind IN (${kinds.map(() => '?').join(', ')})` : ''
   const r = db.prepare(`SELECT min(next_attempt_at) AS t FROM media_jobs WHERE state = 'queued' ${kindFilter}`).get(...(kinds ?? [])) as { t: string | null }
   return r.t ?? undefined
 }
@@ -99,26 +103,39 @@ export function noteJobProcess(db: Db, id: number, p: { tempPath?: string | null
 /** Marks a running job done (call inside the transaction that records its result). */
 export function markJobDone(db: Db, id: number, result: string, now: Date): void {
   const at = now.toISOString()
-  db.prepare(`UPDATE media_jobs SET state = 'done', result = ?, last_error = NULL, finished_at = ?, updated_at = ?, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`)
-    .run(result, at, at, id)
+  db.prepare(
+    `UPDATE media_jobs SET state = 'done', result = ?, last_error = NULL, finished_at = ?, updated_at = ?, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`,
+  ).run(result, at, at, id)
 }
 
 export function markJobFailed(db: Db, id: number, error: string, now: Date): void {
   const at = now.toISOString()
-  db.prepare(`UPDATE media_jobs SET state = 'failed', last_error = ?, finished_at = ?, updated_at = ?, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`)
-    .run(error, at, at, id)
+  db.prepare(`UPDATE media_jobs SET state = 'failed', last_error = ?, finished_at = ?, updated_at = ?, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`).run(
+    error,
+    at,
+    at,
+    id,
+  )
 }
 
 /** Back to the queue: a retry after `nextAttemptAt`, or (refund) an attempt that was interrupted, not failed. */
 export function requeueJob(db: Db, id: number, opts: { error: string | null; nextAttemptAt: string; refundAttempt?: boolean }, now: Date): void {
   db.prepare(`UPDATE media_jobs SET state = 'queued', last_error = coalesce(?, last_error), next_attempt_at = ?, updated_at = ?,
-    attempts = max(0, attempts - ?), worker_pid = NULL, worker_boot = NULL, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`)
-    .run(opts.error, opts.nextAttemptAt, now.toISOString(), opts.refundAttempt ? 1 : 0, id)
+    attempts = max(0, attempts - ?), worker_pid = NULL, worker_boot = NULL, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`).run(
+    opts.error,
+    opts.nextAttemptAt,
+    now.toISOString(),
+    opts.refundAttempt ? 1 : 0,
+    id,
+  )
 }
 
 /** Fails the queued proxy/thumbnail jobs of a recording whose probe failed for good. Returns their kinds. */
 export function failDependents(db: Db, recordingId: number, error: string, now: Date): JobKind[] {
-  const rows = db.prepare(`SELECT id, kind FROM media_jobs WHERE recording_id = ? AND kind <> 'probe' AND state = 'queued'`).all(recordingId) as { id: number; kind: JobKind }[]
+  const rows = db.prepare(`SELECT id, kind FROM media_jobs WHERE recording_id = ? AND kind <> 'probe' AND state = 'queued'`).all(recordingId) as {
+    id: number
+    kind: JobKind
+  }[]
   for (const r of rows) markJobFailed(db, r.id, error, now)
   return rows.map((r) => r.kind)
 }
@@ -133,7 +150,8 @@ export function failDependents(db: Db, recordingId: number, error: string, now: 
 export function retryFailedJobs(db: Db, ids: readonly number[], now: Date): number {
   const at = now.toISOString()
   const picked = ids.length ? `id IN (${ids.map(() => '?').join(', ')})` : '1'
-  return db.prepare(`UPDATE media_jobs SET state = 'queued', attempts = 0, next_attempt_at = ?, updated_at = ?, finished_at = NULL
+  return db
+    .prepare(`UPDATE media_jobs SET state = 'queued', attempts = 0, next_attempt_at = ?, updated_at = ?, finished_at = NULL
     WHERE state = 'failed' AND recording_id IN (SELECT recording_id FROM media_jobs WHERE state = 'failed' AND ${picked})`)
     .run(at, at, ...ids).changes
 }
@@ -157,17 +175,27 @@ function zeroStates(): Record<JobState, number> {
 export function mediaStatus(db: Db): MediaStatus {
   const byState = zeroStates()
   const byKind = Object.fromEntries(JOB_KINDS.map((k) => [k, zeroStates()])) as Record<JobKind, Record<JobState, number>>
-  for (const r of db.prepare('SELECT kind, state, count(*) AS n FROM media_jobs GROUP BY kind, state').all() as { kind: JobKind; state: JobState; n: number }[]) {
+  for (const r of db.prepare('SELECT kind, state, count(*) AS n FROM media_jobs GROUP BY kind, state').all() as {
+    kind: JobKind
+    state: JobState
+    n: number
+  }[]) {
     byState[r.state] += r.n
     byKind[r.kind][r.state] = r.n
   }
   const join = `FROM media_jobs j JOIN recordings r ON r.id = j.recording_id`
-  const failed = db.prepare(`SELECT j.id AS jobId, j.recording_id AS recordingId, r.source_path AS sourcePath, j.kind, j.attempts, j.last_error AS error, j.finished_at AS finishedAt
-    ${join} WHERE j.state = 'failed' ORDER BY j.id`).all() as MediaStatus['failed']
-  const running = db.prepare(`SELECT j.id AS jobId, j.recording_id AS recordingId, r.source_path AS sourcePath, j.kind, j.attempts, j.started_at AS startedAt, j.worker_pid AS workerPid
-    ${join} WHERE j.state = 'running' ORDER BY j.id`).all() as MediaStatus['running']
-  const retrying = db.prepare(`SELECT j.id AS jobId, j.recording_id AS recordingId, r.source_path AS sourcePath, j.kind, j.attempts, j.last_error AS error, j.next_attempt_at AS nextAttemptAt
-    ${join} WHERE j.state = 'queued' AND j.attempts > 0 ORDER BY j.next_attempt_at, j.id`).all() as MediaStatus['retrying']
+  const failed = db
+    .prepare(`SELECT j.id AS jobId, j.recording_id AS recordingId, r.source_path AS sourcePath, j.kind, j.attempts, j.last_error AS error, j.finished_at AS finishedAt
+    ${join} WHERE j.state = 'failed' ORDER BY j.id`)
+    .all() as MediaStatus['failed']
+  const running = db
+    .prepare(`SELECT j.id AS jobId, j.recording_id AS recordingId, r.source_path AS sourcePath, j.kind, j.attempts, j.started_at AS startedAt, j.worker_pid AS workerPid
+    ${join} WHERE j.state = 'running' ORDER BY j.id`)
+    .all() as MediaStatus['running']
+  const retrying = db
+    .prepare(`SELECT j.id AS jobId, j.recording_id AS recordingId, r.source_path AS sourcePath, j.kind, j.attempts, j.last_error AS error, j.next_attempt_at AS nextAttemptAt
+    ${join} WHERE j.state = 'queued' AND j.attempts > 0 ORDER BY j.next_attempt_at, j.id`)
+    .all() as MediaStatus['retrying']
   const derivatives = (db.prepare('SELECT count(*) AS n FROM derivatives').get() as { n: number }).n
   return { byState, byKind, failed, running, retrying, derivatives }
 }
@@ -265,7 +293,14 @@ function infoFromRow(r: Record<string, unknown>): MediaInfoRow {
 
 export function insertMediaInfo(db: Db, row: MediaInfoRow): void {
   const cols = ['recording_id', ...MEDIA_FIELDS.map((f) => MEDIA_COLUMNS[f]), 'tags', 'gps_track', 'probed_at', 'event_seq']
-  const values = [row.recordingId, ...MEDIA_FIELDS.map((f) => (f === 'creationTimeIsLocal' ? (row[f] ? 1 : 0) : row[f])), row.tags, row.gpsTrack, row.probedAt, row.eventSeq]
+  const values = [
+    row.recordingId,
+    ...MEDIA_FIELDS.map((f) => (f === 'creationTimeIsLocal' ? (row[f] ? 1 : 0) : row[f])),
+    row.tags,
+    row.gpsTrack,
+    row.probedAt,
+    row.eventSeq,
+  ]
   db.prepare(`INSERT INTO media_info (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...values)
 }
 
@@ -300,7 +335,9 @@ export interface MediaInfoView extends MediaInfoRow {
 export function getMediaInfo(db: Db, recordingId: number): MediaInfoView | undefined {
   const row = getMediaInfoRow(db, recordingId)
   if (!row) return undefined
-  const sidecarIds = (db.prepare('SELECT sidecar_id AS id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').all(recordingId) as { id: number }[]).map((r) => r.id)
+  const sidecarIds = (
+    db.prepare('SELECT sidecar_id AS id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').all(recordingId) as { id: number }[]
+  ).map((r) => r.id)
   const of = db.prepare('SELECT recording_id AS id FROM media_links WHERE sidecar_id = ?').get(recordingId) as { id: number } | undefined
   let gps: GpsInfo | null = null
   if (row.gpsLat !== null && row.gpsLon !== null) {
@@ -332,10 +369,12 @@ export function sameBaseRecordings(db: Db, deviceId: string | null, sourcePath: 
   const base = baseKey(sourcePath)
   // Every path that starts with `base.` sorts between `base.` and `base/`
   // ('/' follows '.' in ASCII): a range, no LIKE patterns to escape.
-  const rows = db.prepare(`SELECT id, kind, source_path AS sourcePath FROM recordings
+  const rows = db
+    .prepare(`SELECT id, kind, source_path AS sourcePath FROM recordings
     WHERE coalesce(device_id, '') = coalesce(?, '') AND status = 'stored' AND id <> ?
       AND source_path >= ? AND source_path < ?
-    ORDER BY id DESC`).all(deviceId, excludeId, base + '.', base + '/') as LinkCandidate[]
+    ORDER BY id DESC`)
+    .all(deviceId, excludeId, base + '.', base + '/') as LinkCandidate[]
   return rows.filter((r) => baseKey(r.sourcePath) === base)
 }
 
@@ -354,7 +393,9 @@ export interface MediaLink {
 }
 
 export function allLinks(db: Db): MediaLink[] {
-  return db.prepare('SELECT sidecar_id AS sidecarId, recording_id AS recordingId, event_seq AS eventSeq FROM media_links ORDER BY sidecar_id').all() as MediaLink[]
+  return db
+    .prepare('SELECT sidecar_id AS sidecarId, recording_id AS recordingId, event_seq AS eventSeq FROM media_links ORDER BY sidecar_id')
+    .all() as MediaLink[]
 }
 
 // ---------------------------------------------------------------------------
@@ -397,7 +438,19 @@ export function nextDerivativeId(db: Db): number {
 
 export function insertDerivative(db: Db, d: Derivative): void {
   db.prepare(`INSERT INTO derivatives (id, recording_id, kind, sha256, size, mime_type, input_sha256, ffmpeg_version, args, created_at, event_seq)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(d.id, d.recordingId, d.kind, d.sha256, d.size, d.mimeType, d.inputSha256, d.ffmpegVersion, JSON.stringify(d.args), d.createdAt, d.eventSeq)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    d.id,
+    d.recordingId,
+    d.kind,
+    d.sha256,
+    d.size,
+    d.mimeType,
+    d.inputSha256,
+    d.ffmpegVersion,
+    JSON.stringify(d.args),
+    d.createdAt,
+    d.eventSeq,
+  )
 }
 
 export function derivativesOf(db: Db, recordingId: number): Derivative[] {

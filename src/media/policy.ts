@@ -20,10 +20,14 @@ export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'fa
  */
 export function jobsFor(kind: RecordingKind): JobKind[] {
   switch (kind) {
-    case 'video': return ['probe', 'proxy', 'thumbnail']
-    case 'audio': return ['probe', 'proxy']
-    case 'photo': return ['probe', 'thumbnail']
-    case 'sidecar': return ['probe']
+    case 'video':
+      return ['probe', 'proxy', 'thumbnail']
+    case 'audio':
+      return ['probe', 'proxy']
+    case 'photo':
+      return ['probe', 'thumbnail']
+    case 'sidecar':
+      return ['probe']
   }
 }
 
@@ -53,7 +57,8 @@ export function thumbnailSeek(durationSec: number | null): number {
 export type FailureClass = 'permanent' | 'transient'
 
 // Conditions of the station, not of the file: worth another attempt later.
-const TRANSIENT_STDERR = /No space left on device|Disk quota exceeded|Cannot allocate memory|Resource temporarily unavailable|Too many open files|Input\/output error/i
+const TRANSIENT_STDERR =
+  /No space left on device|Disk quota exceeded|Cannot allocate memory|Resource temporarily unavailable|Too many open files|Input\/output error/i
 
 /**
  * A failure is permanent when ffmpeg/ffprobe ran to completion and refused

@@ -60,7 +60,9 @@ export async function verifyMedia(
   const derived = new Map<number, { seq: number; at: string; p: DerivedPayload }>()
   const probed = new Map<number, { seq: number; at: string; p: ProbedPayload }>()
   const links = new Map<number, { recordingId: number; seq: number }>()
-  for (const ev of db.prepare("SELECT seq, type, at, payload FROM events WHERE type IN ('derived', 'probed') ORDER BY seq").iterate() as IterableIterator<EventRow>) {
+  for (const ev of db
+    .prepare("SELECT seq, type, at, payload FROM events WHERE type IN ('derived', 'probed') ORDER BY seq")
+    .iterate() as IterableIterator<EventRow>) {
     let payload: unknown
     try {
       payload = JSON.parse(ev.payload)
@@ -86,7 +88,11 @@ export async function verifyMedia(
     const subject = `derivative:${row.id}`
     const want = derived.get(row.id)
     if (!want) {
-      problems.push({ kind: 'catalog-extra', subject, detail: `derivatives row (${row.kind} of recording:${row.recordingId}) has no derived event in the ledger` })
+      problems.push({
+        kind: 'catalog-extra',
+        subject,
+        detail: `derivatives row (${row.kind} of recording:${row.recordingId}) has no derived event in the ledger`,
+      })
       continue
     }
     const w = want.p
@@ -103,11 +109,21 @@ export async function verifyMedia(
       ['eventSeq', row.eventSeq, want.seq],
     ]
     for (const [field, a, b] of pairs) {
-      if (!same(a, b)) problems.push({ kind: 'catalog-mismatch', subject, detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.seq}` })
+      if (!same(a, b))
+        problems.push({
+          kind: 'catalog-mismatch',
+          subject,
+          detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.seq}`,
+        })
     }
   }
   for (const [id, want] of derived) {
-    if (!seen.has(id)) problems.push({ kind: 'catalog-missing', subject: `derivative:${id}`, detail: `ledger event ${want.seq} records a ${want.p.kind} of recording:${want.p.recordingId} but the catalog has no row` })
+    if (!seen.has(id))
+      problems.push({
+        kind: 'catalog-missing',
+        subject: `derivative:${id}`,
+        detail: `ledger event ${want.seq} records a ${want.p.kind} of recording:${want.p.recordingId} but the catalog has no row`,
+      })
   }
 
   // derivative objects: the ledger decides what must exist and what it hashes to
@@ -132,11 +148,21 @@ export async function verifyMedia(
     try {
       const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
       bytes += h.size
-      if (h.sha256 !== sha) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}` })
-      else if (h.size !== size) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
+      if (h.sha256 !== sha)
+        problems.push({
+          kind: 'object-corrupt',
+          subject: `object:${sha}`,
+          detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}`,
+        })
+      else if (h.size !== size)
+        problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
     } catch (err) {
       if (!(errnoCode(err) === 'ENOENT' && opts.mayBeAbsent?.(sha))) {
-        problems.push({ kind: 'object-missing', subject: `object:${sha}`, detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}` })
+        problems.push({
+          kind: 'object-missing',
+          subject: `object:${sha}`,
+          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}`,
+        })
       }
     }
     objects++
@@ -155,7 +181,12 @@ export async function verifyMedia(
       continue
     }
     const mismatch = (field: string, a: unknown, b: unknown): void => {
-      if (!same(a, b)) problems.push({ kind: 'catalog-mismatch', subject, detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.seq}` })
+      if (!same(a, b))
+        problems.push({
+          kind: 'catalog-mismatch',
+          subject,
+          detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.seq}`,
+        })
     }
     for (const f of MEDIA_FIELDS) mismatch(f, row[f], want.p[f])
     mismatch('tags (SHA-256 of the stored JSON)', sha256Text(row.tags), want.p.tagsSha256)
@@ -164,7 +195,12 @@ export async function verifyMedia(
     mismatch('eventSeq', row.eventSeq, want.seq)
   }
   for (const [id, want] of probed) {
-    if (!seenInfo.has(id)) problems.push({ kind: 'catalog-missing', subject: `media-info:${id}`, detail: `ledger event ${want.seq} records its probe but the catalog has no media_info row` })
+    if (!seenInfo.has(id))
+      problems.push({
+        kind: 'catalog-missing',
+        subject: `media-info:${id}`,
+        detail: `ledger event ${want.seq} records its probe but the catalog has no media_info row`,
+      })
   }
 
   // sidecar links
@@ -173,13 +209,27 @@ export async function verifyMedia(
     seenLinks.add(l.sidecarId)
     const want = links.get(l.sidecarId)
     const subject = `media-link:${l.sidecarId}`
-    if (!want) problems.push({ kind: 'catalog-extra', subject, detail: `sidecar recording:${l.sidecarId} is linked to recording:${l.recordingId} but no probed event records that link` })
+    if (!want)
+      problems.push({
+        kind: 'catalog-extra',
+        subject,
+        detail: `sidecar recording:${l.sidecarId} is linked to recording:${l.recordingId} but no probed event records that link`,
+      })
     else if (want.recordingId !== l.recordingId || want.seq !== l.eventSeq) {
-      problems.push({ kind: 'catalog-mismatch', subject, detail: `link to recording:${l.recordingId} (event ${l.eventSeq}) in the catalog but to recording:${want.recordingId} in ledger event ${want.seq}` })
+      problems.push({
+        kind: 'catalog-mismatch',
+        subject,
+        detail: `link to recording:${l.recordingId} (event ${l.eventSeq}) in the catalog but to recording:${want.recordingId} in ledger event ${want.seq}`,
+      })
     }
   }
   for (const [sid, want] of links) {
-    if (!seenLinks.has(sid)) problems.push({ kind: 'catalog-missing', subject: `media-link:${sid}`, detail: `ledger event ${want.seq} links sidecar recording:${sid} to recording:${want.recordingId} but the catalog has no such link` })
+    if (!seenLinks.has(sid))
+      problems.push({
+        kind: 'catalog-missing',
+        subject: `media-link:${sid}`,
+        detail: `ledger event ${want.seq} links sidecar recording:${sid} to recording:${want.recordingId} but the catalog has no such link`,
+      })
   }
 
   return { problems, notes, objects, bytes, derivatives, mediaInfo, objectShas }

@@ -41,15 +41,41 @@ import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
 import { audioProxyArgs, probeArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
 import {
-  claimJob, failDependents, getDerivative, getJob, getMediaInfoRow, insertDerivative, insertLink, insertMediaInfo, jobsInState,
-  linkedSidecar, markJobDone, markJobFailed, nextDerivativeId, nextQueuedAt, noteJobProcess, requeueJob, sameBaseRecordings,
-  type Claimer, type MediaJob,
+  claimJob,
+  failDependents,
+  getDerivative,
+  getJob,
+  getMediaInfoRow,
+  insertDerivative,
+  insertLink,
+  insertMediaInfo,
+  jobsInState,
+  linkedSidecar,
+  markJobDone,
+  markJobFailed,
+  nextDerivativeId,
+  nextQueuedAt,
+  noteJobProcess,
+  requeueJob,
+  sameBaseRecordings,
+  type Claimer,
+  type MediaJob,
 } from './catalog.js'
 import { factsFromProbe, factsFromSidecar, sha256Text, type FactsWithBlobs, type TimeRule } from './facts.js'
 import { FfmpegError, runFfmpeg, type RunFfmpegOptions } from './ffmpeg.js'
 import {
-  afterFailure, autoConcurrency, classifyFailure, DERIVATIVE_MIME, describeFailure, PermanentMediaError, proxyKindFor,
-  recordedArgs, runTimeoutMs, thumbnailSeek, type DerivativeKind, type JobKind,
+  afterFailure,
+  autoConcurrency,
+  classifyFailure,
+  DERIVATIVE_MIME,
+  describeFailure,
+  PermanentMediaError,
+  proxyKindFor,
+  recordedArgs,
+  runTimeoutMs,
+  thumbnailSeek,
+  type DerivativeKind,
+  type JobKind,
 } from './policy.js'
 import { parseFfmpegVersion, parseProbe } from './probe.js'
 
@@ -311,16 +337,18 @@ export class MediaWorker {
       if (job.tempPath !== null) await rm(job.tempPath, { force: true })
       const error = `interrupted: the worker process (pid ${job.workerPid ?? '?'}) ended during attempt ${job.attempts}`
       // Check and change in one transaction: another process may be recovering (or have re-claimed) the same job.
-      const outcome = this.o.db.transaction((): 'failed' | 'requeued' | 'gone' => {
-        const claimed = getJob(this.o.db, job.id)
-        if (!claimed || claimed.state !== 'running' || claimed.workerPid !== job.workerPid || claimed.startedAt !== job.startedAt) return 'gone'
-        if (job.attempts >= this.o.settings.maxAttempts) {
-          this.finalFailure(job, `${error}; no attempts left (media.maxAttempts ${this.o.settings.maxAttempts})`, 'MEDIA_INTERRUPTED', now)
-          return 'failed'
-        }
-        requeueJob(this.o.db, job.id, { error, nextAttemptAt: now.toISOString() }, now)
-        return 'requeued'
-      }).immediate()
+      const outcome = this.o.db
+        .transaction((): 'failed' | 'requeued' | 'gone' => {
+          const claimed = getJob(this.o.db, job.id)
+          if (claimed?.state !== 'running' || claimed.workerPid !== job.workerPid || claimed.startedAt !== job.startedAt) return 'gone'
+          if (job.attempts >= this.o.settings.maxAttempts) {
+            this.finalFailure(job, `${error}; no attempts left (media.maxAttempts ${this.o.settings.maxAttempts})`, 'MEDIA_INTERRUPTED', now)
+            return 'failed'
+          }
+          requeueJob(this.o.db, job.id, { error, nextAttemptAt: now.toISOString() }, now)
+          return 'requeued'
+        })
+        .immediate()
       if (outcome === 'failed') report.failed.push(job.id)
       else if (outcome === 'requeued') report.requeued.push(job.id)
     }
@@ -376,37 +404,50 @@ export class MediaWorker {
       if (next.state === 'failed') {
         const why = cls === 'permanent' ? error : `${error}\n(gave up after ${job.attempts} attempts: media.maxAttempts)`
         this.finalFailure(job, why, codeOf(err), now)
-        this.log.error({ event: 'media.job_failed', ...base, attempts: job.attempts, permanent: cls === 'permanent', err: error }, 'media job failed for good; the original stays in the vault')
+        this.log.error(
+          { event: 'media.job_failed', ...base, attempts: job.attempts, permanent: cls === 'permanent', err: error },
+          'media job failed for good; the original stays in the vault',
+        )
         return { ...base, outcome: 'failed', error: why, ms }
       }
       requeueJob(this.o.db, job.id, { error, nextAttemptAt: next.nextAttemptAt }, now)
-      this.log.warn({ event: 'media.job_retry', ...base, attempts: job.attempts, nextAttemptAt: next.nextAttemptAt, err: error }, 'media job failed; will retry')
+      this.log.warn(
+        { event: 'media.job_retry', ...base, attempts: job.attempts, nextAttemptAt: next.nextAttemptAt, err: error },
+        'media job failed; will retry',
+      )
       return { ...base, outcome: 'retry', error, nextAttemptAt: next.nextAttemptAt, ms }
     }
   }
 
   /** Fails a job for good: the job row, the dependents of a probe, and a `media-failed` ledger event, in one transaction. */
   private finalFailure(job: MediaJob, error: string, code: string, now: Date): void {
-    this.o.db.transaction(() => {
-      markJobFailed(this.o.db, job.id, error, now)
-      const dependents = job.kind === 'probe' ? failDependents(this.o.db, job.recordingId, `not run: the probe of this recording failed: ${error}`, now) : []
-      appendEvent(this.o.db, {
-        type: 'media-failed', actor: this.o.actor, subject: `recording:${job.recordingId}`, at: now,
-        payload: { recordingId: job.recordingId, job: job.kind, jobId: job.id, attempts: job.attempts, code, error, dependentsFailed: dependents },
+    this.o.db
+      .transaction(() => {
+        markJobFailed(this.o.db, job.id, error, now)
+        const dependents = job.kind === 'probe' ? failDependents(this.o.db, job.recordingId, `not run: the probe of this recording failed: ${error}`, now) : []
+        appendEvent(this.o.db, {
+          type: 'media-failed',
+          actor: this.o.actor,
+          subject: `recording:${job.recordingId}`,
+          at: now,
+          payload: { recordingId: job.recordingId, job: job.kind, jobId: job.id, attempts: job.attempts, code, error, dependentsFailed: dependents },
+        })
       })
-    }).immediate()
+      .immediate()
   }
 
   /** Runs `write` and marks the job done in one transaction, if this worker still owns the job. */
   private commit<T>(job: MediaJob, write: () => T, result: string | ((v: T) => string)): string {
-    return this.o.db.transaction((): string => {
-      const cur = getJob(this.o.db, job.id)
-      if (!cur || cur.state !== 'running' || cur.workerPid !== this.me.pid || cur.workerBoot !== this.me.boot) throw new LostClaim()
-      const v = write()
-      const text = typeof result === 'string' ? result : result(v)
-      markJobDone(this.o.db, job.id, text, new Date())
-      return text
-    }).immediate()
+    return this.o.db
+      .transaction((): string => {
+        const cur = getJob(this.o.db, job.id)
+        if (cur?.state !== 'running' || cur.workerPid !== this.me.pid || cur.workerBoot !== this.me.boot) throw new LostClaim()
+        const v = write()
+        const text = typeof result === 'string' ? result : result(v)
+        markJobDone(this.o.db, job.id, text, new Date())
+        return text
+      })
+      .immediate()
   }
 
   private timeRule(rec: Recording): TimeRule {
@@ -421,7 +462,9 @@ export class MediaWorker {
   private runOpts(signal: AbortSignal, timeoutMs: number, job?: MediaJob): RunFfmpegOptions {
     const s = this.o.settings
     return {
-      timeoutMs, signal, nice: s.nice,
+      timeoutMs,
+      signal,
+      nice: s.nice,
       ...(s.ffmpegPath ? { ffmpegPath: s.ffmpegPath } : {}),
       ...(s.ffprobePath ? { ffprobePath: s.ffprobePath } : {}),
       ...(job ? { onSpawn: (pid: number) => noteJobProcess(this.o.db, job.id, { ffmpegPid: pid }) } : {}),
@@ -456,7 +499,9 @@ export class MediaWorker {
     try {
       await stat(p)
     } catch (err) {
-      throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), { code: 'MEDIA_ORIGINAL_MISSING' })
+      throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), {
+        code: 'MEDIA_ORIGINAL_MISSING',
+      })
     }
     return p
   }
@@ -471,7 +516,8 @@ export class MediaWorker {
     const rule = this.timeRule(rec)
     let fb: FactsWithBlobs
     if (rec.kind === 'sidecar') {
-      if (rec.size > SIDECAR_MAX_BYTES) throw new PermanentMediaError('MEDIA_SIDECAR_TOO_LARGE', `sidecar of ${rec.size} bytes is larger than ${SIDECAR_MAX_BYTES}: kept, not parsed`)
+      if (rec.size > SIDECAR_MAX_BYTES)
+        throw new PermanentMediaError('MEDIA_SIDECAR_TOO_LARGE', `sidecar of ${rec.size} bytes is larger than ${SIDECAR_MAX_BYTES}: kept, not parsed`)
       const text = await readFile(await this.original(rec), 'utf8')
       fb = factsFromSidecar(text, extname(rec.sourcePath), rule)
     } else {
@@ -483,27 +529,33 @@ export class MediaWorker {
       fb = factsFromProbe(parsed, rule, await this.version('ffprobe'))
     }
     const { facts, tags, gpsTrack } = fb
-    return this.commit(job, () => {
-      // Sidecar links are found inside the transaction, so two probes
-      // running at once cannot both (or neither) record the same link.
-      const links: { sidecarId: number; recordingId: number }[] = []
-      const others = sameBaseRecordings(this.o.db, rec.deviceId, rec.sourcePath, rec.id)
-      if (rec.kind === 'sidecar') {
-        const clip = others.find((o) => o.kind !== 'sidecar')
-        if (clip && linkedSidecar(this.o.db, rec.id) === undefined) links.push({ sidecarId: rec.id, recordingId: clip.id })
-      } else {
-        for (const o of others) {
-          if (o.kind === 'sidecar' && linkedSidecar(this.o.db, o.id) === undefined) links.push({ sidecarId: o.id, recordingId: rec.id })
+    return this.commit(
+      job,
+      () => {
+        // Sidecar links are found inside the transaction, so two probes
+        // running at once cannot both (or neither) record the same link.
+        const links: { sidecarId: number; recordingId: number }[] = []
+        const others = sameBaseRecordings(this.o.db, rec.deviceId, rec.sourcePath, rec.id)
+        if (rec.kind === 'sidecar') {
+          const clip = others.find((o) => o.kind !== 'sidecar')
+          if (clip && linkedSidecar(this.o.db, rec.id) === undefined) links.push({ sidecarId: rec.id, recordingId: clip.id })
+        } else {
+          for (const o of others) {
+            if (o.kind === 'sidecar' && linkedSidecar(this.o.db, o.id) === undefined) links.push({ sidecarId: o.id, recordingId: rec.id })
+          }
         }
-      }
-      const ev = appendEvent(this.o.db, {
-        type: 'probed', actor: this.o.actor, subject: `recording:${rec.id}`,
-        payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
-      })
-      insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
-      for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
-      return links.length
-    }, (n) => `media-info: ${facts.mediaKind}${n ? `, ${n} sidecar link${n > 1 ? 's' : ''}` : ''}`)
+        const ev = appendEvent(this.o.db, {
+          type: 'probed',
+          actor: this.o.actor,
+          subject: `recording:${rec.id}`,
+          payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
+        })
+        insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
+        for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
+        return links.length
+      },
+      (n) => `media-info: ${facts.mediaKind}${n ? `, ${n} sidecar link${n > 1 ? 's' : ''}` : ''}`,
+    )
   }
 
   // -------------------------------------------------------------------------
@@ -513,7 +565,8 @@ export class MediaWorker {
     const info = getMediaInfoRow(this.o.db, rec.id)
     if (!info) throw new Error(`recording ${rec.id} has no probe result yet`)
     const kind = proxyKindFor({ hasVideo: info.videoCodec !== null, hasAudio: info.audioCodec !== null, mediaKind: info.mediaKind })
-    if (kind === null) return this.commit(job, () => undefined, `skipped: no ${info.mediaKind === 'photo' ? 'moving picture' : 'audio or video stream'} to make a proxy from`)
+    if (kind === null)
+      return this.commit(job, () => undefined, `skipped: no ${info.mediaKind === 'photo' ? 'moving picture' : 'audio or video stream'} to make a proxy from`)
     const existing = getDerivative(this.o.db, rec.id, kind)
     if (existing) return this.commit(job, () => undefined, `derivative:${existing.id} (already made)`)
     const s = this.o.settings
@@ -522,8 +575,16 @@ export class MediaWorker {
     const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec)
     return this.makeDerivative(job, rec, kind, input, signal, timeoutMs, (out) =>
       kind === 'proxy'
-        ? videoProxyArgs(input, out, { hasAudio: info.audioCodec !== null, maxHeight: s.maxHeight, preset: s.preset, crf: s.crf, audioBitrate: s.audioBitrate, ...(creationTime ? { creationTime } : {}) })
-        : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...(creationTime ? { creationTime } : {}) }))
+        ? videoProxyArgs(input, out, {
+            hasAudio: info.audioCodec !== null,
+            maxHeight: s.maxHeight,
+            preset: s.preset,
+            crf: s.crf,
+            audioBitrate: s.audioBitrate,
+            ...(creationTime ? { creationTime } : {}),
+          })
+        : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...(creationTime ? { creationTime } : {}) }),
+    )
   }
 
   private async thumbnail(job: MediaJob, rec: Recording, signal: AbortSignal): Promise<string> {
@@ -537,7 +598,9 @@ export class MediaWorker {
     const timeoutMs = runTimeoutMs('thumbnail', this.o.settings.timeoutSeconds, null)
     const at = info.mediaKind === 'photo' ? undefined : thumbnailSeek(info.durationSec)
     try {
-      return await this.makeDerivative(job, rec, 'thumbnail', input, signal, timeoutMs, (out) => thumbnailArgs(input, out, { width, ...(at !== undefined ? { atSeconds: at } : {}) }))
+      return await this.makeDerivative(job, rec, 'thumbnail', input, signal, timeoutMs, (out) =>
+        thumbnailArgs(input, out, { width, ...(at !== undefined ? { atSeconds: at } : {}) }),
+      )
     } catch (err) {
       // A duration that overstates the decodable part (a damaged tail) can
       // put 10% past the last frame: fall back to the first frame.
@@ -552,7 +615,15 @@ export class MediaWorker {
    * ffmpeg into a temp file in staging, fsync, hash, commit into objects/,
    * then the derivatives row + `derived` event + job done in one transaction.
    */
-  private async makeDerivative(job: MediaJob, rec: Recording, kind: DerivativeKind, input: string, signal: AbortSignal, timeoutMs: number, build: (out: string) => CommandSpec): Promise<string> {
+  private async makeDerivative(
+    job: MediaJob,
+    rec: Recording,
+    kind: DerivativeKind,
+    input: string,
+    signal: AbortSignal,
+    timeoutMs: number,
+    build: (out: string) => CommandSpec,
+  ): Promise<string> {
     const temp = join(this.o.vault.stagingDir, `${process.pid}-media-j${job.id}-${randomBytes(6).toString('hex')}.part`)
     const spec = build(temp)
     const ffmpegVersion = await this.version('ffmpeg')
@@ -564,17 +635,35 @@ export class MediaWorker {
       const h = await hashFile(temp, this.o.chunkBytes ?? 4 << 20)
       if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
       await this.o.vault.commitObject(temp, h.sha256)
-      return this.commit(job, () => {
-        const derivativeId = nextDerivativeId(this.o.db)
-        const args = recordedArgs(spec.args, input, temp)
-        const mimeType = DERIVATIVE_MIME[kind]
-        const ev = appendEvent(this.o.db, {
-          type: 'derived', actor: this.o.actor, subject: `recording:${rec.id}`,
-          payload: { derivativeId, recordingId: rec.id, kind, sha256: h.sha256, size: h.size, mimeType, inputSha256: rec.sha256, ffmpegVersion, args },
-        })
-        insertDerivative(this.o.db, { id: derivativeId, recordingId: rec.id, kind, sha256: h.sha256, size: h.size, mimeType, inputSha256: rec.sha256, ffmpegVersion, args, createdAt: ev.at, eventSeq: ev.seq })
-        return derivativeId
-      }, (v) => `derivative:${v}`)
+      return this.commit(
+        job,
+        () => {
+          const derivativeId = nextDerivativeId(this.o.db)
+          const args = recordedArgs(spec.args, input, temp)
+          const mimeType = DERIVATIVE_MIME[kind]
+          const ev = appendEvent(this.o.db, {
+            type: 'derived',
+            actor: this.o.actor,
+            subject: `recording:${rec.id}`,
+            payload: { derivativeId, recordingId: rec.id, kind, sha256: h.sha256, size: h.size, mimeType, inputSha256: rec.sha256, ffmpegVersion, args },
+          })
+          insertDerivative(this.o.db, {
+            id: derivativeId,
+            recordingId: rec.id,
+            kind,
+            sha256: h.sha256,
+            size: h.size,
+            mimeType,
+            inputSha256: rec.sha256,
+            ffmpegVersion,
+            args,
+            createdAt: ev.at,
+            eventSeq: ev.seq,
+          })
+          return derivativeId
+        },
+        (v) => `derivative:${v}`,
+      )
     } finally {
       await rm(temp, { force: true })
     }

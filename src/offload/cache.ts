@@ -40,9 +40,16 @@ export async function openObject(d: { db: Db; vault: Vault; s3: S3Store | null; 
 }
 
 async function fetchBack(d: { db: Db; vault: Vault; s3: S3Store | null; logger: Logger; now?: () => Date }, sha256: string): Promise<OpenedObject> {
-  const row = d.db.prepare('SELECT key, version_id AS versionId, size FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL AND deleted_at IS NULL').get(sha256) as { key: string; versionId: string; size: number } | undefined
+  const row = d.db
+    .prepare('SELECT key, version_id AS versionId, size FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL AND deleted_at IS NULL')
+    .get(sha256) as { key: string; versionId: string; size: number } | undefined
   if (!row) throw new BodyvaultError('OBJECT_MISSING', `object ${sha256} is not in the local vault and has no verified remote copy: run bodyvault verify`, 3)
-  if (!d.s3) throw new BodyvaultError('OFFLOAD_DISABLED', `object ${sha256} was evicted to S3 but offload is not configured: configure the offload section (and BODYVAULT_S3_ACCESS_KEY / _SECRET_KEY) to fetch it back`, 3)
+  if (!d.s3)
+    throw new BodyvaultError(
+      'OFFLOAD_DISABLED',
+      `object ${sha256} was evicted to S3 but offload is not configured: configure the offload section (and BODYVAULT_S3_ACCESS_KEY / _SECRET_KEY) to fetch it back`,
+      3,
+    )
   const staging = d.vault.stagingPath()
   const h = createHash('sha256')
   let size = 0
@@ -66,7 +73,11 @@ async function fetchBack(d: { db: Db; vault: Vault; s3: S3Store | null; logger: 
   const got = h.digest('hex')
   if (got !== sha256 || size !== row.size) {
     await rm(staging, { force: true })
-    throw new BodyvaultError('REMOTE_CORRUPT', `the remote copy ${row.key} (version ${row.versionId}) hashes to ${got} (${size} bytes), not ${sha256}: not used; run bodyvault verify and check the bucket`, 3)
+    throw new BodyvaultError(
+      'REMOTE_CORRUPT',
+      `the remote copy ${row.key} (version ${row.versionId}) hashes to ${got} (${size} bytes), not ${sha256}: not used; run bodyvault verify and check the bucket`,
+      3,
+    )
   }
   await d.vault.commitObject(staging, sha256)
   d.db.prepare('UPDATE offload_objects SET evicted_at = NULL, cached_since = ? WHERE sha256 = ?').run((d.now?.() ?? new Date()).toISOString(), sha256)

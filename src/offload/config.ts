@@ -73,16 +73,22 @@ export interface OffloadSettings {
  * only (never from the config file, never logged); BODYVAULT_S3_ENDPOINT and
  * BODYVAULT_S3_REGION override endpoint and region when set.
  */
-export function offloadSettings(cfg: { station: { id: string }; offload: OffloadConfigFile | null }, env: NodeJS.ProcessEnv = process.env): OffloadSettings | null {
+export function offloadSettings(
+  cfg: { station: { id: string }; offload: OffloadConfigFile | null },
+  env: NodeJS.ProcessEnv = process.env,
+): OffloadSettings | null {
   const o = cfg.offload
   if (o === null || o === undefined) return null
   const accessKeyId = env.BODYVAULT_S3_ACCESS_KEY
   const secretAccessKey = env.BODYVAULT_S3_SECRET_KEY
   if (!accessKeyId || !secretAccessKey) {
-    throw new ConfigError('invalid configuration: offload is configured but BODYVAULT_S3_ACCESS_KEY and BODYVAULT_S3_SECRET_KEY are not both set in the environment (credentials are never read from the config file)')
+    throw new ConfigError(
+      'invalid configuration: offload is configured but BODYVAULT_S3_ACCESS_KEY and BODYVAULT_S3_SECRET_KEY are not both set in the environment (credentials are never read from the config file)',
+    )
   }
   const endpoint = env.BODYVAULT_S3_ENDPOINT || o.endpoint || null
-  if (endpoint !== null && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) throw new ConfigError(`invalid configuration: offload.endpoint: "${endpoint}" must be http(s)://host[:port]`)
+  if (endpoint !== null && !/^https?:\/\/[^/\s]+\/?$/.test(endpoint))
+    throw new ConfigError(`invalid configuration: offload.endpoint: "${endpoint}" must be http(s)://host[:port]`)
   const partSizeBytes = o.partSizeBytes ?? 8 << 20
   const s: OffloadSettings = {
     endpoint,
@@ -98,6 +104,7 @@ export function offloadSettings(cfg: { station: { id: string }; offload: Offload
     cache: { keepDays: o.cache?.keepDays ?? null, maxBytes: o.cache?.maxBytes ?? null },
     credentials: { accessKeyId, secretAccessKey },
   }
-  if (s.retry.maxSeconds < s.retry.baseSeconds) throw new ConfigError('invalid configuration: offload.retry.maxSeconds must be at least offload.retry.baseSeconds')
+  if (s.retry.maxSeconds < s.retry.baseSeconds)
+    throw new ConfigError('invalid configuration: offload.retry.maxSeconds must be at least offload.retry.baseSeconds')
   return s
 }

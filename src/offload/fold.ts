@@ -54,7 +54,12 @@ export class OffloadFold {
 /** Verified rows of offload_objects against the `offloaded` / `remote-deleted` events. */
 export function checkOffloadCatalog(db: Db, fold: OffloadFold): Problem[] {
   const out: Problem[] = []
-  const rows = db.prepare('SELECT sha256, key, version_id AS versionId, deleted_at AS deletedAt FROM offload_objects WHERE verified_at IS NOT NULL').all() as { sha256: string; key: string; versionId: string; deletedAt: string | null }[]
+  const rows = db.prepare('SELECT sha256, key, version_id AS versionId, deleted_at AS deletedAt FROM offload_objects WHERE verified_at IS NOT NULL').all() as {
+    sha256: string
+    key: string
+    versionId: string
+    deletedAt: string | null
+  }[]
   const seen = new Set<string>()
   for (const r of rows) {
     seen.add(r.sha256)
@@ -64,10 +69,23 @@ export function checkOffloadCatalog(db: Db, fold: OffloadFold): Problem[] {
       out.push({ kind: 'catalog-extra', subject, detail: 'the catalog says this object has a verified remote copy but no offloaded event records it' })
       continue
     }
-    if (r.key !== w.key) out.push({ kind: 'catalog-mismatch', subject, detail: `key is ${JSON.stringify(r.key)} in the catalog but ${JSON.stringify(w.key)} in the ledger` })
-    if (r.versionId !== w.versionId) out.push({ kind: 'catalog-mismatch', subject, detail: `versionId is ${JSON.stringify(r.versionId)} in the catalog but ${JSON.stringify(w.versionId)} in the ledger` })
-    if ((r.deletedAt !== null) !== w.deleted) out.push({ kind: 'catalog-mismatch', subject, detail: `the catalog says the remote copy is ${r.deletedAt !== null ? '' : 'not '}deleted, the ledger says the opposite` })
+    if (r.key !== w.key)
+      out.push({ kind: 'catalog-mismatch', subject, detail: `key is ${JSON.stringify(r.key)} in the catalog but ${JSON.stringify(w.key)} in the ledger` })
+    if (r.versionId !== w.versionId)
+      out.push({
+        kind: 'catalog-mismatch',
+        subject,
+        detail: `versionId is ${JSON.stringify(r.versionId)} in the catalog but ${JSON.stringify(w.versionId)} in the ledger`,
+      })
+    if ((r.deletedAt !== null) !== w.deleted)
+      out.push({
+        kind: 'catalog-mismatch',
+        subject,
+        detail: `the catalog says the remote copy is ${r.deletedAt !== null ? '' : 'not '}deleted, the ledger says the opposite`,
+      })
   }
-  for (const sha of fold.objects.keys()) if (!seen.has(sha)) out.push({ kind: 'catalog-missing', subject: `remote:${sha}`, detail: 'the ledger records a verified remote copy but the catalog has no row for it' })
+  for (const sha of fold.objects.keys())
+    if (!seen.has(sha))
+      out.push({ kind: 'catalog-missing', subject: `remote:${sha}`, detail: 'the ledger records a verified remote copy but the catalog has no row for it' })
   return out
 }

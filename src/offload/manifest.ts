@@ -30,7 +30,16 @@ export interface Manifest {
   events: LedgerEvent[]
 }
 
-interface EventRow { seq: number; type: string; at: string; actor: string; subject: string; payload: string; prev_hash: string; hash: string }
+interface EventRow {
+  seq: number
+  type: string
+  at: string
+  actor: string
+  subject: string
+  payload: string
+  prev_hash: string
+  hash: string
+}
 
 export function buildManifest(db: Db, recordingId: number, stationId: string, prefix: string): { manifest: Manifest; maxSeq: number } {
   const r = getRecording(db, recordingId)
@@ -38,7 +47,16 @@ export function buildManifest(db: Db, recordingId: number, stationId: string, pr
   const objects = objectsOfRecording(db, recordingId)
   const subjects = [`recording:${recordingId}`, ...new Set(objects.map((o) => `object:${o.sha256}`))]
   const rows = db.prepare(`SELECT * FROM events WHERE subject IN (${subjects.map(() => '?').join(', ')}) ORDER BY seq`).all(...subjects) as EventRow[]
-  const events: LedgerEvent[] = rows.map((e) => ({ seq: e.seq, type: e.type, at: e.at, actor: e.actor, subject: e.subject, payload: JSON.parse(e.payload) as Record<string, unknown>, prevHash: e.prev_hash, hash: e.hash }))
+  const events: LedgerEvent[] = rows.map((e) => ({
+    seq: e.seq,
+    type: e.type,
+    at: e.at,
+    actor: e.actor,
+    subject: e.subject,
+    payload: JSON.parse(e.payload) as Record<string, unknown>,
+    prevHash: e.prev_hash,
+    hash: e.hash,
+  }))
   const ret = getRetention(db, recordingId)
   const remote = db.prepare('SELECT version_id AS v FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL')
   const manifest: Manifest = {
@@ -46,7 +64,13 @@ export function buildManifest(db: Db, recordingId: number, stationId: string, pr
     station: stationId,
     recording: r,
     retention: ret ? { deadline: ret.deadline, rule: ret.rule, ruleRef: ret.ruleRef } : null,
-    objects: objects.map((o) => ({ role: o.role, sha256: o.sha256, size: o.size, key: keys.object(prefix, o.sha256), versionId: (remote.get(o.sha256) as { v: string } | undefined)?.v ?? null })),
+    objects: objects.map((o) => ({
+      role: o.role,
+      sha256: o.sha256,
+      size: o.size,
+      key: keys.object(prefix, o.sha256),
+      versionId: (remote.get(o.sha256) as { v: string } | undefined)?.v ?? null,
+    })),
     events,
   }
   return { manifest, maxSeq: events.reduce((m, e) => Math.max(m, e.seq), 0) }

@@ -33,7 +33,16 @@ export interface ReindexReport {
   notes: string[]
 }
 
-interface Row { seq: number; type: string; at: string; actor: string; subject: string; payload: Record<string, unknown>; prevHash: string; hash: string }
+interface Row {
+  seq: number
+  type: string
+  at: string
+  actor: string
+  subject: string
+  payload: Record<string, unknown>
+  prevHash: string
+  hash: string
+}
 
 /**
  * Rebuilds a catalog from the bucket alone, into an EMPTY data dir: the
@@ -44,14 +53,42 @@ interface Row { seq: number; type: string; at: string; actor: string; subject: s
  * back into the local cache when read, or all at once with `fetch`. A
  * `catalog-rebuilt` event closes the rebuild.
  */
-export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; settings: OffloadSettings; stationId: string; logger: Logger; fetch?: boolean; now?: () => Date }): Promise<ReindexReport> {
+export async function reindexFromS3(d: {
+  db: Db
+  vault: Vault
+  s3: S3Store
+  settings: OffloadSettings
+  stationId: string
+  logger: Logger
+  fetch?: boolean
+  now?: () => Date
+}): Promise<ReindexReport> {
   const { db, s3, settings } = d
   const n = (sql: string): number => (db.prepare(sql).get() as { n: number }).n
   if (n('SELECT count(*) AS n FROM events') > 0 || n('SELECT count(*) AS n FROM recordings') > 0) {
-    throw new BodyvaultError('REINDEX_NOT_EMPTY', `the catalog in ${d.vault.dataDir} is not empty: reindex --from-s3 rebuilds into an empty data dir (set BODYVAULT_DATA_DIR or dataDir to a new folder)`, 2)
+    throw new BodyvaultError(
+      'REINDEX_NOT_EMPTY',
+      `the catalog in ${d.vault.dataDir} is not empty: reindex --from-s3 rebuilds into an empty data dir (set BODYVAULT_DATA_DIR or dataDir to a new folder)`,
+      2,
+    )
   }
   const prefix = settings.prefix
-  const report: ReindexReport = { bucket: s3.bucket, prefix, ledgerSegments: 0, manifests: 0, events: 0, recordings: 0, stored: 0, purged: 0, cases: 0, holds: 0, ledgerProblems: [], staleManifests: [], objects: { remote: 0, checked: 0, missing: [], fetched: 0 }, notes: [] }
+  const report: ReindexReport = {
+    bucket: s3.bucket,
+    prefix,
+    ledgerSegments: 0,
+    manifests: 0,
+    events: 0,
+    recordings: 0,
+    stored: 0,
+    purged: 0,
+    cases: 0,
+    holds: 0,
+    ledgerProblems: [],
+    staleManifests: [],
+    objects: { remote: 0, checked: 0, missing: [], fetched: 0 },
+    notes: [],
+  }
 
   const events = new Map<number, Row>()
   const inSegments: Row[] = []
@@ -83,9 +120,19 @@ export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; sett
     manifests.set(m.recording.id, m)
     for (const e of m.events) add(e as Row, o.key)
   }
-  if (conflicts.length) throw new BodyvaultError('REINDEX_CONFLICT', `the bucket holds two different versions of some events (${conflicts.slice(0, 3).join('; ')}): refusing to rebuild from it`, 1)
+  if (conflicts.length)
+    throw new BodyvaultError(
+      'REINDEX_CONFLICT',
+      `the bucket holds two different versions of some events (${conflicts.slice(0, 3).join('; ')}): refusing to rebuild from it`,
+      1,
+    )
   const ordered = [...events.values()].sort((a, b) => a.seq - b.seq)
-  if (ordered.length === 0) throw new BodyvaultError('REINDEX_EMPTY', `no ledger segments or manifests under s3://${s3.bucket}/${prefix}: nothing to rebuild from (check offload.bucket and offload.prefix)`, 1)
+  if (ordered.length === 0)
+    throw new BodyvaultError(
+      'REINDEX_EMPTY',
+      `no ledger segments or manifests under s3://${s3.bucket}/${prefix}: nothing to rebuild from (check offload.bucket and offload.prefix)`,
+      1,
+    )
 
   // The chain, verbatim.
   const insertEvent = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
@@ -117,11 +164,28 @@ export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; sett
     for (const r of recordings.values()) if (r.sessionId !== null && r.sessionId !== undefined) ids.add(r.sessionId)
     for (const id of new Set([...ids, ...sessions.keys()])) {
       const s = sessions.get(id)
-      const first = [...recordings.values()].filter((r) => r.sessionId === id).map((r) => r.ingestedAt).sort()[0] ?? s?.at ?? now.toISOString()
+      const first =
+        [...recordings.values()]
+          .filter((r) => r.sessionId === id)
+          .map((r) => r.ingestedAt)
+          .sort()[0] ??
+        s?.at ??
+        now.toISOString()
       db.prepare(`INSERT INTO ingest_sessions (id, source_root, profile_id, device_id, pid, started_at, ended_at, state, files_ingested, files_present, files_skipped, files_failed, bytes_ingested)
         VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        id, String(s?.p.root ?? '(rebuilt from S3: unknown)'), String(s?.p.profileId ?? 'unknown'), (s?.p.deviceId as string | null | undefined) ?? null, first, s?.at ?? null,
-        s ? String(s.p.state) : 'incomplete', Number(s?.p.ingested ?? 0), Number(s?.p.present ?? 0), Number(s?.p.skipped ?? 0), Number(s?.p.failed ?? 0), Number(s?.p.bytesIngested ?? 0))
+        id,
+        String(s?.p.root ?? '(rebuilt from S3: unknown)'),
+        String(s?.p.profileId ?? 'unknown'),
+        (s?.p.deviceId as string | null | undefined) ?? null,
+        first,
+        s?.at ?? null,
+        s ? String(s.p.state) : 'incomplete',
+        Number(s?.p.ingested ?? 0),
+        Number(s?.p.present ?? 0),
+        Number(s?.p.skipped ?? 0),
+        Number(s?.p.failed ?? 0),
+        Number(s?.p.bytesIngested ?? 0),
+      )
     }
     for (const r of [...recordings.values()].sort((a, b) => a.id - b.id)) {
       touchDeviceAndOfficer(db, r.deviceId, r.officerId, r.ingestedAt)
@@ -133,19 +197,55 @@ export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; sett
       else report.purged++
     }
     for (const c of retention.cases.values()) {
-      db.prepare('INSERT INTO cases (number, type, title, status, opened_at, opened_by, closed_at, closed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(c.number, c.type, c.title, c.status, c.openedAt, c.openedBy, c.closedAt, c.closedBy)
+      db.prepare('INSERT INTO cases (number, type, title, status, opened_at, opened_by, closed_at, closed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+        c.number,
+        c.type,
+        c.title,
+        c.status,
+        c.openedAt,
+        c.openedBy,
+        c.closedAt,
+        c.closedBy,
+      )
       report.cases++
     }
-    for (const l of retention.links.values()) db.prepare('INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (?, ?, ?, ?)').run(l.recordingId, l.caseNumber, l.linkedAt, l.linkedBy)
+    for (const l of retention.links.values())
+      db.prepare('INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (?, ?, ?, ?)').run(
+        l.recordingId,
+        l.caseNumber,
+        l.linkedAt,
+        l.linkedBy,
+      )
     for (const h of retention.holds.values()) {
-      db.prepare('INSERT INTO holds (id, recording_id, reason, placed_by, placed_at, released_at, released_by, release_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(h.id, h.recordingId, h.reason, h.placedBy, h.placedAt, h.releasedAt, h.releasedBy, h.releaseReason)
+      db.prepare(
+        'INSERT INTO holds (id, recording_id, reason, placed_by, placed_at, released_at, released_by, release_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(h.id, h.recordingId, h.reason, h.placedBy, h.placedAt, h.releasedAt, h.releasedBy, h.releaseReason)
       report.holds++
     }
-    for (const [id, t] of retention.retention) db.prepare('INSERT INTO retention (recording_id, deadline, rule, rule_ref, event_seq) VALUES (?, ?, ?, ?, ?)').run(id, t.deadline, t.rule, t.ruleRef, t.eventSeq)
+    for (const [id, t] of retention.retention)
+      db.prepare('INSERT INTO retention (recording_id, deadline, rule, rule_ref, event_seq) VALUES (?, ?, ?, ?, ?)').run(
+        id,
+        t.deadline,
+        t.rule,
+        t.ruleRef,
+        t.eventSeq,
+      )
     for (const [sha, o] of offload.objects) {
       const e = offloaded.get(sha)!
-      db.prepare(`INSERT INTO offload_objects (sha256, size, key, version_id, uploaded_at, verified_at, retain_until, legal_hold, cached_since, evicted_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`)
-        .run(sha, Number(e.p.size), o.key, o.versionId, e.at, e.at, (e.p.retainUntil as string | null) ?? null, e.p.legalHold ? 1 : 0, now.toISOString(), deleted.get(sha) ?? null)
+      db.prepare(
+        `INSERT INTO offload_objects (sha256, size, key, version_id, uploaded_at, verified_at, retain_until, legal_hold, cached_since, evicted_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
+      ).run(
+        sha,
+        Number(e.p.size),
+        o.key,
+        o.versionId,
+        e.at,
+        e.at,
+        (e.p.retainUntil as string | null) ?? null,
+        e.p.legalHold ? 1 : 0,
+        now.toISOString(),
+        deleted.get(sha) ?? null,
+      )
     }
     const segEnd = contiguousThrough(inSegments.sort((a, b) => a.seq - b.seq))
     for (const [id, m] of manifests) {
@@ -157,8 +257,20 @@ export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; sett
     db.prepare("INSERT INTO offload_state (key, value) VALUES ('ledger.uploadedThrough', ?)").run(String(segEnd))
     db.prepare("INSERT INTO offload_state (key, value) VALUES ('manifest.scannedThrough', ?)").run(String(ordered[ordered.length - 1]!.seq))
     appendEvent(db, {
-      type: 'catalog-rebuilt', actor: `station:${d.stationId}`, subject: `station:${d.stationId}`, at: now,
-      payload: { source: 's3', bucket: s3.bucket, prefix, events: ordered.length, recordings: report.recordings, manifests: report.manifests, ledgerSegments: report.ledgerSegments, chainProblems: chain.length },
+      type: 'catalog-rebuilt',
+      actor: `station:${d.stationId}`,
+      subject: `station:${d.stationId}`,
+      at: now,
+      payload: {
+        source: 's3',
+        bucket: s3.bucket,
+        prefix,
+        events: ordered.length,
+        recordings: report.recordings,
+        manifests: report.manifests,
+        ledgerSegments: report.ledgerSegments,
+        chainProblems: chain.length,
+      },
     })
   }).immediate()
 
@@ -175,7 +287,8 @@ export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; sett
     }
   }
   const needed = [...recordings.values()].filter((r) => r.status === 'stored')
-  for (const r of needed) if (!offload.objects.has(r.sha256)) report.objects.missing.push(`${r.sha256} (recording ${r.id} was never offloaded: its bytes are not in the bucket)`)
+  for (const r of needed)
+    if (!offload.objects.has(r.sha256)) report.objects.missing.push(`${r.sha256} (recording ${r.id} was never offloaded: its bytes are not in the bucket)`)
   if (d.fetch) {
     for (const sha of new Set(needed.map((r) => r.sha256))) {
       const o = offload.objects.get(sha)
@@ -185,7 +298,10 @@ export async function reindexFromS3(d: { db: Db; vault: Vault; s3: S3Store; sett
     }
   }
   const media = db.prepare("SELECT count(*) AS n FROM events WHERE type IN ('probed', 'derived', 'media-linked', 'camera-identified')").get() as { n: number }
-  if (media.n > 0) report.notes.push(`${media.n} media/docking event(s) are in the rebuilt ledger, but their tables (media_info, derivatives, media_links, officer/device names) are not rebuilt here`)
+  if (media.n > 0)
+    report.notes.push(
+      `${media.n} media/docking event(s) are in the rebuilt ledger, but their tables (media_info, derivatives, media_links, officer/device names) are not rebuilt here`,
+    )
   d.logger.info({ event: 'offload.reindexed', events: report.events, recordings: report.recordings, problems: chain.length }, 'catalog rebuilt from S3')
   return report
 }

@@ -78,7 +78,12 @@ export class S3Store {
       exists = false
     }
     if (!exists) {
-      if (!create) throw new BodyvaultError('OFFLOAD_NO_BUCKET', `bucket ${this.bucket} does not exist and offload.createBucket is false: create it with Object Lock enabled`, 3)
+      if (!create)
+        throw new BodyvaultError(
+          'OFFLOAD_NO_BUCKET',
+          `bucket ${this.bucket} does not exist and offload.createBucket is false: create it with Object Lock enabled`,
+          3,
+        )
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ObjectLockEnabledForBucket: true }))
     }
     let enabled = false
@@ -88,17 +93,28 @@ export class S3Store {
     } catch (err) {
       if (httpStatus(err) !== 404) throw err
     }
-    if (!enabled) throw new BodyvaultError('OFFLOAD_NO_OBJECT_LOCK', `bucket ${this.bucket} has no Object Lock: evidence cannot be made write-once there. Use a bucket created with Object Lock enabled`, 3)
+    if (!enabled)
+      throw new BodyvaultError(
+        'OFFLOAD_NO_OBJECT_LOCK',
+        `bucket ${this.bucket} has no Object Lock: evidence cannot be made write-once there. Use a bucket created with Object Lock enabled`,
+        3,
+      )
   }
 
   /** Single PUT of a file (small objects), lock applied with the write. */
   async putFile(key: string, path: string, sha256: string, size: number, lock: Lock): Promise<string> {
-    const res = await this.client.send(new PutObjectCommand({
-      Bucket: this.bucket, Key: key, Body: createReadStream(path), ContentLength: size,
-      ChecksumSHA256: b64(sha256), Metadata: { sha256 },
-      ...(lock.retainUntil ? { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: lock.retainUntil } : {}),
-      ...(lock.legalHold ? { ObjectLockLegalHoldStatus: 'ON' } : {}),
-    }))
+    const res = await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: size,
+        ChecksumSHA256: b64(sha256),
+        Metadata: { sha256 },
+        ...(lock.retainUntil ? { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: lock.retainUntil } : {}),
+        ...(lock.legalHold ? { ObjectLockLegalHoldStatus: 'ON' } : {}),
+      }),
+    )
     if (!res.VersionId) throw new Error(`the server returned no version id for ${key}: is versioning (Object Lock) on?`)
     return res.VersionId
   }
@@ -107,11 +123,18 @@ export class S3Store {
   async putText(key: string, text: string, contentType: string, lock: Lock = { retainUntil: null, legalHold: false }): Promise<string> {
     const body = Buffer.from(text, 'utf8')
     const sha = createHash('sha256').update(body).digest('hex')
-    const res = await this.client.send(new PutObjectCommand({
-      Bucket: this.bucket, Key: key, Body: body, ContentType: contentType, ChecksumSHA256: b64(sha), Metadata: { sha256: sha },
-      ...(lock.retainUntil ? { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: lock.retainUntil } : {}),
-      ...(lock.legalHold ? { ObjectLockLegalHoldStatus: 'ON' } : {}),
-    }))
+    const res = await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ChecksumSHA256: b64(sha),
+        Metadata: { sha256: sha },
+        ...(lock.retainUntil ? { ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: lock.retainUntil } : {}),
+        ...(lock.legalHold ? { ObjectLockLegalHoldStatus: 'ON' } : {}),
+      }),
+    )
     return res.VersionId ?? ''
   }
 
@@ -123,7 +146,17 @@ export class S3Store {
 
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<{ etag: string; checksum: string }> {
     const checksum = createHash('sha256').update(body).digest('base64')
-    const res = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length, ChecksumSHA256: checksum }))
+    const res = await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: body,
+        ContentLength: body.length,
+        ChecksumSHA256: checksum,
+      }),
+    )
     if (!res.ETag) throw new Error(`no ETag for part ${partNumber} of ${key}`)
     return { etag: res.ETag, checksum }
   }
@@ -147,10 +180,14 @@ export class S3Store {
   }
 
   async completeMultipart(key: string, uploadId: string, parts: { n: number; etag: string }[]): Promise<string> {
-    const res = await this.client.send(new CompleteMultipartUploadCommand({
-      Bucket: this.bucket, Key: key, UploadId: uploadId,
-      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.n, ETag: p.etag })) },
-    }))
+    const res = await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.n, ETag: p.etag })) },
+      }),
+    )
     if (res.VersionId) return res.VersionId
     // Some servers leave it out of the answer: the newest version of the key is ours (one writer per key).
     const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
@@ -219,7 +256,9 @@ export class S3Store {
 
   /** COMPLIANCE retain-until (only ever extended: the server refuses to shorten it). */
   async setRetention(key: string, versionId: string, until: Date): Promise<void> {
-    await this.client.send(new PutObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }))
+    await this.client.send(
+      new PutObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }),
+    )
   }
 
   async setLegalHold(key: string, versionId: string, on: boolean): Promise<void> {
@@ -232,7 +271,9 @@ export class S3Store {
     let keyMarker: string | undefined
     let versionMarker: string | undefined
     for (;;) {
-      const res = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }))
+      const res = await this.client.send(
+        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+      )
       for (const v of [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])]) if (v.Key === key && v.VersionId) out.push(v.VersionId)
       if (!res.IsTruncated) break
       keyMarker = res.NextKeyMarker
@@ -280,6 +321,9 @@ export function isOutage(err: unknown): boolean {
   const status = httpStatus(err)
   if (status !== undefined) return status >= 500 || status === 408 || status === 429
   const code = (err as { code?: string } | null)?.code
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND'].includes(code ?? '')
-    || /socket hang up|ECONNREFUSED|ECONNRESET|timed? ?out|TimeoutError/i.test(errorMessage(err)) || errorName(err) === 'TimeoutError'
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND'].includes(code ?? '') ||
+    /socket hang up|ECONNREFUSED|ECONNRESET|timed? ?out|TimeoutError/i.test(errorMessage(err)) ||
+    errorName(err) === 'TimeoutError'
+  )
 }

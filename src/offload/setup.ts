@@ -17,6 +17,11 @@ export function offloadDeps(st: { cfg: Config; db: Db; vault: Vault; logger: Log
 
 export function requireOffload(st: { cfg: Config; db: Db; vault: Vault; logger: Logger }): OffloadDeps {
   const d = offloadDeps(st)
-  if (!d) throw new BodyvaultError('OFFLOAD_DISABLED', 'offload is not configured: add an "offload" section with at least "bucket" (and "endpoint" for a non-AWS server) to the config, and set BODYVAULT_S3_ACCESS_KEY / BODYVAULT_S3_SECRET_KEY', 2)
+  if (!d)
+    throw new BodyvaultError(
+      'OFFLOAD_DISABLED',
+      'offload is not configured: add an "offload" section with at least "bucket" (and "endpoint" for a non-AWS server) to the config, and set BODYVAULT_S3_ACCESS_KEY / BODYVAULT_S3_SECRET_KEY',
+      2,
+    )
   return d
 }

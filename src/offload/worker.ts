@@ -58,13 +58,26 @@ export interface OffloadReport {
   outage: boolean
 }
 
-interface Job { id: number; op: Op; subject: string; attempts: number; progress: string | null }
+interface Job {
+  id: number
+  op: Op
+  subject: string
+  attempts: number
+  progress: string | null
+}
 
 /** Multipart progress kept in offload_queue.progress so an outage costs only the part in flight. */
-interface Progress { uploadId: string; partSize: number; parts: Record<string, string> }
+interface Progress {
+  uploadId: string
+  partSize: number
+  parts: Record<string, string>
+}
 
 class Deferred extends Error {
-  constructor(readonly until: Date, message: string) {
+  constructor(
+    readonly until: Date,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -77,7 +90,18 @@ export async function runOffloadOnce(d: OffloadDeps): Promise<OffloadReport> {
   const started = clock()
   const t0 = Date.now()
   const log = d.logger.child({ job: 'offload' })
-  const report: OffloadReport = { startedAt: started.toISOString(), durationMs: 0, enqueued: zero(), done: zero(), verified: [], evicted: [], failed: [], deferred: [], pending: 0, outage: false }
+  const report: OffloadReport = {
+    startedAt: started.toISOString(),
+    durationMs: 0,
+    enqueued: zero(),
+    done: zero(),
+    verified: [],
+    evicted: [],
+    failed: [],
+    deferred: [],
+    pending: 0,
+    outage: false,
+  }
   refreshDeadlines({ db: d.db, policy: d.policy, actor: `station:${d.stationId}`, now: started })
   report.enqueued = enqueue(d, started)
   try {
@@ -114,9 +138,15 @@ export async function runOffloadOnce(d: OffloadDeps): Promise<OffloadReport> {
       report.failed.push({ op: job.op, subject: job.subject, attempts, error: msg, nextAttemptAt: next.toISOString() })
       if (isOutage(err)) {
         report.outage = true
-        log.warn({ event: 'offload.outage', op: job.op, subject: job.subject, attempts, next: next.toISOString(), err: msg }, 'S3 unreachable: will retry with backoff')
+        log.warn(
+          { event: 'offload.outage', op: job.op, subject: job.subject, attempts, next: next.toISOString(), err: msg },
+          'S3 unreachable: will retry with backoff',
+        )
       } else {
-        log.warn({ event: 'offload.job-failed', op: job.op, subject: job.subject, attempts, next: next.toISOString(), err: msg }, 'offload job failed: will retry')
+        log.warn(
+          { event: 'offload.job-failed', op: job.op, subject: job.subject, attempts, next: next.toISOString(), err: msg },
+          'offload job failed: will retry',
+        )
       }
     }
   }
@@ -124,12 +154,26 @@ export async function runOffloadOnce(d: OffloadDeps): Promise<OffloadReport> {
   report.pending = (d.db.prepare('SELECT count(*) AS n FROM offload_queue').get() as { n: number }).n
   report.durationMs = Date.now() - t0
   const busy = report.verified.length + report.evicted.length + report.failed.length + Object.values(report.done).reduce((x, y) => x + y, 0) > 0
-  log[busy ? 'info' : 'debug']({ event: 'offload.pass', done: report.done, verified: report.verified.length, evicted: report.evicted.length, failed: report.failed.length, pending: report.pending, outage: report.outage, ms: report.durationMs }, 'offload pass finished')
+  log[busy ? 'info' : 'debug'](
+    {
+      event: 'offload.pass',
+      done: report.done,
+      verified: report.verified.length,
+      evicted: report.evicted.length,
+      failed: report.failed.length,
+      pending: report.pending,
+      outage: report.outage,
+      ms: report.durationMs,
+    },
+    'offload pass finished',
+  )
   return report
 }
 
 function nextJob(db: Db, now: Date, tried: Set<number>): Job | undefined {
-  const rows = db.prepare('SELECT id, op, subject, attempts, progress FROM offload_queue WHERE next_attempt_at <= ? ORDER BY id').all(now.toISOString()) as Job[]
+  const rows = db
+    .prepare('SELECT id, op, subject, attempts, progress FROM offload_queue WHERE next_attempt_at <= ? ORDER BY id')
+    .all(now.toISOString()) as Job[]
   rows.sort((a, b) => ORDER.indexOf(a.op) - ORDER.indexOf(b.op) || a.id - b.id)
   return rows.find((j) => !tried.has(j.id))
 }
@@ -142,11 +186,13 @@ function latestSeq(db: Db, recordingId: number): number {
 }
 
 function put(db: Db, op: Op, subject: string, now: Date): number {
-  return db.prepare('INSERT INTO offload_queue (op, subject, enqueued_at, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT(op, subject) DO NOTHING').run(op, subject, now.toISOString(), now.toISOString()).changes
+  return db
+    .prepare('INSERT INTO offload_queue (op, subject, enqueued_at, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT(op, subject) DO NOTHING')
+    .run(op, subject, now.toISOString(), now.toISOString()).changes
 }
 
 /** What the lock on an object must be: legal hold while any owner is kept indefinitely, else COMPLIANCE until the last owner's purge date. */
-export function desiredLock(db: Db, policy: RetentionPolicy, sha256: string, ownerIds: number[], now: Date): Lock {
+export function desiredLock(db: Db, policy: RetentionPolicy, _sha256: string, ownerIds: number[], now: Date): Lock {
   let until: Date | null = null
   for (const id of ownerIds) {
     const r = db.prepare('SELECT deadline FROM retention WHERE recording_id = ?').get(id) as { deadline: string | null } | undefined
@@ -164,60 +210,82 @@ export function desiredLock(db: Db, policy: RetentionPolicy, sha256: string, own
 function enqueue(d: OffloadDeps, now: Date): Record<Op, number> {
   const { db } = d
   const n = zero()
-  return db.transaction(() => {
-    const inUse = objectsInUse(db)
-    const remote = new Map((db.prepare('SELECT sha256, verified_at AS verifiedAt, deleted_at AS deletedAt, retain_until AS retainUntil, legal_hold AS legalHold FROM offload_objects').all() as { sha256: string; verifiedAt: string | null; deletedAt: string | null; retainUntil: string | null; legalHold: number }[]).map((r) => [r.sha256, r]))
-    for (const [sha, o] of inUse) {
-      const r = remote.get(sha)
-      if (!r || r.verifiedAt === null || r.deletedAt !== null) {
-        n.object += put(db, 'object', sha, now)
-        continue
+  return db
+    .transaction(() => {
+      const inUse = objectsInUse(db)
+      const remote = new Map(
+        (
+          db
+            .prepare(
+              'SELECT sha256, verified_at AS verifiedAt, deleted_at AS deletedAt, retain_until AS retainUntil, legal_hold AS legalHold FROM offload_objects',
+            )
+            .all() as { sha256: string; verifiedAt: string | null; deletedAt: string | null; retainUntil: string | null; legalHold: number }[]
+        ).map((r) => [r.sha256, r]),
+      )
+      for (const [sha, o] of inUse) {
+        const r = remote.get(sha)
+        if (!r || r.verifiedAt === null || r.deletedAt !== null) {
+          n.object += put(db, 'object', sha, now)
+          continue
+        }
+        const want = desiredLock(db, d.policy, sha, o.recordingIds, now)
+        const extend = want.retainUntil !== null && (r.retainUntil === null || want.retainUntil.toISOString() > r.retainUntil)
+        if (extend || want.legalHold !== (r.legalHold === 1)) n.lock += put(db, 'lock', sha, now)
       }
-      const want = desiredLock(db, d.policy, sha, o.recordingIds, now)
-      const extend = want.retainUntil !== null && (r.retainUntil === null || want.retainUntil.toISOString() > r.retainUntil)
-      if (extend || want.legalHold !== (r.legalHold === 1)) n.lock += put(db, 'lock', sha, now)
-    }
-    for (const r of remote.values()) if (r.deletedAt === null && !inUse.has(r.sha256)) n.delete += put(db, 'delete', r.sha256, now)
+      for (const r of remote.values()) if (r.deletedAt === null && !inUse.has(r.sha256)) n.delete += put(db, 'delete', r.sha256, now)
 
-    // Manifests: recordings touched by events since the last scan, and any never uploaded.
-    const st = db.prepare("SELECT value FROM offload_state WHERE key = 'manifest.scannedThrough'").get() as { value: string } | undefined
-    const from = Number(st?.value ?? 0)
-    const ids = new Set<number>()
-    for (const { subject } of db.prepare('SELECT DISTINCT subject FROM events WHERE seq > ?').all(from) as { subject: string }[]) {
-      if (subject.startsWith('recording:')) ids.add(Number(subject.slice(10)))
-      else if (subject.startsWith('object:')) {
-        const sha = subject.slice(7)
-        for (const { id } of db.prepare('SELECT id FROM recordings WHERE sha256 = ?').all(sha) as { id: number }[]) ids.add(id)
-        if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'derivatives'").get()) {
-          for (const { id } of db.prepare('SELECT recording_id AS id FROM derivatives WHERE sha256 = ?').all(sha) as { id: number }[]) ids.add(id)
+      // Manifests: recordings touched by events since the last scan, and any never uploaded.
+      const st = db.prepare("SELECT value FROM offload_state WHERE key = 'manifest.scannedThrough'").get() as { value: string } | undefined
+      const from = Number(st?.value ?? 0)
+      const ids = new Set<number>()
+      for (const { subject } of db.prepare('SELECT DISTINCT subject FROM events WHERE seq > ?').all(from) as { subject: string }[]) {
+        if (subject.startsWith('recording:')) ids.add(Number(subject.slice(10)))
+        else if (subject.startsWith('object:')) {
+          const sha = subject.slice(7)
+          for (const { id } of db.prepare('SELECT id FROM recordings WHERE sha256 = ?').all(sha) as { id: number }[]) ids.add(id)
+          if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'derivatives'").get()) {
+            for (const { id } of db.prepare('SELECT recording_id AS id FROM derivatives WHERE sha256 = ?').all(sha) as { id: number }[]) ids.add(id)
+          }
         }
       }
-    }
-    for (const { id } of db.prepare('SELECT r.id FROM recordings r LEFT JOIN offload_manifests m ON m.recording_id = r.id WHERE m.recording_id IS NULL').all() as { id: number }[]) ids.add(id)
-    const uploaded = db.prepare('SELECT event_seq AS seq FROM offload_manifests WHERE recording_id = ?')
-    for (const id of ids) {
-      if (!db.prepare('SELECT 1 FROM recordings WHERE id = ?').get(id)) continue
-      const m = uploaded.get(id) as { seq: number } | undefined
-      // Already uploaded with everything it holds (events of this pass's own uploads included)?
-      if (m && m.seq >= latestSeq(db, id)) continue
-      n.manifest += put(db, 'manifest', String(id), now)
-    }
-    const head = ledgerHead(db).seq
-    db.prepare("INSERT INTO offload_state (key, value) VALUES ('manifest.scannedThrough', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(head))
+      for (const { id } of db
+        .prepare('SELECT r.id FROM recordings r LEFT JOIN offload_manifests m ON m.recording_id = r.id WHERE m.recording_id IS NULL')
+        .all() as { id: number }[])
+        ids.add(id)
+      const uploaded = db.prepare('SELECT event_seq AS seq FROM offload_manifests WHERE recording_id = ?')
+      for (const id of ids) {
+        if (!db.prepare('SELECT 1 FROM recordings WHERE id = ?').get(id)) continue
+        const m = uploaded.get(id) as { seq: number } | undefined
+        // Already uploaded with everything it holds (events of this pass's own uploads included)?
+        if (m && m.seq >= latestSeq(db, id)) continue
+        n.manifest += put(db, 'manifest', String(id), now)
+      }
+      const head = ledgerHead(db).seq
+      db.prepare("INSERT INTO offload_state (key, value) VALUES ('manifest.scannedThrough', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+        String(head),
+      )
 
-    const through = Number((db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0)
-    if (head > through) n.ledger += put(db, 'ledger', 'chain', now)
-    return n
-  }).immediate()
+      const through = Number(
+        (db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0,
+      )
+      if (head > through) n.ledger += put(db, 'ledger', 'chain', now)
+      return n
+    })
+    .immediate()
 }
 
 async function runJob(d: OffloadDeps, job: Job, report: OffloadReport, clock: () => Date): Promise<void> {
   switch (job.op) {
-    case 'object': return uploadObject(d, job, report, clock)
-    case 'lock': return applyLock(d, job.subject, clock())
-    case 'delete': return deleteRemote(d, job.subject)
-    case 'manifest': return uploadManifest(d, Number(job.subject), clock())
-    case 'ledger': return uploadLedger(d)
+    case 'object':
+      return uploadObject(d, job, report, clock)
+    case 'lock':
+      return applyLock(d, job.subject, clock())
+    case 'delete':
+      return deleteRemote(d, job.subject)
+    case 'manifest':
+      return uploadManifest(d, Number(job.subject), clock())
+    case 'ledger':
+      return uploadLedger(d)
   }
 }
 
@@ -232,7 +300,8 @@ async function uploadObject(d: OffloadDeps, job: Job, report: OffloadReport, clo
   try {
     await stat(path)
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') throw new BodyvaultError('OFFLOAD_LOCAL_MISSING', `object ${sha} is neither in the local vault nor verified in S3: run bodyvault verify`, 3)
+    if (errnoCode(err) === 'ENOENT')
+      throw new BodyvaultError('OFFLOAD_LOCAL_MISSING', `object ${sha} is neither in the local vault nor verified in S3: run bodyvault verify`, 3)
     throw err
   }
   const key = keys.object(settings.prefix, sha)
@@ -247,8 +316,13 @@ async function uploadObject(d: OffloadDeps, job: Job, report: OffloadReport, clo
     if (lock.legalHold) await s3.setLegalHold(key, versionId, true)
   }
   db.prepare(`INSERT INTO offload_objects (sha256, size, key, version_id, uploaded_at) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, key = excluded.key, version_id = excluded.version_id, uploaded_at = excluded.uploaded_at, verified_at = NULL, deleted_at = NULL, evicted_at = NULL`)
-    .run(sha, owner.size, key, versionId, clock().toISOString())
+    ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, key = excluded.key, version_id = excluded.version_id, uploaded_at = excluded.uploaded_at, verified_at = NULL, deleted_at = NULL, evicted_at = NULL`).run(
+    sha,
+    owner.size,
+    key,
+    versionId,
+    clock().toISOString(),
+  )
 
   // Verified only after reading it back: the server is not trusted to have checked the checksum.
   const back = await s3.hashVersion(key, versionId)
@@ -257,19 +331,38 @@ async function uploadObject(d: OffloadDeps, job: Job, report: OffloadReport, clo
   }
   const got = await s3.getLock(key, versionId)
   if (lock.legalHold && !got.legalHold) throw new Error(`legal hold on ${key} did not take effect`)
-  if (lock.retainUntil && (!got.retainUntil || got.retainUntil.getTime() < lock.retainUntil.getTime())) throw new Error(`COMPLIANCE retention on ${key} did not take effect (server says ${got.retainUntil?.toISOString() ?? 'none'})`)
-  const cachedSince = (db.prepare("SELECT min(ingested_at) AS m FROM recordings WHERE sha256 = ? AND status = 'stored'").get(sha) as { m: string | null }).m ?? clock().toISOString()
+  if (lock.retainUntil && (!got.retainUntil || got.retainUntil.getTime() < lock.retainUntil.getTime()))
+    throw new Error(`COMPLIANCE retention on ${key} did not take effect (server says ${got.retainUntil?.toISOString() ?? 'none'})`)
+  const cachedSince =
+    (db.prepare("SELECT min(ingested_at) AS m FROM recordings WHERE sha256 = ? AND status = 'stored'").get(sha) as { m: string | null }).m ??
+    clock().toISOString()
   db.transaction(() => {
     const now = clock()
     appendEvent(db, {
-      type: 'offloaded', actor: `station:${d.stationId}`, subject: `object:${sha}`, at: now,
+      type: 'offloaded',
+      actor: `station:${d.stationId}`,
+      subject: `object:${sha}`,
+      at: now,
       payload: {
-        sha256: sha, size: owner.size, bucket: s3.bucket, key, versionId, multipart, readBackSha256: back.sha256,
-        retainUntil: got.retainUntil?.toISOString() ?? null, legalHold: got.legalHold, recordingIds: owner.recordingIds,
+        sha256: sha,
+        size: owner.size,
+        bucket: s3.bucket,
+        key,
+        versionId,
+        multipart,
+        readBackSha256: back.sha256,
+        retainUntil: got.retainUntil?.toISOString() ?? null,
+        legalHold: got.legalHold,
+        recordingIds: owner.recordingIds,
       },
     })
-    db.prepare('UPDATE offload_objects SET verified_at = ?, retain_until = ?, legal_hold = ?, cached_since = ? WHERE sha256 = ?')
-      .run(now.toISOString(), got.retainUntil?.toISOString() ?? null, got.legalHold ? 1 : 0, cachedSince, sha)
+    db.prepare('UPDATE offload_objects SET verified_at = ?, retain_until = ?, legal_hold = ?, cached_since = ? WHERE sha256 = ?').run(
+      now.toISOString(),
+      got.retainUntil?.toISOString() ?? null,
+      got.legalHold ? 1 : 0,
+      cachedSince,
+      sha,
+    )
   }).immediate()
   report.verified.push({ sha256: sha, size: owner.size, versionId, multipart })
 }
@@ -321,7 +414,11 @@ async function multipartUpload(d: OffloadDeps, job: Job, key: string, path: stri
 async function applyLock(d: OffloadDeps, sha: string, now: Date): Promise<void> {
   const { db, s3 } = d
   const owner = objectsInUse(db).get(sha)
-  const row = db.prepare('SELECT key, version_id AS versionId, retain_until AS retainUntil, legal_hold AS legalHold FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL AND deleted_at IS NULL').get(sha) as { key: string; versionId: string; retainUntil: string | null; legalHold: number } | undefined
+  const row = db
+    .prepare(
+      'SELECT key, version_id AS versionId, retain_until AS retainUntil, legal_hold AS legalHold FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL AND deleted_at IS NULL',
+    )
+    .get(sha) as { key: string; versionId: string; retainUntil: string | null; legalHold: number } | undefined
   if (!owner || !row) return
   const want = desiredLock(db, d.policy, sha, owner.recordingIds, now)
   const log = d.logger.child({ job: 'offload', sha256: sha })
@@ -334,26 +431,39 @@ async function applyLock(d: OffloadDeps, sha: string, now: Date): Promise<void> 
   if (want.legalHold !== (row.legalHold === 1)) {
     await s3.setLegalHold(row.key, row.versionId, want.legalHold)
     db.prepare('UPDATE offload_objects SET legal_hold = ? WHERE sha256 = ?').run(want.legalHold ? 1 : 0, sha)
-    log.info({ event: 'offload.legal-hold', on: want.legalHold }, want.legalHold ? 'remote legal hold placed (deadline indefinite)' : 'remote legal hold lifted (deadline is a date again)')
+    log.info(
+      { event: 'offload.legal-hold', on: want.legalHold },
+      want.legalHold ? 'remote legal hold placed (deadline indefinite)' : 'remote legal hold lifted (deadline is a date again)',
+    )
   }
 }
 
 async function deleteRemote(d: OffloadDeps, sha: string): Promise<void> {
   const { db, s3 } = d
   if (objectInUse(db, sha)) return // re-ingested, or a mistake: never delete what a stored recording needs
-  const row = db.prepare('SELECT key, version_id AS versionId FROM offload_objects WHERE sha256 = ? AND deleted_at IS NULL').get(sha) as { key: string; versionId: string } | undefined
+  const row = db.prepare('SELECT key, version_id AS versionId FROM offload_objects WHERE sha256 = ? AND deleted_at IS NULL').get(sha) as
+    | { key: string; versionId: string }
+    | undefined
   if (!row) return
   const versions = await s3.versions(row.key)
   for (const v of versions) {
     const lock = await s3.getLock(row.key, v)
     if (lock.legalHold) await s3.setLegalHold(row.key, v, false)
     if (lock.retainUntil && lock.retainUntil.getTime() > Date.now()) {
-      throw new Deferred(new Date(lock.retainUntil.getTime() + 60_000), `remote copy ${row.key} is locked (COMPLIANCE) until ${lock.retainUntil.toISOString()}: deleting then`)
+      throw new Deferred(
+        new Date(lock.retainUntil.getTime() + 60_000),
+        `remote copy ${row.key} is locked (COMPLIANCE) until ${lock.retainUntil.toISOString()}: deleting then`,
+      )
     }
     await s3.deleteVersion(row.key, v)
   }
   db.transaction(() => {
-    appendEvent(db, { type: 'remote-deleted', actor: `station:${d.stationId}`, subject: `object:${sha}`, payload: { sha256: sha, bucket: s3.bucket, key: row.key, versionIds: versions } })
+    appendEvent(db, {
+      type: 'remote-deleted',
+      actor: `station:${d.stationId}`,
+      subject: `object:${sha}`,
+      payload: { sha256: sha, bucket: s3.bucket, key: row.key, versionIds: versions },
+    })
     db.prepare('UPDATE offload_objects SET deleted_at = ? WHERE sha256 = ?').run(new Date().toISOString(), sha)
   }).immediate()
 }
@@ -361,7 +471,10 @@ async function deleteRemote(d: OffloadDeps, sha: string): Promise<void> {
 async function uploadManifest(d: OffloadDeps, recordingId: number, now: Date): Promise<void> {
   const { manifest, maxSeq } = buildManifest(d.db, recordingId, d.stationId, d.settings.prefix)
   await d.s3.putText(keys.manifest(d.settings.prefix, recordingId), JSON.stringify(manifest, null, 1), 'application/json')
-  d.db.prepare('INSERT INTO offload_manifests (recording_id, event_seq, uploaded_at) VALUES (?, ?, ?) ON CONFLICT(recording_id) DO UPDATE SET event_seq = excluded.event_seq, uploaded_at = excluded.uploaded_at')
+  d.db
+    .prepare(
+      'INSERT INTO offload_manifests (recording_id, event_seq, uploaded_at) VALUES (?, ?, ?) ON CONFLICT(recording_id) DO UPDATE SET event_seq = excluded.event_seq, uploaded_at = excluded.uploaded_at',
+    )
     .run(recordingId, maxSeq, now.toISOString())
 }
 
@@ -369,13 +482,19 @@ async function uploadManifest(d: OffloadDeps, recordingId: number, now: Date): P
 async function uploadLedger(d: OffloadDeps): Promise<void> {
   const { db } = d
   for (;;) {
-    const through = Number((db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0)
-    const rows = db.prepare('SELECT seq, type, at, actor, subject, payload, prev_hash AS prevHash, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(through, SEGMENT_EVENTS) as { seq: number; payload: string }[]
+    const through = Number(
+      (db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0,
+    )
+    const rows = db
+      .prepare('SELECT seq, type, at, actor, subject, payload, prev_hash AS prevHash, hash FROM events WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(through, SEGMENT_EVENTS) as { seq: number; payload: string }[]
     if (rows.length === 0) return
     const text = rows.map((r) => JSON.stringify({ ...r, payload: JSON.parse(r.payload) as unknown })).join('\n') + '\n'
     const last = rows[rows.length - 1]!.seq
     await d.s3.putText(keys.ledger(d.settings.prefix, through + 1, last), text, 'application/x-ndjson', { retainUntil: null, legalHold: true })
-    db.prepare("INSERT INTO offload_state (key, value) VALUES ('ledger.uploadedThrough', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(String(last))
+    db.prepare("INSERT INTO offload_state (key, value) VALUES ('ledger.uploadedThrough', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(
+      String(last),
+    )
   }
 }
 
@@ -391,7 +510,11 @@ async function evict(d: OffloadDeps, now: Date): Promise<OffloadReport['evicted'
   const out: OffloadReport['evicted'] = []
   if (keepDays === null && maxBytes === null) return out
   const inUse = objectsInUse(db)
-  const rows = db.prepare('SELECT sha256, size, version_id AS versionId, cached_since AS cachedSince, evicted_at AS evictedAt FROM offload_objects WHERE verified_at IS NOT NULL AND deleted_at IS NULL').all() as { sha256: string; size: number; versionId: string; cachedSince: string | null; evictedAt: string | null }[]
+  const rows = db
+    .prepare(
+      'SELECT sha256, size, version_id AS versionId, cached_since AS cachedSince, evicted_at AS evictedAt FROM offload_objects WHERE verified_at IS NOT NULL AND deleted_at IS NULL',
+    )
+    .all() as { sha256: string; size: number; versionId: string; cachedSince: string | null; evictedAt: string | null }[]
   const evicted = new Set(rows.filter((r) => r.evictedAt !== null).map((r) => r.sha256))
   let localBytes = 0
   for (const [sha, o] of inUse) if (!evicted.has(sha)) localBytes += o.size
@@ -409,7 +532,13 @@ async function evict(d: OffloadDeps, now: Date): Promise<OffloadReport['evicted'
     }
     const reason = old ? `cached longer than ${keepDays} day(s)` : `local cache over ${maxBytes} bytes`
     db.transaction(() => {
-      appendEvent(db, { type: 'evicted', actor: `station:${d.stationId}`, subject: `object:${c.sha256}`, at: now, payload: { sha256: c.sha256, size: c.size, versionId: c.versionId, reason } })
+      appendEvent(db, {
+        type: 'evicted',
+        actor: `station:${d.stationId}`,
+        subject: `object:${c.sha256}`,
+        at: now,
+        payload: { sha256: c.sha256, size: c.size, versionId: c.versionId, reason },
+      })
       db.prepare('UPDATE offload_objects SET evicted_at = ?, cached_since = NULL WHERE sha256 = ?').run(now.toISOString(), c.sha256)
     }).immediate()
     await rm(path, { force: true })

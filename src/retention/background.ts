@@ -18,12 +18,24 @@ export function startBackgroundJobs(st: { cfg: Config; db: Db; vault: Vault; log
   const actor = `station:${st.cfg.station.id}`
   const sched = purgeSchedule(st.cfg)
   const purge = sched.enabled
-    ? startNightlyPurge({ db: st.db, vault: st.vault, policy: retentionPolicy(st.cfg), schedule: sched.schedule, timezone: sched.timezone, actor, logger: st.logger })
+    ? startNightlyPurge({
+        db: st.db,
+        vault: st.vault,
+        policy: retentionPolicy(st.cfg),
+        schedule: sched.schedule,
+        timezone: sched.timezone,
+        actor,
+        logger: st.logger,
+      })
     : null
   if (!purge) st.logger.warn({ event: 'retention.disabled' }, 'retention.purge.enabled is false: nothing is ever purged automatically')
   const deps = offloadDeps(st)
   const worker = deps ? startOffloadWorker(deps) : null
-  if (deps) st.logger.info({ event: 'offload.start', bucket: deps.settings.bucket, endpoint: deps.settings.endpoint, prefix: deps.settings.prefix }, 'S3 offload worker started')
+  if (deps)
+    st.logger.info(
+      { event: 'offload.start', bucket: deps.settings.bucket, endpoint: deps.settings.endpoint, prefix: deps.settings.prefix },
+      'S3 offload worker started',
+    )
   return {
     s3: deps?.s3 ?? null,
     stop: async () => {

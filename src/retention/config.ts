@@ -81,10 +81,14 @@ export interface RetentionSettings {
 export function retentionPolicy(cfg: { station: { timezone: string }; retention: RetentionSettings }): RetentionPolicy {
   const r = cfg.retention
   if (!validCron(r.purge.schedule)) {
-    throw new ConfigError(`invalid configuration: retention.purge.schedule: "${r.purge.schedule}" is not a cron expression (e.g. "30 2 * * *" for 02:30 every day)`)
+    throw new ConfigError(
+      `invalid configuration: retention.purge.schedule: "${r.purge.schedule}" is not a cron expression (e.g. "30 2 * * *" for 02:30 every day)`,
+    )
   }
   if (r.purge.timezone !== null && !IANAZone.isValidZone(r.purge.timezone)) {
-    throw new ConfigError(`invalid configuration: retention.purge.timezone: "${r.purge.timezone}" is not an IANA time zone (e.g. Asia/Shanghai), or null for station.timezone`)
+    throw new ConfigError(
+      `invalid configuration: retention.purge.timezone: "${r.purge.timezone}" is not an IANA time zone (e.g. Asia/Shanghai), or null for station.timezone`,
+    )
   }
   return {
     timezone: cfg.station.timezone,

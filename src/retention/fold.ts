@@ -32,10 +32,20 @@ export class RetentionFold {
     switch (ev.type) {
       case 'case-created': {
         const n = String(p.caseNumber)
-        this.cases.set(n, { number: n, type: String(p.type), title: str(p.title), status: 'open', openedAt: String(p.openedAt), openedBy: ev.actor, closedAt: null, closedBy: null })
+        this.cases.set(n, {
+          number: n,
+          type: String(p.type),
+          title: str(p.title),
+          status: 'open',
+          openedAt: String(p.openedAt),
+          openedBy: ev.actor,
+          closedAt: null,
+          closedBy: null,
+        })
         break
       }
-      case 'case-closed': case 'case-reopened': {
+      case 'case-closed':
+      case 'case-reopened': {
         const c = this.cases.get(String(p.caseNumber))
         if (!c) break
         if (ev.type === 'case-closed') Object.assign(c, { status: 'closed', closedAt: String(p.closedAt), closedBy: ev.actor })
@@ -43,14 +53,28 @@ export class RetentionFold {
         break
       }
       case 'case-linked':
-        this.links.set(`${String(p.recordingId)}|${String(p.caseNumber)}`, { recordingId: Number(p.recordingId), caseNumber: String(p.caseNumber), linkedAt: ev.at, linkedBy: ev.actor })
+        this.links.set(`${String(p.recordingId)}|${String(p.caseNumber)}`, {
+          recordingId: Number(p.recordingId),
+          caseNumber: String(p.caseNumber),
+          linkedAt: ev.at,
+          linkedBy: ev.actor,
+        })
         break
       case 'case-unlinked':
         this.links.delete(`${String(p.recordingId)}|${String(p.caseNumber)}`)
         break
       case 'hold-placed': {
         const id = Number(p.holdId)
-        this.holds.set(id, { id, recordingId: Number(p.recordingId), reason: String(p.reason), placedBy: ev.actor, placedAt: ev.at, releasedAt: null, releasedBy: null, releaseReason: null })
+        this.holds.set(id, {
+          id,
+          recordingId: Number(p.recordingId),
+          reason: String(p.reason),
+          placedBy: ev.actor,
+          placedAt: ev.at,
+          releasedAt: null,
+          releasedBy: null,
+          releaseReason: null,
+        })
         break
       }
       case 'hold-released': {
@@ -60,7 +84,12 @@ export class RetentionFold {
       }
       case 'retention-changed': {
         const d = String(p.deadline)
-        this.retention.set(Number(p.recordingId), { deadline: d === 'indefinite' ? null : d, rule: String(p.rule) as RetentionRow['rule'], ruleRef: str(p.ruleRef), eventSeq: ev.seq })
+        this.retention.set(Number(p.recordingId), {
+          deadline: d === 'indefinite' ? null : d,
+          rule: String(p.rule) as RetentionRow['rule'],
+          ruleRef: str(p.ruleRef),
+          eventSeq: ev.seq,
+        })
         break
       }
       case 'purged':
@@ -73,29 +102,61 @@ export class RetentionFold {
   private checkPurge(seq: number, at: string, id: number): void {
     const subject = `event:${seq}`
     for (const h of this.holds.values()) {
-      if (h.recordingId === id && h.releasedAt === null) this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged while legal hold #${h.id} was in force` })
+      if (h.recordingId === id && h.releasedAt === null)
+        this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged while legal hold #${h.id} was in force` })
     }
     for (const l of this.links.values()) {
-      if (l.recordingId === id && this.cases.get(l.caseNumber)?.status !== 'closed') this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged while linked to open case ${l.caseNumber}` })
+      if (l.recordingId === id && this.cases.get(l.caseNumber)?.status !== 'closed')
+        this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged while linked to open case ${l.caseNumber}` })
     }
     const r = this.retention.get(id)
     if (!r) this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged but the ledger never gave it a deadline` })
-    else if (r.deadline === null) this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged but its deadline was indefinite (${r.rule})` })
-    else if (r.deadline > at) this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged at ${at}, before its deadline ${r.deadline}` })
+    else if (r.deadline === null)
+      this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged but its deadline was indefinite (${r.rule})` })
+    else if (r.deadline > at)
+      this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged at ${at}, before its deadline ${r.deadline}` })
   }
 }
 
 /** Compares the retention tables with the fold, field by field. */
 export function checkRetentionCatalog(db: Db, fold: RetentionFold): Problem[] {
   const out: Problem[] = [...fold.problems]
-  compare(out, 'case', db.prepare('SELECT number, type, title, status, opened_at AS openedAt, opened_by AS openedBy, closed_at AS closedAt, closed_by AS closedBy FROM cases').all() as CaseRow[],
-    (r) => r.number, fold.cases)
-  compare(out, 'case-link', db.prepare('SELECT recording_id AS recordingId, case_number AS caseNumber, linked_at AS linkedAt, linked_by AS linkedBy FROM case_links').all() as LinkRow[],
-    (r) => `${r.recordingId}|${r.caseNumber}`, fold.links)
-  compare(out, 'hold', db.prepare('SELECT id, recording_id AS recordingId, reason, placed_by AS placedBy, placed_at AS placedAt, released_at AS releasedAt, released_by AS releasedBy, release_reason AS releaseReason FROM holds').all() as HoldRow[],
-    (r) => r.id, fold.holds)
-  compare(out, 'retention', db.prepare('SELECT recording_id AS recordingId, deadline, rule, rule_ref AS ruleRef, event_seq AS eventSeq FROM retention').all() as RetentionRow[],
-    (r) => r.recordingId, new Map([...fold.retention].map(([k, v]) => [k, { recordingId: k, ...v }])))
+  compare(
+    out,
+    'case',
+    db
+      .prepare('SELECT number, type, title, status, opened_at AS openedAt, opened_by AS openedBy, closed_at AS closedAt, closed_by AS closedBy FROM cases')
+      .all() as CaseRow[],
+    (r) => r.number,
+    fold.cases,
+  )
+  compare(
+    out,
+    'case-link',
+    db
+      .prepare('SELECT recording_id AS recordingId, case_number AS caseNumber, linked_at AS linkedAt, linked_by AS linkedBy FROM case_links')
+      .all() as LinkRow[],
+    (r) => `${r.recordingId}|${r.caseNumber}`,
+    fold.links,
+  )
+  compare(
+    out,
+    'hold',
+    db
+      .prepare(
+        'SELECT id, recording_id AS recordingId, reason, placed_by AS placedBy, placed_at AS placedAt, released_at AS releasedAt, released_by AS releasedBy, release_reason AS releaseReason FROM holds',
+      )
+      .all() as HoldRow[],
+    (r) => r.id,
+    fold.holds,
+  )
+  compare(
+    out,
+    'retention',
+    db.prepare('SELECT recording_id AS recordingId, deadline, rule, rule_ref AS ruleRef, event_seq AS eventSeq FROM retention').all() as RetentionRow[],
+    (r) => r.recordingId,
+    new Map([...fold.retention].map(([k, v]) => [k, { recordingId: k, ...v }])),
+  )
   return out
 }
 
@@ -111,8 +172,15 @@ function compare<K, R extends object>(out: Problem[], what: string, rows: R[], k
       continue
     }
     for (const f of Object.keys(w) as (keyof R)[]) {
-      if ((row[f] ?? null) !== (w[f] ?? null)) out.push({ kind: 'catalog-mismatch', subject, detail: `${String(f)} is ${JSON.stringify(row[f])} in the catalog but ${JSON.stringify(w[f])} in the ledger` })
+      if ((row[f] ?? null) !== (w[f] ?? null))
+        out.push({
+          kind: 'catalog-mismatch',
+          subject,
+          detail: `${String(f)} is ${JSON.stringify(row[f])} in the catalog but ${JSON.stringify(w[f])} in the ledger`,
+        })
     }
   }
-  for (const k of want.keys()) if (!seen.has(k)) out.push({ kind: 'catalog-missing', subject: `${what}:${String(k)}`, detail: `the ledger records this ${what} but the catalog has no row` })
+  for (const k of want.keys())
+    if (!seen.has(k))
+      out.push({ kind: 'catalog-missing', subject: `${what}:${String(k)}`, detail: `the ledger records this ${what} but the catalog has no row` })
 }

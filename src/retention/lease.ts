@@ -9,13 +9,18 @@ import type { Db } from '../catalog/db.js'
  */
 export function acquireLease(db: Db, name: string, now: Date, ttlMs: number): { holder: string } | { heldBy: string; since: string } {
   const holder = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`
-  return db.transaction(() => {
-    const cur = db.prepare('SELECT holder, acquired_at AS acquiredAt, expires_at AS expiresAt FROM job_leases WHERE name = ?').get(name) as { holder: string; acquiredAt: string; expiresAt: string } | undefined
-    if (cur && cur.expiresAt > now.toISOString() && holderAlive(cur.holder)) return { heldBy: cur.holder, since: cur.acquiredAt }
-    db.prepare('INSERT INTO job_leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at')
-      .run(name, holder, now.toISOString(), new Date(now.getTime() + ttlMs).toISOString())
-    return { holder }
-  }).immediate()
+  return db
+    .transaction(() => {
+      const cur = db.prepare('SELECT holder, acquired_at AS acquiredAt, expires_at AS expiresAt FROM job_leases WHERE name = ?').get(name) as
+        | { holder: string; acquiredAt: string; expiresAt: string }
+        | undefined
+      if (cur && cur.expiresAt > now.toISOString() && holderAlive(cur.holder)) return { heldBy: cur.holder, since: cur.acquiredAt }
+      db.prepare(
+        'INSERT INTO job_leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at',
+      ).run(name, holder, now.toISOString(), new Date(now.getTime() + ttlMs).toISOString())
+      return { holder }
+    })
+    .immediate()
 }
 
 export function releaseLease(db: Db, name: string, holder: string): void {

@@ -23,7 +23,11 @@ export function objectsOfRecording(db: Db, recordingId: number): OwnedObject[] {
   if (!r) return []
   const out: OwnedObject[] = [{ sha256: r.sha256, size: r.size, role: 'original' }]
   if (hasDerivatives(db)) {
-    for (const d of db.prepare('SELECT sha256, size, kind FROM derivatives WHERE recording_id = ? ORDER BY id').all(recordingId) as { sha256: string; size: number; kind: string }[]) {
+    for (const d of db.prepare('SELECT sha256, size, kind FROM derivatives WHERE recording_id = ? ORDER BY id').all(recordingId) as {
+      sha256: string
+      size: number
+      kind: string
+    }[]) {
       out.push({ sha256: d.sha256, size: d.size, role: d.kind })
     }
   }
@@ -34,7 +38,10 @@ export function objectsOfRecording(db: Db, recordingId: number): OwnedObject[] {
 export function objectInUse(db: Db, sha256: string): boolean {
   if (db.prepare("SELECT 1 FROM recordings WHERE sha256 = ? AND status = 'stored' LIMIT 1").get(sha256)) return true
   if (hasDerivatives(db)) {
-    return db.prepare("SELECT 1 FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE d.sha256 = ? AND r.status = 'stored' LIMIT 1").get(sha256) !== undefined
+    return (
+      db.prepare("SELECT 1 FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE d.sha256 = ? AND r.status = 'stored' LIMIT 1").get(sha256) !==
+      undefined
+    )
   }
   return false
 }
@@ -47,9 +54,19 @@ export function objectsInUse(db: Db): Map<string, { size: number; recordingIds: 
     if (o) o.recordingIds.push(id)
     else out.set(sha, { size, recordingIds: [id] })
   }
-  for (const r of db.prepare("SELECT id, sha256, size FROM recordings WHERE status = 'stored' ORDER BY id").iterate() as IterableIterator<{ id: number; sha256: string; size: number }>) add(r.sha256, r.size, r.id)
+  for (const r of db.prepare("SELECT id, sha256, size FROM recordings WHERE status = 'stored' ORDER BY id").iterate() as IterableIterator<{
+    id: number
+    sha256: string
+    size: number
+  }>)
+    add(r.sha256, r.size, r.id)
   if (hasDerivatives(db)) {
-    for (const d of db.prepare("SELECT d.recording_id AS id, d.sha256, d.size FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE r.status = 'stored' ORDER BY d.id").iterate() as IterableIterator<{ id: number; sha256: string; size: number }>) add(d.sha256, d.size, d.id)
+    for (const d of db
+      .prepare(
+        "SELECT d.recording_id AS id, d.sha256, d.size FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE r.status = 'stored' ORDER BY d.id",
+      )
+      .iterate() as IterableIterator<{ id: number; sha256: string; size: number }>)
+      add(d.sha256, d.size, d.id)
   }
   return out
 }

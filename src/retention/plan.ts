@@ -45,7 +45,7 @@ export interface RetentionPlan {
   counts: RetentionCounts
 }
 
-const SELECT = "SELECT id, sha256, size, category, case_number AS caseNumber, recorded_at AS recordedAt, important, status FROM recordings"
+const SELECT = 'SELECT id, sha256, size, category, case_number AS caseNumber, recorded_at AS recordedAt, important, status FROM recordings'
 type Row = Pick<Recording, 'id' | 'sha256' | 'size' | 'category' | 'caseNumber' | 'recordedAt' | 'status'> & { important: number }
 
 /** The rule's decision for every stored recording, as the catalog stands (read only). */
@@ -82,8 +82,18 @@ export function retentionPlan(db: Db, policy: RetentionPolicy, now: Date = new D
     if (state === 'purgeable') counts.purgeable++
     else counts.inGrace++
     items.push({
-      recordingId: r.id, sha256: r.sha256, size: r.size, category: r.category, caseNumber: r.caseNumber, recordedAt: r.recordedAt,
-      deadline: d.deadline.toISOString(), purgeAfter: after.toISOString(), rule: d.rule, ruleRef: d.ref, why: describeRule(d.rule, d.ref), state,
+      recordingId: r.id,
+      sha256: r.sha256,
+      size: r.size,
+      category: r.category,
+      caseNumber: r.caseNumber,
+      recordedAt: r.recordedAt,
+      deadline: d.deadline.toISOString(),
+      purgeAfter: after.toISOString(),
+      rule: d.rule,
+      ruleRef: d.ref,
+      why: describeRule(d.rule, d.ref),
+      state,
     })
   }
   items.sort((a, b) => (a.purgeAfter < b.purgeAfter ? -1 : a.purgeAfter > b.purgeAfter ? 1 : a.recordingId - b.recordingId))
@@ -96,6 +106,15 @@ export function uncategorisedCount(db: Db): number {
 }
 
 function emptyCounts(): RetentionCounts {
-  const byRule: Record<RuleCode, number> = { 'hold': 0, 'open-case': 0, 'case-archive': 0, 'unknown-case-type': 0, 'awaiting-case': 0, 'category-period': 0, 'uncategorised': 0, 'unknown-category': 0 }
+  const byRule: Record<RuleCode, number> = {
+    hold: 0,
+    'open-case': 0,
+    'case-archive': 0,
+    'unknown-case-type': 0,
+    'awaiting-case': 0,
+    'category-period': 0,
+    uncategorised: 0,
+    'unknown-category': 0,
+  }
   return { stored: 0, purged: 0, byRule, byCategory: {}, uncategorised: 0, indefinite: 0, due: 0, inGrace: 0, purgeable: 0 }
 }

@@ -119,7 +119,11 @@ export function deadline(recording: PolicyRecording, caseLinks: readonly PolicyC
   const category = recording.category ?? (recording.important ? 'evidence' : null)
   const keep = category === null ? undefined : policy.categories[category]?.keep
   if (category === null || keep === undefined) {
-    candidates.push({ rule: category === null ? 'uncategorised' : 'unknown-category', ref: category, deadline: longestFixedPeriod(recording.recordedAt, policy) })
+    candidates.push({
+      rule: category === null ? 'uncategorised' : 'unknown-category',
+      ref: category,
+      deadline: longestFixedPeriod(recording.recordedAt, policy),
+    })
   } else if (keep === 'case') {
     if (caseLinks.length === 0) {
       const p = policy.unlinkedCaseFootage
@@ -149,7 +153,10 @@ export function later(a: Deadline, b: Deadline): boolean {
 export function periodEnd(from: string | Date, period: Period, zone: string): Date {
   const start = (typeof from === 'string' ? DateTime.fromISO(from, { zone: 'utc' }) : DateTime.fromJSDate(from)).setZone(zone)
   if (!start.isValid) throw new RangeError(`not a date: ${String(from)}`)
-  const lastDay = start.startOf('day').plus({ years: period.years ?? 0, months: period.months ?? 0 }).plus({ days: period.days ?? 0 })
+  const lastDay = start
+    .startOf('day')
+    .plus({ years: period.years ?? 0, months: period.months ?? 0 })
+    .plus({ days: period.days ?? 0 })
   return lastDay.plus({ days: 1 }).startOf('day').toJSDate()
 }
 
@@ -187,13 +194,21 @@ export function deadlineText(d: Deadline): string {
 /** One line saying which rule decided, for people. */
 export function describeRule(rule: RuleCode, ref: string | null): string {
   switch (rule) {
-    case 'hold': return `legal hold #${ref}`
-    case 'open-case': return `case ${ref} is open`
-    case 'case-archive': return `case ${ref} closed + archive period`
-    case 'unknown-case-type': return `case ${ref} has a type the config does not know: kept`
-    case 'awaiting-case': return `${ref}: no case linked yet`
-    case 'category-period': return `${ref}: category minimum`
-    case 'uncategorised': return 'uncategorised: longest non-case period'
-    case 'unknown-category': return `unknown category "${ref}": longest non-case period`
+    case 'hold':
+      return `legal hold #${ref}`
+    case 'open-case':
+      return `case ${ref} is open`
+    case 'case-archive':
+      return `case ${ref} closed + archive period`
+    case 'unknown-case-type':
+      return `case ${ref} has a type the config does not know: kept`
+    case 'awaiting-case':
+      return `${ref}: no case linked yet`
+    case 'category-period':
+      return `${ref}: category minimum`
+    case 'uncategorised':
+      return 'uncategorised: longest non-case period'
+    case 'unknown-category':
+      return `unknown category "${ref}": longest non-case period`
   }
 }

@@ -82,22 +82,48 @@ export async function runPurge(o: PurgeOptions): Promise<PurgeReport> {
   if (o.dryRun) {
     const plan = retentionPlan(db, policy, asOf)
     return {
-      at: asOf.toISOString(), dryRun: true, graceDays: policy.graceDays, refreshed: { checked: plan.counts.stored, changed: 0 },
-      purged: plan.items.filter((i) => i.state === 'purgeable'), inGrace: plan.items.filter((i) => i.state === 'in-grace'),
-      bytesFreed: plan.items.filter((i) => i.state === 'purgeable').reduce((n, i) => n + i.size, 0), leftoversRemoved: 0, counts: plan.counts, errors: [],
+      at: asOf.toISOString(),
+      dryRun: true,
+      graceDays: policy.graceDays,
+      refreshed: { checked: plan.counts.stored, changed: 0 },
+      purged: plan.items.filter((i) => i.state === 'purgeable'),
+      inGrace: plan.items.filter((i) => i.state === 'in-grace'),
+      bytesFreed: plan.items.filter((i) => i.state === 'purgeable').reduce((n, i) => n + i.size, 0),
+      leftoversRemoved: 0,
+      counts: plan.counts,
+      errors: [],
     }
   }
   if (asOf.getTime() > now.getTime() + 60_000) {
-    throw new BodyvaultError('PURGE_AHEAD_OF_CLOCK', `a purge as of ${asOf.toISOString()} would run ahead of the clock (${now.toISOString()}): only a dry run may look ahead`, 2)
+    throw new BodyvaultError(
+      'PURGE_AHEAD_OF_CLOCK',
+      `a purge as of ${asOf.toISOString()} would run ahead of the clock (${now.toISOString()}): only a dry run may look ahead`,
+      2,
+    )
   }
   // The lease is about processes, not retention: it runs on the real clock, whatever `now` says.
   const lease = acquireLease(db, LEASE, new Date(), 6 * 3600_000)
-  if ('heldBy' in lease) throw new BodyvaultError('PURGE_RUNNING', `another purge is running (${lease.heldBy}, since ${lease.since}); try again when it has finished`, 1)
+  if ('heldBy' in lease)
+    throw new BodyvaultError('PURGE_RUNNING', `another purge is running (${lease.heldBy}, since ${lease.since}); try again when it has finished`, 1)
   try {
     const ctx: Ctx = { db, policy, actor: o.actor, now }
     const refreshed = refreshDeadlines(ctx)
-    const report: PurgeReport = { at: asOf.toISOString(), dryRun: false, graceDays: policy.graceDays, refreshed, purged: [], inGrace: [], bytesFreed: 0, leftoversRemoved: 0, counts: retentionPlan(db, policy, asOf).counts, errors: [] }
-    const candidates = db.prepare("SELECT t.recording_id AS id FROM retention t JOIN recordings r ON r.id = t.recording_id WHERE r.status = 'stored' AND t.deadline IS NOT NULL AND t.deadline <= ? ORDER BY t.deadline, t.recording_id")
+    const report: PurgeReport = {
+      at: asOf.toISOString(),
+      dryRun: false,
+      graceDays: policy.graceDays,
+      refreshed,
+      purged: [],
+      inGrace: [],
+      bytesFreed: 0,
+      leftoversRemoved: 0,
+      counts: retentionPlan(db, policy, asOf).counts,
+      errors: [],
+    }
+    const candidates = db
+      .prepare(
+        "SELECT t.recording_id AS id FROM retention t JOIN recordings r ON r.id = t.recording_id WHERE r.status = 'stored' AND t.deadline IS NOT NULL AND t.deadline <= ? ORDER BY t.deadline, t.recording_id",
+      )
       .all(asOf.toISOString()) as { id: number }[]
     for (const { id } of candidates) {
       try {
@@ -117,7 +143,10 @@ export async function runPurge(o: PurgeOptions): Promise<PurgeReport> {
           item.deleted.push({ sha256: obj.sha256, role: obj.role, size: obj.size })
         }
         report.purged.push(item)
-        log.info({ event: 'retention.purged', recordingId: id, sha256: item.sha256, rule: item.rule, deadline: item.deadline, eventSeq: item.eventSeq }, 'purged')
+        log.info(
+          { event: 'retention.purged', recordingId: id, sha256: item.sha256, rule: item.rule, deadline: item.deadline, eventSeq: item.eventSeq },
+          'purged',
+        )
       } catch (err) {
         report.errors.push({ recordingId: id, error: errorMessage(err) })
         log.error({ event: 'retention.purge-failed', recordingId: id, err: errorMessage(err) }, 'purge of one recording failed')
@@ -125,60 +154,104 @@ export async function runPurge(o: PurgeOptions): Promise<PurgeReport> {
     }
     report.leftoversRemoved = await removeLeftovers(db, o.vault)
     report.counts = retentionPlan(db, policy, asOf).counts
-    log.info({ event: 'retention.purge-done', purged: report.purged.length, inGrace: report.inGrace.length, bytesFreed: report.bytesFreed, errors: report.errors.length }, 'purge finished')
+    log.info(
+      {
+        event: 'retention.purge-done',
+        purged: report.purged.length,
+        inGrace: report.inGrace.length,
+        bytesFreed: report.bytesFreed,
+        errors: report.errors.length,
+      },
+      'purge finished',
+    )
     return report
   } finally {
     releaseLease(db, LEASE, lease.holder)
   }
 }
 
-type TombstoneResult =
-  | { kind: 'kept' }
-  | { kind: 'in-grace'; item: PlanItem }
-  | { kind: 'purged'; item: PurgedItem; objects: OwnedObject[] }
+type TombstoneResult = { kind: 'kept' } | { kind: 'in-grace'; item: PlanItem } | { kind: 'purged'; item: PurgedItem; objects: OwnedObject[] }
 
 /** Re-decides and, when (and only when) the rule allows it, writes the tombstone: one transaction. */
 function tombstone(ctx: Ctx, id: number, asOf: Date): TombstoneResult {
   const { db, policy, now } = ctx
-  return db.transaction((): TombstoneResult => {
-    const r = getRecording(db, id)
-    if (!r || r.status !== 'stored') return { kind: 'kept' }
-    const { decision } = recomputeDeadline(ctx, id)
-    if (decision.deadline === 'indefinite' || decision.deadline.getTime() > asOf.getTime()) return { kind: 'kept' }
-    const after = purgeAfter(decision.deadline, policy) as Date
-    const base = { recordingId: id, sha256: r.sha256, rule: decision.rule, ruleRef: decision.ref, deadline: decision.deadline.toISOString(), purgeAfter: after.toISOString() }
-    if (after.getTime() > asOf.getTime()) {
-      return { kind: 'in-grace', item: { ...base, size: r.size, category: r.category, caseNumber: r.caseNumber, recordedAt: r.recordedAt, why: describeRule(decision.rule, decision.ref), state: 'in-grace' } }
-    }
-    const objects = objectsOfRecording(db, id)
-    const remote: string[] = []
-    for (const obj of objects) {
-      if (objectInUseExcept(db, obj.sha256, id)) continue
-      const has = db.prepare('SELECT 1 FROM offload_objects WHERE sha256 = ? AND deleted_at IS NULL').get(obj.sha256)
-      if (has) {
-        db.prepare("INSERT INTO offload_queue (op, subject, enqueued_at, next_attempt_at) VALUES ('delete', ?, ?, ?) ON CONFLICT(op, subject) DO NOTHING").run(obj.sha256, now.toISOString(), now.toISOString())
-        remote.push(obj.sha256)
+  return db
+    .transaction((): TombstoneResult => {
+      const r = getRecording(db, id)
+      if (r?.status !== 'stored') return { kind: 'kept' }
+      const { decision } = recomputeDeadline(ctx, id)
+      if (decision.deadline === 'indefinite' || decision.deadline.getTime() > asOf.getTime()) return { kind: 'kept' }
+      const after = purgeAfter(decision.deadline, policy) as Date
+      const base = {
+        recordingId: id,
+        sha256: r.sha256,
+        rule: decision.rule,
+        ruleRef: decision.ref,
+        deadline: decision.deadline.toISOString(),
+        purgeAfter: after.toISOString(),
       }
-    }
-    const reason = `retention deadline ${base.deadline} (${describeRule(decision.rule, decision.ref)}) and ${policy.graceDays} day(s) of grace have passed`
-    const ev = appendEvent(db, {
-      type: 'purged', actor: ctx.actor, subject: `recording:${id}`, at: now,
-      payload: {
-        recordingId: id, sha256: r.sha256, size: r.size, rule: decision.rule, ruleRef: decision.ref, deadline: base.deadline, purgeAfter: base.purgeAfter,
-        graceDays: policy.graceDays, reason, objects: objects.map((x) => ({ sha256: x.sha256, role: x.role, size: x.size })), remoteDeleteQueued: remote,
-        retentionEventSeq: getRetention(db, id)?.eventSeq ?? null,
-      },
+      if (after.getTime() > asOf.getTime()) {
+        return {
+          kind: 'in-grace',
+          item: {
+            ...base,
+            size: r.size,
+            category: r.category,
+            caseNumber: r.caseNumber,
+            recordedAt: r.recordedAt,
+            why: describeRule(decision.rule, decision.ref),
+            state: 'in-grace',
+          },
+        }
+      }
+      const objects = objectsOfRecording(db, id)
+      const remote: string[] = []
+      for (const obj of objects) {
+        if (objectInUseExcept(db, obj.sha256, id)) continue
+        const has = db.prepare('SELECT 1 FROM offload_objects WHERE sha256 = ? AND deleted_at IS NULL').get(obj.sha256)
+        if (has) {
+          db.prepare(
+            "INSERT INTO offload_queue (op, subject, enqueued_at, next_attempt_at) VALUES ('delete', ?, ?, ?) ON CONFLICT(op, subject) DO NOTHING",
+          ).run(obj.sha256, now.toISOString(), now.toISOString())
+          remote.push(obj.sha256)
+        }
+      }
+      const reason = `retention deadline ${base.deadline} (${describeRule(decision.rule, decision.ref)}) and ${policy.graceDays} day(s) of grace have passed`
+      const ev = appendEvent(db, {
+        type: 'purged',
+        actor: ctx.actor,
+        subject: `recording:${id}`,
+        at: now,
+        payload: {
+          recordingId: id,
+          sha256: r.sha256,
+          size: r.size,
+          rule: decision.rule,
+          ruleRef: decision.ref,
+          deadline: base.deadline,
+          purgeAfter: base.purgeAfter,
+          graceDays: policy.graceDays,
+          reason,
+          objects: objects.map((x) => ({ sha256: x.sha256, role: x.role, size: x.size })),
+          remoteDeleteQueued: remote,
+          retentionEventSeq: getRetention(db, id)?.eventSeq ?? null,
+        },
+      })
+      db.prepare("UPDATE recordings SET status = 'purged' WHERE id = ?").run(id)
+      return { kind: 'purged', objects, item: { ...base, deleted: [], kept: [], remoteDeleteQueued: remote, eventSeq: ev.seq } }
     })
-    db.prepare("UPDATE recordings SET status = 'purged' WHERE id = ?").run(id)
-    return { kind: 'purged', objects, item: { ...base, deleted: [], kept: [], remoteDeleteQueued: remote, eventSeq: ev.seq } }
-  }).immediate()
+    .immediate()
 }
 
 /** objectInUse, not counting recording `id` itself (still 'stored' inside the tombstone transaction). */
 function objectInUseExcept(db: Db, sha256: string, id: number): boolean {
   if (db.prepare("SELECT 1 FROM recordings WHERE sha256 = ? AND status = 'stored' AND id <> ? LIMIT 1").get(sha256, id)) return true
   if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'derivatives'").get() === undefined) return false
-  return db.prepare("SELECT 1 FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE d.sha256 = ? AND r.status = 'stored' AND r.id <> ? LIMIT 1").get(sha256, id) !== undefined
+  return (
+    db
+      .prepare("SELECT 1 FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE d.sha256 = ? AND r.status = 'stored' AND r.id <> ? LIMIT 1")
+      .get(sha256, id) !== undefined
+  )
 }
 
 /** Unlinks one vault object; true when it was there. */

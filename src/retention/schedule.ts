@@ -44,7 +44,15 @@ export function startNightlyPurge(o: NightlyPurgeOptions): NightlyPurge {
     }
     running = (async () => {
       try {
-        const r = await runPurge({ db: o.db, vault: o.vault, policy: o.policy, now: (o.now ?? (() => new Date()))(), dryRun: false, actor: o.actor, logger: o.logger })
+        const r = await runPurge({
+          db: o.db,
+          vault: o.vault,
+          policy: o.policy,
+          now: (o.now ?? (() => new Date()))(),
+          dryRun: false,
+          actor: o.actor,
+          logger: o.logger,
+        })
         o.onRun?.(r)
         return r
       } catch (err) {
@@ -57,8 +65,17 @@ export function startNightlyPurge(o: NightlyPurgeOptions): NightlyPurge {
     })()
     return running
   }
-  const task: ScheduledTask = cronSchedule(o.schedule, async () => { await once() }, { timezone: o.timezone, noOverlap: true, name: 'bodyvault-retention-purge' })
-  log.info({ event: 'retention.scheduled', schedule: o.schedule, timezone: o.timezone, next: task.getNextRun()?.toISOString() ?? null }, 'nightly purge scheduled')
+  const task: ScheduledTask = cronSchedule(
+    o.schedule,
+    async () => {
+      await once()
+    },
+    { timezone: o.timezone, noOverlap: true, name: 'bodyvault-retention-purge' },
+  )
+  log.info(
+    { event: 'retention.scheduled', schedule: o.schedule, timezone: o.timezone, next: task.getNextRun()?.toISOString() ?? null },
+    'nightly purge scheduled',
+  )
   return {
     runNow: once,
     nextRun: () => task.getNextRun(),

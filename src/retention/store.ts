@@ -3,8 +3,15 @@ import { getRecording, type Recording } from '../catalog/recordings.js'
 import { BodyvaultError } from '../common/errors.js'
 import { appendEvent } from '../ledger/ledger.js'
 import {
-  deadline, deadlineFromDb, deadlineText, deadlineToDb,
-  type Decision, type PolicyCase, type PolicyHold, type RetentionPolicy, type RuleCode,
+  deadline,
+  deadlineFromDb,
+  deadlineText,
+  deadlineToDb,
+  type Decision,
+  type PolicyCase,
+  type PolicyHold,
+  type RetentionPolicy,
+  type RuleCode,
 } from './policy.js'
 
 /**
@@ -61,7 +68,8 @@ function bad(code: string, message: string): BodyvaultError {
 }
 
 const CASE_SELECT = 'SELECT number, type, title, status, opened_at AS openedAt, opened_by AS openedBy, closed_at AS closedAt, closed_by AS closedBy FROM cases'
-const HOLD_SELECT = 'SELECT id, recording_id AS recordingId, reason, placed_by AS placedBy, placed_at AS placedAt, released_at AS releasedAt, released_by AS releasedBy, release_reason AS releaseReason FROM holds'
+const HOLD_SELECT =
+  'SELECT id, recording_id AS recordingId, reason, placed_by AS placedBy, placed_at AS placedAt, released_at AS releasedAt, released_by AS releasedBy, release_reason AS releaseReason FROM holds'
 
 export function getCase(db: Db, number: string): CaseRow | undefined {
   return db.prepare(`${CASE_SELECT} WHERE number = ?`).get(number) as CaseRow | undefined
@@ -73,8 +81,10 @@ export function listCases(db: Db, status?: 'open' | 'closed'): CaseRow[] {
 
 /** The cases a recording is linked to, in link order. */
 export function casesOf(db: Db, recordingId: number): (PolicyCase & { linkedAt: string })[] {
-  return db.prepare(`SELECT c.number, c.type, c.status, c.closed_at AS closedAt, l.linked_at AS linkedAt FROM case_links l JOIN cases c ON c.number = l.case_number
-    WHERE l.recording_id = ? ORDER BY l.rowid`).all(recordingId) as (PolicyCase & { linkedAt: string })[]
+  return db
+    .prepare(`SELECT c.number, c.type, c.status, c.closed_at AS closedAt, l.linked_at AS linkedAt FROM case_links l JOIN cases c ON c.number = l.case_number
+    WHERE l.recording_id = ? ORDER BY l.rowid`)
+    .all(recordingId) as (PolicyCase & { linkedAt: string })[]
 }
 
 export function recordingsOfCase(db: Db, number: string): number[] {
@@ -94,7 +104,9 @@ export function listHolds(db: Db, activeOnly: boolean): HoldRow[] {
 }
 
 export function getRetention(db: Db, recordingId: number): RetentionRow | undefined {
-  return db.prepare('SELECT recording_id AS recordingId, deadline, rule, rule_ref AS ruleRef, event_seq AS eventSeq FROM retention WHERE recording_id = ?').get(recordingId) as RetentionRow | undefined
+  return db
+    .prepare('SELECT recording_id AS recordingId, deadline, rule, rule_ref AS ruleRef, event_seq AS eventSeq FROM retention WHERE recording_id = ?')
+    .get(recordingId) as RetentionRow | undefined
 }
 
 /** The rule applied to a recording as the catalog stands now (reads, no writes). */
@@ -142,15 +154,26 @@ export function recomputeDeadline(ctx: Ctx, recordingId: number): { decision: De
   const stored = deadlineToDb(decision.deadline)
   if (prev && prev.deadline === stored && prev.rule === decision.rule && prev.ruleRef === decision.ref) return { decision, changed: false }
   const ev = appendEvent(db, {
-    type: 'retention-changed', actor: ctx.actor, subject: `recording:${recordingId}`, at: ctx.now,
+    type: 'retention-changed',
+    actor: ctx.actor,
+    subject: `recording:${recordingId}`,
+    at: ctx.now,
     payload: {
-      recordingId, deadline: deadlineText(decision.deadline), rule: decision.rule, ruleRef: decision.ref,
+      recordingId,
+      deadline: deadlineText(decision.deadline),
+      rule: decision.rule,
+      ruleRef: decision.ref,
       previous: prev ? { deadline: deadlineText(deadlineFromDb(prev.deadline)), rule: prev.rule, ruleRef: prev.ruleRef } : null,
     },
   })
   db.prepare(`INSERT INTO retention (recording_id, deadline, rule, rule_ref, event_seq) VALUES (?, ?, ?, ?, ?)
-    ON CONFLICT(recording_id) DO UPDATE SET deadline = excluded.deadline, rule = excluded.rule, rule_ref = excluded.rule_ref, event_seq = excluded.event_seq`)
-    .run(recordingId, stored, decision.rule, decision.ref, ev.seq)
+    ON CONFLICT(recording_id) DO UPDATE SET deadline = excluded.deadline, rule = excluded.rule, rule_ref = excluded.rule_ref, event_seq = excluded.event_seq`).run(
+    recordingId,
+    stored,
+    decision.rule,
+    decision.ref,
+    ev.seq,
+  )
   return { decision, changed: true }
 }
 
@@ -174,19 +197,35 @@ const CASE_NUMBER = /^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9\u4e00-\u9fff()（）〔
 
 export function createCase(ctx: Ctx, c: { number: string; type: string; title?: string | null; openedAt?: string | null }): CaseRow {
   const { db } = ctx
-  if (!CASE_NUMBER.test(c.number)) throw bad('CASE_NUMBER_INVALID', `case number "${c.number}" is not valid: 1-64 letters, digits, CJK characters, brackets, . _ / -`)
-  if (!ctx.policy.caseTypes[c.type]) throw bad('CASE_TYPE_UNKNOWN', `case type "${c.type}" is not configured; known types: ${Object.keys(ctx.policy.caseTypes).join(', ')} (config retention.caseTypes)`)
+  if (!CASE_NUMBER.test(c.number))
+    throw bad('CASE_NUMBER_INVALID', `case number "${c.number}" is not valid: 1-64 letters, digits, CJK characters, brackets, . _ / -`)
+  if (!ctx.policy.caseTypes[c.type])
+    throw bad(
+      'CASE_TYPE_UNKNOWN',
+      `case type "${c.type}" is not configured; known types: ${Object.keys(ctx.policy.caseTypes).join(', ')} (config retention.caseTypes)`,
+    )
   const openedAt = c.openedAt ?? ctx.now.toISOString()
   notAfterNow(openedAt, ctx.now, 'the opening date')
-  return db.transaction(() => {
-    if (getCase(db, c.number)) throw bad('CASE_EXISTS', `case ${c.number} already exists`)
-    appendEvent(db, {
-      type: 'case-created', actor: ctx.actor, subject: `case:${c.number}`, at: ctx.now,
-      payload: { caseNumber: c.number, type: c.type, title: c.title ?? null, openedAt },
+  return db
+    .transaction(() => {
+      if (getCase(db, c.number)) throw bad('CASE_EXISTS', `case ${c.number} already exists`)
+      appendEvent(db, {
+        type: 'case-created',
+        actor: ctx.actor,
+        subject: `case:${c.number}`,
+        at: ctx.now,
+        payload: { caseNumber: c.number, type: c.type, title: c.title ?? null, openedAt },
+      })
+      db.prepare("INSERT INTO cases (number, type, title, status, opened_at, opened_by) VALUES (?, ?, ?, 'open', ?, ?)").run(
+        c.number,
+        c.type,
+        c.title ?? null,
+        openedAt,
+        ctx.actor,
+      )
+      return requireCase(db, c.number)
     })
-    db.prepare("INSERT INTO cases (number, type, title, status, opened_at, opened_by) VALUES (?, ?, ?, 'open', ?, ?)").run(c.number, c.type, c.title ?? null, openedAt, ctx.actor)
-    return requireCase(db, c.number)
-  }).immediate()
+    .immediate()
 }
 
 /** Closes a case: its footage now keeps until closing date + the archive period of its type. */
@@ -194,29 +233,39 @@ export function closeCase(ctx: Ctx, number: string, o: { closedAt?: string | nul
   const { db } = ctx
   const closedAt = o.closedAt ?? ctx.now.toISOString()
   notAfterNow(closedAt, ctx.now, 'the closing date')
-  return db.transaction(() => {
-    const c = requireCase(db, number)
-    if (c.status === 'closed') throw bad('CASE_CLOSED', `case ${number} is already closed (on ${c.closedAt})`)
-    if (closedAt < c.openedAt) throw bad('DATE_ORDER', `the closing date ${closedAt} is before the case was opened (${c.openedAt})`)
-    appendEvent(db, { type: 'case-closed', actor: ctx.actor, subject: `case:${number}`, at: ctx.now, payload: { caseNumber: number, closedAt, reason: o.reason?.trim() || null } })
-    db.prepare("UPDATE cases SET status = 'closed', closed_at = ?, closed_by = ? WHERE number = ?").run(closedAt, ctx.actor, number)
-    const changed = recordingsOfCase(db, number).filter((id) => recomputeDeadline(ctx, id).changed)
-    return { case: requireCase(db, number), changed }
-  }).immediate()
+  return db
+    .transaction(() => {
+      const c = requireCase(db, number)
+      if (c.status === 'closed') throw bad('CASE_CLOSED', `case ${number} is already closed (on ${c.closedAt})`)
+      if (closedAt < c.openedAt) throw bad('DATE_ORDER', `the closing date ${closedAt} is before the case was opened (${c.openedAt})`)
+      appendEvent(db, {
+        type: 'case-closed',
+        actor: ctx.actor,
+        subject: `case:${number}`,
+        at: ctx.now,
+        payload: { caseNumber: number, closedAt, reason: o.reason?.trim() || null },
+      })
+      db.prepare("UPDATE cases SET status = 'closed', closed_at = ?, closed_by = ? WHERE number = ?").run(closedAt, ctx.actor, number)
+      const changed = recordingsOfCase(db, number).filter((id) => recomputeDeadline(ctx, id).changed)
+      return { case: requireCase(db, number), changed }
+    })
+    .immediate()
 }
 
 /** Reopens a closed case (a retrial, a review): its footage is kept indefinitely again. */
 export function reopenCase(ctx: Ctx, number: string, reason: string | undefined): { case: CaseRow; changed: number[] } {
   const { db } = ctx
   const why = requireReason(reason, 'reopening a case')
-  return db.transaction(() => {
-    const c = requireCase(db, number)
-    if (c.status === 'open') throw bad('CASE_OPEN', `case ${number} is open`)
-    appendEvent(db, { type: 'case-reopened', actor: ctx.actor, subject: `case:${number}`, at: ctx.now, payload: { caseNumber: number, reason: why } })
-    db.prepare("UPDATE cases SET status = 'open', closed_at = NULL, closed_by = NULL WHERE number = ?").run(number)
-    const changed = recordingsOfCase(db, number).filter((id) => recomputeDeadline(ctx, id).changed)
-    return { case: requireCase(db, number), changed }
-  }).immediate()
+  return db
+    .transaction(() => {
+      const c = requireCase(db, number)
+      if (c.status === 'open') throw bad('CASE_OPEN', `case ${number} is open`)
+      appendEvent(db, { type: 'case-reopened', actor: ctx.actor, subject: `case:${number}`, at: ctx.now, payload: { caseNumber: number, reason: why } })
+      db.prepare("UPDATE cases SET status = 'open', closed_at = NULL, closed_by = NULL WHERE number = ?").run(number)
+      const changed = recordingsOfCase(db, number).filter((id) => recomputeDeadline(ctx, id).changed)
+      return { case: requireCase(db, number), changed }
+    })
+    .immediate()
 }
 
 /** recordings.case_number: the earliest-linked case still linked, or null. */
@@ -227,22 +276,33 @@ function primaryCase(db: Db, recordingId: number): string | null {
 
 export function linkRecordings(ctx: Ctx, number: string, recordingIds: readonly number[], reason?: string): { linked: number[] } {
   const { db } = ctx
-  return db.transaction(() => {
-    requireCase(db, number)
-    for (const id of recordingIds) {
-      requireRecording(db, id)
-      if (db.prepare('SELECT 1 FROM case_links WHERE recording_id = ? AND case_number = ?').get(id, number)) throw bad('LINK_EXISTS', `recording ${id} is already linked to case ${number}`)
-      db.prepare('INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (?, ?, ?, ?)').run(id, number, ctx.now.toISOString(), ctx.actor)
-      const primary = primaryCase(db, id)
-      appendEvent(db, {
-        type: 'case-linked', actor: ctx.actor, subject: `recording:${id}`, at: ctx.now,
-        payload: { recordingId: id, caseNumber: number, reason: reason?.trim() || null, recordingCaseNumber: primary },
-      })
-      db.prepare('UPDATE recordings SET case_number = ? WHERE id = ?').run(primary, id)
-      recomputeDeadline(ctx, id)
-    }
-    return { linked: [...recordingIds] }
-  }).immediate()
+  return db
+    .transaction(() => {
+      requireCase(db, number)
+      for (const id of recordingIds) {
+        requireRecording(db, id)
+        if (db.prepare('SELECT 1 FROM case_links WHERE recording_id = ? AND case_number = ?').get(id, number))
+          throw bad('LINK_EXISTS', `recording ${id} is already linked to case ${number}`)
+        db.prepare('INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (?, ?, ?, ?)').run(
+          id,
+          number,
+          ctx.now.toISOString(),
+          ctx.actor,
+        )
+        const primary = primaryCase(db, id)
+        appendEvent(db, {
+          type: 'case-linked',
+          actor: ctx.actor,
+          subject: `recording:${id}`,
+          at: ctx.now,
+          payload: { recordingId: id, caseNumber: number, reason: reason?.trim() || null, recordingCaseNumber: primary },
+        })
+        db.prepare('UPDATE recordings SET case_number = ? WHERE id = ?').run(primary, id)
+        recomputeDeadline(ctx, id)
+      }
+      return { linked: [...recordingIds] }
+    })
+    .immediate()
 }
 
 export function unlinkRecording(ctx: Ctx, number: string, recordingId: number, reason: string | undefined): void {
@@ -255,7 +315,10 @@ export function unlinkRecording(ctx: Ctx, number: string, recordingId: number, r
     if (del.changes === 0) throw bad('LINK_MISSING', `recording ${recordingId} is not linked to case ${number}`)
     const primary = primaryCase(db, recordingId)
     appendEvent(db, {
-      type: 'case-unlinked', actor: ctx.actor, subject: `recording:${recordingId}`, at: ctx.now,
+      type: 'case-unlinked',
+      actor: ctx.actor,
+      subject: `recording:${recordingId}`,
+      at: ctx.now,
       payload: { recordingId, caseNumber: number, reason: why, recordingCaseNumber: primary },
     })
     db.prepare('UPDATE recordings SET case_number = ? WHERE id = ?').run(primary, recordingId)
@@ -264,42 +327,81 @@ export function unlinkRecording(ctx: Ctx, number: string, recordingId: number, r
 }
 
 /** Sets a recording's category (e.g. a clerk reclassifying camera-"important" footage), with a reason. */
-export function setCategory(ctx: Ctx, recordingId: number, category: string | null, reason: string | undefined): { from: string | null; to: string | null; decision: Decision } {
+export function setCategory(
+  ctx: Ctx,
+  recordingId: number,
+  category: string | null,
+  reason: string | undefined,
+): { from: string | null; to: string | null; decision: Decision } {
   const { db } = ctx
   const why = requireReason(reason, 'changing a category')
-  if (category !== null && !ctx.policy.categories[category]) throw bad('CATEGORY_UNKNOWN', `category "${category}" is not configured; known: ${Object.keys(ctx.policy.categories).join(', ')} (config retention.categories)`)
-  return db.transaction(() => {
-    const r = requireRecording(db, recordingId)
-    if (r.category === category) throw bad('CATEGORY_UNCHANGED', `recording ${recordingId} is already ${category ?? 'uncategorised'}`)
-    appendEvent(db, { type: 'category-changed', actor: ctx.actor, subject: `recording:${recordingId}`, at: ctx.now, payload: { recordingId, from: r.category, to: category, reason: why } })
-    db.prepare('UPDATE recordings SET category = ? WHERE id = ?').run(category, recordingId)
-    return { from: r.category, to: category, decision: recomputeDeadline(ctx, recordingId).decision }
-  }).immediate()
+  if (category !== null && !ctx.policy.categories[category])
+    throw bad(
+      'CATEGORY_UNKNOWN',
+      `category "${category}" is not configured; known: ${Object.keys(ctx.policy.categories).join(', ')} (config retention.categories)`,
+    )
+  return db
+    .transaction(() => {
+      const r = requireRecording(db, recordingId)
+      if (r.category === category) throw bad('CATEGORY_UNCHANGED', `recording ${recordingId} is already ${category ?? 'uncategorised'}`)
+      appendEvent(db, {
+        type: 'category-changed',
+        actor: ctx.actor,
+        subject: `recording:${recordingId}`,
+        at: ctx.now,
+        payload: { recordingId, from: r.category, to: category, reason: why },
+      })
+      db.prepare('UPDATE recordings SET category = ? WHERE id = ?').run(category, recordingId)
+      return { from: r.category, to: category, decision: recomputeDeadline(ctx, recordingId).decision }
+    })
+    .immediate()
 }
 
 export function placeHold(ctx: Ctx, recordingId: number, reason: string | undefined): HoldRow {
   const { db } = ctx
   const why = requireReason(reason, 'a legal hold')
-  return db.transaction(() => {
-    requireRecording(db, recordingId)
-    const id = ((db.prepare('SELECT coalesce(max(id), 0) AS m FROM holds').get() as { m: number }).m) + 1
-    appendEvent(db, { type: 'hold-placed', actor: ctx.actor, subject: `recording:${recordingId}`, at: ctx.now, payload: { holdId: id, recordingId, reason: why } })
-    db.prepare('INSERT INTO holds (id, recording_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)').run(id, recordingId, why, ctx.actor, ctx.now.toISOString())
-    recomputeDeadline(ctx, recordingId)
-    return getHold(db, id)!
-  }).immediate()
+  return db
+    .transaction(() => {
+      requireRecording(db, recordingId)
+      const id = (db.prepare('SELECT coalesce(max(id), 0) AS m FROM holds').get() as { m: number }).m + 1
+      appendEvent(db, {
+        type: 'hold-placed',
+        actor: ctx.actor,
+        subject: `recording:${recordingId}`,
+        at: ctx.now,
+        payload: { holdId: id, recordingId, reason: why },
+      })
+      db.prepare('INSERT INTO holds (id, recording_id, reason, placed_by, placed_at) VALUES (?, ?, ?, ?, ?)').run(
+        id,
+        recordingId,
+        why,
+        ctx.actor,
+        ctx.now.toISOString(),
+      )
+      recomputeDeadline(ctx, recordingId)
+      return getHold(db, id)!
+    })
+    .immediate()
 }
 
 export function releaseHold(ctx: Ctx, holdId: number, reason: string | undefined): HoldRow {
   const { db } = ctx
   const why = requireReason(reason, 'releasing a legal hold')
-  return db.transaction(() => {
-    const h = getHold(db, holdId)
-    if (!h) throw bad('HOLD_NOT_FOUND', `hold ${holdId} does not exist (bodyvault hold list)`)
-    if (h.releasedAt !== null) throw bad('HOLD_RELEASED', `hold ${holdId} was already released on ${h.releasedAt} by ${h.releasedBy}`)
-    appendEvent(db, { type: 'hold-released', actor: ctx.actor, subject: `recording:${h.recordingId}`, at: ctx.now, payload: { holdId, recordingId: h.recordingId, reason: why } })
-    db.prepare('UPDATE holds SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ?').run(ctx.now.toISOString(), ctx.actor, why, holdId)
-    recomputeDeadline(ctx, h.recordingId)
-    return getHold(db, holdId)!
-  }).immediate()
+  return db
+    .transaction(() => {
+      const h = getHold(db, holdId)
+      if (!h) throw bad('HOLD_NOT_FOUND', `hold ${holdId} does not exist (bodyvault hold list)`)
+      if (h.releasedAt !== null) throw bad('HOLD_RELEASED', `hold ${holdId} was already released on ${h.releasedAt} by ${h.releasedBy}`)
+      appendEvent(db, {
+        type: 'hold-released',
+        actor: ctx.actor,
+        subject: `recording:${h.recordingId}`,
+        at: ctx.now,
+        payload: { holdId, recordingId: h.recordingId, reason: why },
+      })
+      db.prepare('UPDATE holds SET released_at = ?, released_by = ?, release_reason = ? WHERE id = ?').run(ctx.now.toISOString(), ctx.actor, why, holdId)
+      recomputeDeadline(ctx, h.recordingId)
+      return getHold(db, holdId)!
+    })
+    .immediate()
 }

@@ -28,7 +28,11 @@ export class Vault {
       try {
         mkdirSync(d, { recursive: true, mode: 0o750 })
       } catch (err) {
-        throw new BodyvaultError('DATA_DIR', `cannot create data folder ${d}: ${(err as Error).message}. Set dataDir in the config or BODYVAULT_DATA_DIR to a writable folder.`, 2)
+        throw new BodyvaultError(
+          'DATA_DIR',
+          `cannot create data folder ${d}: ${(err as Error).message}. Set dataDir in the config or BODYVAULT_DATA_DIR to a writable folder.`,
+          2,
+        )
       }
     }
   }

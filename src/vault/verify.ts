@@ -11,7 +11,13 @@ import { checkOffloadCatalog, OffloadFold } from '../offload/fold.js'
 import { checkRetentionCatalog, RetentionFold } from '../retention/fold.js'
 import type { Vault } from './store.js'
 
-export type ProblemKind = 'ledger' | 'catalog-mismatch' | 'catalog-missing' | 'catalog-extra' | 'object-missing' | 'object-corrupt'
+export type ProblemKind =
+  | 'ledger'
+  | 'catalog-mismatch'
+  | 'catalog-missing'
+  | 'catalog-extra'
+  | 'object-missing'
+  | 'object-corrupt'
   /** a `purged` tombstone the chain itself does not justify (hold in force, open case, deadline not reached) */
   | 'retention'
   /** a signed ledger checkpoint that does not verify, or that today's ledger no longer matches (src/ledger/checkpoint.ts) */
@@ -42,7 +48,13 @@ export type Expected = Omit<Recording, 'status'> & { status: Recording['status']
 export function foldRecordings(ev: { seq: number; type: string; at: string; payload: Record<string, unknown> }, into: Map<number, Expected>): void {
   if (ev.type === 'ingested') {
     const { recordingId, ...facts } = ev.payload as { recordingId: number } & Record<string, unknown>
-    into.set(recordingId, { ...(facts as unknown as Omit<Recording, 'id' | 'ingestedAt' | 'eventSeq' | 'status'>), id: recordingId, ingestedAt: ev.at, eventSeq: ev.seq, status: 'stored' })
+    into.set(recordingId, {
+      ...(facts as unknown as Omit<Recording, 'id' | 'ingestedAt' | 'eventSeq' | 'status'>),
+      id: recordingId,
+      ingestedAt: ev.at,
+      eventSeq: ev.seq,
+      status: 'stored',
+    })
   } else if (ev.type === 'category-changed' || ev.type === 'case-linked' || ev.type === 'case-unlinked' || ev.type === 'purged') {
     // src/retention/store.ts writes these; case_number is the earliest-linked case still linked.
     const p = ev.payload as { recordingId: number; to?: string | null; recordingCaseNumber?: string | null }
@@ -58,7 +70,11 @@ export function foldRecordings(ev: { seq: number; type: string; at: string; payl
  * Re-walks the ledger chain, checks every catalog row against the state the
  * ledger gives it, and re-hashes every object a stored recording needs.
  */
-export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+export async function verifyVault(
+  db: Db,
+  vault: Vault,
+  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void } = {},
+): Promise<VerifyReport> {
   const problems: Problem[] = []
   const chain: ChainProblem[] = []
   const expected = new Map<number, Expected>()
@@ -87,12 +103,17 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
       const a = row[field]
       const b = want[field] ?? null
       if (a !== b) {
-        problems.push({ kind: 'catalog-mismatch', subject: `recording:${row.id}`, detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}` })
+        problems.push({
+          kind: 'catalog-mismatch',
+          subject: `recording:${row.id}`,
+          detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}`,
+        })
       }
     }
   }
   for (const [id, want] of expected) {
-    if (!seen.has(id)) problems.push({ kind: 'catalog-missing', subject: `recording:${id}`, detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
+    if (!seen.has(id))
+      problems.push({ kind: 'catalog-missing', subject: `recording:${id}`, detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
   }
   problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
   problems.push(...checkStationCheckpoints(db, vault.dataDir).map((p) => ({ kind: 'checkpoint' as const, ...p })))
@@ -113,12 +134,23 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
     try {
       const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
       bytes += h.size
-      if (h.sha256 !== sha) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}` })
-      else if (h.size !== size) problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
+      if (h.sha256 !== sha)
+        problems.push({
+          kind: 'object-corrupt',
+          subject: `object:${sha}`,
+          detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
+        })
+      else if (h.size !== size)
+        problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
     } catch (err) {
       // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
       if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
-      else problems.push({ kind: 'object-missing', subject: `object:${sha}`, detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}` })
+      else
+        problems.push({
+          kind: 'object-missing',
+          subject: `object:${sha}`,
+          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
+        })
     }
     objects++
     opts.onObject?.(objects, needed.size)
@@ -133,7 +165,8 @@ export async function verifyVault(db: Db, vault: Vault, opts: { chunkBytes?: num
   const notes: string[] = [...media.notes]
   if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
   for (const sha of await listObjects(vault)) {
-    if (!needed.has(sha) && !media.objectShas.has(sha)) notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
+    if (!needed.has(sha) && !media.objectShas.has(sha))
+      notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
   }
   return { ok: problems.length === 0, checked: { objects, events, recordings, bytes }, problems, notes }
 }

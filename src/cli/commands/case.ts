@@ -1,9 +1,19 @@
 import { UsageError } from '../../common/errors.js'
 import { cliActor, local, parseId, parseInstant } from '../../retention/cli-support.js'
 import { retentionPolicy } from '../../retention/config.js'
-import { closeCase, createCase, getCase, linkRecordings, listCases, recordingsOfCase, reopenCase, unlinkRecording, type CaseRow } from '../../retention/store.js'
+import {
+  closeCase,
+  createCase,
+  getCase,
+  linkRecordings,
+  listCases,
+  recordingsOfCase,
+  reopenCase,
+  unlinkRecording,
+  type CaseRow,
+} from '../../retention/store.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = [
   'case create <number> --type TYPE [--title TEXT] [--opened DATE] [--by NAME] [--json]',
@@ -15,8 +25,13 @@ const usage = [
 ].join('\n  bodyvault ')
 
 const options = {
-  type: { type: 'string' }, title: { type: 'string' }, opened: { type: 'string' }, closed: { type: 'string' },
-  reason: { type: 'string' }, by: { type: 'string' }, status: { type: 'string' },
+  type: { type: 'string' },
+  title: { type: 'string' },
+  opened: { type: 'string' },
+  closed: { type: 'string' },
+  reason: { type: 'string' },
+  by: { type: 'string' },
+  status: { type: 'string' },
 } as const
 
 function show(c: CaseRow, zone: string): string {
@@ -25,7 +40,7 @@ function show(c: CaseRow, zone: string): string {
 
 async function cmdCase(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, options, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const [sub, number, ...rest] = positionals
   const need = (n: number): void => {
     if (positionals.length < n) throw new UsageError(`case ${sub ?? ''}: missing arguments\n\nUsage: bodyvault ${usage}`)
@@ -43,7 +58,12 @@ async function cmdCase(args: string[]): Promise<number> {
       case 'create': {
         need(2)
         if (!values.type) throw new UsageError(`case create needs --type (one of: ${Object.keys(policy.caseTypes).join(', ')})`)
-        const c = createCase(ctx(), { number: number!, type: values.type, title: values.title ?? null, openedAt: values.opened ? parseInstant(values.opened, '--opened', zone) : null })
+        const c = createCase(ctx(), {
+          number: number!,
+          type: values.type,
+          title: values.title ?? null,
+          openedAt: values.opened ? parseInstant(values.opened, '--opened', zone) : null,
+        })
         return out(c, `created ${show(c, zone)}`)
       }
       case 'close': {
@@ -58,7 +78,12 @@ async function cmdCase(args: string[]): Promise<number> {
       }
       case 'link': {
         need(3)
-        const r = linkRecordings(ctx(), number!, rest.map((x) => parseId(x, 'recording id')), values.reason)
+        const r = linkRecordings(
+          ctx(),
+          number!,
+          rest.map((x) => parseId(x, 'recording id')),
+          values.reason,
+        )
         return out({ caseNumber: number, ...r }, `linked ${r.linked.length} recording(s) to case ${number}`)
       }
       case 'unlink': {
@@ -79,7 +104,15 @@ async function cmdCase(args: string[]): Promise<number> {
         if (values.status !== undefined && values.status !== 'open' && values.status !== 'closed') throw new UsageError('--status is open or closed')
         const rows = listCases(st.db, values.status as 'open' | 'closed' | undefined)
         const lines = [['CASE', 'TYPE', 'STATUS', 'OPENED', 'CLOSED', 'RECORDINGS']]
-        for (const c of rows) lines.push([c.number, c.type, c.status, local(c.openedAt, zone), c.closedAt ? local(c.closedAt, zone) : '-', String(recordingsOfCase(st.db, c.number).length)])
+        for (const c of rows)
+          lines.push([
+            c.number,
+            c.type,
+            c.status,
+            local(c.openedAt, zone),
+            c.closedAt ? local(c.closedAt, zone) : '-',
+            String(recordingsOfCase(st.db, c.number).length),
+          ])
         return out(rows, `${table(lines)}\n${rows.length} case(s)`)
       }
       default:

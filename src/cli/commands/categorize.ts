@@ -3,13 +3,13 @@ import { cliActor, local, parseId } from '../../retention/cli-support.js'
 import { retentionPolicy } from '../../retention/config.js'
 import { deadlineText, describeRule } from '../../retention/policy.js'
 import { setCategory } from '../../retention/store.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'categorize <recording-id> <category|none> --reason TEXT [--by NAME] [--json]'
 
 async function cmdCategorize(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { reason: { type: 'string' }, by: { type: 'string' } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   if (positionals.length !== 2) throw new UsageError(`categorize takes a recording id and a category\n\nUsage: bodyvault ${usage}`)
   const id = parseId(positionals[0]!, 'recording id')
   const category = positionals[1] === 'none' ? null : positionals[1]!
@@ -21,7 +21,9 @@ async function cmdCategorize(args: string[]): Promise<number> {
     if (values.json) {
       io.stdout(JSON.stringify({ recordingId: id, from: r.from, to: r.to, deadline: deadlineText(d.deadline), rule: d.rule, ruleRef: d.ref }, null, 2) + '\n')
     } else {
-      io.stdout(`recording ${id}: ${r.from ?? 'uncategorised'} -> ${r.to ?? 'uncategorised'}; kept until ${d.deadline === 'indefinite' ? 'further notice' : local(d.deadline.toISOString(), st.cfg.station.timezone)} (${describeRule(d.rule, d.ref)})\n`)
+      io.stdout(
+        `recording ${id}: ${r.from ?? 'uncategorised'} -> ${r.to ?? 'uncategorised'}; kept until ${d.deadline === 'indefinite' ? 'further notice' : local(d.deadline.toISOString(), st.cfg.station.timezone)} (${describeRule(d.rule, d.ref)})\n`,
+      )
     }
     return EXIT.ok
   } finally {

@@ -1,13 +1,13 @@
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
 import { loadOrCreateStationKey } from '../../ledger/keys.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'checkpoint [--json]'
 
 /** Prints the latest signed checkpoint, signing a new one first if the ledger grew since. */
 async function cmdCheckpoint(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const st = station(values)
   try {
     const key = loadOrCreateStationKey(st.cfg.dataDir, st.cfg.station.id, st.logger)
@@ -15,7 +15,9 @@ async function cmdCheckpoint(args: string[]): Promise<number> {
     if (values.json) {
       io.stdout(JSON.stringify({ ...checkpoint, created }, null, 2) + '\n')
     } else {
-      io.stdout(`checkpoint ${checkpoint.id} (${created ? 'signed now' : `signed ${checkpoint.createdAt}`}): ${checkpoint.treeSize} events, root ${checkpoint.rootHash}, key ${checkpoint.keyId}\n\n${checkpoint.note}`)
+      io.stdout(
+        `checkpoint ${checkpoint.id} (${created ? 'signed now' : `signed ${checkpoint.createdAt}`}): ${checkpoint.treeSize} events, root ${checkpoint.rootHash}, key ${checkpoint.keyId}\n\n${checkpoint.note}`,
+      )
     }
     return EXIT.ok
   } finally {

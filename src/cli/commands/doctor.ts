@@ -4,13 +4,13 @@ import { errorMessage } from '../../common/errors.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
 import { bytes, table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'doctor [--json]'
 
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const checks: { check: string; ok: boolean; detail: string }[] = []
   // A bad configuration is reported like everywhere else: its key, exit 2.
   const st = station(values)
@@ -26,16 +26,39 @@ async function cmdDoctor(args: string[]): Promise<number> {
       checks.push({ check: 'data dir writable', ok: false, detail: `${errorMessage(err)}: make ${st.vault.dataDir} writable or set dataDir` })
     }
     const free = await st.vault.freeBytes()
-    checks.push({ check: 'free space', ok: free > st.cfg.ingest.minFreeBytes, detail: `${bytes(free)} free (ingest keeps ${bytes(st.cfg.ingest.minFreeBytes)} in reserve)` })
+    checks.push({
+      check: 'free space',
+      ok: free > st.cfg.ingest.minFreeBytes,
+      detail: `${bytes(free)} free (ingest keeps ${bytes(st.cfg.ingest.minFreeBytes)} in reserve)`,
+    })
     const head = ledgerHead(st.db)
-    checks.push({ check: 'catalog', ok: true, detail: `${st.vault.catalogPath}, schema ${st.db.pragma('user_version', { simple: true }) as number}, ledger head ${head.seq}` })
+    checks.push({
+      check: 'catalog',
+      ok: true,
+      detail: `${st.vault.catalogPath}, schema ${st.db.pragma('user_version', { simple: true }) as number}, ledger head ${head.seq}`,
+    })
   }
   try {
-    const info = await ffmpegInfo({ ...(st.cfg.media.ffmpegPath ? { ffmpegPath: st.cfg.media.ffmpegPath } : {}), ...(st.cfg.media.ffprobePath ? { ffprobePath: st.cfg.media.ffprobePath } : {}) })
+    const info = await ffmpegInfo({
+      ...(st.cfg.media.ffmpegPath ? { ffmpegPath: st.cfg.media.ffmpegPath } : {}),
+      ...(st.cfg.media.ffprobePath ? { ffprobePath: st.cfg.media.ffprobePath } : {}),
+    })
     checks.push({ check: 'ffmpeg', ok: true, detail: `${info.ffmpegPath} ${info.version ?? '(version unknown)'}` })
-    checks.push({ check: 'ffprobe', ok: info.ffprobePath !== null, detail: info.ffprobePath ? `${info.ffprobePath} ${info.ffprobeVersion ?? ''}`.trim() : 'not found: run scripts/ensure-system-deps or set media.ffprobePath' })
-    const missing = Object.entries(info.encoders).filter(([, has]) => !has).map(([name]) => name)
-    checks.push({ check: 'encoders', ok: missing.length === 0, detail: missing.length ? `missing ${missing.join(', ')}: install Debian's ffmpeg (scripts/ensure-system-deps)` : Object.keys(info.encoders).join(', ') })
+    checks.push({
+      check: 'ffprobe',
+      ok: info.ffprobePath !== null,
+      detail: info.ffprobePath
+        ? `${info.ffprobePath} ${info.ffprobeVersion ?? ''}`.trim()
+        : 'not found: run scripts/ensure-system-deps or set media.ffprobePath',
+    })
+    const missing = Object.entries(info.encoders)
+      .filter(([, has]) => !has)
+      .map(([name]) => name)
+    checks.push({
+      check: 'encoders',
+      ok: missing.length === 0,
+      detail: missing.length ? `missing ${missing.join(', ')}: install Debian's ffmpeg (scripts/ensure-system-deps)` : Object.keys(info.encoders).join(', '),
+    })
   } catch (err) {
     checks.push({ check: 'ffmpeg', ok: false, detail: errorMessage(err) })
   }

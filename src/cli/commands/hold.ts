@@ -3,7 +3,7 @@ import { cliActor, local, parseId } from '../../retention/cli-support.js'
 import { retentionPolicy } from '../../retention/config.js'
 import { holdsOf, listHolds, placeHold, releaseHold, type HoldRow } from '../../retention/store.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = [
   'hold place <recording-id>... --reason TEXT --by NAME [--json]',
@@ -12,8 +12,12 @@ const usage = [
 ].join('\n  bodyvault ')
 
 async function cmdHold(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { reason: { type: 'string' }, by: { type: 'string' }, all: { type: 'boolean', default: false }, recording: { type: 'string' } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  const { values, positionals } = parse(
+    args,
+    { reason: { type: 'string' }, by: { type: 'string' }, all: { type: 'boolean', default: false }, recording: { type: 'string' } },
+    usage,
+  )
+  if (values.help) return showUsage(usage)
   const [sub, ...rest] = positionals
   const st = station(values)
   try {
@@ -30,7 +34,12 @@ async function cmdHold(args: string[]): Promise<number> {
         // A supervisor's decision: --by is required, so the ledger names a person.
         const ctx = { db: st.db, policy, actor: cliActor(values.by, true, 'a legal hold'), now: new Date() }
         const holds: HoldRow[] = st.db.transaction(() => ids.map((id) => placeHold(ctx, id, values.reason))).immediate()
-        return out(holds, holds.map((h) => `hold #${h.id} placed on recording ${h.recordingId} by ${h.placedBy}: nothing of it is purged until the hold is released`).join('\n'))
+        return out(
+          holds,
+          holds
+            .map((h) => `hold #${h.id} placed on recording ${h.recordingId} by ${h.placedBy}: nothing of it is purged until the hold is released`)
+            .join('\n'),
+        )
       }
       case 'release': {
         if (rest.length !== 1) throw new UsageError(`hold release takes one hold id\n\nUsage: bodyvault ${usage}`)
@@ -41,7 +50,15 @@ async function cmdHold(args: string[]): Promise<number> {
       case 'list': {
         const rows = values.recording !== undefined ? holdsOf(st.db, parseId(values.recording, '--recording'), !values.all) : listHolds(st.db, !values.all)
         const lines = [['HOLD', 'RECORDING', 'PLACED', 'BY', 'RELEASED', 'REASON']]
-        for (const h of rows) lines.push([`#${h.id}`, String(h.recordingId), local(h.placedAt, zone), h.placedBy, h.releasedAt ? `${local(h.releasedAt, zone)} ${h.releasedBy}` : '-', h.reason])
+        for (const h of rows)
+          lines.push([
+            `#${h.id}`,
+            String(h.recordingId),
+            local(h.placedAt, zone),
+            h.placedBy,
+            h.releasedAt ? `${local(h.releasedAt, zone)} ${h.releasedBy}` : '-',
+            h.reason,
+          ])
         return out(rows, `${table(lines)}\n${rows.length} hold(s)${values.all ? '' : ' in force'}`)
       }
       default:

@@ -2,16 +2,16 @@ import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { UsageError } from '../../common/errors.js'
 import { getProfile } from '../../dock/profile.js'
-import { ingestCamera, type IngestProgress } from '../../ingest/session.js'
+import { ingestCamera, type IngestProgress, type IngestReport } from '../../ingest/session.js'
 import { checkpointStation } from '../../ledger/checkpoint.js'
 import { bytes, duration } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'ingest <dir> [--profile ID] [--device ID] [--officer ID] [--json]'
 
 async function cmdIngest(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { profile: { type: 'string' }, device: { type: 'string' }, officer: { type: 'string' } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   if (positionals.length !== 1) throw new UsageError(`ingest takes exactly one camera folder\n\nUsage: bodyvault ${usage}`)
   const st = station(values)
   try {
@@ -21,13 +21,22 @@ async function cmdIngest(args: string[]): Promise<number> {
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
     const bar = !values.json && process.stderr.isTTY ? progressBar() : undefined
-    let report
+    let report: IngestReport
     try {
       report = await ingestCamera({
-        db: st.db, vault: st.vault, root: resolve(positionals[0]!), profile, stationId: st.cfg.station.id,
-        actor: `station:${st.cfg.station.id}`, identity: { deviceId: values.device ?? null, officerId: values.officer ?? null },
-        chunkBytes: st.cfg.ingest.chunkBytes, readBackVerify: st.cfg.ingest.readBackVerify, minFreeBytes: st.cfg.ingest.minFreeBytes,
-        logger: st.logger, signal: ac.signal, onProgress: bar?.update,
+        db: st.db,
+        vault: st.vault,
+        root: resolve(positionals[0]!),
+        profile,
+        stationId: st.cfg.station.id,
+        actor: `station:${st.cfg.station.id}`,
+        identity: { deviceId: values.device ?? null, officerId: values.officer ?? null },
+        chunkBytes: st.cfg.ingest.chunkBytes,
+        readBackVerify: st.cfg.ingest.readBackVerify,
+        minFreeBytes: st.cfg.ingest.minFreeBytes,
+        logger: st.logger,
+        signal: ac.signal,
+        onProgress: bar?.update,
       })
     } finally {
       bar?.stop()
@@ -40,8 +49,11 @@ async function cmdIngest(args: string[]): Promise<number> {
     if (values.json) {
       io.stdout(JSON.stringify(report, null, 2) + '\n')
     } else {
-      io.stdout(`session ${report.sessionId}: ${report.state}: ${report.ingested.length} ingested (${bytes(report.bytesIngested)}), ${report.present.length} already in the vault, ${report.skipped.length} skipped, ${report.failed.length} failed, in ${duration(report.durationMs)}\n`)
-      if (report.ingested.length === 0 && report.failed.length === 0 && report.present.length > 0) io.stdout('nothing new: every file on this camera is already in the vault\n')
+      io.stdout(
+        `session ${report.sessionId}: ${report.state}: ${report.ingested.length} ingested (${bytes(report.bytesIngested)}), ${report.present.length} already in the vault, ${report.skipped.length} skipped, ${report.failed.length} failed, in ${duration(report.durationMs)}\n`,
+      )
+      if (report.ingested.length === 0 && report.failed.length === 0 && report.present.length > 0)
+        io.stdout('nothing new: every file on this camera is already in the vault\n')
       for (const f of report.failed) io.stdout(`  failed  ${f.sourcePath}: ${f.error}\n`)
       if (report.state === 'complete') io.stdout('every media file on the camera is verified in the vault\n')
     }
@@ -53,14 +65,25 @@ async function cmdIngest(args: string[]): Promise<number> {
 
 function progressBar(): { update: (p: IngestProgress) => void; stop: () => void } {
   const bar = new cliProgress.SingleBar(
-    { format: ' {bar} {percentage}% | {files} files | {done}/{total} | {rate}/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50, fps: 5, stream: process.stderr },
+    {
+      format: ' {bar} {percentage}% | {files} files | {done}/{total} | {rate}/s | ETA {eta_formatted}',
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   )
   const t0 = Date.now()
   let started = false
   return {
     update: (p) => {
-      const payload = { files: `${p.filesDone}/${p.filesTotal}`, done: bytes(p.bytesDone), total: bytes(p.bytesTotal), rate: bytes(p.bytesDone / Math.max(0.001, (Date.now() - t0) / 1000)) }
+      const payload = {
+        files: `${p.filesDone}/${p.filesTotal}`,
+        done: bytes(p.bytesDone),
+        total: bytes(p.bytesTotal),
+        rate: bytes(p.bytesDone / Math.max(0.001, (Date.now() - t0) / 1000)),
+      }
       if (!started) {
         bar.start(Math.max(1, p.bytesTotal), p.bytesDone, payload)
         started = true

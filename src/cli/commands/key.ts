@@ -1,7 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { loadOrCreateStationKey } from '../../ledger/keys.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'key show [--pem] [--json]'
 
@@ -12,7 +12,7 @@ const usage = 'key show [--pem] [--json]'
  */
 async function cmdKey(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { pem: { type: 'boolean', default: false } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   if (positionals.length !== 1 || positionals[0] !== 'show') throw new UsageError(`key takes one subcommand: show\n\nUsage: bodyvault ${usage}`)
   const st = station(values)
   try {
@@ -29,14 +29,18 @@ async function cmdKey(args: string[]): Promise<number> {
     if (values.json) io.stdout(JSON.stringify(info, null, 2) + '\n')
     else if (values.pem) io.stdout(key.pem)
     else {
-      io.stdout(table([
-        ['key name', info.name],
-        ['key id', info.keyId],
-        ['vkey', info.vkey],
-        ['public key', info.publicKeyHex],
-        ['fingerprint', `${info.fingerprint}  (SHA-256 of the DER public key: openssl pkey -pubin -in station.pub.pem -outform DER | sha256sum)`],
-        ['private key', `${info.path} (mode 0600, never printed)`],
-      ]) + '\n' + info.pem)
+      io.stdout(
+        table([
+          ['key name', info.name],
+          ['key id', info.keyId],
+          ['vkey', info.vkey],
+          ['public key', info.publicKeyHex],
+          ['fingerprint', `${info.fingerprint}  (SHA-256 of the DER public key: openssl pkey -pubin -in station.pub.pem -outform DER | sha256sum)`],
+          ['private key', `${info.path} (mode 0600, never printed)`],
+        ]) +
+          '\n' +
+          info.pem,
+      )
     }
     return EXIT.ok
   } finally {

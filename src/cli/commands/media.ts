@@ -4,28 +4,44 @@ import { JOB_KINDS, type JobKind } from '../../media/policy.js'
 import { MediaWorker, type JobOutcome } from '../../media/worker.js'
 import type { Station } from '../context.js'
 import { duration, table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'media run [--once] [--kind probe|proxy|thumbnail] [--json] | media status [--json] | media retry [--all | JOB_ID...]'
 
 /** The media worker of a station, configured from its `media` settings (daemon and CLI). */
 export function mediaWorkerFor(st: Station, opts: { kinds?: JobKind[] } = {}): MediaWorker {
   return new MediaWorker({
-    db: st.db, vault: st.vault, settings: st.cfg.media, profiles: st.profiles,
-    stationTimezone: st.cfg.station.timezone, actor: `station:${st.cfg.station.id}`, logger: st.logger,
-    chunkBytes: st.cfg.ingest.chunkBytes, ...(opts.kinds ? { kinds: opts.kinds } : {}),
+    db: st.db,
+    vault: st.vault,
+    settings: st.cfg.media,
+    profiles: st.profiles,
+    stationTimezone: st.cfg.station.timezone,
+    actor: `station:${st.cfg.station.id}`,
+    logger: st.logger,
+    chunkBytes: st.cfg.ingest.chunkBytes,
+    ...(opts.kinds ? { kinds: opts.kinds } : {}),
   })
 }
 
 function statusText(s: MediaStatus): string {
   const lines: string[] = []
-  lines.push(`queue: ${s.byState.queued} queued, ${s.byState.running} running, ${s.byState.done} done, ${s.byState.failed} failed; ${s.derivatives} derivatives`)
-  lines.push(table([
-    ['kind', 'queued', 'running', 'done', 'failed'],
-    ...JOB_KINDS.map((k) => [k, String(s.byKind[k].queued), String(s.byKind[k].running), String(s.byKind[k].done), String(s.byKind[k].failed)]),
-  ]))
-  for (const r of s.running) lines.push(`running  job ${r.jobId}  ${r.kind}  recording:${r.recordingId} ${r.sourcePath}  (attempt ${r.attempts}, pid ${r.workerPid ?? '?'}, since ${r.startedAt ?? '?'})`)
-  for (const r of s.retrying) lines.push(`retry    job ${r.jobId}  ${r.kind}  recording:${r.recordingId} ${r.sourcePath}  (after ${r.attempts} attempt(s), next at ${r.nextAttemptAt}): ${firstLine(r.error)}`)
+  lines.push(
+    `queue: ${s.byState.queued} queued, ${s.byState.running} running, ${s.byState.done} done, ${s.byState.failed} failed; ${s.derivatives} derivatives`,
+  )
+  lines.push(
+    table([
+      ['kind', 'queued', 'running', 'done', 'failed'],
+      ...JOB_KINDS.map((k) => [k, String(s.byKind[k].queued), String(s.byKind[k].running), String(s.byKind[k].done), String(s.byKind[k].failed)]),
+    ]),
+  )
+  for (const r of s.running)
+    lines.push(
+      `running  job ${r.jobId}  ${r.kind}  recording:${r.recordingId} ${r.sourcePath}  (attempt ${r.attempts}, pid ${r.workerPid ?? '?'}, since ${r.startedAt ?? '?'})`,
+    )
+  for (const r of s.retrying)
+    lines.push(
+      `retry    job ${r.jobId}  ${r.kind}  recording:${r.recordingId} ${r.sourcePath}  (after ${r.attempts} attempt(s), next at ${r.nextAttemptAt}): ${firstLine(r.error)}`,
+    )
   for (const f of s.failed) {
     lines.push(`FAILED   job ${f.jobId}  ${f.kind}  recording:${f.recordingId} ${f.sourcePath}  (${f.attempts} attempt(s)); the original stays in the vault:`)
     for (const l of (f.error ?? '').split('\n')) lines.push(`           ${l}`)
@@ -40,16 +56,24 @@ function firstLine(s: string | null): string {
 function outcomeLine(o: JobOutcome): string {
   const what = `job ${o.jobId} ${o.kind} recording:${o.recordingId}`
   switch (o.outcome) {
-    case 'done': return `done     ${what}: ${o.result ?? ''} (${duration(o.ms)})`
-    case 'failed': return `FAILED   ${what}: ${firstLine(o.error ?? null)}`
-    case 'retry': return `retry    ${what} at ${o.nextAttemptAt ?? '?'}: ${firstLine(o.error ?? null)}`
-    case 'interrupted': return `stopped  ${what}: back in the queue`
+    case 'done':
+      return `done     ${what}: ${o.result ?? ''} (${duration(o.ms)})`
+    case 'failed':
+      return `FAILED   ${what}: ${firstLine(o.error ?? null)}`
+    case 'retry':
+      return `retry    ${what} at ${o.nextAttemptAt ?? '?'}: ${firstLine(o.error ?? null)}`
+    case 'interrupted':
+      return `stopped  ${what}: back in the queue`
   }
 }
 
 async function cmdMedia(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { once: { type: 'boolean', default: false }, kind: { type: 'string', multiple: true }, all: { type: 'boolean', default: false } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  const { values, positionals } = parse(
+    args,
+    { once: { type: 'boolean', default: false }, kind: { type: 'string', multiple: true }, all: { type: 'boolean', default: false } },
+    usage,
+  )
+  if (values.help) return showUsage(usage)
   const [sub, ...rest] = positionals
   if (sub === 'status') {
     if (rest.length) throw new UsageError(`media status takes no arguments\n\nUsage: bodyvault ${usage}`)
@@ -72,13 +96,18 @@ async function cmdMedia(args: string[]): Promise<number> {
     try {
       const n = retryFailedJobs(st.db, ids, new Date())
       st.logger.info({ event: 'media.retry', jobs: ids.length ? ids : 'all', requeued: n }, 'failed media jobs requeued')
-      io.stdout(values.json ? JSON.stringify({ requeued: n }) + '\n' : `${n} failed job(s) back in the queue: run bodyvault media run (or let the daemon pick them up)\n`)
+      io.stdout(
+        values.json
+          ? JSON.stringify({ requeued: n }) + '\n'
+          : `${n} failed job(s) back in the queue: run bodyvault media run (or let the daemon pick them up)\n`,
+      )
       return EXIT.ok
     } finally {
       st.close()
     }
   }
-  if (sub !== 'run') throw new UsageError(`${sub === undefined ? 'media needs a subcommand' : `unknown media subcommand "${sub}"`}\n\nUsage: bodyvault ${usage}`)
+  if (sub !== 'run')
+    throw new UsageError(`${sub === undefined ? 'media needs a subcommand' : `unknown media subcommand "${sub}"`}\n\nUsage: bodyvault ${usage}`)
   if (rest.length) throw new UsageError(`media run takes no arguments\n\nUsage: bodyvault ${usage}`)
   const kinds = (values.kind ?? []).map((k) => {
     if (!(JOB_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind must be one of ${JOB_KINDS.join(', ')}, not "${k}"`)
@@ -100,7 +129,8 @@ async function cmdMedia(args: string[]): Promise<number> {
       io.stdout(JSON.stringify({ ...report, status }, null, 2) + '\n')
     } else {
       const r = report.recovered
-      if (r.requeued.length || r.failed.length || r.killed.length) io.stdout(`recovered after a crash: ${r.requeued.length} job(s) requeued, ${r.failed.length} failed, ${r.killed.length} orphaned ffmpeg killed\n`)
+      if (r.requeued.length || r.failed.length || r.killed.length)
+        io.stdout(`recovered after a crash: ${r.requeued.length} job(s) requeued, ${r.failed.length} failed, ${r.killed.length} orphaned ffmpeg killed\n`)
       for (const o of report.outcomes) io.stdout(outcomeLine(o) + '\n')
       io.stdout(statusText(status))
     }

@@ -4,12 +4,9 @@ import { offloadSettings } from '../../offload/config.js'
 import { requireOffload } from '../../offload/setup.js'
 import { runOffloadOnce, type OffloadReport } from '../../offload/worker.js'
 import { bytes, table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
-const usage = [
-  'offload run [--once] [--json]',
-  'offload status [--json]',
-].join('\n  bodyvault ')
+const usage = ['offload run [--once] [--json]', 'offload status [--json]'].join('\n  bodyvault ')
 
 function summary(r: OffloadReport): string {
   const d = r.done
@@ -18,7 +15,7 @@ function summary(r: OffloadReport): string {
 
 async function cmdOffload(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { once: { type: 'boolean', default: false } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const [sub] = positionals
   const st = station(values)
   try {
@@ -27,7 +24,9 @@ async function cmdOffload(args: string[]): Promise<number> {
         const d = requireOffload(st)
         try {
           let stop = false
-          const onSignal = (): void => { stop = true }
+          const onSignal = (): void => {
+            stop = true
+          }
           process.once('SIGINT', onSignal)
           process.once('SIGTERM', onSignal)
           const reports: OffloadReport[] = []
@@ -59,22 +58,48 @@ async function cmdOffload(args: string[]): Promise<number> {
       }
       case 'status': {
         const s = offloadSettings(st.cfg)
-        const q = st.db.prepare('SELECT op, count(*) AS n, sum(attempts > 0) AS failing, min(next_attempt_at) AS next FROM offload_queue GROUP BY op ORDER BY op').all() as { op: string; n: number; failing: number; next: string }[]
-        const errors = st.db.prepare('SELECT op, subject, attempts, next_attempt_at AS nextAttemptAt, last_error AS lastError FROM offload_queue WHERE last_error IS NOT NULL ORDER BY next_attempt_at LIMIT 20').all() as { op: string; subject: string; attempts: number; nextAttemptAt: string; lastError: string }[]
-        const o = st.db.prepare('SELECT count(*) AS total, sum(verified_at IS NOT NULL AND deleted_at IS NULL) AS verified, sum(evicted_at IS NOT NULL AND deleted_at IS NULL) AS evicted, sum(deleted_at IS NOT NULL) AS deleted, sum(legal_hold) AS held, coalesce(sum(CASE WHEN evicted_at IS NOT NULL AND deleted_at IS NULL THEN size END), 0) AS evictedBytes FROM offload_objects').get() as Record<string, number | null>
-        const through = Number((st.db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0)
+        const q = st.db
+          .prepare('SELECT op, count(*) AS n, sum(attempts > 0) AS failing, min(next_attempt_at) AS next FROM offload_queue GROUP BY op ORDER BY op')
+          .all() as { op: string; n: number; failing: number; next: string }[]
+        const errors = st.db
+          .prepare(
+            'SELECT op, subject, attempts, next_attempt_at AS nextAttemptAt, last_error AS lastError FROM offload_queue WHERE last_error IS NOT NULL ORDER BY next_attempt_at LIMIT 20',
+          )
+          .all() as { op: string; subject: string; attempts: number; nextAttemptAt: string; lastError: string }[]
+        const o = st.db
+          .prepare(
+            'SELECT count(*) AS total, sum(verified_at IS NOT NULL AND deleted_at IS NULL) AS verified, sum(evicted_at IS NOT NULL AND deleted_at IS NULL) AS evicted, sum(deleted_at IS NOT NULL) AS deleted, sum(legal_hold) AS held, coalesce(sum(CASE WHEN evicted_at IS NOT NULL AND deleted_at IS NULL THEN size END), 0) AS evictedBytes FROM offload_objects',
+          )
+          .get() as Record<string, number | null>
+        const through = Number(
+          (st.db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0,
+        )
         const status = {
-          configured: s !== null, bucket: s?.bucket ?? null, endpoint: s?.endpoint ?? null, prefix: s?.prefix ?? null, cache: s?.cache ?? null,
-          queue: q, errors,
-          remote: { verified: o.verified ?? 0, evictedLocally: o.evicted ?? 0, evictedBytes: o.evictedBytes ?? 0, deleted: o.deleted ?? 0, legalHolds: o.held ?? 0 },
+          configured: s !== null,
+          bucket: s?.bucket ?? null,
+          endpoint: s?.endpoint ?? null,
+          prefix: s?.prefix ?? null,
+          cache: s?.cache ?? null,
+          queue: q,
+          errors,
+          remote: {
+            verified: o.verified ?? 0,
+            evictedLocally: o.evicted ?? 0,
+            evictedBytes: o.evictedBytes ?? 0,
+            deleted: o.deleted ?? 0,
+            legalHolds: o.held ?? 0,
+          },
           ledger: { head: ledgerHead(st.db).seq, uploadedThrough: through },
         }
         if (values.json) {
           io.stdout(JSON.stringify(status, null, 2) + '\n')
         } else {
           io.stdout(`offload: ${s ? `s3://${s.bucket}/${s.prefix} at ${s.endpoint ?? 'AWS'}` : 'not configured (local disk only)'}\n`)
-          io.stdout(`remote copies verified: ${status.remote.verified} (${status.remote.evictedLocally} evicted locally, ${bytes(status.remote.evictedBytes)}), ${status.remote.legalHolds} under legal hold, ${status.remote.deleted} deleted after purge; ledger uploaded through event ${through} of ${status.ledger.head}\n`)
-          if (q.length) io.stdout(table([['QUEUE', 'JOBS', 'RETRYING', 'NEXT ATTEMPT'], ...q.map((r) => [r.op, String(r.n), String(r.failing), r.next])]) + '\n')
+          io.stdout(
+            `remote copies verified: ${status.remote.verified} (${status.remote.evictedLocally} evicted locally, ${bytes(status.remote.evictedBytes)}), ${status.remote.legalHolds} under legal hold, ${status.remote.deleted} deleted after purge; ledger uploaded through event ${through} of ${status.ledger.head}\n`,
+          )
+          if (q.length)
+            io.stdout(table([['QUEUE', 'JOBS', 'RETRYING', 'NEXT ATTEMPT'], ...q.map((r) => [r.op, String(r.n), String(r.failing), r.next])]) + '\n')
           else io.stdout('queue empty\n')
           for (const e of errors) io.stdout(`  ${e.op} ${e.subject.slice(0, 16)}: attempt ${e.attempts}, next ${e.nextAttemptAt}: ${e.lastError}\n`)
         }

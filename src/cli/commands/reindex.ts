@@ -1,24 +1,36 @@
 import { UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
 import { requireOffload } from '../../offload/setup.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'reindex --from-s3 [--fetch] [--json]'
 
 async function cmdReindex(args: string[]): Promise<number> {
   const { values } = parse(args, { 'from-s3': { type: 'boolean', default: false }, fetch: { type: 'boolean', default: false } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   if (!values['from-s3']) throw new UsageError(`reindex rebuilds a catalog from the S3 bucket: --from-s3 is required\n\nUsage: bodyvault ${usage}`)
   const st = station(values)
   try {
     const d = requireOffload(st)
     try {
-      const r = await reindexFromS3({ db: st.db, vault: st.vault, s3: d.s3, settings: d.settings, stationId: st.cfg.station.id, logger: st.logger, fetch: values.fetch })
+      const r = await reindexFromS3({
+        db: st.db,
+        vault: st.vault,
+        s3: d.s3,
+        settings: d.settings,
+        stationId: st.cfg.station.id,
+        logger: st.logger,
+        fetch: values.fetch,
+      })
       if (values.json) {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
       } else {
-        io.stdout(`rebuilt from s3://${r.bucket}/${r.prefix}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds\n`)
-        io.stdout(`objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache` : ' (fetched back when read)'}\n`)
+        io.stdout(
+          `rebuilt from s3://${r.bucket}/${r.prefix}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds\n`,
+        )
+        io.stdout(
+          `objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache` : ' (fetched back when read)'}\n`,
+        )
         for (const p of r.ledgerProblems) io.stdout(`ledger problem at event ${p.seq}: ${p.detail}\n`)
         for (const m of r.objects.missing) io.stdout(`missing: ${m}\n`)
         for (const n of r.notes) io.stdout(`note: ${n}\n`)

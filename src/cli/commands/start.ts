@@ -8,14 +8,14 @@ import { realUsbBackend } from '../../dock/usb.js'
 import { startCheckpoints } from '../../ledger/checkpoint.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { startBackgroundJobs } from '../../retention/background.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, parse, station, type Command, showUsage } from '../common.js'
 import { mediaWorkerFor } from './media.js'
 
 const usage = 'start'
 
 async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const st = station(values, false)
   const cleaned = await st.vault.cleanStaging()
   const head = ledgerHead(st.db)
@@ -23,20 +23,39 @@ async function cmdStart(args: string[]): Promise<number> {
   const dock = new StationDaemon({ cfg: st.cfg, db: st.db, vault: st.vault, profiles: st.profiles, logger: st.logger, usb: realUsbBackend() })
   const jobs = startBackgroundJobs(st) // nightly retention purge; S3 offload worker when configured
   // The HTTP API (lookup, playback, exports, /v1/station); `bodyvault status` uses the station-local credential.
-  let server
+  let server: Awaited<ReturnType<typeof buildApi>>
   try {
-    server = await buildApi({
-      db: st.db, vault: st.vault, logger: st.logger, station: st.cfg.station, policy: retentionPolicy(st.cfg),
-      openObject: async (sha) => (await openObject({ db: st.db, vault: st.vault, s3: jobs.s3, logger: st.logger }, sha)).path,
-      rateLimitPerMinute: st.cfg.api.rateLimitPerMinute, localSecret: await writeStatusSecret(st.cfg.dataDir),
-    }, (app) => stationRoutes(app, { station: dock }))
+    server = await buildApi(
+      {
+        db: st.db,
+        vault: st.vault,
+        logger: st.logger,
+        station: st.cfg.station,
+        policy: retentionPolicy(st.cfg),
+        openObject: async (sha) => (await openObject({ db: st.db, vault: st.vault, s3: jobs.s3, logger: st.logger }, sha)).path,
+        rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
+        localSecret: await writeStatusSecret(st.cfg.dataDir),
+      },
+      (app) => stationRoutes(app, { station: dock }),
+    )
     await listenOn(server, st.cfg.listen)
   } catch (err) {
     await jobs.stop()
     st.close()
     throw err
   }
-  st.logger.info({ event: 'station.start', station: st.cfg.station.id, dataDir: st.cfg.dataDir, listen: st.cfg.listen, ledgerHead: head.seq, stagingCleaned: cleaned.length, profiles: [...st.profiles.keys()] }, 'bodyvault station ready')
+  st.logger.info(
+    {
+      event: 'station.start',
+      station: st.cfg.station.id,
+      dataDir: st.cfg.dataDir,
+      listen: st.cfg.listen,
+      ledgerHead: head.seq,
+      stagingCleaned: cleaned.length,
+      profiles: [...st.profiles.keys()],
+    },
+    'bodyvault station ready',
+  )
   const media = mediaWorkerFor(st) // media jobs (probe, proxy, thumbnail) run beside docking; stopped before the catalog closes
   media.start()
   const checkpoints = startCheckpoints({ db: st.db, dataDir: st.cfg.dataDir, stationId: st.cfg.station.id, logger: st.logger, policy: st.cfg.ledger }) // signed ledger checkpoints; a last one at stop

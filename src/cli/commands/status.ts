@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { parseListen, statusSecretPath } from '../../api/server.js'
 import type { StationStatus } from '../../dock/status.js'
 import { bytes, duration, table } from '../format.js'
-import { EXIT, io, parse, type Command } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
 
 const usage = 'status [--json]'
 
@@ -26,13 +26,17 @@ async function credential(dataDir: string): Promise<string | undefined> {
   } catch (err) {
     // No credential file: the request goes without one; a daemon that answers says 401.
     if (errnoCode(err) === 'ENOENT') return undefined
-    throw new BodyvaultError('DAEMON_AUTH', `cannot read the daemon's status credential ${statusSecretPath(dataDir)}: ${errorMessage(err)} (run status as the daemon's user, or set BODYVAULT_TOKEN)`, 3)
+    throw new BodyvaultError(
+      'DAEMON_AUTH',
+      `cannot read the daemon's status credential ${statusSecretPath(dataDir)}: ${errorMessage(err)} (run status as the daemon's user, or set BODYVAULT_TOKEN)`,
+      3,
+    )
   }
 }
 
 async function cmdStatus(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   // Only the configuration: status never opens the catalog, it asks the running daemon.
   const cfg = loadConfig({ file: values.config })
   const base = daemonUrl(cfg.listen)
@@ -40,14 +44,23 @@ async function cmdStatus(args: string[]): Promise<number> {
   try {
     const secret = await credential(cfg.dataDir)
     const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers: secret ? { authorization: `Bearer ${secret}` } : {} })
-    if (res.status === 401) throw new BodyvaultError('DAEMON_AUTH', `the daemon at ${base} wants a credential: run status with the daemon's data dir and user on the station (it reads ${statusSecretPath(cfg.dataDir)}), or set BODYVAULT_TOKEN to a token`, 3)
+    if (res.status === 401)
+      throw new BodyvaultError(
+        'DAEMON_AUTH',
+        `the daemon at ${base} wants a credential: run status with the daemon's data dir and user on the station (it reads ${statusSecretPath(cfg.dataDir)}), or set BODYVAULT_TOKEN to a token`,
+        3,
+      )
     if (!res.ok) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`, 3)
     st = (await res.json()) as StationStatus
   } catch (err) {
     if (err instanceof BodyvaultError) throw err
     const code = errnoCode((err as { cause?: unknown }).cause) ?? errnoCode(err)
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ECONNRESET') {
-      throw new BodyvaultError('NO_DAEMON', `no bodyvault daemon is running at ${base} (nothing answers there): start one with \`bodyvault start\`, or point listen / BODYVAULT_LISTEN at the running one`, 3)
+      throw new BodyvaultError(
+        'NO_DAEMON',
+        `no bodyvault daemon is running at ${base} (nothing answers there): start one with \`bodyvault start\`, or point listen / BODYVAULT_LISTEN at the running one`,
+        3,
+      )
     }
     throw new BodyvaultError('DAEMON_HTTP', `cannot ask the daemon at ${base}: ${errorMessage(err)}${code ? ` (${code})` : ''}`, 3)
   }
@@ -57,15 +70,23 @@ async function cmdStatus(args: string[]): Promise<number> {
   }
   io.stdout(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}\n`)
   io.stdout(`usb: ${st.usb.available ? 'watching' : `not watched (${st.usb.reason ?? 'unknown'})`}; mount roots: ${st.mountRoots.join(', ') || '(none)'}\n`)
-  io.stdout(`ingest: ${st.scheduler.active}/${st.scheduler.concurrency} cameras copying, ${st.scheduler.queued} queued; disk streams ${st.scheduler.diskActive}/${st.scheduler.diskStreams}\n`)
+  io.stdout(
+    `ingest: ${st.scheduler.active}/${st.scheduler.concurrency} cameras copying, ${st.scheduler.queued} queued; disk streams ${st.scheduler.diskActive}/${st.scheduler.diskStreams}\n`,
+  )
   if (st.cameras.length === 0) io.stdout('no camera docked\n')
   else {
     const rows = [['CAMERA', 'STATE', 'DEVICE', 'OFFICER', 'FILES', 'BYTES', 'RATE', 'ETA', 'VOLUME']]
     for (const c of st.cameras) {
       rows.push([
-        c.id, c.state, c.deviceId ?? '-', c.officerId ? `${c.officerId}${c.officerName ? ` ${c.officerName}` : ''}` : '-',
-        `${c.files.done}/${c.files.total}`, `${bytes(c.bytes.done)}/${bytes(c.bytes.total)}`,
-        c.rateBytesPerSec === null ? '-' : `${bytes(c.rateBytesPerSec)}/s`, c.etaSec === null ? '-' : duration(c.etaSec * 1000), c.volume ?? '-',
+        c.id,
+        c.state,
+        c.deviceId ?? '-',
+        c.officerId ? `${c.officerId}${c.officerName ? ` ${c.officerName}` : ''}` : '-',
+        `${c.files.done}/${c.files.total}`,
+        `${bytes(c.bytes.done)}/${bytes(c.bytes.total)}`,
+        c.rateBytesPerSec === null ? '-' : `${bytes(c.rateBytesPerSec)}/s`,
+        c.etaSec === null ? '-' : duration(c.etaSec * 1000),
+        c.volume ?? '-',
       ])
     }
     io.stdout(table(rows) + '\n')
@@ -78,7 +99,8 @@ async function cmdStatus(args: string[]): Promise<number> {
   const recent = st.recent.slice(0, 5)
   if (recent.length) {
     io.stdout('recently undocked:\n')
-    for (const r of recent) io.stdout(`  ${r.endedAt}  ${r.id}  ${r.deviceId ?? '-'}  ${r.outcome}${r.outcome === 'incomplete' && r.lastError ? `: ${r.lastError}` : ''}\n`)
+    for (const r of recent)
+      io.stdout(`  ${r.endedAt}  ${r.id}  ${r.deviceId ?? '-'}  ${r.outcome}${r.outcome === 'incomplete' && r.lastError ? `: ${r.lastError}` : ''}\n`)
   }
   return EXIT.ok
 }

@@ -2,13 +2,13 @@ import { UsageError } from '../../common/errors.js'
 import { isRole, ROLES } from '../../api/roles.js'
 import { createToken, listTokens, revokeToken } from '../../api/tokens.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = `token create --role ${ROLES.join('|')} --name NAME [--officer POLICE_NO] [--json] | token list [--json] | token revoke ID`
 
 async function cmdToken(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, officer: { type: 'string' } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const [sub, arg] = positionals
   const st = station(values)
   const actor = `station:${st.cfg.station.id}`
@@ -25,7 +25,13 @@ async function cmdToken(args: string[]): Promise<number> {
     if (sub === 'list') {
       const rows = listTokens(st.db)
       if (values.json) io.stdout(JSON.stringify(rows, null, 2) + '\n')
-      else io.stdout(table([['ID', 'ROLE', 'NAME', 'OFFICER', 'CREATED', 'REVOKED'], ...rows.map((r) => [String(r.id), r.role, r.name, r.officerId ?? '-', r.createdAt, r.revokedAt ?? '-'])]) + '\n')
+      else
+        io.stdout(
+          table([
+            ['ID', 'ROLE', 'NAME', 'OFFICER', 'CREATED', 'REVOKED'],
+            ...rows.map((r) => [String(r.id), r.role, r.name, r.officerId ?? '-', r.createdAt, r.revokedAt ?? '-']),
+          ]) + '\n',
+        )
       return EXIT.ok
     }
     if (sub === 'revoke') {

@@ -1,7 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { parseTrustedKey, readTrustedKeyFile, verifyEvidencePackage } from '../../export/verify-package.js'
 import { bytes } from '../format.js'
-import { EXIT, io, parse, type Command } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
 
 const usage = 'verify-package <FILE.zip|FOLDER> [--key FILE | --key-hex HEX] [--json]'
 
@@ -13,10 +13,11 @@ const usage = 'verify-package <FILE.zip|FOLDER> [--key FILE | --key-hex HEX] [--
  */
 async function cmdVerifyPackage(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { key: { type: 'string' }, 'key-hex': { type: 'string' } }, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   if (positionals.length !== 1) throw new UsageError(`verify-package takes one package (zip file or unzipped folder)\n\nUsage: bodyvault ${usage}`)
   if (values.key !== undefined && values['key-hex'] !== undefined) throw new UsageError('give --key or --key-hex, not both')
-  const trustedKey = values.key !== undefined ? await readTrustedKeyFile(values.key) : values['key-hex'] !== undefined ? parseTrustedKey(values['key-hex']) : undefined
+  const trustedKey =
+    values.key !== undefined ? await readTrustedKeyFile(values.key) : values['key-hex'] !== undefined ? parseTrustedKey(values['key-hex']) : undefined
   const report = await verifyEvidencePackage(positionals[0]!, trustedKey ? { trustedKey } : {})
   if (values.json) {
     io.stdout(JSON.stringify(report, null, 2) + '\n')
@@ -24,7 +25,9 @@ async function cmdVerifyPackage(args: string[]): Promise<number> {
     for (const f of report.failures) io.stdout(`FAIL ${f.code}${f.file ? ` ${f.file}` : ''}: ${f.detail}\n`)
     for (const w of report.warnings) io.stdout(`warning: ${w}\n`)
     const cp = report.checkpoint
-    io.stdout(`${report.ok ? 'ok' : 'PACKAGE DOES NOT VERIFY'}: package ${report.packageId ?? '?'}, ${report.checked.files} files (${bytes(report.checked.bytes)}), ${report.checked.recordings} recordings, ${report.checked.events} events${cp ? `, checkpoint ${cp.origin} at ${cp.treeSize} events` : ''}; key ${report.stationKey?.fingerprint ?? '?'} ${report.trustedKey === 'matched' ? '(matches the trusted key)' : report.trustedKey === 'mismatch' ? '(NOT the trusted key)' : '(not compared with a trusted key)'}; ${report.failures.length} failure(s)\n`)
+    io.stdout(
+      `${report.ok ? 'ok' : 'PACKAGE DOES NOT VERIFY'}: package ${report.packageId ?? '?'}, ${report.checked.files} files (${bytes(report.checked.bytes)}), ${report.checked.recordings} recordings, ${report.checked.events} events${cp ? `, checkpoint ${cp.origin} at ${cp.treeSize} events` : ''}; key ${report.stationKey?.fingerprint ?? '?'} ${report.trustedKey === 'matched' ? '(matches the trusted key)' : report.trustedKey === 'mismatch' ? '(NOT the trusted key)' : '(not compared with a trusted key)'}; ${report.failures.length} failure(s)\n`,
+    )
   }
   return report.ok ? EXIT.ok : EXIT.problems
 }

@@ -1,12 +1,12 @@
 import { verifyVault } from '../../vault/verify.js'
 import { bytes } from '../format.js'
-import { EXIT, io, parse, station, type Command } from '../common.js'
+import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'verify [--json]'
 
 async function cmdVerify(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
-  if (values.help) return (io.stdout(`Usage: bodyvault ${usage}\n`), EXIT.ok)
+  if (values.help) return showUsage(usage)
   const st = station(values)
   try {
     const report = await verifyVault(st.db, st.vault, { chunkBytes: st.cfg.ingest.chunkBytes })
@@ -14,7 +14,9 @@ async function cmdVerify(args: string[]): Promise<number> {
       io.stdout(JSON.stringify(report, null, 2) + '\n')
     } else {
       for (const p of report.problems) io.stdout(`${p.kind}\t${p.subject}\t${p.detail}\n`)
-      io.stdout(`${report.ok ? 'ok' : 'PROBLEMS FOUND'}: ${report.checked.events} events, ${report.checked.recordings} recordings, ${report.checked.objects} objects (${bytes(report.checked.bytes)}) checked; ${report.problems.length} problems\n`)
+      io.stdout(
+        `${report.ok ? 'ok' : 'PROBLEMS FOUND'}: ${report.checked.events} events, ${report.checked.recordings} recordings, ${report.checked.objects} objects (${bytes(report.checked.bytes)}) checked; ${report.problems.length} problems\n`,
+      )
     }
     return report.ok ? EXIT.ok : EXIT.problems
   } finally {
