@@ -20,19 +20,17 @@
  * station (hash, staging write, fsync, read-back, commit, scheduling), not
  * a USB bus. USB is not used (no bus on most benchmark hosts).
  */
+import { openStation } from '../src/station/station.js'
 import { execFileSync } from 'node:child_process'
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { openCatalog } from '../src/catalog/db.js'
 import { silentLogger } from '../src/common/log.js'
 import { packageRoot } from '../src/common/paths.js'
 import { loadConfig } from '../src/config/load.js'
-import { StationDaemon } from '../src/dock/daemon.js'
-import { loadProfiles } from '../src/dock/profile.js'
+import { loadProfiles } from '../src/camera/profile.js'
 import { FakeUsbBackend } from '../src/dock/usb.js'
-import { Vault } from '../src/vault/store.js'
 
 const { values } = parseArgs({
   options: {
@@ -116,10 +114,8 @@ async function run(n: number, k: number, mode: Run['mode']): Promise<Run> {
   const devices = Array.from({ length: n }, (_, i) => `B${String(k).padStart(2, '0')}${String(i).padStart(4, '0')}`)
   for (const d of devices) linkCamera(join(prepared, d), d)
   const cfg = { ...base, dataDir: join(dir, 'data'), docking: { ...base.docking, mountRoots: [root], pollMs: 100 } }
-  const vault = new Vault(cfg.dataDir)
-  vault.ensureLayout()
-  const db = openCatalog(vault.catalogPath)
-  const daemon = new StationDaemon({ cfg, db, vault, profiles, logger: silentLogger(), usb: new FakeUsbBackend('not used by the benchmark') })
+  const st = openStation({ config: cfg, logger: silentLogger(), profiles })
+  const daemon = st.dock({ usb: new FakeUsbBackend('not used by the benchmark') })
   await daemon.start()
   const seenAt = new Map<string, number>()
   const doneAt = new Map<string, number>()
@@ -150,7 +146,7 @@ async function run(n: number, k: number, mode: Run['mode']): Promise<Run> {
   }
   const cpu = process.cpuUsage(cpu0)
   await daemon.stop()
-  db.close()
+  st.close()
   rmSync(dir, { recursive: true, force: true })
   const ids = [...doneAt.keys()]
   const ms = mode === 'at once' ? Math.max(...doneAt.values()) - Math.min(...seenAt.values()) : ids.reduce((a, id) => a + doneAt.get(id)! - seenAt.get(id)!, 0)

@@ -10,20 +10,17 @@
  * Without --input, a 1080p30 H.264 + AAC clip (--seconds long, camera-like
  * bit rate) is generated with ffmpeg lavfi.
  */
+import { openStation } from '../src/station/station.js'
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { openCatalog } from '../src/catalog/db.js'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
-import { loadProfiles } from '../src/dock/profile.js'
-import { ingestCamera } from '../src/ingest/session.js'
+import { loadProfiles } from '../src/camera/profile.js'
 import { derivativesOf, getMediaInfo } from '../src/media/catalog.js'
 import { locateFfmpeg } from '../src/media/ffmpeg.js'
-import { MediaWorker } from '../src/media/worker.js'
-import { Vault } from '../src/vault/store.js'
 
 const { values } = parseArgs({
   options: {
@@ -102,26 +99,17 @@ async function direct(ffmpeg: string, args: string[], nice: number): Promise<num
 
 /** One fresh vault: ingest the clip, run probe + thumbnail (warm), then time the proxy job. */
 async function job(camRoot: string, dir: string): Promise<{ ms: number; ffmpegMs: number; args: string[]; durationSec: number | null }> {
-  const vault = new Vault(dir)
-  vault.ensureLayout()
-  const db = openCatalog(vault.catalogPath)
+  const st = openStation({
+    config: { ...cfg, dataDir: dir, station: { ...cfg.station, id: 'bench' }, ingest: { ...cfg.ingest, readBackVerify: true, minFreeBytes: 0 } },
+    logger: silentLogger(),
+    profiles,
+  })
+  const { db } = st
   try {
-    const r = await ingestCamera({
-      db,
-      vault,
-      root: camRoot,
-      profile,
-      stationId: 'bench',
-      actor: 'station:bench',
-      chunkBytes: cfg.ingest.chunkBytes,
-      readBackVerify: true,
-      minFreeBytes: 0,
-      logger: silentLogger(),
-    })
+    const r = await st.ingest({ root: camRoot, profile })
     const id = r.ingested[0]!.id
-    const common = { db, vault, settings: cfg.media, profiles, stationTimezone: cfg.station.timezone, actor: 'station:bench', logger: silentLogger() }
-    await new MediaWorker({ ...common, kinds: ['probe'] }).drain()
-    const proxyWorker = new MediaWorker({ ...common, kinds: ['proxy'] })
+    await st.mediaWorker({ kinds: ['probe'] }).drain()
+    const proxyWorker = st.mediaWorker({ kinds: ['proxy'] })
     // A long-lived daemon worker has looked its tools up long before; so has this one.
     await proxyWorker.toolVersions()
     const t0 = process.hrtime.bigint()
@@ -132,7 +120,7 @@ async function job(camRoot: string, dir: string): Promise<{ ms: number; ffmpegMs
     const d = derivativesOf(db, id).find((x) => x.kind === 'proxy')!
     return { ms, ffmpegMs: out.ffmpegMs ?? ms, args: d.args, durationSec: getMediaInfo(db, id)?.durationSec ?? null }
   } finally {
-    db.close()
+    st.close()
   }
 }
 

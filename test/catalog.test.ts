@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import t from 'tap'
 import { openCatalog } from '../src/catalog/db.js'
 import { migrations } from '../src/catalog/migrations.js'
-import { ROOT, tempDir } from './helpers.js'
+import { tempDir, spawnCli } from './helpers.js'
 
 t.test('migrations are numbered in order, and four processes opening one new catalog at once all succeed', async (t) => {
   const versions = migrations.map((m) => m.version)
@@ -14,12 +13,12 @@ t.test('migrations are numbered in order, and four processes opening one new cat
   )
   t.equal(new Set(versions).size, versions.length, 'no version twice')
   const dir = tempDir(t)
-  const env = { ...process.env, BODYVAULT_DATA_DIR: join(dir, 'data'), BODYVAULT_LOG_LEVEL: 'silent' }
+  const env = { BODYVAULT_DATA_DIR: join(dir, 'data'), BODYVAULT_LOG_LEVEL: 'silent' }
   const codes = await Promise.all(
     [1, 2, 3, 4].map(
       () =>
         new Promise<number | null>((resolve) => {
-          const c = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'recordings', '--json'], { env, stdio: 'ignore' })
+          const c = spawnCli(['recordings', '--json'], env, { stdio: 'ignore' })
           c.on('exit', resolve)
         }),
     ),

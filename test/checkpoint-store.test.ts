@@ -1,6 +1,3 @@
-// Station key, stored checkpoints, and what verify makes of them
-// (src/ledger/keys.ts, src/ledger/checkpoint.ts), with real files and SQLite.
-import { spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -14,17 +11,16 @@ import {
   listCheckpoints,
   maybeCheckpoint,
   signCheckpoint,
-  startCheckpoints,
   writeCheckpoint,
 } from '../src/ledger/checkpoint.js'
 import { loadOrCreateStationKey, readStationPublicKey, stationKeyPath } from '../src/ledger/keys.js'
 import { appendEvent } from '../src/ledger/ledger.js'
-import { silentLogger } from '../src/common/log.js'
 import { verifyConsistency } from '../src/ledger/merkle.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../src/ledger/note.js'
 import { LedgerTree } from '../src/ledger/tree.js'
-import { verifyVault } from '../src/vault/verify.js'
-import { cli, ROOT, station, tempDir, type TestStation } from './helpers.js'
+import { startCheckpoints } from '../src/station/daemon.js'
+import { verifyVault } from '../src/verify/vault.js'
+import { cli, station, tempDir, type TestStation, spawnCli } from './helpers.js'
 
 function events(s: TestStation, n: number, tag = 'x'): void {
   for (let i = 0; i < n; i++) appendEvent(s.db, { type: 'test', actor: 'station:test-station', subject: `thing:${tag}${i}`, payload: { i, tag } })
@@ -76,12 +72,10 @@ t.test('the station key: made once, mode 0600, same key on every load, refused w
     [1, 2, 3, 4].map(
       () =>
         new Promise<string>((resolve) => {
-          const p = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'key', 'show', '--json'], {
-            env: { ...process.env, BODYVAULT_DATA_DIR: data, BODYVAULT_LOG_LEVEL: 'warn' },
-          })
+          const p = spawnCli(['key', 'show', '--json'], { BODYVAULT_DATA_DIR: data, BODYVAULT_LOG_LEVEL: 'warn' })
           let out = ''
-          p.stdout.on('data', (d: Buffer) => (out += d.toString()))
-          p.stderr.on('data', (d: Buffer) => t.comment(d.toString()))
+          p.stdout!.on('data', (d: Buffer) => (out += d.toString()))
+          p.stderr!.on('data', (d: Buffer) => t.comment(d.toString()))
           p.on('close', () => resolve(out))
         }),
     ),
@@ -129,14 +123,7 @@ t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
 t.test('the daemon timer: key made at start, checkpoints when due, a last one at stop', async (t) => {
   const s = station(t)
   events(s, 2)
-  const cps = startCheckpoints({
-    db: s.db,
-    dataDir: s.dataDir,
-    stationId: 'test-station',
-    logger: silentLogger(),
-    policy: { checkpointEvery: 3, checkpointMinutes: 60 },
-    checkMs: 20,
-  })
+  const cps = startCheckpoints(s.st, { policy: { checkpointEvery: 3, checkpointMinutes: 60 }, checkMs: 20 })
   t.ok(readStationPublicKey(s.dataDir), 'the key exists from the start')
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),

@@ -82,7 +82,7 @@ t.test('bad configuration names the key and exits 2', async (t) => {
 t.test('config file and environment override the defaults', async (t) => {
   const dir = tempDir(t)
   const cfg = join(dir, 'station.json')
-  writeFileSync(cfg, JSON.stringify({ station: { id: 'east-7' }, dataDir: join(dir, 'from-file') }))
+  writeFileSync(cfg, JSON.stringify({ station: { id: 'east-7' }, dataDir: join(dir, 'from-file'), docking: { mountRoots: [join(dir, 'roots')] } }))
   const a = JSON.parse(cli(['doctor', '--json', '--config', cfg]).stdout) as { checks: { check: string; detail: string }[] }
   t.match(a.checks.find((c) => c.check === 'config')!.detail, new RegExp(`station east-7, data dir ${dir}/from-file`))
   const b = JSON.parse(cli(['doctor', '--json', '--config', cfg], { BODYVAULT_DATA_DIR: join(dir, 'from-env') }).stdout) as {
@@ -100,7 +100,7 @@ t.test('a docking profile with a bad key is named with its file', async (t) => {
   mkdirSync(profiles)
   writeFileSync(join(profiles, 'x.json'), JSON.stringify({ id: 'x', name: 'X', media: ['**'], timezone: 'Asia/Shanghai', filename: { pattern: '(' } }))
   const cfg = join(dir, 'c.json')
-  writeFileSync(cfg, JSON.stringify({ docking: { profilesDir: profiles } }))
+  writeFileSync(cfg, JSON.stringify({ docking: { profilesDir: profiles, mountRoots: [join(dir, 'roots')] } }))
   t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /docking profile .*x\.json: filename\.pattern: not a valid regular expression/ })
   writeFileSync(join(profiles, 'x.json'), JSON.stringify({ id: 'x', name: 'X', media: ['**'], timezone: 'Asia/Shanghai', wipe: true }))
   t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /x\.json is invalid:\n {2}wipe: is not a known profile key/ })

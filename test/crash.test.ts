@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process'
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { openCatalog } from '../src/catalog/db.js'
 import { allRecordings } from '../src/catalog/recordings.js'
 import { Vault } from '../src/vault/store.js'
-import { verifyVault } from '../src/vault/verify.js'
-import { ROOT, sha256sum, tempDir } from './helpers.js'
+import { verifyVault } from '../src/verify/vault.js'
+import { sha256sum, tempDir, spawnCli } from './helpers.js'
 
 // Invariant 2: a kill -9 at any moment loses no committed recording and
 // leaves no half-written object marked as good.
@@ -20,10 +19,7 @@ const rand = (): number => {
 }
 
 function ingestChild(cam: string, dataDir: string): { done: Promise<number | null>; kill: () => void } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'ingest', cam, '--json'], {
-    env: { ...process.env, BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'silent' },
-    stdio: 'ignore',
-  })
+  const child = spawnCli(['ingest', cam, '--json'], { BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'silent' }, { stdio: 'ignore' })
   return {
     done: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
     kill: () => child.kill('SIGKILL'),

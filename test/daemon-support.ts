@@ -2,20 +2,21 @@
 // ext4 images mounted on loop devices, a real `bodyvault start` child process,
 // free ports, polling. Every mount and loop device is cleaned up in t.teardown,
 // even when a test fails.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { openCatalog, type Db } from '../src/catalog/db.js'
+import { assertPinned, spawnCli } from './helpers.js'
+import type { Db } from '../src/catalog/db.js'
 import { loadConfig, type Config } from '../src/config/load.js'
-import { StationDaemon } from '../src/dock/daemon.js'
-import { loadProfiles, type DockingProfile } from '../src/dock/profile.js'
+import type { StationDaemon } from '../src/dock/daemon.js'
+import { openStation } from '../src/station/station.js'
+import type { DockingProfile } from '../src/camera/profile.js'
 import type { StationStatus } from '../src/dock/status.js'
 import type { UsbBackend } from '../src/dock/usb.js'
-import { Vault } from '../src/vault/store.js'
-import { ROOT } from './helpers.js'
+import type { Vault } from '../src/vault/store.js'
 
 type Teardown = { teardown: (fn: () => void | Promise<void>) => void }
 
@@ -172,10 +173,11 @@ export async function startDaemon(
   const port = await freePort()
   const cfgFile = join(o.configDir, `daemon-${port}.json`)
   writeFileSync(cfgFile, JSON.stringify({ ...o.config, listen: `127.0.0.1:${port}`, docking: { mountRoots: o.roots, pollMs: 150, ...o.docking } }))
-  const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'start', '--config', cfgFile], {
-    env: { ...process.env, BODYVAULT_DATA_DIR: o.dataDir, BODYVAULT_LOG_LEVEL: 'info', BODYVAULT_LISTEN: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawnCli(
+    ['start', '--config', cfgFile],
+    { BODYVAULT_DATA_DIR: o.dataDir, BODYVAULT_LOG_LEVEL: 'info', BODYVAULT_LISTEN: '' },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   const lines: string[] = []
   let buf = ''
   child.stderr!.on('data', (b: Buffer) => {
@@ -251,7 +253,9 @@ export function objectsIntact(dataDir: string, sha256File: (p: string) => string
 /** A loaded configuration for an in-process daemon: data dir, mount roots, fast polling. */
 export function daemonConfig(dataDir: string, roots: string[], docking: Partial<Config['docking']> = {}, ingest: Partial<Config['ingest']> = {}): Config {
   const cfg = loadConfig({ env: { BODYVAULT_DATA_DIR: dataDir } })
-  return { ...cfg, docking: { ...cfg.docking, mountRoots: roots, pollMs: 100, ...docking }, ingest: { ...cfg.ingest, chunkBytes: 1 << 20, ...ingest } }
+  const out = { ...cfg, docking: { ...cfg.docking, mountRoots: roots, pollMs: 100, ...docking }, ingest: { ...cfg.ingest, chunkBytes: 1 << 20, ...ingest } }
+  assertPinned(out, 'an in-process daemon')
+  return out
 }
 
 export interface InProcess {
@@ -267,15 +271,14 @@ export async function inProcessDaemon(
   t: Teardown,
   o: { cfg: Config; usb: UsbBackend; profiles?: Map<string, DockingProfile>; env?: NodeJS.ProcessEnv; start?: boolean },
 ): Promise<InProcess> {
-  const vault = new Vault(o.cfg.dataDir)
-  vault.ensureLayout()
-  const db = openCatalog(vault.catalogPath)
   const logs: Record<string, unknown>[] = []
   const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s) as Record<string, unknown>) })
-  const daemon = new StationDaemon({ cfg: o.cfg, db, vault, profiles: o.profiles ?? loadProfiles(o.cfg.docking.profilesDir), logger, usb: o.usb, env: o.env })
+  const st = openStation({ config: o.cfg, logger, ...(o.profiles ? { profiles: o.profiles } : {}) })
+  const { db, vault } = st
+  const daemon = st.dock({ usb: o.usb, env: o.env })
   t.teardown(async () => {
     await daemon.stop()
-    if (db.open) db.close()
+    st.close()
   })
   if (o.start !== false) await daemon.start()
   return { daemon, db, vault, cfg: o.cfg, logs }

@@ -57,7 +57,7 @@ t.test('the daemon: a camera USB id is detected, anything else ignored, detach u
   const dir = tempDir(t)
   const fake = new FakeUsbBackend()
   // generic profile wired to a made-up USB id, through a profiles folder of its own
-  const { loadProfiles } = await import('../src/dock/profile.js')
+  const { loadProfiles } = await import('../src/camera/profile.js')
   const profiles = loadProfiles(join(ROOT, 'docking'))
   const gat = { ...profiles.get('gat947')!, usb: [{ vendorId: 'abcd', productId: '0947' }] }
   profiles.set('gat947', gat)

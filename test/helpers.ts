@@ -1,14 +1,16 @@
-import { execFile, spawnSync } from 'node:child_process'
+import { type ChildProcess, execFile, type SpawnOptions, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { openCatalog, type Db } from '../src/catalog/db.js'
+import type { Db } from '../src/catalog/db.js'
 import { silentLogger } from '../src/common/log.js'
-import { loadProfiles, type DockingProfile } from '../src/dock/profile.js'
-import { ingestCamera, type IngestOptions, type IngestReport } from '../src/ingest/session.js'
-import { Vault } from '../src/vault/store.js'
+import { loadProfiles, type DockingProfile } from '../src/camera/profile.js'
+import { loadConfig, type Config } from '../src/config/load.js'
+import { ingestCamera, type IngestReport, type IngestSessionOptions, type IngestSettings } from '../src/ingest/session.js'
+import { openStation, type Station } from '../src/station/station.js'
+import type { Vault } from '../src/vault/store.js'
 
 export const ROOT = join(import.meta.dirname, '..')
 export const PROFILES = loadProfiles(join(ROOT, 'docking'))
@@ -36,54 +38,120 @@ export function sha256sum(path: string): string {
   return r.stdout.split(' ')[0] ?? ''
 }
 
+/**
+ * A configuration for tests: the defaults with this test's own data dir and
+ * mount roots (never the host's /media or /run/media), read with an empty
+ * environment so that no BODYVAULT_* variable of the host leaks in.
+ */
+export function testConfig(
+  dataDir: string,
+  over: { mountRoots?: string[]; docking?: Partial<Config['docking']>; ingest?: Partial<Config['ingest']> } = {},
+): Config {
+  const cfg = loadConfig({ env: { BODYVAULT_DATA_DIR: dataDir } })
+  return {
+    ...cfg,
+    station: { ...cfg.station, id: 'test-station', name: 'Test station' },
+    docking: { ...cfg.docking, mountRoots: over.mountRoots ?? [join(dataDir, '..', 'no-cameras-here')], ...over.docking },
+    ingest: { ...cfg.ingest, chunkBytes: 1 << 20, minFreeBytes: 0, ...over.ingest },
+  }
+}
+
 export interface TestStation {
   dataDir: string
+  /** The station as src/station/ builds it (reopen() replaces it). */
+  st: Station
   vault: Vault
   db: Db
-  ingest(root: string, extra?: Partial<IngestOptions>): Promise<IngestReport>
+  /** One ingest session with the gat947 profile unless `extra.profile` says otherwise; `extra` may override ingest settings too. */
+  ingest(root: string, extra?: Partial<IngestSessionOptions & IngestSettings>): Promise<IngestReport>
   reopen(): Db
 }
 
-/** A data dir with a catalog, and ingest wired as the CLI wires it. */
+/** A data dir with a catalog, and ingest wired as the station wires it. */
 export function station(t: { teardown: (fn: () => void) => void }, dataDir?: string): TestStation {
   const dir = dataDir ?? tempDir(t, 'bv-data-')
-  const vault = new Vault(dir)
-  vault.ensureLayout()
+  const config = testConfig(dir)
+  assertPinned(config, 'a test station')
+  const open = (): Station => openStation({ config, logger: silentLogger() })
+  let st = open()
   const s: TestStation = {
     dataDir: dir,
-    vault,
-    db: openCatalog(vault.catalogPath),
-    ingest: (root, extra = {}) =>
-      ingestCamera({
-        db: s.db,
-        vault,
-        root,
-        profile: GAT947,
-        stationId: 'test-station',
-        actor: 'station:test-station',
-        chunkBytes: 1 << 20,
-        readBackVerify: true,
-        minFreeBytes: 0,
-        logger: silentLogger(),
-        ...extra,
-      }),
+    get st() {
+      return st
+    },
+    get vault() {
+      return st.vault
+    },
+    get db() {
+      return st.db
+    },
+    ingest: (root, extra = {}) => {
+      const { chunkBytes, readBackVerify, minFreeBytes, ...session } = extra
+      const settings = {
+        ...st.ingestContext.settings,
+        ...(chunkBytes !== undefined ? { chunkBytes } : {}),
+        ...(readBackVerify !== undefined ? { readBackVerify } : {}),
+        ...(minFreeBytes !== undefined ? { minFreeBytes } : {}),
+      }
+      return ingestCamera({ ...st.ingestContext, settings }, { root, profile: GAT947, ...session })
+    },
     reopen: () => {
-      s.db.close()
-      s.db = openCatalog(vault.catalogPath)
-      return s.db
+      st.close()
+      st = open()
+      return st.db
     },
   }
-  t.teardown(() => {
-    if (s.db.open) s.db.close()
-  })
+  t.teardown(() => st.close())
   return s
 }
 
-/** Runs the built CLI (scripts/test builds dist/ first). */
+/** The host's own camera mount roots: no test may watch or read them (a docked camera there is real footage). */
+export const HOST_MOUNT_ROOTS = ['/media', '/run/media']
+
+/** Throws when a configuration would watch the host's own mount roots: every test pins its own. */
+export function assertPinned(cfg: Pick<Config, 'docking'>, what: string): void {
+  const bad = cfg.docking.mountRoots.filter((r) => HOST_MOUNT_ROOTS.some((h) => r === h || r.startsWith(`${h}/`)))
+  if (bad.length) throw new Error(`${what} would watch the host's mount roots (${bad.join(', ')}): give the test its own temporary mount roots`)
+}
+
+let pinnedConfigFile: string | undefined
+
+/**
+ * The environment of a bodyvault child process of the suite: the caller's
+ * variables over a pinned configuration (mount roots in a temporary folder
+ * that never holds a camera), unless the caller names a config of its own,
+ * which must be pinned as well. Checked before every spawn.
+ */
+export function childEnv(env: Record<string, string>, args: readonly string[] = []): NodeJS.ProcessEnv {
+  if (!pinnedConfigFile) {
+    const dir = mkdtempSync(join(tmpdir(), 'bv-pinned-'))
+    pinnedConfigFile = join(dir, 'config.json')
+    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+  }
+  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...env }
+  const i = args.indexOf('--config')
+  const file = i >= 0 ? args[i + 1] : merged.BODYVAULT_CONFIG
+  let cfg: Config | undefined
+  try {
+    cfg = loadConfig({ file, env: merged })
+  } catch {
+    // A test of bad configuration: the child refuses it before docking anything.
+  }
+  if (cfg) assertPinned(cfg, `bodyvault ${args.join(' ')}`)
+  return merged
+}
+
+/** Starts the built CLI as a child process (scripts/test builds dist/ first), its config pinned (childEnv). */
+export function spawnCli(args: string[], env: Record<string, string> = {}, opts: Omit<SpawnOptions, 'env'> = {}): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], { ...opts, env: childEnv(env, args) })
+}
+
+/** Runs the built CLI to its end, its config pinned (childEnv). */
 export function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], {
     encoding: 'utf8',
-    env: { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', ...env },
+    env: childEnv(env, args),
     maxBuffer: 1 << 26,
   })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }

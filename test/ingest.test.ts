@@ -18,7 +18,7 @@ import t from 'tap'
 import { allRecordings } from '../src/catalog/recordings.js'
 import { copyToStaging } from '../src/ingest/copy.js'
 import { ReadBackVerifier } from '../src/ingest/readback.js'
-import { verifyVault } from '../src/vault/verify.js'
+import { verifyVault } from '../src/verify/vault.js'
 import { makeCamera, sha256sum, station, tempDir } from './helpers.js'
 
 function cameraFiles(root: string): string[] {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -6,8 +6,8 @@ import t from 'tap'
 import { openCatalog } from '../src/catalog/db.js'
 import { derivativesOf, getJob, jobsOf, mediaStatus } from '../src/media/catalog.js'
 import { Vault } from '../src/vault/store.js'
-import { verifyVault } from '../src/vault/verify.js'
-import { cli, makeCamera, ROOT, tempDir } from './helpers.js'
+import { verifyVault } from '../src/verify/vault.js'
+import { cli, makeCamera, tempDir, spawnCli } from './helpers.js'
 
 // A kill -9 of `bodyvault media run` in the middle of a transcode leaves no
 // half-written derivative; the next run kills the orphaned ffmpeg, sweeps
@@ -45,10 +45,11 @@ function killLeftovers(dataDir: string): void {
 }
 
 function mediaRun(dataDir: string, extra: string[] = []): { child: ChildProcess; exit: Promise<number | null>; stdout: () => string } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'media', 'run', '--json', ...extra], {
-    env: { ...process.env, BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'silent' },
-    stdio: ['ignore', 'pipe', 'ignore'],
-  })
+  const child = spawnCli(
+    ['media', 'run', '--json', ...extra],
+    { BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'silent' },
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  )
   let out = ''
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c))
   return { child, exit: new Promise((r) => child.on('exit', (code) => r(code))), stdout: () => out }
@@ -184,10 +185,11 @@ t.test('the daemon runs the media queue and stops cleanly', async (t) => {
   }
   await ingested(dataDir, small)
   const port = 20000 + Math.floor(Math.random() * 20000)
-  const child = spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), 'start'], {
-    env: { ...process.env, BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_LISTEN: `127.0.0.1:${port}` },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const child = spawnCli(
+    ['start'],
+    { BODYVAULT_DATA_DIR: dataDir, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_LISTEN: `127.0.0.1:${port}` },
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  )
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c))
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))

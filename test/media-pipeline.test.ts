@@ -6,10 +6,10 @@ import t, { type Test } from 'tap'
 import { getRecording } from '../src/catalog/recordings.js'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
-import type { DockingProfile } from '../src/dock/profile.js'
+import type { DockingProfile } from '../src/camera/profile.js'
 import { derivativesOf, getMediaInfo, jobsOf, mediaStatus, retryFailedJobs } from '../src/media/catalog.js'
 import { MediaWorker, type MediaSettings } from '../src/media/worker.js'
-import { verifyVault } from '../src/vault/verify.js'
+import { verifyVault } from '../src/verify/vault.js'
 import { cli, GAT947, makeCamera, station, tempDir, type TestStation } from './helpers.js'
 
 // The media pipeline end to end: a generated camera (H.264, H.265, MJPEG AVI,

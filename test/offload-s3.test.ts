@@ -21,7 +21,7 @@ import { retentionPolicy, type RetentionSettings } from '../src/retention/config
 import { purgeAfter, type RetentionPolicy } from '../src/retention/policy.js'
 import { runPurge } from '../src/retention/purge.js'
 import { closeCase, createCase, linkRecordings, setCategory } from '../src/retention/store.js'
-import { verifyVault } from '../src/vault/verify.js'
+import { verifyVault } from '../src/verify/vault.js'
 import { cli, ROOT, sha256File, station, tempDir, type TestStation } from './helpers.js'
 import { useS3Server } from './s3-support.js'
 
@@ -389,6 +389,7 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
     cfg,
     JSON.stringify({
       station: { id: 'east-7' },
+      docking: { mountRoots: [join(dir, 'roots')] },
       offload: { bucket, partSizeBytes: 5 << 20, multipartThresholdBytes: 5 << 20, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } },
     }),
   )

@@ -287,6 +287,9 @@ t.test('a ZIP64 package verifies (the format multi-GB originals need)', async (t
 
 function writeConfig(dir: string): string {
   const f = join(dir, 'cfg.json')
-  writeFileSync(f, JSON.stringify({ station: { id: STATION.id, name: 'Test Station', timezone: STATION.timezone } }))
+  writeFileSync(
+    f,
+    JSON.stringify({ station: { id: STATION.id, name: 'Test Station', timezone: STATION.timezone }, docking: { mountRoots: [join(dir, 'roots')] } }),
+  )
   return f
 }

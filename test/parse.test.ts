@@ -1,5 +1,5 @@
 import t from 'tap'
-import { kindOf, recordingFacts, segmentProblem } from '../src/ingest/parse.js'
+import { kindOf, recordingFacts, segmentProblem } from '../src/camera/names.js'
 import { GAT947, PROFILES } from './helpers.js'
 
 t.test('GA/T 947 names give device, officer, local time in the camera zone, important mark', async (t) => {

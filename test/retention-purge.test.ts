@@ -16,7 +16,7 @@ import type { RetentionPolicy } from '../src/retention/policy.js'
 import { runPurge } from '../src/retention/purge.js'
 import { startNightlyPurge } from '../src/retention/schedule.js'
 import { closeCase, createCase, linkRecordings, placeHold, releaseHold, setCategory, type Ctx } from '../src/retention/store.js'
-import { verifyVault } from '../src/vault/verify.js'
+import { verifyVault } from '../src/verify/vault.js'
 import { ROOT, station, tempDir, type TestStation } from './helpers.js'
 
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }

@@ -2,7 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readSync, renameSync, unlink
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
-import { verifyVault } from '../src/vault/verify.js'
+import { verifyVault } from '../src/verify/vault.js'
 import { station, tempDir, type TestStation } from './helpers.js'
 
 /** A station with three recordings (one shares nothing), ready to be tampered with. */

@@ -1,5 +1,5 @@
 import type { Db } from './db.js'
-import type { Kind } from '../ingest/parse.js'
+import type { Kind } from '../common/kinds.js'
 
 /** A recording as the catalog holds it. */
 export interface Recording {

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { UsageError, errorMessage } from '../common/errors.js'
-import { openStation, type Station } from './context.js'
+import { openStation, type Station } from '../station/station.js'
 
 /** Exit codes (README "Exit codes"). */
 export const EXIT = { ok: 0, problems: 1, usage: 2, environment: 3, interrupted: 130 } as const

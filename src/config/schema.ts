@@ -1,4 +1,6 @@
-import type { MediaSettings } from '../media/worker.js'
+import type { DockingSettings } from '../dock/settings.js'
+import type { IngestSettings } from '../ingest/session.js'
+import type { MediaSettings } from '../media/settings.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
 import { retentionConfigSchema, type RetentionSettings } from '../retention/config.js'
 
@@ -111,24 +113,8 @@ export interface Config {
   dataDir: string
   listen: string
   log: { level: string }
-  /** profilesDir is absolute after loading (the package's docking/ when null in the file). */
-  docking: {
-    profilesDir: string
-    defaultProfile: string
-    /** Absolute folders under which camera volumes appear (mounts, or folders with a profile's markers). */
-    mountRoots: string[]
-    /** How often the mount table and the roots are re-read. */
-    pollMs: number
-    /** Cameras ingested at the same time. */
-    concurrency: number
-    /** Files read from cameras at the same time (fair share of the disk). */
-    diskStreams: number
-    /** Watch USB hotplug (unlock hooks, profile by USB id). */
-    usb: boolean
-    /** File times this far ahead of the station clock flag the camera clock. */
-    clockDriftToleranceSec: number
-  }
-  ingest: { chunkBytes: number; minFreeBytes: number; readBackVerify: boolean }
+  docking: DockingSettings
+  ingest: IngestSettings
   /** Media pipeline: tools, proxy encoding, jobs. */
   media: MediaSettings
   /** Categories, case types, grace and the nightly purge (src/retention/config.ts). */

@@ -3,16 +3,16 @@ import { basename, resolve } from 'node:path'
 import type { Db } from '../catalog/db.js'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import type { Config } from '../config/load.js'
-import { recordingFacts } from '../ingest/parse.js'
-import { ingestCamera, type IngestProgress, type IngestReport } from '../ingest/session.js'
+import { recordingFacts } from '../camera/names.js'
+import type { DockingSettings } from './settings.js'
+import type { IngestProgress, IngestReport, IngestSessionOptions } from '../ingest/session.js'
 import { listCamera } from '../ingest/walk.js'
 import type { Vault } from '../vault/store.js'
 import { DiskShare } from './fairshare.js'
-import { EMPTY_IDENTITY, type DockIdentity } from './identity.js'
-import { looksLikeCamera, pickProfile, profileForUsb, type PickedBy } from './match.js'
+import { EMPTY_IDENTITY, type DockIdentity } from '../camera/identity.js'
+import { looksLikeCamera, pickProfile, profileForUsb, type PickedBy } from '../camera/match.js'
 import { MountWatcher, type UsbOfVolume, type Volume } from './mounts.js'
-import { getProfile, wipesAfterIngest, type DockingProfile } from './profile.js'
+import { getProfile, wipesAfterIngest, type DockingProfile } from '../camera/profile.js'
 import { clockDrift, etaSeconds, RateMeter, type ClockDrift } from './progress.js'
 import { recordIdentity, recordWipe } from './record.js'
 import type { CameraState, CameraStatus, RecentDocking, StationStatus } from './status.js'
@@ -20,8 +20,13 @@ import { DEFAULT_UNLOCK_TIMEOUT_MS, runUnlock } from './unlock.js'
 import { UsbWatcher, type UsbBackend, type UsbDeviceInfo } from './usb.js'
 import { wipeCamera } from './wipe.js'
 
+export type { DockingSettings } from './settings.js'
+
 export interface StationDaemonDeps {
-  cfg: Config
+  station: { id: string; name: string }
+  docking: DockingSettings
+  /** One ingest session (src/ingest/session.ts, wired by the station with its context). */
+  ingest(session: IngestSessionOptions): Promise<IngestReport>
   db: Db
   vault: Vault
   profiles: Map<string, DockingProfile>
@@ -96,13 +101,13 @@ export class StationDaemon {
     this.log = d.logger.child({ component: 'dock' })
     this.now = d.now ?? Date.now
     this.startedAt = this.now()
-    this.actor = `station:${d.cfg.station.id}`
-    getProfile(d.profiles, d.cfg.docking.defaultProfile)
-    this.share = new DiskShare(d.cfg.docking.diskStreams)
+    this.actor = `station:${d.station.id}`
+    getProfile(d.profiles, d.docking.defaultProfile)
+    this.share = new DiskShare(d.docking.diskStreams)
     this.usbWatcher = new UsbWatcher(d.usb, this.log)
     this.mounts = new MountWatcher({
-      roots: d.cfg.docking.mountRoots,
-      pollMs: d.cfg.docking.pollMs,
+      roots: d.docking.mountRoots,
+      pollMs: d.docking.pollMs,
       logger: this.log,
       isCameraFolder: async (p) => looksLikeCamera(d.profiles.values(), await readdir(p).catch(() => [])),
       mountinfoPath: d.paths?.mountinfo,
@@ -120,13 +125,13 @@ export class StationDaemon {
     this.log.info(
       {
         event: 'dock.start',
-        mountRoots: this.d.cfg.docking.mountRoots,
-        concurrency: this.d.cfg.docking.concurrency,
-        diskStreams: this.d.cfg.docking.diskStreams,
+        mountRoots: this.d.docking.mountRoots,
+        concurrency: this.d.docking.concurrency,
+        diskStreams: this.d.docking.diskStreams,
       },
       'docking started',
     )
-    if (this.d.cfg.docking.usb) await this.usbWatcher.start()
+    if (this.d.docking.usb) await this.usbWatcher.start()
     else this.log.info({ event: 'usb.disabled' }, 'USB hotplug disabled (docking.usb): docking runs on mount discovery alone')
     await this.mounts.start()
   }
@@ -165,14 +170,14 @@ export class StationDaemon {
   status(): StationStatus {
     const share = this.share.snapshot()
     return {
-      station: { id: this.d.cfg.station.id, name: this.d.cfg.station.name },
+      station: { id: this.d.station.id, name: this.d.station.name },
       startedAt: new Date(this.startedAt).toISOString(),
       now: new Date(this.now()).toISOString(),
       stopping: this.stopping,
-      usb: { available: this.usbWatcher.available, reason: this.d.cfg.docking.usb ? (this.usbWatcher.reason ?? null) : 'disabled by docking.usb' },
-      mountRoots: this.d.cfg.docking.mountRoots,
+      usb: { available: this.usbWatcher.available, reason: this.d.docking.usb ? (this.usbWatcher.reason ?? null) : 'disabled by docking.usb' },
+      mountRoots: this.d.docking.mountRoots,
       scheduler: {
-        concurrency: this.d.cfg.docking.concurrency,
+        concurrency: this.d.docking.concurrency,
         active: this.active.size,
         queued: this.queue.length,
         diskStreams: share.streams,
@@ -299,7 +304,7 @@ export class StationDaemon {
     const usb = cam.usb as UsbDeviceInfo
     cam.unlockAbort = new AbortController()
     this.setState(cam, 'unlocking', { usb })
-    const mountRoot = this.d.cfg.docking.mountRoots[0] ?? '/media'
+    const mountRoot = this.d.docking.mountRoots[0] ?? '/media'
     try {
       const r = await runUnlock(profile, usb, { mountRoot, signal: cam.unlockAbort.signal, env: this.d.env })
       cam.identity = r.identity
@@ -329,7 +334,7 @@ export class StationDaemon {
     cam.volumeTimer = setTimeout(() => {
       cam.volumeTimer = null
       if (cam.volume || cam.gone) return
-      cam.lastError = `the unlock command succeeded but no volume appeared within ${ms} ms under ${this.d.cfg.docking.mountRoots.join(', ')}: check docking.mountRoots and the vendor tool, then plug the camera in again`
+      cam.lastError = `the unlock command succeeded but no volume appeared within ${ms} ms under ${this.d.docking.mountRoots.join(', ')}: check docking.mountRoots and the vendor tool, then plug the camera in again`
       this.setState(cam, 'error')
     }, ms)
     cam.volumeTimer.unref()
@@ -354,7 +359,7 @@ export class StationDaemon {
       const picked = pickProfile(
         this.d.profiles,
         { usb: v.usb ?? undefined, rootEntries: await readdir(v.path).catch(() => []) },
-        this.d.cfg.docking.defaultProfile,
+        this.d.docking.defaultProfile,
       )
       if (picked.profile.id === cam.profile?.id) matching.push(v)
     }
@@ -395,7 +400,7 @@ export class StationDaemon {
       return
     }
     if (this.stopping || this.volumeTaken(v) || !this.mounts.volumes.includes(v)) return
-    const picked = pickProfile(this.d.profiles, { usb: v.usb ?? undefined, rootEntries }, this.d.cfg.docking.defaultProfile)
+    const picked = pickProfile(this.d.profiles, { usb: v.usb ?? undefined, rootEntries }, this.d.docking.defaultProfile)
     const cam = this.newCam({ usb: v.usb, profile: picked.profile, profileBy: picked.by })
     if (!this.dockVolume(cam, v)) this.cams.delete(cam.id)
   }
@@ -407,7 +412,7 @@ export class StationDaemon {
     cam.volumeTimer = null
     cam.volume = v
     if (!cam.profile) {
-      cam.profile = this.d.profiles.get(this.d.cfg.docking.defaultProfile)!
+      cam.profile = this.d.profiles.get(this.d.docking.defaultProfile)!
       cam.profileBy = 'default'
     }
     this.log.info(
@@ -476,7 +481,7 @@ export class StationDaemon {
   // ------------------------------------------------------------ sessions
 
   private schedule(): void {
-    while (!this.stopping && this.active.size < this.d.cfg.docking.concurrency && this.queue.length > 0) {
+    while (!this.stopping && this.active.size < this.d.docking.concurrency && this.queue.length > 0) {
       const cam = this.queue.shift()!
       if (cam.gone) continue
       this.active.add(cam)
@@ -500,17 +505,10 @@ export class StationDaemon {
     let report: IngestReport
     try {
       await this.survey(cam, vol, profile)
-      report = await ingestCamera({
-        db: this.d.db,
-        vault: this.d.vault,
+      report = await this.d.ingest({
         root: vol.path,
         profile,
-        stationId: this.d.cfg.station.id,
-        actor: this.actor,
         identity: { deviceId: cam.identity.deviceId, officerId: cam.identity.officerId },
-        chunkBytes: this.d.cfg.ingest.chunkBytes,
-        readBackVerify: this.d.cfg.ingest.readBackVerify,
-        minFreeBytes: this.d.cfg.ingest.minFreeBytes,
         logger: this.log.child({ camera: cam.id }),
         signal: cam.abort.signal,
         diskGate: this.share.gate(cam.id),
@@ -596,7 +594,7 @@ export class StationDaemon {
     cam.namedDevice = most(devices)
     cam.namedOfficer = most(officers)
     cam.progress = { filesDone: 0, filesTotal: listing.files.length, bytesDone: 0, bytesTotal: listing.files.reduce((a, f) => a + f.size, 0) }
-    cam.drift = clockDrift(times, this.now(), this.d.cfg.docking.clockDriftToleranceSec * 1000)
+    cam.drift = clockDrift(times, this.now(), this.d.docking.clockDriftToleranceSec * 1000)
     if (cam.drift.flagged) {
       this.log.warn(
         { event: 'camera.clock_drift', camera: cam.id, aheadSec: cam.drift.aheadSec, newest: cam.drift.newest },

@@ -1,6 +1,6 @@
 import type { Db } from '../catalog/db.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
-import type { DockIdentity } from './identity.js'
+import type { DockIdentity } from '../camera/identity.js'
 
 /**
  * Records who a docked camera and its officer are (from the vendor unlock

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process'
 import { isAbsolute, resolve } from 'node:path'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
-import { mapIdentity, parseUnlockOutput, type DockIdentity } from './identity.js'
-import type { DockingProfile } from './profile.js'
+import { mapIdentity, parseUnlockOutput, type DockIdentity } from '../camera/identity.js'
+import type { DockingProfile } from '../camera/profile.js'
 import type { UsbDeviceInfo } from './usb.js'
 
 export class UnlockError extends BodyvaultError {

@@ -3,35 +3,55 @@ import type { Db } from '../catalog/db.js'
 import { findBySource } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import type { DockingProfile } from '../dock/profile.js'
+import type { DockingProfile } from '../camera/profile.js'
 import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
 import { hashSource, stageCopy, type StagedCopy } from './copy.js'
-import { recordingFacts, type Identity, type RecordingFacts } from './parse.js'
+import { recordingFacts, type Identity, type RecordingFacts } from '../camera/names.js'
 import { ReadBackVerifier } from './readback.js'
-import { recordIngested } from './record.js'
+import { type RecordedHook, recordIngested } from './record.js'
 import { listCamera, type CameraFile, type Skipped } from './walk.js'
 
-export interface IngestOptions {
+/** What ingest needs from the station, the same for every session (built once in src/station/). */
+export interface IngestContext {
   db: Db
   vault: Vault
-  /** The mounted camera folder. */
-  root: string
-  profile: DockingProfile
   stationId: string
   /** Who the ledger names as the actor, e.g. "station:station-01". */
   actor: string
-  /** Device/officer from the docked camera (unlock hook, CLI), used where file names say nothing. */
-  identity?: Identity
+  settings: IngestSettings
+  logger: Logger
+  /**
+   * Called inside the transaction that records each new recording, so what
+   * the station does next (queue its media jobs) commits with it or not at
+   * all: a crash never leaves a recording without its jobs.
+   */
+  onRecorded?: RecordedHook
+}
+
+/** The `ingest` section of the configuration. */
+export interface IngestSettings {
   chunkBytes: number
   readBackVerify: boolean
   minFreeBytes: number
-  logger: Logger
+}
+
+/** One camera's session: where it is mounted, how to read it, and who is asking. */
+export interface IngestSessionOptions {
+  /** The mounted camera folder. */
+  root: string
+  profile: DockingProfile
+  /** Device/officer from the docked camera (unlock hook, CLI), used where file names say nothing. */
+  identity?: Identity
+  /** Defaults to the context's logger. */
+  logger?: Logger
   signal?: AbortSignal
   onProgress?: (p: IngestProgress) => void
   /** Fair share of the disk between cameras (the station daemon's scheduler): awaited before each file is read. */
   diskGate?: (bytes: number, signal?: AbortSignal) => Promise<() => void>
 }
+
+type IngestOptions = Omit<IngestContext, 'settings' | 'logger'> & IngestSettings & IngestSessionOptions & { logger: Logger }
 
 export interface IngestProgress {
   filesDone: number
@@ -67,7 +87,8 @@ class StopSession extends Error {}
  * The session ends `complete` only when every media file on the camera is
  * verified in the vault.
  */
-export async function ingestCamera(o: IngestOptions): Promise<IngestReport> {
+export async function ingestCamera(ctx: IngestContext, session: IngestSessionOptions): Promise<IngestReport> {
+  const o: IngestOptions = { ...ctx, ...ctx.settings, ...session, logger: session.logger ?? ctx.logger }
   const started = Date.now()
   const log = o.logger.child({ root: o.root, profile: o.profile.id })
   o.vault.ensureLayout()
@@ -302,6 +323,7 @@ async function commitStaged(o: IngestOptions, s: Staged, sessionId: number, repo
       sessionId,
     },
     o.actor,
+    o.onRecorded,
   )
   report.ingested.push({ id, sha256: copy.sha256, size: copy.size, sourcePath: f.sourcePath })
   report.bytesIngested += copy.size

@@ -3,8 +3,8 @@ import { lstat, opendir, realpath } from 'node:fs/promises'
 import { join } from 'node:path'
 import picomatch from 'picomatch'
 import { errorMessage } from '../common/errors.js'
-import type { DockingProfile } from '../dock/profile.js'
-import { kindOf, segmentProblem, type Kind } from './parse.js'
+import type { DockingProfile } from '../camera/profile.js'
+import { kindOf, segmentProblem, type Kind } from '../camera/names.js'
 
 export interface CameraFile {
   /** Path relative to the camera root, '/'-separated. */

@@ -267,26 +267,3 @@ export function checkpointStation(
     return { error }
   }
 }
-
-/**
- * For the daemon: makes the station key if there is none (first start), signs
- * a checkpoint whenever `policy` says one is due (checked every `checkMs`,
- * default 30 s or less), and a last one at `stop()`.
- */
-export function startCheckpoints(o: { db: Db; dataDir: string; stationId: string; logger: Logger; policy: CheckpointPolicy; checkMs?: number }): {
-  stop(): void
-} {
-  const base = { dataDir: o.dataDir, stationId: o.stationId, logger: o.logger }
-  checkpointStation(o.db, { ...base, policy: o.policy })
-  const every = o.checkMs ?? Math.max(1000, Math.min(30_000, o.policy.checkpointMinutes * 60_000))
-  const timer = setInterval(() => {
-    if (o.db.open) checkpointStation(o.db, { ...base, policy: o.policy })
-  }, every)
-  timer.unref()
-  return {
-    stop: () => {
-      clearInterval(timer)
-      if (o.db.open) checkpointStation(o.db, base)
-    },
-  }
-}

@@ -5,7 +5,9 @@
  */
 import { FfmpegError } from './ffmpeg.js'
 
-export type RecordingKind = 'video' | 'audio' | 'photo' | 'sidecar'
+import type { Kind as RecordingKind } from '../common/kinds.js'
+
+export type { RecordingKind }
 export type JobKind = 'probe' | 'proxy' | 'thumbnail'
 export type JobState = 'queued' | 'running' | 'done' | 'failed'
 export type DerivativeKind = 'proxy' | 'audio-proxy' | 'thumbnail'

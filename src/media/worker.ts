@@ -35,8 +35,11 @@ import type { Db } from '../catalog/db.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import type { DockingProfile } from '../dock/profile.js'
-import { hashFile } from '../ingest/copy.js'
+import type { DockingProfile } from '../camera/profile.js'
+import { hashFile } from '../vault/hash.js'
+import type { MediaSettings } from './settings.js'
+
+export type { MediaSettings } from './settings.js'
 import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
 import { audioProxyArgs, probeArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
@@ -80,22 +83,6 @@ import {
 import { parseFfmpegVersion, parseProbe } from './probe.js'
 
 /** The `media` section of the configuration. */
-export interface MediaSettings {
-  ffmpegPath: string | null
-  ffprobePath: string | null
-  preset: string
-  crf: number
-  maxHeight: number
-  audioBitrate: string
-  thumbnailWidth: number
-  /** Jobs at once; null: half the cores, at least 1. */
-  concurrency: number | null
-  maxAttempts: number
-  retryBaseSeconds: number
-  timeoutSeconds: number
-  nice: number
-}
-
 export interface MediaWorkerOptions {
   db: Db
   vault: Vault

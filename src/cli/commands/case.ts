@@ -1,6 +1,5 @@
 import { UsageError } from '../../common/errors.js'
-import { cliActor, local, parseId, parseInstant } from '../../retention/cli-support.js'
-import { retentionPolicy } from '../../retention/config.js'
+import { cliActor, local, parseId, parseInstant } from '../args.js'
 import {
   closeCase,
   createCase,
@@ -47,7 +46,7 @@ async function cmdCase(args: string[]): Promise<number> {
   }
   const st = station(values)
   try {
-    const policy = retentionPolicy(st.cfg)
+    const policy = st.policy
     const zone = st.cfg.station.timezone
     const ctx = (required = false) => ({ db: st.db, policy, actor: cliActor(values.by, required, `case ${sub}`), now: new Date() })
     const out = (obj: unknown, text: string): number => {

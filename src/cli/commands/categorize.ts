@@ -1,6 +1,5 @@
 import { UsageError } from '../../common/errors.js'
-import { cliActor, local, parseId } from '../../retention/cli-support.js'
-import { retentionPolicy } from '../../retention/config.js'
+import { cliActor, local, parseId } from '../args.js'
 import { deadlineText, describeRule } from '../../retention/policy.js'
 import { setCategory } from '../../retention/store.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
@@ -15,7 +14,7 @@ async function cmdCategorize(args: string[]): Promise<number> {
   const category = positionals[1] === 'none' ? null : positionals[1]!
   const st = station(values)
   try {
-    const ctx = { db: st.db, policy: retentionPolicy(st.cfg), actor: cliActor(values.by, false, 'categorize'), now: new Date() }
+    const ctx = { db: st.db, policy: st.policy, actor: cliActor(values.by, false, 'categorize'), now: new Date() }
     const r = setCategory(ctx, id, category, values.reason)
     const d = r.decision
     if (values.json) {

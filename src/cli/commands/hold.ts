@@ -1,6 +1,5 @@
 import { UsageError } from '../../common/errors.js'
-import { cliActor, local, parseId } from '../../retention/cli-support.js'
-import { retentionPolicy } from '../../retention/config.js'
+import { cliActor, local, parseId } from '../args.js'
 import { holdsOf, listHolds, placeHold, releaseHold, type HoldRow } from '../../retention/store.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
@@ -21,7 +20,7 @@ async function cmdHold(args: string[]): Promise<number> {
   const [sub, ...rest] = positionals
   const st = station(values)
   try {
-    const policy = retentionPolicy(st.cfg)
+    const policy = st.policy
     const zone = st.cfg.station.timezone
     const out = (obj: unknown, text: string): number => {
       io.stdout(values.json ? JSON.stringify(obj, null, 2) + '\n' : text + '\n')

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { UsageError } from '../../common/errors.js'
-import { getProfile } from '../../dock/profile.js'
-import { ingestCamera, type IngestProgress, type IngestReport } from '../../ingest/session.js'
-import { checkpointStation } from '../../ledger/checkpoint.js'
+import { getProfile } from '../../camera/profile.js'
+import type { IngestProgress, IngestReport } from '../../ingest/session.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -23,18 +22,10 @@ async function cmdIngest(args: string[]): Promise<number> {
     const bar = !values.json && process.stderr.isTTY ? progressBar() : undefined
     let report: IngestReport
     try {
-      report = await ingestCamera({
-        db: st.db,
-        vault: st.vault,
+      report = await st.ingest({
         root: resolve(positionals[0]!),
         profile,
-        stationId: st.cfg.station.id,
-        actor: `station:${st.cfg.station.id}`,
         identity: { deviceId: values.device ?? null, officerId: values.officer ?? null },
-        chunkBytes: st.cfg.ingest.chunkBytes,
-        readBackVerify: st.cfg.ingest.readBackVerify,
-        minFreeBytes: st.cfg.ingest.minFreeBytes,
-        logger: st.logger,
         signal: ac.signal,
         onProgress: bar?.update,
       })
@@ -44,7 +35,7 @@ async function cmdIngest(args: string[]): Promise<number> {
       process.off('SIGTERM', onSignal)
     }
     // Sign a ledger checkpoint covering this session (src/ledger/checkpoint.ts).
-    const cp = checkpointStation(st.db, { dataDir: st.cfg.dataDir, stationId: st.cfg.station.id, logger: st.logger })
+    const cp = st.checkpoint()
     if (cp.error) io.stderr(`bodyvault: warning: no ledger checkpoint was signed: ${cp.error}\n`)
     if (values.json) {
       io.stdout(JSON.stringify(report, null, 2) + '\n')

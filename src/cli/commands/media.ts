@@ -1,27 +1,11 @@
 import { UsageError } from '../../common/errors.js'
 import { mediaStatus, retryFailedJobs, type MediaStatus } from '../../media/catalog.js'
 import { JOB_KINDS, type JobKind } from '../../media/policy.js'
-import { MediaWorker, type JobOutcome } from '../../media/worker.js'
-import type { Station } from '../context.js'
+import type { JobOutcome } from '../../media/worker.js'
 import { duration, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'media run [--once] [--kind probe|proxy|thumbnail] [--json] | media status [--json] | media retry [--all | JOB_ID...]'
-
-/** The media worker of a station, configured from its `media` settings (daemon and CLI). */
-export function mediaWorkerFor(st: Station, opts: { kinds?: JobKind[] } = {}): MediaWorker {
-  return new MediaWorker({
-    db: st.db,
-    vault: st.vault,
-    settings: st.cfg.media,
-    profiles: st.profiles,
-    stationTimezone: st.cfg.station.timezone,
-    actor: `station:${st.cfg.station.id}`,
-    logger: st.logger,
-    chunkBytes: st.cfg.ingest.chunkBytes,
-    ...(opts.kinds ? { kinds: opts.kinds } : {}),
-  })
-}
 
 function statusText(s: MediaStatus): string {
   const lines: string[] = []
@@ -114,7 +98,7 @@ async function cmdMedia(args: string[]): Promise<number> {
     return k as JobKind
   })
   const st = station(values)
-  const worker = mediaWorkerFor(st, kinds.length ? { kinds } : {})
+  const worker = st.mediaWorker(kinds.length ? { kinds } : {})
   let interrupted = false
   const onSignal = (): void => {
     interrupted = true

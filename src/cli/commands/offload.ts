@@ -1,7 +1,6 @@
 import { UsageError } from '../../common/errors.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { offloadSettings } from '../../offload/config.js'
-import { requireOffload } from '../../offload/setup.js'
 import { runOffloadOnce, type OffloadReport } from '../../offload/worker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
@@ -21,7 +20,7 @@ async function cmdOffload(args: string[]): Promise<number> {
   try {
     switch (sub) {
       case 'run': {
-        const d = requireOffload(st)
+        const d = st.requireOffload()
         try {
           let stop = false
           const onSignal = (): void => {

@@ -1,6 +1,5 @@
 import { UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
-import { requireOffload } from '../../offload/setup.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'reindex --from-s3 [--fetch] [--json]'
@@ -11,7 +10,7 @@ async function cmdReindex(args: string[]): Promise<number> {
   if (!values['from-s3']) throw new UsageError(`reindex rebuilds a catalog from the S3 bucket: --from-s3 is required\n\nUsage: bodyvault ${usage}`)
   const st = station(values)
   try {
-    const d = requireOffload(st)
+    const d = st.requireOffload()
     try {
       const r = await reindexFromS3({
         db: st.db,

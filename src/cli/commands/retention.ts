@@ -1,7 +1,6 @@
 import { getRecording } from '../../catalog/recordings.js'
 import { UsageError } from '../../common/errors.js'
-import { local, parseId, parseInstant } from '../../retention/cli-support.js'
-import { retentionPolicy } from '../../retention/config.js'
+import { local, parseId, parseInstant } from '../args.js'
 import { retentionPlan, type PlanItem } from '../../retention/plan.js'
 import { deadlineText, describeRule, purgeAfter } from '../../retention/policy.js'
 import { runPurge } from '../../retention/purge.js'
@@ -29,7 +28,7 @@ async function cmdRetention(args: string[]): Promise<number> {
   const [sub, ...rest] = positionals
   const st = station(values)
   try {
-    const policy = retentionPolicy(st.cfg)
+    const policy = st.policy
     const zone = st.cfg.station.timezone
     const clock = new Date()
     const at = values.at !== undefined ? new Date(parseInstant(values.at, '--at', zone)) : clock
@@ -60,7 +59,7 @@ async function cmdRetention(args: string[]): Promise<number> {
           now: clock,
           asOf: at,
           dryRun: values['dry-run'],
-          actor: `station:${st.cfg.station.id}`,
+          actor: st.actor,
           logger: st.logger,
         })
         if (values.json) {

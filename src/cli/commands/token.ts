@@ -11,7 +11,7 @@ async function cmdToken(args: string[]): Promise<number> {
   if (values.help) return showUsage(usage)
   const [sub, arg] = positionals
   const st = station(values)
-  const actor = `station:${st.cfg.station.id}`
+  const actor = st.actor
   try {
     if (sub === 'create') {
       if (!values.role || !isRole(values.role)) throw new UsageError(`token create needs --role, one of ${ROLES.join(', ')}`)

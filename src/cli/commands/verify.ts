@@ -1,4 +1,4 @@
-import { verifyVault } from '../../vault/verify.js'
+import { verifyVault } from '../../verify/vault.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 

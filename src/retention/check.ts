@@ -1,6 +1,6 @@
 import type { Db } from '../catalog/db.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
-import type { Problem } from '../vault/verify.js'
+import type { Problem } from '../common/problems.js'
 import type { CaseRow, HoldRow, RetentionRow } from './store.js'
 
 interface LinkRow {

@@ -1,9 +1,10 @@
 import { extname } from 'node:path'
 import { DateTime } from 'luxon'
-import type { DockingProfile } from '../dock/profile.js'
+import type { DockingProfile } from './profile.js'
 
-/** What a file on a camera is, by its extension (case-insensitive). */
-export type Kind = 'video' | 'audio' | 'photo' | 'sidecar'
+import type { Kind } from '../common/kinds.js'
+
+export type { Kind } from '../common/kinds.js'
 
 const KINDS: Record<string, Kind> = {
   '.mp4': 'video',

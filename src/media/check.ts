@@ -7,8 +7,8 @@
  */
 import type { Db } from '../catalog/db.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
-import { hashFile } from '../ingest/copy.js'
-import type { Problem } from '../vault/verify.js'
+import { hashFile } from '../vault/hash.js'
+import type { Problem } from '../common/problems.js'
 import type { Vault } from '../vault/store.js'
 import { allDerivatives, allLinks, allMediaInfo, MEDIA_FIELDS, type MediaFacts } from './catalog.js'
 import { sha256Text } from './facts.js'

@@ -1,6 +1,6 @@
 import type { Db } from '../catalog/db.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
-import type { Problem } from '../vault/verify.js'
+import type { Problem } from '../common/problems.js'
 
 interface RemoteState {
   key: string

@@ -3,32 +3,17 @@ import { join } from 'node:path'
 import type { Db } from '../catalog/db.js'
 import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
-import { hashFile } from '../ingest/copy.js'
+import { hashFile } from '../vault/hash.js'
 import { checkStationCheckpoints } from '../ledger/checkpoint.js'
 import { walkChain, type ChainProblem } from '../ledger/ledger.js'
-import { verifyMedia } from '../media/verify.js'
-import { checkOffloadCatalog, OffloadFold } from '../offload/fold.js'
-import { checkRetentionCatalog, RetentionFold } from '../retention/fold.js'
-import type { Vault } from './store.js'
+import { type Expected, foldRecordings } from '../ledger/recordings.js'
+import { verifyMedia } from '../media/check.js'
+import { checkOffloadCatalog, OffloadFold } from '../offload/check.js'
+import { checkRetentionCatalog, RetentionFold } from '../retention/check.js'
+import type { Problem } from '../common/problems.js'
+import type { Vault } from '../vault/store.js'
 
-export type ProblemKind =
-  | 'ledger'
-  | 'catalog-mismatch'
-  | 'catalog-missing'
-  | 'catalog-extra'
-  | 'object-missing'
-  | 'object-corrupt'
-  /** a `purged` tombstone the chain itself does not justify (hold in force, open case, deadline not reached) */
-  | 'retention'
-  /** a signed ledger checkpoint that does not verify, or that today's ledger no longer matches (src/ledger/checkpoint.ts) */
-  | 'checkpoint'
-
-export interface Problem {
-  kind: ProblemKind
-  /** e.g. "recording:42", "event:17", "object:ab12…" */
-  subject: string
-  detail: string
-}
+export type { Problem, ProblemKind } from '../common/problems.js'
 
 export interface VerifyReport {
   ok: boolean
@@ -36,34 +21,6 @@ export interface VerifyReport {
   problems: Problem[]
   /** Not problems: complete objects no recording points to (an ingest cut off before its commit). */
   notes: string[]
-}
-
-export type Expected = Omit<Recording, 'status'> & { status: Recording['status'] }
-
-/**
- * The state of every recording as the ledger says it is: the one place
- * that folds events into recordings. Event types that do not touch a
- * recording are ignored here.
- */
-export function foldRecordings(ev: { seq: number; type: string; at: string; payload: Record<string, unknown> }, into: Map<number, Expected>): void {
-  if (ev.type === 'ingested') {
-    const { recordingId, ...facts } = ev.payload as { recordingId: number } & Record<string, unknown>
-    into.set(recordingId, {
-      ...(facts as unknown as Omit<Recording, 'id' | 'ingestedAt' | 'eventSeq' | 'status'>),
-      id: recordingId,
-      ingestedAt: ev.at,
-      eventSeq: ev.seq,
-      status: 'stored',
-    })
-  } else if (ev.type === 'category-changed' || ev.type === 'case-linked' || ev.type === 'case-unlinked' || ev.type === 'purged') {
-    // src/retention/store.ts writes these; case_number is the earliest-linked case still linked.
-    const p = ev.payload as { recordingId: number; to?: string | null; recordingCaseNumber?: string | null }
-    const r = into.get(p.recordingId)
-    if (!r) return
-    if (ev.type === 'category-changed') r.category = p.to ?? null
-    else if (ev.type === 'purged') r.status = 'purged'
-    else r.caseNumber = p.recordingCaseNumber ?? null
-  }
 }
 
 /**

@@ -1,0 +1,18 @@
+/** The `docking` section of the configuration. */
+export interface DockingSettings {
+  /** Absolute after loading (the package's docking/ when null in the file). */
+  profilesDir: string
+  defaultProfile: string
+  /** Absolute folders under which camera volumes appear (mounts, or folders with a profile's markers). */
+  mountRoots: string[]
+  /** How often the mount table and the roots are re-read. */
+  pollMs: number
+  /** Cameras ingested at the same time. */
+  concurrency: number
+  /** Files read from cameras at the same time (fair share of the disk). */
+  diskStreams: number
+  /** Watch USB hotplug (unlock hooks, profile by USB id). */
+  usb: boolean
+  /** File times this far ahead of the station clock flag the camera clock. */
+  clockDriftToleranceSec: number
+}

@@ -1,0 +1,41 @@
+// The suite never touches the host's own cameras: every bodyvault child
+// process goes through test/helpers.ts (spawnCli, cli), which pins its
+// configuration and refuses one that watches /media or /run/media; every
+// in-process station or daemon is built from testConfig / daemonConfig,
+// which refuse the same. This file proves both guards bite.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfig } from '../src/config/load.js'
+import { assertPinned, childEnv, cli, ROOT, tempDir, testConfig } from './helpers.js'
+
+t.test('no test file starts bodyvault except through the pinned helpers', async (t) => {
+  const offenders: string[] = []
+  for (const f of readdirSync(join(ROOT, 'test')).filter((n) => n.endsWith('.ts') && n !== 'helpers.ts')) {
+    const text = readFileSync(join(ROOT, 'test', f), 'utf8')
+    if (/spawn(Sync)?\(\s*process\.execPath,\s*\[\s*join\(ROOT,\s*'bin\/bodyvault\.js'\)/.test(text)) offenders.push(f)
+  }
+  t.same(offenders, [], 'every child goes through spawnCli or cli')
+})
+
+t.test('a configuration that watches the host mount roots is refused, in process and for children', async (t) => {
+  const defaults = loadConfig({ env: {} })
+  t.ok(
+    defaults.docking.mountRoots.some((r) => r === '/media'),
+    'the shipped defaults do watch /media (what a station wants, what a test must not)',
+  )
+  t.throws(() => assertPinned(defaults, 'the defaults'), /would watch the host's mount roots \(\/media, \/run\/media\)/)
+  t.throws(() => assertPinned({ docking: { ...defaults.docking, mountRoots: ['/run/media/officer'] } }, 'x'), /\/run\/media\/officer/)
+  const dir = tempDir(t)
+  const cfgFile = join(dir, 'unpinned.json')
+  writeFileSync(cfgFile, JSON.stringify({ docking: { mountRoots: ['/media'] } }))
+  t.throws(() => childEnv({ BODYVAULT_CONFIG: cfgFile }, ['start']), /bodyvault start would watch the host's mount roots/)
+  t.throws(() => cli(['start', '--config', cfgFile]), /would watch the host's mount roots/, 'cli() refuses before spawning')
+  t.doesNotThrow(() => assertPinned(testConfig(join(dir, 'data')), 'testConfig'), 'testConfig pins its own roots')
+  const env = childEnv({})
+  const pinned = loadConfig({ file: env.BODYVAULT_CONFIG, env })
+  t.notOk(
+    pinned.docking.mountRoots.some((r) => r.startsWith('/media') || r.startsWith('/run/media')),
+    'a child with no config of its own gets the pinned one',
+  )
+})
