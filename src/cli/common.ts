@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { UsageError, errorMessage } from '../common/errors.js'
 import { openStation, type Station } from '../station/station.js'
 
-/** Exit codes (README "Exit codes"). */
+/** Exit codes (docs/install.md, "Exit codes"). */
 export const EXIT = { ok: 0, problems: 1, usage: 2, environment: 3, interrupted: 130 } as const
 
 export interface Command {
