@@ -6,11 +6,19 @@
  */
 const KEY = 'bodyvault.kioskToken'
 
-export function takeToken(
-  loc: Pick<Location, 'hash' | 'pathname' | 'search'>,
-  storage: Pick<Storage, 'getItem' | 'setItem'>,
-  history?: Pick<History, 'replaceState'>,
-): string | null {
+/** The parts of window.location, localStorage and history it uses (a test passes its own). */
+export interface Where {
+  hash: string
+  pathname: string
+  search: string
+}
+export interface Store {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}
+
+export function takeToken(loc: Where, storage: Store, history?: { replaceState(data: unknown, unused: string, url: string): void }): string | null {
   const m = /(?:^#|&)token=([^&]+)/.exec(loc.hash)
   if (m) {
     const token = decodeURIComponent(m[1]!)
@@ -22,6 +30,6 @@ export function takeToken(
 }
 
 /** Forgets a token the station refused, so that the next address given replaces it. */
-export function forgetToken(storage: Pick<Storage, 'removeItem'>): void {
+export function forgetToken(storage: Store): void {
   storage.removeItem(KEY)
 }

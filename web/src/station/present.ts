@@ -50,7 +50,7 @@ export function tileView(c: Pick<CameraStatus, 'state' | 'bytes' | 'files'>): Ti
  * own clock (status.now, so a kiosk PC with a wrong clock shows the same),
  * newest first, at most `max`.
  */
-export function justLeft(recent: readonly RecentDocking[], nowIso: string, withinMs = 15 * 60_000, max = 6): RecentDocking[] {
+export function justLeft<R extends Pick<RecentDocking, 'endedAt'>>(recent: readonly R[], nowIso: string, withinMs = 15 * 60_000, max = 6): R[] {
   const now = Date.parse(nowIso)
   return recent.filter((r) => now - Date.parse(r.endedAt) <= withinMs).slice(0, max)
 }
