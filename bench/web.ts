@@ -152,7 +152,16 @@ async function run(k: number): Promise<Run> {
   for (const d of devices) renameSync(join(prepared, d), join(root, d))
   void dock.rescan()
   // Polled from here: the page's CSP allows no evaluated string (waitForFunction needs one).
+  let shot = k > 0
   while ((await page.locator('[data-state="safe-to-undock"]').count()) < CAMERAS) {
+    if (!shot && (await page.locator('[data-state="safe-to-undock"]').count()) >= 1) {
+      // The first run leaves a picture of a busy station for people to look at (artifacts/ is git-ignored).
+      shot = true
+      const out = join(packageRoot(), 'artifacts', 'web-bench')
+      mkdirSync(out, { recursive: true })
+      await page.screenshot({ path: join(out, `${CAMERAS}-cameras-1920x1080.png`) })
+      console.log(`  screenshot: ${join(out, `${CAMERAS}-cameras-1920x1080.png`)}`)
+    }
     if (performance.now() - t0 > 600_000) throw new Error('the cameras did not all reach safe to undock within 10 minutes')
     await new Promise((r) => setTimeout(r, 50))
   }

@@ -45,6 +45,10 @@ t.test('progress: from bytes, never past 100, 100 only when safe', async (t) => 
     ['safe-to-undock', { done: 0, total: 0 }, { done: 0, total: 0 }, 100],
   ]
   for (const [state, bytes, files, percent] of cases) t.equal(tileView({ state, bytes, files }).percent, percent, `${state} ${bytes.done}/${bytes.total}`)
+  const none = { done: 0, total: 0 }
+  t.match(tileView({ state: 'copying', bytes: none, files: none }), { surveying: true, moving: false }, 'no totals yet: no rate, no ETA of 0 s')
+  t.match(tileView({ state: 'copying', bytes: { done: 0, total: 9 }, files: { done: 0, total: 1 } }), { surveying: false, moving: true })
+  t.match(tileView({ state: 'queued', bytes: none, files: none }), { surveying: false, moving: false })
 })
 
 t.test('cameras that just left: within 15 minutes of the station clock, newest first, at most 6', async (t) => {

@@ -17,8 +17,10 @@ export interface TileView {
   undock: Undock
   /** 0 to 100, from bytes (files when the camera holds only empty files). */
   percent: number
-  /** Show the rate and the ETA (only while bytes are moving). */
+  /** Show the rate and the ETA (only while bytes are moving and their total is known). */
   moving: boolean
+  /** Copying has begun but the camera's file list is still being read: no totals yet. */
+  surveying: boolean
 }
 
 const TONE: Record<CameraState, Tone> = {
@@ -41,7 +43,8 @@ export function tileView(c: Pick<CameraStatus, 'state' | 'bytes' | 'files'>): Ti
     tone: TONE[c.state],
     undock: done ? 'safe' : c.state === 'error' ? 'redock' : 'wait',
     percent: done ? 100 : Math.min(100, Math.max(0, Math.floor(ratio * 100))),
-    moving: c.state === 'copying' || c.state === 'verifying',
+    moving: (c.state === 'copying' || c.state === 'verifying') && c.bytes.total > 0,
+    surveying: c.state === 'copying' && c.files.total === 0 && c.bytes.total === 0,
   }
 }
 

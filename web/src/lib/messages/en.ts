@@ -42,6 +42,7 @@ export const en: Messages = {
   'tile.eta': 'About {eta} left',
   'tile.queued': 'Other cameras are being copied: please wait',
   'tile.waiting': "Waiting for the camera's storage to appear",
+  'tile.surveying': 'Reading the list of files on the camera…',
   'tile.progress': 'Copy progress',
   'tile.clockDrift': 'Camera clock drift: {ahead} ahead of the station; set the camera clock',
   'tile.error.todo': 'Undock the camera and dock it again to retry; if it fails again, call the system administrator.',

@@ -45,6 +45,7 @@ export const zhCN = {
   'tile.eta': '预计还需 {eta}',
   'tile.queued': '前面还有记录仪在采集，请稍候',
   'tile.waiting': '正在等待记录仪的存储空间出现',
+  'tile.surveying': '正在读取记录仪中的文件列表…',
   'tile.progress': '采集进度',
   'tile.clockDrift': '记录仪时间偏差：比采集站快 {ahead}，请校准记录仪时间',
   'tile.error.todo': '请拔出记录仪，再重新插入重试；仍然出错请联系系统管理员。',
