@@ -17,7 +17,7 @@
  * (scripts/setup) and chromium installed (scripts/ensure-browser-deps).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -29,6 +29,7 @@ import { stationRoutes } from '../src/api/server.js'
 import { stationEventRoutes } from '../src/api/station-events.js'
 import { createToken } from '../src/api/tokens.js'
 import { packageRoot } from '../src/common/paths.js'
+import { linkCamera } from './cameras.js'
 import { loadConfig } from '../src/config/load.js'
 import { FakeUsbBackend } from '../src/dock/usb.js'
 import { openStation } from '../src/station/station.js'
@@ -84,16 +85,6 @@ const source = join(work, 'source')
 execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', source, '--quiet', '--size', `${MIB}M`], {
   stdio: ['ignore', 'ignore', 'inherit'],
 })
-function linkCamera(dest: string, device: string): void {
-  const walk = (from: string, to: string): void => {
-    mkdirSync(to, { recursive: true })
-    for (const e of readdirSync(from, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(from, e.name), join(to, e.name))
-      else linkSync(join(from, e.name), join(to, e.name.replaceAll('A1B2C3D', device)))
-    }
-  }
-  walk(source, dest)
-}
 
 const loaded = loadConfig({ env: { BODYVAULT_DATA_DIR: join(work, 'unused') } })
 console.log(
@@ -114,7 +105,7 @@ async function run(k: number): Promise<Run> {
   const prepared = join(dir, 'prepared')
   mkdirSync(root, { recursive: true })
   const devices = Array.from({ length: CAMERAS }, (_, i) => `W${String(k).padStart(2, '0')}${String(i).padStart(4, '0')}`)
-  for (const d of devices) linkCamera(join(prepared, d), d)
+  for (const d of devices) linkCamera(source, join(prepared, d), d)
   const changes: { camera: string; state: string; at: number }[] = []
   const logger = pino(
     { level: 'info' },

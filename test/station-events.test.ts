@@ -64,22 +64,12 @@ const logs: { event?: string; camera?: string; to?: string; time: number }[] = [
 const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as (typeof logs)[number]) })
 const st = openStation({ config: daemonConfig(join(dir, 'data'), [root]), logger })
 const dock = st.dock({ usb: new FakeUsbBackend('no USB in this test') })
-const app = await buildApi(
-  {
-    db: st.db,
-    vault: st.vault,
-    logger,
-    station: st.cfg.station,
-    policy: st.policy,
-    openObject: st.openObject,
-    rateLimitPerMinute: 100_000,
-  },
-  async (app) => {
-    await stationRoutes(app, { station: dock })
-    await stationEventRoutes(app, { station: dock })
-    await webRoutes(app)
-  },
-)
+const apiDeps = { db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openObject: st.openObject, rateLimitPerMinute: 100_000 }
+const app = await buildApi(apiDeps, async (app) => {
+  await stationRoutes(app, { station: dock })
+  await stationEventRoutes(app, { station: dock })
+  await webRoutes(app)
+})
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 let closed = false
 t.teardown(async () => {
@@ -176,14 +166,7 @@ t.test('the web front end: pages without a token, hashed assets cached, nothing 
 })
 
 t.test('a front end that is not built says what to do', async (t) => {
-  const bare = await buildApi({
-    db: st.db,
-    vault: st.vault,
-    logger,
-    station: st.cfg.station,
-    policy: st.policy,
-    openObject: st.openObject,
-  })
+  const bare = await buildApi(apiDeps)
   await webRoutes(bare, { root: join(dir, 'not-built') })
   const r = await bare.inject({ url: '/station' })
   t.equal(r.statusCode, 503)
