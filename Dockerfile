@@ -12,13 +12,16 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+COPY web ./web
+# The TypeScript build, and the web front end (Vite: web/ -> web/dist, served by the daemon at /station).
+RUN npx tsc -p tsconfig.json && npx vite build --config web/vite.config.ts && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg tini && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/web/dist ./web/dist
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config

@@ -22,12 +22,13 @@
  */
 import { openStation } from '../src/station/station.js'
 import { execFileSync } from 'node:child_process'
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { silentLogger } from '../src/common/log.js'
 import { packageRoot } from '../src/common/paths.js'
+import { linkCamera } from './cameras.js'
 import { loadConfig } from '../src/config/load.js'
 import { loadProfiles } from '../src/camera/profile.js'
 import { FakeUsbBackend } from '../src/dock/usb.js'
@@ -62,16 +63,6 @@ execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', 
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 const genMs = performance.now() - t0
-function linkCamera(dest: string, device: string): void {
-  const walk = (from: string, to: string): void => {
-    mkdirSync(to, { recursive: true })
-    for (const e of readdirSync(from, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(from, e.name), join(to, e.name))
-      else linkSync(join(from, e.name), join(to, e.name.replaceAll('A1B2C3D', device)))
-    }
-  }
-  walk(source, dest)
-}
 const cameraBytes = (function size(p: string): number {
   let n = 0
   for (const e of readdirSync(p, { withFileTypes: true }))
@@ -112,7 +103,7 @@ async function run(n: number, k: number, mode: Run['mode']): Promise<Run> {
   const prepared = join(dir, 'prepared')
   mkdirSync(root, { recursive: true })
   const devices = Array.from({ length: n }, (_, i) => `B${String(k).padStart(2, '0')}${String(i).padStart(4, '0')}`)
-  for (const d of devices) linkCamera(join(prepared, d), d)
+  for (const d of devices) linkCamera(source, join(prepared, d), d)
   const cfg = { ...base, dataDir: join(dir, 'data'), docking: { ...base.docking, mountRoots: [root], pollMs: 100 } }
   const st = openStation({ config: cfg, logger: silentLogger(), profiles })
   const daemon = st.dock({ usb: new FakeUsbBackend('not used by the benchmark') })

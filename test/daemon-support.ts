@@ -164,13 +164,13 @@ export interface RunningDaemon {
 /**
  * Starts a real `bodyvault start` child process on a data dir, with a
  * config whose docking.mountRoots is `roots` and listen a free loopback
- * port; resolves once /healthz answers.
+ * port (or `port`: a restart on the same address); resolves once /healthz answers.
  */
 export async function startDaemon(
   t: Teardown,
-  o: { dataDir: string; roots: string[]; configDir: string; config?: Record<string, unknown>; docking?: Record<string, unknown> },
+  o: { dataDir: string; roots: string[]; configDir: string; config?: Record<string, unknown>; docking?: Record<string, unknown>; port?: number },
 ): Promise<RunningDaemon> {
-  const port = await freePort()
+  const port = o.port ?? (await freePort())
   const cfgFile = join(o.configDir, `daemon-${port}.json`)
   writeFileSync(cfgFile, JSON.stringify({ ...o.config, listen: `127.0.0.1:${port}`, docking: { mountRoots: o.roots, pollMs: 150, ...o.docking } }))
   const child = spawnCli(

@@ -1,12 +1,17 @@
 /**
  * Who may do what through the API: the one table of rights. Officers see
  * only their own recordings (enforced where recordings are read); auditors
- * read the ledger and verify but never footage; admins manage tokens only.
+ * read the ledger and verify but never footage; admins manage tokens only;
+ * a kiosk (the dock screen by the dock, signed in by no one) reads the
+ * station's status and nothing else: not even metrics or the API document.
  */
-export const ROLES = ['officer', 'clerk', 'supervisor', 'auditor', 'admin'] as const
+export const ROLES = ['officer', 'clerk', 'supervisor', 'auditor', 'admin', 'kiosk'] as const
 export type Role = (typeof ROLES)[number]
 
 export const RIGHTS = [
+  /** Docked cameras and their progress: GET /v1/station and its event stream. */
+  'station:status',
+  /** Station status, Prometheus metrics and the OpenAPI document. */
   'station:read',
   'recordings:read',
   'media:read',
@@ -26,6 +31,7 @@ export const RIGHTS = [
 export type Right = (typeof RIGHTS)[number]
 
 const clerk: Right[] = [
+  'station:status',
   'station:read',
   'recordings:read',
   'media:read',
@@ -46,12 +52,23 @@ const clerk: Right[] = [
 export type PrincipalRole = Role | 'station-local'
 
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
-  officer: new Set<Right>(['station:read', 'recordings:read', 'media:read']),
+  officer: new Set<Right>(['station:status', 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
   supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
-  auditor: new Set<Right>(['station:read', 'recordings:read', 'cases:read', 'exports:read', 'ledger:read', 'verify:run', 'stats:read', 'retention:read']),
-  admin: new Set<Right>(['station:read', 'tokens:admin']),
-  'station-local': new Set<Right>(['station:read']),
+  auditor: new Set<Right>([
+    'station:status',
+    'station:read',
+    'recordings:read',
+    'cases:read',
+    'exports:read',
+    'ledger:read',
+    'verify:run',
+    'stats:read',
+    'retention:read',
+  ]),
+  admin: new Set<Right>(['station:status', 'station:read', 'tokens:admin']),
+  kiosk: new Set<Right>(['station:status']),
+  'station-local': new Set<Right>(['station:status', 'station:read']),
 }
 
 export function can(role: PrincipalRole, right: Right): boolean {

@@ -8,13 +8,13 @@ import { stationStatusSchema, type StationStatus } from '../dock/status.js'
 
 /**
  * GET /v1/station: the docked cameras and what each is doing. The daemon
- * registers it on the API (src/api/app.ts), behind the station:read right.
+ * registers it on the API (src/api/app.ts), behind the station:status right.
  */
 export async function stationRoutes(app: FastifyInstance, deps: { station: { status(): StationStatus } }): Promise<void> {
   app.get(
     '/v1/station',
     {
-      config: { right: 'station:read' },
+      config: { right: 'station:status' },
       schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': errorSchema } },
     },
     async () => deps.station.status(),

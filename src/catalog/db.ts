@@ -40,13 +40,22 @@ export function migrate(db: Db): number {
   }
   for (const m of migrations) {
     if (m.version <= current) continue
-    // Re-read inside the write lock: another process opening the same new
-    // catalog at the same moment may have applied it already.
-    db.transaction(() => {
-      if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return
-      db.exec(m.sql)
-      db.pragma(`user_version = ${m.version}`)
-    }).immediate()
+    // Foreign keys can only be switched off outside a transaction.
+    const fkOff = m.rebuildsTables === true && db.pragma('foreign_keys', { simple: true }) === 1
+    if (fkOff) db.pragma('foreign_keys = OFF')
+    try {
+      // Re-read inside the write lock: another process opening the same new
+      // catalog at the same moment may have applied it already.
+      db.transaction(() => {
+        if ((db.pragma('user_version', { simple: true }) as number) >= m.version) return
+        db.exec(m.sql)
+        if (m.rebuildsTables && (db.pragma('foreign_key_check') as unknown[]).length > 0)
+          throw new BodyvaultError('CATALOG_MIGRATION', `migration ${m.version} (${m.name}) would break foreign keys: nothing was changed`)
+        db.pragma(`user_version = ${m.version}`)
+      }).immediate()
+    } finally {
+      if (fkOff) db.pragma('foreign_keys = ON')
+    }
   }
   return latest
 }

@@ -4,11 +4,18 @@ import { retention } from './migrations/003-retention.js'
 import { docking } from './migrations/004-docking.js'
 import { checkpoints } from './migrations/005-checkpoints.js'
 import { api } from './migrations/006-api.js'
+import { kiosk } from './migrations/009-kiosk.js'
 
 export interface Migration {
   version: number
   name: string
   sql: string
+  /**
+   * It rebuilds a table that others refer to (SQLite's documented 12-step
+   * procedure for a change ALTER TABLE cannot make): it runs with foreign
+   * keys off, and PRAGMA foreign_key_check must find nothing before commit.
+   */
+  rebuildsTables?: boolean
 }
 
 /**
@@ -17,4 +24,4 @@ export interface Migration {
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, kiosk]

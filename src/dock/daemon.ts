@@ -15,7 +15,7 @@ import { MountWatcher, type UsbOfVolume, type Volume } from './mounts.js'
 import { getProfile, wipesAfterIngest, type DockingProfile } from '../camera/profile.js'
 import { clockDrift, etaSeconds, RateMeter, type ClockDrift } from './progress.js'
 import { recordIdentity, recordWipe } from './record.js'
-import type { CameraState, CameraStatus, RecentDocking, StationStatus } from './status.js'
+import type { CameraState, CameraStatus, RecentDocking, StationStatus, StatusChange } from './status.js'
 import { DEFAULT_UNLOCK_TIMEOUT_MS, runUnlock } from './unlock.js'
 import { UsbWatcher, type UsbBackend, type UsbDeviceInfo } from './usb.js'
 import { wipeCamera } from './wipe.js'
@@ -96,6 +96,8 @@ export class StationDaemon {
   private readonly startedAt: number
   private stopping = false
   private seq = 0
+  /** Subscribers to status changes (the /v1/station/events stream). */
+  private readonly listeners = new Set<(change: StatusChange) => void>()
 
   constructor(private readonly d: StationDaemonDeps) {
     this.log = d.logger.child({ component: 'dock' })
@@ -140,6 +142,7 @@ export class StationDaemon {
   async stop(): Promise<void> {
     if (this.stopping) return
     this.stopping = true
+    this.changed('state')
     this.log.info({ event: 'dock.stopping', active: this.active.size, queued: this.queue.length }, 'docking stopping')
     this.usbWatcher.stop()
     await this.mounts.stop()
@@ -165,6 +168,26 @@ export class StationDaemon {
   /** Re-reads the mount table and the roots now (instead of at the next poll). */
   rescan(): Promise<void> {
     return this.mounts.scan()
+  }
+
+  /**
+   * Calls `fn` after each change of what status() returns: 'state' for a
+   * camera's state, a docking or an undocking, 'progress' for bytes and
+   * files. Returns the unsubscribe. A failing subscriber never disturbs docking.
+   */
+  onChange(fn: (change: StatusChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  private changed(change: StatusChange): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(change)
+      } catch (err) {
+        this.log.error({ event: 'dock.subscriber_failed', err: errorMessage(err) }, 'a status subscriber failed')
+      }
+    }
   }
 
   status(): StationStatus {
@@ -268,6 +291,7 @@ export class StationDaemon {
       { event: 'camera.state', camera: cam.id, from: null, to: cam.state, usb: cam.usb, profile: cam.profile?.id ?? null },
       `camera ${cam.id}: ${cam.state}`,
     )
+    this.changed('state')
     return cam
   }
 
@@ -292,6 +316,7 @@ export class StationDaemon {
       },
       `camera ${cam.id}: ${state}`,
     )
+    this.changed('state')
   }
 
   private volumeTaken(v: Volume): boolean {
@@ -464,6 +489,8 @@ export class StationDaemon {
       id: cam.id,
       volume: cam.volume?.path ?? null,
       deviceId: cam.identity.deviceId ?? cam.namedDevice,
+      officerId: cam.identity.officerId ?? cam.namedOfficer,
+      officerName: cam.identity.officerName,
       profileId: cam.profile?.id ?? null,
       sessionId: cam.sessionId,
       lastState: cam.state,
@@ -475,6 +502,7 @@ export class StationDaemon {
       lastError: cam.lastError,
     })
     if (this.recent.length > RECENT_MAX) this.recent.length = RECENT_MAX
+    this.changed('state')
     this.releaseDeferred()
   }
 
@@ -601,6 +629,7 @@ export class StationDaemon {
         'camera clock runs ahead of the station clock: file times may be wrong; set the camera clock',
       )
     }
+    this.changed('progress')
   }
 
   private onProgress(cam: Cam, p: IngestProgress): void {
@@ -613,6 +642,7 @@ export class StationDaemon {
       if (row) cam.sessionId = row.id
     }
     if (cam.state === 'copying' && p.bytesDone >= p.bytesTotal && p.filesDone >= p.filesTotal) this.setState(cam, 'verifying')
+    else this.changed('progress')
   }
 
   private camStatus(c: Cam): CameraStatus {

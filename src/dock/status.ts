@@ -46,6 +46,8 @@ export interface RecentDocking {
   id: string
   volume: string | null
   deviceId: string | null
+  officerId: string | null
+  officerName: string | null
   profileId: string | null
   sessionId: number | null
   /** The state it was in when it left: safe-to-undock means it left complete. */
@@ -58,6 +60,9 @@ export interface RecentDocking {
   bytes: { done: number; total: number }
   lastError: string | null
 }
+
+/** What changed, for subscribers of StationDaemon.onChange: a state (push it now) or progress (may be coalesced). */
+export type StatusChange = 'state' | 'progress'
 
 export interface StationStatus {
   station: { id: string; name: string }
@@ -147,11 +152,28 @@ const cameraSchema = {
 const recentSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'volume', 'deviceId', 'profileId', 'sessionId', 'lastState', 'outcome', 'dockedAt', 'endedAt', 'files', 'bytes', 'lastError'],
+  required: [
+    'id',
+    'volume',
+    'deviceId',
+    'officerId',
+    'officerName',
+    'profileId',
+    'sessionId',
+    'lastState',
+    'outcome',
+    'dockedAt',
+    'endedAt',
+    'files',
+    'bytes',
+    'lastError',
+  ],
   properties: {
     id: str,
     volume: strOrNull,
     deviceId: strOrNull,
+    officerId: strOrNull,
+    officerName: strOrNull,
     profileId: strOrNull,
     sessionId: intOrNull,
     lastState: { type: 'string', enum: [...CAMERA_STATES] },

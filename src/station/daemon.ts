@@ -1,19 +1,21 @@
 /**
  * What `bodyvault start` runs on an opened station, in the order it starts
- * and the reverse order it stops: docking, the HTTP API, the media worker,
- * the nightly retention purge, the S3 offload worker (when configured) and
- * the signed ledger checkpoints.
+ * and the reverse order it stops: docking, the HTTP API and the web front
+ * end, the media worker, the nightly retention purge, the S3 offload worker
+ * (when configured) and the signed ledger checkpoints.
  */
 import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/app.js'
 import { listenOn, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { stationEventRoutes } from '../api/station-events.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
 import { type CheckpointPolicy, checkpointStation } from '../ledger/checkpoint.js'
 import { ledgerHead } from '../ledger/ledger.js'
 import { startOffloadWorker } from '../offload/worker.js'
 import { purgeSchedule } from '../retention/config.js'
 import { startNightlyPurge } from '../retention/schedule.js'
+import { webRoutes } from '../web/static.js'
 import type { Station } from './station.js'
 
 export interface RunningStation {
@@ -30,7 +32,8 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   // Docking: USB hotplug and mount discovery -> one ingest session per camera.
   const dock = st.dock(o)
   const jobs = startBackgroundJobs(st)
-  // The HTTP API (lookup, playback, exports, /v1/station); `bodyvault status` uses the station-local credential.
+  // The HTTP API (lookup, playback, exports, /v1/station and its event stream) and the web front end;
+  // `bodyvault status` uses the station-local credential.
   let server: FastifyInstance
   try {
     server = await buildApi(
@@ -44,7 +47,11 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
       },
-      (app) => stationRoutes(app, { station: dock }),
+      async (app) => {
+        await stationRoutes(app, { station: dock })
+        await stationEventRoutes(app, { station: dock })
+        await webRoutes(app) // the web front end (the dock screen at /station)
+      },
     )
     await listenOn(server, st.cfg.listen)
   } catch (err) {

@@ -2,12 +2,26 @@ import { UsageError } from '../../common/errors.js'
 import { isRole, ROLES } from '../../api/roles.js'
 import { createToken, listTokens, revokeToken } from '../../api/tokens.js'
 import { table } from '../format.js'
+import { daemonUrl } from './status.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
-const usage = `token create --role ${ROLES.join('|')} --name NAME [--officer POLICE_NO] [--json] | token list [--json] | token revoke ID`
+const usage = `token create --role ${ROLES.join('|')} --name NAME [--officer POLICE_NO] [--url BASE] [--json] | token list [--json] | token revoke ID`
+
+/**
+ * The dock screen's address with a kiosk token in the fragment: the
+ * browser keeps the token (localStorage) and drops it from the address bar;
+ * a fragment is never sent to a server, so it stays out of access logs.
+ */
+export function kioskUrl(base: string, secret: string): string {
+  return `${base.replace(/\/+$/, '')}/station#token=${encodeURIComponent(secret)}`
+}
 
 async function cmdToken(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { role: { type: 'string' }, name: { type: 'string' }, officer: { type: 'string' } }, usage)
+  const { values, positionals } = parse(
+    args,
+    { role: { type: 'string' }, name: { type: 'string' }, officer: { type: 'string' }, url: { type: 'string' } },
+    usage,
+  )
   if (values.help) return showUsage(usage)
   const [sub, arg] = positionals
   const st = station(values)
@@ -18,8 +32,13 @@ async function cmdToken(args: string[]): Promise<number> {
       if (!values.name) throw new UsageError('token create needs --name (who or what will use the token)')
       const { token, secret } = createToken(st.db, { name: values.name, role: values.role, officerId: values.officer ?? null, actor })
       st.logger.info({ event: 'token.created', tokenId: token.id, role: token.role }, 'token created')
-      if (values.json) io.stdout(JSON.stringify({ ...token, token: secret }, null, 2) + '\n')
-      else io.stdout(`token ${token.id} (${token.role}, ${token.name}):\n${secret}\nIt is shown only now: store it where its user keeps secrets.\n`)
+      // A kiosk token comes with the dock screen's address (--url: the address the kiosk PC reaches the daemon at).
+      const kiosk = token.role === 'kiosk' ? kioskUrl(values.url ?? daemonUrl(st.cfg.listen), secret) : undefined
+      if (values.json) io.stdout(JSON.stringify({ ...token, token: secret, ...(kiosk ? { kioskUrl: kiosk } : {}) }, null, 2) + '\n')
+      else {
+        io.stdout(`token ${token.id} (${token.role}, ${token.name}):\n${secret}\nIt is shown only now: store it where its user keeps secrets.\n`)
+        if (kiosk) io.stdout(`Dock screen: open this address once on the kiosk PC (its browser keeps the token):\n${kiosk}\n`)
+      }
       return EXIT.ok
     }
     if (sub === 'list') {
