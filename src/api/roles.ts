@@ -1,11 +1,12 @@
+import { ROLES, type Role } from '../catalog/tokens.js'
+
+export { ROLES, type Role }
+
 /**
  * Who may do what through the API: the one table of rights. Officers see
  * only their own recordings (enforced where recordings are read); auditors
  * read the ledger and verify but never footage; admins manage tokens only.
  */
-export const ROLES = ['officer', 'clerk', 'supervisor', 'auditor', 'admin'] as const
-export type Role = (typeof ROLES)[number]
-
 export const RIGHTS = [
   'station:read',
   'recordings:read',
