@@ -23,10 +23,16 @@ export const RIGHTS = [
   'stats:read',
   'retention:read',
   'tokens:admin',
+  'metrics:read',
+  'docs:read',
 ] as const
 export type Right = (typeof RIGHTS)[number]
 
+/** What every token may read about the service itself (never the station-local status credential). */
+const service: Right[] = ['metrics:read', 'docs:read']
+
 const clerk: Right[] = [
+  ...service,
   'station:read',
   'recordings:read',
   'media:read',
@@ -42,16 +48,27 @@ const clerk: Right[] = [
 /**
  * Who a request acts as: a token's role, or `station-local`, the daemon's
  * own status credential (written to data/run/status.secret for `bodyvault
- * status` on the station PC; it can read station status and nothing else).
+ * status` on the station PC; it can read GET /v1/station and nothing else:
+ * not the metrics, not the OpenAPI document).
  */
 export type PrincipalRole = Role | 'station-local'
 
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
-  officer: new Set<Right>(['station:read', 'recordings:read', 'media:read']),
+  officer: new Set<Right>([...service, 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
   supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
-  auditor: new Set<Right>(['station:read', 'recordings:read', 'cases:read', 'exports:read', 'ledger:read', 'verify:run', 'stats:read', 'retention:read']),
-  admin: new Set<Right>(['station:read', 'tokens:admin']),
+  auditor: new Set<Right>([
+    ...service,
+    'station:read',
+    'recordings:read',
+    'cases:read',
+    'exports:read',
+    'ledger:read',
+    'verify:run',
+    'stats:read',
+    'retention:read',
+  ]),
+  admin: new Set<Right>([...service, 'station:read', 'tokens:admin']),
   'station-local': new Set<Right>(['station:read']),
 }
 

@@ -114,8 +114,8 @@ export const holdSchema = {
   },
 } as const
 
-/** A reason for the ledger. */
-export const reasonSchema = { $id: 'reason', type: 'string', minLength: 1, maxLength: 1000 } as const
+/** A reason for the ledger: src/common/reason.ts says what counts (the `reason` format is registered on the app's Ajv). */
+export const reasonSchema = { $id: 'reason', type: 'string', format: 'reason', maxLength: 1000 } as const
 
 /** Every shared schema, in the order addSchema adds them. */
 export const SHARED = [errorSchema, recordingSchema, eventSchema, exportSchema, caseSchema, holdSchema, reasonSchema] as const

@@ -32,10 +32,9 @@ export const exportRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       },
     },
     async (req, reply) => {
-      const reason = req.body.reason.trim()
       const recipient = req.body.recipient.trim()
-      if (reason.length < 4 || recipient.length < 1) throw new BodyvaultError('BAD_REQUEST', 'reason (4+ characters) and recipient must not be blank')
-      return reply.status(201).send(requestExport(deps.db, tokenOf(req), { recordingIds: req.body.recordingIds, reason, recipient }))
+      if (recipient.length < 1) throw new BodyvaultError('BAD_REQUEST', 'recipient must not be blank')
+      return reply.status(201).send(requestExport(deps.db, tokenOf(req), { recordingIds: req.body.recordingIds, reason: req.body.reason.trim(), recipient }))
     },
   )
 

@@ -13,12 +13,15 @@ import { sendObject } from '../stream.js'
 
 const ident = { type: 'string', minLength: 1, maxLength: 64 } as const
 
-/** The recording a request may see: 404 if absent; officers only their own (403). */
+/**
+ * The recording a request may see. One answer for "there is none" and
+ * "it is not yours" (404 RECORDING_NOT_FOUND), so an officer cannot learn
+ * which ids exist by trying them.
+ */
 export function visibleRecording(deps: ApiDeps, req: FastifyRequest, id: number): Recording {
   const r = getRecording(deps.db, id)
-  if (!r) throw new BodyvaultError('RECORDING_NOT_FOUND', `no recording ${id}`)
   const t = tokenOf(req)
-  if (t.role === 'officer' && r.officerId !== t.officerId) throw new BodyvaultError('FORBIDDEN', 'officers see only their own recordings')
+  if (!r || (t.role === 'officer' && r.officerId !== t.officerId)) throw new BodyvaultError('RECORDING_NOT_FOUND', `no recording ${id}`)
   return r
 }
 
@@ -164,8 +167,11 @@ export const recordingRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
     async (req, reply) => {
       const r = visibleRecording(deps, req, req.params.id)
       const reason = req.query.reason?.trim()
-      if (!reason || reason.length < 4)
-        throw new BodyvaultError('REASON_REQUIRED', 'reading an original needs ?reason= (at least 4 characters): recordings are not given out without cause')
+      if (!reason)
+        throw new BodyvaultError(
+          'REASON_REQUIRED',
+          'reading an original needs ?reason= (at least 4 visible characters): recordings are not given out without cause',
+        )
       requireStored(r)
       return sendObject(req, reply, {
         path: await deps.openObject(r.sha256),
