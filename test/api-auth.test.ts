@@ -69,4 +69,11 @@ t.test('range parsing', async (t) => {
   t.equal(parseRange('bytes=-', size).kind, 'invalid')
   t.same(parseRange('bytes=0-', 0), { kind: 'unsatisfiable' })
   t.same(parseRange(`bytes=${2 ** 32}-${2 ** 32 + 9}`, 2 ** 33), { kind: 'partial', start: 2 ** 32, end: 2 ** 32 + 9 }, 'multi-GB offsets')
+  // RFC 9110 14.1.2-14.1.3: positions of any length.
+  t.same(parseRange(`bytes=-${'9'.repeat(31)}`, size), { kind: 'partial', start: 0, end: 999 }, 'a suffix longer than the file: all of it')
+  t.same(parseRange(`bytes=0-${'9'.repeat(31)}`, size), { kind: 'partial', start: 0, end: 999 }, 'a last-pos past the end: to the end')
+  t.same(parseRange(`bytes=${'9'.repeat(31)}-`, size), { kind: 'unsatisfiable' }, 'a first-pos past the end')
+  t.same(parseRange(`bytes=-${'0'.repeat(40)}`, size), { kind: 'unsatisfiable' }, 'a zero suffix, however written')
+  t.same(parseRange(`bytes=0000000000000000000000005-9`, size), { kind: 'partial', start: 5, end: 9 }, 'leading zeros')
+  t.same(parseRange('bytes=-5', 0), { kind: 'full' }, 'a non-empty suffix of an empty file is satisfiable: the whole (empty) body')
 })

@@ -14,6 +14,7 @@ import { MediaWorker } from '../src/media/worker.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { makeCamera, station, tempDir } from './helpers.js'
+import { type HttpResult, httpCall } from './http-support.js'
 
 const s = station(t)
 const cam = await makeCamera(join(tempDir(t), 'cam'))
@@ -67,12 +68,12 @@ t.test('role matrix: each role against each route', async (t) => {
   t.equal(exp.status, 201)
   const routes: [string, string, Record<string, number>, unknown?][] = [
     ['GET', '/v1/recordings', { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 200 }],
-    ['GET', `/v1/recordings/${video.id}`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 403 }],
-    ['GET', `/v1/recordings/${video.id}/events`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 403 }],
+    ['GET', `/v1/recordings/${video.id}`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 404 }],
+    ['GET', `/v1/recordings/${video.id}/events`, { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 200, otherOfficer: 404 }],
     [
       'GET',
       `/v1/recordings/${video.id}/original?reason=role%20matrix`,
-      { clerk: 200, supervisor: 200, auditor: 403, admin: 403, officer: 200, otherOfficer: 403 },
+      { clerk: 200, supervisor: 200, auditor: 403, admin: 403, officer: 200, otherOfficer: 404 },
     ],
     ['GET', '/v1/stats', { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 403, otherOfficer: 403 }],
     ['GET', '/v1/exports', { clerk: 200, supervisor: 200, auditor: 200, admin: 403, officer: 403, otherOfficer: 403 }],
@@ -210,7 +211,7 @@ t.test('export: request, self-approval refused, approval by another supervisor, 
     )
 })
 
-t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t) => {
+t.test('fuzz: generated requests over every route, special numbers, odd encodings and header abuse find no 5xx', async (t) => {
   // mulberry32: a small PRNG with good low bits, seeded for reproducible runs
   let seed = 20261123
   const rnd = (n: number): number => {
@@ -331,40 +332,195 @@ t.test(`fuzz: ${1500} generated requests over every route find no 5xx`, async (t
   const ctypes = ['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/json; charset=latin1']
   const ranges = ['bytes=0-0', 'bytes=-1', 'bytes=5-1', 'bytes=a-b', 'bytes=0-1,2-3', 'lines=1-2', 'bytes=99999999999999999999-', 'bytes=-']
   const who = ['clerk', 'clerk', 'clerk', 'supervisor', 'supervisor', 'auditor', 'admin', 'officer', 'otherOfficer']
+  // Huge and special numbers, where ids, limits, dates and JSON numbers go.
+  const numbers = [
+    '1e309',
+    '-1e309',
+    '-0',
+    'NaN',
+    '0x',
+    '0x1',
+    'Infinity',
+    '-Infinity',
+    String(2 ** 53 + 1),
+    String(2 ** 53),
+    '1e-400',
+    '0.0',
+    '00',
+    '1_0',
+    '0b1',
+    '0o1',
+  ]
+  const numberish = [...numbers, '%2B1', '1%2E0', '%201', '1%00', '9'.repeat(400)]
+  const dates = [
+    '275760-09-13T00:00:00Z',
+    '+275760-09-13T00:00:01Z',
+    '0000-01-01T00:00:00Z',
+    '2026-06-30T23:59:60Z',
+    '2026-02-29T00:00:00Z',
+    '1e309',
+    'Infinity',
+  ]
+  const jsonNumbers = ['1e309', '-0', '9007199254740993', '1.0', '1e0', '-1e-400', '1E+2', 'NaN', '0x1', 'Infinity']
+  // Odd encodings: overlong UTF-8, NUL, invalid percent escapes, mixed-case and double encodings.
+  const encodings = [
+    '%C0%AE',
+    '%C0%AE%C0%AE%2F',
+    '%E0%80%AF',
+    '%F0%80%80%AF',
+    '%C1%81',
+    '%00',
+    'a%00b',
+    '%',
+    '%ZZ',
+    '%E2%82',
+    '%u0041',
+    '%%',
+    '%2f',
+    '%2F',
+    '%2e%2E',
+    '%E2%80%ae',
+    '%e2%80%AE',
+    '%252e',
+    '%ED%A0%80',
+    '%F4%90%80%80',
+    '%FF',
+    '+',
+    '%20',
+    '%7F',
+  ]
+  const rawPaths = [
+    '/V1/RECORDINGS',
+    '/v1//recordings',
+    '/v1/recordings/',
+    '/v1/./recordings',
+    '/v1/recordings/..',
+    '/v1/%2e%2e/metrics',
+    '//v1/recordings',
+    '/v1/recordings?%ZZ=1',
+    '/v1/recordings?limit=%',
+    '/v1/recordings?&&==&',
+    '/v1/recordings#frag',
+    '/healthz?%C0%AE',
+  ]
+  // Header abuse.
+  const schemes = [
+    'Basic YTpi',
+    'Bearer',
+    'Bearer bv_',
+    'Digest username="x"',
+    'Negotiate YII=',
+    `Bearer ${'a'.repeat(8000)}`,
+    'Bearer bv_\u00e9',
+    `Token ${tokens.clerk}`,
+    `Bearer ${tokens.clerk} ${tokens.clerk}`,
+    `Bearer ${tokens.clerk},Bearer x`,
+  ]
+  const families = { routes: 1500, numbers: 400, encodings: 400, headers: 300 } as const
+  type Family = keyof typeof families
+  const sent = new Map<Family, number>()
   const statuses = new Map<number, number>()
   let fivexx = 0
-  for (let i = 0; i < 1500; i++) {
-    const [routeMethod, route] = pick(paths)
-    let path = route.replace(/:id/g, () => pick(ids))
-    const q: string[] = []
-    for (let k = rnd(4); k > 0; k--) q.push(`${pick(keys)}=${pick(vals)}`)
-    if (q.length) path += '?' + q.join('&')
-    const method = rnd(5) === 0 ? pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']) : routeMethod
-    const headers: Record<string, string> = {}
-    if (rnd(3) === 0) headers.range = pick(ranges)
-    let raw: string | undefined
-    if (method !== 'GET' && method !== 'HEAD' && rnd(3) !== 0) {
-      raw = pick(bodies)
-      headers['content-type'] = pick(ctypes)
-    }
-    const token = rnd(10) === 0 ? undefined : tokens[pick(who)]
-    let r: Awaited<ReturnType<typeof call>>
-    try {
-      r = await call(path, { method, token, headers, raw })
-    } catch (err) {
-      t.fail(`${method} ${path}: ${(err as Error).message}`)
-      continue
-    }
-    statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
-    if (r.status >= 500) {
-      fivexx++
-      t.fail(`${method} ${path} -> ${r.status} ${r.buf.toString('utf8').slice(0, 200)}`)
-    } else if (r.status >= 400 && method !== 'HEAD') {
-      if (typeof r.json?.error?.code !== 'string') t.fail(`${method} ${path} -> ${r.status} without a JSON error: ${r.buf.toString('utf8').slice(0, 200)}`)
-      if (/at .*\.(ts|js):\d+/.test(r.buf.toString('utf8'))) t.fail(`${method} ${path}: a stack trace leaked`)
+  const fill = (route: string, value: () => string): string => route.replace(/:id/g, value)
+  for (const [family, n] of Object.entries(families) as [Family, number][]) {
+    for (let i = 0; i < n; i++) {
+      const [routeMethod, route] = pick(paths)
+      let method: string = rnd(5) === 0 ? pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']) : routeMethod
+      let path = fill(route, () => pick(ids))
+      const headers: Record<string, string | string[]> = {}
+      let token: string | undefined = rnd(10) === 0 ? undefined : tokens[pick(who)]
+      let raw: string | undefined
+      const q: string[] = []
+      if (family === 'routes') {
+        for (let k = rnd(4); k > 0; k--) q.push(`${pick(keys)}=${pick(vals)}`)
+        if (rnd(3) === 0) headers.range = pick(ranges)
+        if (method !== 'GET' && method !== 'HEAD' && rnd(3) !== 0) {
+          raw = pick(bodies)
+          headers['content-type'] = pick(ctypes)
+        }
+      } else if (family === 'numbers') {
+        path = fill(route, () => pick(numberish))
+        for (let k = rnd(3); k > 0; k--) q.push(rnd(2) ? `limit=${pick(numberish)}` : `${pick(['at', 'from', 'to'])}=${encodeURIComponent(pick(dates))}`)
+        if (rnd(3) === 0) headers.range = `bytes=${pick(['', '-'])}${pick(numbers)}-${pick(['', ...numbers])}`
+        if (method !== 'GET' && method !== 'HEAD') {
+          raw = pick([
+            `{"recordingIds":[${pick(jsonNumbers)}],"reason":"numbers fuzz","recipient":"x"}`,
+            `{"recordingIds":[${pick(jsonNumbers)}]}`,
+            `${pick(jsonNumbers)}`,
+          ])
+          headers['content-type'] = 'application/json'
+        }
+      } else if (family === 'encodings') {
+        if (rnd(4) === 0) path = pick(rawPaths)
+        else
+          path = fill(
+            route.replace('/cases/:id', () => `/cases/${pick(encodings)}X`),
+            () => pick([...encodings, `${video.id}${pick(encodings)}`]),
+          )
+        for (let k = rnd(3); k > 0; k--) q.push(`${pick([...keys, ...encodings])}=${pick(encodings)}${pick(['', 'x', 'case review'])}`)
+      } else {
+        switch (rnd(8)) {
+          case 0:
+            headers['x-pad'] = 'x'.repeat(pick([20_000, 70_000]))
+            break
+          case 1:
+            headers['x-pad'] = 'x'.repeat(15_000)
+            break
+          case 2:
+            for (let h = 0; h < 150; h++) headers[`x-h${h}`] = String(h)
+            break
+          case 3:
+            headers.range = [pick(ranges), pick(ranges)]
+            break
+          case 4:
+            headers.range = pick([
+              `bytes=${'9'.repeat(2000)}-`,
+              `bytes=-${'9'.repeat(31)}`,
+              `bytes=${Array(500).fill('0-1').join(',')}`,
+              'bytes=--1',
+              'bytes=1-2-3',
+            ])
+            break
+          case 5:
+            token = undefined
+            headers.authorization = pick(schemes)
+            break
+          case 6:
+            token = undefined
+            headers.authorization = [`Bearer ${tokens[pick(who)]}`, pick(schemes)]
+            break
+          default:
+            headers['content-type'] = pick(['application/json; charset=utf-7', 'application/json\t', 'x/y; a="', `application/${'j'.repeat(3000)}`])
+            headers['if-range'] = pick(['"x"', 'W/"y"', 'Mon, 32 Foo 2026'])
+            raw = pick(bodies.slice(0, -1))
+            method = pick(['POST', 'PUT', 'PATCH'])
+        }
+      }
+      if (q.length) path += '?' + q.join('&')
+      sent.set(family, (sent.get(family) ?? 0) + 1)
+      let r: HttpResult
+      try {
+        r = await httpCall(base + path, { method, token, headers, raw })
+      } catch (err) {
+        t.fail(`${family}: ${method} ${path.slice(0, 200)}: ${(err as Error).message}`)
+        continue
+      }
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1)
+      if (r.status >= 500) {
+        fivexx++
+        t.fail(`${family}: ${method} ${path.slice(0, 200)} -> ${r.status} ${r.buf.toString('utf8').slice(0, 200)}`)
+      } else if (r.status >= 400 && method !== 'HEAD') {
+        if (typeof r.json?.error?.code !== 'string')
+          t.fail(`${family}: ${method} ${path.slice(0, 200)} -> ${r.status} without a JSON error: ${r.buf.toString('utf8').slice(0, 200)}`)
+        if (/at .*\.(ts|js):\d+/.test(r.buf.toString('utf8'))) t.fail(`${family}: ${method} ${path.slice(0, 200)}: a stack trace leaked`)
+      }
     }
   }
-  t.equal(fivexx, 0, `no 5xx; statuses: ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`)
+  const figures = `sent ${JSON.stringify(Object.fromEntries(sent))}; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}`
+  t.comment(figures)
+  console.log(`api fuzz: ${figures}`)
+  t.same(Object.fromEntries(sent), families, 'every family sent in full')
+  t.equal(fivexx, 0, `no 5xx; ${figures}`)
 })
 
 t.test('proxy and thumbnail stream with Range after the media jobs ran; each read is recorded', async (t) => {

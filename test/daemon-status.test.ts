@@ -202,6 +202,7 @@ t.test("/v1/station needs a credential: a token, or the daemon's station-local o
   const auth = { authorization: `Bearer ${secret}` }
   t.equal((await fetch(`${d.url}/v1/station`, { headers: auth })).status, 200)
   t.equal((await fetch(`${d.url}/v1/recordings`, { headers: auth })).status, 403, 'the station-local credential reads status only')
+  for (const path of ['/metrics', '/docs/json']) t.equal((await fetch(`${d.url}${path}`, { headers: auth })).status, 403, `not ${path} either`)
   const tok = JSON.parse(cli(['token', 'create', '--role', 'clerk', '--name', 'desk', '--json'], { BODYVAULT_DATA_DIR: data }).stdout) as { token: string }
   t.equal((await fetch(`${d.url}/v1/recordings`, { headers: { authorization: `Bearer ${tok.token}` } })).status, 200, 'the daemon serves the lookup API')
   t.match(cli(['status'], { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: join(dir, 'elsewhere') }), {

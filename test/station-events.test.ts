@@ -68,8 +68,8 @@ const apiDeps = { db: st.db, vault: st.vault, logger, station: st.cfg.station, p
 const app = await buildApi(apiDeps, async (app) => {
   await stationRoutes(app, { station: dock })
   await stationEventRoutes(app, { station: dock })
-  await webRoutes(app)
 })
+await webRoutes(app)
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 let closed = false
 t.teardown(async () => {

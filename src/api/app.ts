@@ -1,52 +1,50 @@
-import { createHash } from 'node:crypto'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifySwagger from '@fastify/swagger'
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
-import type { Db } from '../catalog/db.js'
-import type { RetentionPolicy } from '../retention/policy.js'
-import type { Vault } from '../vault/store.js'
-import type { Logger } from '../common/log.js'
-import { installAuth } from './auth.js'
-import { errorSchema, installErrorHandling } from './errors.js'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyTypeProviderDefault } from 'fastify'
+import { isReason } from '../common/reason.js'
+import { installAuth, rateKey } from './auth.js'
+import type { ApiDeps } from './deps.js'
+import { clientErrorHandler, installErrorHandling, sendError } from './errors.js'
 import { Metrics } from './metrics.js'
+import { strictNumbers } from './params.js'
 import { caseRoutes } from './routes/cases.js'
 import { exportRoutes } from './routes/exports.js'
 import { recordingRoutes } from './routes/recordings.js'
 import { statsRoutes } from './routes/stats.js'
+import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 
-export interface ApiDeps {
-  db: Db
-  logger: Logger
-  station: { id: string; name: string; timezone: string }
-  policy: RetentionPolicy
-  vault: Vault
-  /** A readable local path of a vault object (fetched back and re-verified first if it was evicted to S3). */
-  openObject(sha256: string): Promise<string>
-  rateLimitPerMinute?: number
-  /** The daemon's station-local status credential (see roles.ts), if any. */
-  localSecret?: string
-}
+export type { ApiDeps }
+
+/** The route groups under /v1, each a fastify plugin with the API's type provider. */
+const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes] as const
 
 /**
- * The HTTP API: fastify 5 under /v1, JSON schemas on every route, OpenAPI
- * at /docs/json, bearer tokens with roles on everything but /healthz, a
- * per-token rate limit, Prometheus metrics at /metrics, errors as
- * `{ error: { code, message } }`.
+ * The HTTP API: fastify 5, JSON schemas on every route (shared ones by
+ * $ref, TypeScript types from them), the route groups as plugins under
+ * /v1, OpenAPI at /docs/json, bearer tokens with roles on everything but
+ * /healthz, a rate limit per token (per address without one), Prometheus
+ * metrics at /metrics, errors as `{ error: { code, message } }` with codes
+ * from the catalogue. `register` adds more routes under /v1 (the daemon's
+ * /v1/station).
  */
-export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
+export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: 1 << 20,
     routerOptions: { maxParamLength: 200 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false },
+      plugins: [(ajv) => ajv.addFormat('reason', { type: 'string', validate: isReason })],
+    },
     exposeHeadRoutes: true,
     return503OnClosing: true,
     // Errors the router raises before any route runs (a URL that does not decode).
-    frameworkErrors: (err, _req, reply) => {
-      void (reply as FastifyReply).status(400).send({ error: { code: 'BAD_REQUEST', message: err.message } })
-    },
-  })
+    frameworkErrors: (err, _req, reply) => void sendError(reply as FastifyReply, 400, 'BAD_REQUEST', err.message),
+    clientErrorHandler,
+  }).withTypeProvider<ApiTypeProvider>()
   installErrorHandling(app, deps.logger)
+  for (const s of SHARED) app.addSchema(s)
+  app.addHook('onRoute', strictNumbers)
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
@@ -55,19 +53,11 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
       security: [{ bearer: [] }],
     },
   })
-  installAuth(app, deps.db, deps.localSecret)
-  await app.register(fastifyRateLimit, {
-    global: true,
-    max: deps.rateLimitPerMinute ?? 1200,
-    timeWindow: 60_000,
-    keyGenerator: (req) => {
-      const h = req.headers.authorization
-      return typeof h === 'string' ? createHash('sha256').update(h).digest('hex') : `ip:${req.ip}`
-    },
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: 429,
-      error: { code: 'RATE_LIMITED', message: `more than ${ctx.max} requests a minute for this token: retry in ${Math.ceil(ctx.ttl / 1000)} s` },
-    }),
+  await app.register(fastifyRateLimit, { global: false })
+  installAuth(app, {
+    db: deps.db,
+    localSecret: deps.localSecret,
+    limiter: app.createRateLimit({ max: deps.rateLimitPerMinute ?? 1200, timeWindow: 60_000, keyGenerator: rateKey }),
   })
   const metrics = new Metrics(deps.db)
   metrics.instrument(app)
@@ -79,18 +69,15 @@ export async function buildApi(deps: ApiDeps, register?: (app: FastifyInstance) 
   )
   app.get(
     '/metrics',
-    { config: { right: 'station:read' }, schema: { summary: 'Prometheus metrics', response: { '4xx': errorSchema } } },
+    { config: { right: 'metrics:read' }, schema: { summary: 'Prometheus metrics', response: { 200: { type: 'string' }, '4xx': ref.error } } },
     async (_req, reply) => {
       reply.header('content-type', metrics.contentType)
       return metrics.render()
     },
   )
-  app.get('/docs/json', { config: { right: 'station:read' }, schema: { summary: 'This OpenAPI document', hide: true } }, async () => app.swagger())
+  app.get('/docs/json', { config: { right: 'docs:read' }, schema: { summary: 'This OpenAPI document', hide: true } }, async () => app.swagger())
 
-  await recordingRoutes(app, deps)
-  await caseRoutes(app, deps)
-  await exportRoutes(app, deps)
-  await statsRoutes(app, deps)
-  if (register) await register(app)
+  for (const plugin of V1) await app.register(plugin, { ...deps, prefix: '/v1' })
+  if (register) await app.register(async (v1) => register(v1.withTypeProvider<FastifyTypeProviderDefault>()), { prefix: '/v1' })
   return app
 }

@@ -1,48 +1,19 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
-import { BodyvaultError } from '../common/errors.js'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify'
+import { BodyvaultError, type ErrorCode, ERRORS } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 
 /**
- * API errors are JSON `{ error: { code, message } }` with a stable `code`.
- * Bad input is 4xx, never 5xx; a 5xx never carries a stack trace.
+ * API errors are JSON `{ error: { code, message } }` with a code from the
+ * catalogue (src/common/errors.ts), which also gives the HTTP status. Bad
+ * input is 4xx, never 5xx; a 5xx never carries a stack trace or a path.
  */
-export class ApiError extends Error {
-  readonly statusCode: number
-  readonly code: string
-  constructor(statusCode: number, code: string, message: string) {
-    super(message)
-    this.statusCode = statusCode
-    this.code = code
-  }
+export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  return reply.status(status).send({ error: { code, message } })
 }
 
-const CONFLICTS = new Set([
-  'CASE_EXISTS',
-  'LINK_EXISTS',
-  'CASE_CLOSED',
-  'CASE_OPEN',
-  'HOLD_RELEASED',
-  'CATEGORY_UNCHANGED',
-  'RECORDING_PURGED',
-  'PACKAGE_PURGED',
-  'PACKAGE_OBJECT_MISSING',
-])
-
-/** A domain error (the ones the CLI shows with exit code 2) as the HTTP status that fits it. */
-export function statusOf(err: BodyvaultError): number {
-  if (err.code.endsWith('_NOT_FOUND') || err.code === 'PACKAGE_NO_RECORDING') return 404
-  if (CONFLICTS.has(err.code)) return 409
-  return err.exitCode === 2 ? 400 : 500
-}
-
-export const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
-} as const
-
-/** Fastify's own error codes, mapped to ours. */
-const FASTIFY_CODES: Record<string, string> = {
+/** Fastify's own error codes, as ours. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'BAD_REQUEST',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_REQUEST',
@@ -54,26 +25,39 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_INVALID_URL: 'BAD_REQUEST',
 }
 
+/** A schema validation failure as our code: a reason that says nothing is REASON_REQUIRED, the rest BAD_REQUEST. */
+function validationCode(err: FastifyError): ErrorCode {
+  return err.validation?.some((v) => v.keyword === 'format' && v.params?.format === 'reason') ? 'REASON_REQUIRED' : 'BAD_REQUEST'
+}
+
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
-  app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-    if (err instanceof ApiError) {
-      return reply.status(err.statusCode).send({ error: { code: err.code, message: err.message } })
-    }
-    if (err instanceof BodyvaultError && statusOf(err) < 500) {
-      return reply.status(statusOf(err)).send({ error: { code: err.code, message: err.message } })
-    }
+  app.setErrorHandler((err: FastifyError | BodyvaultError, req, reply) => {
+    if (err instanceof BodyvaultError && err.httpStatus < 500) return sendError(reply, err.httpStatus, err.code, err.message)
     const ferr = err as FastifyError
-    const status = typeof ferr.statusCode === 'number' ? ferr.statusCode : 500
+    const status = !(err instanceof BodyvaultError) && typeof ferr.statusCode === 'number' ? ferr.statusCode : 500
     if (status >= 400 && status < 500) {
-      const code = ferr.validation
-        ? 'BAD_REQUEST'
-        : status === 429
-          ? 'RATE_LIMITED'
-          : (FASTIFY_CODES[ferr.code] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST'))
-      return reply.status(status).send({ error: { code, message: err.message } })
+      const code = ferr.validation ? validationCode(ferr) : (FASTIFY_CODES[ferr.code] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST'))
+      const message = code === 'REASON_REQUIRED' ? `${ferr.message.split(' must ')[0]}: ${ERRORS.REASON_REQUIRED.message}` : ferr.message
+      return sendError(reply, status, code, message)
     }
-    log.error({ event: 'api.error', method: req.method, url: req.url, err: { message: err.message, stack: err.stack } }, 'request failed')
-    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error: the station log has the details' } })
+    log.error({ event: 'api.error', method: req.method, url: req.url, code: ferr.code, err: { message: err.message, stack: err.stack } }, 'request failed')
+    return sendError(reply, 500, 'INTERNAL', ERRORS.INTERNAL.message)
   })
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }))
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`))
+}
+
+/**
+ * Requests the HTTP parser refuses before fastify sees them (headers over
+ * the size limit, malformed request lines) still get a JSON error in our
+ * shape, and the connection is closed.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code]: [number, ErrorCode] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'BAD_REQUEST'] : [400, 'BAD_REQUEST']
+  const body = JSON.stringify({ error: { code, message: status === 408 ? 'the request took too long to arrive' : ERRORS[code].message } })
+  const reason = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Db } from '../catalog/db.js'
+import { queueDepth, sessionsByState, stationGauges } from '../catalog/stats.js'
 
 /** Prometheus metrics for one API instance (its own registry). */
 export class Metrics {
@@ -18,19 +19,19 @@ export class Metrics {
       registers: [r],
     })
     this.requests = new Counter({ name: 'bodyvault_http_requests_total', help: 'API requests', labelNames: ['method', 'route', 'status'], registers: [r] })
-    const scalar = (name: string, help: string, sql: string): void => {
+    const gauge = (name: string, help: string, pick: (g: ReturnType<typeof stationGauges>) => number): void => {
       new Gauge({
         name,
         help,
         registers: [r],
         collect() {
-          this.set(Number((db.prepare(sql).get() as { v: number | null }).v ?? 0))
+          this.set(pick(stationGauges(db)))
         },
       })
     }
-    scalar('bodyvault_ingest_bytes_total', 'Bytes ingested into the vault (all sessions)', 'SELECT sum(bytes_ingested) AS v FROM ingest_sessions')
-    scalar('bodyvault_recordings', 'Recordings in the catalog', 'SELECT count(*) AS v FROM recordings')
-    scalar('bodyvault_ledger_events', 'Events in the ledger', 'SELECT coalesce(max(seq), 0) AS v FROM events')
+    gauge('bodyvault_ingest_bytes_total', 'Bytes ingested into the vault (all sessions)', (g) => g.ingestBytes)
+    gauge('bodyvault_recordings', 'Recordings in the catalog', (g) => g.recordings)
+    gauge('bodyvault_ledger_events', 'Events in the ledger', (g) => g.ledgerEvents)
     new Gauge({
       name: 'bodyvault_ingest_sessions',
       help: 'Ingest sessions by state',
@@ -38,27 +39,17 @@ export class Metrics {
       registers: [r],
       collect() {
         this.reset()
-        for (const row of db.prepare('SELECT state, count(*) AS n FROM ingest_sessions GROUP BY state').all() as { state: string; n: number }[])
-          this.set({ state: row.state }, row.n)
+        for (const row of sessionsByState(db)) this.set({ state: row.state }, row.n)
       },
     })
     new Gauge({
       name: 'bodyvault_queue_depth',
-      help: 'Queued work by queue and state (media jobs, uploads)',
+      help: 'Queued work by queue and state (media jobs by state; offload operations queued or retrying)',
       labelNames: ['queue', 'state'],
       registers: [r],
       collect() {
         this.reset()
-        for (const [queue, table] of [
-          ['media', 'media_jobs'],
-          ['offload', 'offload_queue'],
-        ] as const) {
-          // Only queues that exist in this catalog and keep a state column.
-          const cols = db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[]
-          if (!cols.some((c) => c.name === 'state')) continue
-          for (const row of db.prepare(`SELECT state, count(*) AS n FROM ${table} GROUP BY state`).all() as { state: string; n: number }[])
-            this.set({ queue, state: row.state }, row.n)
-        }
+        for (const row of queueDepth(db)) this.set({ queue: row.queue, state: row.state }, row.n)
       },
     })
   }

@@ -1,3 +1,7 @@
+import { ROLES, type Role } from '../catalog/tokens.js'
+
+export { ROLES, type Role }
+
 /**
  * Who may do what through the API: the one table of rights. Officers see
  * only their own recordings (enforced where recordings are read); auditors
@@ -5,13 +9,7 @@
  * a kiosk (the dock screen by the dock, signed in by no one) reads the
  * station's status and nothing else: not even metrics or the API document.
  */
-export const ROLES = ['officer', 'clerk', 'supervisor', 'auditor', 'admin', 'kiosk'] as const
-export type Role = (typeof ROLES)[number]
-
 export const RIGHTS = [
-  /** Docked cameras and their progress: GET /v1/station and its event stream. */
-  'station:status',
-  /** Station status, Prometheus metrics and the OpenAPI document. */
   'station:read',
   'recordings:read',
   'media:read',
@@ -27,11 +25,16 @@ export const RIGHTS = [
   'stats:read',
   'retention:read',
   'tokens:admin',
+  'metrics:read',
+  'docs:read',
 ] as const
 export type Right = (typeof RIGHTS)[number]
 
+/** What every token may read about the service itself (never the station-local status credential). */
+const service: Right[] = ['metrics:read', 'docs:read']
+
 const clerk: Right[] = [
-  'station:status',
+  ...service,
   'station:read',
   'recordings:read',
   'media:read',
@@ -47,16 +50,17 @@ const clerk: Right[] = [
 /**
  * Who a request acts as: a token's role, or `station-local`, the daemon's
  * own status credential (written to data/run/status.secret for `bodyvault
- * status` on the station PC; it can read station status and nothing else).
+ * status` on the station PC; it can read GET /v1/station and nothing else:
+ * not the metrics, not the OpenAPI document).
  */
 export type PrincipalRole = Role | 'station-local'
 
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
-  officer: new Set<Right>(['station:status', 'station:read', 'recordings:read', 'media:read']),
+  officer: new Set<Right>([...service, 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
   supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
   auditor: new Set<Right>([
-    'station:status',
+    ...service,
     'station:read',
     'recordings:read',
     'cases:read',
@@ -66,9 +70,9 @@ export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
     'stats:read',
     'retention:read',
   ]),
-  admin: new Set<Right>(['station:status', 'station:read', 'tokens:admin']),
-  kiosk: new Set<Right>(['station:status']),
-  'station-local': new Set<Right>(['station:status', 'station:read']),
+  admin: new Set<Right>([...service, 'station:read', 'tokens:admin']),
+  kiosk: new Set<Right>(['station:read']),
+  'station-local': new Set<Right>(['station:read']),
 }
 
 export function can(role: PrincipalRole, right: Right): boolean {

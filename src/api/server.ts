@@ -3,19 +3,21 @@ import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
-import { errorSchema } from './errors.js'
 import { stationStatusSchema, type StationStatus } from '../dock/status.js'
+import { ref } from './schemas.js'
 
 /**
  * GET /v1/station: the docked cameras and what each is doing. The daemon
- * registers it on the API (src/api/app.ts), behind the station:status right.
+ * registers it on the API (buildApi's `register`, called inside the /v1
+ * prefix), behind the station:read right: the one route the station-local
+ * status credential may read.
  */
 export async function stationRoutes(app: FastifyInstance, deps: { station: { status(): StationStatus } }): Promise<void> {
   app.get(
-    '/v1/station',
+    '/station',
     {
-      config: { right: 'station:status' },
-      schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': errorSchema } },
+      config: { right: 'station:read' },
+      schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': ref.error } },
     },
     async () => deps.station.status(),
   )

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { StationStatus, StatusChange } from '../dock/status.js'
-import { errorSchema } from './errors.js'
+import { ref } from './schemas.js'
 
 /** What the stream needs of the station daemon (src/dock/daemon.ts). */
 export interface StatusSource {
@@ -33,12 +33,12 @@ export async function stationEventRoutes(app: FastifyInstance, deps: { station: 
     for (const s of open) s.end()
   })
   app.get(
-    '/v1/station/events',
+    '/station/events',
     {
-      config: { right: 'station:status' },
+      config: { right: 'station:read' },
       schema: {
         summary: 'Station status as server-sent events (text/event-stream): one `status` event with the whole of GET /v1/station at each change',
-        response: { '4xx': errorSchema },
+        response: { '4xx': ref.error },
       },
     },
     async (_req, reply) => {

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { extname } from 'node:path'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError } from './errors.js'
+import { BodyvaultError } from '../common/errors.js'
 import { parseRange } from './range.js'
 
 const TYPES: Record<string, string> = {
@@ -63,10 +64,10 @@ export async function sendObject(
   const ifRange = req.headers['if-range']
   const rangeHeader = typeof req.headers.range === 'string' && (ifRange === undefined || ifRange === etag) ? req.headers.range : undefined
   const r = parseRange(rangeHeader, o.size)
-  if (r.kind === 'invalid') throw new ApiError(400, 'BAD_RANGE', r.reason)
+  if (r.kind === 'invalid') throw new BodyvaultError('BAD_RANGE', r.reason)
   if (r.kind === 'unsatisfiable') {
     reply.header('content-range', `bytes */${o.size}`)
-    throw new ApiError(416, 'RANGE_NOT_SATISFIABLE', `the object has ${o.size} bytes`)
+    throw new BodyvaultError('RANGE_NOT_SATISFIABLE', `the object has ${o.size} bytes`)
   }
   const [start, end] = r.kind === 'partial' ? [r.start, r.end] : [0, o.size - 1]
   const length = o.size === 0 ? 0 : end - start + 1
@@ -75,4 +76,19 @@ export async function sendObject(
   reply.header('content-length', String(length))
   if (req.method === 'HEAD' || length === 0) return reply.send()
   return reply.send(createReadStream(o.path, { start, end, highWaterMark: 1 << 20 }))
+}
+
+/** Sends an evidence package built for this one request as a download, and removes the file once sent or abandoned. */
+export function sendEvidencePackage(
+  reply: FastifyReply,
+  o: { path: string; bytes: number; sha256: string; fileName: string; contentType: string },
+): FastifyReply {
+  const stream = createReadStream(o.path)
+  stream.on('close', () => void rm(o.path, { force: true }))
+  reply
+    .header('content-type', o.contentType)
+    .header('content-length', String(o.bytes))
+    .header('x-package-sha256', o.sha256)
+    .header('content-disposition', `attachment; filename="${o.fileName}"`)
+  return reply.send(stream)
 }

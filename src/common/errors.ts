@@ -1,22 +1,152 @@
 /**
- * Errors that reach a user carry a stable `code` and a message that says what
- * to do. The CLI maps them to exit codes; the API (later) maps them to HTTP.
+ * The error catalogue: every stable code a user can meet, with its HTTP
+ * status (what the API answers), its CLI exit code (0 ok, 1 problems found,
+ * 2 bad usage, input or configuration, 3 environment; README "Exit codes")
+ * and a default message. BodyvaultError takes both numbers from here, so
+ * the API, the CLI and the stores cannot disagree about a code. A status of
+ * 500 means "not the client's fault": the API logs the message and answers
+ * INTERNAL without it.
+ *
+ * A new code is a line here. Group by who raises it; keep the message a
+ * sentence that says what to do.
+ */
+const catalogue = {
+  // Command line, configuration, the data dir, the daemon.
+  USAGE: [400, 2, 'bad usage: see bodyvault help'],
+  CONFIG_INVALID: [500, 2, 'invalid configuration: fix the config file or the BODYVAULT_* variables'],
+  DATA_DIR: [500, 2, 'the data dir cannot be created: set dataDir or BODYVAULT_DATA_DIR to a writable folder'],
+  LISTEN: [500, 3, 'cannot listen on the configured address: set listen in the config or BODYVAULT_LISTEN'],
+  CATALOG_VERSION: [500, 3, 'the catalog schema version does not match this bodyvault'],
+  CATALOG_MIGRATION: [500, 3, 'a catalog migration would break the catalog: nothing was changed'],
+  NO_DAEMON: [500, 3, 'no bodyvault daemon answers at the configured address: start one with bodyvault start'],
+  DAEMON_AUTH: [500, 3, "the daemon wants a credential: run status as the daemon's user, or set BODYVAULT_TOKEN"],
+  DAEMON_HTTP: [500, 3, 'the daemon answered with an error: see its log'],
+  // Docking.
+  DOCK_UNLOCK: [500, 1, 'the camera could not be unlocked: see the docking profile and the station log'],
+  DOCK_IDENTITY: [500, 1, "the unlock command's identity output is unusable: see the docking profile"],
+  // Keys, ledger, checkpoints.
+  KEY_PERMISSIONS: [500, 3, 'the station key is readable by other users: chmod 600 it and consider it exposed'],
+  KEY_INVALID: [500, 3, 'the station key cannot be read: restore it from backup'],
+  LEDGER_INCONSISTENT: [500, 3, 'the ledger no longer matches its signed checkpoints: run bodyvault verify'],
+  LEDGER_HASH: [500, 3, 'a ledger event hash is malformed: run bodyvault verify'],
+  LEDGER_GAP: [500, 3, 'the ledger has missing event numbers: run bodyvault verify'],
+  LEDGER_NO_EVENT: [500, 3, 'no such event in the ledger'],
+  CHECKPOINT_KEY: [500, 3, 'a checkpoint is signed by another key than the station key: run bodyvault verify'],
+  // Evidence packages.
+  PACKAGE_REQUEST: [400, 2, 'the package request is incomplete: name recordings, a reason and a recipient'],
+  PACKAGE_EXISTS: [400, 2, 'the output file already exists: packages are never overwritten'],
+  PACKAGE_NO_RECORDING: [404, 2, 'no such recording: check the id (bodyvault recordings)'],
+  PACKAGE_PURGED: [410, 2, 'a recording was purged under its retention rule and cannot be exported'],
+  PACKAGE_OBJECT_MISSING: [409, 3, 'the vault has no local copy of an object of the package: restore it, then export again'],
+  PACKAGE_OBJECT_CORRUPT: [500, 3, 'a vault object does not match its recorded hash: run bodyvault verify'],
+  PACKAGE_WRITE: [500, 3, 'the package file cannot be written'],
+  PACKAGE_NOT_FOUND: [404, 2, 'the package cannot be read: check the path'],
+  PACKAGE_KEY_INVALID: [400, 2, 'the key must be an Ed25519 public key as PEM, a vkey string, or 64 hex digits'],
+  // Vault objects and S3 offload.
+  OBJECT_MISSING: [500, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
+  OFFLOAD_DISABLED: [500, 2, 'offload is not configured: add an "offload" section to the config'],
+  OFFLOAD_LOCAL_MISSING: [500, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
+  OFFLOAD_NO_BUCKET: [500, 3, 'the bucket does not exist: create it with Object Lock enabled'],
+  OFFLOAD_NO_OBJECT_LOCK: [500, 3, 'the bucket has no Object Lock: use a bucket created with Object Lock enabled'],
+  REMOTE_CORRUPT: [500, 3, 'the remote copy does not hash to its recorded SHA-256: run bodyvault verify and check the bucket'],
+  REINDEX_NOT_EMPTY: [400, 2, 'reindex --from-s3 rebuilds into an empty data dir'],
+  REINDEX_CONFLICT: [500, 1, 'the bucket holds two different versions of some events: refusing to rebuild from it'],
+  REINDEX_EMPTY: [500, 1, 'nothing to rebuild from in the bucket: check offload.bucket and offload.prefix'],
+  // Recordings, cases, categories, holds, retention (the stores).
+  RECORDING_NOT_FOUND: [404, 2, 'no such recording'],
+  RECORDING_PURGED: [410, 2, 'the recording was purged under its retention rule; its ledger events remain'],
+  CASE_NOT_FOUND: [404, 2, 'no such case'],
+  CASE_NUMBER_INVALID: [400, 2, 'a case number is 1-64 letters, digits, CJK characters, brackets, . _ / -'],
+  CASE_TYPE_UNKNOWN: [400, 2, 'unknown case type: see retention.caseTypes in the config'],
+  CASE_EXISTS: [409, 2, 'a case with this number exists already'],
+  CASE_CLOSED: [409, 2, 'the case is closed'],
+  CASE_OPEN: [409, 2, 'the case is open'],
+  LINK_EXISTS: [409, 2, 'the recording is already linked to the case'],
+  LINK_MISSING: [400, 2, 'the recording is not linked to the case'],
+  CATEGORY_UNKNOWN: [400, 2, 'unknown category: see retention.categories in the config'],
+  CATEGORY_UNCHANGED: [409, 2, 'the recording already has this category'],
+  HOLD_NOT_FOUND: [404, 2, 'no such legal hold'],
+  HOLD_RELEASED: [409, 2, 'the legal hold is already released'],
+  REASON_REQUIRED: [400, 2, 'a reason is required: at least 4 visible characters (2 Chinese characters), no control characters'],
+  REASON_TOO_LONG: [400, 2, 'the reason is longer than 2000 characters'],
+  DATE_IN_FUTURE: [400, 2, 'the date is in the future'],
+  DATE_ORDER: [400, 2, 'the dates are out of order'],
+  PURGE_AHEAD_OF_CLOCK: [400, 2, 'only a dry run may look ahead of the clock'],
+  PURGE_RUNNING: [409, 1, 'another purge is running: try again when it has finished'],
+  // API tokens and export approvals.
+  TOKEN_NAME: [400, 2, 'a token needs a name of 1 to 100 characters (who or what uses it)'],
+  TOKEN_OFFICER: [400, 2, 'an officer token must name its officer (--officer POLICE_NO)'],
+  TOKEN_NOT_FOUND: [404, 2, 'no such token (bodyvault token list shows them)'],
+  EXPORT_NOT_FOUND: [404, 2, 'no such export request'],
+  SELF_APPROVAL: [403, 2, 'the requester cannot decide its own export request: another supervisor must'],
+  ALREADY_DECIDED: [409, 2, 'the export request is already decided'],
+  NOT_APPROVED: [409, 2, 'only an approved export request can be downloaded'],
+  // HTTP.
+  BAD_REQUEST: [400, 2, 'the request is malformed'],
+  BAD_CURSOR: [400, 2, 'the cursor is not one this search returned'],
+  BAD_RANGE: [400, 2, 'Range must look like bytes=START-END'],
+  RANGE_NOT_SATISFIABLE: [416, 2, 'the range starts after the end of the object'],
+  NO_DERIVATIVE: [404, 2, 'no proxy or thumbnail yet (bodyvault media status shows the queue)'],
+  UNAUTHENTICATED: [401, 2, 'send Authorization: Bearer <token> (bodyvault token create makes one)'],
+  FORBIDDEN: [403, 2, 'this role may not do this'],
+  NOT_FOUND: [404, 2, 'no such route'],
+  PAYLOAD_TOO_LARGE: [413, 2, 'the request body is too large'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 2, 'send the body as application/json'],
+  HEADERS_TOO_LARGE: [431, 2, 'the request headers are too large'],
+  RATE_LIMITED: [429, 3, 'too many requests: retry later'],
+  INTERNAL: [500, 3, 'internal error: the station log has the details'],
+} as const satisfies Record<string, readonly [http: number, exit: 0 | 1 | 2 | 3, message: string]>
+
+export type ErrorCode = keyof typeof catalogue
+
+export interface ErrorSpec {
+  /** The HTTP status the API answers with. */
+  http: number
+  /** The CLI's exit code. */
+  exit: number
+  message: string
+}
+
+/** The catalogue as a table (code -> HTTP status, exit code, default message), for docs and tests. */
+export const ERRORS: Readonly<Record<ErrorCode, ErrorSpec>> = Object.freeze(
+  Object.fromEntries(Object.entries(catalogue).map(([code, [http, exit, message]]) => [code, { http, exit, message }])) as Record<ErrorCode, ErrorSpec>,
+)
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(catalogue, code)
+}
+
+/**
+ * Errors that reach a user: a catalogued `code`, a message that says what
+ * to do (the catalogue's default if none is given), and the HTTP status and
+ * exit code the catalogue gives that code.
  */
 export class BodyvaultError extends Error {
   readonly code: string
   readonly exitCode: number
-  constructor(code: string, message: string, exitCode = 3, options?: { cause?: unknown }) {
-    super(message, options)
+  readonly httpStatus: number
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown })
+  /**
+   * @deprecated The catalogue holds each code's exit code: drop the number
+   * (`new BodyvaultError(code, message)`). Kept so that callers move over one
+   * by one; the number is used only for a code the catalogue lacks, which
+   * test/errors.test.ts refuses.
+   */
+  constructor(code: string, message: string, exitCode: number, options?: { cause?: unknown })
+  constructor(code: string, message?: string, a?: number | { cause?: unknown }, b?: { cause?: unknown }) {
+    const known = isErrorCode(code) ? ERRORS[code] : undefined
+    super(message ?? known?.message ?? code, typeof a === 'object' ? a : b)
     this.name = 'BodyvaultError'
     this.code = code
-    this.exitCode = exitCode
+    this.exitCode = known?.exit ?? (typeof a === 'number' ? a : 3)
+    this.httpStatus = known?.http ?? 500
   }
 }
 
 /** Bad configuration: names the key and what is wrong. Exit code 2. */
 export class ConfigError extends BodyvaultError {
   constructor(message: string) {
-    super('CONFIG_INVALID', message, 2)
+    super('CONFIG_INVALID', message)
     this.name = 'ConfigError'
   }
 }
@@ -24,7 +154,7 @@ export class ConfigError extends BodyvaultError {
 /** Bad input on the command line (unknown option, missing argument). Exit code 2. */
 export class UsageError extends BodyvaultError {
   constructor(message: string) {
-    super('USAGE', message, 2)
+    super('USAGE', message)
     this.name = 'UsageError'
   }
 }

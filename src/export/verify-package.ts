@@ -107,7 +107,7 @@ export async function readPackage(path: string): Promise<ReadResult> {
   try {
     st = await stat(path)
   } catch (err) {
-    throw new BodyvaultError('PACKAGE_NOT_FOUND', `cannot read ${path}: ${errorMessage(err)}`, 2)
+    throw new BodyvaultError('PACKAGE_NOT_FOUND', `cannot read ${path}: ${errorMessage(err)}`)
   }
   return st.isDirectory() ? readDir(path) : readZip(path)
 }
@@ -134,13 +134,13 @@ export function parseTrustedKey(text: string): Buffer {
     try {
       return rawPublicKey(createPublicKey(s))
     } catch (err) {
-      throw new BodyvaultError('KEY_INVALID', `not an Ed25519 public key PEM: ${errorMessage(err)}`, 2)
+      throw new BodyvaultError('PACKAGE_KEY_INVALID', `not an Ed25519 public key PEM: ${errorMessage(err)}`)
     }
   }
   try {
     return parseVkey(s).publicKey
   } catch {
-    throw new BodyvaultError('KEY_INVALID', 'the key must be an Ed25519 public key as PEM (bodyvault key show --pem), a vkey string, or 64 hex digits', 2)
+    throw new BodyvaultError('PACKAGE_KEY_INVALID', 'the key must be an Ed25519 public key as PEM (bodyvault key show --pem), a vkey string, or 64 hex digits')
   }
 }
 
@@ -149,7 +149,7 @@ export async function readTrustedKeyFile(path: string): Promise<Buffer> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new BodyvaultError('KEY_INVALID', `cannot read key file ${path}: ${errorMessage(err)}`, 2)
+    throw new BodyvaultError('PACKAGE_KEY_INVALID', `cannot read key file ${path}: ${errorMessage(err)}`)
   }
   return parseTrustedKey(text)
 }

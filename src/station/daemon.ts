@@ -50,9 +50,9 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
       async (app) => {
         await stationRoutes(app, { station: dock })
         await stationEventRoutes(app, { station: dock })
-        await webRoutes(app) // the web front end (the dock screen at /station)
       },
     )
+    await webRoutes(server) // the web front end (the dock screen at /station), outside /v1
     await listenOn(server, st.cfg.listen)
   } catch (err) {
     await jobs.stop()

@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
+import { BodyvaultError } from '../../common/errors.js'
 import { retentionPlan } from '../../retention/plan.js'
 import {
   closeCase,
@@ -16,76 +17,49 @@ import {
   unlinkRecording,
   type Ctx,
 } from '../../retention/store.js'
+import type { ApiDeps } from '../deps.js'
 import { actorOf } from '../auth.js'
-import { ApiError, errorSchema } from '../errors.js'
-import { idParams, visibleRecording } from './recordings.js'
-import type { ApiDeps } from '../app.js'
+import { isoInstant } from '../params.js'
+import { type ApiPlugin, id, idParams, instant, ref } from '../schemas.js'
+import { visibleRecording } from './recordings.js'
 
-const caseSchema = {
-  type: 'object',
-  properties: {
-    number: { type: 'string' },
-    type: { type: 'string' },
-    title: { type: ['string', 'null'] },
-    status: { type: 'string' },
-    openedAt: { type: 'string' },
-    openedBy: { type: 'string' },
-    closedAt: { type: ['string', 'null'] },
-    closedBy: { type: ['string', 'null'] },
-    recordingIds: { type: 'array', items: { type: 'integer' } },
-  },
-} as const
-const holdSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    recordingId: { type: 'integer' },
-    reason: { type: 'string' },
-    placedBy: { type: 'string' },
-    placedAt: { type: 'string' },
-    releasedAt: { type: ['string', 'null'] },
-    releasedBy: { type: ['string', 'null'] },
-    releaseReason: { type: ['string', 'null'] },
-  },
-} as const
 const caseParams = {
   type: 'object',
   required: ['number'],
   additionalProperties: false,
   properties: { number: { type: 'string', minLength: 1, maxLength: 64 } },
 } as const
-const reason = { type: 'string', minLength: 1, maxLength: 1000 } as const
-const ids = { type: 'array', minItems: 1, maxItems: 500, items: { type: 'integer', minimum: 1, maximum: 9007199254740991 } } as const
-const instant = { type: 'string', format: 'date-time' } as const
+const ids = { type: 'array', minItems: 1, maxItems: 500, items: id } as const
+const optionalInstant = (v: string | undefined, key: string): string | null => (v === undefined ? null : isoInstant(v, key))
 
 /**
  * Cases, case links, categories, legal holds and the retention plan: thin
  * HTTP over src/retention/store.ts, where each change and its ledger event
  * commit together. The actor is the token (`token:<id>`).
  */
-export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+export const caseRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
   const ctx = (req: FastifyRequest): Ctx => ({ db: deps.db, policy: deps.policy, actor: actorOf(req), now: new Date() })
   const withRecordings = (number: string) => {
     const c = getCase(deps.db, number)
-    if (!c) throw new ApiError(404, 'CASE_NOT_FOUND', `no case ${number}`)
+    if (!c) throw new BodyvaultError('CASE_NOT_FOUND', `no case ${number}`)
     return { ...c, recordingIds: recordingsOfCase(deps.db, number) }
   }
 
-  app.get<{ Querystring: { status?: 'open' | 'closed' } }>(
-    '/v1/cases',
+  app.get(
+    '/cases',
     {
       config: { right: 'cases:read' },
       schema: {
         summary: 'Cases',
-        querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: ['open', 'closed'] } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: caseSchema } } }, '4xx': errorSchema },
+        querystring: { type: 'object', additionalProperties: false, properties: { status: { type: 'string', enum: ['open', 'closed'] } } },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: ref.case } } }, '4xx': ref.error },
       },
     },
     async (req) => ({ items: listCases(deps.db, req.query.status) }),
   )
 
-  app.post<{ Body: { number: string; type: string; title?: string; openedAt?: string } }>(
-    '/v1/cases',
+  app.post(
+    '/cases',
     {
       config: { right: 'cases:write' },
       schema: {
@@ -101,7 +75,7 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
             openedAt: instant,
           },
         },
-        response: { 201: caseSchema, '4xx': errorSchema },
+        response: { 201: ref.case, '4xx': ref.error },
       },
     },
     async (req, reply) => {
@@ -110,23 +84,23 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
         number: b.number,
         type: b.type,
         title: b.title ?? null,
-        openedAt: b.openedAt ? new Date(b.openedAt).toISOString() : null,
+        openedAt: optionalInstant(b.openedAt, 'openedAt'),
       })
       return reply.status(201).send({ ...c, recordingIds: [] })
     },
   )
 
-  app.get<{ Params: { number: string } }>(
-    '/v1/cases/:number',
+  app.get(
+    '/cases/:number',
     {
       config: { right: 'cases:read' },
-      schema: { summary: 'One case and its recordings', params: caseParams, response: { 200: caseSchema, '4xx': errorSchema } },
+      schema: { summary: 'One case and its recordings', params: caseParams, response: { 200: ref.case, '4xx': ref.error } },
     },
     async (req) => withRecordings(req.params.number),
   )
 
-  app.patch<{ Params: { number: string }; Body: { status: 'open' | 'closed'; reason?: string; closedAt?: string } }>(
-    '/v1/cases/:number',
+  app.patch(
+    '/cases/:number',
     {
       config: { right: 'cases:write' },
       schema: {
@@ -136,29 +110,29 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           type: 'object',
           additionalProperties: false,
           required: ['status'],
-          properties: { status: { enum: ['open', 'closed'] }, reason, closedAt: instant },
+          properties: { status: { type: 'string', enum: ['open', 'closed'] }, reason: ref.reason, closedAt: instant },
         },
-        response: { 200: caseSchema, '4xx': errorSchema },
+        response: { 200: ref.case, '4xx': ref.error },
       },
     },
     async (req) => {
       const b = req.body
       if (b.status === 'closed')
-        closeCase(ctx(req), req.params.number, { closedAt: b.closedAt ? new Date(b.closedAt).toISOString() : null, ...(b.reason ? { reason: b.reason } : {}) })
+        closeCase(ctx(req), req.params.number, { closedAt: optionalInstant(b.closedAt, 'closedAt'), ...(b.reason ? { reason: b.reason } : {}) })
       else reopenCase(ctx(req), req.params.number, b.reason)
       return withRecordings(req.params.number)
     },
   )
 
-  app.post<{ Params: { number: string }; Body: { recordingIds: number[]; reason?: string } }>(
-    '/v1/cases/:number/recordings',
+  app.post(
+    '/cases/:number/recordings',
     {
       config: { right: 'cases:write' },
       schema: {
         summary: 'Link recordings to a case',
         params: caseParams,
-        body: { type: 'object', additionalProperties: false, required: ['recordingIds'], properties: { recordingIds: ids, reason } },
-        response: { 200: caseSchema, '4xx': errorSchema },
+        body: { type: 'object', additionalProperties: false, required: ['recordingIds'], properties: { recordingIds: ids, reason: ref.reason } },
+        response: { 200: ref.case, '4xx': ref.error },
       },
     },
     async (req) => {
@@ -168,8 +142,8 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   )
 
-  app.delete<{ Params: { number: string; id: number }; Querystring: { reason?: string } }>(
-    '/v1/cases/:number/recordings/:id',
+  app.delete(
+    '/cases/:number/recordings/:id',
     {
       config: { right: 'cases:write' },
       schema: {
@@ -178,10 +152,10 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           type: 'object',
           required: ['number', 'id'],
           additionalProperties: false,
-          properties: { number: caseParams.properties.number, id: idParams.properties.id },
+          properties: { number: caseParams.properties.number, id },
         },
-        querystring: { type: 'object', additionalProperties: false, properties: { reason } },
-        response: { 200: caseSchema, '4xx': errorSchema },
+        querystring: { type: 'object', additionalProperties: false, properties: { reason: ref.reason } },
+        response: { 200: ref.case, '4xx': ref.error },
       },
     },
     async (req) => {
@@ -190,8 +164,8 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   )
 
-  app.put<{ Params: { id: number }; Body: { category: string | null; reason: string } }>(
-    '/v1/recordings/:id/category',
+  app.put(
+    '/recordings/:id/category',
     {
       config: { right: 'recordings:categorize' },
       schema: {
@@ -201,9 +175,9 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
           type: 'object',
           additionalProperties: false,
           required: ['category', 'reason'],
-          properties: { category: { type: ['string', 'null'], maxLength: 64 }, reason },
+          properties: { category: { type: ['string', 'null'], maxLength: 64 }, reason: ref.reason },
         },
-        response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema },
+        response: { 200: { type: 'object', additionalProperties: true }, '4xx': ref.error },
       },
     },
     async (req) => {
@@ -218,15 +192,15 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   )
 
-  app.post<{ Params: { id: number }; Body: { reason: string } }>(
-    '/v1/recordings/:id/holds',
+  app.post(
+    '/recordings/:id/holds',
     {
       config: { right: 'holds:write' },
       schema: {
         summary: 'Place a legal hold (supervisor): the recording is kept indefinitely until it is released',
         params: idParams,
-        body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason } },
-        response: { 201: holdSchema, '4xx': errorSchema },
+        body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: ref.reason } },
+        response: { 201: ref.hold, '4xx': ref.error },
       },
     },
     async (req, reply) => {
@@ -235,46 +209,46 @@ export async function caseRoutes(app: FastifyInstance, deps: ApiDeps): Promise<v
     },
   )
 
-  app.get<{ Querystring: { active?: boolean } }>(
-    '/v1/holds',
+  app.get(
+    '/holds',
     {
       config: { right: 'cases:read' },
       schema: {
         summary: 'Legal holds',
         querystring: { type: 'object', additionalProperties: false, properties: { active: { type: 'boolean', default: true } } },
-        response: { 200: { type: 'object', properties: { items: { type: 'array', items: holdSchema } } }, '4xx': errorSchema },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: ref.hold } } }, '4xx': ref.error },
       },
     },
     async (req) => ({ items: listHolds(deps.db, req.query.active ?? true) }),
   )
 
-  app.post<{ Params: { id: number }; Body: { reason: string } }>(
-    '/v1/holds/:id/release',
+  app.post(
+    '/holds/:id/release',
     {
       config: { right: 'holds:write' },
       schema: {
         summary: 'Release a legal hold (supervisor), with a reason',
         params: idParams,
-        body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason } },
-        response: { 200: holdSchema, '4xx': errorSchema },
+        body: { type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: ref.reason } },
+        response: { 200: ref.hold, '4xx': ref.error },
       },
     },
     async (req) => {
-      if (!getHold(deps.db, req.params.id)) throw new ApiError(404, 'HOLD_NOT_FOUND', `no hold ${req.params.id}`)
+      if (!getHold(deps.db, req.params.id)) throw new BodyvaultError('HOLD_NOT_FOUND', `no hold ${req.params.id}`)
       return releaseHold(ctx(req), req.params.id, req.body.reason)
     },
   )
 
-  app.get<{ Querystring: { at?: string } }>(
-    '/v1/retention/plan',
+  app.get(
+    '/retention/plan',
     {
       config: { right: 'retention:read' },
       schema: {
         summary: 'What is due for deletion, when, and by which rule (items in their grace period can still be rescued by a case link or a hold)',
         querystring: { type: 'object', additionalProperties: false, properties: { at: instant } },
-        response: { 200: { type: 'object', additionalProperties: true }, '4xx': errorSchema },
+        response: { 200: { type: 'object', additionalProperties: true }, '4xx': ref.error },
       },
     },
-    async (req) => retentionPlan(deps.db, deps.policy, req.query.at ? new Date(req.query.at) : new Date()),
+    async (req) => ({ ...retentionPlan(deps.db, deps.policy, new Date(req.query.at === undefined ? Date.now() : isoInstant(req.query.at, 'at'))) }),
   )
 }

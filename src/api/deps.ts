@@ -1,0 +1,18 @@
+import type { Db } from '../catalog/db.js'
+import type { Logger } from '../common/log.js'
+import type { RetentionPolicy } from '../retention/policy.js'
+import type { Vault } from '../vault/store.js'
+
+/** What the API takes from the station (src/station/ builds it); each route group receives it as its plugin options. */
+export interface ApiDeps {
+  db: Db
+  logger: Logger
+  station: { id: string; name: string; timezone: string }
+  policy: RetentionPolicy
+  vault: Vault
+  /** A readable local path of a vault object (fetched back and re-verified first if it was evicted to S3). */
+  openObject(sha256: string): Promise<string>
+  rateLimitPerMinute?: number
+  /** The daemon's station-local status credential (see roles.ts), if any. */
+  localSecret?: string
+}
