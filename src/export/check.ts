@@ -12,6 +12,7 @@
  */
 import { createPublicKey } from 'node:crypto'
 import { canonicalBytes, canonicalEventBytes, chainHash, type EventBody } from '../ledger/canonical.js'
+import { subjects } from '../ledger/events.js'
 import { leafHash, verifyInclusion } from '../ledger/merkle.js'
 import {
   findValidSignature,
@@ -444,7 +445,7 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
       else fail('event-missing', `${subject}: its ingested event ${r.eventSeq} is not in the package`, F.manifest)
     } else {
       const p = ing.payload
-      if (ing.type !== 'ingested' || ing.subject !== `recording:${r.id}` || p.recordingId !== r.id)
+      if (ing.type !== 'ingested' || ing.subject !== subjects.recording(r.id) || p.recordingId !== r.id)
         fail('recording-mismatch', `${subject}: event ${r.eventSeq} is not its ingested event`, F.manifest)
       for (const k of INGEST_FACTS) {
         if ((p[k] ?? null) !== (r[k] ?? null))

@@ -25,12 +25,16 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import yazl from 'yazl'
 import type { Db } from '../catalog/db.js'
+import { derivativesOf, type Derivative } from '../catalog/derivatives.js'
+import { sidecarsOf } from '../catalog/media-info.js'
 import { getRecording } from '../catalog/recordings.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { canonicalBytes, canonicalEventBytes } from '../ledger/canonical.js'
-import { writeCheckpoint, type Checkpoint } from '../ledger/checkpoint.js'
+import type { Checkpoint } from '../catalog/checkpoints.js'
+import { writeCheckpoint } from '../ledger/checkpoint.js'
 import { loadOrCreateStationKey, type StationKey } from '../ledger/keys.js'
+import { actors, subjects } from '../ledger/events.js'
 import { appendEvent, eventsFor, type LedgerEvent } from '../ledger/ledger.js'
 import { formatSignedNote, parseSignedNote } from '../ledger/note.js'
 import { LedgerTree } from '../ledger/tree.js'
@@ -118,39 +122,6 @@ function nonEmpty(name: string, v: unknown): string {
   return v.trim()
 }
 
-function hasTable(db: Db, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
-}
-
-interface DerivativeRow {
-  kind: string
-  sha256: string
-  size: number
-  mimeType: string | null
-  eventSeq: number | null
-}
-
-function derivativesOf(db: Db, recordingId: number): DerivativeRow[] {
-  if (!hasTable(db, 'derivatives')) return []
-  const cols = new Set((db.prepare('PRAGMA table_info(derivatives)').all() as { name: string }[]).map((c) => c.name))
-  if (!cols.has('recording_id') || !cols.has('sha256')) return []
-  const sel = [
-    cols.has('kind') ? 'kind' : "'derivative' AS kind",
-    'sha256',
-    cols.has('size') ? 'size' : '-1 AS size',
-    cols.has('mime_type') ? 'mime_type AS mimeType' : 'NULL AS mimeType',
-    cols.has('event_seq') ? 'event_seq AS eventSeq' : 'NULL AS eventSeq',
-  ]
-  return db
-    .prepare(`SELECT ${sel.join(', ')} FROM derivatives WHERE recording_id = ? ORDER BY ${cols.has('id') ? 'id' : 'rowid'}`)
-    .all(recordingId) as DerivativeRow[]
-}
-
-function sidecarsOf(db: Db, recordingId: number): number[] {
-  if (!hasTable(db, 'media_links')) return []
-  return db.prepare('SELECT sidecar_id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').pluck().all(recordingId) as number[]
-}
-
 /**
  * Duration and place from the recording's latest `probed` event
  * (src/media/worker.ts payload); the place, failing that, from the latest
@@ -165,11 +136,11 @@ function probedFacts(recordingId: number, events: readonly LedgerEvent[]): Pick<
     return { lat, lon, source: source ?? (typeof e.payload.gpsSource === 'string' ? e.payload.gpsSource : null) }
   }
   const probes = [...events].reverse().filter((e) => e.type === 'probed')
-  const own = probes.find((e) => e.subject === `recording:${recordingId}`)
+  const own = probes.find((e) => e.subject === subjects.recording(recordingId))
   let gps = gpsOf(own)
   for (const e of probes) {
     if (gps) break
-    if (e.subject !== `recording:${recordingId}`) gps = gpsOf(e, `sidecar ${e.subject} (ledger event ${e.seq})`)
+    if (e.subject !== subjects.recording(recordingId)) gps = gpsOf(e, `sidecar ${e.subject} (ledger event ${e.seq})`)
   }
   return { durationSec: num(own?.payload.durationSec), gps }
 }
@@ -220,7 +191,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     if (tree.size < size || !tree.rootAt(size).equals(Buffer.from(checkpoint.rootHash, 'hex'))) {
       throw new BodyvaultError('LEDGER_INCONSISTENT', `the ledger no longer matches checkpoint ${checkpoint.id}: run bodyvault verify`)
     }
-    const recs: { rec: NonNullable<ReturnType<typeof getRecording>>; events: LedgerEvent[]; derivatives: DerivativeRow[] }[] = []
+    const recs: { rec: NonNullable<ReturnType<typeof getRecording>>; events: LedgerEvent[]; derivatives: Derivative[] }[] = []
     const allEvents = new Map<number, LedgerEvent>()
     for (const id of ids) {
       const rec = getRecording(db, id)
@@ -228,11 +199,11 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
       if (rec.status !== 'stored')
         throw new BodyvaultError('PACKAGE_PURGED', `recording ${id} was purged: its original no longer exists and cannot be exported`, 2)
       const evs = new Map<number, LedgerEvent>()
-      for (const e of eventsFor(db, `recording:${id}`)) evs.set(e.seq, e)
-      if (rec.sessionId !== null) for (const e of eventsFor(db, `session:${rec.sessionId}`)) evs.set(e.seq, e)
+      for (const e of eventsFor(db, subjects.recording(id))) evs.set(e.seq, e)
+      if (rec.sessionId !== null) for (const e of eventsFor(db, subjects.session(rec.sessionId))) evs.set(e.seq, e)
       // A clip's GPS may come from a linked sidecar (media_links): its probe event goes in the trail as the proof.
       for (const sid of sidecarsOf(db, id)) {
-        const probe = eventsFor(db, `recording:${sid}`)
+        const probe = eventsFor(db, subjects.recording(sid))
           .filter((e) => e.type === 'probed' && e.seq <= size)
           .pop()
         if (probe) evs.set(probe.seq, probe)
@@ -241,7 +212,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
       if (!trail.some((e) => e.seq === rec.eventSeq))
         throw new BodyvaultError('LEDGER_INCONSISTENT', `recording ${id}'s ingested event ${rec.eventSeq} is not in the ledger: run bodyvault verify`)
       for (const e of trail) allEvents.set(e.seq, e)
-      const derivatives = req.includeDerivatives ? derivativesOf(db, id).filter((d) => d.eventSeq === null || d.eventSeq <= size) : []
+      const derivatives = req.includeDerivatives ? derivativesOf(db, id).filter((d) => d.eventSeq <= size) : []
       recs.push({ rec, events: trail, derivatives })
     }
     const proofs = new Map<number, ProofFile>()
@@ -284,7 +255,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     await addStream(file, rec.sha256, rec.size, `recording ${rec.id}`)
     const ds: ManifestDerivative[] = []
     for (const d of derivatives) {
-      const dfile = `derivatives/${d.sha256}.${extForMime(d.mimeType ?? '')}`
+      const dfile = `derivatives/${d.sha256}.${extForMime(d.mimeType)}`
       try {
         await addStream(dfile, d.sha256, d.size, `recording ${rec.id} ${d.kind}`)
       } catch (err) {
@@ -477,7 +448,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   const zipBytes = zipHash.bytes
 
   // 4. The ledger records the export, 5. then the file takes its name.
-  const actor = req.actor ?? `station:${req.station.id}`
+  const actor = req.actor ?? actors.station(req.station.id)
   let exportEvents: number[]
   try {
     exportEvents = db
@@ -487,7 +458,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
             appendEvent(db, {
               type: 'exported',
               actor,
-              subject: `recording:${id}`,
+              subject: subjects.recording(id),
               at: new Date(),
               payload: {
                 ...req.exportPayload,

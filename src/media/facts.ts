@@ -3,7 +3,7 @@
  * catalog (media_info) and the `probed` ledger event record.
  */
 import { createHash } from 'node:crypto'
-import type { MediaFacts } from './catalog.js'
+import type { MediaFacts } from '../catalog/media-info.js'
 import { firstSrtTimestamp } from './policy.js'
 import { interpretCreationTime, parseSrtGps, type ProbeResult } from './probe.js'
 

@@ -2,7 +2,7 @@
  * MediaWorker: runs the persisted media jobs (probe, proxy, thumbnail) of
  * the catalog, a few at a time, with retries and crash recovery.
  *
- * - Jobs are queued by the ingest transaction itself (catalog.enqueueMediaJobs),
+ * - Jobs are queued by the ingest transaction itself (the station's hook),
  *   so nothing ingested is ever without its jobs, and ingest never waits for
  *   them: safe-to-undock depends on originals only.
  * - A job is claimed atomically (state running, attempt counted, this
@@ -35,6 +35,7 @@ import type { Db } from '../catalog/db.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
+import { subjects } from '../ledger/events.js'
 import type { DockingProfile } from '../camera/profile.js'
 import { hashFile } from '../vault/hash.js'
 import type { MediaSettings } from './settings.js'
@@ -43,42 +44,37 @@ export type { MediaSettings } from './settings.js'
 import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
 import { audioProxyArgs, probeArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
+import { getDerivative, insertDerivative, nextDerivativeId, type DerivativeKind } from '../catalog/derivatives.js'
+import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
 import {
-  claimJob,
+  claimNextJob,
   failDependents,
-  getDerivative,
   getJob,
-  getMediaInfoRow,
-  insertDerivative,
-  insertLink,
-  insertMediaInfo,
   jobsInState,
-  linkedSidecar,
   markJobDone,
   markJobFailed,
-  nextDerivativeId,
   nextQueuedAt,
   noteJobProcess,
   requeueJob,
-  sameBaseRecordings,
   type Claimer,
+  type JobKind,
   type MediaJob,
-} from './catalog.js'
+} from '../catalog/media-jobs.js'
 import { factsFromProbe, factsFromSidecar, sha256Text, type FactsWithBlobs, type TimeRule } from './facts.js'
 import { FfmpegError, runFfmpeg, type RunFfmpegOptions } from './ffmpeg.js'
 import {
   afterFailure,
   autoConcurrency,
+  baseKey,
   classifyFailure,
   DERIVATIVE_MIME,
   describeFailure,
+  JOB_PRIORITY,
   PermanentMediaError,
   proxyKindFor,
   recordedArgs,
   runTimeoutMs,
   thumbnailSeek,
-  type DerivativeKind,
-  type JobKind,
 } from './policy.js'
 import { parseFfmpegVersion, parseProbe } from './probe.js'
 
@@ -264,7 +260,7 @@ export class MediaWorker {
           await this.recover()
         }
         while (this.running.size < this.concurrency && !this.stopping) {
-          const job = claimJob(this.o.db, this.me, new Date(), this.o.kinds)
+          const job = claimNextJob(this.o.db, this.me, new Date(), JOB_PRIORITY, this.o.kinds)
           if (!job) break
           const abort = new AbortController()
           const done = this.runJob(job, abort.signal)
@@ -415,7 +411,7 @@ export class MediaWorker {
         appendEvent(this.o.db, {
           type: 'media-failed',
           actor: this.o.actor,
-          subject: `recording:${job.recordingId}`,
+          subject: subjects.recording(job.recordingId),
           at: now,
           payload: { recordingId: job.recordingId, job: job.kind, jobId: job.id, attempts: job.attempts, code, error, dependentsFailed: dependents },
         })
@@ -522,7 +518,8 @@ export class MediaWorker {
         // Sidecar links are found inside the transaction, so two probes
         // running at once cannot both (or neither) record the same link.
         const links: { sidecarId: number; recordingId: number }[] = []
-        const others = sameBaseRecordings(this.o.db, rec.deviceId, rec.sourcePath, rec.id)
+        const base = baseKey(rec.sourcePath)
+        const others = storedRecordingsOfBase(this.o.db, rec.deviceId, base, rec.id).filter((o) => baseKey(o.sourcePath) === base)
         if (rec.kind === 'sidecar') {
           const clip = others.find((o) => o.kind !== 'sidecar')
           if (clip && linkedSidecar(this.o.db, rec.id) === undefined) links.push({ sidecarId: rec.id, recordingId: clip.id })
@@ -534,7 +531,7 @@ export class MediaWorker {
         const ev = appendEvent(this.o.db, {
           type: 'probed',
           actor: this.o.actor,
-          subject: `recording:${rec.id}`,
+          subject: subjects.recording(rec.id),
           payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
         })
         insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
@@ -631,7 +628,7 @@ export class MediaWorker {
           const ev = appendEvent(this.o.db, {
             type: 'derived',
             actor: this.o.actor,
-            subject: `recording:${rec.id}`,
+            subject: subjects.recording(rec.id),
             payload: { derivativeId, recordingId: rec.id, kind, sha256: h.sha256, size: h.size, mimeType, inputSha256: rec.sha256, ffmpegVersion, args },
           })
           insertDerivative(this.o.db, {
