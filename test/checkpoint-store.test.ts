@@ -7,7 +7,7 @@ import { latestCheckpoint, listCheckpoints } from '../src/catalog/checkpoints.js
 import { checkCheckpoints, checkpointDue, checkStationCheckpoints, maybeCheckpoint, signCheckpoint, writeCheckpoint } from '../src/ledger/checkpoint.js'
 import { loadOrCreateStationKey, readStationPublicKey, stationKeyPath } from '../src/ledger/keys.js'
 import { appendForeignEvent } from './ledger-support.js'
-import { verifyConsistency } from '../src/ledger/merkle.js'
+import { verifyConsistency } from '../src/ledger/merkle-proofs.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../src/ledger/note.js'
 import { LedgerTree } from '../src/ledger/tree.js'
 import { startCheckpoints } from '../src/station/daemon.js'

@@ -22,7 +22,8 @@ import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { loadOrCreateStationKey, readStationPublicKey, type StationKey } from './keys.js'
-import { emptyRoot, verifyConsistency } from './merkle.js'
+import { emptyRoot } from './merkle.js'
+import { verifyConsistency } from './merkle-proofs.js'
 import {
   findValidSignature,
   formatCheckpointBody,
