@@ -10,7 +10,7 @@
  * field is never renamed or retyped; a new fact is a new field or a new
  * event type.
  */
-import type { DerivativeKind } from '../catalog/derivatives.js'
+import type { Derivative } from '../catalog/derivatives.js'
 import type { MediaFacts } from '../catalog/media-info.js'
 import type { JobKind } from '../catalog/media-jobs.js'
 import type { IngestFacts } from '../catalog/recordings.js'
@@ -117,22 +117,8 @@ type Vocabulary = {
     subject: RecordingSubject
     payload: { recordingId: number } & MediaFacts & { links: { sidecarId: number; recordingId: number }[]; gpsTrackSha256: string | null }
   }
-  /** A derivative (proxy, thumbnail) committed into the vault: one derivatives row. */
-  derived: {
-    subject: RecordingSubject
-    payload: {
-      derivativeId: number
-      recordingId: number
-      kind: DerivativeKind
-      sha256: string
-      size: number
-      mimeType: string
-      inputSha256: string
-      ffmpegVersion: string | null
-      /** The ffmpeg arguments, with {input}/{output} placeholders. */
-      args: string[]
-    }
-  }
+  /** A derivative (proxy, thumbnail) committed into the vault: the facts of its derivatives row (its `id` as derivativeId). */
+  derived: { subject: RecordingSubject; payload: { derivativeId: number } & Omit<Derivative, 'id' | 'createdAt' | 'eventSeq'> }
   /** A media job failed for good; the original stays in the vault. */
   'media-failed': {
     subject: RecordingSubject

@@ -2,7 +2,7 @@
  * The media part of `bodyvault verify`: derivatives (proxies, thumbnails),
  * probe results and sidecar links are checked against the ledger events
  * that created them (`derived`, `probed`), and every derivative object is
- * re-hashed. Called once from src/vault/verify.ts (verifyVault), after the
+ * re-hashed. Called once from src/verify/vault.ts (verifyVault), after the
  * chain walk (which already proves these events were not edited).
  */
 import type { Db } from '../catalog/db.js'

@@ -1,7 +1,7 @@
 /**
  * Pure rules of the media pipeline (no I/O): which jobs a recording gets,
  * which derivative each job makes, how failures are classified, the retry
- * schedule and the time limits. The worker (./worker.ts) applies them.
+ * schedule and the time limits. The worker (./worker.ts, ./job-runner.ts) applies them.
  */
 import type { DerivativeKind } from '../catalog/derivatives.js'
 import type { JobKind } from '../catalog/media-jobs.js'

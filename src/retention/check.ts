@@ -11,7 +11,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 /**
  * The cases, case links, holds and deadlines the ledger says the catalog
  * must hold (recording fields themselves are folded by foldRecordings in
- * src/vault/verify.ts). `verify` feeds every event here, then compares the
+ * src/verify/vault.ts). `verify` feeds every event here, then compares the
  * tables. It also checks every `purged` tombstone against the state at
  * that point of the chain: no hold in force, no open case, deadline passed.
  */
