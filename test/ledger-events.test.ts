@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { openCatalog, type Db } from '../src/catalog/db.js'
-import { actors, subjects } from '../src/ledger/events.js'
+import { actors, splitSubject, subjects } from '../src/ledger/events.js'
 import { appendEvent, eventsFor, walkChain, type ChainProblem } from '../src/ledger/ledger.js'
 import { tempDir } from './helpers.js'
 
@@ -23,6 +23,9 @@ t.test('builders spell actors and subjects as the ledger has them', async (t) =>
   t.equal(subjects.device('A1B2C3D'), 'device:A1B2C3D')
   t.equal(subjects.officer('012345'), 'officer:012345')
   t.equal(subjects.station('station-01'), 'station:station-01')
+  t.same(splitSubject(subjects.recording(42)), { kind: 'recording', id: '42' })
+  t.same(splitSubject(subjects.object('ab'.repeat(32))), { kind: 'object', id: 'ab'.repeat(32) })
+  t.same(splitSubject('event:1:2'), { kind: 'event', id: '1:2' }, 'only the first colon separates')
 })
 
 t.test('an event of the vocabulary is appended, chained and read back as written', async (t) => {

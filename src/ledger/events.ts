@@ -59,6 +59,12 @@ export const subjects = {
   station: (id: string): StationSubject => `station:${id}`,
 }
 
+/** The kind and the id of a subject as the builders spell it: "recording:42" -> recording, "42". */
+export function splitSubject(subject: string): { kind: string; id: string } {
+  const i = subject.indexOf(':')
+  return i < 0 ? { kind: subject, id: '' } : { kind: subject.slice(0, i), id: subject.slice(i + 1) }
+}
+
 // ---------------------------------------------------------------------------
 // events, by the part that appends them
 

@@ -11,7 +11,7 @@ import {
 } from '../catalog/remote-copies.js'
 import { getRetention } from '../catalog/retention.js'
 import type { Db } from '../catalog/db.js'
-import { subjects } from '../ledger/events.js'
+import { splitSubject, subjects } from '../ledger/events.js'
 import { latestSeqAbout, ledgerHead, subjectsSince } from '../ledger/ledger.js'
 import { purgeAfter, type RetentionPolicy } from '../retention/policy.js'
 import { zeroCounts, type OffloadDeps } from './context.js'
@@ -66,8 +66,9 @@ export function enqueueMissing(d: OffloadDeps, now: Date): Record<OffloadOp, num
       // Manifests: recordings touched by events since the last scan, and any never uploaded.
       const ids = new Set<number>()
       for (const subject of subjectsSince(db, manifestsScannedThrough(db))) {
-        if (subject.startsWith('recording:')) ids.add(Number(subject.slice(10)))
-        else if (subject.startsWith('object:')) for (const id of recordingsWithObject(db, subject.slice(7))) ids.add(id)
+        const { kind, id } = splitSubject(subject)
+        if (kind === 'recording') ids.add(Number(id))
+        else if (kind === 'object') for (const r of recordingsWithObject(db, id)) ids.add(r)
       }
       for (const id of recordingsWithoutManifest(db)) ids.add(id)
       for (const id of ids) {
