@@ -20,7 +20,7 @@ import { auditLedger, auditLedgerSync } from '../src/ledger/audit.js'
 import { GENESIS_HASH } from '../src/ledger/canonical.js'
 import { writeCheckpoint } from '../src/ledger/checkpoint.js'
 import { loadOrCreateStationKey } from '../src/ledger/keys.js'
-import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle.js'
+import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle-proofs.js'
 import { LedgerTree } from '../src/ledger/tree.js'
 
 const EVENTS = Number(process.argv[2] ?? 1_000_000)

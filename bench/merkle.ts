@@ -3,7 +3,8 @@
 // Prints append time, root time, inclusion and consistency proof times
 // (generate + verify, mean and max over random samples) and peak RSS.
 import { createHash } from 'node:crypto'
-import { HASH_SIZE, MerkleTree, leafHash, verifyConsistency, verifyInclusion } from '../src/ledger/merkle.js'
+import { HASH_SIZE, MerkleTree, leafHash } from '../src/ledger/merkle.js'
+import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle-proofs.js'
 
 const LEAVES = Number(process.argv[2] ?? 1_000_000)
 const SAMPLES = Number(process.argv[3] ?? 1_000)

@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
 import { loadProfiles } from '../src/camera/profile.js'
-import { derivativesOf, getMediaInfo } from '../src/media/catalog.js'
+import { derivativesOf } from '../src/catalog/derivatives.js'
+import { getMediaInfo } from '../src/catalog/media-info.js'
 import { locateFfmpeg } from '../src/media/ffmpeg.js'
 
 const { values } = parseArgs({

@@ -3,19 +3,11 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { chainHash, GENESIS_HASH } from '../src/ledger/canonical.js'
-import {
-  checkCheckpoints,
-  checkpointDue,
-  checkStationCheckpoints,
-  latestCheckpoint,
-  listCheckpoints,
-  maybeCheckpoint,
-  signCheckpoint,
-  writeCheckpoint,
-} from '../src/ledger/checkpoint.js'
+import { latestCheckpoint, listCheckpoints } from '../src/catalog/checkpoints.js'
+import { checkCheckpoints, checkpointDue, checkStationCheckpoints, maybeCheckpoint, signCheckpoint, writeCheckpoint } from '../src/ledger/checkpoint.js'
 import { loadOrCreateStationKey, readStationPublicKey, stationKeyPath } from '../src/ledger/keys.js'
-import { appendEvent } from '../src/ledger/ledger.js'
-import { verifyConsistency } from '../src/ledger/merkle.js'
+import { appendForeignEvent } from './ledger-support.js'
+import { verifyConsistency } from '../src/ledger/merkle-proofs.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../src/ledger/note.js'
 import { LedgerTree } from '../src/ledger/tree.js'
 import { startCheckpoints } from '../src/station/daemon.js'
@@ -23,7 +15,7 @@ import { verifyVault } from '../src/verify/vault.js'
 import { cli, station, tempDir, type TestStation, spawnCli } from './helpers.js'
 
 function events(s: TestStation, n: number, tag = 'x'): void {
-  for (let i = 0; i < n; i++) appendEvent(s.db, { type: 'test', actor: 'station:test-station', subject: `thing:${tag}${i}`, payload: { i, tag } })
+  for (let i = 0; i < n; i++) appendForeignEvent(s.db, { type: 'test', actor: 'station:test-station', subject: `thing:${tag}${i}`, payload: { i, tag } })
 }
 
 async function withRecordings(t: Test): Promise<TestStation> {

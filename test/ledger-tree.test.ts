@@ -12,10 +12,11 @@ import { openCatalog, type Db } from '../src/catalog/db.js'
 import { auditLedger, auditLedgerSync } from '../src/ledger/audit.js'
 import { chainHash } from '../src/ledger/canonical.js'
 import { isCanonicalJson } from '../src/ledger/fastcanon.js'
-import { appendEvent, walkChain, type ChainProblem } from '../src/ledger/ledger.js'
-import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle.js'
+import { walkChain, type ChainProblem } from '../src/ledger/ledger.js'
+import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle-proofs.js'
 import { LedgerTree } from '../src/ledger/tree.js'
 import { tempDir } from './helpers.js'
+import { appendForeignEvent } from './ledger-support.js'
 
 const MAX = 64
 
@@ -52,7 +53,7 @@ function subproof(m: number, d: Buffer[], b: boolean): Buffer[] {
 const hex = (bs: readonly Uint8Array[]): string[] => bs.map((b) => Buffer.from(b).toString('hex'))
 
 function ev(db: Db, i: number): string {
-  return appendEvent(db, {
+  return appendForeignEvent(db, {
     type: 'test',
     actor: 'station:t',
     subject: `thing:${i}`,

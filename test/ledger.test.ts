@@ -3,8 +3,9 @@ import t from 'tap'
 import Database from 'better-sqlite3'
 import { openCatalog } from '../src/catalog/db.js'
 import { canonicalEventBytes, chainHash, GENESIS_HASH } from '../src/ledger/canonical.js'
-import { appendEvent, walkChain, type ChainProblem } from '../src/ledger/ledger.js'
+import { walkChain, type ChainProblem } from '../src/ledger/ledger.js'
 import { tempDir } from './helpers.js'
+import { appendForeignEvent } from './ledger-support.js'
 
 t.test('canonical form is RFC 8785: sorted keys, no spaces, fixed order of fields', async (t) => {
   const ev = {
@@ -29,8 +30,8 @@ t.test('canonical form is RFC 8785: sorted keys, no spaces, fixed order of field
 t.test('append links each event to the previous hash; triggers refuse UPDATE and DELETE', async (t) => {
   const dir = tempDir(t)
   const db = openCatalog(`${dir}/c.db`)
-  const a = appendEvent(db, { type: 'x', actor: 'test', subject: 's:1', payload: { n: 1 } })
-  const b = appendEvent(db, { type: 'y', actor: 'test', subject: 's:2', payload: { n: 2 } })
+  const a = appendForeignEvent(db, { type: 'x', actor: 'test', subject: 's:1', payload: { n: 1 } })
+  const b = appendForeignEvent(db, { type: 'y', actor: 'test', subject: 's:2', payload: { n: 2 } })
   t.equal(a.seq, 1)
   t.equal(a.prevHash, GENESIS_HASH)
   t.equal(b.prevHash, a.hash)
@@ -47,7 +48,7 @@ t.test('walkChain reports an edited, a deleted and a reordered event', async (t)
   const dir = tempDir(t)
   const path = `${dir}/c.db`
   const db = openCatalog(path)
-  for (let i = 1; i <= 6; i++) appendEvent(db, { type: 'x', actor: 'test', subject: `s:${i}`, payload: { n: i } })
+  for (let i = 1; i <= 6; i++) appendForeignEvent(db, { type: 'x', actor: 'test', subject: `s:${i}`, payload: { n: i } })
   db.close()
   const raw = new Database(path)
   raw.exec('DROP TRIGGER events_no_update; DROP TRIGGER events_no_delete;')

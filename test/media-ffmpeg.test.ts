@@ -7,7 +7,8 @@ import t from 'tap'
 
 import { audioProxyArgs, probeArgs, thumbnailArgs, videoProxyArgs, type CommandSpec } from '../src/media/args.js'
 import { FfmpegError, ffmpegInfo, locateFfmpeg, locateFfprobe, runFfmpeg } from '../src/media/ffmpeg.js'
-import { parseProbe, type ProbeResult, type ProgressEvent } from '../src/media/probe.js'
+import type { ProgressEvent } from '../src/media/ffmpeg-output.js'
+import { parseProbe, type ProbeResult } from '../src/media/probe.js'
 
 const PROBE_OPTS = { cameraTimeZone: 'Asia/Shanghai', creationTimeIsLocal: false }
 const NOT_FOUND_MESSAGE = "ffmpeg not found: install it (scripts/ensure-system-deps installs Debian's ffmpeg) or set media.ffmpegPath"

@@ -6,19 +6,10 @@ import t from 'tap'
 
 import { probeArgs } from '../src/media/args.js'
 import { runFfmpeg } from '../src/media/ffmpeg.js'
-import {
-  ProbeOptionsError,
-  initialProgressState,
-  interpretCreationTime,
-  parseEncoderList,
-  parseFfmpegVersion,
-  parseGpsText,
-  parseIso6709,
-  parseProbe,
-  parseProgress,
-  parseSrtGps,
-  type ProgressEvent,
-} from '../src/media/probe.js'
+import { interpretCreationTime, ProbeOptionsError } from '../src/media/creation-time.js'
+import { initialProgressState, parseEncoderList, parseFfmpegVersion, parseProgress, type ProgressEvent } from '../src/media/ffmpeg-output.js'
+import { parseGpsText, parseIso6709, parseSrtGps } from '../src/media/gps.js'
+import { parseProbe } from '../src/media/probe.js'
 
 const SHANGHAI_UTC = { cameraTimeZone: 'Asia/Shanghai', creationTimeIsLocal: false }
 const SHANGHAI_LOCAL = { cameraTimeZone: 'Asia/Shanghai', creationTimeIsLocal: true }

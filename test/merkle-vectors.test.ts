@@ -5,7 +5,7 @@ import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle.js'
+import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle-proofs.js'
 
 const root = fileURLToPath(new URL('./fixtures/rfc6962/', import.meta.url))
 

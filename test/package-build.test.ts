@@ -12,6 +12,7 @@ import { readPackage, verifyEvidencePackage } from '../src/export/verify-package
 import { loadOrCreateStationKey, type StationKey } from '../src/ledger/keys.js'
 import { appendEvent, eventsFor } from '../src/ledger/ledger.js'
 import { cli, makeCamera, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { appendForeignEvent } from './ledger-support.js'
 
 const STATION = { id: 'test-station', name: 'Test Station <1>', timezone: 'Asia/Shanghai' }
 const hasPython = spawnSync('python3', ['--version']).status === 0
@@ -53,13 +54,13 @@ async function addDerivative(s: TestStation, recordingId: number): Promise<strin
 /** Stands in for the media worker's probes: the clip has a duration, its linked sidecar the GPS. */
 function addProbes(s: TestStation, clip: number, sidecar: number): void {
   s.db.transaction(() => {
-    appendEvent(s.db, {
+    appendForeignEvent(s.db, {
       type: 'probed',
       actor: 'station:test-station',
       subject: `recording:${clip}`,
       payload: { recordingId: clip, durationSec: 12.5, gpsLat: null, gpsLon: null, container: 'mp4', links: [{ sidecarId: sidecar, recordingId: clip }] },
     })
-    const ev = appendEvent(s.db, {
+    const ev = appendForeignEvent(s.db, {
       type: 'probed',
       actor: 'station:test-station',
       subject: `recording:${sidecar}`,

@@ -9,7 +9,7 @@ import { cpSync, createWriteStream, mkdirSync, readFileSync, readdirSync, rmSync
 import { join } from 'node:path'
 import t from 'tap'
 import yazl from 'yazl'
-import type { FailureCode, PackageReport } from '../src/export/check.js'
+import type { FailureCode, PackageReport } from '../src/export/package-report.js'
 import { F, sha256Hex, sha256sums, type ManifestFile, type PackageManifest } from '../src/export/layout.js'
 import { buildEvidencePackage } from '../src/export/package.js'
 import { verifyEvidencePackage } from '../src/export/verify-package.js'

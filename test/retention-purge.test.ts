@@ -7,17 +7,20 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { openCatalog } from '../src/catalog/db.js'
+import { uncategorisedCount } from '../src/catalog/recordings.js'
 import { silentLogger } from '../src/common/log.js'
-import { appendEvent, eventsFor } from '../src/ledger/ledger.js'
+import { eventsFor } from '../src/ledger/ledger.js'
 import { retentionPolicy, type RetentionSettings } from '../src/retention/config.js'
 import { acquireLease, releaseLease } from '../src/retention/lease.js'
-import { retentionPlan, uncategorisedCount } from '../src/retention/plan.js'
+import { retentionPlan } from '../src/retention/plan.js'
 import type { RetentionPolicy } from '../src/retention/policy.js'
 import { runPurge } from '../src/retention/purge.js'
 import { startNightlyPurge } from '../src/retention/schedule.js'
-import { closeCase, createCase, linkRecordings, placeHold, releaseHold, setCategory, type Ctx } from '../src/retention/store.js'
+import { closeCase, createCase, linkRecordings, placeHold, releaseHold, setCategory } from '../src/retention/actions.js'
+import type { Ctx } from '../src/retention/deadlines.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { ROOT, station, tempDir, type TestStation } from './helpers.js'
+import { appendForeignEvent } from './ledger-support.js'
 
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }
 const POLICY: RetentionPolicy = retentionPolicy({ station: { timezone: 'Asia/Shanghai' }, retention: defaults.retention })
@@ -364,7 +367,7 @@ t.test('a purged event the chain does not justify is reported (hold in force, op
   // An insider with the code appends well-formed tombstones anyway.
   s.db.transaction(() => {
     for (const id of [a!, b!]) {
-      appendEvent(s.db, { type: 'purged', actor: 'station:rogue', subject: `recording:${id}`, payload: { recordingId: id } })
+      appendForeignEvent(s.db, { type: 'purged', actor: 'station:rogue', subject: `recording:${id}`, payload: { recordingId: id } })
       s.db.prepare("UPDATE recordings SET status = 'purged' WHERE id = ?").run(id)
     }
   })()
@@ -422,7 +425,7 @@ t.test(
     mkdirSync(join(s.vault.objectsDir, sha.slice(0, 2)), { recursive: true })
     writeFileSync(s.vault.objectPath(sha), proxy)
     s.db.transaction(() => {
-      const ev = appendEvent(s.db, {
+      const ev = appendForeignEvent(s.db, {
         type: 'derived',
         actor: 'station:test',
         subject: `recording:${id}`,

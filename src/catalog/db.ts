@@ -32,6 +32,11 @@ export function openCatalog(path: string, opts: { readonly?: boolean } = {}): Db
   return db
 }
 
+/** The schema version the catalog is at (PRAGMA user_version: the last migration applied). */
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
 export function migrate(db: Db): number {
   const current = db.pragma('user_version', { simple: true }) as number
   const latest = migrations[migrations.length - 1]?.version ?? 0

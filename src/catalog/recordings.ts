@@ -113,3 +113,68 @@ export function touchDeviceAndOfficer(db: Db, deviceId: string | null, officerId
     )
   }
 }
+
+/** Ids of the recordings still stored (not purged), in id order. */
+export function storedRecordingIds(db: Db): number[] {
+  return db.prepare("SELECT id FROM recordings WHERE status = 'stored' ORDER BY id").pluck().all() as number[]
+}
+
+/** Ids of the purged recordings (their tombstones are in the ledger). */
+export function purgedRecordingIds(db: Db): number[] {
+  return db.prepare("SELECT id FROM recordings WHERE status = 'purged'").pluck().all() as number[]
+}
+
+export function purgedCount(db: Db): number {
+  return db.prepare("SELECT count(*) FROM recordings WHERE status = 'purged'").pluck().get() as number
+}
+
+/** Every recording's status by id (verify: whose derivatives are still required). */
+export function recordingStatuses(db: Db): Map<number, Recording['status']> {
+  return new Map((db.prepare('SELECT id, status FROM recordings').all() as { id: number; status: Recording['status'] }[]).map((r) => [r.id, r.status]))
+}
+
+/** What the retention rule reads of a recording. */
+export type RetentionFacts = Pick<Recording, 'id' | 'sha256' | 'size' | 'category' | 'caseNumber' | 'recordedAt' | 'important'>
+
+/** The stored recordings with the facts the retention rule reads, in id order. */
+export function recordingsForRetention(db: Db): RetentionFacts[] {
+  return (
+    db
+      .prepare(
+        "SELECT id, sha256, size, category, case_number AS caseNumber, recorded_at AS recordedAt, important FROM recordings WHERE status = 'stored' ORDER BY id",
+      )
+      .all() as (Omit<RetentionFacts, 'important'> & { important: number })[]
+  ).map((r) => ({ ...r, important: r.important === 1 }))
+}
+
+/** Stored footage without a category: kept for the longest non-case period, counted for the statistics. */
+export function uncategorisedCount(db: Db): number {
+  return db.prepare("SELECT count(*) FROM recordings WHERE status = 'stored' AND category IS NULL AND important = 0").pluck().get() as number
+}
+
+/** When the first stored recording with these bytes was ingested (how long the local copy has been cached). */
+export function firstIngestOf(db: Db, sha256: string): string | undefined {
+  return (db.prepare("SELECT min(ingested_at) FROM recordings WHERE sha256 = ? AND status = 'stored'").pluck().get(sha256) as string | null) ?? undefined
+}
+
+export function setRecordingCategory(db: Db, id: number, category: string | null): void {
+  db.prepare('UPDATE recordings SET category = ? WHERE id = ?').run(category, id)
+}
+
+/** recordings.case_number: the earliest-linked case still linked (catalog/cases.ts primaryCaseOf), or null. */
+export function setRecordingCaseNumber(db: Db, id: number, caseNumber: string | null): void {
+  db.prepare('UPDATE recordings SET case_number = ? WHERE id = ?').run(caseNumber, id)
+}
+
+/** A recording's status: 'purged' when its tombstone is written (or a catalog is rebuilt from the ledger). */
+export function setRecordingStatus(db: Db, id: number, status: Recording['status']): void {
+  db.prepare('UPDATE recordings SET status = ? WHERE id = ?').run(status, id)
+}
+
+export function recordingExists(db: Db, id: number): boolean {
+  return db.prepare('SELECT 1 FROM recordings WHERE id = ?').get(id) !== undefined
+}
+
+export function countRecordings(db: Db): number {
+  return db.prepare('SELECT count(*) FROM recordings').pluck().get() as number
+}

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os'
 import { DateTime } from 'luxon'
 import { UsageError } from '../common/errors.js'
+import { actors } from '../ledger/events.js'
 
 /** Shared by the case, hold, categorize and retention commands. */
 
@@ -19,10 +20,10 @@ export function cliActor(by: string | undefined, required: boolean, what: string
     } catch {
       // no passwd entry (containers): keep "unknown"
     }
-    return `user:${login}`
+    return actors.user(login)
   }
   if (!NAME.test(by)) throw new UsageError(`--by "${by}": a name of 1-64 letters, digits, . _ @ -`)
-  return `user:${by}`
+  return actors.user(by)
 }
 
 /** An ISO 8601 date or time; station time when it carries no offset. Returns UTC ISO. */

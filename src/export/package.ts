@@ -8,8 +8,8 @@
  * Order, so that no package leaves the station unrecorded:
  *   1. sign a checkpoint covering every event so far (or reuse the latest);
  *   2. collect recordings, their custody-trail events (<= checkpoint) and an
- *      inclusion proof of each, build manifest.json and sign it;
- *   3. write the zip to a temporary file next to `out`, fsync;
+ *      inclusion proof of each (./trail.ts), build manifest.json and sign it;
+ *   3. write the zip to a temporary file next to `out`, fsync (./zip.ts);
  *   4. append one `exported` event per recording (who, why, to whom, the
  *      manifest's and the zip's SHA-256) in one transaction;
  *   5. link the file to `out` (never overwriting), fsync the folder.
@@ -17,23 +17,19 @@
  * recorded export whose file is the temporary one (over-reporting, never
  * under-reporting).
  */
-import { constants as C, createReadStream, createWriteStream } from 'node:fs'
-import { link, mkdir, open, rm, stat } from 'node:fs/promises'
-import { createHash, randomUUID } from 'node:crypto'
+import { link, mkdir, rm, stat } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
-import { Transform, type TransformCallback } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import yazl from 'yazl'
+import type { Checkpoint } from '../catalog/checkpoints.js'
 import type { Db } from '../catalog/db.js'
-import { getRecording } from '../catalog/recordings.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { canonicalBytes, canonicalEventBytes } from '../ledger/canonical.js'
-import { writeCheckpoint, type Checkpoint } from '../ledger/checkpoint.js'
+import { writeCheckpoint } from '../ledger/checkpoint.js'
+import { actors, subjects, type ExportedVia } from '../ledger/events.js'
 import { loadOrCreateStationKey, type StationKey } from '../ledger/keys.js'
-import { appendEvent, eventsFor, type LedgerEvent } from '../ledger/ledger.js'
+import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
 import { formatSignedNote, parseSignedNote } from '../ledger/note.js'
-import { LedgerTree } from '../ledger/tree.js'
 import { fsyncDir, type Vault } from '../vault/store.js'
 import {
   canonicalFile,
@@ -53,10 +49,11 @@ import {
   type ManifestFile,
   type ManifestRecording,
   type PackageManifest,
-  type ProofFile,
 } from './layout.js'
 import { evidenceSheetHtml } from './sheet.js'
 import { CHECK_PACKAGE_PY } from './tool.js'
+import { gatherTrail, probedFacts } from './trail.js'
+import { writePackageZip, type PackageStream } from './zip.js'
 
 export interface EvidencePackageRequest {
   db: Db
@@ -76,7 +73,7 @@ export interface EvidencePackageRequest {
   /** The ledger actor of the `exported` events (default "station:<id>"). */
   actor?: string
   /** Extra fields for each `exported` event payload (e.g. the API's exportId, tokenId). */
-  exportPayload?: Record<string, unknown>
+  exportPayload?: ExportedVia
   /** Defaults to the station key in the vault's data dir (made if missing). */
   key?: StationKey
   logger?: Logger
@@ -100,78 +97,10 @@ export interface EvidencePackageResult {
   exportEvents: number[]
 }
 
-const TEXT_MTIME_FALLBACK = new Date('2020-01-01T00:00:00Z')
-
-class HashingStream extends Transform {
-  readonly hash = createHash('sha256')
-  bytes = 0
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk)
-    this.bytes += chunk.length
-    cb(null, chunk)
-  }
-}
-
 function nonEmpty(name: string, v: unknown): string {
   if (typeof v !== 'string' || v.trim() === '') throw new BodyvaultError('PACKAGE_REQUEST', `${name} is required (a non-empty text)`, 2)
   if (v.length > 2000) throw new BodyvaultError('PACKAGE_REQUEST', `${name} is longer than 2000 characters`, 2)
   return v.trim()
-}
-
-function hasTable(db: Db, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
-}
-
-interface DerivativeRow {
-  kind: string
-  sha256: string
-  size: number
-  mimeType: string | null
-  eventSeq: number | null
-}
-
-function derivativesOf(db: Db, recordingId: number): DerivativeRow[] {
-  if (!hasTable(db, 'derivatives')) return []
-  const cols = new Set((db.prepare('PRAGMA table_info(derivatives)').all() as { name: string }[]).map((c) => c.name))
-  if (!cols.has('recording_id') || !cols.has('sha256')) return []
-  const sel = [
-    cols.has('kind') ? 'kind' : "'derivative' AS kind",
-    'sha256',
-    cols.has('size') ? 'size' : '-1 AS size',
-    cols.has('mime_type') ? 'mime_type AS mimeType' : 'NULL AS mimeType',
-    cols.has('event_seq') ? 'event_seq AS eventSeq' : 'NULL AS eventSeq',
-  ]
-  return db
-    .prepare(`SELECT ${sel.join(', ')} FROM derivatives WHERE recording_id = ? ORDER BY ${cols.has('id') ? 'id' : 'rowid'}`)
-    .all(recordingId) as DerivativeRow[]
-}
-
-function sidecarsOf(db: Db, recordingId: number): number[] {
-  if (!hasTable(db, 'media_links')) return []
-  return db.prepare('SELECT sidecar_id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').pluck().all(recordingId) as number[]
-}
-
-/**
- * Duration and place from the recording's latest `probed` event
- * (src/media/worker.ts payload); the place, failing that, from the latest
- * `probed` event of a linked sidecar (in `events` too, see above).
- */
-function probedFacts(recordingId: number, events: readonly LedgerEvent[]): Pick<ManifestRecording, 'durationSec' | 'gps'> {
-  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null)
-  const gpsOf = (e: LedgerEvent | undefined, source?: string): ManifestRecording['gps'] => {
-    const lat = num(e?.payload.gpsLat)
-    const lon = num(e?.payload.gpsLon)
-    if (!e || lat === null || lon === null) return null
-    return { lat, lon, source: source ?? (typeof e.payload.gpsSource === 'string' ? e.payload.gpsSource : null) }
-  }
-  const probes = [...events].reverse().filter((e) => e.type === 'probed')
-  const own = probes.find((e) => e.subject === `recording:${recordingId}`)
-  let gps = gpsOf(own)
-  for (const e of probes) {
-    if (gps) break
-    if (e.subject !== `recording:${recordingId}`) gps = gpsOf(e, `sidecar ${e.subject} (ledger event ${e.seq})`)
-  }
-  return { durationSec: num(own?.payload.durationSec), gps }
 }
 
 function eventJson(ev: LedgerEvent): Buffer {
@@ -215,51 +144,10 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   const size = checkpoint.treeSize
 
   // 2. Recordings, events, proofs: one consistent read.
-  const gathered = db.transaction(() => {
-    const tree = LedgerTree.for(db)
-    if (tree.size < size || !tree.rootAt(size).equals(Buffer.from(checkpoint.rootHash, 'hex'))) {
-      throw new BodyvaultError('LEDGER_INCONSISTENT', `the ledger no longer matches checkpoint ${checkpoint.id}: run bodyvault verify`)
-    }
-    const recs: { rec: NonNullable<ReturnType<typeof getRecording>>; events: LedgerEvent[]; derivatives: DerivativeRow[] }[] = []
-    const allEvents = new Map<number, LedgerEvent>()
-    for (const id of ids) {
-      const rec = getRecording(db, id)
-      if (!rec) throw new BodyvaultError('PACKAGE_NO_RECORDING', `there is no recording ${id}: check the id (bodyvault recordings)`, 2)
-      if (rec.status !== 'stored')
-        throw new BodyvaultError('PACKAGE_PURGED', `recording ${id} was purged: its original no longer exists and cannot be exported`, 2)
-      const evs = new Map<number, LedgerEvent>()
-      for (const e of eventsFor(db, `recording:${id}`)) evs.set(e.seq, e)
-      if (rec.sessionId !== null) for (const e of eventsFor(db, `session:${rec.sessionId}`)) evs.set(e.seq, e)
-      // A clip's GPS may come from a linked sidecar (media_links): its probe event goes in the trail as the proof.
-      for (const sid of sidecarsOf(db, id)) {
-        const probe = eventsFor(db, `recording:${sid}`)
-          .filter((e) => e.type === 'probed' && e.seq <= size)
-          .pop()
-        if (probe) evs.set(probe.seq, probe)
-      }
-      const trail = [...evs.values()].filter((e) => e.seq <= size).sort((a, b) => a.seq - b.seq)
-      if (!trail.some((e) => e.seq === rec.eventSeq))
-        throw new BodyvaultError('LEDGER_INCONSISTENT', `recording ${id}'s ingested event ${rec.eventSeq} is not in the ledger: run bodyvault verify`)
-      for (const e of trail) allEvents.set(e.seq, e)
-      const derivatives = req.includeDerivatives ? derivativesOf(db, id).filter((d) => d.eventSeq === null || d.eventSeq <= size) : []
-      recs.push({ rec, events: trail, derivatives })
-    }
-    const proofs = new Map<number, ProofFile>()
-    for (const seq of allEvents.keys()) {
-      const index = tree.indexOf(seq)
-      proofs.set(seq, {
-        seq,
-        leafIndex: index,
-        treeSize: size,
-        leafHash: tree.leaf(index).toString('hex'),
-        path: tree.inclusionProof(seq, size).map((b) => b.toString('hex')),
-      })
-    }
-    return { recs, allEvents, proofs }
-  })()
+  const gathered = gatherTrail(db, ids, checkpoint, req.includeDerivatives === true)
 
   // Every object must be here (an offloaded and evicted one must be restored first).
-  const streams: { path: string; object: string; sha256: string; size: number }[] = []
+  const streams: PackageStream[] = []
   const addStream = async (path: string, sha256: string, size: number, what: string): Promise<void> => {
     if (streams.some((s) => s.path === path)) return
     const object = vault.objectPath(sha256)
@@ -284,7 +172,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     await addStream(file, rec.sha256, rec.size, `recording ${rec.id}`)
     const ds: ManifestDerivative[] = []
     for (const d of derivatives) {
-      const dfile = `derivatives/${d.sha256}.${extForMime(d.mimeType ?? '')}`
+      const dfile = `derivatives/${d.sha256}.${extForMime(d.mimeType)}`
       try {
         await addStream(dfile, d.sha256, d.size, `recording ${rec.id} ${d.kind}`)
       } catch (err) {
@@ -409,75 +297,10 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
 
   // 3. The zip, to a temporary file beside `out`.
   const partial = join(dirname(out), `.${basename(out)}.${process.pid}.${packageId.slice(0, 8)}.partial`)
-  const zip = new yazl.ZipFile()
-  const mtime = Number.isNaN(now.getTime()) ? TEXT_MTIME_FALLBACK : now
-  const zip64 = req.forceZip64 === true
-  const order = [
-    F.verify,
-    F.manifest,
-    F.sums,
-    F.packageNote,
-    F.packageBody,
-    F.packageSig,
-    F.checkpointNote,
-    F.checkpointBody,
-    F.checkpointSig,
-    F.pubPem,
-    F.vkey,
-    F.tool,
-  ]
-  const rest = [...texts.keys()].filter((p) => !order.includes(p as (typeof order)[number])).sort()
-  for (const p of [...order, ...rest]) zip.addBuffer(texts.get(p)!, p, { mtime, mode: 0o100444, compress: true, forceZip64Format: zip64 })
-  const hashers: { s: (typeof streams)[number]; h: HashingStream }[] = []
-  for (const s of streams) {
-    const h = new HashingStream()
-    hashers.push({ s, h })
-    zip.addReadStreamLazy(s.path, { size: s.size, mtime, mode: 0o100444, compress: false, forceZip64Format: zip64 }, (cb) => {
-      const src = createReadStream(s.object, { highWaterMark: 4 << 20 })
-      // yazl does not watch lazily added streams for errors: pass them on.
-      src.on('error', (err) => zip.emit('error', err))
-      cb(null, src.pipe(h))
-    })
-  }
-  zip.end({ forceZip64Format: zip64, comment: `bodyvault evidence package ${packageId}: see VERIFY.md` })
-  const zipHash = new HashingStream()
-  try {
-    const fh = await open(partial, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o640)
-    await fh.close()
-    const zipError = new Promise<never>((_, reject) => zip.on('error', reject))
-    const sink = createWriteStream(partial)
-    const written = pipeline(zip.outputStream, zipHash, sink)
-    written.catch(() => undefined) // raced below; a later rejection is not news
-    try {
-      await Promise.race([written, zipError])
-    } catch (err) {
-      sink.destroy()
-      throw err
-    }
-    for (const { s, h } of hashers) {
-      const got = h.hash.digest('hex')
-      if (got !== s.sha256 || h.bytes !== s.size)
-        throw new BodyvaultError(
-          'PACKAGE_OBJECT_CORRUPT',
-          `vault object for ${s.path} hashes to ${got} (${h.bytes} bytes), recorded ${s.sha256}: the vault copy was altered; run bodyvault verify. No package was written.`,
-        )
-    }
-    const fd = await open(partial, 'r+')
-    try {
-      await fd.sync()
-    } finally {
-      await fd.close()
-    }
-  } catch (err) {
-    await rm(partial, { force: true })
-    if (err instanceof BodyvaultError) throw err
-    throw new BodyvaultError('PACKAGE_WRITE', `cannot write the package ${out}: ${errorMessage(err)}`, 3, { cause: err })
-  }
-  const zipSha256 = zipHash.hash.digest('hex')
-  const zipBytes = zipHash.bytes
+  const { sha256: zipSha256, bytes: zipBytes } = await writePackageZip({ partial, out, texts, streams, packageId, now, forceZip64: req.forceZip64 === true })
 
   // 4. The ledger records the export, 5. then the file takes its name.
-  const actor = req.actor ?? `station:${req.station.id}`
+  const actor = req.actor ?? actors.station(req.station.id)
   let exportEvents: number[]
   try {
     exportEvents = db
@@ -487,7 +310,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
             appendEvent(db, {
               type: 'exported',
               actor,
-              subject: `recording:${id}`,
+              subject: subjects.recording(id),
               at: new Date(),
               payload: {
                 ...req.exportPayload,

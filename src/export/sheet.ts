@@ -5,6 +5,7 @@
  * self-contained HTML page, no scripts, every value escaped. Pure.
  */
 import { DateTime } from 'luxon'
+import { subjects } from '../ledger/events.js'
 import type { ManifestRecording, PackageManifest } from './layout.js'
 
 export interface SheetEvent {
@@ -113,7 +114,7 @@ export function evidenceSheetHtml(m: PackageManifest, r: ManifestRecording, even
   )
   const trail = events.map(
     (ev) =>
-      `<tr><td>${esc(ev.seq)}</td><td>${esc(localTime(ev.at, zone))}<br><small>UTC ${esc(ev.at)}</small></td><td>${esc(ev.actor)}</td><td>${esc(ev.type)}${ev.subject === `recording:${r.id}` ? '' : `<br><small>${esc(ev.subject)}</small>`}</td><td>${esc(describeEvent(ev))}</td><td><code>${esc(ev.hash.slice(0, 16))}…</code></td></tr>`,
+      `<tr><td>${esc(ev.seq)}</td><td>${esc(localTime(ev.at, zone))}<br><small>UTC ${esc(ev.at)}</small></td><td>${esc(ev.actor)}</td><td>${esc(ev.type)}${ev.subject === subjects.recording(r.id) ? '' : `<br><small>${esc(ev.subject)}</small>`}</td><td>${esc(describeEvent(ev))}</td><td><code>${esc(ev.hash.slice(0, 16))}…</code></td></tr>`,
   )
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

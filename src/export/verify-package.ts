@@ -11,7 +11,8 @@ import type { Readable } from 'node:stream'
 import yauzl from 'yauzl'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import { parseVkey, rawPublicKey } from '../ledger/note.js'
-import { checkPackage, type PackageEntry, type PackageFailure, type PackageReport } from './check.js'
+import { checkPackage } from './check.js'
+import type { PackageEntry, PackageFailure, PackageReport } from './package-report.js'
 
 /** Files read into memory for the checks (all but originals and derivatives); larger ones are refused. */
 const MAX_TEXT_BYTES = 64 << 20

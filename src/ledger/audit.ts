@@ -6,8 +6,10 @@
  *
  * - A stored payload is already canonical text (appendEvent stores it so).
  *   `isCanonicalJson` checks that in one scan, and the event's canonical
- *   bytes are assembled around the text as is; only a payload the scanner
- *   does not accept is parsed and re-canonicalized (the walkChain way).
+ *   bytes are assembled around the text as is (canonical.ts
+ *   canonicalEventText, the one spelling of the byte form, which the worker
+ *   threads get as source); only a payload the scanner does not accept is
+ *   parsed and re-canonicalized (the walkChain way).
  * - The events are split into blocks of 2^k events, one worker thread each
  *   (one per core, up to 4): each opens the catalog read-only, checks its
  *   block and folds its part of the tree (an aligned block of 2^k leaves is
@@ -24,7 +26,8 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import type { Db } from '../catalog/db.js'
-import { chainHash, GENESIS_HASH, type EventBody } from './canonical.js'
+import canonicalize from 'canonicalize'
+import { canonicalEventText, GENESIS_HASH } from './canonical.js'
 import { isCanonicalJson } from './fastcanon.js'
 import type { ChainProblem } from './ledger.js'
 import { rootFromLeafHashes } from './merkle.js'
@@ -59,7 +62,10 @@ interface AuditDeps {
   sha256: (data: Uint8Array) => Buffer
   sha256hex: (data: Uint8Array) => string
   isCanonicalJson: (text: string) => boolean
-  slowHash: (prevHex: string, ev: EventBody) => string
+  /** RFC 8785 canonical text of a parsed payload (the slow path). */
+  canonicalize: (value: unknown) => string | undefined
+  /** canonical.ts canonicalEventText: the event's byte form around its payload. */
+  eventText: typeof canonicalEventText
 }
 
 /**
@@ -100,22 +106,27 @@ function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: strin
     if (prev !== null && storedPrev !== prev)
       problems.push({ seq, detail: `prev_hash ${storedPrev.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
     let recomputed = ''
-    const payload = r[5]
-    if (payload.charCodeAt(0) === 0x7b && deps.isCanonicalJson(payload)) {
-      const text = `{"actor":${JSON.stringify(r[3])},"at":${JSON.stringify(r[2])},"payload":${payload},"seq":${seq},"subject":${JSON.stringify(r[4])},"type":${JSON.stringify(r[1])}}`
+    let payload: string | undefined = r[5]
+    if (payload.charCodeAt(0) !== 0x7b || !deps.isCanonicalJson(payload)) {
+      // Not stored in canonical form: parsed and canonicalized (the walkChain way).
+      slowPath++
+      try {
+        payload = deps.canonicalize(JSON.parse(payload))
+      } catch {
+        payload = undefined
+      }
+      if (payload === undefined) {
+        problems.push({ seq, detail: 'payload is not valid JSON' })
+        recomputed = stored
+      }
+    }
+    if (payload !== undefined) {
+      const text = deps.eventText(seq, r[1], r[2], r[3], r[4], payload)
       // One reused buffer: prev hash bytes, then the canonical text (grown when a text does not fit).
       if (32 + 3 * text.length > scratch.length) scratch = Buffer.allocUnsafe(2 * (32 + 3 * text.length))
       if (base.length === 64 && scratch.write(base, 0, 32, 'hex') === 32) {
         const len = scratch.write(text, 32, 'utf8')
         recomputed = deps.sha256hex(scratch.subarray(0, 32 + len))
-      }
-    } else {
-      slowPath++
-      try {
-        recomputed = deps.slowHash(base, { seq, type: r[1], at: r[2], actor: r[3], subject: r[4], payload: JSON.parse(payload) as Record<string, unknown> })
-      } catch {
-        problems.push({ seq, detail: 'payload is not valid JSON' })
-        recomputed = stored
       }
     }
     if (recomputed !== stored)
@@ -150,24 +161,24 @@ function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: strin
 }
 
 const sha256 = (data: Uint8Array): Buffer => oneShotHash('sha256', data, 'buffer')
-const deps: AuditDeps = { sha256, sha256hex: (data) => oneShotHash('sha256', data, 'hex'), isCanonicalJson, slowHash: (prevHex, ev) => chainHash(prevHex, ev) }
+const deps: AuditDeps = { sha256, sha256hex: (data) => oneShotHash('sha256', data, 'hex'), isCanonicalJson, canonicalize, eventText: canonicalEventText }
 const requireHere = createRequire(import.meta.url)
 
 /** Worker: opens the catalog read-only and audits the block it is given. */
 const workerSource = (sqlitePath: string, canonicalizePath: string): string => `
 const { parentPort, workerData } = require('node:worker_threads')
-const { createHash, hash } = require('node:crypto')
+const { hash } = require('node:crypto')
 const Database = require(${JSON.stringify(sqlitePath)})
 const isCanonicalJson = ${isCanonicalJson.toString()}
+const eventText = ${canonicalEventText.toString()}
 const auditBlock = ${auditBlock.toString()}
 ;(async () => {
   let db
   try {
     const canonicalize = (await import(${JSON.stringify(canonicalizePath)})).default
-    const slowHash = (prevHex, ev) => createHash('sha256').update(Buffer.from(prevHex, 'hex')).update(canonicalize({ seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: ev.payload }), 'utf8').digest('hex')
     db = new Database(workerData.path, { readonly: true, fileMustExist: true })
     const rows = db.prepare(${JSON.stringify(SELECT)} + ' WHERE seq >= ? ORDER BY seq LIMIT ?').raw().iterate(workerData.fromSeq, workerData.count)
-    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { sha256: (d) => hash('sha256', d, 'buffer'), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, slowHash })
+    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { sha256: (d) => hash('sha256', d, 'buffer'), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText })
     parentPort.postMessage({ ok: true, r })
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) })

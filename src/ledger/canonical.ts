@@ -33,38 +33,53 @@ export interface EventBody {
 export const GENESIS_HASH = '0'.repeat(64)
 
 export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalText(value), 'utf8')
+}
+
+function canonicalText(value: unknown): string {
   const text = canonicalize(value)
   if (text === undefined) throw new TypeError('value cannot be canonicalized (undefined, function or symbol)')
-  return Buffer.from(text, 'utf8')
+  return text
+}
+
+/**
+ * The canonical text of an event around its payload's canonical text: the
+ * one place the event's byte form is spelled out. Its keys stand in JCS
+ * order (actor, at, payload, seq, subject, type); strings are written as
+ * JSON.stringify writes them, which is JCS's form. Self-contained (no
+ * imports, no outer variables): the parallel audit (audit.ts) hands its
+ * source to its worker threads.
+ */
+export function canonicalEventText(seq: number, type: string, at: string, actor: string, subject: string, payloadText: string): string {
+  return `{"actor":${JSON.stringify(actor)},"at":${JSON.stringify(at)},"payload":${payloadText},"seq":${seq},"subject":${JSON.stringify(subject)},"type":${JSON.stringify(type)}}`
 }
 
 export function canonicalEventBytes(ev: EventBody): Buffer {
-  return canonicalBytes({ seq: ev.seq, type: ev.type, at: ev.at, actor: ev.actor, subject: ev.subject, payload: ev.payload })
+  return Buffer.from(canonicalEventText(ev.seq, ev.type, ev.at, ev.actor, ev.subject, canonicalText(ev.payload)), 'utf8')
+}
+
+function checkPrevHash(prevHashHex: string): void {
+  if (!/^[0-9a-f]{64}$/.test(prevHashHex)) throw new TypeError(`previous hash must be 64 lower-case hex digits, got ${JSON.stringify(prevHashHex)}`)
+}
+
+function hashAfter(prevHashHex: string, text: string | Buffer): string {
+  return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(text).digest('hex')
 }
 
 export function chainHash(prevHashHex: string, ev: EventBody): string {
-  if (!/^[0-9a-f]{64}$/.test(prevHashHex)) throw new TypeError(`previous hash must be 64 lower-case hex digits, got ${JSON.stringify(prevHashHex)}`)
-  return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(canonicalEventBytes(ev)).digest('hex')
+  checkPrevHash(prevHashHex)
+  return hashAfter(prevHashHex, canonicalEventBytes(ev))
 }
 
 /**
  * chainHash of an event as the catalog stores it (payload as text). A
  * payload stored in its canonical form (appendEvent stores it so) is used
  * as it is, without parsing and re-canonicalizing: the same bytes, several
- * times faster. Anything else takes the chainHash way. (src/ledger/audit.ts
- * repeats this inside its worker source.)
+ * times faster. Anything else is parsed and canonicalized first.
  */
 export function storedChainHash(prevHashHex: string, ev: Omit<EventBody, 'payload'> & { payloadText: string }): string {
-  if (ev.payloadText.charCodeAt(0) === 0x7b && isCanonicalJson(ev.payloadText) && /^[0-9a-f]{64}$/.test(prevHashHex)) {
-    const text = `{"actor":${JSON.stringify(ev.actor)},"at":${JSON.stringify(ev.at)},"payload":${ev.payloadText},"seq":${ev.seq},"subject":${JSON.stringify(ev.subject)},"type":${JSON.stringify(ev.type)}}`
-    return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(text, 'utf8').digest('hex')
-  }
-  return chainHash(prevHashHex, {
-    seq: ev.seq,
-    type: ev.type,
-    at: ev.at,
-    actor: ev.actor,
-    subject: ev.subject,
-    payload: JSON.parse(ev.payloadText) as Record<string, unknown>,
-  })
+  checkPrevHash(prevHashHex)
+  const canonical = ev.payloadText.charCodeAt(0) === 0x7b && isCanonicalJson(ev.payloadText)
+  const payloadText = canonical ? ev.payloadText : canonicalText(JSON.parse(ev.payloadText))
+  return hashAfter(prevHashHex, canonicalEventText(ev.seq, ev.type, ev.at, ev.actor, ev.subject, payloadText))
 }

@@ -17,11 +17,13 @@
  * history rewritten with all chain hashes recomputed no longer has the
  * signed root, and the rewriter cannot sign a new one without the key.
  */
+import { insertCheckpoint, latestCheckpoint, listCheckpoints, type Checkpoint } from '../catalog/checkpoints.js'
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { loadOrCreateStationKey, readStationPublicKey, type StationKey } from './keys.js'
-import { emptyRoot, verifyConsistency } from './merkle.js'
+import { emptyRoot } from './merkle.js'
+import { verifyConsistency } from './merkle-proofs.js'
 import {
   findValidSignature,
   formatCheckpointBody,
@@ -34,38 +36,11 @@ import {
 } from './note.js'
 import { LedgerTree } from './tree.js'
 
-export interface Checkpoint {
-  id: number
-  treeSize: number
-  /** Root hash, lower-case hex. */
-  rootHash: string
-  origin: string
-  /** Key id of the signing key, 8 hex digits. */
-  keyId: string
-  /** The signed note, as written. */
-  note: string
-  createdAt: string
-}
-
 export interface CheckpointPolicy {
   /** Write a checkpoint once this many events were appended since the last one. */
   checkpointEvery: number
   /** ... or once the last one is this many minutes old and the tree grew. */
   checkpointMinutes: number
-}
-
-const SELECT = 'SELECT id, tree_size AS treeSize, root_hash AS rootHash, origin, key_id AS keyId, note, created_at AS createdAt FROM checkpoints'
-
-export function latestCheckpoint(db: Db): Checkpoint | undefined {
-  return db.prepare(`${SELECT} ORDER BY id DESC LIMIT 1`).get() as Checkpoint | undefined
-}
-
-export function listCheckpoints(db: Db): Checkpoint[] {
-  return db.prepare(`${SELECT} ORDER BY id`).all() as Checkpoint[]
-}
-
-export function getCheckpoint(db: Db, id: number): Checkpoint | undefined {
-  return db.prepare(`${SELECT} WHERE id = ?`).get(id) as Checkpoint | undefined
 }
 
 /** The signed note of a checkpoint of `treeSize` events with root `rootHash`. */
@@ -104,15 +79,15 @@ export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; log
       const root = tree.root()
       const note = signCheckpoint(key, size, root)
       const createdAt = (opts.now ?? new Date()).toISOString()
-      const id = Number(
-        db
-          .prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(size, root.toString('hex'), key.name, key.keyId.toString('hex'), note, createdAt).lastInsertRowid,
-      )
-      return {
-        checkpoint: { id, treeSize: size, rootHash: root.toString('hex'), origin: key.name, keyId: key.keyId.toString('hex'), note, createdAt },
-        created: true,
-      }
+      const checkpoint = insertCheckpoint(db, {
+        treeSize: size,
+        rootHash: root.toString('hex'),
+        origin: key.name,
+        keyId: key.keyId.toString('hex'),
+        note,
+        createdAt,
+      })
+      return { checkpoint, created: true }
     })
     .immediate()
   if (result.created)

@@ -1,18 +1,10 @@
 import type { Db } from '../catalog/db.js'
 import { canonicalBytes, chainHash, GENESIS_HASH, storedChainHash, type EventBody } from './canonical.js'
+import type { EventType, NewEvent } from './events.js'
 
 export interface LedgerEvent extends EventBody {
   prevHash: string
   hash: string
-}
-
-export interface NewEvent {
-  type: string
-  actor: string
-  subject: string
-  payload: Record<string, unknown>
-  /** Defaults to now. */
-  at?: Date
 }
 
 interface EventRow {
@@ -42,7 +34,8 @@ function fromRow(r: EventRow): LedgerEvent {
 /**
  * Appends one event to the chain. Call it inside the caller's write
  * transaction so the event and the catalog change it describes commit
- * together (better-sqlite3 transactions nest as savepoints).
+ * together (better-sqlite3 transactions nest as savepoints). Only the
+ * event types of ./events.ts, with their subjects and payloads, compile.
  */
 export function appendEvent(db: Db, ev: NewEvent): LedgerEvent {
   return db.transaction((): LedgerEvent => {
@@ -74,6 +67,56 @@ export function appendEvent(db: Db, ev: NewEvent): LedgerEvent {
 
 export function eventsFor(db: Db, subject: string): LedgerEvent[] {
   return (db.prepare('SELECT * FROM events WHERE subject = ? ORDER BY seq').all(subject) as EventRow[]).map(fromRow)
+}
+
+/** The events about any of these subjects, in chain order. */
+export function eventsAbout(db: Db, subjects: readonly string[]): LedgerEvent[] {
+  const rows = db.prepare(`SELECT * FROM events WHERE subject IN (${subjects.map(() => '?').join(', ')}) ORDER BY seq`).all(...subjects) as EventRow[]
+  return rows.map(fromRow)
+}
+
+/** The seq of the newest event about any of these subjects (0: none). */
+export function latestSeqAbout(db: Db, subjects: readonly string[]): number {
+  const r = db.prepare(`SELECT max(seq) AS m FROM events WHERE subject IN (${subjects.map(() => '?').join(', ')})`).get(...subjects) as { m: number | null }
+  return r.m ?? 0
+}
+
+/** The subjects of the events after `seq`, each once. */
+export function subjectsSince(db: Db, seq: number): string[] {
+  return db.prepare('SELECT DISTINCT subject FROM events WHERE seq > ?').pluck().all(seq) as string[]
+}
+
+/** Up to `limit` events after `seq`, in chain order. */
+export function eventsAfter(db: Db, seq: number, limit: number): LedgerEvent[] {
+  return (db.prepare('SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as EventRow[]).map(fromRow)
+}
+
+/** Events of these types as stored (payload as its text), in chain order: for checks that must survive a payload that is not JSON. */
+export function storedEventsOfType(db: Db, types: readonly EventType[]): IterableIterator<{ seq: number; type: EventType; at: string; payload: string }> {
+  return db
+    .prepare(`SELECT seq, type, at, payload FROM events WHERE type IN (${types.map(() => '?').join(', ')}) ORDER BY seq`)
+    .iterate(...types) as IterableIterator<{ seq: number; type: EventType; at: string; payload: string }>
+}
+
+/** How many events there are (of these types, when given). */
+export function countEvents(db: Db, types?: readonly EventType[]): number {
+  if (!types) return db.prepare('SELECT count(*) FROM events').pluck().get() as number
+  return db
+    .prepare(`SELECT count(*) FROM events WHERE type IN (${types.map(() => '?').join(', ')})`)
+    .pluck()
+    .get(...types) as number
+}
+
+/**
+ * Writes events exactly as they were (their seqs and hashes, the payload in
+ * canonical form), for a catalog rebuilt from copies of the chain; walkChain
+ * then tells whether they still form one.
+ */
+export function restoreEvents(db: Db, events: Iterable<LedgerEvent>): void {
+  const insert = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+  db.transaction(() => {
+    for (const e of events) insert.run(e.seq, e.type, e.at, e.actor, e.subject, canonicalBytes(e.payload).toString('utf8'), e.prevHash, e.hash)
+  }).immediate()
 }
 
 export function eventAt(db: Db, seq: number): LedgerEvent | undefined {

@@ -18,7 +18,7 @@ export function foldRecordings(ev: { seq: number; type: string; at: string; payl
       status: 'stored',
     })
   } else if (ev.type === 'category-changed' || ev.type === 'case-linked' || ev.type === 'case-unlinked' || ev.type === 'purged') {
-    // src/retention/store.ts writes these; case_number is the earliest-linked case still linked.
+    // src/retention/actions.ts writes these; case_number is the earliest-linked case still linked.
     const p = ev.payload as { recordingId: number; to?: string | null; recordingCaseNumber?: string | null }
     const r = into.get(p.recordingId)
     if (!r) return

@@ -2,7 +2,7 @@
  * The media part of `bodyvault verify`: derivatives (proxies, thumbnails),
  * probe results and sidecar links are checked against the ledger events
  * that created them (`derived`, `probed`), and every derivative object is
- * re-hashed. Called once from src/vault/verify.ts (verifyVault), after the
+ * re-hashed. Called once from src/verify/vault.ts (verifyVault), after the
  * chain walk (which already proves these events were not edited).
  */
 import type { Db } from '../catalog/db.js'
@@ -10,7 +10,11 @@ import { errnoCode, errorMessage } from '../common/errors.js'
 import { hashFile } from '../vault/hash.js'
 import type { Problem } from '../common/problems.js'
 import type { Vault } from '../vault/store.js'
-import { allDerivatives, allLinks, allMediaInfo, MEDIA_FIELDS, type MediaFacts } from './catalog.js'
+import { allDerivatives } from '../catalog/derivatives.js'
+import { recordingStatuses } from '../catalog/recordings.js'
+import { subjects } from '../ledger/events.js'
+import { storedEventsOfType } from '../ledger/ledger.js'
+import { allLinks, allMediaInfo, MEDIA_FIELDS, type MediaFacts } from '../catalog/media-info.js'
 import { sha256Text } from './facts.js'
 
 export interface MediaVerifyReport {
@@ -23,13 +27,6 @@ export interface MediaVerifyReport {
   mediaInfo: number
   /** Every object a derivative event names (not "unreferenced" for verify's notes). */
   objectShas: Set<string>
-}
-
-interface EventRow {
-  seq: number
-  type: string
-  at: string
-  payload: string
 }
 
 interface DerivedPayload {
@@ -60,9 +57,7 @@ export async function verifyMedia(
   const derived = new Map<number, { seq: number; at: string; p: DerivedPayload }>()
   const probed = new Map<number, { seq: number; at: string; p: ProbedPayload }>()
   const links = new Map<number, { recordingId: number; seq: number }>()
-  for (const ev of db
-    .prepare("SELECT seq, type, at, payload FROM events WHERE type IN ('derived', 'probed') ORDER BY seq")
-    .iterate() as IterableIterator<EventRow>) {
+  for (const ev of storedEventsOfType(db, ['derived', 'probed'])) {
     let payload: unknown
     try {
       payload = JSON.parse(ev.payload)
@@ -127,7 +122,7 @@ export async function verifyMedia(
   }
 
   // derivative objects: the ledger decides what must exist and what it hashes to
-  const status = new Map((db.prepare('SELECT id, status FROM recordings').all() as { id: number; status: string }[]).map((r) => [r.id, r.status]))
+  const status = recordingStatuses(db)
   const objectShas = new Set<string>()
   const needed = new Map<string, { size: number; who: string[] }>()
   for (const [id, { p }] of derived) {
@@ -151,16 +146,16 @@ export async function verifyMedia(
       if (h.sha256 !== sha)
         problems.push({
           kind: 'object-corrupt',
-          subject: `object:${sha}`,
+          subject: subjects.object(sha),
           detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}`,
         })
       else if (h.size !== size)
-        problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
+        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
     } catch (err) {
       if (!(errnoCode(err) === 'ENOENT' && opts.mayBeAbsent?.(sha))) {
         problems.push({
           kind: 'object-missing',
-          subject: `object:${sha}`,
+          subject: subjects.object(sha),
           detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}`,
         })
       }

@@ -3,9 +3,11 @@
  * catalog (media_info) and the `probed` ledger event record.
  */
 import { createHash } from 'node:crypto'
-import type { MediaFacts } from './catalog.js'
+import type { MediaFacts } from '../catalog/media-info.js'
 import { firstSrtTimestamp } from './policy.js'
-import { interpretCreationTime, parseSrtGps, type ProbeResult } from './probe.js'
+import { interpretCreationTime } from './creation-time.js'
+import { parseSrtGps } from './gps.js'
+import type { ProbeResult } from './probe.js'
 
 /** Which rule read the creation time: the recording's docking profile (recorded with the facts). */
 export interface TimeRule {

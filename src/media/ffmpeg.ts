@@ -32,7 +32,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 
 import { encodersArgs, versionArgs, type CommandSpec, type MediaTool } from './args.js'
-import { initialProgressState, parseEncoderList, parseFfmpegVersion, parseProgress, type ProgressEvent, type ProgressState } from './probe.js'
+import { initialProgressState, parseEncoderList, parseFfmpegVersion, parseProgress, type ProgressEvent, type ProgressState } from './ffmpeg-output.js'
 
 export type FfmpegErrorCode = 'FFMPEG_NOT_FOUND' | 'FFMPEG_FAILED' | 'FFMPEG_TIMEOUT' | 'FFMPEG_ABORTED'
 

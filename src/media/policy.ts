@@ -1,19 +1,12 @@
 /**
  * Pure rules of the media pipeline (no I/O): which jobs a recording gets,
  * which derivative each job makes, how failures are classified, the retry
- * schedule and the time limits. The worker (./worker.ts) applies them.
+ * schedule and the time limits. The worker (./worker.ts, ./job-runner.ts) applies them.
  */
-import { FfmpegError } from './ffmpeg.js'
-
+import type { DerivativeKind } from '../catalog/derivatives.js'
+import type { JobKind } from '../catalog/media-jobs.js'
 import type { Kind as RecordingKind } from '../common/kinds.js'
-
-export type { RecordingKind }
-export type JobKind = 'probe' | 'proxy' | 'thumbnail'
-export type JobState = 'queued' | 'running' | 'done' | 'failed'
-export type DerivativeKind = 'proxy' | 'audio-proxy' | 'thumbnail'
-
-export const JOB_KINDS: readonly JobKind[] = ['probe', 'proxy', 'thumbnail']
-export const JOB_STATES: readonly JobState[] = ['queued', 'running', 'done', 'failed']
+import { FfmpegError } from './ffmpeg.js'
 
 /**
  * The jobs a freshly ingested recording gets, in the order they should run.

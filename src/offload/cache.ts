@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { constants as C } from 'node:fs'
 import { open, rm, stat } from 'node:fs/promises'
 import type { Db } from '../catalog/db.js'
+import { markFetchedBack, verifiedCopy } from '../catalog/remote-copies.js'
 import { BodyvaultError, errnoCode } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import type { Vault } from '../vault/store.js'
@@ -40,9 +41,7 @@ export async function openObject(d: { db: Db; vault: Vault; s3: S3Store | null; 
 }
 
 async function fetchBack(d: { db: Db; vault: Vault; s3: S3Store | null; logger: Logger; now?: () => Date }, sha256: string): Promise<OpenedObject> {
-  const row = d.db
-    .prepare('SELECT key, version_id AS versionId, size FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL AND deleted_at IS NULL')
-    .get(sha256) as { key: string; versionId: string; size: number } | undefined
+  const row = verifiedCopy(d.db, sha256)
   if (!row) throw new BodyvaultError('OBJECT_MISSING', `object ${sha256} is not in the local vault and has no verified remote copy: run bodyvault verify`, 3)
   if (!d.s3)
     throw new BodyvaultError(
@@ -80,7 +79,7 @@ async function fetchBack(d: { db: Db; vault: Vault; s3: S3Store | null; logger: 
     )
   }
   await d.vault.commitObject(staging, sha256)
-  d.db.prepare('UPDATE offload_objects SET evicted_at = NULL, cached_since = ? WHERE sha256 = ?').run((d.now?.() ?? new Date()).toISOString(), sha256)
+  markFetchedBack(d.db, sha256, (d.now?.() ?? new Date()).toISOString())
   d.logger.info({ event: 'offload.fetched', sha256, size }, 'evicted object fetched back from S3')
   return { path: d.vault.objectPath(sha256), size, fetched: true }
 }

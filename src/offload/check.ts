@@ -1,4 +1,5 @@
 import type { Db } from '../catalog/db.js'
+import { verifiedCopies } from '../catalog/remote-copies.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
 import type { Problem } from '../common/problems.js'
 
@@ -54,12 +55,7 @@ export class OffloadFold {
 /** Verified rows of offload_objects against the `offloaded` / `remote-deleted` events. */
 export function checkOffloadCatalog(db: Db, fold: OffloadFold): Problem[] {
   const out: Problem[] = []
-  const rows = db.prepare('SELECT sha256, key, version_id AS versionId, deleted_at AS deletedAt FROM offload_objects WHERE verified_at IS NOT NULL').all() as {
-    sha256: string
-    key: string
-    versionId: string
-    deletedAt: string | null
-  }[]
+  const rows = verifiedCopies(db)
   const seen = new Set<string>()
   for (const r of rows) {
     seen.add(r.sha256)

@@ -1,8 +1,10 @@
 import type { Db } from '../catalog/db.js'
+import { objectsOfRecording } from '../catalog/objects.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
-import type { LedgerEvent } from '../ledger/ledger.js'
-import { objectsOfRecording } from '../retention/objects.js'
-import { getRetention } from '../retention/store.js'
+import { verifiedVersionId } from '../catalog/remote-copies.js'
+import { getRetention } from '../catalog/retention.js'
+import { subjects } from '../ledger/events.js'
+import { eventsAbout, type LedgerEvent } from '../ledger/ledger.js'
 
 /** Where things live in the bucket, under the station's prefix. */
 export const keys = {
@@ -30,35 +32,12 @@ export interface Manifest {
   events: LedgerEvent[]
 }
 
-interface EventRow {
-  seq: number
-  type: string
-  at: string
-  actor: string
-  subject: string
-  payload: string
-  prev_hash: string
-  hash: string
-}
-
 export function buildManifest(db: Db, recordingId: number, stationId: string, prefix: string): { manifest: Manifest; maxSeq: number } {
   const r = getRecording(db, recordingId)
   if (!r) throw new Error(`recording ${recordingId} not in the catalog`)
   const objects = objectsOfRecording(db, recordingId)
-  const subjects = [`recording:${recordingId}`, ...new Set(objects.map((o) => `object:${o.sha256}`))]
-  const rows = db.prepare(`SELECT * FROM events WHERE subject IN (${subjects.map(() => '?').join(', ')}) ORDER BY seq`).all(...subjects) as EventRow[]
-  const events: LedgerEvent[] = rows.map((e) => ({
-    seq: e.seq,
-    type: e.type,
-    at: e.at,
-    actor: e.actor,
-    subject: e.subject,
-    payload: JSON.parse(e.payload) as Record<string, unknown>,
-    prevHash: e.prev_hash,
-    hash: e.hash,
-  }))
+  const events = eventsAbout(db, [subjects.recording(recordingId), ...new Set(objects.map((o) => subjects.object(o.sha256)))])
   const ret = getRetention(db, recordingId)
-  const remote = db.prepare('SELECT version_id AS v FROM offload_objects WHERE sha256 = ? AND verified_at IS NOT NULL')
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     station: stationId,
@@ -69,7 +48,7 @@ export function buildManifest(db: Db, recordingId: number, stationId: string, pr
       sha256: o.sha256,
       size: o.size,
       key: keys.object(prefix, o.sha256),
-      versionId: (remote.get(o.sha256) as { v: string } | undefined)?.v ?? null,
+      versionId: verifiedVersionId(db, o.sha256),
     })),
     events,
   }

@@ -1,9 +1,13 @@
+import { insertCase, insertCaseLink, insertHold } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
-import { insertRecording, touchDeviceAndOfficer } from '../catalog/recordings.js'
+import { countRecordings, insertRecording, setRecordingStatus, touchDeviceAndOfficer } from '../catalog/recordings.js'
+import { recordManifestUpload, restoreCopy, setLedgerUploadedThrough, setManifestsScannedThrough } from '../catalog/remote-copies.js'
+import { putRetention } from '../catalog/retention.js'
+import { restoreIngestSession } from '../catalog/session-restore.js'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import { canonicalBytes } from '../ledger/canonical.js'
-import { appendEvent, walkChain, type ChainProblem } from '../ledger/ledger.js'
+import { actors, subjects } from '../ledger/events.js'
+import { appendEvent, countEvents, restoreEvents, walkChain, type ChainProblem, type LedgerEvent } from '../ledger/ledger.js'
 import { RetentionFold } from '../retention/check.js'
 import { foldRecordings, type Expected } from '../ledger/recordings.js'
 import type { Vault } from '../vault/store.js'
@@ -33,16 +37,7 @@ export interface ReindexReport {
   notes: string[]
 }
 
-interface Row {
-  seq: number
-  type: string
-  at: string
-  actor: string
-  subject: string
-  payload: Record<string, unknown>
-  prevHash: string
-  hash: string
-}
+type Row = LedgerEvent
 
 /**
  * Rebuilds a catalog from the bucket alone, into an EMPTY data dir: the
@@ -64,8 +59,7 @@ export async function reindexFromS3(d: {
   now?: () => Date
 }): Promise<ReindexReport> {
   const { db, s3, settings } = d
-  const n = (sql: string): number => (db.prepare(sql).get() as { n: number }).n
-  if (n('SELECT count(*) AS n FROM events') > 0 || n('SELECT count(*) AS n FROM recordings') > 0) {
+  if (countEvents(db) > 0 || countRecordings(db) > 0) {
     throw new BodyvaultError(
       'REINDEX_NOT_EMPTY',
       `the catalog in ${d.vault.dataDir} is not empty: reindex --from-s3 rebuilds into an empty data dir (set BODYVAULT_DATA_DIR or dataDir to a new folder)`,
@@ -135,10 +129,7 @@ export async function reindexFromS3(d: {
     )
 
   // The chain, verbatim.
-  const insertEvent = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  db.transaction(() => {
-    for (const e of ordered) insertEvent.run(e.seq, e.type, e.at, e.actor, e.subject, canonicalBytes(e.payload).toString('utf8'), e.prevHash, e.hash)
-  }).immediate()
+  restoreEvents(db, ordered)
   report.events = ordered.length
   const chain: ChainProblem[] = []
   const recordings = new Map<number, Expected>()
@@ -171,95 +162,67 @@ export async function reindexFromS3(d: {
           .sort()[0] ??
         s?.at ??
         now.toISOString()
-      db.prepare(`INSERT INTO ingest_sessions (id, source_root, profile_id, device_id, pid, started_at, ended_at, state, files_ingested, files_present, files_skipped, files_failed, bytes_ingested)
-        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      restoreIngestSession(db, {
         id,
-        String(s?.p.root ?? '(rebuilt from S3: unknown)'),
-        String(s?.p.profileId ?? 'unknown'),
-        (s?.p.deviceId as string | null | undefined) ?? null,
-        first,
-        s?.at ?? null,
-        s ? String(s.p.state) : 'incomplete',
-        Number(s?.p.ingested ?? 0),
-        Number(s?.p.present ?? 0),
-        Number(s?.p.skipped ?? 0),
-        Number(s?.p.failed ?? 0),
-        Number(s?.p.bytesIngested ?? 0),
-      )
+        sourceRoot: String(s?.p.root ?? '(rebuilt from S3: unknown)'),
+        profileId: String(s?.p.profileId ?? 'unknown'),
+        deviceId: (s?.p.deviceId as string | null | undefined) ?? null,
+        startedAt: first,
+        endedAt: s?.at ?? null,
+        state: s ? (String(s.p.state) as 'complete' | 'incomplete') : 'incomplete',
+        filesIngested: Number(s?.p.ingested ?? 0),
+        filesPresent: Number(s?.p.present ?? 0),
+        filesSkipped: Number(s?.p.skipped ?? 0),
+        filesFailed: Number(s?.p.failed ?? 0),
+        bytesIngested: Number(s?.p.bytesIngested ?? 0),
+      })
     }
     for (const r of [...recordings.values()].sort((a, b) => a.id - b.id)) {
       touchDeviceAndOfficer(db, r.deviceId, r.officerId, r.ingestedAt)
       const { status, ...row } = r
       insertRecording(db, row)
-      if (status !== 'stored') db.prepare('UPDATE recordings SET status = ? WHERE id = ?').run(status, r.id)
+      if (status !== 'stored') setRecordingStatus(db, r.id, status)
       report.recordings++
       if (status === 'stored') report.stored++
       else report.purged++
     }
     for (const c of retention.cases.values()) {
-      db.prepare('INSERT INTO cases (number, type, title, status, opened_at, opened_by, closed_at, closed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
-        c.number,
-        c.type,
-        c.title,
-        c.status,
-        c.openedAt,
-        c.openedBy,
-        c.closedAt,
-        c.closedBy,
-      )
+      insertCase(db, c)
       report.cases++
     }
-    for (const l of retention.links.values())
-      db.prepare('INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) VALUES (?, ?, ?, ?)').run(
-        l.recordingId,
-        l.caseNumber,
-        l.linkedAt,
-        l.linkedBy,
-      )
+    for (const l of retention.links.values()) insertCaseLink(db, l)
     for (const h of retention.holds.values()) {
-      db.prepare(
-        'INSERT INTO holds (id, recording_id, reason, placed_by, placed_at, released_at, released_by, release_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(h.id, h.recordingId, h.reason, h.placedBy, h.placedAt, h.releasedAt, h.releasedBy, h.releaseReason)
+      insertHold(db, h)
       report.holds++
     }
-    for (const [id, t] of retention.retention)
-      db.prepare('INSERT INTO retention (recording_id, deadline, rule, rule_ref, event_seq) VALUES (?, ?, ?, ?, ?)').run(
-        id,
-        t.deadline,
-        t.rule,
-        t.ruleRef,
-        t.eventSeq,
-      )
+    for (const [id, t] of retention.retention) putRetention(db, { recordingId: id, ...t })
     for (const [sha, o] of offload.objects) {
       const e = offloaded.get(sha)!
-      db.prepare(
-        `INSERT INTO offload_objects (sha256, size, key, version_id, uploaded_at, verified_at, retain_until, legal_hold, cached_since, evicted_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
-      ).run(
-        sha,
-        Number(e.p.size),
-        o.key,
-        o.versionId,
-        e.at,
-        e.at,
-        (e.p.retainUntil as string | null) ?? null,
-        e.p.legalHold ? 1 : 0,
-        now.toISOString(),
-        deleted.get(sha) ?? null,
-      )
+      restoreCopy(db, {
+        sha256: sha,
+        size: Number(e.p.size),
+        key: o.key,
+        versionId: o.versionId,
+        verifiedAt: e.at,
+        retainUntil: (e.p.retainUntil as string | null) ?? null,
+        legalHold: Boolean(e.p.legalHold),
+        evictedAt: now.toISOString(),
+        deletedAt: deleted.get(sha) ?? null,
+      })
     }
     const segEnd = contiguousThrough(inSegments.sort((a, b) => a.seq - b.seq))
     for (const [id, m] of manifests) {
       const maxSeq = m.events.reduce((x, e) => Math.max(x, e.seq), 0)
-      db.prepare('INSERT INTO offload_manifests (recording_id, event_seq, uploaded_at) VALUES (?, ?, ?)').run(id, maxSeq, now.toISOString())
+      recordManifestUpload(db, id, maxSeq, now.toISOString())
       const want = recordings.get(id)
       if (!want || JSON.stringify(snapshot(m.recording)) !== JSON.stringify(snapshot(want))) report.staleManifests.push(id)
     }
-    db.prepare("INSERT INTO offload_state (key, value) VALUES ('ledger.uploadedThrough', ?)").run(String(segEnd))
-    db.prepare("INSERT INTO offload_state (key, value) VALUES ('manifest.scannedThrough', ?)").run(String(ordered[ordered.length - 1]!.seq))
+    setLedgerUploadedThrough(db, segEnd)
+    setManifestsScannedThrough(db, ordered[ordered.length - 1]!.seq)
     appendEvent(db, {
       type: 'catalog-rebuilt',
-      actor: `station:${d.stationId}`,
-      subject: `station:${d.stationId}`,
+      actor: actors.station(d.stationId),
+      subject: subjects.station(d.stationId),
       at: now,
       payload: {
         source: 's3',
@@ -297,10 +260,10 @@ export async function reindexFromS3(d: {
       report.objects.fetched++
     }
   }
-  const media = db.prepare("SELECT count(*) AS n FROM events WHERE type IN ('probed', 'derived', 'media-linked', 'camera-identified')").get() as { n: number }
-  if (media.n > 0)
+  const media = countEvents(db, ['probed', 'derived', 'camera-identified'])
+  if (media > 0)
     report.notes.push(
-      `${media.n} media/docking event(s) are in the rebuilt ledger, but their tables (media_info, derivatives, media_links, officer/device names) are not rebuilt here`,
+      `${media} media/docking event(s) are in the rebuilt ledger, but their tables (media_info, derivatives, media_links, officer/device names) are not rebuilt here`,
     )
   d.logger.info({ event: 'offload.reindexed', events: report.events, recordings: report.recordings, problems: chain.length }, 'catalog rebuilt from S3')
   return report

@@ -1,14 +1,9 @@
+import { allCaseLinks, allCases, allHolds, type CaseLinkRow, type CaseRow, type HoldRow } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
-import type { LedgerEvent } from '../ledger/ledger.js'
+import { allRetention, type RetentionRow } from '../catalog/retention.js'
 import type { Problem } from '../common/problems.js'
-import type { CaseRow, HoldRow, RetentionRow } from './store.js'
-
-interface LinkRow {
-  recordingId: number
-  caseNumber: string
-  linkedAt: string
-  linkedBy: string
-}
+import { subjects } from '../ledger/events.js'
+import type { LedgerEvent } from '../ledger/ledger.js'
 
 type P = Record<string, unknown>
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
@@ -16,13 +11,13 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 /**
  * The cases, case links, holds and deadlines the ledger says the catalog
  * must hold (recording fields themselves are folded by foldRecordings in
- * src/vault/verify.ts). `verify` feeds every event here, then compares the
+ * src/verify/vault.ts). `verify` feeds every event here, then compares the
  * tables. It also checks every `purged` tombstone against the state at
  * that point of the chain: no hold in force, no open case, deadline passed.
  */
 export class RetentionFold {
   readonly cases = new Map<string, CaseRow>()
-  readonly links = new Map<string, LinkRow>()
+  readonly links = new Map<string, CaseLinkRow>()
   readonly holds = new Map<number, HoldRow>()
   readonly retention = new Map<number, Omit<RetentionRow, 'recordingId'>>()
   readonly problems: Problem[] = []
@@ -86,7 +81,7 @@ export class RetentionFold {
         const d = String(p.deadline)
         this.retention.set(Number(p.recordingId), {
           deadline: d === 'indefinite' ? null : d,
-          rule: String(p.rule) as RetentionRow['rule'],
+          rule: String(p.rule),
           ruleRef: str(p.ruleRef),
           eventSeq: ev.seq,
         })
@@ -101,62 +96,29 @@ export class RetentionFold {
   /** A tombstone must be justified by the chain itself. */
   private checkPurge(seq: number, at: string, id: number): void {
     const subject = `event:${seq}`
+    const who = subjects.recording(id)
     for (const h of this.holds.values()) {
       if (h.recordingId === id && h.releasedAt === null)
-        this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged while legal hold #${h.id} was in force` })
+        this.problems.push({ kind: 'retention', subject, detail: `${who} was purged while legal hold #${h.id} was in force` })
     }
     for (const l of this.links.values()) {
       if (l.recordingId === id && this.cases.get(l.caseNumber)?.status !== 'closed')
-        this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged while linked to open case ${l.caseNumber}` })
+        this.problems.push({ kind: 'retention', subject, detail: `${who} was purged while linked to open case ${l.caseNumber}` })
     }
     const r = this.retention.get(id)
-    if (!r) this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged but the ledger never gave it a deadline` })
-    else if (r.deadline === null)
-      this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged but its deadline was indefinite (${r.rule})` })
-    else if (r.deadline > at)
-      this.problems.push({ kind: 'retention', subject, detail: `recording:${id} was purged at ${at}, before its deadline ${r.deadline}` })
+    if (!r) this.problems.push({ kind: 'retention', subject, detail: `${who} was purged but the ledger never gave it a deadline` })
+    else if (r.deadline === null) this.problems.push({ kind: 'retention', subject, detail: `${who} was purged but its deadline was indefinite (${r.rule})` })
+    else if (r.deadline > at) this.problems.push({ kind: 'retention', subject, detail: `${who} was purged at ${at}, before its deadline ${r.deadline}` })
   }
 }
 
 /** Compares the retention tables with the fold, field by field. */
 export function checkRetentionCatalog(db: Db, fold: RetentionFold): Problem[] {
   const out: Problem[] = [...fold.problems]
-  compare(
-    out,
-    'case',
-    db
-      .prepare('SELECT number, type, title, status, opened_at AS openedAt, opened_by AS openedBy, closed_at AS closedAt, closed_by AS closedBy FROM cases')
-      .all() as CaseRow[],
-    (r) => r.number,
-    fold.cases,
-  )
-  compare(
-    out,
-    'case-link',
-    db
-      .prepare('SELECT recording_id AS recordingId, case_number AS caseNumber, linked_at AS linkedAt, linked_by AS linkedBy FROM case_links')
-      .all() as LinkRow[],
-    (r) => `${r.recordingId}|${r.caseNumber}`,
-    fold.links,
-  )
-  compare(
-    out,
-    'hold',
-    db
-      .prepare(
-        'SELECT id, recording_id AS recordingId, reason, placed_by AS placedBy, placed_at AS placedAt, released_at AS releasedAt, released_by AS releasedBy, release_reason AS releaseReason FROM holds',
-      )
-      .all() as HoldRow[],
-    (r) => r.id,
-    fold.holds,
-  )
-  compare(
-    out,
-    'retention',
-    db.prepare('SELECT recording_id AS recordingId, deadline, rule, rule_ref AS ruleRef, event_seq AS eventSeq FROM retention').all() as RetentionRow[],
-    (r) => r.recordingId,
-    new Map([...fold.retention].map(([k, v]) => [k, { recordingId: k, ...v }])),
-  )
+  compare(out, 'case', allCases(db), (r) => r.number, fold.cases)
+  compare(out, 'case-link', allCaseLinks(db), (r) => `${r.recordingId}|${r.caseNumber}`, fold.links)
+  compare(out, 'hold', allHolds(db), (r) => r.id, fold.holds)
+  compare(out, 'retention', allRetention(db), (r) => r.recordingId, new Map([...fold.retention].map(([k, v]) => [k, { recordingId: k, ...v }])))
   return out
 }
 

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import type { Db } from '../catalog/db.js'
+import { deleteLease, getLease, putLease } from '../catalog/leases.js'
 
 /**
  * A named lease in the catalog so that two runs of the same job never
@@ -11,20 +12,16 @@ export function acquireLease(db: Db, name: string, now: Date, ttlMs: number): { 
   const holder = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`
   return db
     .transaction(() => {
-      const cur = db.prepare('SELECT holder, acquired_at AS acquiredAt, expires_at AS expiresAt FROM job_leases WHERE name = ?').get(name) as
-        | { holder: string; acquiredAt: string; expiresAt: string }
-        | undefined
+      const cur = getLease(db, name)
       if (cur && cur.expiresAt > now.toISOString() && holderAlive(cur.holder)) return { heldBy: cur.holder, since: cur.acquiredAt }
-      db.prepare(
-        'INSERT INTO job_leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at',
-      ).run(name, holder, now.toISOString(), new Date(now.getTime() + ttlMs).toISOString())
+      putLease(db, name, { holder, acquiredAt: now.toISOString(), expiresAt: new Date(now.getTime() + ttlMs).toISOString() })
       return { holder }
     })
     .immediate()
 }
 
 export function releaseLease(db: Db, name: string, holder: string): void {
-  db.prepare('DELETE FROM job_leases WHERE name = ? AND holder = ?').run(name, holder)
+  deleteLease(db, name, holder)
 }
 
 function holderAlive(holder: string): boolean {

@@ -1,6 +1,6 @@
 import type { Db } from '../catalog/db.js'
-import type { Recording } from '../catalog/recordings.js'
-import { decide } from './store.js'
+import { purgedCount, recordingsForRetention, type RetentionFacts } from '../catalog/recordings.js'
+import { decide } from './deadlines.js'
 import { describeRule, purgeAfter, type Decision, type RetentionPolicy, type RuleCode } from './policy.js'
 
 export interface PlanItem {
@@ -45,14 +45,9 @@ export interface RetentionPlan {
   counts: RetentionCounts
 }
 
-const SELECT = 'SELECT id, sha256, size, category, case_number AS caseNumber, recorded_at AS recordedAt, important, status FROM recordings'
-type Row = Pick<Recording, 'id' | 'sha256' | 'size' | 'category' | 'caseNumber' | 'recordedAt' | 'status'> & { important: number }
-
 /** The rule's decision for every stored recording, as the catalog stands (read only). */
-export function* decisions(db: Db, policy: RetentionPolicy): Generator<{ r: Row; d: Decision }> {
-  for (const r of db.prepare(`${SELECT} WHERE status = 'stored' ORDER BY id`).all() as Row[]) {
-    yield { r, d: decide(db, { ...r, important: r.important === 1 }, policy) }
-  }
+export function* decisions(db: Db, policy: RetentionPolicy): Generator<{ r: RetentionFacts; d: Decision }> {
+  for (const r of recordingsForRetention(db)) yield { r, d: decide(db, r, policy) }
 }
 
 /**
@@ -64,7 +59,7 @@ export function* decisions(db: Db, policy: RetentionPolicy): Generator<{ r: Row;
 export function retentionPlan(db: Db, policy: RetentionPolicy, now: Date = new Date()): RetentionPlan {
   const items: PlanItem[] = []
   const counts = emptyCounts()
-  counts.purged = (db.prepare("SELECT count(*) AS n FROM recordings WHERE status = 'purged'").get() as { n: number }).n
+  counts.purged = purgedCount(db)
   for (const { r, d } of decisions(db, policy)) {
     counts.stored++
     counts.byRule[d.rule]++
@@ -98,11 +93,6 @@ export function retentionPlan(db: Db, policy: RetentionPolicy, now: Date = new D
   }
   items.sort((a, b) => (a.purgeAfter < b.purgeAfter ? -1 : a.purgeAfter > b.purgeAfter ? 1 : a.recordingId - b.recordingId))
   return { at: now.toISOString(), timezone: policy.timezone, graceDays: policy.graceDays, items, counts }
-}
-
-/** Stored footage without a category: kept for the longest non-case period, counted for the statistics. */
-export function uncategorisedCount(db: Db): number {
-  return (db.prepare("SELECT count(*) AS n FROM recordings WHERE status = 'stored' AND category IS NULL AND important = 0").get() as { n: number }).n
 }
 
 function emptyCounts(): RetentionCounts {

@@ -1,16 +1,20 @@
 import { rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Db } from '../catalog/db.js'
-import { getRecording } from '../catalog/recordings.js'
+import { objectInUse, objectsOfRecording, type OwnedObject } from '../catalog/objects.js'
+import { queueOffloadJob } from '../catalog/offload-queue.js'
+import { undeletedCopy } from '../catalog/remote-copies.js'
+import { getRecording, purgedRecordingIds, setRecordingStatus } from '../catalog/recordings.js'
+import { getRetention, recordingsDueForPurge } from '../catalog/retention.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
+import { subjects } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import { fsyncDir, type Vault } from '../vault/store.js'
+import { recomputeDeadline, refreshDeadlines, type Ctx } from './deadlines.js'
 import { acquireLease, releaseLease } from './lease.js'
-import { objectInUse, objectsOfRecording, type OwnedObject } from './objects.js'
 import { retentionPlan, type PlanItem, type RetentionCounts } from './plan.js'
 import { describeRule, purgeAfter, type RetentionPolicy, type RuleCode } from './policy.js'
-import { getRetention, recomputeDeadline, refreshDeadlines, type Ctx } from './store.js'
 
 export interface PurgeOptions {
   db: Db
@@ -120,12 +124,7 @@ export async function runPurge(o: PurgeOptions): Promise<PurgeReport> {
       counts: retentionPlan(db, policy, asOf).counts,
       errors: [],
     }
-    const candidates = db
-      .prepare(
-        "SELECT t.recording_id AS id FROM retention t JOIN recordings r ON r.id = t.recording_id WHERE r.status = 'stored' AND t.deadline IS NOT NULL AND t.deadline <= ? ORDER BY t.deadline, t.recording_id",
-      )
-      .all(asOf.toISOString()) as { id: number }[]
-    for (const { id } of candidates) {
+    for (const id of recordingsDueForPurge(db, asOf.toISOString())) {
       try {
         const res = tombstone(ctx, id, asOf)
         if (res.kind === 'in-grace') {
@@ -207,12 +206,9 @@ function tombstone(ctx: Ctx, id: number, asOf: Date): TombstoneResult {
       const objects = objectsOfRecording(db, id)
       const remote: string[] = []
       for (const obj of objects) {
-        if (objectInUseExcept(db, obj.sha256, id)) continue
-        const has = db.prepare('SELECT 1 FROM offload_objects WHERE sha256 = ? AND deleted_at IS NULL').get(obj.sha256)
-        if (has) {
-          db.prepare(
-            "INSERT INTO offload_queue (op, subject, enqueued_at, next_attempt_at) VALUES ('delete', ?, ?, ?) ON CONFLICT(op, subject) DO NOTHING",
-          ).run(obj.sha256, now.toISOString(), now.toISOString())
+        if (objectInUse(db, obj.sha256, id)) continue
+        if (undeletedCopy(db, obj.sha256)) {
+          queueOffloadJob(db, 'delete', obj.sha256, now)
           remote.push(obj.sha256)
         }
       }
@@ -220,7 +216,7 @@ function tombstone(ctx: Ctx, id: number, asOf: Date): TombstoneResult {
       const ev = appendEvent(db, {
         type: 'purged',
         actor: ctx.actor,
-        subject: `recording:${id}`,
+        subject: subjects.recording(id),
         at: now,
         payload: {
           recordingId: id,
@@ -237,21 +233,10 @@ function tombstone(ctx: Ctx, id: number, asOf: Date): TombstoneResult {
           retentionEventSeq: getRetention(db, id)?.eventSeq ?? null,
         },
       })
-      db.prepare("UPDATE recordings SET status = 'purged' WHERE id = ?").run(id)
+      setRecordingStatus(db, id, 'purged')
       return { kind: 'purged', objects, item: { ...base, deleted: [], kept: [], remoteDeleteQueued: remote, eventSeq: ev.seq } }
     })
     .immediate()
-}
-
-/** objectInUse, not counting recording `id` itself (still 'stored' inside the tombstone transaction). */
-function objectInUseExcept(db: Db, sha256: string, id: number): boolean {
-  if (db.prepare("SELECT 1 FROM recordings WHERE sha256 = ? AND status = 'stored' AND id <> ? LIMIT 1").get(sha256, id)) return true
-  if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'derivatives'").get() === undefined) return false
-  return (
-    db
-      .prepare("SELECT 1 FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE d.sha256 = ? AND r.status = 'stored' AND r.id <> ? LIMIT 1")
-      .get(sha256, id) !== undefined
-  )
 }
 
 /** Unlinks one vault object; true when it was there. */
@@ -270,8 +255,7 @@ async function removeObject(vault: Vault, sha256: string): Promise<boolean> {
 /** Objects of tombstoned recordings still on disk (a crash after the tombstone's commit): removed. */
 async function removeLeftovers(db: Db, vault: Vault): Promise<number> {
   let n = 0
-  const ids = (db.prepare("SELECT id FROM recordings WHERE status = 'purged'").all() as { id: number }[]).map((r) => r.id)
-  for (const id of ids) {
+  for (const id of purgedRecordingIds(db)) {
     for (const obj of objectsOfRecording(db, id)) {
       if (objectInUse(db, obj.sha256)) continue
       if (await removeObject(vault, obj.sha256)) n++

@@ -13,12 +13,14 @@ import { loadConfig, type Config } from '../config/load.js'
 import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
-import { enqueueMediaJobs } from '../media/catalog.js'
+import { actors } from '../ledger/events.js'
+import { queueMediaJobs } from '../catalog/media-jobs.js'
+import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
 import { openObject } from '../offload/cache.js'
 import { offloadSettings } from '../offload/config.js'
 import { S3Store } from '../offload/s3.js'
-import type { OffloadDeps } from '../offload/worker.js'
+import type { OffloadDeps } from '../offload/context.js'
 import { retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
@@ -74,7 +76,7 @@ export function openStation(opts: StationOptions = {}): Station {
   vault.ensureLayout()
   const db = openCatalog(vault.catalogPath)
   const policy = retentionPolicy(cfg)
-  const actor = `station:${cfg.station.id}`
+  const actor = actors.station(cfg.station.id)
   const ingestContext: IngestContext = {
     db,
     vault,
@@ -83,7 +85,7 @@ export function openStation(opts: StationOptions = {}): Station {
     settings: cfg.ingest,
     logger,
     // Every new recording gets its media jobs in its own ingest transaction.
-    onRecorded: (tx, r) => enqueueMediaJobs(tx, r.id, r.kind, r.at),
+    onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
   }
   let offload: OffloadDeps | null | undefined
   const st: Station = {

@@ -5,6 +5,7 @@ import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { hashFile } from '../vault/hash.js'
 import { checkStationCheckpoints } from '../ledger/checkpoint.js'
+import { subjects } from '../ledger/events.js'
 import { walkChain, type ChainProblem } from '../ledger/ledger.js'
 import { type Expected, foldRecordings } from '../ledger/recordings.js'
 import { verifyMedia } from '../media/check.js'
@@ -53,7 +54,7 @@ export async function verifyVault(
     seen.add(row.id)
     const want = expected.get(row.id)
     if (!want) {
-      problems.push({ kind: 'catalog-extra', subject: `recording:${row.id}`, detail: 'catalog row has no ingested event in the ledger' })
+      problems.push({ kind: 'catalog-extra', subject: subjects.recording(row.id), detail: 'catalog row has no ingested event in the ledger' })
       continue
     }
     for (const field of Object.keys(COLUMNS) as (keyof Recording)[]) {
@@ -62,7 +63,7 @@ export async function verifyVault(
       if (a !== b) {
         problems.push({
           kind: 'catalog-mismatch',
-          subject: `recording:${row.id}`,
+          subject: subjects.recording(row.id),
           detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}`,
         })
       }
@@ -70,7 +71,7 @@ export async function verifyVault(
   }
   for (const [id, want] of expected) {
     if (!seen.has(id))
-      problems.push({ kind: 'catalog-missing', subject: `recording:${id}`, detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
+      problems.push({ kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
   }
   problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
   problems.push(...checkStationCheckpoints(db, vault.dataDir).map((p) => ({ kind: 'checkpoint' as const, ...p })))
@@ -87,25 +88,25 @@ export async function verifyVault(
   let bytes = 0
   let remoteOnly = 0
   for (const [sha, { size, ids }] of needed) {
-    const who = ids.map((i) => `recording:${i}`).join(', ')
+    const who = ids.map((i) => subjects.recording(i)).join(', ')
     try {
       const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
       bytes += h.size
       if (h.sha256 !== sha)
         problems.push({
           kind: 'object-corrupt',
-          subject: `object:${sha}`,
+          subject: subjects.object(sha),
           detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
         })
       else if (h.size !== size)
-        problems.push({ kind: 'object-corrupt', subject: `object:${sha}`, detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
+        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
     } catch (err) {
       // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
       if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
       else
         problems.push({
           kind: 'object-missing',
-          subject: `object:${sha}`,
+          subject: subjects.object(sha),
           detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
         })
     }

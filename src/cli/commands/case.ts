@@ -1,16 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { cliActor, local, parseId, parseInstant } from '../args.js'
-import {
-  closeCase,
-  createCase,
-  getCase,
-  linkRecordings,
-  listCases,
-  recordingsOfCase,
-  reopenCase,
-  unlinkRecording,
-  type CaseRow,
-} from '../../retention/store.js'
+import { getCase, listCases, recordingsOfCase, type CaseRow } from '../../catalog/cases.js'
+import { closeCase, createCase, linkRecordings, reopenCase, unlinkRecording } from '../../retention/actions.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 

@@ -1,7 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { cliActor, local, parseId } from '../args.js'
 import { deadlineText, describeRule } from '../../retention/policy.js'
-import { setCategory } from '../../retention/store.js'
+import { setCategory } from '../../retention/actions.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'categorize <recording-id> <category|none> --reason TEXT [--by NAME] [--json]'

@@ -1,5 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { schemaVersion } from '../../catalog/db.js'
 import { errorMessage } from '../../common/errors.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
@@ -35,7 +36,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
     checks.push({
       check: 'catalog',
       ok: true,
-      detail: `${st.vault.catalogPath}, schema ${st.db.pragma('user_version', { simple: true }) as number}, ledger head ${head.seq}`,
+      detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}`,
     })
   }
   try {

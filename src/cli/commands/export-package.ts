@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os'
 import { UsageError } from '../../common/errors.js'
+import { actors } from '../../ledger/events.js'
 import { buildEvidencePackage } from '../../export/package.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
 import { loadOrCreateStationKey } from '../../ledger/keys.js'
@@ -46,7 +47,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
       return 'unknown'
     }
   })()
-  const requestedBy = values['requested-by'] ?? `user:${user}`
+  const requestedBy = values['requested-by'] ?? actors.user(user)
   const st = station(values)
   try {
     const key = loadOrCreateStationKey(st.cfg.dataDir, st.cfg.station.id, st.logger)

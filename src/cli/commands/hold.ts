@@ -1,6 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { cliActor, local, parseId } from '../args.js'
-import { holdsOf, listHolds, placeHold, releaseHold, type HoldRow } from '../../retention/store.js'
+import { holdsOf, listHolds, type HoldRow } from '../../catalog/cases.js'
+import { placeHold, releaseHold } from '../../retention/actions.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 

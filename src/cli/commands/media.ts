@@ -1,6 +1,5 @@
 import { UsageError } from '../../common/errors.js'
-import { mediaStatus, retryFailedJobs, type MediaStatus } from '../../media/catalog.js'
-import { JOB_KINDS, type JobKind } from '../../media/policy.js'
+import { JOB_KINDS, mediaStatus, retryFailedJobs, type JobKind, type MediaStatus } from '../../catalog/media-jobs.js'
 import type { JobOutcome } from '../../media/worker.js'
 import { duration, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'

@@ -1,7 +1,10 @@
+import { failingOffloadJobs, nextOffloadAttempt, offloadQueueByOp } from '../../catalog/offload-queue.js'
+import { ledgerUploadedThrough, remoteCopyCounts } from '../../catalog/remote-copies.js'
 import { UsageError } from '../../common/errors.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { offloadSettings } from '../../offload/config.js'
-import { runOffloadOnce, type OffloadReport } from '../../offload/worker.js'
+import type { OffloadReport } from '../../offload/context.js'
+import { runOffloadOnce } from '../../offload/worker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -37,8 +40,7 @@ async function cmdOffload(args: string[]): Promise<number> {
               reports.push(r)
               if (!values.json) io.stdout(summary(r) + '\n')
               if (values.once || stop || r.pending === 0) break
-              const next = st.db.prepare('SELECT min(next_attempt_at) AS t FROM offload_queue').get() as { t: string | null }
-              const wait = Math.max(0, new Date(next.t ?? 0).getTime() - Date.now())
+              const wait = Math.max(0, new Date(nextOffloadAttempt(st.db) ?? 0).getTime() - Date.now())
               if (wait > d.settings.intervalSeconds * 1000) break
               await new Promise((res) => setTimeout(res, Math.max(wait, 200)))
               if (stop) break
@@ -57,22 +59,10 @@ async function cmdOffload(args: string[]): Promise<number> {
       }
       case 'status': {
         const s = offloadSettings(st.cfg)
-        const q = st.db
-          .prepare('SELECT op, count(*) AS n, sum(attempts > 0) AS failing, min(next_attempt_at) AS next FROM offload_queue GROUP BY op ORDER BY op')
-          .all() as { op: string; n: number; failing: number; next: string }[]
-        const errors = st.db
-          .prepare(
-            'SELECT op, subject, attempts, next_attempt_at AS nextAttemptAt, last_error AS lastError FROM offload_queue WHERE last_error IS NOT NULL ORDER BY next_attempt_at LIMIT 20',
-          )
-          .all() as { op: string; subject: string; attempts: number; nextAttemptAt: string; lastError: string }[]
-        const o = st.db
-          .prepare(
-            'SELECT count(*) AS total, sum(verified_at IS NOT NULL AND deleted_at IS NULL) AS verified, sum(evicted_at IS NOT NULL AND deleted_at IS NULL) AS evicted, sum(deleted_at IS NOT NULL) AS deleted, sum(legal_hold) AS held, coalesce(sum(CASE WHEN evicted_at IS NOT NULL AND deleted_at IS NULL THEN size END), 0) AS evictedBytes FROM offload_objects',
-          )
-          .get() as Record<string, number | null>
-        const through = Number(
-          (st.db.prepare("SELECT value FROM offload_state WHERE key = 'ledger.uploadedThrough'").get() as { value: string } | undefined)?.value ?? 0,
-        )
+        const q = offloadQueueByOp(st.db)
+        const errors = failingOffloadJobs(st.db, 20)
+        const o = remoteCopyCounts(st.db)
+        const through = ledgerUploadedThrough(st.db)
         const status = {
           configured: s !== null,
           bucket: s?.bucket ?? null,
@@ -81,13 +71,7 @@ async function cmdOffload(args: string[]): Promise<number> {
           cache: s?.cache ?? null,
           queue: q,
           errors,
-          remote: {
-            verified: o.verified ?? 0,
-            evictedLocally: o.evicted ?? 0,
-            evictedBytes: o.evictedBytes ?? 0,
-            deleted: o.deleted ?? 0,
-            legalHolds: o.held ?? 0,
-          },
+          remote: { verified: o.verified, evictedLocally: o.evicted, evictedBytes: o.evictedBytes, deleted: o.deleted, legalHolds: o.held },
           ledger: { head: ledgerHead(st.db).seq, uploadedThrough: through },
         }
         if (values.json) {

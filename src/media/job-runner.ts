@@ -1,0 +1,334 @@
+/**
+ * What one media job does, once a worker (./worker.ts) has claimed it:
+ *   probe      ffprobe (or, for a sidecar, parse it in-process), then ONE
+ *              transaction: the media_info row, its sidecar links and the
+ *              `probed` event, the job marked done;
+ *   proxy      an H.264/AAC (or AAC-only) MP4 the browser plays,
+ *   thumbnail  a JPEG, 10% into the recording: ffmpeg into a temp file in
+ *              staging (named `<pid>-media-…`, so the vault's staging sweep
+ *              knows whose it is), fsync, hash, commit into objects/ like an
+ *              original; then ONE transaction: the derivatives row, its
+ *              `derived` event, the job marked done.
+ * Every result commits only while this worker still holds the job's claim
+ * (LostClaim otherwise: recovered as stale by another process). A kill at
+ * any moment leaves at worst a temp file (swept) or an object no row points
+ * to (listed by verify as a note): never a half-written derivative that counts.
+ */
+import { randomBytes } from 'node:crypto'
+import { constants as C } from 'node:fs'
+import { open, readFile, rm, stat } from 'node:fs/promises'
+import { extname, join } from 'node:path'
+import type { DockingProfile } from '../camera/profile.js'
+import type { Db } from '../catalog/db.js'
+import { getDerivative, insertDerivative, nextDerivativeId, type DerivativeKind } from '../catalog/derivatives.js'
+import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
+import { getJob, markJobDone, noteJobProcess, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
+import { getRecording, type Recording } from '../catalog/recordings.js'
+import { errnoCode, errorMessage } from '../common/errors.js'
+import { subjects } from '../ledger/events.js'
+import { appendEvent } from '../ledger/ledger.js'
+import { hashFile } from '../vault/hash.js'
+import type { Vault } from '../vault/store.js'
+import { audioProxyArgs, probeArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
+import { factsFromProbe, factsFromSidecar, sha256Text, type FactsWithBlobs, type TimeRule } from './facts.js'
+import { FfmpegError, runFfmpeg, type RunFfmpegOptions } from './ffmpeg.js'
+import { baseKey, DERIVATIVE_MIME, PermanentMediaError, proxyKindFor, recordedArgs, runTimeoutMs, thumbnailSeek } from './policy.js'
+import { parseFfmpegVersion } from './ffmpeg-output.js'
+import { parseProbe } from './probe.js'
+import type { MediaSettings } from './settings.js'
+
+/** What running a job needs of the station. */
+export interface JobRunnerOptions {
+  db: Db
+  vault: Vault
+  settings: MediaSettings
+  /** Docking profiles: a recording's profile gives the camera time zone and the creation-time rule. */
+  profiles: Map<string, DockingProfile>
+  /** Used when a recording's profile is no longer configured. */
+  stationTimezone: string
+  /** Who the ledger names, e.g. "station:station-01". */
+  actor: string
+  /** Read-buffer size for hashing derivatives. Default 4 MiB. */
+  chunkBytes?: number
+}
+
+/** The job lost its claim (recovered by another process as stale): its result is dropped. */
+export class LostClaim extends Error {}
+
+/** One run of one job: its claim, its abort signal, and the ffmpeg/ffprobe wall time it spent. */
+interface Run {
+  job: MediaJob
+  signal: AbortSignal
+  ffmpegMs: number
+}
+
+const SIDECAR_MAX_BYTES = 16 << 20
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, C.O_RDONLY)
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+export class MediaJobRunner {
+  private ffmpegVersion: Promise<string | null> | undefined
+  private ffprobeVersion: Promise<string | null> | undefined
+
+  constructor(
+    private readonly o: JobRunnerOptions,
+    private readonly me: Claimer,
+  ) {}
+
+  /** Runs a claimed job to its committed result; throws what went wrong (the worker decides: retry or fail). */
+  async run(job: MediaJob, signal: AbortSignal): Promise<{ result: string; ffmpegMs: number }> {
+    const run: Run = { job, signal, ffmpegMs: 0 }
+    const rec = getRecording(this.o.db, job.recordingId)
+    if (!rec) throw new PermanentMediaError('MEDIA_NO_RECORDING', `recording ${job.recordingId} is not in the catalog`)
+    let result: string
+    if (rec.status !== 'stored') result = this.commit(job, () => undefined, `skipped: recording is ${rec.status}`)
+    else if (job.kind === 'probe') result = await this.probe(run, rec)
+    else if (job.kind === 'proxy') result = await this.proxy(run, rec)
+    else result = await this.thumbnail(run, rec)
+    return { result, ffmpegMs: run.ffmpegMs }
+  }
+
+  /** Runs `write` and marks the job done in one transaction, if this worker still owns the job. */
+  private commit<T>(job: MediaJob, write: () => T, result: string | ((v: T) => string)): string {
+    return this.o.db
+      .transaction((): string => {
+        const cur = getJob(this.o.db, job.id)
+        if (cur?.state !== 'running' || cur.workerPid !== this.me.pid || cur.workerBoot !== this.me.boot) throw new LostClaim()
+        const v = write()
+        const text = typeof result === 'string' ? result : result(v)
+        markJobDone(this.o.db, job.id, text, new Date())
+        return text
+      })
+      .immediate()
+  }
+
+  private timeRule(rec: Recording): TimeRule {
+    const p = this.o.profiles.get(rec.profileId)
+    return {
+      profileId: p ? p.id : null,
+      timeZone: p?.timezone ?? this.o.stationTimezone,
+      creationTimeIsLocal: p?.creationTimeIsLocal ?? false,
+    }
+  }
+
+  private runOpts(signal: AbortSignal, timeoutMs: number, job?: MediaJob): RunFfmpegOptions {
+    const s = this.o.settings
+    return {
+      timeoutMs,
+      signal,
+      nice: s.nice,
+      ...(s.ffmpegPath ? { ffmpegPath: s.ffmpegPath } : {}),
+      ...(s.ffprobePath ? { ffprobePath: s.ffprobePath } : {}),
+      ...(job ? { onSpawn: (pid: number) => noteJobProcess(this.o.db, job.id, { ffmpegPid: pid }) } : {}),
+    }
+  }
+
+  /** Looks up (and caches) the ffmpeg and ffprobe versions recorded with results; rejects when a tool is missing. */
+  async toolVersions(): Promise<{ ffmpeg: string | null; ffprobe: string | null }> {
+    return { ffmpeg: await this.version('ffmpeg'), ffprobe: await this.version('ffprobe') }
+  }
+
+  private version(tool: 'ffmpeg' | 'ffprobe'): Promise<string | null> {
+    const get = async (): Promise<string | null> =>
+      parseFfmpegVersion((await runFfmpeg(versionArgs(tool), this.runOpts(new AbortController().signal, 15_000))).stdout)
+    if (tool === 'ffmpeg') {
+      this.ffmpegVersion ??= get().catch((err: unknown) => {
+        this.ffmpegVersion = undefined
+        throw err
+      })
+      return this.ffmpegVersion
+    }
+    this.ffprobeVersion ??= get().catch((err: unknown) => {
+      this.ffprobeVersion = undefined
+      throw err
+    })
+    return this.ffprobeVersion
+  }
+
+  /** The original's vault path; a missing object is a vault problem (verify reports it), retried. */
+  private async original(rec: Recording): Promise<string> {
+    const p = this.o.vault.objectPath(rec.sha256)
+    try {
+      await stat(p)
+    } catch (err) {
+      throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), {
+        code: 'MEDIA_ORIGINAL_MISSING',
+      })
+    }
+    return p
+  }
+
+  // -------------------------------------------------------------------------
+  // probe
+
+  private async probe(run: Run, rec: Recording): Promise<string> {
+    const { job, signal } = run
+    if (getMediaInfoRow(this.o.db, rec.id)) {
+      return this.commit(job, () => undefined, 'already probed')
+    }
+    const rule = this.timeRule(rec)
+    let fb: FactsWithBlobs
+    if (rec.kind === 'sidecar') {
+      if (rec.size > SIDECAR_MAX_BYTES)
+        throw new PermanentMediaError('MEDIA_SIDECAR_TOO_LARGE', `sidecar of ${rec.size} bytes is larger than ${SIDECAR_MAX_BYTES}: kept, not parsed`)
+      const text = await readFile(await this.original(rec), 'utf8')
+      fb = factsFromSidecar(text, extname(rec.sourcePath), rule)
+    } else {
+      const input = await this.original(rec)
+      const r = await runFfmpeg(probeArgs(input), this.runOpts(signal, runTimeoutMs('probe', this.o.settings.timeoutSeconds, null)))
+      run.ffmpegMs += r.durationMs
+      const parsed = parseProbe(r.stdout, { cameraTimeZone: rule.timeZone, creationTimeIsLocal: rule.creationTimeIsLocal })
+      if (parsed.kind === 'unknown') throw new PermanentMediaError('MEDIA_NO_STREAMS', `ffprobe found no audio, video or image stream in ${rec.sourcePath}`)
+      fb = factsFromProbe(parsed, rule, await this.version('ffprobe'))
+    }
+    const { facts, tags, gpsTrack } = fb
+    return this.commit(
+      job,
+      () => {
+        // Sidecar links are found inside the transaction, so two probes
+        // running at once cannot both (or neither) record the same link.
+        const links: { sidecarId: number; recordingId: number }[] = []
+        const base = baseKey(rec.sourcePath)
+        const others = storedRecordingsOfBase(this.o.db, rec.deviceId, base, rec.id).filter((o) => baseKey(o.sourcePath) === base)
+        if (rec.kind === 'sidecar') {
+          const clip = others.find((o) => o.kind !== 'sidecar')
+          if (clip && linkedSidecar(this.o.db, rec.id) === undefined) links.push({ sidecarId: rec.id, recordingId: clip.id })
+        } else {
+          for (const o of others) {
+            if (o.kind === 'sidecar' && linkedSidecar(this.o.db, o.id) === undefined) links.push({ sidecarId: o.id, recordingId: rec.id })
+          }
+        }
+        const ev = appendEvent(this.o.db, {
+          type: 'probed',
+          actor: this.o.actor,
+          subject: subjects.recording(rec.id),
+          payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
+        })
+        insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
+        for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
+        return links.length
+      },
+      (n) => `media-info: ${facts.mediaKind}${n ? `, ${n} sidecar link${n > 1 ? 's' : ''}` : ''}`,
+    )
+  }
+
+  // -------------------------------------------------------------------------
+  // derivatives
+
+  private async proxy(run: Run, rec: Recording): Promise<string> {
+    const { job } = run
+    const info = getMediaInfoRow(this.o.db, rec.id)
+    if (!info) throw new Error(`recording ${rec.id} has no probe result yet`)
+    const kind = proxyKindFor({ hasVideo: info.videoCodec !== null, hasAudio: info.audioCodec !== null, mediaKind: info.mediaKind })
+    if (kind === null)
+      return this.commit(job, () => undefined, `skipped: no ${info.mediaKind === 'photo' ? 'moving picture' : 'audio or video stream'} to make a proxy from`)
+    const existing = getDerivative(this.o.db, rec.id, kind)
+    if (existing) return this.commit(job, () => undefined, `derivative:${existing.id} (already made)`)
+    const s = this.o.settings
+    const input = await this.original(rec)
+    const creationTime = info.createdUtc ?? undefined
+    const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec)
+    return this.makeDerivative(run, rec, kind, input, timeoutMs, (out) =>
+      kind === 'proxy'
+        ? videoProxyArgs(input, out, {
+            hasAudio: info.audioCodec !== null,
+            maxHeight: s.maxHeight,
+            preset: s.preset,
+            crf: s.crf,
+            audioBitrate: s.audioBitrate,
+            ...(creationTime ? { creationTime } : {}),
+          })
+        : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...(creationTime ? { creationTime } : {}) }),
+    )
+  }
+
+  private async thumbnail(run: Run, rec: Recording): Promise<string> {
+    const { job, signal } = run
+    const info = getMediaInfoRow(this.o.db, rec.id)
+    if (!info) throw new Error(`recording ${rec.id} has no probe result yet`)
+    if (info.videoCodec === null) return this.commit(job, () => undefined, 'skipped: no picture to make a thumbnail from')
+    const existing = getDerivative(this.o.db, rec.id, 'thumbnail')
+    if (existing) return this.commit(job, () => undefined, `derivative:${existing.id} (already made)`)
+    const input = await this.original(rec)
+    const width = this.o.settings.thumbnailWidth
+    const timeoutMs = runTimeoutMs('thumbnail', this.o.settings.timeoutSeconds, null)
+    const at = info.mediaKind === 'photo' ? undefined : thumbnailSeek(info.durationSec)
+    try {
+      return await this.makeDerivative(run, rec, 'thumbnail', input, timeoutMs, (out) =>
+        thumbnailArgs(input, out, { width, ...(at !== undefined ? { atSeconds: at } : {}) }),
+      )
+    } catch (err) {
+      // A duration that overstates the decodable part (a damaged tail) can
+      // put 10% past the last frame: fall back to the first frame.
+      if (at && at > 0 && err instanceof FfmpegError && err.code === 'FFMPEG_FAILED' && err.exitCode === 0 && !signal.aborted) {
+        return this.makeDerivative(run, rec, 'thumbnail', input, timeoutMs, (out) => thumbnailArgs(input, out, { width, atSeconds: 0 }))
+      }
+      throw err
+    }
+  }
+
+  /**
+   * ffmpeg into a temp file in staging, fsync, hash, commit into objects/,
+   * then the derivatives row + `derived` event + job done in one transaction.
+   */
+  private async makeDerivative(
+    run: Run,
+    rec: Recording,
+    kind: DerivativeKind,
+    input: string,
+    timeoutMs: number,
+    build: (out: string) => CommandSpec,
+  ): Promise<string> {
+    const { job, signal } = run
+    const temp = join(this.o.vault.stagingDir, `${process.pid}-media-j${job.id}-${randomBytes(6).toString('hex')}.part`)
+    const spec = build(temp)
+    const ffmpegVersion = await this.version('ffmpeg')
+    noteJobProcess(this.o.db, job.id, { tempPath: temp })
+    try {
+      const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
+      run.ffmpegMs += r.durationMs
+      await fsyncFile(temp)
+      const h = await hashFile(temp, this.o.chunkBytes ?? 4 << 20)
+      if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
+      await this.o.vault.commitObject(temp, h.sha256)
+      return this.commit(
+        job,
+        () => {
+          const derivativeId = nextDerivativeId(this.o.db)
+          const args = recordedArgs(spec.args, input, temp)
+          const mimeType = DERIVATIVE_MIME[kind]
+          const ev = appendEvent(this.o.db, {
+            type: 'derived',
+            actor: this.o.actor,
+            subject: subjects.recording(rec.id),
+            payload: { derivativeId, recordingId: rec.id, kind, sha256: h.sha256, size: h.size, mimeType, inputSha256: rec.sha256, ffmpegVersion, args },
+          })
+          insertDerivative(this.o.db, {
+            id: derivativeId,
+            recordingId: rec.id,
+            kind,
+            sha256: h.sha256,
+            size: h.size,
+            mimeType,
+            inputSha256: rec.sha256,
+            ffmpegVersion,
+            args,
+            createdAt: ev.at,
+            eventSeq: ev.seq,
+          })
+          return derivativeId
+        },
+        (v) => `derivative:${v}`,
+      )
+    } finally {
+      await rm(temp, { force: true })
+    }
+  }
+}
