@@ -13,7 +13,7 @@ import { createToken } from '../src/api/tokens.js'
 import { silentLogger } from '../src/common/log.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { runPurge } from '../src/retention/purge.js'
-import { setCategory } from '../src/retention/store.js'
+import { setCategory } from '../src/retention/actions.js'
 import { station, tempDir } from './helpers.js'
 import { type HttpResult, httpCall } from './http-support.js'
 

@@ -1,3 +1,4 @@
+import { actors } from '../ledger/events.js'
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Db } from '../catalog/db.js'
@@ -71,7 +72,7 @@ export function installAuth(app: FastifyInstance, o: { db: Db; localSecret?: str
 
 /** The rate-limit key of a request: its token, else its address. */
 export function rateKey(req: FastifyRequest): string {
-  return req.token ? `token:${req.token.id}` : `ip:${req.ip}`
+  return req.token ? actors.token(req.token.id) : `ip:${req.ip}`
 }
 
 export function tokenOf(req: FastifyRequest): Principal {
@@ -80,5 +81,5 @@ export function tokenOf(req: FastifyRequest): Principal {
 }
 
 export function actorOf(req: FastifyRequest): string {
-  return `token:${tokenOf(req).id}`
+  return actors.token(tokenOf(req).id)
 }

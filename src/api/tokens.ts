@@ -1,3 +1,4 @@
+import { subjects } from '../ledger/events.js'
 import { createHash, randomBytes } from 'node:crypto'
 import type { Db } from '../catalog/db.js'
 import { getToken, insertToken, listTokens as listTokenRows, markTokenRevoked, type Role, type TokenRow, tokenByHash } from '../catalog/tokens.js'
@@ -27,7 +28,7 @@ export function createToken(db: Db, opts: { name: string; role: Role; officerId?
       appendEvent(db, {
         type: 'token-created',
         actor: opts.actor,
-        subject: `token:${id}`,
+        subject: subjects.token(id),
         payload: { tokenId: id, name, role: opts.role, officerId: opts.officerId ?? null },
       })
       return { token: getToken(db, id)!, secret }
@@ -47,7 +48,7 @@ export function revokeToken(db: Db, id: number, actor: string): Token {
       if (t.revokedAt) return t
       const at = new Date().toISOString()
       markTokenRevoked(db, id, at)
-      appendEvent(db, { type: 'token-revoked', actor, subject: `token:${id}`, payload: { tokenId: id } })
+      appendEvent(db, { type: 'token-revoked', actor, subject: subjects.token(id), payload: { tokenId: id } })
       return { ...t, revokedAt: at }
     })
     .immediate()

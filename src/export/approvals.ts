@@ -1,3 +1,4 @@
+import { actors, subjects } from '../ledger/events.js'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Db } from '../catalog/db.js'
@@ -64,8 +65,8 @@ export function requestExport(db: Db, by: Requester, o: { recordingIds: number[]
       })
       appendEvent(db, {
         type: 'export-requested',
-        actor: `token:${by.id}`,
-        subject: `export:${id}`,
+        actor: actors.token(by.id),
+        subject: subjects.export(id),
         payload: { exportId: id, recordingIds: ids, reason: o.reason, recipient: o.recipient, tokenId: by.id, role: by.role },
       })
       return getExport(db, id)
@@ -82,8 +83,8 @@ export function decideExport(db: Db, by: Requester, id: number, decision: 'appro
       setExportDecision(db, id, { state: decision, decidedBy: by.id, decidedAt: new Date().toISOString(), reason })
       appendEvent(db, {
         type: decision === 'approved' ? 'export-approved' : 'export-rejected',
-        actor: `token:${by.id}`,
-        subject: `export:${id}`,
+        actor: actors.token(by.id),
+        subject: subjects.export(id),
         payload: { exportId: id, reason, tokenId: by.id, role: by.role },
       })
       return getExport(db, id)
@@ -116,13 +117,14 @@ export async function packageApprovedExport(d: PackageDeps, id: number, by: Requ
     db: d.db,
     vault: d.vault,
     recordingIds: e.recordingIds,
-    requestedBy: `token:${e.requestedBy}`,
-    approvedBy: `token:${e.decidedBy}`,
+    requestedBy: actors.token(e.requestedBy),
+    // An approved request always has its decider (state checked above).
+    approvedBy: actors.token(e.decidedBy!),
     reason: e.reason,
     recipient: e.recipient,
     out: join(d.vault.stagingDir, `${process.pid}-export-${e.id}-${randomBytes(6).toString('hex')}.zip`),
     station: d.station,
-    actor: `token:${by.id}`,
+    actor: actors.token(by.id),
     exportPayload: { exportId: e.id, tokenId: by.id, role: by.role, client },
     logger: d.logger,
   })

@@ -1,22 +1,9 @@
 import type { FastifyRequest } from 'fastify'
 import { BodyvaultError } from '../../common/errors.js'
 import { retentionPlan } from '../../retention/plan.js'
-import {
-  closeCase,
-  createCase,
-  getCase,
-  getHold,
-  listCases,
-  listHolds,
-  linkRecordings,
-  placeHold,
-  recordingsOfCase,
-  releaseHold,
-  reopenCase,
-  setCategory,
-  unlinkRecording,
-  type Ctx,
-} from '../../retention/store.js'
+import { getCase, getHold, listCases, listHolds, recordingsOfCase } from '../../catalog/cases.js'
+import { closeCase, createCase, linkRecordings, placeHold, releaseHold, reopenCase, setCategory, unlinkRecording } from '../../retention/actions.js'
+import type { Ctx } from '../../retention/deadlines.js'
 import type { ApiDeps } from '../deps.js'
 import { actorOf } from '../auth.js'
 import { isoInstant } from '../params.js'

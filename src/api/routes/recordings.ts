@@ -1,10 +1,13 @@
+import { subjects } from '../../ledger/events.js'
 import type { FastifyRequest } from 'fastify'
 import { getRecording, type Recording } from '../../catalog/recordings.js'
 import { BadCursorError, SORTS, searchRecordings } from '../../catalog/search.js'
 import { BodyvaultError } from '../../common/errors.js'
 import { appendEvent, eventsFor } from '../../ledger/ledger.js'
-import { derivativesOf, getDerivative, getMediaInfo } from '../../media/catalog.js'
-import { casesOf, decide, holdsOf } from '../../retention/store.js'
+import { casesOf, holdsOf } from '../../catalog/cases.js'
+import { derivativesOf, getDerivative } from '../../catalog/derivatives.js'
+import { getMediaInfo } from '../../catalog/media-info.js'
+import { decide } from '../../retention/deadlines.js'
 import type { ApiDeps } from '../deps.js'
 import { actorOf, tokenOf } from '../auth.js'
 import { isoInstant } from '../params.js'
@@ -39,7 +42,7 @@ function recordView(deps: ApiDeps, req: FastifyRequest, r: Recording, what: stri
   appendEvent(deps.db, {
     type: 'viewed',
     actor: actorOf(req),
-    subject: `recording:${r.id}`,
+    subject: subjects.recording(r.id),
     payload: { recordingId: r.id, what, sha256, tokenId: t.id, role: t.role, reason, client: req.ip, range },
   })
   deps.logger.info({ event: 'api.viewed', recordingId: r.id, what, tokenId: t.id, role: t.role, range }, 'footage read')
@@ -135,7 +138,7 @@ export const recordingRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
           holds: holdsOf(deps.db, r.id, true),
           cases: casesOf(deps.db, r.id),
         },
-        events: eventsFor(deps.db, `recording:${r.id}`),
+        events: eventsFor(deps.db, subjects.recording(r.id)),
       }
     },
   )
@@ -150,7 +153,7 @@ export const recordingRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         response: { 200: { type: 'object', properties: { events: { type: 'array', items: ref.event } } }, '4xx': ref.error },
       },
     },
-    async (req) => ({ events: eventsFor(deps.db, `recording:${visibleRecording(deps, req, req.params.id).id}`) }),
+    async (req) => ({ events: eventsFor(deps.db, subjects.recording(visibleRecording(deps, req, req.params.id).id)) }),
   )
 
   app.get(
