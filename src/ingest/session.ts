@@ -258,7 +258,8 @@ export class SessionRun {
   needs(f: CameraFile): boolean {
     const out = this.outcomes.get(f.rawB64)
     if (!out) return true
-    if (out.kind === 'failed') return out.nextPass || !sameFile(out.fp, f.listed)
+    // A failure a new look cannot fix (it kept changing at every read, a read error) is not tried again in this session.
+    if (out.kind === 'failed') return out.nextPass
     return !sameFile(out.fp, f.listed)
   }
 
@@ -266,6 +267,13 @@ export class SessionRun {
     const numbers = need !== undefined && have !== undefined ? ` (need ${need} bytes, ${have} free)` : ''
     return `not copied: the data disk is full${numbers}: free space in ${this.o.vault.dataDir} or move dataDir to a larger disk, then dock again`
   }
+}
+
+/** Why a file still new or changed at the last allowed listing is not in the vault as it is now. */
+function keptChanging(before: Outcome | undefined, f: CameraFile, passes: number): string {
+  if (before && before.kind !== 'failed' && f.listed.size > before.fp.size && f.listed.ino === before.fp.ino)
+    return `still-growing: the camera was still writing this file (${before.fp.size} -> ${f.listed.size} bytes between listings); the versions read so far are in the vault, not the last one; let the recording finish, then dock again`
+  return `kept changing: new or changed at each of ${passes} listings of the volume; dock again`
 }
 
 /** Same inode, size and times: the file the listing shows is the version that was read. */
@@ -370,7 +378,7 @@ export async function ingestCamera(ctx: IngestContext, session: IngestSessionOpt
       const todo = last.files.filter((f) => run.needs(f))
       if (todo.length === 0) break
       if (pass >= o.maxPasses) {
-        for (const f of todo) run.fail(f, `kept changing: new or changed at each of ${pass} listings of the volume; dock again`, f.listed)
+        for (const f of todo) run.fail(f, keptChanging(run.outcomes.get(f.rawB64), f, pass), f.listed)
         break
       }
       slog.info({ event: 'ingest.pass', pass: pass + 1, files: todo.length }, 'files appeared or changed since the last listing: copying them')

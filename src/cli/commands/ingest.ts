@@ -63,6 +63,7 @@ export function describeReport(r: IngestReport): string {
     `session ${r.sessionId}: ${r.state}: ${r.ingested.length} ingested (${bytes(r.bytesIngested)}), ${r.present.length} already in the vault, ${r.unrecognised.length} unrecognised, ${r.failed.length} failed, in ${duration(r.durationMs)}${r.passes > 1 ? ` (${r.passes} passes: files appeared or changed while it ran)` : ''}`,
   )
   out.push(`volume: ${r.volume.keys.join(', ')}`)
+  if (r.ingested.length === 0 && r.failed.length === 0 && r.present.length > 0) out.push('nothing new: every file on this camera is already in the vault')
   if (r.present.length) {
     const sessions = [...new Set(r.present.map((p) => p.earlierSession).filter((x): x is number => x !== null && x !== r.sessionId))].sort((a, b) => a - b)
     out.push(
