@@ -44,7 +44,7 @@ t.test(
       Buffer.from('DCIM/100MEDIA/evil\u202ekcod.mp4'),
     ]
     const want = new Map<string, string>()
-    raw.forEach((r, i) => want.set(r.toString('base64'), writeContent(Buffer.concat([Buffer.from(`${src}/`), r]), 200_000 + i, i + 1, MP4_HEAD)))
+    for (const [i, r] of raw.entries()) want.set(r.toString('base64'), writeContent(Buffer.concat([Buffer.from(`${src}/`), r]), 200_000 + i, i + 1, MP4_HEAD))
     const img = makeImage(src, join(dir, 'cam.img'))
     const root = join(dir, 'media')
     mkdirSync(root)
