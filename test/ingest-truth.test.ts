@@ -172,7 +172,7 @@ t.test('4. a file replaced by a FIFO or a link after the listing: no hang, incom
 
   t.test('SIGTERM and Ctrl-C end a CLI ingest within seconds, the file in flight rolled back', async (t) => {
     const big = join(dir, 'big')
-    gatCamera(big, 1, 768 * MIB)
+    gatCamera(big, 1, 320 * MIB)
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       const data = join(dir, `data-${sig}`)
       const child = spawnCli(['ingest', big, '--json'], { BODYVAULT_DATA_DIR: data }, { stdio: 'ignore' })

@@ -85,12 +85,16 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
     const out = dst
     // Opened after the staging file, so readCameraFile (which always closes it) owns it from here.
     const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
+    let written = 0
     const r = await readCameraFile(src, {
       ...o,
       display: f.sourcePath,
-      sink: async (buf, pos) => {
-        await writeAll(out, buf, pos)
-        follow?.advance(pos + buf.length)
+      sink: (buf, pos) => writeAll(out, buf, pos),
+      // The read-back worker may read a chunk once it is written and counted (onBytes runs after the write).
+      onBytes: (n) => {
+        written += n
+        o.onBytes?.(n)
+        follow?.advance(written)
       },
     })
     const sha256 = r.sha256
