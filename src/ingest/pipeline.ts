@@ -11,38 +11,12 @@
  */
 import { stat } from 'node:fs/promises'
 import { type RecordingFacts, recordingFacts } from '../camera/names.js'
-import { findBySource } from '../catalog/recordings.js'
-import { knownVolumeFiles, rememberVolumeFile } from '../catalog/sessions.js'
-import { errnoCode, errorMessage } from '../common/errors.js'
-import { hashSource, type SourceRead, type StagedCopy, stageCopy } from './copy.js'
+import { errnoCode } from '../common/errors.js'
+import { hashSource, type StagedCopy, stageCopy } from './copy.js'
 import { recordIngested } from './record.js'
-import { NotRegularError, raceAbort, ReplacedError } from './source.js'
+import { ChangedWhileCopying, type SessionRun, StopSession } from './run.js'
+import { raceAbort } from './source.js'
 import type { CameraFile } from './walk.js'
-import type { Fingerprint } from './source.js'
-import type { SessionRun } from './session.js'
-
-/** Ends the session early (stop request, full disk, camera gone); the message says why. */
-export class StopSession extends Error {}
-
-/** What happened to one raw path, as of its latest attempt in this session. */
-export type Outcome =
-  | { kind: 'ingested' | 'present'; fp: Fingerprint }
-  | { kind: 'failed'; error: string; sourcePath: string; fp: Fingerprint; nextPass: boolean }
-
-/** A file that kept changing while it was read, every time. */
-class ChangedWhileCopying extends Error {
-  constructor(
-    readonly changes: string[],
-    readonly growing: boolean,
-  ) {
-    super(
-      growing
-        ? `still-growing: the camera was still writing this file (${changes.join('; ')}): not ingested; let the recording finish, then dock again`
-        : `changed-while-copying: the file changed during each of ${changes.length} reads (${changes.join('; ')}): not ingested; dock again`,
-    )
-    this.name = 'ChangedWhileCopying'
-  }
-}
 
 interface Staged {
   file: CameraFile
@@ -186,35 +160,6 @@ async function commitStaged(s: SessionRun, st: Staged): Promise<void> {
     { volumeId: s.volume.id, volumeKey: s.volume.key, rawPath: f.rawB64 },
   )
   s.ingested(f, copy, id)
-}
-
-/** A recording this file already is: from this volume by raw name, else from this device by path (stored recordings only). */
-export function knownRecordings(
-  s: Pick<SessionRun, 'o' | 'volume'>,
-  f: CameraFile,
-  facts: RecordingFacts,
-): Map<string, { id: number; session: number | null }> {
-  const out = new Map<string, { id: number; session: number | null }>()
-  for (const v of knownVolumeFiles(s.o.db, s.volume.id, f.rawB64)) if (!out.has(v.sha256)) out.set(v.sha256, { id: v.recordingId, session: v.sessionId })
-  const byDevice = findBySource(s.o.db, facts.deviceId, f.sourcePath, {})
-  if (byDevice && byDevice.status === 'stored' && !out.has(byDevice.sha256)) out.set(byDevice.sha256, { id: byDevice.id, session: byDevice.sessionId })
-  return out
-}
-
-/** Ties a file found present to its earlier recording for later dockings of this volume. */
-export function rememberPresent(s: Pick<SessionRun, 'o' | 'volume' | 'sessionId'>, f: CameraFile, r: SourceRead, recordingId: number): void {
-  rememberVolumeFile(s.o.db, s.volume.id, { rawPath: f.rawB64, sha256: r.sha256, size: r.size, recordingId, sessionId: s.sessionId })
-}
-
-/** A per-file error as the report says it. */
-export function describeFileError(err: unknown): { error: string; nextPass: boolean } {
-  if (err instanceof ChangedWhileCopying) return { error: err.message, nextPass: false }
-  if (err instanceof NotRegularError) return { error: `replaced after it was listed: ${err.message}`, nextPass: true }
-  if (err instanceof ReplacedError) return { error: err.message, nextPass: true }
-  const code = errnoCode(err)
-  if (code === 'ENOENT') return { error: 'the file vanished from the camera while it was being read (ENOENT)', nextPass: true }
-  if (code === 'EIO') return { error: 'the camera returned a read error (EIO): the medium may be damaged or was unplugged', nextPass: false }
-  return { error: errorMessage(err), nextPass: false }
 }
 
 async function exists(path: string, signal?: AbortSignal): Promise<boolean> {
