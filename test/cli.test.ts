@@ -21,13 +21,15 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   const r = JSON.parse(first.stdout) as {
     ingested: { id: number; sha256: string; size: number; sourcePath: string }[]
     skipped: { sourcePath: string; reason: string }[]
+    unrecognised: { sourcePath: string; reason: string }[]
     failed: unknown[]
     state: string
   }
   t.equal(r.state, 'complete')
   t.equal(r.ingested.length, 2)
-  t.same(Object.keys(r.ingested[0]!).sort(), ['id', 'sha256', 'size', 'sourcePath'])
-  t.same(r.skipped, [{ sourcePath: 'DCIM/100MEDIA/notes.txt', reason: 'not a media file' }])
+  t.same(Object.keys(r.ingested[0]!).sort(), ['id', 'raw', 'sha256', 'size', 'sourcePath'])
+  t.same(r.unrecognised, [{ sourcePath: 'DCIM/100MEDIA/notes.txt', reason: 'neither media nor a sidecar by its extension or its first bytes' }])
+  t.same(r.skipped, [])
   t.same(r.failed, [])
 
   const again = cli(['ingest', cam], env)

@@ -25,6 +25,7 @@ const CAMERA_KEYS = [
   'profileId',
   'rateBytesPerSec',
   'sessionId',
+  'stalledReadSec',
   'state',
   'stateSince',
   'unitCode',

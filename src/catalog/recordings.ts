@@ -114,6 +114,39 @@ export function touchDeviceAndOfficer(db: Db, deviceId: string | null, officerId
   }
 }
 
+/** A device a vendor unlock tool identified: its profile and USB ids kept, times updated. */
+export function rememberIdentifiedDevice(db: Db, d: { id: string; at: string; profileId: string; usbId: string | null; usbSerial: string | null }): void {
+  db.prepare(`INSERT INTO devices (id, first_seen, last_seen, profile_id, usb_id, usb_serial) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, profile_id = excluded.profile_id,
+      usb_id = coalesce(excluded.usb_id, usb_id), usb_serial = coalesce(excluded.usb_serial, usb_serial)`).run(
+    d.id,
+    d.at,
+    d.at,
+    d.profileId,
+    d.usbId,
+    d.usbSerial,
+  )
+}
+
+/** An officer a vendor unlock tool identified: name and unit kept where the tool gave them. */
+export function rememberIdentifiedOfficer(db: Db, o: { id: string; at: string; name: string | null; unitCode: string | null; unitName: string | null }): void {
+  db.prepare(`INSERT INTO officers (id, first_seen, last_seen, name, unit_code, unit_name) VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, name = coalesce(excluded.name, name),
+      unit_code = coalesce(excluded.unit_code, unit_code), unit_name = coalesce(excluded.unit_name, unit_name)`).run(
+    o.id,
+    o.at,
+    o.at,
+    o.name,
+    o.unitCode,
+    o.unitName,
+  )
+}
+
+/** The id the next recording gets (ids are dense and never reused: a purged recording keeps its row). */
+export function nextRecordingId(db: Db): number {
+  return (db.prepare('SELECT coalesce(max(id), 0) AS m FROM recordings').get() as { m: number }).m + 1
+}
+
 /** Ids of the recordings still stored (not purged), in id order. */
 export function storedRecordingIds(db: Db): number[] {
   return db.prepare("SELECT id FROM recordings WHERE status = 'stored' ORDER BY id").pluck().all() as number[]

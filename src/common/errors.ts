@@ -22,6 +22,8 @@ const catalogue = {
   DAEMON_AUTH: [500, 3, "the daemon wants a credential: run status as the daemon's user, or set BODYVAULT_TOKEN"],
   DAEMON_HTTP: [500, 3, 'the daemon answered with an error: see its log'],
   // Docking.
+  NOT_A_CAMERA: [400, 2, 'the folder is not a camera: it holds cameras or mount points (a mount root); name the camera folder itself'],
+  NO_MEDIA: [422, 1, 'no media file on the volume: nothing was ingested; check that this is the camera volume'],
   DOCK_UNLOCK: [500, 1, 'the camera could not be unlocked: see the docking profile and the station log'],
   DOCK_IDENTITY: [500, 1, "the unlock command's identity output is unusable: see the docking profile"],
   // Keys, ledger, checkpoints.

@@ -31,12 +31,13 @@ export const configSchema = {
     docking: {
       type: 'object',
       additionalProperties: false,
-      required: ['profilesDir', 'defaultProfile', 'mountRoots', 'pollMs', 'concurrency', 'diskStreams', 'usb', 'clockDriftToleranceSec'],
+      required: ['profilesDir', 'defaultProfile', 'mountRoots', 'pollMs', 'settleMs', 'concurrency', 'diskStreams', 'usb', 'clockDriftToleranceSec'],
       properties: {
         profilesDir: { type: ['string', 'null'], minLength: 1 },
         defaultProfile: { type: 'string', minLength: 1 },
         mountRoots: { type: 'array', items: { type: 'string', pattern: '^/' } },
         pollMs: { type: 'integer', minimum: 50, maximum: 60000 },
+        settleMs: { type: 'integer', minimum: 0, maximum: 600000 },
         concurrency: { type: 'integer', minimum: 1, maximum: 64 },
         diskStreams: { type: 'integer', minimum: 1, maximum: 64 },
         usb: { type: 'boolean' },
@@ -46,11 +47,13 @@ export const configSchema = {
     ingest: {
       type: 'object',
       additionalProperties: false,
-      required: ['chunkBytes', 'minFreeBytes', 'readBackVerify'],
+      required: ['chunkBytes', 'minFreeBytes', 'readBackVerify', 'changeRetries', 'maxPasses'],
       properties: {
         chunkBytes: { type: 'integer', minimum: 65536, maximum: 67108864 },
         minFreeBytes: { type: 'integer', minimum: 0 },
         readBackVerify: { type: 'boolean' },
+        changeRetries: { type: 'integer', minimum: 0, maximum: 20 },
+        maxPasses: { type: 'integer', minimum: 1, maximum: 20 },
       },
     },
     media: {

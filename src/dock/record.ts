@@ -1,4 +1,6 @@
 import type { Db } from '../catalog/db.js'
+import { rememberIdentifiedDevice, rememberIdentifiedOfficer } from '../catalog/recordings.js'
+import { subjects } from '../ledger/events.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
 import type { DockIdentity } from '../camera/identity.js'
 
@@ -19,7 +21,7 @@ export function recordIdentity(
       const ev = appendEvent(db, {
         type: 'camera-identified',
         actor: o.actor,
-        subject: id.deviceId ? `device:${id.deviceId}` : `officer:${id.officerId}`,
+        subject: id.deviceId ? subjects.device(id.deviceId) : subjects.officer(id.officerId!),
         payload: {
           deviceId: id.deviceId,
           officerId: id.officerId,
@@ -31,30 +33,15 @@ export function recordIdentity(
           usbSerial: o.usb?.serial ?? null,
         },
       })
-      if (id.deviceId) {
-        db.prepare(`INSERT INTO devices (id, first_seen, last_seen, profile_id, usb_id, usb_serial) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, profile_id = excluded.profile_id,
-          usb_id = coalesce(excluded.usb_id, usb_id), usb_serial = coalesce(excluded.usb_serial, usb_serial)`).run(
-          id.deviceId,
-          ev.at,
-          ev.at,
-          o.profileId,
-          o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
-          o.usb?.serial ?? null,
-        )
-      }
-      if (id.officerId) {
-        db.prepare(`INSERT INTO officers (id, first_seen, last_seen, name, unit_code, unit_name) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, name = coalesce(excluded.name, name),
-          unit_code = coalesce(excluded.unit_code, unit_code), unit_name = coalesce(excluded.unit_name, unit_name)`).run(
-          id.officerId,
-          ev.at,
-          ev.at,
-          id.officerName,
-          id.unitCode,
-          id.unitName,
-        )
-      }
+      if (id.deviceId)
+        rememberIdentifiedDevice(db, {
+          id: id.deviceId,
+          at: ev.at,
+          profileId: o.profileId,
+          usbId: o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
+          usbSerial: o.usb?.serial ?? null,
+        })
+      if (id.officerId) rememberIdentifiedOfficer(db, { id: id.officerId, at: ev.at, name: id.officerName, unitCode: id.unitCode, unitName: id.unitName })
       return ev
     })
     .immediate()
@@ -76,7 +63,7 @@ export function recordWipe(
   return appendEvent(db, {
     type: 'camera-wiped',
     actor: o.actor,
-    subject: `session:${o.sessionId}`,
+    subject: subjects.session(o.sessionId),
     payload: {
       sessionId: o.sessionId,
       deviceId: o.deviceId,

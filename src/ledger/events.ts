@@ -80,10 +80,18 @@ type Vocabulary = {
       root: string
       profileId: string
       deviceId: string | null
+      /** The volume's strongest identity key (usb:…, fs:…, device:…, folder:…). */
+      volume: string
       ingested: number
       present: number
       skipped: number
+      /** Regular files that are not media (listed, not ingested unless the profile says so). */
+      unrecognised: number
       failed: number
+      /** Files read again because they changed while they were read. */
+      retried: number
+      /** Listings of the volume before it was declared complete. */
+      passes: number
       bytesIngested: number
     }
   }

@@ -84,6 +84,7 @@ export function openStation(opts: StationOptions = {}): Station {
     actor,
     settings: cfg.ingest,
     logger,
+    profiles: [...profiles.values()],
     // Every new recording gets its media jobs in its own ingest transaction.
     onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
   }

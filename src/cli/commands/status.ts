@@ -93,6 +93,8 @@ async function cmdStatus(args: string[]): Promise<number> {
     for (const c of st.cameras) {
       if (c.state === 'safe-to-undock') io.stdout(`${c.id}: SAFE TO UNDOCK: every file is verified in the vault${c.wiped ? ' (camera wiped)' : ''}\n`)
       if (c.clockDrift?.flagged) io.stdout(`${c.id}: camera clock runs ${duration(c.clockDrift.aheadSec * 1000)} ahead of the station: set the camera clock\n`)
+      if (c.stalledReadSec !== null)
+        io.stdout(`${c.id}: a read from the camera has not returned for ${c.stalledReadSec} s: the USB device may be hung; unplug the camera\n`)
       if (c.lastError) io.stdout(`${c.id}: ${c.lastError}\n`)
     }
   }
