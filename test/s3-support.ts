@@ -76,3 +76,9 @@ export async function useS3Server(t: { comment: (m: string) => void; teardown: (
   })
   return { env, dir }
 }
+
+/** Stops (an S3 outage) or starts the gateway alone, with scripts/s3-test-server gateway; the cluster keeps its data. */
+export async function gateway(s3: S3Server, action: 'stop' | 'start'): Promise<void> {
+  if (!s3.dir) throw new Error('the gateway can be stopped only on a server whose --dir is known (set BODYVAULT_S3_DIR)')
+  await run(S3_SCRIPT, ['gateway', action, '--dir', s3.dir], { timeout: 90_000 })
+}
