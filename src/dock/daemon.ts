@@ -1,6 +1,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import type { Db } from '../catalog/db.js'
+import { verifiedCopy } from '../catalog/remote-copies.js'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { recordingFacts } from '../camera/names.js'
@@ -568,13 +569,15 @@ export class StationDaemon {
       }
       return
     }
-    // Complete: every media file on the camera is verified in the vault. Check the objects are there once more before saying so.
+    // Complete: every media file on the camera is verified in the vault. Check the objects are there once more before saying so:
+    // a local object, or one evicted from the local cache that a verified remote copy holds (a re-docked file after offload, or
+    // on a catalog rebuilt from the bucket).
     this.setState(cam, 'verifying')
     const files = [...report.ingested, ...report.present]
     const missing: string[] = []
     for (const f of files) {
       const st = await stat(this.d.vault.objectPath(f.sha256)).catch(() => undefined)
-      if (!st || st.size !== f.size) missing.push(f.sourcePath)
+      if (st ? st.size !== f.size : verifiedCopy(this.d.db, f.sha256)?.size !== f.size) missing.push(f.sourcePath)
     }
     if (missing.length) {
       cam.lastError = `${missing.length} file(s) are not in the vault after a complete session (first: ${missing[0]}): run bodyvault verify, then dock again`
