@@ -21,7 +21,7 @@ import { runOffloadOnce } from '../src/offload/worker.js'
 import { createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
 import { gateway, useS3Server } from './s3-support.js'
 
 const server = await useS3Server(t, 'offload-dr')
@@ -178,6 +178,17 @@ t.test(
     t.match(re.r.notRestored.join('\n'), new RegExp(`manifests of recording\\(s\\) ${b!.id} are not in the bucket`))
     const rebuilt = eventsFor(re.s.db, 'station:test-station').find((e) => e.type === 'catalog-rebuilt')!
     t.same(rebuilt.payload.manifestsMissing, [b!.id], 'and the catalog-rebuilt event says so')
+    // doctor repeats it as a note: the event stays in the ledger for good, and the offload worker writes the manifest again.
+    const doctor = cli(['doctor', '--json'], { BODYVAULT_DATA_DIR: re.s.dataDir })
+    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; ok: boolean; detail: string; note?: true }[] }).checks
+    t.match(
+      checks.filter((c) => c.check === 'rebuilt from S3' || c.check === 'not restored'),
+      [
+        { ok: true, note: true, detail: /3 recordings/ },
+        { ok: true, note: true, detail: new RegExp(`manifests of recording\\(s\\) ${b!.id} are not in the bucket`) },
+      ],
+      'doctor says which manifest was missing, as a note that does not fail it',
+    )
     t.same((await verifyVault(re.s.db, re.s.vault)).problems, [], 'verify clean: the case link and the deadline came from the ledger')
     t.same(re.s.db.prepare('SELECT case_number FROM case_links WHERE recording_id = ?').pluck().all(b!.id), ['DR-1'])
     const pass = await runOffloadOnce(re.d)
