@@ -241,7 +241,26 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
       `reindex ${(reindexMs / 1000).toFixed(1)} s (CLI, ${(rr.durationMs / 1000).toFixed(1)} s inside), ${fetched.length} objects fetched on demand (${(fetchedBytes / 1e6).toFixed(2)} MB)`,
   )
 
-  // ---- 6. --fetch brings everything back at once, derivatives too.
+  // ---- 6. By hand: restore-object brings a recording's objects back, each hashed, with its event naming the person.
+  const byHand = cli(['restore-object', String(wav.id), '--by', 'clerk.wang', '--json'], e2)
+  t.equal(byHand.code, 0, byHand.stderr)
+  const restored = JSON.parse(byHand.stdout) as { objects: { sha256: string; role: string; status: string }[]; fetched: number }
+  t.match(restored.objects, [{ sha256: wav.sha256, role: 'original', status: 'fetched' }], 'restore-object fetches the evicted original')
+  t.match(
+    query<{ actor: string; payload: string }>(data2, `SELECT actor, payload FROM events WHERE type = 'fetched-back' AND subject = 'object:${wav.sha256}'`),
+    [{ actor: 'user:clerk.wang', payload: /"reason":"restore-object"/ }],
+    'with a fetched-back event naming the person',
+  )
+  const again = json<{ objects: { status: string }[] }>(cli(['restore-object', String(wav.id), '--by', 'clerk.wang', '--json'], e2), 'restore-object')
+  t.ok(
+    again.objects.every((o) => o.status === 'local'),
+    'a second time: already local',
+  )
+  t.match(cli(['restore-object', 'no-such-thing', '--by', 'clerk.wang'], e2), { code: 2, stderr: /neither a SHA-256/ }, 'a bad name is refused')
+  const v4 = cli(['verify', '--json'], e2)
+  t.equal(v4.code, 0, v4.stdout)
+
+  // ---- 7. --fetch brings everything back at once, derivatives too.
   const data3 = join(dir, 'data3')
   const full = json<{ objects: { fetched: number; fetchedBytes: number }; durationMs: number }>(
     cli(['reindex', '--from-s3', '--fetch', '--json'], { BODYVAULT_CONFIG: cfgFile, BODYVAULT_DATA_DIR: data3 }),
