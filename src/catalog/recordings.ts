@@ -114,32 +114,47 @@ export function touchDeviceAndOfficer(db: Db, deviceId: string | null, officerId
   }
 }
 
-/** A device a vendor unlock tool identified: its profile and USB ids kept, times updated. */
-export function rememberIdentifiedDevice(db: Db, d: { id: string; at: string; profileId: string; usbId: string | null; usbSerial: string | null }): void {
-  db.prepare(`INSERT INTO devices (id, first_seen, last_seen, profile_id, usb_id, usb_serial) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, profile_id = excluded.profile_id,
-      usb_id = coalesce(excluded.usb_id, usb_id), usb_serial = coalesce(excluded.usb_serial, usb_serial)`).run(
-    d.id,
-    d.at,
-    d.at,
-    d.profileId,
-    d.usbId,
-    d.usbSerial,
-  )
-}
-
-/** An officer a vendor unlock tool identified: name and unit kept where the tool gave them. */
-export function rememberIdentifiedOfficer(db: Db, o: { id: string; at: string; name: string | null; unitCode: string | null; unitName: string | null }): void {
-  db.prepare(`INSERT INTO officers (id, first_seen, last_seen, name, unit_code, unit_name) VALUES (?, ?, ?, ?, ?, ?)
-    ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, name = coalesce(excluded.name, name),
-      unit_code = coalesce(excluded.unit_code, unit_code), unit_name = coalesce(excluded.unit_name, unit_name)`).run(
-    o.id,
-    o.at,
-    o.at,
-    o.name,
-    o.unitCode,
-    o.unitName,
-  )
+/**
+ * Who a docked camera and its officer are, from a `camera-identified`
+ * event (devices and officers rows, migration 4): a later identity keeps
+ * what it does not say. The rows a rebuild from the bucket restores.
+ */
+export function recordCameraIdentity(
+  db: Db,
+  c: {
+    deviceId: string | null
+    officerId: string | null
+    officerName: string | null
+    unitCode: string | null
+    unitName: string | null
+    profileId: string
+    usbId: string | null
+    usbSerial: string | null
+    at: string
+  },
+): void {
+  if (c.deviceId)
+    db.prepare(`INSERT INTO devices (id, first_seen, last_seen, profile_id, usb_id, usb_serial) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), profile_id = excluded.profile_id,
+        usb_id = coalesce(excluded.usb_id, usb_id), usb_serial = coalesce(excluded.usb_serial, usb_serial)`).run(
+      c.deviceId,
+      c.at,
+      c.at,
+      c.profileId,
+      c.usbId,
+      c.usbSerial,
+    )
+  if (c.officerId)
+    db.prepare(`INSERT INTO officers (id, first_seen, last_seen, name, unit_code, unit_name) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), name = coalesce(excluded.name, name),
+        unit_code = coalesce(excluded.unit_code, unit_code), unit_name = coalesce(excluded.unit_name, unit_name)`).run(
+      c.officerId,
+      c.at,
+      c.at,
+      c.officerName,
+      c.unitCode,
+      c.unitName,
+    )
 }
 
 /** The id the next recording gets (ids are dense and never reused: a purged recording keeps its row). */

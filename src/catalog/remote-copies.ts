@@ -26,11 +26,13 @@ export interface VerifiedCopy {
   legalHold: number
 }
 
-/** A verified, not deleted, remote copy with its local cache state. */
+/** A verified, not deleted, remote copy with its lock and its local cache state. */
 export interface CachedCopy {
   sha256: string
   size: number
   versionId: string
+  retainUntil: string | null
+  legalHold: number
   cachedSince: string | null
   evictedAt: string | null
 }
@@ -101,7 +103,9 @@ export function markCopyDeleted(db: Db, sha256: string, at: string): void {
 /** Verified remote copies with their local cache state: what eviction may drop. */
 export function cachedCopies(db: Db): CachedCopy[] {
   return db
-    .prepare(`SELECT sha256, size, version_id AS versionId, cached_since AS cachedSince, evicted_at AS evictedAt FROM offload_objects WHERE ${LIVE}`)
+    .prepare(
+      `SELECT sha256, size, version_id AS versionId, retain_until AS retainUntil, legal_hold AS legalHold, cached_since AS cachedSince, evicted_at AS evictedAt FROM offload_objects WHERE ${LIVE}`,
+    )
     .all() as CachedCopy[]
 }
 

@@ -14,6 +14,7 @@ import { mediaCommand } from './commands/media.js'
 import { offloadCommand } from './commands/offload.js'
 import { recordingsCommand } from './commands/recordings.js'
 import { reindexCommand } from './commands/reindex.js'
+import { restoreObjectCommand } from './commands/restore-object.js'
 import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
@@ -37,6 +38,7 @@ const COMMANDS: Command[] = [
   retentionCommand,
   offloadCommand,
   reindexCommand,
+  restoreObjectCommand,
   exportPackageCommand,
   verifyPackageCommand,
   checkpointCommand,

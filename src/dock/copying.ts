@@ -9,6 +9,7 @@ import { recordingFacts } from '../camera/names.js'
 import { wipesAfterIngest } from '../camera/profile.js'
 import { idsFromNames } from '../camera/volume-id.js'
 import type { Db } from '../catalog/db.js'
+import { verifiedCopy } from '../catalog/remote-copies.js'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import type { IngestProgress, IngestReport, IngestSessionOptions } from '../ingest/session.js'
@@ -95,7 +96,9 @@ export async function runCameraSession(cam: Cam, x: CopyingDeps): Promise<void> 
   const missing: string[] = []
   for (const f of files) {
     const st = await stat(x.vault.objectPath(f.sha256)).catch(() => undefined)
-    if (!st || st.size !== f.size) missing.push(f.sourcePath)
+    // A local object, or one evicted from the local cache that a verified remote copy holds (a re-docked file after
+    // offload, or on a catalog rebuilt from the bucket).
+    if (st ? st.size !== f.size : verifiedCopy(x.db, f.sha256)?.size !== f.size) missing.push(f.sourcePath)
   }
   if (missing.length) {
     cam.lastError = `${missing.length} file(s) are not in the vault after a complete session (first: ${missing[0]}): run bodyvault verify, then dock again`

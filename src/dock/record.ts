@@ -1,5 +1,5 @@
 import type { Db } from '../catalog/db.js'
-import { rememberIdentifiedDevice, rememberIdentifiedOfficer } from '../catalog/recordings.js'
+import { recordCameraIdentity } from '../catalog/recordings.js'
 import { subjects } from '../ledger/events.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
 import type { DockIdentity } from '../camera/identity.js'
@@ -16,32 +16,26 @@ export function recordIdentity(
 ): LedgerEvent | undefined {
   const { identity: id } = o
   if (!id.deviceId && !id.officerId) return undefined
+  const payload = {
+    deviceId: id.deviceId,
+    officerId: id.officerId,
+    officerName: id.officerName,
+    unitCode: id.unitCode,
+    unitName: id.unitName,
+    profileId: o.profileId,
+    usbId: o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
+    usbSerial: o.usb?.serial ?? null,
+  }
   return db
     .transaction(() => {
       const ev = appendEvent(db, {
         type: 'camera-identified',
         actor: o.actor,
         subject: id.deviceId ? subjects.device(id.deviceId) : subjects.officer(id.officerId!),
-        payload: {
-          deviceId: id.deviceId,
-          officerId: id.officerId,
-          officerName: id.officerName,
-          unitCode: id.unitCode,
-          unitName: id.unitName,
-          profileId: o.profileId,
-          usbId: o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
-          usbSerial: o.usb?.serial ?? null,
-        },
+        payload,
       })
-      if (id.deviceId)
-        rememberIdentifiedDevice(db, {
-          id: id.deviceId,
-          at: ev.at,
-          profileId: o.profileId,
-          usbId: o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
-          usbSerial: o.usb?.serial ?? null,
-        })
-      if (id.officerId) rememberIdentifiedOfficer(db, { id: id.officerId, at: ev.at, name: id.officerName, unitCode: id.unitCode, unitName: id.unitName })
+      // The same rule a rebuild from the bucket replays (offload/rebuild.ts): one place says how an identity lands in the rows.
+      recordCameraIdentity(db, { ...payload, at: ev.at })
       return ev
     })
     .immediate()

@@ -204,6 +204,8 @@ type Vocabulary = {
   }
   /** The local cache copy dropped (a verified remote copy holds it). */
   evicted: { subject: ObjectSubject; payload: { sha256: string; size: number; versionId: string; reason: string } }
+  /** An evicted object back in the local cache: fetched from its verified remote copy, hashed on the way (`reason`: what needed it). */
+  'fetched-back': { subject: ObjectSubject; payload: { sha256: string; size: number; key: string; versionId: string; reason: string } }
   'remote-deleted': { subject: ObjectSubject; payload: { sha256: string; bucket: string; key: string; versionIds: string[] } }
   'catalog-rebuilt': {
     subject: StationSubject
@@ -216,6 +218,10 @@ type Vocabulary = {
       manifests: number
       ledgerSegments: number
       chainProblems: number
+      /** Recordings the ledger knows whose manifest is not in the bucket (rebuilt from the ledger alone). Events written before these two fields lack them. */
+      manifestsMissing: number[]
+      /** What this rebuild did not restore, in words (`bodyvault doctor` repeats it). */
+      notRestored: string[]
     }
   }
 

@@ -50,6 +50,8 @@ export interface JobRunnerOptions {
   actor: string
   /** Read-buffer size for hashing derivatives. Default 4 MiB. */
   chunkBytes?: number
+  /** A readable local path of an original that may have been evicted to S3 (the station's openObject); default: the vault path only. */
+  openOriginal?: (sha256: string) => Promise<string>
 }
 
 /** The job lost its claim (recovered by another process as stale): its result is dropped. */
@@ -152,10 +154,11 @@ export class MediaJobRunner {
     return this.ffprobeVersion
   }
 
-  /** The original's vault path; a missing object is a vault problem (verify reports it), retried. */
+  /** The original's vault path (fetched back first if it was evicted); a missing object is a vault problem (verify reports it), retried. */
   private async original(rec: Recording): Promise<string> {
     const p = this.o.vault.objectPath(rec.sha256)
     try {
+      if (this.o.openOriginal) return await this.o.openOriginal(rec.sha256)
       await stat(p)
     } catch (err) {
       throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), {

@@ -109,6 +109,8 @@ export function openStation(opts: StationOptions = {}): Station {
         actor,
         logger,
         chunkBytes: cfg.ingest.chunkBytes,
+        // An original evicted to S3 (after a rebuild from the bucket, or a small cache) is fetched back for its jobs.
+        openOriginal: (sha) => st.openObject(sha),
         ...o,
       }),
     offload: () => {
@@ -127,7 +129,7 @@ export function openStation(opts: StationOptions = {}): Station {
         )
       return d
     },
-    openObject: async (sha) => (await openObject({ db, vault, s3: st.offload()?.s3 ?? null, logger }, sha)).path,
+    openObject: async (sha) => (await openObject({ db, vault, s3: st.offload()?.s3 ?? null, logger, actor }, sha)).path,
     dock: (o) => new StationDaemon({ station: cfg.station, docking: cfg.docking, db, vault, profiles, logger, ingest: st.ingest, ...o }),
     checkpoint: () => checkpointStation(db, { dataDir: cfg.dataDir, stationId: cfg.station.id, logger }),
     close: () => {

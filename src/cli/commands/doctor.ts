@@ -1,18 +1,27 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { schemaVersion } from '../../catalog/db.js'
+import { schemaVersion, type Db } from '../../catalog/db.js'
 import { errorMessage } from '../../common/errors.js'
-import { ledgerHead } from '../../ledger/ledger.js'
+import type { EventPayload } from '../../ledger/events.js'
+import { ledgerHead, storedEventsOfType } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'doctor [--json]'
 
+/** One line of the report; a note informs and never fails the doctor. */
+interface Check {
+  check: string
+  ok: boolean
+  detail: string
+  note?: true
+}
+
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
-  const checks: { check: string; ok: boolean; detail: string }[] = []
+  const checks: Check[] = []
   // A bad configuration is reported like everywhere else: its key, exit 2.
   const st = station(values)
   checks.push({ check: 'config', ok: true, detail: `station ${st.cfg.station.id}, data dir ${st.cfg.dataDir}` })
@@ -38,6 +47,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       ok: true,
       detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}`,
     })
+    checks.push(...rebuildNotes(st.db))
   }
   try {
     const info = await ffmpegInfo({
@@ -66,8 +76,30 @@ async function cmdDoctor(args: string[]): Promise<number> {
   st.close()
   const ok = checks.every((c) => c.ok)
   if (values.json) io.stdout(JSON.stringify({ ok, checks }, null, 2) + '\n')
-  else io.stdout(table(checks.map((c) => [c.ok ? 'ok ' : 'FAIL', c.check, c.detail])) + '\n')
+  else io.stdout(table(checks.map((c) => [c.note ? 'note' : c.ok ? 'ok ' : 'FAIL', c.check, c.detail])) + '\n')
   return ok ? EXIT.ok : EXIT.problems
+}
+
+/**
+ * A catalog rebuilt from the bucket: when, from where, and what the rebuild
+ * did not restore (from its `catalog-rebuilt` event). Notes: they say what
+ * happened and what to do, and never fail the doctor.
+ */
+function rebuildNotes(db: Db): Check[] {
+  let last: { seq: number; at: string; payload: string } | undefined
+  for (const ev of storedEventsOfType(db, ['catalog-rebuilt'])) last = ev
+  if (!last) return []
+  const p = JSON.parse(last.payload) as Partial<EventPayload<'catalog-rebuilt'>>
+  const out: Check[] = [
+    {
+      check: 'rebuilt from S3',
+      ok: true,
+      note: true,
+      detail: `at ${last.at} (event ${last.seq}) from s3://${p.bucket ?? '?'}/${p.prefix ?? ''}: ${p.recordings ?? '?'} recordings, ${p.events ?? '?'} events`,
+    },
+  ]
+  for (const n of p.notRestored ?? []) out.push({ check: 'not restored', ok: true, note: true, detail: n })
+  return out
 }
 
 export const doctorCommand: Command = { name: 'doctor', usage, run: cmdDoctor }
