@@ -39,6 +39,18 @@ export function sha256sum(path: string): string {
 }
 
 /**
+ * The environment every configuration of the suite is read with: no system
+ * config (an installed station's /etc/bodyvault/config.json never leaks into
+ * a test run; src/config/load.ts reads BODYVAULT_SYSTEM_CONFIG).
+ */
+export const NO_SYSTEM_CONFIG = { BODYVAULT_SYSTEM_CONFIG: 'none' } as const
+
+/** The shipped defaults, read as a test must read them (no host variable, no system config). */
+export function defaultConfig(): Config {
+  return loadConfig({ env: { ...NO_SYSTEM_CONFIG } })
+}
+
+/**
  * A configuration for tests: the defaults with this test's own data dir and
  * mount roots (never the host's /media or /run/media), read with an empty
  * environment so that no BODYVAULT_* variable of the host leaks in.
@@ -47,7 +59,7 @@ export function testConfig(
   dataDir: string,
   over: { mountRoots?: string[]; docking?: Partial<Config['docking']>; ingest?: Partial<Config['ingest']> } = {},
 ): Config {
-  const cfg = loadConfig({ env: { BODYVAULT_DATA_DIR: dataDir } })
+  const cfg = loadConfig({ env: { ...NO_SYSTEM_CONFIG, BODYVAULT_DATA_DIR: dataDir } })
   return {
     ...cfg,
     station: { ...cfg.station, id: 'test-station', name: 'Test station' },
@@ -129,7 +141,7 @@ export function childEnv(env: Record<string, string>, args: readonly string[] = 
     writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }))
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
-  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...env }
+  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...NO_SYSTEM_CONFIG, ...env }
   const i = args.indexOf('--config')
   const file = i >= 0 ? args[i + 1] : merged.BODYVAULT_CONFIG
   let cfg: Config | undefined

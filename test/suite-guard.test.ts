@@ -19,7 +19,7 @@ t.test('no test file starts bodyvault except through the pinned helpers', async 
 })
 
 t.test('a configuration that watches the host mount roots is refused, in process and for children', async (t) => {
-  const defaults = loadConfig({ env: {} })
+  const defaults = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })
   t.ok(
     defaults.docking.mountRoots.some((r) => r === '/media'),
     'the shipped defaults do watch /media (what a station wants, what a test must not)',
