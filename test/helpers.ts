@@ -117,6 +117,13 @@ export function station(t: { teardown: (fn: () => void) => void }, dataDir?: str
   return s
 }
 
+/** A data dir holding a new, empty vault (made in process, closed): CLI commands other than start, ingest and reindex make none. */
+export function emptyVault(t: { teardown: (fn: () => void) => void }, dataDir?: string): string {
+  const dir = dataDir ?? tempDir(t, 'bv-data-')
+  openStation({ config: testConfig(dir), logger: silentLogger() }).close()
+  return dir
+}
+
 /** The host's own camera mount roots: no test may watch or read them (a docked camera there is real footage). */
 export const HOST_MOUNT_ROOTS = ['/media', '/run/media']
 
@@ -159,12 +166,13 @@ export function spawnCli(args: string[], env: Record<string, string> = {}, opts:
   return spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], { ...opts, env: childEnv(env, args) })
 }
 
-/** Runs the built CLI to its end, its config pinned (childEnv). */
-export function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+/** Runs the built CLI to its end, its config pinned (childEnv); `cwd` to run it from another folder. */
+export function cli(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], {
     encoding: 'utf8',
     env: childEnv(env, args),
     maxBuffer: 1 << 26,
+    ...opts,
   })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }

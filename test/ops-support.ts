@@ -1,0 +1,80 @@
+// Support for the station-operation tests (install, service user, CLI on a
+// terminal): a system user of this host for the service, the CLI run as
+// that user (runuser) or on a pseudo-terminal (script(1)), each with its
+// configuration pinned as childEnv pins it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { childEnv, ROOT } from './helpers.js'
+
+/** The service user of the tests: a system account made once per host, never a real station's `bodyvault`. */
+export const TEST_USER = 'bodyvault-test'
+
+/** Why the service-user tests cannot run here, or undefined. Makes TEST_USER when missing (root only). */
+export function cannotRunAsUser(): string | undefined {
+  if (process.getuid?.() !== 0) return 'switching users needs root'
+  for (const tool of ['runuser', 'useradd', 'script']) if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`
+  if (spawnSync('getent', ['passwd', TEST_USER]).status !== 0) {
+    const r = spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', '--user-group', TEST_USER], {
+      encoding: 'utf8',
+    })
+    if (r.status !== 0 && spawnSync('getent', ['passwd', TEST_USER]).status !== 0) return `useradd ${TEST_USER} failed: ${r.stderr.trim()}`
+  }
+  const read = spawnSync('runuser', ['-u', TEST_USER, '--', 'test', '-r', join(ROOT, 'dist', 'src', 'cli', 'main.js')])
+  if (read.status !== 0) return `${TEST_USER} cannot read this checkout (${ROOT}): put it where other users can read it`
+  return undefined
+}
+
+export function uidOf(user: string): number {
+  return Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim())
+}
+
+/** The built CLI as `user` (runuser), its configuration pinned. */
+export function cliAs(user: string, args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const e = childEnv(env, args)
+  const vars = Object.entries(e)
+    .filter(([k]) => k.startsWith('BODYVAULT_') || k === 'PATH')
+    .map(([k, v]) => `${k}=${v}`)
+  const r = spawnSync('runuser', ['-u', user, '--', 'env', ...vars, process.execPath, join(ROOT, 'bin/bodyvault.js'), ...args], {
+    encoding: 'utf8',
+    cwd: '/',
+    maxBuffer: 1 << 24,
+  })
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** A command line as `user` (runuser), e.g. the systemd unit's ExecStart, with `env` (checked as childEnv checks a bodyvault child). */
+export function spawnAs(user: string, argv: string[], env: Record<string, string>): ChildProcess {
+  const e = childEnv(env, argv)
+  const vars = Object.entries(e)
+    .filter(([k]) => k.startsWith('BODYVAULT_') || k === 'PATH')
+    .map(([k, v]) => `${k}=${v}`)
+  return spawn('runuser', ['-u', user, '--', 'env', ...vars, ...argv], { cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/**
+ * The built CLI on a pseudo-terminal (script(1)): stdin, stdout and stderr
+ * are a terminal, as for a person. `keys` are typed after the given delays
+ * (ms); the terminal's output (stdout and stderr together) is returned.
+ */
+export async function cliOnTty(
+  args: string[],
+  env: Record<string, string>,
+  keys: { afterMs: number; text: string }[] = [],
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  const e = childEnv(env, args)
+  const cmd = [process.execPath, join(ROOT, 'bin/bodyvault.js'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')
+  const child = spawn('script', ['-qefc', cmd, '/dev/null'], { env: { ...e, TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (b: Buffer) => {
+    output += b.toString('utf8')
+  })
+  child.stderr.on('data', (b: Buffer) => {
+    output += b.toString('utf8')
+  })
+  for (const k of keys) setTimeout(() => child.stdin.write(k.text), k.afterMs).unref()
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)))
+  clearTimeout(timer)
+  return { code, output }
+}
