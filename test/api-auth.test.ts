@@ -3,7 +3,7 @@ import { parseRange } from '../src/api/range.js'
 import { can, GRANTS, RIGHTS, ROLES } from '../src/api/roles.js'
 import { authenticate, createToken, listTokens, revokeToken } from '../src/api/tokens.js'
 import { eventsFor } from '../src/ledger/ledger.js'
-import { cli, emptyVault, station, tempDir } from './helpers.js'
+import { cli, emptyVault, station } from './helpers.js'
 
 t.test('roles: the rights table', async (t) => {
   t.ok(can('clerk', 'media:read'))
