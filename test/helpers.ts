@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, type SpawnOptions, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -144,8 +144,9 @@ let pinnedConfigFile: string | undefined
 export function childEnv(env: Record<string, string>, args: readonly string[] = []): NodeJS.ProcessEnv {
   if (!pinnedConfigFile) {
     const dir = mkdtempSync(join(tmpdir(), 'bv-pinned-'))
+    chmodSync(dir, 0o755) // the service-user tests' children read it as another user
     pinnedConfigFile = join(dir, 'config.json')
-    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }))
+    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }), { mode: 0o644 })
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
   const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...NO_SYSTEM_CONFIG, ...env }

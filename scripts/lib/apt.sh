@@ -16,13 +16,14 @@ apt_run() {
     rc=$?
     if apt_locked "$err" && [ "$waited" -lt 600 ]; then
       echo "waiting for another apt or dpkg to finish (it holds the package lock; ${waited} s so far)..." >&2
-      sleep 10; waited=$((waited + 10)); continue
+      sleep "${APT_LOCK_POLL:-10}"; waited=$((waited + ${APT_LOCK_POLL:-10})); continue
     fi
-    cat "$err" >&2; rm -f "$err"; return "$rc"
+    [ -n "${APT_QUIET:-}" ] || cat "$err" >&2
+    rm -f "$err"; return "$rc"
   done
 }
 
 apt_install() {
   echo "installing $* from Debian's packages..." >&2
-  apt_run install -y -qq --no-install-recommends "$@" 2>/dev/null || { apt_run update -qq && apt_run install -y -qq --no-install-recommends "$@"; }
+  APT_QUIET=1 apt_run install -y -qq --no-install-recommends "$@" || { apt_run update -qq && apt_run install -y -qq --no-install-recommends "$@"; }
 }

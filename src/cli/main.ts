@@ -26,7 +26,7 @@ import { EXIT, didYouMean, io, showUsage, type Command } from './common.js'
 export { EXIT }
 
 /** Every command, in the order the usage text lists them. A new command is a file in commands/ and a line here. */
-const COMMANDS: Command[] = [
+export const COMMANDS: Command[] = [
   startCommand,
   statusCommand,
   ingestCommand,
