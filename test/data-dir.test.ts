@@ -80,17 +80,17 @@ t.test('the system config is found by default when it exists; --config and BODYV
   const dir = tempDir(t)
   const sys = join(dir, 'etc-bodyvault-config.json')
   // BODYVAULT_SYSTEM_CONFIG stands in for /etc/bodyvault/config.json, which a test may not write.
-  const env = { BODYVAULT_SYSTEM_CONFIG: sys }
-  t.equal(configFile({ env }), null, 'absent: the defaults alone')
+  const systemConfig = { BODYVAULT_SYSTEM_CONFIG: sys }
+  t.equal(configFile({ env: systemConfig }), null, 'absent: the defaults alone')
   writeFileSync(sys, JSON.stringify({ dataDir: '/var/lib/bodyvault', station: { id: 'installed' } }))
-  const c = loadConfigWithSources({ env })
+  const c = loadConfigWithSources({ env: systemConfig })
   t.equal(c.config.dataDir, '/var/lib/bodyvault', 'present: it names the vault')
   t.equal(c.config.station.id, 'installed')
   t.equal(c.sources.file, sys)
   const other = join(dir, 'other.json')
   writeFileSync(other, JSON.stringify({ dataDir: '/srv/other' }))
-  t.equal(loadConfig({ env: { ...env, BODYVAULT_CONFIG: other } }).dataDir, '/srv/other', 'BODYVAULT_CONFIG wins')
-  t.equal(loadConfig({ file: other, env }).dataDir, '/srv/other', '--config wins')
+  t.equal(loadConfig({ env: { ...systemConfig, BODYVAULT_CONFIG: other } }).dataDir, '/srv/other', 'BODYVAULT_CONFIG wins')
+  t.equal(loadConfig({ file: other, env: systemConfig }).dataDir, '/srv/other', '--config wins')
   t.equal(configFile({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } }), null, '"none" turns it off')
   // The suite's own configurations never read it: in process, and for every child.
   t.equal(defaultConfig().station.id, 'station-01')
@@ -99,8 +99,8 @@ t.test('the system config is found by default when it exists; --config and BODYV
 })
 
 t.test('a bad environment variable is named as the variable', async (t) => {
-  const env = { ...NO_SYSTEM_CONFIG, BODYVAULT_LISTEN: 'nonsense' }
-  t.throws(() => loadConfig({ env }), /BODYVAULT_LISTEN="nonsense": must be host:port, e\.g\. 127\.0\.0\.1:8080/)
+  const noSystemConfig = { ...NO_SYSTEM_CONFIG, BODYVAULT_LISTEN: 'nonsense' }
+  t.throws(() => loadConfig({ env: noSystemConfig }), /BODYVAULT_LISTEN="nonsense": must be host:port, e\.g\. 127\.0\.0\.1:8080/)
   t.throws(
     () => loadConfig({ env: { ...NO_SYSTEM_CONFIG, BODYVAULT_LISTEN: '127.0.0.1:99999' } }),
     /BODYVAULT_LISTEN="127\.0\.0\.1:99999": port 99999 is out of range/,
