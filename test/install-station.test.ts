@@ -15,6 +15,9 @@ import { cli, makeCamera, ROOT, tempDir } from './helpers.js'
 import { cannotRunAsUser, gidOf, spawnAs, TEST_USER, uidOf } from './ops-support.js'
 
 const why = cannotRunAsUser()
+// The one end-to-end run (a daemon, two dockings, a backup, a restore, three verifies): on a loaded
+// 2-core machine it can outlast the suite's 300 s per file; this tells the runner (tap's root setTimeout).
+t.setTimeout(600_000)
 
 function install(args: string[]): { code: number | null; out: string } {
   const r = spawnSync('bash', [join(ROOT, 'scripts', 'install-station'), ...args], { encoding: 'utf8' })
