@@ -2,7 +2,7 @@
 // "did you mean", one-line errors with stable codes and no stack trace
 // unless --verbose, parseArgs' messages said our way, EPIPE ends quietly,
 // status --watch on a terminal, human logs on a terminal and JSON lines
-// otherwise, Ctrl-C during ingest, the apt lock, setup rebuilding only
+// otherwise, a backup's progress bar, Ctrl-C during ingest, the apt lock, setup rebuilding only
 // what changed.
 import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs'
@@ -136,6 +136,11 @@ t.test('on a terminal: status --watch redraws until q; human log lines; Ctrl-C d
   t.equal(tty.code, 0, tty.output)
   t.match(tty.output, /DEBUG|INFO/, 'log lines on the terminal')
   t.notMatch(tty.output, /^\{/m, 'and none of them JSON')
+  // A backup on a terminal draws its progress bar (objects and bytes), then its one-line summary.
+  const bk = await cliOnTty(['backup', join(dir, 'backup')], { BODYVAULT_DATA_DIR: join(dir, 'd2') })
+  t.equal(bk.code, 0, bk.output)
+  t.match(bk.output, /100% \| \d+\/\d+ objects \| /, 'a progress bar on the terminal')
+  t.match(bk.output, /full backup of the ledger through event \d+/)
 
   // Ctrl-C in the middle of an ingest: the file in flight rolls back, exit 130, and no JSON among the human lines.
   const big = await makeCamera(join(dir, 'big'), ['--count', '6', '--size', '400M'])
