@@ -128,7 +128,7 @@ const app = await buildApi({
   vault: new Vault(dir),
   logger: silentLogger(),
   station: { id: 'bench', name: 'bench', timezone: 'Asia/Shanghai' },
-  policy: retentionPolicy(loadConfig({ env: {} })),
+  policy: retentionPolicy(loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })),
   openObject: async (sha) => sha,
   rateLimitPerMinute: 10_000_000,
 })

@@ -86,7 +86,7 @@ execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', 
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 
-const loaded = loadConfig({ env: { BODYVAULT_DATA_DIR: join(work, 'unused') } })
+const loaded = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none', BODYVAULT_DATA_DIR: join(work, 'unused') } })
 console.log(
   `web bench: node ${process.version}, ${CAMERAS} cameras of ${MIB} MiB docked at once, concurrency ${loaded.docking.concurrency}, ${REPEAT} run(s); load average before ${load()}`,
 )

@@ -8,18 +8,17 @@ import { buildApi } from '../src/api/app.js'
 import { createToken } from '../src/api/tokens.js'
 import type { Role } from '../src/api/roles.js'
 import { silentLogger } from '../src/common/log.js'
-import { loadConfig } from '../src/config/load.js'
 import { verifyEvidencePackage } from '../src/export/verify-package.js'
 import { MediaWorker } from '../src/media/worker.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { eventsFor } from '../src/ledger/ledger.js'
-import { makeCamera, station, tempDir } from './helpers.js'
+import { defaultConfig, makeCamera, station, tempDir } from './helpers.js'
 import { type HttpResult, httpCall } from './http-support.js'
 
 const s = station(t)
 const cam = await makeCamera(join(tempDir(t), 'cam'))
 const ingest = await s.ingest(cam)
-const cfg = loadConfig({ env: {} })
+const cfg = defaultConfig()
 const app = await buildApi({
   db: s.db,
   vault: s.vault,

@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { assertPinned, spawnCli } from './helpers.js'
+import { assertPinned, NO_SYSTEM_CONFIG, spawnCli } from './helpers.js'
 import type { Db } from '../src/catalog/db.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import type { StationDaemon } from '../src/dock/daemon.js'
@@ -255,7 +255,7 @@ export function objectsIntact(dataDir: string, sha256File: (p: string) => string
 
 /** A loaded configuration for an in-process daemon: data dir, mount roots, fast polling. */
 export function daemonConfig(dataDir: string, roots: string[], docking: Partial<Config['docking']> = {}, ingest: Partial<Config['ingest']> = {}): Config {
-  const cfg = loadConfig({ env: { BODYVAULT_DATA_DIR: dataDir } })
+  const cfg = loadConfig({ env: { ...NO_SYSTEM_CONFIG, BODYVAULT_DATA_DIR: dataDir } })
   const out = {
     ...cfg,
     docking: { ...cfg.docking, mountRoots: roots, pollMs: 100, settleMs: 500, ...docking },

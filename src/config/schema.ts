@@ -8,7 +8,7 @@ import { retentionConfigSchema, type RetentionSettings } from '../retention/conf
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api'],
+  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api', 'backup'],
   properties: {
     station: {
       type: 'object',
@@ -105,6 +105,15 @@ export const configSchema = {
       required: ['rateLimitPerMinute'],
       properties: { rateLimitPerMinute: { type: 'integer', minimum: 1, maximum: 10000000 } },
     },
+    backup: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['schedule', 'target'],
+      properties: {
+        schedule: { type: ['string', 'null'], minLength: 1 },
+        target: { type: ['string', 'null'], minLength: 1 },
+      },
+    },
   },
 } as const
 
@@ -124,6 +133,8 @@ export interface Config {
   retention: RetentionSettings
   /** S3 offload, null: local disk only (src/offload/config.ts). */
   offload: OffloadConfigFile | null
+  /** The daemon's scheduled backup (src/backup/): a cron expression in station time and a folder; both null: none. */
+  backup: { schedule: string | null; target: string | null }
   /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown. */
   ledger: { checkpointEvery: number; checkpointMinutes: number }
 }

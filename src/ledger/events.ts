@@ -225,6 +225,24 @@ type Vocabulary = {
     }
   }
 
+  // backup (src/backup/)
+  /** A backup finished: where to, and its figures (the copy holds the ledger up to `ledgerHead`, not this event). */
+  'backup-completed': {
+    subject: StationSubject
+    payload: {
+      target: string
+      full: boolean
+      ledgerHead: number
+      catalogBytes: number
+      stateFilesCopied: number
+      objectsCopied: number
+      objectsPresent: number
+      objectsCorrupt: number
+      bytesCopied: number
+      durationMs: number
+    }
+  }
+
   // export (src/export/)
   /** One per recording of an evidence package, before the file takes its name. */
   exported: {

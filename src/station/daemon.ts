@@ -12,6 +12,7 @@ import { stationEventRoutes } from '../api/station-events.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
 import { type CheckpointPolicy, checkpointStation } from '../ledger/checkpoint.js'
 import { ledgerHead } from '../ledger/ledger.js'
+import { startNightlyBackup } from '../backup/schedule.js'
 import { startOffloadWorker } from '../offload/worker.js'
 import { purgeSchedule } from '../retention/config.js'
 import { startNightlyPurge } from '../retention/schedule.js'
@@ -90,8 +91,9 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
 
 /**
  * Beside docking and media: the nightly purge (retention.purge, default
- * 02:30 station time) and, when an offload section is configured, the S3
- * offload worker.
+ * 02:30 station time), the scheduled backup (backup.schedule and
+ * backup.target, when set) and, when an offload section is configured, the
+ * S3 offload worker.
  */
 export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
   const sched = purgeSchedule(st.cfg)
@@ -107,6 +109,21 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
       })
     : null
   if (!purge) st.logger.warn({ event: 'retention.disabled' }, 'retention.purge.enabled is false: nothing is ever purged automatically')
+  const { schedule, target } = st.cfg.backup
+  const backup =
+    schedule !== null && target !== null
+      ? startNightlyBackup({
+          db: st.db,
+          dataDir: st.cfg.dataDir,
+          target,
+          schedule,
+          timezone: st.cfg.station.timezone,
+          stationId: st.cfg.station.id,
+          actor: st.actor,
+          chunkBytes: st.cfg.ingest.chunkBytes,
+          logger: st.logger,
+        })
+      : null
   const deps = st.offload()
   const worker = deps ? startOffloadWorker(deps) : null
   if (deps)
@@ -117,6 +134,7 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
   return {
     stop: async () => {
       await purge?.stop()
+      await backup?.stop()
       await worker?.stop()
     },
   }

@@ -9,7 +9,7 @@ import { loadProfiles, type DockingProfile } from '../camera/profile.js'
 import { openCatalog, type Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/log.js'
-import { loadConfig, type Config } from '../config/load.js'
+import { loadConfigWithSources, type Config } from '../config/load.js'
 import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
@@ -24,6 +24,9 @@ import type { OffloadDeps } from '../offload/context.js'
 import { retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
+import { prepareDataDir } from './data-dir.js'
+import { lockDataDir } from './lock.js'
+import { snapshotBeforeMigration } from './snapshot.js'
 
 export interface StationOptions {
   /** --config; else BODYVAULT_CONFIG; else the defaults. */
@@ -36,6 +39,12 @@ export interface StationOptions {
   profiles?: Map<string, DockingProfile>
   /** Where S3 credentials and the like are read (default: this process's environment). */
   env?: NodeJS.ProcessEnv
+  /** May a new vault be made at the data dir (default true)? Commands that only read pass false: no vault there is DATA_DIR_MISSING. */
+  create?: boolean
+  /** As root, become the data dir's owner before touching it (the CLI; default false). */
+  switchUser?: boolean
+  /** Take the one-daemon-per-vault lock before touching the data dir (`bodyvault start`). */
+  daemon?: boolean
 }
 
 /** Everything a command, the daemon, a test or a bench needs, opened from the configuration. */
@@ -69,12 +78,25 @@ export interface Station {
 }
 
 export function openStation(opts: StationOptions = {}): Station {
-  const cfg = opts.config ?? loadConfig({ file: opts.configFile, ...(opts.env ? { env: opts.env } : {}) })
+  const loaded = opts.config
+    ? { config: opts.config, sources: { file: null, dataDirFrom: 'the given configuration' } }
+    : loadConfigWithSources({ file: opts.configFile, ...(opts.env ? { env: opts.env } : {}) })
+  const cfg = loaded.config
   const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? cfg.log.level })
   const profiles = opts.profiles ?? loadProfiles(cfg.docking.profilesDir)
+  // Which vault, as whom, and (for the daemon) alone: settled before anything in the data dir is touched.
+  prepareDataDir(cfg.dataDir, { create: opts.create ?? true, switchUser: opts.switchUser ?? false, from: loaded.sources.dataDirFrom })
+  const lock = opts.daemon ? lockDataDir(cfg.dataDir, cfg.listen) : null
   const vault = new Vault(cfg.dataDir)
-  vault.ensureLayout()
-  const db = openCatalog(vault.catalogPath)
+  let db: Db
+  try {
+    vault.ensureLayout()
+    snapshotBeforeMigration(cfg.dataDir, vault.catalogPath, logger)
+    db = openCatalog(vault.catalogPath)
+  } catch (err) {
+    lock?.release()
+    throw err
+  }
   const policy = retentionPolicy(cfg)
   const actor = actors.station(cfg.station.id)
   const ingestContext: IngestContext = {
@@ -136,6 +158,7 @@ export function openStation(opts: StationOptions = {}): Station {
       if (offload) offload.s3.destroy()
       offload = undefined
       if (db.open) db.close()
+      lock?.release()
     },
   }
   return st

@@ -1,12 +1,24 @@
-import { rmSync, writeFileSync } from 'node:fs'
+import { constants as C, accessSync, existsSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { schemaVersion, type Db } from '../../catalog/db.js'
-import { errorMessage } from '../../common/errors.js'
+import { schemaVersion } from '../../catalog/db.js'
+import { latestCheckpoint } from '../../catalog/checkpoints.js'
+import { inflowBytesSince } from '../../catalog/stats.js'
+import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
+import { configFile, loadConfigWithSources } from '../../config/load.js'
+import { parseListen } from '../../api/server.js'
+import { ledgerHead } from '../../ledger/ledger.js'
+import { stationKeyPath } from '../../ledger/keys.js'
+import type { Db } from '../../catalog/db.js'
 import type { EventPayload } from '../../ledger/events.js'
-import { ledgerHead, storedEventsOfType } from '../../ledger/ledger.js'
+import { storedEventsOfType } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
+import { userName } from '../../station/data-dir.js'
+import { daemonRunning } from '../../station/lock.js'
+import type { Station } from '../../station/station.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { daemonUrl } from './status.js'
 
 const usage = 'doctor [--json]'
 
@@ -18,41 +30,163 @@ interface Check {
   note?: true
 }
 
+/** Days of inflow doctor looks back over, and how many days of room left it calls too few. */
+const INFLOW_DAYS = 14
+const FEW_DAYS = 14
+
+/** Every file and folder of the data dir belongs to its owner (a root-owned file makes the daemon fail at its next write). */
+function ownership(dataDir: string): Check {
+  const owner = statSync(dataDir).uid
+  const strangers = new Map<number, string[]>()
+  let n = 0
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name)
+      const s = lstatSync(p)
+      n++
+      if (s.uid !== owner) strangers.set(s.uid, [...(strangers.get(s.uid) ?? []), p.slice(dataDir.length + 1)])
+      if (s.isDirectory()) walk(p)
+    }
+  }
+  walk(dataDir)
+  const who = userName(owner)
+  if (strangers.size === 0) return { check: 'ownership', ok: true, detail: `all ${n} files and folders belong to ${who}, the data dir's owner` }
+  const list = [...strangers].map(([uid, ps]) => `${ps.length} belong to ${userName(uid)} (e.g. ${ps.slice(0, 2).join(', ')})`).join('; ')
+  return { check: 'ownership', ok: false, detail: `${list}: the daemon runs as ${who} and cannot write them: chown -R ${who}: ${dataDir}` }
+}
+
+function keyCheck(st: Station): Check {
+  const path = stationKeyPath(st.cfg.dataDir)
+  if (!existsSync(path)) {
+    const signed = latestCheckpoint(st.db) !== undefined
+    return signed
+      ? { check: 'station key', ok: false, detail: `${path} is missing, but checkpoints were signed: restore it from backup before starting the daemon` }
+      : { check: 'station key', ok: true, detail: `none yet: the daemon makes ${path} at its first start` }
+  }
+  const s = statSync(path)
+  if ((s.mode & 0o077) !== 0) return { check: 'station key', ok: false, detail: `${path} has mode ${(s.mode & 0o777).toString(8)}: chmod 600 it` }
+  try {
+    accessSync(path, C.R_OK)
+  } catch {
+    return {
+      check: 'station key',
+      ok: false,
+      detail: `${path} cannot be read by ${userName(process.getuid?.() ?? -1)}: chown ${userName(statSync(st.cfg.dataDir).uid)} it`,
+    }
+  }
+  return { check: 'station key', ok: true, detail: `${path}, mode 600, readable by ${userName(process.getuid?.() ?? -1)}` }
+}
+
+/** The daemon answers at listen, or the address is free for it. */
+async function listenCheck(dataDir: string, listen: string): Promise<Check> {
+  const holder = daemonRunning(dataDir)
+  if (holder) {
+    const url = daemonUrl(listen)
+    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.ok,
+      () => false,
+    )
+    const who = holder === 'unknown' ? 'a daemon' : `the daemon (pid ${holder.pid}, listen ${holder.listen})`
+    return ok
+      ? { check: 'listen', ok: true, detail: `${who} holds the data dir and answers at ${url}` }
+      : { check: 'listen', ok: false, detail: `${who} holds the data dir but nothing answers at ${url}: is listen the same for the daemon and this command?` }
+  }
+  const { host, port } = parseListen(listen)
+  const err = await new Promise<unknown>((done) => {
+    const srv = createServer()
+    srv.once('error', done)
+    srv.listen({ host, port }, () => srv.close(() => done(null)))
+  })
+  if (!err) return { check: 'listen', ok: true, detail: `${listen} is free for the daemon (no daemon runs on this data dir)` }
+  const code = errnoCode(err)
+  return {
+    check: 'listen',
+    ok: false,
+    detail: `${listen}: ${code === 'EADDRINUSE' ? 'in use by another program (not a daemon on this data dir)' : (code ?? errorMessage(err))}: set listen or BODYVAULT_LISTEN`,
+  }
+}
+
+function mountRootsCheck(roots: string[]): Check {
+  const state = roots.map((r) => {
+    try {
+      if (!statSync(r).isDirectory()) return `${r}: not a folder`
+      accessSync(r, C.R_OK | C.X_OK)
+      return null
+    } catch (err) {
+      return `${r}: ${errnoCode(err) ?? errorMessage(err)}`
+    }
+  })
+  const bad = state.filter((x): x is string => x !== null)
+  const good = roots.filter((_, i) => state[i] === null)
+  if (good.length === 0) return { check: 'mount roots', ok: false, detail: `none usable (${bad.join('; ')}): cameras mounted there are never seen` }
+  return { check: 'mount roots', ok: true, detail: `${good.join(', ')} readable${bad.length ? `; not there: ${bad.join('; ')}` : ''}` }
+}
+
+async function spaceChecks(st: Station): Promise<Check[]> {
+  const free = await st.vault.freeBytes()
+  const reserve = st.cfg.ingest.minFreeBytes
+  const since = new Date(Date.now() - INFLOW_DAYS * 86_400_000).toISOString()
+  const perDay = inflowBytesSince(st.db, since) / INFLOW_DAYS
+  const room = Math.max(0, free - reserve)
+  const days = perDay > 0 ? Math.floor(room / perDay) : null
+  return [
+    { check: 'free space', ok: free > reserve, detail: `${bytes(free)} free (ingest keeps ${bytes(reserve)} in reserve)` },
+    {
+      check: 'days left',
+      ok: days === null || days >= FEW_DAYS,
+      detail:
+        days === null
+          ? `nothing came in over the last ${INFLOW_DAYS} days`
+          : `about ${days} days of footage left at the last ${INFLOW_DAYS} days' inflow (${bytes(perDay)} a day)${days < FEW_DAYS ? ': free space, add a disk, or offload to S3 with a cache limit' : ''}`,
+    },
+  ]
+}
+
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
   const checks: Check[] = []
   // A bad configuration is reported like everywhere else: its key, exit 2.
-  const st = station(values)
-  checks.push({ check: 'config', ok: true, detail: `station ${st.cfg.station.id}, data dir ${st.cfg.dataDir}` })
-  checks.push({ check: 'profiles', ok: true, detail: [...st.profiles.keys()].join(', ') })
-  {
-    const probe = join(st.vault.stagingDir, `.doctor-${process.pid}`)
-    try {
-      writeFileSync(probe, 'ok')
-      rmSync(probe)
-      checks.push({ check: 'data dir writable', ok: true, detail: st.vault.dataDir })
-    } catch (err) {
-      checks.push({ check: 'data dir writable', ok: false, detail: `${errorMessage(err)}: make ${st.vault.dataDir} writable or set dataDir` })
-    }
-    const free = await st.vault.freeBytes()
-    checks.push({
-      check: 'free space',
-      ok: free > st.cfg.ingest.minFreeBytes,
-      detail: `${bytes(free)} free (ingest keeps ${bytes(st.cfg.ingest.minFreeBytes)} in reserve)`,
-    })
-    const head = ledgerHead(st.db)
-    checks.push({
-      check: 'catalog',
-      ok: true,
-      detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}`,
-    })
-    checks.push(...rebuildNotes(st.db))
+  const { config: cfg, sources } = loadConfigWithSources({ file: values.config })
+  checks.push({
+    check: 'config',
+    ok: true,
+    detail: `${configFile({ file: values.config }) ?? 'the defaults (no config file)'}: station ${cfg.station.id}, data dir ${cfg.dataDir} (${sources.dataDirFrom})`,
+  })
+  let st: Station | undefined
+  try {
+    st = station(values)
+  } catch (err) {
+    if (!(err instanceof BodyvaultError) || !err.code.startsWith('DATA_DIR')) throw err
+    checks.push({ check: 'vault', ok: false, detail: `${err.code}: ${err.message}` })
   }
+  if (st) {
+    try {
+      checks.push({ check: 'profiles', ok: true, detail: [...st.profiles.keys()].join(', ') })
+      const head = ledgerHead(st.db)
+      checks.push({ check: 'catalog', ok: true, detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}` })
+      checks.push(...rebuildNotes(st.db))
+      checks.push(ownership(st.cfg.dataDir))
+      const probe = join(st.vault.stagingDir, `.doctor-${process.pid}`)
+      try {
+        writeFileSync(probe, 'ok')
+        rmSync(probe)
+        checks.push({ check: 'data dir writable', ok: true, detail: `${st.vault.dataDir} by ${userName(process.getuid?.() ?? -1)}` })
+      } catch (err) {
+        checks.push({ check: 'data dir writable', ok: false, detail: `${errorMessage(err)}: see the ownership check` })
+      }
+      checks.push(keyCheck(st))
+      checks.push(await listenCheck(st.cfg.dataDir, st.cfg.listen))
+      checks.push(...(await spaceChecks(st)))
+    } finally {
+      st.close()
+    }
+  }
+  checks.push(mountRootsCheck(cfg.docking.mountRoots))
   try {
     const info = await ffmpegInfo({
-      ...(st.cfg.media.ffmpegPath ? { ffmpegPath: st.cfg.media.ffmpegPath } : {}),
-      ...(st.cfg.media.ffprobePath ? { ffprobePath: st.cfg.media.ffprobePath } : {}),
+      ...(cfg.media.ffmpegPath ? { ffmpegPath: cfg.media.ffmpegPath } : {}),
+      ...(cfg.media.ffprobePath ? { ffprobePath: cfg.media.ffprobePath } : {}),
     })
     checks.push({ check: 'ffmpeg', ok: true, detail: `${info.ffmpegPath} ${info.version ?? '(version unknown)'}` })
     checks.push({
@@ -73,7 +207,6 @@ async function cmdDoctor(args: string[]): Promise<number> {
   } catch (err) {
     checks.push({ check: 'ffmpeg', ok: false, detail: errorMessage(err) })
   }
-  st.close()
   const ok = checks.every((c) => c.ok)
   if (values.json) io.stdout(JSON.stringify({ ok, checks }, null, 2) + '\n')
   else io.stdout(table(checks.map((c) => [c.note ? 'note' : c.ok ? 'ok ' : 'FAIL', c.check, c.detail])) + '\n')

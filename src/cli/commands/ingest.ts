@@ -1,6 +1,7 @@
+import { statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
-import { UsageError } from '../../common/errors.js'
+import { BodyvaultError, UsageError, errnoCode } from '../../common/errors.js'
 import { getProfile } from '../../camera/profile.js'
 import type { IngestProgress, IngestReport } from '../../ingest/session.js'
 import { stuckReads } from '../../ingest/source.js'
@@ -13,7 +14,19 @@ async function cmdIngest(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { profile: { type: 'string' }, device: { type: 'string' }, officer: { type: 'string' } }, usage)
   if (values.help) return showUsage(usage)
   if (positionals.length !== 1) throw new UsageError(`ingest takes exactly one camera folder\n\nUsage: bodyvault ${usage}`)
-  const st = station(values)
+  const root = resolve(positionals[0]!)
+  // Before the station opens: a mistyped folder is one line, and no vault is made for it.
+  let isDir: boolean
+  try {
+    isDir = statSync(root).isDirectory()
+  } catch (err) {
+    throw new BodyvaultError(
+      'INGEST_SOURCE',
+      `${root}: ${errnoCode(err) === 'ENOENT' ? 'no such folder' : (errnoCode(err) ?? 'cannot be read')}: give the folder of a mounted camera`,
+    )
+  }
+  if (!isDir) throw new BodyvaultError('INGEST_SOURCE', `${root} is not a folder: give the folder of a mounted camera (its root, where DCIM is)`)
+  const st = station(values, { create: true })
   try {
     const profile = getProfile(st.profiles, values.profile ?? st.cfg.docking.defaultProfile)
     const ac = new AbortController()
@@ -24,7 +37,7 @@ async function cmdIngest(args: string[]): Promise<number> {
     let report: IngestReport
     try {
       report = await st.ingest({
-        root: resolve(positionals[0]!),
+        root,
         profile,
         identity: { deviceId: values.device ?? null, officerId: values.officer ?? null },
         signal: ac.signal,

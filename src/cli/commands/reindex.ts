@@ -9,7 +9,7 @@ async function cmdReindex(args: string[]): Promise<number> {
   const { values } = parse(args, { 'from-s3': { type: 'boolean', default: false }, fetch: { type: 'boolean', default: false } }, usage)
   if (values.help) return showUsage(usage)
   if (!values['from-s3']) throw new UsageError(`reindex rebuilds a catalog from the S3 bucket: --from-s3 is required\n\nUsage: bodyvault ${usage}`)
-  const st = station(values)
+  const st = station(values, { create: true })
   try {
     const d = st.requireOffload()
     try {
