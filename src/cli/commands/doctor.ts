@@ -2,6 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { schemaVersion } from '../../catalog/db.js'
 import { errorMessage } from '../../common/errors.js'
+import { fixityState } from '../../fixity/state.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
 import { bytes, table } from '../format.js'
@@ -31,6 +32,14 @@ async function cmdDoctor(args: string[]): Promise<number> {
       check: 'free space',
       ok: free > st.cfg.ingest.minFreeBytes,
       detail: `${bytes(free)} free (ingest keeps ${bytes(st.cfg.ingest.minFreeBytes)} in reserve)`,
+    })
+    const fx = fixityState(st.db, st.cfg.fixity, new Date())
+    checks.push({
+      check: 'fixity',
+      ok: fx.warning === null,
+      detail:
+        fx.warning ??
+        `${fx.objects} object(s), ${fx.due} due; ${fx.lastFullCycle ? `every local object re-hashed since ${fx.lastFullCycle}` : `${fx.neverChecked} not re-hashed yet`}`,
     })
     const head = ledgerHead(st.db)
     checks.push({

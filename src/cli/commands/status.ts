@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.js'
 import { readFile } from 'node:fs/promises'
 import { parseListen, statusSecretPath } from '../../api/server.js'
 import type { StationStatus } from '../../dock/status.js'
+import type { FixityState } from '../../fixity/state.js'
 import { bytes, duration, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
 
@@ -19,7 +20,7 @@ export function daemonUrl(listen: string): string {
  * BODYVAULT_TOKEN when set (any role may read station status), else the
  * daemon's station-local credential from the data dir. Neither is printed.
  */
-async function credential(dataDir: string): Promise<string | undefined> {
+export async function credential(dataDir: string): Promise<string | undefined> {
   if (process.env.BODYVAULT_TOKEN) return process.env.BODYVAULT_TOKEN
   try {
     return (await readFile(statusSecretPath(dataDir), 'utf8')).trim()
@@ -32,6 +33,32 @@ async function credential(dataDir: string): Promise<string | undefined> {
       3,
     )
   }
+}
+
+/** The rolling fixity check in a few lines (status, fixity status and fixity run print it). */
+export function stateText(s: FixityState): string {
+  const lines = [
+    `fixity: ${s.objects} object(s) (${bytes(s.localBytes)} local, ${s.remote} only in S3); ${s.due} due, ${s.overdue} overdue, ${s.failed} failed; cycle ${s.cycleDays} day(s) at ${s.budgetMBps} MB/s`,
+    s.lastFullCycle
+      ? `every local object re-hashed since ${s.lastFullCycle}`
+      : `${s.neverChecked} local object(s) not re-hashed yet${s.oldestCheck ? ` (the others since ${s.oldestCheck})` : ''}`,
+  ]
+  if (s.lastRun)
+    lines.push(
+      `last run ${s.lastRun.endedAt} (${s.lastRun.trigger}, ${s.lastRun.scope}): ${s.lastRun.objects} object(s), ${bytes(s.lastRun.bytes)}, ${s.lastRun.failed} failed, ${s.lastRun.repaired} repaired${s.lastRun.stopped ? ', stopped early' : ''}`,
+    )
+  if (s.warning) lines.push(`WARNING: ${s.warning}`)
+  return lines.join('\n') + '\n'
+}
+
+/** The daemon's fixity state (/v1/station/fixity), or undefined from a daemon that has none. */
+async function fixityOf(base: string, dataDir: string): Promise<FixityState | undefined> {
+  const secret = await credential(dataDir)
+  const res = await fetch(`${base}/v1/station/fixity`, {
+    signal: AbortSignal.timeout(5000),
+    headers: secret ? { authorization: `Bearer ${secret}` } : {},
+  }).catch(() => undefined)
+  return res?.ok ? ((await res.json()) as FixityState) : undefined
 }
 
 async function cmdStatus(args: string[]): Promise<number> {
@@ -64,8 +91,9 @@ async function cmdStatus(args: string[]): Promise<number> {
     }
     throw new BodyvaultError('DAEMON_HTTP', `cannot ask the daemon at ${base}: ${errorMessage(err)}${code ? ` (${code})` : ''}`, 3)
   }
+  const fixity = await fixityOf(base, cfg.dataDir)
   if (values.json) {
-    io.stdout(JSON.stringify(st, null, 2) + '\n')
+    io.stdout(JSON.stringify(fixity ? { ...st, fixity } : st, null, 2) + '\n')
     return EXIT.ok
   }
   io.stdout(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}\n`)
@@ -96,6 +124,7 @@ async function cmdStatus(args: string[]): Promise<number> {
       if (c.lastError) io.stdout(`${c.id}: ${c.lastError}\n`)
     }
   }
+  if (fixity) io.stdout(stateText(fixity))
   const recent = st.recent.slice(0, 5)
   if (recent.length) {
     io.stdout('recently undocked:\n')
