@@ -1,7 +1,7 @@
 /**
  * The rolling fixity job: re-hashes local vault objects, oldest-checked
- * first, within an I/O budget, pausing while cameras are copying; one
- * `fixity-checked` event (and a fixity_runs row) per run that checked
+ * first, within an I/O budget, pausing while cameras are copying; a
+ * fixity_runs row per run, and a `fixity-checked` event per run that checked
  * anything. The daemon runs it every fixity.everyMinutes (startFixityJob,
  * built by src/station/); `bodyvault fixity run` runs it by hand. A lease
  * keeps two runs (the daemon's and a typed one) from overlapping.
@@ -143,8 +143,9 @@ export async function runFixity(fx: Fixity, o: FixityRunOptions): Promise<Fixity
   report.endedAt = fx.now().toISOString()
   report.durationMs = Math.round(performance.now() - t0)
   report.pausedMs = Math.round(report.pausedMs)
-  if (report.objects > 0 || report.errors > 0) {
-    db.transaction(() => {
+  // Every run leaves a row (status shows the job is alive); only a run that read something is a ledger event.
+  db.transaction(() => {
+    if (report.objects > 0 || report.errors > 0) {
       const ev = appendEvent(db, {
         type: 'fixity-checked',
         actor: fx.d.actor,
@@ -164,9 +165,9 @@ export async function runFixity(fx: Fixity, o: FixityRunOptions): Promise<Fixity
         },
       })
       report.eventSeq = ev.seq
-      insertFixityRun(db, { ...report, trigger: o.trigger, eventSeq: ev.seq })
-    }).immediate()
-  }
+    }
+    insertFixityRun(db, { ...report, trigger: o.trigger })
+  }).immediate()
   logger.info({ event: 'fixity.run', ...report }, 'fixity run ended')
   return report
 }

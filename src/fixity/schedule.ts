@@ -5,7 +5,7 @@
  * The promise is "every local object re-hashed at least once per
  * fixity.cycleDays". A run checks, oldest-checked first, the objects whose
  * last check is older than the cycle minus a lead: the time one pass over
- * all local bytes takes at the I/O budget, plus one interval between runs,
+ * all local bytes takes at the I/O budget, plus two intervals between runs,
  * but at most half a cycle. A small vault is then re-hashed about once a
  * cycle; a vault whose pass takes days starts early enough to finish in
  * time. If the budget cannot keep up at all (a pass longer than half a
@@ -23,7 +23,8 @@ export const budgetBytesPerSec = (mbps: number): number => Math.round(mbps * 1_0
 export function leadMs(s: Pick<FixitySettings, 'cycleDays' | 'everyMinutes' | 'budgetMBps'>, localBytes: number): number {
   const rate = budgetBytesPerSec(s.budgetMBps)
   const pass = rate > 0 ? (localBytes / rate) * 1000 : 0
-  return Math.min((s.cycleDays * DAY) / 2, pass + s.everyMinutes * MINUTE)
+  // One interval for the next run to come round, one more as slack (a late timer, a run that paused for cameras).
+  return Math.min((s.cycleDays * DAY) / 2, pass + 2 * s.everyMinutes * MINUTE)
 }
 
 /** Objects last checked before this instant are due now. */
