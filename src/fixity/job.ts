@@ -52,20 +52,21 @@ export interface FixityRunReport {
   heldBy?: string
 }
 
-/** Reads at most `rate` bytes a second on average (a pause does not earn credit). */
+/**
+ * Reads at most `rate` bytes a second: after a read of n bytes the next one
+ * starts n/rate later. Time lost (a pause, a slow read, a busy machine) is
+ * not made up in a burst: over any second at most the budget plus the one
+ * read under way (an average-only limit let a stalled run catch up at full
+ * speed on a loaded machine).
+ */
 class Budget {
-  private t0 = performance.now()
-  private used = 0
+  private due = performance.now()
   constructor(private readonly rate: number) {}
   async spend(n: number, signal?: AbortSignal): Promise<void> {
     if (this.rate <= 0) return
-    this.used += n
-    const ahead = (this.used / this.rate) * 1000 - (performance.now() - this.t0)
-    if (ahead > 0) await sleep(ahead, undefined, signal ? { signal } : {})
-  }
-  restart(): void {
-    this.t0 = performance.now()
-    this.used = 0
+    const now = performance.now()
+    this.due = Math.max(this.due, now) + (n / this.rate) * 1000
+    if (this.due > now) await sleep(this.due - now, undefined, signal ? { signal } : {})
   }
 }
 
@@ -103,7 +104,6 @@ export async function runFixity(fx: Fixity, o: FixityRunOptions): Promise<Fixity
       logger.info({ event: 'fixity.paused' }, 'fixity check paused while cameras are copying')
       while (o.busy() && !o.signal?.aborted) await sleep(o.pausePollMs ?? 1000, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
       report.pausedMs += performance.now() - p0
-      budget.restart()
     }
     await budget.spend(n, o.signal)
   }
