@@ -103,8 +103,11 @@ for (let i = 0; i < RUNS; i++) {
   console.log(`  round ${i + 1}: plain ${p.mbps.toFixed(0)} MB/s, checked ${c.mbps.toFixed(0)} MB/s (load average ${loadavg()})`)
 }
 const ratio = median(served.checked) / median(served.plain)
+// On a shared machine one round can be several times faster than the next: the ratio within
+// each round (plain and checked back to back) is the steadier figure.
+const paired = median(served.checked.map((c, i) => c / served.plain[i]!))
 console.log(
-  `  median: checked ${median(served.checked).toFixed(0)} MB/s, plain ${median(served.plain).toFixed(0)} MB/s: ${ratio.toFixed(2)}x; goal >= 0.8x: ${ratio >= 0.8 ? 'ok' : 'MISSED'}`,
+  `  median: checked ${median(served.checked).toFixed(0)} MB/s, plain ${median(served.plain).toFixed(0)} MB/s: ${ratio.toFixed(2)}x; median of the rounds' ratios ${paired.toFixed(2)}x; goal >= 0.8x: ${Math.min(ratio, paired) >= 0.8 ? 'ok' : 'MISSED'}`,
 )
 console.log(`  load generator CPU: ${median(served.genCpu).toFixed(2)} s per GB downloaded (a second process on the same 2 cores)`)
 await checkedApp.close()
