@@ -119,7 +119,7 @@ async function run(k: number): Promise<Run> {
   const cfg = { ...loaded, dataDir: join(dir, 'data'), docking: { ...loaded.docking, mountRoots: [root], pollMs: 100 } }
   const st = openStation({ config: cfg, logger })
   const dock = st.dock({ usb: new FakeUsbBackend('not used by the benchmark') })
-  const app = await buildApi({ db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openObject: st.openObject }, async (app) => {
+  const app = await buildApi({ db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openChecked: st.openChecked }, async (app) => {
     await stationRoutes(app, { station: dock })
     await stationEventRoutes(app, { station: dock })
     await webRoutes(app)

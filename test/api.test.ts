@@ -25,7 +25,7 @@ const app = await buildApi({
   logger: silentLogger(),
   station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
   policy: retentionPolicy(cfg),
-  openObject: async (sha) => s.vault.objectPath(sha),
+  openChecked: s.st.openChecked,
   rateLimitPerMinute: 100_000,
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })

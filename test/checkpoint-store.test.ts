@@ -109,6 +109,11 @@ t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
   t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 14, policy, now), false)
   t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 15, policy, now), true)
   t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:05:00Z' }, 6, policy, now), true)
+  // Routine events (the fixity job's run summaries) are not growth: an idle station signs nothing new for them.
+  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:05:00Z' }, 6, policy, now, 1), false, 'only a routine event: not due')
+  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:05:00Z' }, 8, policy, now, 2), true, 'one real event beside two routine ones: due')
+  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 16, policy, now, 2), false, '11 new, 2 routine: under 10 real')
+  t.equal(checkpointDue(undefined, 3, policy, now, 3), false, 'no checkpoint yet and only routine events: not due')
   t.same(checkCheckpoints(s.db, key.publicKey), [])
 })
 

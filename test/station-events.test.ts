@@ -64,7 +64,7 @@ const logs: { event?: string; camera?: string; to?: string; time: number }[] = [
 const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as (typeof logs)[number]) })
 const st = openStation({ config: daemonConfig(join(dir, 'data'), [root]), logger })
 const dock = st.dock({ usb: new FakeUsbBackend('no USB in this test') })
-const apiDeps = { db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openObject: st.openObject, rateLimitPerMinute: 100_000 }
+const apiDeps = { db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openChecked: st.openChecked, rateLimitPerMinute: 100_000 }
 const app = await buildApi(apiDeps, async (app) => {
   await stationRoutes(app, { station: dock })
   await stationEventRoutes(app, { station: dock })

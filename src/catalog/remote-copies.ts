@@ -114,6 +114,11 @@ export function markEvicted(db: Db, sha256: string, at: string): void {
   db.prepare('UPDATE offload_objects SET evicted_at = ?, cached_since = NULL WHERE sha256 = ?').run(at, sha256)
 }
 
+/** True when the local copy was dropped on the record (an `evicted` event; a verified remote copy holds it): its absence is no fault. */
+export function localCopyEvicted(db: Db, sha256: string): boolean {
+  return db.prepare(`SELECT 1 FROM offload_objects WHERE sha256 = ? AND evicted_at IS NOT NULL AND ${LIVE}`).get(sha256) !== undefined
+}
+
 /** The local copy is back (fetched from the bucket and re-verified). */
 export function markFetchedBack(db: Db, sha256: string, at: string): void {
   db.prepare('UPDATE offload_objects SET evicted_at = NULL, cached_since = ? WHERE sha256 = ?').run(at, sha256)

@@ -8,6 +8,7 @@ import { categorizeCommand } from './commands/categorize.js'
 import { checkpointCommand } from './commands/checkpoint.js'
 import { doctorCommand } from './commands/doctor.js'
 import { exportPackageCommand } from './commands/export-package.js'
+import { fixityCommand } from './commands/fixity.js'
 import { holdCommand } from './commands/hold.js'
 import { ingestCommand } from './commands/ingest.js'
 import { keyCommand } from './commands/key.js'
@@ -32,6 +33,7 @@ export const COMMANDS: Command[] = [
   statusCommand,
   ingestCommand,
   verifyCommand,
+  fixityCommand,
   recordingsCommand,
   categorizeCommand,
   caseCommand,

@@ -5,7 +5,8 @@
  * and a default message. BodyvaultError takes both numbers from here, so
  * the API, the CLI and the stores cannot disagree about a code. A status of
  * 500 means "not the client's fault": the API logs the message and answers
- * INTERNAL without it.
+ * INTERNAL without it. Other 5xx (503) are answered with their own code and
+ * message: their messages name no path.
  *
  * A new code is a line here. Group by who raises it; keep the message a
  * sentence that says what to do.
@@ -53,7 +54,9 @@ const catalogue = {
   PACKAGE_NOT_FOUND: [404, 2, 'the package cannot be read: check the path'],
   PACKAGE_KEY_INVALID: [400, 2, 'the key must be an Ed25519 public key as PEM, a vkey string, or 64 hex digits'],
   // Vault objects and S3 offload.
-  OBJECT_MISSING: [500, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
+  // Not the client's fault, but said as what it is (never INTERNAL): a 503 the API passes on with its code.
+  OBJECT_MISSING: [503, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
+  OBJECT_CORRUPT: [503, 3, 'the stored copy does not match its recorded SHA-256 and no good copy could be restored: see bodyvault fixity status'],
   OFFLOAD_DISABLED: [500, 2, 'offload is not configured: add an "offload" section to the config'],
   OFFLOAD_LOCAL_MISSING: [500, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
   OFFLOAD_NO_BUCKET: [500, 3, 'the bucket does not exist: create it with Object Lock enabled'],

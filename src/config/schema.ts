@@ -1,4 +1,5 @@
 import type { DockingSettings } from '../dock/settings.js'
+import { fixityConfigSchema, type FixitySettings } from '../fixity/settings.js'
 import type { IngestSettings } from '../ingest/session.js'
 import type { MediaSettings } from '../media/settings.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
@@ -8,7 +9,7 @@ import { retentionConfigSchema, type RetentionSettings } from '../retention/conf
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api', 'backup'],
+  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api', 'backup', 'fixity'],
   properties: {
     station: {
       type: 'object',
@@ -90,6 +91,7 @@ export const configSchema = {
     },
     retention: retentionConfigSchema,
     offload: offloadConfigSchema,
+    fixity: fixityConfigSchema,
     ledger: {
       type: 'object',
       additionalProperties: false,
@@ -135,6 +137,8 @@ export interface Config {
   offload: OffloadConfigFile | null
   /** The daemon's scheduled backup (src/backup/): a cron expression in station time and a folder; both null: none. */
   backup: { schedule: string | null; target: string | null }
+  /** Verified serving, repair and the rolling fixity check (src/fixity/settings.ts). */
+  fixity: FixitySettings
   /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown. */
   ledger: { checkpointEvery: number; checkpointMinutes: number }
 }

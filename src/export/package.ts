@@ -88,6 +88,9 @@ export interface EvidencePackageResult {
   /** SHA-256 of the zip file. */
   sha256: string
   bytes: number
+  /** The zip's block list as it was written (src/vault/blocks.ts): a download is checked against it. */
+  blockBytes: number
+  blocks: Buffer
   manifestSha256: string
   checkpoint: { id: number; treeSize: number; rootHash: string }
   recordings: number
@@ -297,7 +300,9 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
 
   // 3. The zip, to a temporary file beside `out`.
   const partial = join(dirname(out), `.${basename(out)}.${process.pid}.${packageId.slice(0, 8)}.partial`)
-  const { sha256: zipSha256, bytes: zipBytes } = await writePackageZip({ partial, out, texts, streams, packageId, now, forceZip64: req.forceZip64 === true })
+  const zipDigest = await writePackageZip({ partial, out, texts, streams, packageId, now, forceZip64: req.forceZip64 === true })
+
+  const { sha256: zipSha256, size: zipBytes } = zipDigest
 
   // 4. The ledger records the export, 5. then the file takes its name.
   const actor = req.actor ?? actors.station(req.station.id)
@@ -369,6 +374,8 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     packageId,
     sha256: zipSha256,
     bytes: zipBytes,
+    blockBytes: zipDigest.blockBytes,
+    blocks: zipDigest.blocks,
     manifestSha256,
     checkpoint: { id: checkpoint.id, treeSize: size, rootHash: checkpoint.rootHash } satisfies Pick<Checkpoint, 'id' | 'treeSize' | 'rootHash'>,
     recordings: ids.length,

@@ -21,6 +21,8 @@ import { insertCheckpoint, latestCheckpoint, listCheckpoints, type Checkpoint } 
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
+import { ROUTINE_EVENT_TYPES } from './events.js'
+import { countEventsAfter } from './ledger.js'
 import { loadOrCreateStationKey, readStationPublicKey, type StationKey } from './keys.js'
 import { emptyRoot } from './merkle.js'
 import { verifyConsistency } from './merkle-proofs.js'
@@ -104,11 +106,22 @@ export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; log
   return result
 }
 
-/** Whether the policy calls for a new checkpoint now (pure). */
-export function checkpointDue(latest: { treeSize: number; createdAt: string } | undefined, treeSize: number, policy: CheckpointPolicy, now: Date): boolean {
-  if (latest === undefined) return treeSize > 0
-  if (treeSize <= latest.treeSize) return false
-  if (treeSize - latest.treeSize >= policy.checkpointEvery) return true
+/**
+ * Whether the policy calls for a new checkpoint now (pure). `routine`: how
+ * many of the events after the latest checkpoint are of ROUTINE_EVENT_TYPES
+ * (events.ts); they do not count as growth.
+ */
+export function checkpointDue(
+  latest: { treeSize: number; createdAt: string } | undefined,
+  treeSize: number,
+  policy: CheckpointPolicy,
+  now: Date,
+  routine = 0,
+): boolean {
+  const grew = treeSize - (latest?.treeSize ?? 0) - routine
+  if (latest === undefined) return grew > 0
+  if (grew <= 0) return false
+  if (grew >= policy.checkpointEvery) return true
   return now.getTime() - Date.parse(latest.createdAt) >= policy.checkpointMinutes * 60_000
 }
 
@@ -116,7 +129,8 @@ export function checkpointDue(latest: { treeSize: number; createdAt: string } | 
 export function maybeCheckpoint(db: Db, key: StationKey, policy: CheckpointPolicy, opts: { now?: Date; logger?: Logger } = {}): Checkpoint | undefined {
   const now = opts.now ?? new Date()
   const size = LedgerTree.for(db).size
-  if (!checkpointDue(latestCheckpoint(db), size, policy, now)) return undefined
+  const latest = latestCheckpoint(db)
+  if (!checkpointDue(latest, size, policy, now, countEventsAfter(db, latest?.treeSize ?? 0, ROUTINE_EVENT_TYPES))) return undefined
   return writeCheckpoint(db, key, { ...opts, now }).checkpoint
 }
 

@@ -243,6 +243,57 @@ type Vocabulary = {
     }
   }
 
+  // fixity (src/fixity/)
+  /**
+   * A local copy is not what was recorded (missing, another length, a block
+   * or the whole SHA-256 that does not match), found when it was about to be
+   * served (`where`: serve, export) or by the fixity job (fixity-job). For a
+   * package being sent, the subject is its export request.
+   */
+  'fixity-failed': {
+    subject: ObjectSubject | ExportSubject
+    payload: {
+      sha256: string
+      size: number
+      problem: 'missing' | 'size' | 'block' | 'hash'
+      /** The first block that did not match (of `blockBytes` bytes), when known. */
+      block: number | null
+      blockBytes: number | null
+      /** The length on disk (null: missing) and, when the whole file was hashed, its SHA-256. */
+      foundSize: number | null
+      foundSha256: string | null
+      where: string
+      recordingIds: number[]
+    }
+  }
+  /**
+   * A bad or missing local copy replaced by a good one (a backup data dir,
+   * the S3 copy), hashed on the way and committed only when it matched; or
+   * found good again in place. The bad bytes are kept aside (`quarantined`).
+   */
+  'object-repaired': {
+    subject: ObjectSubject
+    payload: { sha256: string; size: number; from: 'backup' | 's3' | 'in-place'; source: string; quarantined: string | null; recordingIds: number[] }
+  }
+  /** One run of the fixity job (not counted as ledger growth for checkpoints: ROUTINE_EVENT_TYPES). */
+  'fixity-checked': {
+    subject: StationSubject
+    payload: {
+      trigger: 'schedule' | 'manual'
+      scope: 'due' | 'all'
+      objects: number
+      bytes: number
+      failed: number
+      repaired: number
+      /** Objects still due when the run ended. */
+      remaining: number
+      stopped: boolean
+      durationMs: number
+      budgetBytesPerSec: number
+      cycleDays: number
+    }
+  }
+
   // export (src/export/)
   /** One per recording of an evidence package, before the file takes its name. */
   exported: {
@@ -280,6 +331,14 @@ type Vocabulary = {
   'export-approved': { subject: ExportSubject; payload: ExportDecision }
   'export-rejected': { subject: ExportSubject; payload: ExportDecision }
 }
+
+/**
+ * Event types that alone do not make a checkpoint due (checkpoint.ts
+ * checkpointDue): the fixity job's summary of each run would otherwise have
+ * an idle station sign a checkpoint every run. They are covered by the next
+ * checkpoint that something else causes, and by the one at shutdown.
+ */
+export const ROUTINE_EVENT_TYPES = ['fixity-checked'] as const satisfies readonly EventType[]
 
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }

@@ -107,6 +107,14 @@ export function countEvents(db: Db, types?: readonly EventType[]): number {
     .get(...types) as number
 }
 
+/** How many events after `seq` are of these types. */
+export function countEventsAfter(db: Db, seq: number, types: readonly EventType[]): number {
+  return db
+    .prepare(`SELECT count(*) FROM events WHERE seq > ? AND type IN (${types.map(() => '?').join(', ')})`)
+    .pluck()
+    .get(seq, ...types) as number
+}
+
 /**
  * Writes events exactly as they were (their seqs and hashes, the payload in
  * canonical form), for a catalog rebuilt from copies of the chain; walkChain

@@ -2,14 +2,16 @@
  * What `bodyvault start` runs on an opened station, in the order it starts
  * and the reverse order it stops: docking, the HTTP API and the web front
  * end, the media worker, the nightly retention purge, the S3 offload worker
- * (when configured) and the signed ledger checkpoints.
+ * (when configured), the signed ledger checkpoints and the rolling fixity
+ * check.
  */
 import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/app.js'
-import { listenOn, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { listenOn, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
 import { stationEventRoutes } from '../api/station-events.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
+import { startFixityJob } from '../fixity/job.js'
 import { type CheckpointPolicy, checkpointStation } from '../ledger/checkpoint.js'
 import { ledgerHead } from '../ledger/ledger.js'
 import { startNightlyBackup } from '../backup/schedule.js'
@@ -44,12 +46,14 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         logger: st.logger,
         station: st.cfg.station,
         policy: st.policy,
-        openObject: st.openObject,
+        openChecked: st.openChecked,
+        fixityState: st.fixityState,
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
       },
       async (app) => {
         await stationRoutes(app, { station: dock })
+        await stationFixityRoutes(app, { state: st.fixityState })
         await stationEventRoutes(app, { station: dock })
       },
     )
@@ -74,6 +78,8 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   const media = st.mediaWorker() // media jobs (probe, proxy, thumbnail) run beside docking; stopped before the catalog closes
   media.start()
   const checkpoints = startCheckpoints(st) // signed ledger checkpoints; a last one at stop
+  // The rolling fixity check, paused while any camera is copying or being verified.
+  const fixity = startFixityJob(st.fixity, { busy: () => dock.status().scheduler.active > 0 })
   await dock.start()
   return {
     dock,
@@ -82,6 +88,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
       await dock.stop()
       await server.close()
       await rm(statusSecretPath(st.cfg.dataDir), { force: true })
+      await fixity.stop()
       await media.stop()
       await jobs.stop()
       checkpoints.stop()

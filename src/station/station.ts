@@ -11,14 +11,16 @@ import { BodyvaultError } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/log.js'
 import { loadConfigWithSources, type Config } from '../config/load.js'
 import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
+import { Fixity } from '../fixity/fixity.js'
+import { fixityStateCache, type FixityState } from '../fixity/state.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
 import { actors } from '../ledger/events.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
 import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
-import { openObject } from '../offload/cache.js'
 import { offloadSettings } from '../offload/config.js'
+import { openObject } from '../offload/cache.js'
 import { S3Store } from '../offload/s3.js'
 import type { OffloadDeps } from '../offload/context.js'
 import { retentionPolicy } from '../retention/config.js'
@@ -68,8 +70,14 @@ export interface Station {
   offload(): OffloadDeps | null
   /** As offload(), but a clear error when offload is not configured. */
   requireOffload(): OffloadDeps
-  /** A readable local path of a vault object: fetched back from S3 and re-verified first if it was evicted. */
+  /** A vault object's local path, fetched back from the bucket first if it was evicted (hashed on the way, a `fetched-back` event). */
   openObject(sha256: string): Promise<string>
+  /** Verified serving, repair and the rolling check, on this station's `fixity` settings (one per station: it shares repairs in flight). */
+  fixity: Fixity
+  /** A vault object to serve, checked block by block (fetched back first if it was evicted; repaired or refused if bad). */
+  openChecked: Fixity['open']
+  /** The fixity job's state (computed at most once a minute: it counts every object). */
+  fixityState(): FixityState
   /** The docking daemon on this station's `docking` settings. */
   dock(o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): StationDaemon
   /** Signs a ledger checkpoint now (making the station key on first use); errors are logged and returned, never thrown. */
@@ -111,6 +119,16 @@ export function openStation(opts: StationOptions = {}): Station {
     onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
   }
   let offload: OffloadDeps | null | undefined
+  const fixity = new Fixity({
+    db,
+    vault,
+    logger,
+    stationId: cfg.station.id,
+    actor,
+    settings: cfg.fixity,
+    offload: () => st.offload(),
+    chunkBytes: cfg.ingest.chunkBytes,
+  })
   const st: Station = {
     cfg,
     logger,
@@ -152,6 +170,9 @@ export function openStation(opts: StationOptions = {}): Station {
       return d
     },
     openObject: async (sha) => (await openObject({ db, vault, s3: st.offload()?.s3 ?? null, logger, actor }, sha)).path,
+    fixity,
+    openChecked: (sha, size, where) => fixity.open(sha, size, where),
+    fixityState: fixityStateCache(db, cfg.fixity, 60_000),
     dock: (o) => new StationDaemon({ station: cfg.station, docking: cfg.docking, db, vault, profiles, logger, ingest: st.ingest, ...o }),
     checkpoint: () => checkpointStation(db, { dataDir: cfg.dataDir, stationId: cfg.station.id, logger }),
     close: () => {

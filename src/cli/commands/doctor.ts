@@ -7,6 +7,7 @@ import { inflowBytesSince } from '../../catalog/stats.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
 import { configFile, loadConfigWithSources } from '../../config/load.js'
 import { parseListen } from '../../api/server.js'
+import { fixityState } from '../../fixity/state.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { stationKeyPath } from '../../ledger/keys.js'
 import type { Db } from '../../catalog/db.js'
@@ -166,6 +167,14 @@ async function cmdDoctor(args: string[]): Promise<number> {
       const head = ledgerHead(st.db)
       checks.push({ check: 'catalog', ok: true, detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}` })
       checks.push(...rebuildNotes(st.db))
+      const fx = fixityState(st.db, st.cfg.fixity, new Date())
+      checks.push({
+        check: 'fixity',
+        ok: fx.warning === null,
+        detail:
+          fx.warning ??
+          `${fx.objects} object(s), ${fx.due} due; ${fx.lastFullCycle ? `every local object re-hashed since ${fx.lastFullCycle}` : `${fx.neverChecked} not re-hashed yet`}`,
+      })
       checks.push(ownership(st.cfg.dataDir))
       const probe = join(st.vault.stagingDir, `.doctor-${process.pid}`)
       try {

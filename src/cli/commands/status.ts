@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.js'
 import { readFile } from 'node:fs/promises'
 import { parseListen, statusSecretPath } from '../../api/server.js'
 import type { StationStatus } from '../../dock/status.js'
+import type { FixityState } from '../../fixity/state.js'
 import { bytes, duration, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
 
@@ -19,7 +20,7 @@ export function daemonUrl(listen: string): string {
  * BODYVAULT_TOKEN when set (any role may read station status), else the
  * daemon's station-local credential from the data dir. Neither is printed.
  */
-async function credential(dataDir: string): Promise<string | undefined> {
+export async function credential(dataDir: string): Promise<string | undefined> {
   if (process.env.BODYVAULT_TOKEN) return process.env.BODYVAULT_TOKEN
   try {
     return (await readFile(statusSecretPath(dataDir), 'utf8')).trim()
@@ -33,8 +34,43 @@ async function credential(dataDir: string): Promise<string | undefined> {
   }
 }
 
+/** The rolling fixity check in a few lines (status, fixity status and fixity run print it). */
+export function stateText(s: FixityState): string {
+  const lines = [
+    `fixity: ${s.objects} object(s) (${bytes(s.localBytes)} local, ${s.remote} only in S3); ${s.due} due, ${s.overdue} overdue, ${s.failed} failed; cycle ${s.cycleDays} day(s) at ${s.budgetMBps} MB/s`,
+    s.lastFullCycle
+      ? `every local object re-hashed since ${s.lastFullCycle}`
+      : `${s.neverChecked} local object(s) not re-hashed yet${s.oldestCheck ? ` (the others since ${s.oldestCheck})` : ''}`,
+  ]
+  if (s.lastRun)
+    lines.push(
+      `last run ${s.lastRun.endedAt} (${s.lastRun.trigger}, ${s.lastRun.scope}): ${s.lastRun.objects} object(s), ${bytes(s.lastRun.bytes)}, ${s.lastRun.failed} failed, ${s.lastRun.repaired} repaired${s.lastRun.stopped ? ', stopped early' : ''}`,
+    )
+  if (s.warning) lines.push(`WARNING: ${s.warning}`)
+  return lines.join('\n') + '\n'
+}
+
+/** The daemon's fixity state (/v1/station/fixity), or undefined from a daemon that has none. */
+async function fixityOf(base: string, dataDir: string): Promise<FixityState | undefined> {
+  const secret = await credential(dataDir)
+  const res = await fetch(`${base}/v1/station/fixity`, {
+    signal: AbortSignal.timeout(5000),
+    headers: secret ? { authorization: `Bearer ${secret}` } : {},
+  }).catch(() => undefined)
+  return res?.ok ? ((await res.json()) as FixityState) : undefined
+}
+
+/** The daemon's status with its fixity state (from a daemon that has one). */
+type Status = StationStatus & { fixity?: FixityState }
+
 /** Asks the running daemon for its status once. */
-async function fetchStatus(base: string, dataDir: string): Promise<StationStatus> {
+async function fetchStatus(base: string, dataDir: string): Promise<Status> {
+  const st = await stationStatus(base, dataDir)
+  const fixity = await fixityOf(base, dataDir)
+  return fixity ? { ...st, fixity } : st
+}
+
+async function stationStatus(base: string, dataDir: string): Promise<StationStatus> {
   try {
     const secret = await credential(dataDir)
     const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers: secret ? { authorization: `Bearer ${secret}` } : {} })
@@ -59,7 +95,7 @@ async function fetchStatus(base: string, dataDir: string): Promise<StationStatus
 }
 
 /** The status as people read it. */
-export function statusText(st: StationStatus, base: string): string {
+export function statusText(st: Status, base: string): string {
   const out: string[] = []
   out.push(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}`)
   out.push(`usb: ${st.usb.available ? 'watching' : `not watched (${st.usb.reason ?? 'unknown'})`}; mount roots: ${st.mountRoots.join(', ') || '(none)'}`)
@@ -91,6 +127,7 @@ export function statusText(st: StationStatus, base: string): string {
       if (c.lastError) out.push(`${c.id}: ${c.lastError}`)
     }
   }
+  if (st.fixity) out.push(stateText(st.fixity).trimEnd())
   const recent = st.recent.slice(0, 5)
   if (recent.length) {
     out.push('recently undocked:')
