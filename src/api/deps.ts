@@ -12,6 +12,8 @@ export interface ApiDeps {
   vault: Vault
   /** A readable local path of a vault object (fetched back and re-verified first if it was evicted to S3). */
   openObject(sha256: string): Promise<string>
+  /** Takes the latest checkpoint to the bucket and the witnesses now (before an evidence package is built). */
+  anchorNow?: () => Promise<void>
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string

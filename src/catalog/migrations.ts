@@ -5,6 +5,7 @@ import { docking } from './migrations/004-docking.js'
 import { checkpoints } from './migrations/005-checkpoints.js'
 import { api } from './migrations/006-api.js'
 import { kiosk } from './migrations/009-kiosk.js'
+import { anchors } from './migrations/011-anchors.js'
 
 export interface Migration {
   version: number
@@ -24,4 +25,4 @@ export interface Migration {
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, kiosk]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, kiosk, anchors]

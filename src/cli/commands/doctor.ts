@@ -1,7 +1,9 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { schemaVersion } from '../../catalog/db.js'
 import { errorMessage } from '../../common/errors.js'
+import { readStationPublicKey } from '../../ledger/keys.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
 import { bytes, table } from '../format.js'
@@ -38,6 +40,25 @@ async function cmdDoctor(args: string[]): Promise<number> {
       ok: true,
       detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}`,
     })
+  }
+  try {
+    // How far the latest checkpoint got outside the catalog; the full comparison is verify's.
+    const src = st.anchorSources()
+    const g = await gatherOutside({ db: st.db, publicKey: readStationPublicKey(st.cfg.dataDir), ...src })
+    const askable = g.report.witnesses.filter((w) => w.url)
+    const unreachable = [
+      ...(g.report.bucket?.error ? [`bucket ${g.report.bucket.bucket}`] : []),
+      ...askable.filter((w) => w.reachable === false).map((w) => w.name),
+    ]
+    checks.push({
+      check: 'anchoring',
+      ok: g.problems.length === 0 && unreachable.length === 0,
+      detail: [describeAnchoring(g.report), ...g.problems.map((p) => p.detail), ...(unreachable.length ? [`unreachable: ${unreachable.join(', ')}`] : [])].join(
+        '; ',
+      ),
+    })
+  } catch (err) {
+    checks.push({ check: 'anchoring', ok: false, detail: errorMessage(err) })
   }
   try {
     const info = await ffmpegInfo({
