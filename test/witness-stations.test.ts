@@ -13,6 +13,8 @@ import t, { type Test } from 'tap'
 import { allCosignatures, cosignaturesOf } from '../src/catalog/anchors.js'
 import { latestCheckpoint } from '../src/catalog/checkpoints.js'
 import { silentLogger } from '../src/common/log.js'
+import { buildEvidencePackage } from '../src/export/package.js'
+import { verifyEvidencePackage } from '../src/export/verify-package.js'
 import { CHECKPOINT_LOG } from '../src/ledger/checkpoint-log.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { loadOrCreateStationKey, type StationKey } from '../src/ledger/keys.js'
@@ -20,7 +22,7 @@ import { openStation, type Station } from '../src/station/station.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { rewriteHistory } from './anchor-support.js'
 import { freePort, type RunningDaemon, startDaemon, waitFor } from './daemon-support.js'
-import { GAT947, tempDir, testConfig } from './helpers.js'
+import { cli, GAT947, tempDir, testConfig } from './helpers.js'
 import { appendForeignEvent } from './ledger-support.js'
 
 interface Node {
@@ -146,6 +148,47 @@ t.test('three stations witness each other: each checkpoint co-signed by the two 
     ],
   })
   t.equal(A.daemon!.events('anchor.cosigned').length >= 2, true, "A's daemon log says so")
+})
+
+t.test('an evidence package carries the co-signatures; offline it verifies with the witness keys and fails with one changed', async (t) => {
+  const a = open(t, A)
+  const out = join(tempDir(t), 'package.zip')
+  const r = await buildEvidencePackage({
+    db: a.db,
+    vault: a.vault,
+    recordingIds: [1, 2],
+    requestedBy: 'user:clerk',
+    approvedBy: 'user:supervisor',
+    reason: 'witness test',
+    recipient: 'court',
+    out,
+    station: a.cfg.station,
+    anchor: () => a.anchorNow(),
+  })
+  t.equal(cosignaturesOf(a.db, r.checkpoint.id).length, 2, "the package's checkpoint was co-signed before it was built")
+  const ok = await verifyEvidencePackage(out, {
+    trustedKey: A.key.publicKey,
+    witnessKeys: [B, C].map((n) => ({ name: n.key.name, publicKey: n.key.publicKey })),
+  })
+  t.same(ok.failures, [])
+  t.ok(ok.ok)
+  t.match(ok.witnesses, [
+    { name: B.key.name, verified: true },
+    { name: C.key.name, verified: true },
+  ])
+  const mallory = loadOrCreateStationKey(tempDir(t), 'station-c')
+  const bad = await verifyEvidencePackage(out, {
+    trustedKey: A.key.publicKey,
+    witnessKeys: [B, { key: mallory }].map((n) => ({ name: n.key.name, publicKey: n.key.publicKey })),
+  })
+  t.notOk(bad.ok, 'one witness key changed: the package does not verify')
+  t.match(bad.failures, [{ code: 'cosignature-missing', file: 'checkpoint.note', detail: /no valid co-signature by witness bodyvault\/station-c/ }])
+  const cliOk = cli(['verify-package', out, '--key-hex', A.key.publicKey.toString('hex'), '--witness-key', B.key.vkey, '--witness-key', C.key.vkey])
+  t.equal(cliOk.code, 0, cliOk.stdout + cliOk.stderr)
+  t.match(cliOk.stdout, /co-signed by 2 witness\(es\), 2 checked with --witness-key; 0 failure\(s\)/)
+  const cliBad = cli(['verify-package', out, '--witness-key', B.key.vkey, '--witness-key', mallory.vkey])
+  t.equal(cliBad.code, 1)
+  t.match(cliBad.stdout, /FAIL cosignature-missing checkpoint\.note: /)
 })
 
 t.test('a restored backup: said out loud at start, and the witnesses accept the new branch with its restored event', async (t) => {

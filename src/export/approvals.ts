@@ -99,6 +99,8 @@ export interface PackageDeps {
   logger: Logger
   /** Makes an original readable locally (fetched back from S3 and re-verified first if it was evicted). */
   openObject(sha256: string): Promise<string>
+  /** Takes the package's checkpoint to the witnesses first, so that their co-signatures go with it (the station's anchorNow). */
+  anchorNow?: () => Promise<void>
 }
 
 /**
@@ -127,6 +129,7 @@ export async function packageApprovedExport(d: PackageDeps, id: number, by: Requ
     actor: actors.token(by.id),
     exportPayload: { exportId: e.id, tokenId: by.id, role: by.role, client },
     logger: d.logger,
+    ...(d.anchorNow ? { anchor: d.anchorNow } : {}),
   })
   countExportDownload(d.db, e.id)
   return pkg
