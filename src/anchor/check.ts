@@ -9,6 +9,7 @@ import type { Db } from '../catalog/db.js'
 import { errorMessage } from '../common/errors.js'
 import { checkpointLogPath, lastLogEntry } from '../ledger/checkpoint-log.js'
 import { type CheckpointProblem, checkCheckpoints } from '../ledger/checkpoint.js'
+import { checkpointsInLedger } from '../ledger/checkpoint-check.js'
 import { listCheckpoints } from '../catalog/checkpoints.js'
 import { readStationPublicKey } from '../ledger/keys.js'
 import { restoresIn } from '../ledger/restore.js'
@@ -53,7 +54,7 @@ export async function checkAnchors(
     peers: anchors?.peers ?? [],
     timeoutMs: anchors?.timeoutMs ?? 10_000,
   })
-  problems.push(...g.problems, ...reconcileOutside(tree, listCheckpoints(db), restoresIn(db, publicKey), g.copies, origin))
+  problems.push(...g.problems, ...reconcileOutside(tree, [...listCheckpoints(db), ...checkpointsInLedger(db)], restoresIn(db, publicKey), g.copies, origin))
   const restores = restoresIn(db, publicKey).filter((r) => r.statement)
   const notes = [
     ...g.notes,

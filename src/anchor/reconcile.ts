@@ -5,8 +5,8 @@
  *
  * An outside checkpoint of m events with root r, signed by the station key:
  *   - matches: the ledger's first m events still have root r. Then the
- *     catalog must hold it too ("known outside but missing inside" is a
- *     problem: checkpoint rows deleted);
+ *     catalog must hold it too, as a row or a `checkpoint` event ("known
+ *     outside but missing inside" is a problem: checkpoint rows deleted);
  *   - rolled back: it does not match, but a `restored` event's signed
  *     statement covers it (to <= m <= from, and it was seen before the
  *     statement was made): the history a restore went back from;
@@ -52,7 +52,7 @@ export function judge(tree: TreeView, restores: readonly RestoreRecord[], c: Out
 
 const MAX_PER_SOURCE = 3
 
-/** The problems the outside copies show; `rows`: the catalog's checkpoints. */
+/** The problems the outside copies show; `rows`: the checkpoints known inside (the catalog's rows and the ledger's `checkpoint` events). */
 export function reconcileOutside(
   tree: TreeView,
   rows: readonly { treeSize: number; rootHash: string; origin: string }[],

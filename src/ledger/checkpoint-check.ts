@@ -31,7 +31,9 @@ export interface CheckpointProblem {
 export function checkCheckpoints(db: Db, stationKey: Buffer | undefined, built?: LedgerTree): CheckpointProblem[] {
   const rows = listCheckpoints(db)
   const problems: CheckpointProblem[] = []
-  if (rows.length === 0 && countEvents(db, ['checkpoint']) === 0) return problems
+  const rebuilt = lastRebuild(db)
+  // Only checkpoint events from before a rebuild (reindex --from-s3 restores neither the rows nor the key): nothing needs the key yet.
+  if (rows.length === 0 && (countEvents(db, ['checkpoint']) === 0 || (stationKey === undefined && !checkpointEventsAfter(db, rebuilt)))) return problems
   if (stationKey === undefined) {
     problems.push({
       subject: 'checkpoints',
@@ -92,8 +94,34 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined, built?:
       problems.push({ subject, detail: `consistency proof from ${body.treeSize} to ${size} events does not verify` })
     }
   }
-  problems.push(...checkCheckpointEvents(db, rows, stationKey, tree))
+  problems.push(...checkCheckpointEvents(db, rows, stationKey, tree, rebuilt))
   return problems
+}
+
+/** The seq of the last `catalog-rebuilt` event (reindex --from-s3), 0 when there is none. */
+function lastRebuild(db: Db): number {
+  let seq = 0
+  for (const ev of storedEventsOfType(db, ['catalog-rebuilt'])) seq = ev.seq
+  return seq
+}
+
+function checkpointEventsAfter(db: Db, seq: number): boolean {
+  for (const ev of storedEventsOfType(db, ['checkpoint'])) if (ev.seq > seq) return true
+  return false
+}
+
+/** (origin, size, root) of every checkpoint the ledger's `checkpoint` events record: the checkpoints known inside even without their rows. */
+export function checkpointsInLedger(db: Db): { origin: string; treeSize: number; rootHash: string }[] {
+  const out: { origin: string; treeSize: number; rootHash: string }[] = []
+  for (const ev of storedEventsOfType(db, ['checkpoint'])) {
+    try {
+      const p = JSON.parse(ev.payload) as EventPayload<'checkpoint'>
+      out.push({ origin: p.origin, treeSize: p.treeSize, rootHash: p.rootHash })
+    } catch {
+      // the chain walk reports it
+    }
+  }
+  return out
 }
 
 /**
@@ -101,8 +129,11 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined, built?:
  * stored as it says, and every row from the first one with an event on (the
  * rows before it predate the events) must have its event. An event whose row
  * is gone still holds the signed note: it is checked against the tree too.
+ * Events from before a `catalog-rebuilt` event (`rebuilt`, its seq) are
+ * matched to rows by their note, and need none: reindex --from-s3 rebuilds
+ * the ledger but not the checkpoints table, whose ids start again.
  */
-function checkCheckpointEvents(db: Db, rows: ReturnType<typeof listCheckpoints>, stationKey: Buffer, tree: LedgerTree): CheckpointProblem[] {
+function checkCheckpointEvents(db: Db, rows: ReturnType<typeof listCheckpoints>, stationKey: Buffer, tree: LedgerTree, rebuilt: number): CheckpointProblem[] {
   const problems: CheckpointProblem[] = []
   const byId = new Map(rows.map((r) => [r.id, r]))
   const evented = new Set<number>()
@@ -114,13 +145,16 @@ function checkCheckpointEvents(db: Db, rows: ReturnType<typeof listCheckpoints>,
       continue // the chain walk reports it
     }
     const subject = `checkpoint:${p.checkpointId}`
-    evented.add(p.checkpointId)
-    const row = byId.get(p.checkpointId)
+    const beforeRebuild = ev.seq < rebuilt
+    if (!beforeRebuild) evented.add(p.checkpointId)
+    const row = beforeRebuild ? rows.find((r) => r.note === p.note) : byId.get(p.checkpointId)
+    if (row && beforeRebuild) evented.add(row.id)
     if (!row) {
-      problems.push({
-        subject,
-        detail: `ledger event ${ev.seq} records checkpoint ${p.checkpointId} (${p.treeSize} events) but the catalog has no such row: it was deleted`,
-      })
+      if (!beforeRebuild)
+        problems.push({
+          subject,
+          detail: `ledger event ${ev.seq} records checkpoint ${p.checkpointId} (${p.treeSize} events) but the catalog has no such row: it was deleted`,
+        })
       let body: CheckpointBody
       try {
         const note = parseSignedNote(p.note)
