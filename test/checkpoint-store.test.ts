@@ -10,7 +10,8 @@ import { appendForeignEvent } from './ledger-support.js'
 import { verifyConsistency } from '../src/ledger/merkle-proofs.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../src/ledger/note.js'
 import { LedgerTree } from '../src/ledger/tree.js'
-import { eventAt } from '../src/ledger/ledger.js'
+import { appendEvent, countEvents, eventAt, eventsAfter, restoreEvents } from '../src/ledger/ledger.js'
+import { actors, subjects } from '../src/ledger/events.js'
 import { startCheckpoints } from '../src/station/daemon.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, station, tempDir, type TestStation, spawnCli } from './helpers.js'
@@ -265,6 +266,63 @@ t.test('verify catches checkpoints deleted, edited, signed by another key, and a
   t.equal(problems().filter((p) => /signature does not verify/.test(p)).length, 3, 'every checkpoint fails with a new key')
 })
 
+t.test('a catalog rebuilt from the ledger alone (reindex --from-s3): its checkpoint events need no rows, and still catch a rewrite', async (t) => {
+  const s = station(t)
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  events(s, 3, 'a')
+  writeCheckpoint(s.db, key)
+  events(s, 2, 'b')
+  writeCheckpoint(s.db, key)
+  // As reindex does: the chain verbatim into an empty data dir (no checkpoint rows, no key, no log), then catalog-rebuilt.
+  const r = station(t)
+  restoreEvents(r.db, eventsAfter(s.db, 0, 1000))
+  appendEvent(r.db, {
+    type: 'catalog-rebuilt',
+    actor: actors.station('test-station'),
+    subject: subjects.station('test-station'),
+    payload: { source: 's3', bucket: 'b', prefix: 'test-station/', events: 7, recordings: 0, manifests: 0, ledgerSegments: 1, chainProblems: 0 },
+  })
+  t.equal(countEvents(r.db, ['checkpoint']), 2)
+  t.same(checkStationCheckpoints(r.db, r.dataDir), [], 'without the key (reindex does not restore it) there is nothing to check yet')
+  t.same(checkCheckpoints(r.db, key.publicKey), [], 'with it: the events match the tree, and no row is asked for')
+  const next = writeCheckpoint(r.db, key).checkpoint
+  t.equal(next.id, 1, 'the checkpoint ids start again')
+  t.same(checkCheckpoints(r.db, key.publicKey), [], 'and a row 1 beside the old event of checkpoint 1 is no conflict')
+
+  raw(r, (db) => {
+    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as {
+      seq: number
+      type: string
+      at: string
+      actor: string
+      subject: string
+      payload: string
+    }[]
+    let prev = GENESIS_HASH
+    for (const row of rows) {
+      const payload = JSON.parse(row.payload) as Record<string, unknown>
+      if (row.type === 'test' && payload.tag === 'a' && payload.i === 0) payload.i = 99
+      const text = JSON.stringify(Object.fromEntries(Object.entries(payload).sort(([x], [y]) => (x < y ? -1 : 1))))
+      const hash = chainHash(prev, { seq: row.seq, type: row.type, at: row.at, actor: row.actor, subject: row.subject, payload })
+      db.prepare('UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(text, prev, hash, row.seq)
+      prev = hash
+    }
+    db.prepare('DELETE FROM checkpoints').run()
+  })
+  t.match(
+    checkCheckpoints(r.db, key.publicKey).map((p) => `${p.subject} ${p.detail}`),
+    [/^checkpoint:1 the checkpoint signed in ledger event \d+ \(\d+ events\) no longer matches the ledger: history was rewritten/],
+    'a rewrite of the rebuilt chain is still caught from the checkpoint events before the rebuild',
+  )
+  t.match(
+    checkCheckpoints(r.db, key.publicKey)
+      .map((p) => p.detail)
+      .join('\n'),
+    new RegExp(`records checkpoint 1 \\(${next.treeSize} events\\) but the catalog has no such row: it was deleted`),
+    'and the row of the checkpoint signed after the rebuild must stay',
+  )
+})
+
 t.test('CLI: ingest signs a checkpoint; checkpoint and key show print them', async (t) => {
   const dir = tempDir(t)
   const cam = join(dir, 'cam')
@@ -289,4 +347,12 @@ t.test('CLI: ingest signs a checkpoint; checkpoint and key show print them', asy
   )
   const v = cli(['verify', '--json'], env)
   t.equal(v.code, 0, v.stdout)
+  t.match(JSON.parse(v.stdout), { anchoring: { level: 'log file', latest: { id: 1 } } })
+  t.match(cli(['verify'], env).stdout, /(^|\n)anchoring: log file \(checkpoint 1, \d+ events: log file\)\nok: /, 'verify prints the anchoring level')
+  const doctor = JSON.parse(cli(['doctor', '--json'], env).stdout) as { checks: { check: string; ok: boolean; detail: string }[] }
+  t.match(
+    doctor.checks.find((c) => c.check === 'anchoring'),
+    { ok: true, detail: /^log file \(checkpoint 1, \d+ events: log file\)$/ },
+    'and so does doctor',
+  )
 })
