@@ -1,6 +1,6 @@
 /**
  * The witness: this station co-signing other stations' checkpoints (./protocol.ts
- * says the messages; src/api/routes/witness.ts serves them). For each origin
+ * says the messages; src/api/witness.ts serves them). For each origin
  * it witnesses (a station in the `witnesses` config) it keeps one record, the
  * latest checkpoint it co-signed (table witnessed_logs), and co-signs a new
  * checkpoint only when a consistency proof from that one verifies; the check
