@@ -21,6 +21,8 @@ export interface ApiDeps {
   openChecked(sha256: string, size: number, where?: string): Promise<CheckedObject>
   /** The fixity job's state for /metrics (the daemon also serves it at /v1/station/fixity); absent: not reported. */
   fixityState?: () => FixityState
+  /** Takes the latest checkpoint to the bucket and the witnesses now (before an evidence package is built). */
+  anchorNow?: () => Promise<void>
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string

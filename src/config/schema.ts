@@ -2,6 +2,7 @@ import type { DockingSettings } from '../dock/settings.js'
 import { fixityConfigSchema, type FixitySettings } from '../fixity/settings.js'
 import type { IngestSettings } from '../ingest/session.js'
 import type { MediaSettings } from '../media/settings.js'
+import { anchorLedgerSchema, type AnchorLedgerSettings, witnessesConfigSchema, type WitnessesConfig } from '../anchor/settings.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
 import { retentionConfigSchema, type RetentionSettings } from '../retention/config.js'
 
@@ -9,7 +10,7 @@ import { retentionConfigSchema, type RetentionSettings } from '../retention/conf
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api', 'backup', 'fixity'],
+  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'witnesses', 'api', 'backup', 'fixity'],
   properties: {
     station: {
       type: 'object',
@@ -95,12 +96,14 @@ export const configSchema = {
     ledger: {
       type: 'object',
       additionalProperties: false,
-      required: ['checkpointEvery', 'checkpointMinutes'],
+      required: ['checkpointEvery', 'checkpointMinutes', 'anchorSeconds', 'witnessTimeoutSeconds', 'bucketLockDays'],
       properties: {
         checkpointEvery: { type: 'integer', minimum: 1, maximum: 100000000 },
         checkpointMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 10080 },
+        ...anchorLedgerSchema,
       },
     },
+    witnesses: witnessesConfigSchema,
     api: {
       type: 'object',
       additionalProperties: false,
@@ -139,6 +142,8 @@ export interface Config {
   backup: { schedule: string | null; target: string | null }
   /** Verified serving, repair and the rolling fixity check (src/fixity/settings.ts). */
   fixity: FixitySettings
-  /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown. */
-  ledger: { checkpointEvery: number; checkpointMinutes: number }
+  /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown; their anchors (src/anchor/). */
+  ledger: { checkpointEvery: number; checkpointMinutes: number } & AnchorLedgerSettings
+  /** Other stations that witness this one's checkpoints and whose checkpoints this one witnesses (src/anchor/settings.ts). */
+  witnesses: WitnessesConfig
 }

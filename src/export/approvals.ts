@@ -99,6 +99,8 @@ export interface PackageDeps {
   logger: Logger
   /** Opens a vault object checked block by block (fetched back from S3 if it was evicted; repaired or refused if bad): src/fixity/. */
   openChecked(sha256: string, size: number, where?: string): Promise<{ verify(): Promise<void> }>
+  /** Takes the package's checkpoint to the witnesses first, so that their co-signatures go with it (the station's anchorNow). */
+  anchorNow?: () => Promise<void>
 }
 
 /**
@@ -131,6 +133,7 @@ export async function packageApprovedExport(d: PackageDeps, id: number, by: Requ
     actor: actors.token(by.id),
     exportPayload: { exportId: e.id, tokenId: by.id, role: by.role, client },
     logger: d.logger,
+    ...(d.anchorNow ? { anchor: d.anchorNow } : {}),
   })
   countExportDownload(d.db, e.id)
   return pkg

@@ -46,6 +46,10 @@ export type ExportSubject = `export:${number}`
 export type DeviceSubject = `device:${string}`
 export type OfficerSubject = `officer:${string}`
 export type StationSubject = `station:${string}`
+/** A signed checkpoint of this station's ledger, by its catalog id. */
+export type CheckpointSubject = `checkpoint:${number}`
+/** Another station's log this station witnesses, by its checkpoint origin ("bodyvault/<station id>"). */
+export type LogSubject = `log:${string}`
 
 export const subjects = {
   recording: (id: number): RecordingSubject => `recording:${id}`,
@@ -57,6 +61,8 @@ export const subjects = {
   device: (id: string): DeviceSubject => `device:${id}`,
   officer: (id: string): OfficerSubject => `officer:${id}`,
   station: (id: string): StationSubject => `station:${id}`,
+  checkpoint: (id: number): CheckpointSubject => `checkpoint:${id}`,
+  log: (origin: string): LogSubject => `log:${origin}`,
 }
 
 /** The kind and the id of a subject as the builders spell it: "recording:42" -> recording, "42". */
@@ -275,7 +281,7 @@ type Vocabulary = {
     subject: ObjectSubject
     payload: { sha256: string; size: number; from: 'backup' | 's3' | 'in-place'; source: string; quarantined: string | null; recordingIds: number[] }
   }
-  /** One run of the fixity job (not counted as ledger growth for checkpoints: ROUTINE_EVENT_TYPES). */
+  /** One run of the fixity job (not counted as ledger growth for checkpoints: QUIET_EVENT_TYPES). */
   'fixity-checked': {
     subject: StationSubject
     payload: {
@@ -291,6 +297,57 @@ type Vocabulary = {
       durationMs: number
       budgetBytesPerSec: number
       cycleDays: number
+    }
+  }
+
+  // checkpoints and their anchors (src/ledger/checkpoint.ts, src/ledger/restore.ts, src/anchor/)
+  /** A checkpoint was signed: the signed note as stored, so the chain itself holds every checkpoint. Quiet (below). */
+  checkpoint: {
+    subject: CheckpointSubject
+    payload: { checkpointId: number; treeSize: number; rootHash: string; origin: string; keyId: string; note: string }
+  }
+  /**
+   * The catalog was rolled back (a backup restored): the newest checkpoint known outside the
+   * catalog (`from`) and the state it went back to (`to`), in `statement`, a note signed by the
+   * station key (./restore.ts). Witnesses accept the new branch only with this event in it.
+   */
+  restored: {
+    subject: StationSubject
+    payload: {
+      from: RestorePoint & { source: string; note: string | null }
+      to: RestorePoint & { checkpointId: number | null }
+      statement: string
+      detectedBy: 'restore-command' | 'first-start'
+      reason: string
+    }
+  }
+  /** As a witness: another station's checkpoint refused (inconsistent with what this station co-signed for it). */
+  'witness-refused': {
+    subject: LogSubject
+    payload: {
+      origin: string
+      treeSize: number
+      rootHash: string
+      oldSize: number
+      cosignedSize: number
+      cosignedRoot: string | null
+      status: number
+      reason: string
+      note: string
+    }
+  }
+  /** As a witness: another station's `restored` event accepted, and its new branch co-signed from then on. */
+  'witness-restore-accepted': {
+    subject: LogSubject
+    payload: {
+      origin: string
+      restoredSeq: number
+      from: RestorePoint
+      to: RestorePoint
+      cosignedSize: number
+      cosignedRoot: string | null
+      treeSize: number
+      rootHash: string
     }
   }
 
@@ -332,13 +389,16 @@ type Vocabulary = {
   'export-rejected': { subject: ExportSubject; payload: ExportDecision }
 }
 
+/** A point of a ledger's history: its tree size and the root hash (hex) of its first `treeSize` events. */
+export type RestorePoint = { treeSize: number; rootHash: string }
+
 /**
- * Event types that alone do not make a checkpoint due (checkpoint.ts
- * checkpointDue): the fixity job's summary of each run would otherwise have
- * an idle station sign a checkpoint every run. They are covered by the next
- * checkpoint that something else causes, and by the one at shutdown.
+ * Events that do not count as "the ledger grew" when deciding whether a new checkpoint is due
+ * or needed: each checkpoint appends a `checkpoint` event, which must not cause the next one.
+ * The fixity job's summary of each run (`fixity-checked`) is quiet too: an idle station would
+ * otherwise sign a checkpoint after every run; the next checkpoint something else causes covers it.
  */
-export const ROUTINE_EVENT_TYPES = ['fixity-checked'] as const satisfies readonly EventType[]
+export const QUIET_EVENT_TYPES: readonly EventType[] = ['checkpoint', 'fixity-checked']
 
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }

@@ -107,14 +107,6 @@ export function countEvents(db: Db, types?: readonly EventType[]): number {
     .get(...types) as number
 }
 
-/** How many events after `seq` are of these types. */
-export function countEventsAfter(db: Db, seq: number, types: readonly EventType[]): number {
-  return db
-    .prepare(`SELECT count(*) FROM events WHERE seq > ? AND type IN (${types.map(() => '?').join(', ')})`)
-    .pluck()
-    .get(seq, ...types) as number
-}
-
 /**
  * Writes events exactly as they were (their seqs and hashes, the payload in
  * canonical form), for a catalog rebuilt from copies of the chain; walkChain
@@ -125,6 +117,14 @@ export function restoreEvents(db: Db, events: Iterable<LedgerEvent>): void {
   db.transaction(() => {
     for (const e of events) insert.run(e.seq, e.type, e.at, e.actor, e.subject, canonicalBytes(e.payload).toString('utf8'), e.prevHash, e.hash)
   }).immediate()
+}
+
+/** How many events come after `seq`, not counting those of the `except` types. */
+export function countEventsAfter(db: Db, seq: number, except: readonly EventType[]): number {
+  return db
+    .prepare(`SELECT count(*) FROM events WHERE seq > ? AND type NOT IN (${except.map(() => '?').join(', ') || "''"})`)
+    .pluck()
+    .get(seq, ...except) as number
 }
 
 export function eventAt(db: Db, seq: number): LedgerEvent | undefined {

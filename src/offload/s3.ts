@@ -323,12 +323,12 @@ export class S3Store {
     }
   }
 
-  /** Keys under a prefix, in order. */
-  async *list(prefix: string): AsyncGenerator<{ key: string; size: number }> {
+  /** Keys under a prefix, in order (with the server's last-modified time). */
+  async *list(prefix: string): AsyncGenerator<{ key: string; size: number; lastModified: Date | null }> {
     let token: string | undefined
     for (;;) {
       const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
-      for (const o of res.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 }
+      for (const o of res.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null }
       if (!res.IsTruncated) break
       token = res.NextContinuationToken
     }

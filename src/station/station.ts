@@ -5,6 +5,10 @@
  * receives only its own settings section. Overrides (an already loaded
  * config, a logger, the environment) are for tests and benches.
  */
+import type { AnchorDeps } from '../anchor/deps.js'
+import { anchorOnce } from '../anchor/job.js'
+import { witnessPeers } from '../anchor/settings.js'
+import { Witness } from '../anchor/witness.js'
 import { loadProfiles, type DockingProfile } from '../camera/profile.js'
 import { openCatalog, type Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
@@ -16,6 +20,7 @@ import { fixityStateCache, type FixityState } from '../fixity/state.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
 import { actors } from '../ledger/events.js'
+import { loadOrCreateStationKey, stationKeyName } from '../ledger/keys.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
 import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
@@ -82,6 +87,14 @@ export interface Station {
   dock(o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): StationDaemon
   /** Signs a ledger checkpoint now (making the station key on first use); errors are logged and returned, never thrown. */
   checkpoint(): ReturnType<typeof checkpointStation>
+  /** What the checkpoint anchors work with: the key, the bucket (when offload is configured), the configured witnesses. */
+  anchors(): AnchorDeps
+  /** This station as a witness of the stations in `witnesses`, or null when none is configured. */
+  witness(): Witness | null
+  /** One anchor pass now (bucket and witnesses), for a checkpoint that is about to leave the station (an export). Never throws. */
+  anchorNow(): Promise<void>
+  /** Where `verify` and `doctor` look for this station's checkpoints outside the catalog. */
+  anchorSources(): { origin: string; bucket: AnchorDeps['bucket']; peers: AnchorDeps['peers']; timeoutMs: number }
   close(): void
 }
 
@@ -129,6 +142,10 @@ export function openStation(opts: StationOptions = {}): Station {
     offload: () => st.offload(),
     chunkBytes: cfg.ingest.chunkBytes,
   })
+  // A bad witness vkey is a configuration error at start, like any other.
+  const peers = witnessPeers(cfg.witnesses, stationKeyName(cfg.station.id))
+  const key = () => loadOrCreateStationKey(cfg.dataDir, cfg.station.id, logger)
+  let anchors: AnchorDeps | undefined
   const st: Station = {
     cfg,
     logger,
@@ -175,9 +192,31 @@ export function openStation(opts: StationOptions = {}): Station {
     fixityState: fixityStateCache(db, cfg.fixity, 60_000),
     dock: (o) => new StationDaemon({ station: cfg.station, docking: cfg.docking, db, vault, profiles, logger, ingest: st.ingest, ...o }),
     checkpoint: () => checkpointStation(db, { dataDir: cfg.dataDir, stationId: cfg.station.id, logger }),
+    anchors: () => {
+      if (anchors) return anchors
+      const o = st.offload()
+      anchors = {
+        db,
+        key,
+        bucket: o ? { s3: o.s3, prefix: o.settings.prefix, createBucket: o.settings.createBucket } : null,
+        peers,
+        settings: cfg.ledger,
+        logger,
+      }
+      return anchors
+    },
+    witness: () => (peers.length ? new Witness({ db, key: key(), peers, actor, logger }) : null),
+    anchorNow: async () => {
+      await anchorOnce(st.anchors(), { force: true })
+    },
+    anchorSources: () => {
+      const a = st.anchors()
+      return { origin: stationKeyName(cfg.station.id), bucket: a.bucket, peers, timeoutMs: cfg.ledger.witnessTimeoutSeconds * 1000 }
+    },
     close: () => {
       if (offload) offload.s3.destroy()
       offload = undefined
+      anchors = undefined
       if (db.open) db.close()
       lock?.release()
     },

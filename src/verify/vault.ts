@@ -4,7 +4,8 @@ import type { Db } from '../catalog/db.js'
 import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { hashFile } from '../vault/hash.js'
-import { checkStationCheckpoints } from '../ledger/checkpoint.js'
+import { checkAnchors } from '../anchor/check.js'
+import type { AnchoringReport } from '../anchor/sources.js'
 import { subjects } from '../ledger/events.js'
 import { walkChain, type ChainProblem } from '../ledger/ledger.js'
 import { type Expected, foldRecordings } from '../ledger/recordings.js'
@@ -20,8 +21,10 @@ export interface VerifyReport {
   ok: boolean
   checked: { objects: number; events: number; recordings: number; bytes: number }
   problems: Problem[]
-  /** Not problems: complete objects no recording points to (an ingest cut off before its commit). */
+  /** Not problems: complete objects no recording points to (an ingest cut off before its commit), anchors not reached, restores. */
   notes: string[]
+  /** How far the latest checkpoint got outside the catalog (null: no checkpoint or no station key yet). */
+  anchoring: AnchoringReport | null
 }
 
 /**
@@ -31,7 +34,7 @@ export interface VerifyReport {
 export async function verifyVault(
   db: Db,
   vault: Vault,
-  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void } = {},
+  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void; anchors?: Parameters<typeof checkAnchors>[2] } = {},
 ): Promise<VerifyReport> {
   const problems: Problem[] = []
   const chain: ChainProblem[] = []
@@ -74,7 +77,8 @@ export async function verifyVault(
       problems.push({ kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
   }
   problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
-  problems.push(...checkStationCheckpoints(db, vault.dataDir).map((p) => ({ kind: 'checkpoint' as const, ...p })))
+  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
+  problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
   const needed = new Map<string, { size: number; ids: number[] }>()
@@ -120,13 +124,13 @@ export async function verifyVault(
   objects += media.objects
   bytes += media.bytes
 
-  const notes: string[] = [...media.notes]
+  const notes: string[] = [...media.notes, ...anchors.notes]
   if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
   for (const sha of await listObjects(vault)) {
     if (!needed.has(sha) && !media.objectShas.has(sha))
       notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
   }
-  return { ok: problems.length === 0, checked: { objects, events, recordings, bytes }, problems, notes }
+  return { ok: problems.length === 0, checked: { objects, events, recordings, bytes }, problems, notes, anchoring: anchors.anchoring }
 }
 
 async function listObjects(vault: Vault): Promise<string[]> {

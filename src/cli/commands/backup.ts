@@ -90,8 +90,8 @@ async function cmdRestore(args: string[]): Promise<number> {
   } finally {
     bar?.stop()
   }
-  // The restore, recorded in the restored ledger: the anchors work (issue 14) defines the `restored`
-  // event; once it lands, open the restored station here and call its recorder with `r`.
+  // The restored ledger records the rollback at the daemon's first start (src/anchor/ restore check): only there
+  // are the checkpoints it went back from at hand (the log, the bucket, the witnesses), and it signs the statement.
   if (values.json) io.stdout(`${JSON.stringify(r, null, 2)}\n`)
   else {
     io.stdout(

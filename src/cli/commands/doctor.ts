@@ -1,6 +1,7 @@
 import { constants as C, accessSync, existsSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { schemaVersion } from '../../catalog/db.js'
 import { latestCheckpoint } from '../../catalog/checkpoints.js'
 import { inflowBytesSince } from '../../catalog/stats.js'
@@ -8,6 +9,7 @@ import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
 import { configFile, loadConfigWithSources } from '../../config/load.js'
 import { parseListen } from '../../api/server.js'
 import { fixityState } from '../../fixity/state.js'
+import { readStationPublicKey } from '../../ledger/keys.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { stationKeyPath } from '../../ledger/keys.js'
 import type { Db } from '../../catalog/db.js'
@@ -143,6 +145,29 @@ async function spaceChecks(st: Station): Promise<Check[]> {
   ]
 }
 
+/** How far the latest checkpoint got outside the catalog (bucket, witnesses); the full comparison is verify's. */
+async function anchoringCheck(st: Station): Promise<Check> {
+  try {
+    // How far the latest checkpoint got outside the catalog; the full comparison is verify's.
+    const src = st.anchorSources()
+    const g = await gatherOutside({ db: st.db, publicKey: readStationPublicKey(st.cfg.dataDir), ...src })
+    const askable = g.report.witnesses.filter((w) => w.url)
+    const unreachable = [
+      ...(g.report.bucket?.error ? [`bucket ${g.report.bucket.bucket}`] : []),
+      ...askable.filter((w) => w.reachable === false).map((w) => w.name),
+    ]
+    return {
+      check: 'anchoring',
+      ok: g.problems.length === 0 && unreachable.length === 0,
+      detail: [describeAnchoring(g.report), ...g.problems.map((p) => p.detail), ...(unreachable.length ? [`unreachable: ${unreachable.join(', ')}`] : [])].join(
+        '; ',
+      ),
+    }
+  } catch (err) {
+    return { check: 'anchoring', ok: false, detail: errorMessage(err) }
+  }
+}
+
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
@@ -187,6 +212,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       checks.push(keyCheck(st))
       checks.push(await listenCheck(st.cfg.dataDir, st.cfg.listen))
       checks.push(...(await spaceChecks(st)))
+      checks.push(await anchoringCheck(st))
     } finally {
       st.close()
     }

@@ -70,9 +70,11 @@ async function cmdExportPackage(args: string[]): Promise<number> {
       station: { id: st.cfg.station.id, name: st.cfg.station.name, timezone: st.cfg.station.timezone },
       key,
       logger: st.logger,
+      anchor: () => st.anchorNow(),
     })
-    // The exported events go under a checkpoint too.
+    // The exported events go under a checkpoint too, taken to the anchors.
     writeCheckpoint(st.db, key, { logger: st.logger })
+    await st.anchorNow()
     if (values.json) io.stdout(JSON.stringify(r, null, 2) + '\n')
     else {
       io.stdout(`${r.path}: ${bytes(r.bytes)}, sha256 ${r.sha256}\n`)

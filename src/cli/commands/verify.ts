@@ -1,3 +1,4 @@
+import { describeAnchoring } from '../../anchor/sources.js'
 import { verifyVault } from '../../verify/vault.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
@@ -9,11 +10,13 @@ async function cmdVerify(args: string[]): Promise<number> {
   if (values.help) return showUsage(usage)
   const st = station(values)
   try {
-    const report = await verifyVault(st.db, st.vault, { chunkBytes: st.cfg.ingest.chunkBytes })
+    const report = await verifyVault(st.db, st.vault, { chunkBytes: st.cfg.ingest.chunkBytes, anchors: st.anchorSources() })
     if (values.json) {
       io.stdout(JSON.stringify(report, null, 2) + '\n')
     } else {
       for (const p of report.problems) io.stdout(`${p.kind}\t${p.subject}\t${p.detail}\n`)
+      for (const n of report.notes) io.stdout(`note\t${n}\n`)
+      if (report.anchoring) io.stdout(`anchoring: ${describeAnchoring(report.anchoring)}\n`)
       io.stdout(
         `${report.ok ? 'ok' : 'PROBLEMS FOUND'}: ${report.checked.events} events, ${report.checked.recordings} recordings, ${report.checked.objects} objects (${bytes(report.checked.bytes)}) checked; ${report.problems.length} problems\n`,
       )
