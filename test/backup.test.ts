@@ -48,7 +48,8 @@ t.test('backup', async (t) => {
     const s = station(t)
     t.equal((await s.ingest(camA)).state, 'complete')
     t.notOk(s.st.checkpoint().error, 'a checkpoint, so there is a key')
-    // State files of other parts (a checkpoint log, a vault marker) and what must stay behind.
+    // State files of other parts (the real checkpoint log beside the catalog, made by the checkpoint; made-up ones
+    // in a folder and at the top) and what must stay behind.
     mkdirSync(join(s.dataDir, 'anchors'))
     writeFileSync(join(s.dataDir, 'anchors', 'checkpoints.log'), 'line 1\n')
     writeFileSync(join(s.dataDir, 'vault.json'), '{"id":"x"}\n')
@@ -64,7 +65,7 @@ t.test('backup', async (t) => {
     t.same(objectNames(target).sort(), objectNames(s.dataDir).sort(), 'every object, under its hash')
     t.same(
       full.stateFiles.copied,
-      ['anchors/checkpoints.log', 'keys/station.ed25519', 'vault.json'],
+      ['anchors/checkpoints.log', 'checkpoints.log', 'keys/station.ed25519', 'vault.json'],
       'state files found by walking, run/ staging/ snapshots/ left out',
     )
     t.equal(statSync(join(target, 'keys', 'station.ed25519')).mode & 0o777, 0o600, 'the key keeps its mode')
