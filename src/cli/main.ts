@@ -7,12 +7,14 @@ import { categorizeCommand } from './commands/categorize.js'
 import { checkpointCommand } from './commands/checkpoint.js'
 import { doctorCommand } from './commands/doctor.js'
 import { exportPackageCommand } from './commands/export-package.js'
+import { findingCommand } from './commands/finding.js'
 import { holdCommand } from './commands/hold.js'
 import { ingestCommand } from './commands/ingest.js'
 import { keyCommand } from './commands/key.js'
 import { mediaCommand } from './commands/media.js'
 import { offloadCommand } from './commands/offload.js'
 import { recordingsCommand } from './commands/recordings.js'
+import { deviceCommand, officerCommand, unitCommand } from './commands/registry.js'
 import { reindexCommand } from './commands/reindex.js'
 import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
@@ -44,6 +46,10 @@ const COMMANDS: Command[] = [
   mediaCommand,
   doctorCommand,
   tokenCommand,
+  unitCommand,
+  officerCommand,
+  deviceCommand,
+  findingCommand,
 ]
 
 function usageText(): string {

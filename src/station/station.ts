@@ -21,6 +21,8 @@ import { openObject } from '../offload/cache.js'
 import { offloadSettings } from '../offload/config.js'
 import { S3Store } from '../offload/s3.js'
 import type { OffloadDeps } from '../offload/context.js'
+import { attributeRecording } from '../registry/attribute.js'
+import { reconcileSession } from '../registry/reconcile.js'
 import { retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
@@ -87,6 +89,18 @@ export function openStation(opts: StationOptions = {}): Station {
     profiles: [...profiles.values()],
     // Every new recording gets its media jobs in its own ingest transaction.
     onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
+    // The registry names each new recording's officer (camera first, else the device's carrier) and its unit.
+    resolveOfficer: (tx, r) => attributeRecording(tx, actor, r),
+    // After each docking: counter gaps and repeats, late and future-dated recordings, as findings.
+    onSessionEnded: (report) => {
+      const ids = reconcileSession(
+        db,
+        actor,
+        { sessionId: report.sessionId, listedAt: report.listedAt },
+        { clockToleranceSec: cfg.docking.clockDriftToleranceSec, now: new Date() },
+      )
+      if (ids.length) logger.warn({ event: 'registry.reconciliation', sessionId: report.sessionId, findings: ids }, 'reconciliation findings raised')
+    },
   }
   let offload: OffloadDeps | null | undefined
   const st: Station = {
