@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto'
 import { parse as parseCsv } from 'csv-parse/sync'
 import { stringify } from 'csv-stringify/sync'
-import ExcelJS from 'exceljs'
+import type ExcelJS from 'exceljs'
 import { listDevices, listOfficers, listUnits, UNIT_LEVELS } from '../catalog/registry.js'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import { subjects } from '../ledger/events.js'
@@ -68,8 +68,13 @@ function readCsv(bytes: Buffer): string[][] {
   }
 }
 
+/** exceljs, loaded when a roster is XLSX (it is large: every other command starts without it). */
+async function excel(): Promise<typeof ExcelJS> {
+  return (await import('exceljs')).default
+}
+
 async function readXlsx(bytes: Buffer): Promise<string[][]> {
-  const wb = new ExcelJS.Workbook()
+  const wb = new (await excel()).Workbook()
   try {
     // exceljs types want its own Buffer flavour; a Node Buffer is what it reads.
     await wb.xlsx.load(bytes as unknown as Parameters<typeof wb.xlsx.load>[0])
@@ -181,7 +186,7 @@ export async function exportRoster(ctx: Pick<RegistryCtx, 'db' | 'zone'>, entity
   const cols = entity === 'officers' ? OFFICER_FIELDS : COLUMNS[entity]
   const table = [[...cols], ...rows.map((r) => cols.map((c) => r[c] ?? ''))]
   if (format === 'csv') return Buffer.from(stringify(table, { bom: true }), 'utf8')
-  const wb = new ExcelJS.Workbook()
+  const wb = new (await excel()).Workbook()
   const ws = wb.addWorksheet(entity)
   // Every column is text: a police number keeps its leading zeros when the file is edited and imported again.
   ws.columns = cols.map((c) => ({ header: c, key: c, width: Math.max(12, c.length + 2), style: { numFmt: '@' } }))

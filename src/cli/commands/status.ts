@@ -41,9 +41,11 @@ async function cmdStatus(args: string[]): Promise<number> {
   const cfg = loadConfig({ file: values.config })
   const base = daemonUrl(cfg.listen)
   let st: StationStatus
+  let findings: { kind: string; code: string; open: number }[] = []
   try {
     const secret = await credential(cfg.dataDir)
-    const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers: secret ? { authorization: `Bearer ${secret}` } : {} })
+    const headers: Record<string, string> = secret ? { authorization: `Bearer ${secret}` } : {}
+    const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers })
     if (res.status === 401)
       throw new BodyvaultError(
         'DAEMON_AUTH',
@@ -52,6 +54,9 @@ async function cmdStatus(args: string[]): Promise<number> {
       )
     if (!res.ok) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`, 3)
     st = (await res.json()) as StationStatus
+    // Open findings (counts only); a daemon without the registry answers 404 and they are left out.
+    const f = await fetch(`${base}/v1/station/findings`, { signal: AbortSignal.timeout(5000), headers })
+    if (f.ok) findings = ((await f.json()) as { items: typeof findings }).items
   } catch (err) {
     if (err instanceof BodyvaultError) throw err
     const code = errnoCode((err as { cause?: unknown }).cause) ?? errnoCode(err)
@@ -65,7 +70,7 @@ async function cmdStatus(args: string[]): Promise<number> {
     throw new BodyvaultError('DAEMON_HTTP', `cannot ask the daemon at ${base}: ${errorMessage(err)}${code ? ` (${code})` : ''}`, 3)
   }
   if (values.json) {
-    io.stdout(JSON.stringify(st, null, 2) + '\n')
+    io.stdout(JSON.stringify({ ...st, findings }, null, 2) + '\n')
     return EXIT.ok
   }
   io.stdout(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}\n`)
@@ -98,6 +103,11 @@ async function cmdStatus(args: string[]): Promise<number> {
       if (c.lastError) io.stdout(`${c.id}: ${c.lastError}\n`)
     }
   }
+  const open = findings.reduce((a, f) => a + f.open, 0)
+  if (open)
+    io.stdout(
+      `findings: ${open} open (${findings.map((f) => `${f.code} ${f.open}`).join(', ')}): bodyvault finding list shows them, a clerk or supervisor resolves them\n`,
+    )
   const recent = st.recent.slice(0, 5)
   if (recent.length) {
     io.stdout('recently undocked:\n')
