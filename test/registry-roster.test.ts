@@ -11,7 +11,7 @@ import { listDevices, listOfficers, listUnits, unitAt } from '../src/catalog/reg
 import type { BodyvaultError } from '../src/common/errors.js'
 import { assignDevice, returnDevice } from '../src/registry/assign.js'
 import { type RegistryCtx, saveOfficerEntry } from '../src/registry/manage.js'
-import { exportRoster, importRoster, RosterError } from '../src/registry/roster.js'
+import { importRoster, RosterError } from '../src/registry/roster.js'
 import { cli, station, tempDir } from './helpers.js'
 
 const UNITS = 'code,name,level,parent\nT1,巡逻一队,team,S1\nB1,市公安局,bureau,\nS1,城北派出所,station,B1\nT2,巡逻二队,team,S1\n'
