@@ -15,6 +15,8 @@ export interface ReconcileInput {
   sessionId: number
   /** When the session's last listing of the volume began (the station's clock). */
   listedAt: string
+  /** Counters of files the session saw on the camera but could not ingest: still on it, so not a gap. */
+  failedCounters?: readonly number[]
 }
 
 /** Missing numbers as ranges ("4", "7-9"), at most `max` listed. */
@@ -51,7 +53,7 @@ export function reconcileSession(db: Db, actor: string, s: ReconcileInput, o: { 
           const prevMax = earlier.length ? Math.max(...earlier.map((c) => c.counter)) : undefined
           const hi = Math.max(...now)
           const lo = prevMax !== undefined ? prevMax + 1 : Math.min(...now)
-          const have = new Set(all.map((c) => c.counter))
+          const have = new Set([...all.map((c) => c.counter), ...(s.failedCounters ?? [])])
           const missing: number[] = []
           for (let n = lo; n <= hi && missing.length < 10_000; n++) if (!have.has(n)) missing.push(n)
           if (missing.length)

@@ -5,6 +5,8 @@
  * receives only its own settings section. Overrides (an already loaded
  * config, a logger, the environment) are for tests and benches.
  */
+import { basename } from 'node:path'
+import { recordingFacts } from '../camera/names.js'
 import { loadProfiles, type DockingProfile } from '../camera/profile.js'
 import { openCatalog, type Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
@@ -96,7 +98,16 @@ export function openStation(opts: StationOptions = {}): Station {
       const ids = reconcileSession(
         db,
         actor,
-        { sessionId: report.sessionId, listedAt: report.listedAt },
+        {
+          sessionId: report.sessionId,
+          listedAt: report.listedAt,
+          // A file that failed is still on the camera: its number is no gap.
+          failedCounters: report.failed.flatMap((f) => {
+            const p = profiles.get(report.profileId)
+            const n = p ? recordingFacts(basename(f.sourcePath), 0, p).counter : null
+            return n === null ? [] : [n]
+          }),
+        },
         { clockToleranceSec: cfg.docking.clockDriftToleranceSec, now: new Date() },
       )
       if (ids.length) logger.warn({ event: 'registry.reconciliation', sessionId: report.sessionId, findings: ids }, 'reconciliation findings raised')
