@@ -4,7 +4,7 @@
  * immediate transaction (nested inside a roster import's transaction, it
  * joins that one: a bad row leaves nothing half-imported).
  */
-import { listAssignments, endAssignment } from '../catalog/assignments.js'
+import { endAssignment, getAssignment, listAssignments } from '../catalog/assignments.js'
 import type { Db } from '../catalog/db.js'
 import {
   getDevice,
@@ -236,7 +236,7 @@ export function retireDevice(ctx: RegistryCtx, num: string): RosterDevice {
 
 /** Ends an assignment or a checkout at `at` with its `device-returned` event (inside the caller's transaction). */
 export function closePeriod(ctx: Pick<RegistryCtx, 'db' | 'actor' | 'now'>, id: number, at: string): void {
-  const a = listAssignments(ctx.db).find((x) => x.id === id)
+  const a = getAssignment(ctx.db, id)
   if (!a || a.validTo !== null) return
   endAssignment(ctx.db, id, at)
   appendEvent(ctx.db, {

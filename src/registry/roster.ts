@@ -7,8 +7,6 @@
  * file is read back as six digits.
  */
 import { createHash } from 'node:crypto'
-import { parse as parseCsv } from 'csv-parse/sync'
-import { stringify } from 'csv-stringify/sync'
 import type ExcelJS from 'exceljs'
 import { listDevices, listOfficers, listUnits, UNIT_LEVELS } from '../catalog/registry.js'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
@@ -48,7 +46,7 @@ export function formatOf(name: string): RosterFormat {
 
 /** The rows of a roster file, keyed by column name, with their row numbers. */
 export async function readRoster(bytes: Buffer, format: RosterFormat): Promise<{ row: number; fields: Fields }[]> {
-  const table = format === 'csv' ? readCsv(bytes) : await readXlsx(bytes)
+  const table = format === 'csv' ? await readCsv(bytes) : await readXlsx(bytes)
   const [header, ...rows] = table
   if (!header) throw new BodyvaultError('ROSTER_INVALID', 'the roster is empty: the first row names the columns')
   const names = header.map((h) => {
@@ -60,7 +58,9 @@ export async function readRoster(bytes: Buffer, format: RosterFormat): Promise<{
     .filter((r) => Object.values(r.fields).some((v) => v !== undefined && v.trim() !== ''))
 }
 
-function readCsv(bytes: Buffer): string[][] {
+// The spreadsheet libraries load when a roster is read or written: no other command pays for them.
+async function readCsv(bytes: Buffer): Promise<string[][]> {
+  const { parse: parseCsv } = await import('csv-parse/sync')
   try {
     return parseCsv(bytes, { bom: true, relax_column_count: true, skip_empty_lines: false }) as string[][]
   } catch (err) {
@@ -185,7 +185,7 @@ export async function exportRoster(ctx: Pick<RegistryCtx, 'db' | 'zone'>, entity
         : listDevices(ctx.db).map(deviceFields)
   const cols = entity === 'officers' ? OFFICER_FIELDS : COLUMNS[entity]
   const table = [[...cols], ...rows.map((r) => cols.map((c) => r[c] ?? ''))]
-  if (format === 'csv') return Buffer.from(stringify(table, { bom: true }), 'utf8')
+  if (format === 'csv') return Buffer.from((await import('csv-stringify/sync')).stringify(table, { bom: true }), 'utf8')
   const wb = new (await excel()).Workbook()
   const ws = wb.addWorksheet(entity)
   // Every column is text: a police number keeps its leading zeros when the file is edited and imported again.

@@ -70,7 +70,7 @@ async function cmdStatus(args: string[]): Promise<number> {
     throw new BodyvaultError('DAEMON_HTTP', `cannot ask the daemon at ${base}: ${errorMessage(err)}${code ? ` (${code})` : ''}`, 3)
   }
   if (values.json) {
-    io.stdout(JSON.stringify({ ...st, findings }, null, 2) + '\n')
+    io.stdout(JSON.stringify(st, null, 2) + '\n')
     return EXIT.ok
   }
   io.stdout(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}\n`)
