@@ -43,7 +43,7 @@ t.test('profile schema: new keys are checked and errors name the key', async (t)
   t.match(bad({ unlock: { command: [] } }), /unlock\.command: must NOT have fewer than 1 items/)
   t.match(bad({ unlock: { command: ['x'], shell: true } }), /unlock\.shell: is not a known profile key/)
   t.match(bad({ identity: { deviceId: 'a', colour: 'b' } }), /identity\.colour: is not a known profile key/)
-  t.match(bad({ filename: { pattern: '^(?<device>\\w+)' } }), /unknown named group "device" \(allowed: deviceId, officerId, date, time, important\)/)
+  t.match(bad({ filename: { pattern: '^(?<device>\\w+)' } }), /unknown named group "device" \(allowed: deviceId, officerId, date, time, important, counter\)/)
   t.match(bad({ wipeAfterIngest: true }), /wipeAfterIngest needs readOnly: false/)
   t.equal(bad({ wipeAfterIngest: true, readOnly: false }), 'accepted')
   t.equal(

@@ -14,10 +14,12 @@ t.test('GA/T 947 names give device, officer, local time in the camera zone, impo
     recordedOffset: '+08:00',
     recordedSource: 'filename',
     important: true,
+    counter: 7,
   })
   const g = recordingFacts('A1B2C3D_012345_20260101000000_0001.MP4', 0, GAT947)
   t.equal(g.recordedAt, '2025-12-31T16:00:00.000Z', 'midnight local is the previous day in UTC')
   t.equal(g.important, false)
+  t.equal(g.counter, 1, 'the file counter, leading zeros read as a number')
 })
 
 t.test('an impossible date in the name falls back to the file time, and says so', async (t) => {

@@ -10,13 +10,14 @@ import { strictNumbers } from './params.js'
 import { caseRoutes } from './routes/cases.js'
 import { exportRoutes } from './routes/exports.js'
 import { recordingRoutes } from './routes/recordings.js'
+import { registryRoutes } from './routes/registry.js'
 import { statsRoutes } from './routes/stats.js'
 import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 
 export type { ApiDeps }
 
 /** The route groups under /v1, each a fastify plugin with the API's type provider. */
-const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes] as const
+const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes] as const
 
 /**
  * The HTTP API: fastify 5, JSON schemas on every route (shared ones by

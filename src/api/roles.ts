@@ -27,6 +27,10 @@ export const RIGHTS = [
   'tokens:admin',
   'metrics:read',
   'docs:read',
+  'registry:read',
+  'registry:write',
+  'findings:read',
+  'findings:resolve',
 ] as const
 export type Right = (typeof RIGHTS)[number]
 
@@ -45,6 +49,9 @@ const clerk: Right[] = [
   'exports:request',
   'stats:read',
   'retention:read',
+  'registry:read',
+  'findings:read',
+  'findings:resolve',
 ]
 
 /**
@@ -69,8 +76,11 @@ export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
     'verify:run',
     'stats:read',
     'retention:read',
+    'registry:read',
+    'findings:read',
   ]),
-  admin: new Set<Right>([...service, 'station:read', 'tokens:admin']),
+  // Admins keep the roster (units, officers, devices, who carries which camera).
+  admin: new Set<Right>([...service, 'station:read', 'tokens:admin', 'registry:read', 'registry:write']),
   kiosk: new Set<Right>(['station:read']),
   'station-local': new Set<Right>(['station:read']),
 }

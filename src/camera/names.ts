@@ -81,6 +81,8 @@ export interface RecordingFacts {
   recordedOffset: string
   recordedSource: 'filename' | 'file-mtime'
   important: boolean
+  /** The camera's file counter, when the profile's pattern has a `counter` group (reconciliation finds gaps in it). */
+  counter: number | null
 }
 
 export interface Identity {
@@ -123,5 +125,6 @@ export function recordingFacts(
     recordedOffset: when.toFormat('ZZ'),
     recordedSource: source,
     important: pick(groups.important) !== null,
+    counter: groups.counter && /^\d{1,9}$/.test(groups.counter) ? Number(groups.counter) : null,
   }
 }

@@ -25,7 +25,11 @@ export interface DockingProfile {
   /** Files whose presence at the volume root identifies this model. */
   volumeMarkers?: string[]
   filename?: {
-    /** JS regular expression with named groups: deviceId, officerId, date (YYYYMMDD), time (HHMMSS), important. */
+    /**
+     * JS regular expression with named groups: deviceId, officerId, date
+     * (YYYYMMDD), time (HHMMSS), important, counter (the camera's file
+     * number: gaps and repeats across dockings are reconciliation findings).
+     */
     pattern: string
   }
   /** IANA zone of the camera clock, e.g. Asia/Shanghai. */
@@ -84,7 +88,7 @@ export interface IdentityMapping {
 }
 
 /** The named groups a filename pattern may use. */
-export const FILENAME_GROUPS = ['deviceId', 'officerId', 'date', 'time', 'important'] as const
+export const FILENAME_GROUPS = ['deviceId', 'officerId', 'date', 'time', 'important', 'counter'] as const
 
 /** A profile never writes to its camera unless it says readOnly: false. */
 export function isReadOnly(p: Pick<DockingProfile, 'readOnly'>): boolean {

@@ -8,6 +8,7 @@ import { ingestTruth } from './migrations/007-ingest-truth.js'
 import { kiosk } from './migrations/009-kiosk.js'
 import { anchors } from './migrations/011-anchors.js'
 import { fixity } from './migrations/012-fixity.js'
+import { registry } from './migrations/015-registry.js'
 
 export interface Migration {
   version: number
@@ -27,4 +28,4 @@ export interface Migration {
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity, registry]

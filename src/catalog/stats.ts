@@ -10,6 +10,8 @@ export type RecordingStats = {
   totals: { recordings: number; bytes: number; hours: number }
   byOfficer: { officerId: string; recordings: number; bytes: number; hours: number }[]
   byDevice: { deviceId: string; recordings: number; bytes: number; hours: number }[]
+  /** By the unit the officer belonged to at the recorded time (recording_attribution.unit_code), not their unit today. */
+  byUnit: { unitCode: string; recordings: number; bytes: number; hours: number }[]
   byDay: { day: string; recordings: number; bytes: number; hours: number }[]
   /** ingested - recorded, in seconds: quantiles and a histogram. */
   dockingDelaySeconds: {
@@ -50,7 +52,7 @@ export function recordingStats(db: Db, q: { from?: string | undefined; to?: stri
     where.push('r.recorded_at < ?')
     args.push(q.to)
   }
-  const from = `FROM recordings r LEFT JOIN media_info m ON m.recording_id = r.id WHERE ${where.join(' AND ')}`
+  const from = `FROM recordings r LEFT JOIN media_info m ON m.recording_id = r.id LEFT JOIN recording_attribution a ON a.recording_id = r.id WHERE ${where.join(' AND ')}`
   const by = <K extends string>(expr: string, as: K) =>
     db.prepare(`SELECT ${expr} AS ${as}, count(*) AS recordings, sum(r.size) AS bytes, ${HOURS} AS hours ${from} GROUP BY 1 ORDER BY 1`).all(...args) as ({
       [k in K]: string
@@ -69,6 +71,7 @@ export function recordingStats(db: Db, q: { from?: string | undefined; to?: stri
     totals: db.prepare(`SELECT count(*) AS recordings, coalesce(sum(r.size), 0) AS bytes, ${HOURS} AS hours ${from}`).get(...args) as RecordingStats['totals'],
     byOfficer: by("coalesce(r.officer_id, '(unknown)')", 'officerId'),
     byDevice: by("coalesce(r.device_id, '(unknown)')", 'deviceId'),
+    byUnit: by("coalesce(a.unit_code, '(unknown)')", 'unitCode'),
     byDay: by('date(r.recorded_at, r.recorded_offset)', 'day'),
     dockingDelaySeconds: { count: n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1), histogram },
     uncategorised: (db.prepare(`SELECT count(*) AS n ${from} AND r.category IS NULL`).get(...args) as { n: number }).n,

@@ -9,12 +9,14 @@ import { checkpointCommand } from './commands/checkpoint.js'
 import { doctorCommand } from './commands/doctor.js'
 import { exportPackageCommand } from './commands/export-package.js'
 import { fixityCommand } from './commands/fixity.js'
+import { findingCommand } from './commands/finding.js'
 import { holdCommand } from './commands/hold.js'
 import { ingestCommand } from './commands/ingest.js'
 import { keyCommand } from './commands/key.js'
 import { mediaCommand } from './commands/media.js'
 import { offloadCommand } from './commands/offload.js'
 import { recordingsCommand } from './commands/recordings.js'
+import { deviceCommand, officerCommand, unitCommand } from './commands/registry.js'
 import { reindexCommand } from './commands/reindex.js'
 import { restoreObjectCommand } from './commands/restore-object.js'
 import { retentionCommand } from './commands/retention.js'
@@ -51,6 +53,10 @@ export const COMMANDS: Command[] = [
   mediaCommand,
   doctorCommand,
   tokenCommand,
+  unitCommand,
+  officerCommand,
+  deviceCommand,
+  findingCommand,
 ]
 
 function usageText(): string {

@@ -94,6 +94,14 @@ const catalogue = {
   SELF_APPROVAL: [403, 2, 'the requester cannot decide its own export request: another supervisor must'],
   ALREADY_DECIDED: [409, 2, 'the export request is already decided'],
   NOT_APPROVED: [409, 2, 'only an approved export request can be downloaded'],
+  // The registry: units, officers, devices, assignments, rosters, findings.
+  REGISTRY_INVALID: [400, 2, 'the registry entry is invalid: see the message for the field and what it must be'],
+  REGISTRY_NOT_FOUND: [404, 2, 'no such unit, officer, device or assignment (bodyvault unit|officer|device list)'],
+  REGISTRY_EXISTS: [409, 2, 'the unit, officer or device exists already: use update'],
+  ASSIGNMENT_OVERLAP: [409, 2, 'the device is already assigned or checked out for part of this period: end that first'],
+  ROSTER_INVALID: [400, 2, 'the roster has bad rows: nothing was imported; fix the rows listed and import again'],
+  FINDING_NOT_FOUND: [404, 2, 'no such finding (bodyvault finding list)'],
+  FINDING_RESOLVED: [409, 2, 'the finding is already resolved'],
   // HTTP.
   BAD_REQUEST: [400, 2, 'the request is malformed'],
   BAD_CURSOR: [400, 2, 'the cursor is not one this search returned'],

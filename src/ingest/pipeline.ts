@@ -136,6 +136,21 @@ async function commitStaged(s: SessionRun, st: Staged): Promise<void> {
     return
   }
   await o.vault.commitObject(copy.path, copy.sha256)
+  const attribution = o.resolveOfficer
+    ? {
+        resolve: o.resolveOfficer,
+        input: {
+          deviceId: facts.deviceId,
+          officerId: facts.officerId,
+          officerFrom: officerFrom(s, f, facts),
+          usb: o.usb ?? null,
+          recordedAt: facts.recordedAt,
+          kind: f.kind,
+          counter: facts.counter,
+          sessionId: s.sessionId,
+        },
+      }
+    : undefined
   const { id } = recordIngested(
     o.db,
     {
@@ -158,8 +173,17 @@ async function commitStaged(s: SessionRun, st: Staged): Promise<void> {
     o.actor,
     o.onRecorded,
     { volumeId: s.volume.id, volumeKey: s.volume.key, rawPath: f.rawB64 },
+    attribution,
   )
   s.ingested(f, copy, id)
+}
+
+/** Where the camera's officer for this file came from: its own name, else the unlock tool (or `ingest --officer`), else the other files' names. */
+function officerFrom(s: SessionRun, f: CameraFile, facts: RecordingFacts): 'file-name' | 'camera-identity' | null {
+  if (facts.officerId === null) return null
+  const own = recordingFacts(f.sourcePath.slice(f.sourcePath.lastIndexOf('/') + 1), 0, s.o.profile).officerId
+  if (own !== null) return 'file-name'
+  return s.o.identity?.officerId === facts.officerId ? 'camera-identity' : 'file-name'
 }
 
 async function exists(path: string, signal?: AbortSignal): Promise<boolean> {

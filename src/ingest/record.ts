@@ -3,6 +3,7 @@ import { insertRecording, nextRecordingId, touchDeviceAndOfficer, type IngestFac
 import { rememberVolumeFile } from '../catalog/sessions.js'
 import { subjects } from '../ledger/events.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
+import type { AttributionInput, OfficerResolver } from './types.js'
 
 /** What the station does with a new recording inside its ingest transaction (src/station/ queues its media jobs). */
 export type RecordedHook = (db: Db, recording: { id: number; kind: IngestFacts['kind']; at: string }) => void
@@ -23,14 +24,26 @@ export interface Origin {
  * row without its event or an event without its row. Call only after the
  * object is in objects/ (invariant 1).
  */
-export function recordIngested(db: Db, facts: IngestFacts, actor: string, onRecorded?: RecordedHook, origin?: Origin): { id: number; event: LedgerEvent } {
+export function recordIngested(
+  db: Db,
+  given: IngestFacts,
+  actor: string,
+  onRecorded?: RecordedHook,
+  origin?: Origin,
+  attribution?: { resolve: OfficerResolver; input: AttributionInput },
+): { id: number; event: LedgerEvent } {
   return db
     .transaction(() => {
       const id = nextRecordingId(db)
-      const payload = origin ? { recordingId: id, ...facts, sourceRaw: origin.rawPath, volume: origin.volumeKey } : { recordingId: id, ...facts }
+      // The registry decides the officer inside this transaction: the roster it reads is the one the event records.
+      const resolved = attribution?.resolve(db, attribution.input)
+      const facts = resolved ? { ...given, officerId: resolved.officerId } : given
+      const base = { recordingId: id, ...facts, ...resolved?.attribution }
+      const payload = origin ? { ...base, sourceRaw: origin.rawPath, volume: origin.volumeKey } : base
       const event = appendEvent(db, { type: 'ingested', actor, subject: subjects.recording(id), payload })
       touchDeviceAndOfficer(db, facts.deviceId, facts.officerId, event.at)
       insertRecording(db, { ...facts, id, ingestedAt: event.at, eventSeq: event.seq })
+      resolved?.record(db, id, event.at)
       if (origin && facts.sessionId !== null)
         rememberVolumeFile(db, origin.volumeId, {
           rawPath: origin.rawPath,

@@ -197,6 +197,14 @@ export async function ingestCamera(ctx: IngestContext, session: IngestSessionOpt
       })
     })
     .immediate()
+  try {
+    o.onSessionEnded?.(report)
+  } catch (err) {
+    slog.error(
+      { event: 'ingest.after_session_failed', err: errorMessage(err), stack: (err as Error).stack },
+      'the work after the session (reconciliation) failed',
+    )
+  }
   slog.info(
     {
       event: 'ingest.end',

@@ -6,7 +6,9 @@
 import type { Identity } from '../camera/names.js'
 import type { DockingProfile } from '../camera/profile.js'
 import type { Db } from '../catalog/db.js'
+import type { Kind } from '../common/kinds.js'
 import type { Logger } from '../common/log.js'
+import type { IngestAttribution } from '../ledger/events.js'
 import type { Vault } from '../vault/store.js'
 import type { RecordedHook } from './record.js'
 import type { ListedFile, Listing } from './walk.js'
@@ -28,7 +30,38 @@ export interface IngestContext {
    * all: a crash never leaves a recording without its jobs.
    */
   onRecorded?: RecordedHook
+  /**
+   * Whose recording it is (the station's registry): called inside the
+   * transaction that records it, before its `ingested` event, which then
+   * names the officer it decided and says where that came from.
+   */
+  resolveOfficer?: OfficerResolver
+  /** After a session has ended and been recorded (the registry's reconciliation); an error here is logged, never the session's. */
+  onSessionEnded?: (report: IngestReport) => void
 }
+
+/** What the registry is asked about one new recording. */
+export interface AttributionInput {
+  /** From the file name, else the docked camera's identity. */
+  deviceId: string | null
+  officerId: string | null
+  /** Where officerId came from (null when nothing on the camera named one). */
+  officerFrom: 'file-name' | 'camera-identity' | null
+  usb: { vendorId: string; productId: string; serial: string | null } | null
+  recordedAt: string
+  kind: Kind
+  counter: number | null
+  sessionId: number | null
+}
+
+/** The registry's answer: the officer to record, the facts the `ingested` event carries, and what to store once the recording has its id. */
+export interface ResolvedOfficer {
+  officerId: string | null
+  attribution: IngestAttribution
+  record(tx: Db, recordingId: number, at: string): void
+}
+
+export type OfficerResolver = (tx: Db, r: AttributionInput) => ResolvedOfficer
 
 /** The `ingest` section of the configuration. */
 export interface IngestSettings {

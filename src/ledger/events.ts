@@ -14,6 +14,9 @@ import type { Derivative } from '../catalog/derivatives.js'
 import type { MediaFacts } from '../catalog/media-info.js'
 import type { JobKind } from '../catalog/media-jobs.js'
 import type { IngestFacts } from '../catalog/recordings.js'
+import type { AssignmentKind, OfficerSource } from '../catalog/assignments.js'
+import type { FindingKind } from '../catalog/findings.js'
+import type { RosterDevice, RosterOfficer, Unit } from '../catalog/registry.js'
 
 // ---------------------------------------------------------------------------
 // actors: who caused an event
@@ -50,6 +53,9 @@ export type StationSubject = `station:${string}`
 export type CheckpointSubject = `checkpoint:${number}`
 /** Another station's log this station witnesses, by its checkpoint origin ("bodyvault/<station id>"). */
 export type LogSubject = `log:${string}`
+export type UnitSubject = `unit:${string}`
+export type AssignmentSubject = `assignment:${number}`
+export type FindingSubject = `finding:${number}`
 
 export const subjects = {
   recording: (id: number): RecordingSubject => `recording:${id}`,
@@ -63,6 +69,9 @@ export const subjects = {
   station: (id: string): StationSubject => `station:${id}`,
   checkpoint: (id: number): CheckpointSubject => `checkpoint:${id}`,
   log: (origin: string): LogSubject => `log:${origin}`,
+  unit: (code: string): UnitSubject => `unit:${code}`,
+  assignment: (id: number): AssignmentSubject => `assignment:${id}`,
+  finding: (id: number): FindingSubject => `finding:${id}`,
 }
 
 /** The kind and the id of a subject as the builders spell it: "recording:42" -> recording, "42". */
@@ -76,8 +85,12 @@ export function splitSubject(subject: string): { kind: string; id: string } {
 
 type Vocabulary = {
   // ingest (src/ingest/)
-  /** A verified object became a recording: the catalog row's facts. */
-  ingested: { subject: RecordingSubject; payload: { recordingId: number } & IngestFacts }
+  /**
+   * A verified object became a recording: the catalog row's facts, and
+   * (since the registry, issue 17) where its officer came from, the roster
+   * device, the officer's unit at the recorded time and the file counter.
+   */
+  ingested: { subject: RecordingSubject; payload: { recordingId: number } & IngestFacts & Partial<IngestAttribution> }
   'ingest-session-ended': {
     subject: SessionSubject
     payload: {
@@ -130,6 +143,49 @@ type Vocabulary = {
       failed: { sourcePath: string; error: string }[]
     }
   }
+
+  // registry (src/registry/): every change of the roster; `via` says how (cli, api, import: the roster file's SHA-256)
+  'unit-saved': { subject: UnitSubject; payload: RegistryChange<Omit<Unit, 'updatedAt'>> }
+  'officer-saved': { subject: OfficerSubject; payload: RegistryChange<Omit<RosterOfficer, 'updatedAt'>> & { unitFrom: string | null } }
+  'device-saved': { subject: DeviceSubject; payload: RegistryChange<Omit<RosterDevice, 'updatedAt'>> }
+  /** A roster file imported: all its rows in one transaction (each row's own event precedes this one). */
+  'roster-imported': {
+    subject: StationSubject
+    payload: {
+      entity: 'units' | 'officers' | 'devices'
+      format: 'csv' | 'xlsx'
+      sha256: string
+      rows: number
+      added: number
+      updated: number
+      unchanged: number
+    }
+  }
+  /** A device given to an officer for a period (assignment) or a shift (checkout). */
+  'device-assigned': {
+    subject: AssignmentSubject
+    payload: { assignmentId: number; kind: AssignmentKind; deviceNumber: string; policeNumber: string; validFrom: string; validTo: string | null }
+  }
+  /** An assignment ended, or a checked-out device returned. */
+  'device-returned': {
+    subject: AssignmentSubject
+    payload: { assignmentId: number; kind: AssignmentKind; deviceNumber: string; policeNumber: string; validTo: string }
+  }
+  /** Something for a clerk or a supervisor: a name/assignment conflict, a reconciliation gap. */
+  'finding-raised': {
+    subject: FindingSubject
+    payload: {
+      findingId: number
+      kind: FindingKind
+      code: string
+      deviceNumber: string | null
+      recordingId: number | null
+      sessionId: number | null
+      message: string
+      detail: Record<string, unknown>
+    }
+  }
+  'finding-resolved': { subject: FindingSubject; payload: { findingId: number; resolution: string } }
 
   // media (src/media/)
   /** Probe result (one media_info row) and the sidecar links it made. */
@@ -399,6 +455,11 @@ export type RestorePoint = { treeSize: number; rootHash: string }
  * otherwise sign a checkpoint after every run; the next checkpoint something else causes covers it.
  */
 export const QUIET_EVENT_TYPES: readonly EventType[] = ['checkpoint', 'fixity-checked']
+/** What the registry adds to an `ingested` event (catalog recording_attribution). */
+export type IngestAttribution = { officerSource: OfficerSource; deviceNumber: string | null; unitCode: string | null; fileCounter: number | null }
+
+/** A change of a registry entry: the entry as it is now, what it was (null when added), and how the change came. */
+type RegistryChange<T> = { action: 'added' | 'updated' | 'retired'; entry: T; previous: T | null; via: string }
 
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }

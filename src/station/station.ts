@@ -5,6 +5,8 @@
  * receives only its own settings section. Overrides (an already loaded
  * config, a logger, the environment) are for tests and benches.
  */
+import { basename } from 'node:path'
+import { recordingFacts } from '../camera/names.js'
 import type { AnchorDeps } from '../anchor/deps.js'
 import { anchorOnce } from '../anchor/job.js'
 import { witnessPeers } from '../anchor/settings.js'
@@ -28,6 +30,8 @@ import { offloadSettings } from '../offload/config.js'
 import { openObject } from '../offload/cache.js'
 import { S3Store } from '../offload/s3.js'
 import type { OffloadDeps } from '../offload/context.js'
+import { attributeRecording } from '../registry/attribute.js'
+import { reconcileSession } from '../registry/reconcile.js'
 import { retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
@@ -130,6 +134,27 @@ export function openStation(opts: StationOptions = {}): Station {
     profiles: [...profiles.values()],
     // Every new recording gets its media jobs in its own ingest transaction.
     onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
+    // The registry names each new recording's officer (camera first, else the device's carrier) and its unit.
+    resolveOfficer: (tx, r) => attributeRecording(tx, actor, r),
+    // After each docking: counter gaps and repeats, late and future-dated recordings, as findings.
+    onSessionEnded: (report) => {
+      const ids = reconcileSession(
+        db,
+        actor,
+        {
+          sessionId: report.sessionId,
+          listedAt: report.listedAt,
+          // A file that failed is still on the camera: its number is no gap.
+          failedCounters: report.failed.flatMap((f) => {
+            const p = profiles.get(report.profileId)
+            const n = p ? recordingFacts(basename(f.sourcePath), 0, p).counter : null
+            return n === null ? [] : [n]
+          }),
+        },
+        { clockToleranceSec: cfg.docking.clockDriftToleranceSec, now: new Date() },
+      )
+      if (ids.length) logger.warn({ event: 'registry.reconciliation', sessionId: report.sessionId, findings: ids }, 'reconciliation findings raised')
+    },
   }
   let offload: OffloadDeps | null | undefined
   const fixity = new Fixity({

@@ -12,6 +12,8 @@ import type { ApiDeps } from '../deps.js'
 import { actorOf, tokenOf } from '../auth.js'
 import { isoInstant } from '../params.js'
 import { type ApiPlugin, idParams, instant, ref } from '../schemas.js'
+import { getAttribution } from '../../catalog/assignments.js'
+import { listFindings } from '../../catalog/findings.js'
 import { sendObject } from '../stream.js'
 
 const ident = { type: 'string', minLength: 1, maxLength: 64 } as const
@@ -138,6 +140,9 @@ export const recordingRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
           holds: holdsOf(deps.db, r.id, true),
           cases: casesOf(deps.db, r.id),
         },
+        // Whose it is and why (file name, camera, assignment, checkout), and what a clerk must still decide about it.
+        attribution: getAttribution(deps.db, r.id) ?? null,
+        findings: listFindings(deps.db, { recordingId: r.id }),
         events: eventsFor(deps.db, subjects.recording(r.id)),
       }
     },

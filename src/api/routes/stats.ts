@@ -6,7 +6,8 @@ import { type ApiPlugin, instant, ref } from '../schemas.js'
 const group = { type: 'array', items: { type: 'object', additionalProperties: true } } as const
 
 /**
- * GET /v1/stats: recordings and hours per officer, device and (camera-local)
+ * GET /v1/stats: recordings and hours per officer, device, unit (the officer's
+ * at the recorded time) and (camera-local)
  * day; the docking delay (ingested - recorded) as a distribution; the
  * uncategorised count; failed media jobs. Optional from/to on recorded_at.
  */
@@ -25,6 +26,7 @@ export const statsRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
               totals: { type: 'object', additionalProperties: true },
               byOfficer: group,
               byDevice: group,
+              byUnit: group,
               byDay: group,
               dockingDelaySeconds: { type: 'object', additionalProperties: true },
               uncategorised: { type: 'integer' },

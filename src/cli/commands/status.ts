@@ -60,14 +60,33 @@ async function fixityOf(base: string, dataDir: string): Promise<FixityState | un
   return res?.ok ? ((await res.json()) as FixityState) : undefined
 }
 
-/** The daemon's status with its fixity state (from a daemon that has one). */
-type Status = StationStatus & { fixity?: FixityState }
+/** An open-findings count of the registry's reconciliation (GET /v1/station/findings). */
+type FindingCount = { kind: string; code: string; open: number }
+
+/** The daemon's status with its fixity state (from a daemon that has one) and its open findings (text only: --json is GET /v1/station). */
+type Status = StationStatus & { fixity?: FixityState; findings?: FindingCount[] }
 
 /** Asks the running daemon for its status once. */
 async function fetchStatus(base: string, dataDir: string): Promise<Status> {
   const st = await stationStatus(base, dataDir)
   const fixity = await fixityOf(base, dataDir)
-  return fixity ? { ...st, fixity } : st
+  const findings = await findingsOf(base, dataDir)
+  return { ...st, ...(fixity ? { fixity } : {}), ...(findings ? { findings } : {}) }
+}
+
+/** Open findings (counts only); a daemon without the registry answers 404 and they are left out. */
+async function findingsOf(base: string, dataDir: string): Promise<FindingCount[] | undefined> {
+  const secret = await credential(dataDir)
+  const res = await fetch(`${base}/v1/station/findings`, {
+    signal: AbortSignal.timeout(5000),
+    headers: secret ? { authorization: `Bearer ${secret}` } : {},
+  }).catch(() => undefined)
+  return res?.ok ? ((await res.json()) as { items: FindingCount[] }).items : undefined
+}
+
+/** The status as --json prints it: the daemon's GET /v1/station with its fixity state. */
+function statusJson({ findings: _, ...st }: Status): Omit<Status, 'findings'> {
+  return st
 }
 
 async function stationStatus(base: string, dataDir: string): Promise<StationStatus> {
@@ -128,6 +147,11 @@ export function statusText(st: Status, base: string): string {
     }
   }
   if (st.fixity) out.push(stateText(st.fixity).trimEnd())
+  const open = (st.findings ?? []).reduce((a, f) => a + f.open, 0)
+  if (open)
+    out.push(
+      `findings: ${open} open (${(st.findings ?? []).map((f) => `${f.code} ${f.open}`).join(', ')}): bodyvault finding list shows them, a clerk or supervisor resolves them`,
+    )
   const recent = st.recent.slice(0, 5)
   if (recent.length) {
     out.push('recently undocked:')
@@ -167,7 +191,7 @@ async function watch(base: string, dataDir: string, everyMs: number, json: boole
       let text: string
       try {
         const st = await fetchStatus(base, dataDir)
-        text = json ? `${JSON.stringify(st)}\n` : statusText(st, base)
+        text = json ? `${JSON.stringify(statusJson(st))}\n` : statusText(st, base)
       } catch (err) {
         if (!(err instanceof BodyvaultError)) throw err
         text = json ? `${JSON.stringify({ error: { code: err.code, message: err.message } })}\n` : `${err.code}: ${err.message}\n`
@@ -200,7 +224,7 @@ async function cmdStatus(args: string[]): Promise<number> {
   const base = daemonUrl(cfg.listen)
   if (values.watch) return watch(base, cfg.dataDir, Math.round(every * 1000), values.json)
   const st = await fetchStatus(base, cfg.dataDir)
-  io.stdout(values.json ? `${JSON.stringify(st, null, 2)}\n` : statusText(st, base))
+  io.stdout(values.json ? `${JSON.stringify(statusJson(st), null, 2)}\n` : statusText(st, base))
   return EXIT.ok
 }
 
