@@ -1,3 +1,4 @@
+import type { Migration } from './migrations/migration.js'
 import { foundation } from './migrations/001-foundation.js'
 import { media } from './migrations/002-media.js'
 import { retention } from './migrations/003-retention.js'
@@ -10,18 +11,6 @@ import { anchors } from './migrations/011-anchors.js'
 import { fixity } from './migrations/012-fixity.js'
 import { registry } from './migrations/015-registry.js'
 
-export interface Migration {
-  version: number
-  name: string
-  sql: string
-  /**
-   * It rebuilds a table that others refer to (SQLite's documented 12-step
-   * procedure for a change ALTER TABLE cannot make): it runs with foreign
-   * keys off, and PRAGMA foreign_key_check must find nothing before commit.
-   */
-  rebuildsTables?: boolean
-}
-
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
  * once, in order, inside a transaction; PRAGMA user_version records how far
@@ -29,3 +18,5 @@ export interface Migration {
  * list it here, in version order.
  */
 export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity, registry]
+
+export type { Migration }

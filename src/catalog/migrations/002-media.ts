@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * The media pipeline: persisted jobs, probe results, derivatives (proxies,

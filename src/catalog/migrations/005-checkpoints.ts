@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * Signed checkpoints of the ledger's Merkle tree (src/ledger/checkpoint.ts).

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * Ingest truth (issue 11): a camera volume is known by its identity (USB

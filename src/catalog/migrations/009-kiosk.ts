@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * The kiosk role (the dock screen's credential: station status only). The

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * Checkpoint anchors (src/anchor/, src/ledger/checkpoint-log.ts):

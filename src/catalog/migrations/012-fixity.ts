@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * Block hashes and the rolling fixity check (src/catalog/fixity.ts).

@@ -1,4 +1,4 @@
-import type { Migration } from '../migrations.js'
+import type { Migration } from './migration.js'
 
 /**
  * The registry (issue 17): units (a tree: bureau > station > team), the
