@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { openCatalog } from '../src/catalog/db.js'
@@ -14,11 +15,18 @@ t.test('migrations are numbered in order, and four processes opening one new cat
   t.equal(new Set(versions).size, versions.length, 'no version twice')
   const dir = tempDir(t)
   const env = { BODYVAULT_DATA_DIR: join(dir, 'data'), BODYVAULT_LOG_LEVEL: 'silent' }
+  // Read-only commands never make a vault (DATA_DIR_MISSING): four ingests, each of its own small camera, make it at once.
+  const cams = [1, 2, 3, 4].map((n) => {
+    const cam = join(dir, `cam${n}`, 'DCIM')
+    mkdirSync(cam, { recursive: true })
+    writeFileSync(join(cam, `clip${n}.mp4`), `not really a video ${n}`)
+    return join(dir, `cam${n}`)
+  })
   const codes = await Promise.all(
-    [1, 2, 3, 4].map(
-      () =>
+    cams.map(
+      (cam) =>
         new Promise<number | null>((resolve) => {
-          const c = spawnCli(['recordings', '--json'], env, { stdio: 'ignore' })
+          const c = spawnCli(['ingest', cam, '--json'], env, { stdio: 'ignore' })
           c.on('exit', resolve)
         }),
     ),
@@ -26,5 +34,6 @@ t.test('migrations are numbered in order, and four processes opening one new cat
   t.same(codes, [0, 0, 0, 0])
   const db = openCatalog(join(dir, 'data', 'catalog.db'))
   t.equal(db.pragma('user_version', { simple: true }), versions[versions.length - 1])
+  t.equal(db.prepare('SELECT count(*) FROM recordings').pluck().get(), 4, 'each ingest committed its file')
   db.close()
 })
