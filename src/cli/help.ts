@@ -91,6 +91,43 @@ export const HELP: Record<string, CommandHelp> = {
       'Checks the station: config, vault and its owner, the key, the listen address, mount roots, free space and days of footage left, ffmpeg and its encoders.',
     examples: ['bodyvault doctor', 'bodyvault doctor --json'],
   },
+  fixity: {
+    summary:
+      'Re-hashes the vault objects that are due (or all of them), repairing a bad copy from a backup dir or the S3 copy; status shows the rolling check.',
+    examples: ['bodyvault fixity status', 'bodyvault fixity run --all --budget 50', 'bodyvault fixity run --json | jq .report'],
+  },
+  'restore-object': {
+    summary: 'Brings footage evicted to the S3 bucket back into the local vault, hashed on the way, each fetch in the ledger.',
+    examples: ['bodyvault restore-object 42 43', 'bodyvault restore-object 42 --originals-only'],
+  },
+  unit: {
+    summary: 'The units of the force (bureau > station > team): list, add, update, retire, and import or export a roster as CSV or XLSX.',
+    examples: [
+      'bodyvault unit add 110105 --name 朝阳分局 --level bureau',
+      'bodyvault unit import units.xlsx',
+      'bodyvault unit export --format csv --out units.csv',
+    ],
+  },
+  officer: {
+    summary: 'Officers by police number (警号, six digits): list, add, move between units, retire, and import or export a roster.',
+    examples: [
+      'bodyvault officer add 012345 --name 张伟 --unit 110105001',
+      'bodyvault officer update 012345 --unit 110105002 --unit-from 2026-12-01',
+      'bodyvault officer import officers.csv',
+    ],
+  },
+  device: {
+    summary:
+      'Cameras by device number (设备编号): the register, who carries which (assigned for a period, or checked out for a shift), and roster import and export.',
+    examples: ['bodyvault device assign A1B2C3D 012345 --from 2026-12-01', 'bodyvault device checkout P0001 012345', 'bodyvault device return P0001'],
+  },
+  finding: {
+    summary: "What reconciliation found for a clerk to look at (an officer conflict, a gap in a camera's file counter, a clock off): list, show, resolve.",
+    examples: [
+      'bodyvault finding list',
+      'bodyvault finding resolve 7 --resolution "file 0005 deleted on the camera by its officer, see report 2026-118" --by li.na',
+    ],
+  },
   token: {
     summary: 'API tokens for clerks, supervisors, auditors and the dock screen (shown once).',
     examples: ['bodyvault token create --role clerk --name "desk 1"', 'bodyvault token create --role kiosk --name "dock screen"', 'bodyvault token revoke 3'],
