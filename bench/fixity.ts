@@ -53,7 +53,7 @@ const cam = join(dir, 'cam', 'DCIM')
 mkdirSync(cam, { recursive: true })
 for (let i = 0; i < FILES; i++)
   writeFileSync(join(cam, `A1B2C3D_012345_2026112008${String(i).padStart(2, '0')}00_${String(i + 1).padStart(4, '0')}.MP4`), randomBytes(FILE_BYTES))
-const loaded = loadConfig({ env: {} })
+const loaded = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })
 const st = openStation({
   config: { ...loaded, dataDir: join(dir, 'data'), docking: { ...loaded.docking, mountRoots: [join(dir, 'none')] } },
   logger: silentLogger(),

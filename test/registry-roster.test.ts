@@ -146,6 +146,8 @@ t.test('XLSX: a number cell gets its leading zeros back, dates read as dates, ba
 
 t.test('export then import through the CLI, CSV and XLSX: the roster reads back unchanged', async (t) => {
   const dir = tempDir(t)
+  // The vault exists (the registry's commands, like every command but start, ingest and reindex, never make one).
+  station(t, join(dir, 'data')).st.close()
   const env = { BODYVAULT_DATA_DIR: join(dir, 'data') }
   writeFileSync(join(dir, 'units.csv'), UNITS)
   writeFileSync(join(dir, 'officers.csv'), OFFICERS)

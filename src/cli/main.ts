@@ -138,7 +138,10 @@ export async function run(argv: string[]): Promise<void> {
   } catch (err) {
     if (errnoCode(err) === 'EPIPE') return
     if (err instanceof BodyvaultError) {
-      io.stderr(`bodyvault: ${err.code}: ${oneLine(err.message)}\n`)
+      // An error that lists its parts (a roster's bad rows) keeps them one per line under its one-line summary.
+      const details = (err as BodyvaultError & { details?: string[] }).details
+      io.stderr(`bodyvault: ${err.code}: ${oneLine(details ? (err.message.split('\n')[0] ?? '') : err.message)}\n`)
+      for (const d of details ?? []) io.stderr(`  ${d}\n`)
       if (verbose && err.cause instanceof Error && err.cause.stack) io.stderr(`${err.cause.stack}\n`)
       process.exitCode = err.exitCode
     } else {

@@ -165,8 +165,11 @@ export async function importRoster(ctx: RegistryCtx, entity: Entity, bytes: Buff
 
 /** The import's bad rows: nothing was imported. */
 export class RosterError extends BodyvaultError {
+  /** One line per bad row: the CLI prints them under its one-line error. */
+  readonly details: string[]
   constructor(readonly rows: RowError[]) {
     super('ROSTER_INVALID', `${rows.length} bad row(s), nothing was imported:\n${rows.map((r) => `  row ${r.row}: ${r.error}`).join('\n')}`)
+    this.details = rows.map((r) => `row ${r.row}: ${r.error}`)
   }
 }
 
