@@ -6,7 +6,7 @@
 // original and an export work, docking resumes, and the ledger goes on as
 // the same chain. It prints the drill's figures.
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
@@ -136,8 +136,12 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
 
   const phase = (what: string): void => t.comment(`${what}: ${((Date.now() - started) / 1000).toFixed(0)} s`)
   phase('the station docked, made its media, filed cases and holds, offloaded')
-  // ---- 2. The disk is lost.
+  // ---- 2. The disk is lost; the station key was backed up on its own (install.md: the key is in no bucket).
+  const keyBackup = join(dir, 'key-backup')
+  cpSync(join(data1, 'keys'), keyBackup, { recursive: true })
   rmSync(data1, { recursive: true, force: true })
+  // The new data dir starts with the backed-up key, so the rebuilt station signs on under the same key.
+  cpSync(keyBackup, join(data2, 'keys'), { recursive: true })
 
   // ---- 3. A new data dir, rebuilt from the bucket alone.
   const t0 = Date.now()

@@ -16,7 +16,7 @@ import { errorMessage } from '../common/errors.js'
 import { checkpointLogPath, readCheckpointLog } from '../ledger/checkpoint-log.js'
 import type { CheckpointProblem } from '../ledger/checkpoint.js'
 import { findCosignature } from '../ledger/cosignature.js'
-import { countEvents } from '../ledger/ledger.js'
+import { checkpointEventsAfter, lastRebuild } from '../ledger/checkpoint-check.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../ledger/note.js'
 import type { S3Store } from '../offload/s3.js'
 import { listBucketCheckpoints } from './bucket.js'
@@ -93,7 +93,8 @@ export async function gatherOutside(s: OutsideSources, o: { online?: boolean } =
   if (path) {
     const log = readCheckpointLog(path)
     report.log = { path, exists: log.exists, entries: log.entries.length, hasLatest: log.entries.some((e) => same(latest, e)) }
-    if (!log.exists && countEvents(db, ['checkpoint']) > 0)
+    // A catalog rebuilt from the bucket (reindex --from-s3) starts a new log: only checkpoints signed since then were written to it.
+    if (!log.exists && checkpointEventsAfter(db, lastRebuild(db)))
       problems.push({ subject: 'checkpoint-log', detail: `the checkpoint log ${path} is missing although checkpoints were written to it: it was deleted` })
     for (const b of log.bad) {
       if (b.line === log.entries.length + log.bad.length && /incomplete/.test(b.detail)) notes.push(`checkpoint log line ${b.line}: ${b.detail}`)

@@ -99,13 +99,13 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined, built?:
 }
 
 /** The seq of the last `catalog-rebuilt` event (reindex --from-s3), 0 when there is none. */
-function lastRebuild(db: Db): number {
+export function lastRebuild(db: Db): number {
   let seq = 0
   for (const ev of storedEventsOfType(db, ['catalog-rebuilt'])) seq = ev.seq
   return seq
 }
 
-function checkpointEventsAfter(db: Db, seq: number): boolean {
+export function checkpointEventsAfter(db: Db, seq: number): boolean {
   for (const ev of storedEventsOfType(db, ['checkpoint'])) if (ev.seq > seq) return true
   return false
 }

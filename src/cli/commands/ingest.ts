@@ -33,6 +33,15 @@ async function cmdIngest(args: string[]): Promise<number> {
     const onSignal = (): void => ac.abort(new Error('interrupted'))
     process.once('SIGINT', onSignal)
     process.once('SIGTERM', onSignal)
+    // A safety net: should the event loop ever drain while the session is still open (a wait left with nothing to wake
+    // it), the command must not look like a success: it exits non-zero and says what the next start does.
+    const drained = (): void => {
+      process.exitCode = ac.signal.aborted ? EXIT.interrupted : EXIT.environment
+      io.stderr(
+        'bodyvault: the ingest stopped before its session ended: the session stays open until the next start or ingest marks it incomplete; dock or ingest the camera again\n',
+      )
+    }
+    process.once('beforeExit', drained)
     const bar = !values.json && process.stderr.isTTY ? progressBar() : undefined
     let report: IngestReport
     try {
@@ -47,6 +56,7 @@ async function cmdIngest(args: string[]): Promise<number> {
       bar?.stop()
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
+      process.off('beforeExit', drained)
     }
     // Sign a ledger checkpoint covering this session (src/ledger/checkpoint.ts).
     const cp = st.checkpoint()
