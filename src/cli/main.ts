@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BodyvaultError, UsageError } from '../common/errors.js'
+import { catalogCorrupt, isCatalogDamage } from '../catalog/db.js'
+import { BodyvaultError, UsageError, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
 import { caseCommand } from './commands/case.js'
 import { categorizeCommand } from './commands/categorize.js'
@@ -85,7 +86,9 @@ export async function main(argv: string[]): Promise<number> {
 export async function run(argv: string[]): Promise<void> {
   try {
     process.exitCode = await main(argv)
-  } catch (err) {
+  } catch (caught) {
+    // A damaged catalog page met by any command: the way out, never a stack trace.
+    const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught)) : caught
     if (err instanceof BodyvaultError) {
       io.stderr(`bodyvault: ${err.message}\n`)
       process.exitCode = err.exitCode
