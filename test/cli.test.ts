@@ -53,7 +53,7 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   const v = cli(['verify', '--json'], env)
   t.equal(v.code, 0)
   const vr = JSON.parse(v.stdout) as { ok: boolean; checked: { objects: number; events: number }; problems: unknown[] }
-  t.same([vr.ok, vr.checked.objects, vr.checked.events, vr.problems], [true, 2, 4, []])
+  t.same([vr.ok, vr.checked.objects, vr.checked.events, vr.problems], [true, 2, 5, []], 'vault-created, 2 ingested, 2 sessions ended')
 
   const missing = cli(['ingest', join(dir, 'nope')], env)
   t.not(missing.code, 0)

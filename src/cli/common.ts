@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { UsageError, errorMessage } from '../common/errors.js'
-import { openStation, type Station } from '../station/station.js'
+import { openStation, type Station, type StationOptions } from '../station/station.js'
 
 /** Exit codes (docs/install.md, "Exit codes"). */
 export const EXIT = { ok: 0, problems: 1, usage: 2, environment: 3, interrupted: 130 } as const
@@ -36,8 +36,15 @@ export function parse<O extends ParseArgsConfig['options']>(args: string[], opti
   }
 }
 
-/** Opens the station; CLI commands log at warn unless --verbose or BODYVAULT_LOG_LEVEL say otherwise. */
-export function station(values: { config?: string | undefined; verbose?: boolean | undefined }, quietDefault = true): Station {
+/**
+ * Opens the station; CLI commands log at warn unless --verbose or BODYVAULT_LOG_LEVEL say otherwise.
+ * `open`: start, verify and doctor check the catalog's pages; reindex opens an empty catalog to rebuild it.
+ */
+export function station(
+  values: { config?: string | undefined; verbose?: boolean | undefined },
+  quietDefault = true,
+  open: Pick<StationOptions, 'checkIntegrity' | 'rebuildCatalog'> = {},
+): Station {
   const level = values.verbose ? 'debug' : (process.env.BODYVAULT_LOG_LEVEL ?? (quietDefault ? 'warn' : undefined))
-  return openStation({ configFile: values.config, logLevel: level })
+  return openStation({ configFile: values.config, logLevel: level, ...open })
 }

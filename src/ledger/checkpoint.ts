@@ -21,7 +21,8 @@ import { insertCheckpoint, latestCheckpoint, listCheckpoints, type Checkpoint } 
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import { loadOrCreateStationKey, readStationPublicKey, type StationKey } from './keys.js'
+import { assertCurrentKey, readKeyChain, signersAt, signingKey } from './key-chain.js'
+import { readStationPublicKey, type StationKey } from './keys.js'
 import { emptyRoot } from './merkle.js'
 import { verifyConsistency } from './merkle-proofs.js'
 import {
@@ -58,6 +59,7 @@ export function signCheckpoint(key: StationKey, treeSize: number, rootHash: Buff
 export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; logger?: Logger } = {}): { checkpoint: Checkpoint; created: boolean } {
   const result = db
     .transaction((): { checkpoint: Checkpoint; created: boolean } => {
+      assertCurrentKey(db, key)
       const tree = LedgerTree.for(db)
       const size = tree.size
       const latest = latestCheckpoint(db)
@@ -127,13 +129,22 @@ export interface CheckpointProblem {
 }
 
 /**
- * Checks every stored checkpoint: its note parses, matches its row and is
- * signed by the station key; checkpoint ids have no gaps and sizes never go
- * down; and today's tree (built afresh from the stored event hashes) has the
- * signed root at the signed size, with a consistency proof from there to the
- * current root that verifies. `stationKey` (32 raw bytes) undefined = the key file is missing.
+ * The public keys a checkpoint of `treeSize` events must verify with: from
+ * the ledger's chain of keys (./key-chain.ts, signersAt); null when the key
+ * of that stretch is not known (lost before the vault was marked).
  */
-export function checkCheckpoints(db: Db, stationKey: Buffer | undefined): CheckpointProblem[] {
+export type CheckpointSigners = (treeSize: number) => Buffer[] | null
+
+/**
+ * Checks every stored checkpoint: its note parses, matches its row and is
+ * signed by the station key (the key the chain of keys names for its size,
+ * when `stationKey` is a CheckpointSigners); checkpoint ids have no gaps and
+ * sizes never go down; and today's tree (built afresh from the stored event
+ * hashes) has the signed root at the signed size, with a consistency proof
+ * from there to the current root that verifies. `stationKey` (32 raw bytes)
+ * undefined = the key file is missing.
+ */
+export function checkCheckpoints(db: Db, stationKey: Buffer | CheckpointSigners | undefined): CheckpointProblem[] {
   const rows = listCheckpoints(db)
   const problems: CheckpointProblem[] = []
   if (rows.length === 0) return problems
@@ -157,11 +168,13 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined): Checkp
     try {
       const note = parseSignedNote(row.note)
       body = parseCheckpointBody(note.text)
-      if (!findValidSignature(note, stationKey)) {
+      const keys = typeof stationKey === 'function' ? stationKey(body.treeSize) : [stationKey]
+      if (keys !== null && !keys.some((k) => findValidSignature(note, k))) {
         const ids = note.signatures.map((s) => `${s.name} ${s.keyId.toString('hex')}`).join(', ')
+        const want = keys.map((k) => safeKeyId(body.origin, k)).join(' or ') || 'none: no key of the chain signs this size'
         problems.push({
           subject,
-          detail: `signature does not verify with the station key (key id ${safeKeyId(body.origin, stationKey)} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key`,
+          detail: `signature does not verify with the station key (key id ${want} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key`,
         })
       }
     } catch (err) {
@@ -209,10 +222,14 @@ function safeKeyId(name: string, key: Buffer): string {
 }
 
 /**
- * `checkCheckpoints` with the station key read from the data dir; a key file
- * that cannot be read is reported as a problem, not thrown.
+ * `checkCheckpoints` with the keys the ledger's chain of keys names (the
+ * public keys are in the ledger: the key file is not needed); for a vault
+ * not yet marked, with the station key read from the data dir, where a key
+ * file that cannot be read is reported as a problem, not thrown.
  */
 export function checkStationCheckpoints(db: Db, dataDir: string): CheckpointProblem[] {
+  const chain = readKeyChain(db)
+  if (chain.identity) return checkCheckpoints(db, (size) => signersAt(chain, size))
   let key: Buffer | undefined
   try {
     key = readStationPublicKey(dataDir)
@@ -223,17 +240,18 @@ export function checkStationCheckpoints(db: Db, dataDir: string): CheckpointProb
 }
 
 /**
- * For the daemon and the CLI: signs a checkpoint with the station key (made
- * on first use) when the ledger grew, or when `policy` is given only if it is
- * due. Never throws: a failure is logged and returned, so it cannot undo the
- * work it follows (an ingest, a shutdown).
+ * For the daemon and the CLI: signs a checkpoint with the station key when
+ * the ledger grew, or when `policy` is given only if it is due. Never makes
+ * a key: a key file missing or other than the one the ledger names stops
+ * signing (KEY_MISMATCH, ./key-chain.ts). Never throws: a failure is logged
+ * and returned, so it cannot undo the work it follows (an ingest, a shutdown).
  */
 export function checkpointStation(
   db: Db,
   o: { dataDir: string; stationId: string; logger: Logger; policy?: CheckpointPolicy },
 ): { checkpoint?: Checkpoint; error?: string } {
   try {
-    const key = loadOrCreateStationKey(o.dataDir, o.stationId, o.logger)
+    const key = signingKey(db, o.dataDir, o.stationId)
     const checkpoint = o.policy ? maybeCheckpoint(db, key, o.policy, { logger: o.logger }) : writeCheckpoint(db, key, { logger: o.logger }).checkpoint
     return checkpoint ? { checkpoint } : {}
   } catch (err) {

@@ -69,6 +69,40 @@ export function splitSubject(subject: string): { kind: string; id: string } {
 // events, by the part that appends them
 
 type Vocabulary = {
+  // the vault itself (src/station/vault-identity.ts, src/ledger/key-chain.ts)
+  /**
+   * The first event of a vault made by this version: its hash is the genesis
+   * hash the marker (data/vault.json) names; the station key it introduces
+   * starts the chain of keys.
+   */
+  'vault-created': { subject: StationSubject; payload: { stationId: string } & KeyFacts }
+  /**
+   * A vault made before the marker existed, marked at the first start of this
+   * version: its first event's hash and the key at hand (null when the key
+   * file was missing or disagreed with the stored checkpoints).
+   */
+  'vault-marked': {
+    subject: StationSubject
+    payload: { stationId: string; genesisHash: string; events: number } & { [K in keyof KeyFacts]: KeyFacts[K] | null }
+  }
+  /**
+   * A new station key, announced with the old one at hand: `signature` is the
+   * old key's over the statement (src/ledger/key-chain.ts, rotationStatement),
+   * `newKeySignature` the new key's over the same bytes.
+   */
+  'key-rotated': {
+    subject: StationSubject
+    payload: KeyFacts & { previousFingerprint: string; reason: string; signature: string; newKeySignature: string }
+  }
+  /**
+   * A new station key without the old one (lost, or the file was replaced):
+   * the chain of keys is broken here, and verify and doctor say so for ever after.
+   */
+  'key-replaced': {
+    subject: StationSubject
+    payload: KeyFacts & { previousFingerprint: string | null; reason: string; newKeySignature: string }
+  }
+
   // ingest (src/ingest/)
   /** A verified object became a recording: the catalog row's facts. */
   ingested: { subject: RecordingSubject; payload: { recordingId: number } & IngestFacts }
@@ -248,6 +282,9 @@ type Vocabulary = {
   'export-approved': { subject: ExportSubject; payload: ExportDecision }
   'export-rejected': { subject: ExportSubject; payload: ExportDecision }
 }
+
+/** A station public key as the ledger names it: raw key (hex), SPKI SHA-256 fingerprint (hex), signed-note key id (hex). */
+export type KeyFacts = { publicKey: string; keyFingerprint: string; keyId: string }
 
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }

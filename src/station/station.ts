@@ -6,7 +6,7 @@
  * config, a logger, the environment) are for tests and benches.
  */
 import { loadProfiles, type DockingProfile } from '../camera/profile.js'
-import { openCatalog, type Db } from '../catalog/db.js'
+import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/log.js'
 import { loadConfig, type Config } from '../config/load.js'
@@ -14,6 +14,8 @@ import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
 import { actors } from '../ledger/events.js'
+import { signingKey } from '../ledger/key-chain.js'
+import type { StationKey } from '../ledger/keys.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
 import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
@@ -24,6 +26,7 @@ import type { OffloadDeps } from '../offload/context.js'
 import { retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
+import { openVault } from './vault-identity.js'
 
 export interface StationOptions {
   /** --config; else BODYVAULT_CONFIG; else the defaults. */
@@ -36,6 +39,10 @@ export interface StationOptions {
   profiles?: Map<string, DockingProfile>
   /** Where S3 credentials and the like are read (default: this process's environment). */
   env?: NodeJS.ProcessEnv
+  /** reindex --from-s3 only: an empty catalog is opened as it is (nothing made, nothing refused); the vault is checked when opened again. */
+  rebuildCatalog?: boolean
+  /** Also run SQLite's page check on the catalog (start, verify, doctor): a damaged file is CATALOG_CORRUPT before anything runs. */
+  checkIntegrity?: boolean
 }
 
 /** Everything a command, the daemon, a test or a bench needs, opened from the configuration. */
@@ -63,7 +70,9 @@ export interface Station {
   openObject(sha256: string): Promise<string>
   /** The docking daemon on this station's `docking` settings. */
   dock(o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): StationDaemon
-  /** Signs a ledger checkpoint now (making the station key on first use); errors are logged and returned, never thrown. */
+  /** The station key, ready to sign: the key file the ledger's chain of keys names, else KEY_MISMATCH (never makes one). */
+  key(): StationKey
+  /** Signs a ledger checkpoint now (never makes a key); errors are logged and returned, never thrown. */
   checkpoint(): ReturnType<typeof checkpointStation>
   close(): void
 }
@@ -74,9 +83,17 @@ export function openStation(opts: StationOptions = {}): Station {
   const profiles = opts.profiles ?? loadProfiles(cfg.docking.profilesDir)
   const vault = new Vault(cfg.dataDir)
   vault.ensureLayout()
-  const db = openCatalog(vault.catalogPath)
-  const policy = retentionPolicy(cfg)
   const actor = actors.station(cfg.station.id)
+  // The vault knows itself: a missing, emptied, substituted or damaged catalog is refused here, for every command (./vault-identity.ts).
+  const db = openVault({
+    vault,
+    stationId: cfg.station.id,
+    actor,
+    logger,
+    ...(opts.rebuildCatalog ? { rebuild: true } : {}),
+    ...(opts.checkIntegrity ? { integrity: true } : {}),
+  })
+  const policy = retentionPolicy(cfg)
   const ingestContext: IngestContext = {
     db,
     vault,
@@ -128,6 +145,7 @@ export function openStation(opts: StationOptions = {}): Station {
     },
     openObject: async (sha) => (await openObject({ db, vault, s3: st.offload()?.s3 ?? null, logger }, sha)).path,
     dock: (o) => new StationDaemon({ station: cfg.station, docking: cfg.docking, db, vault, profiles, logger, ingest: st.ingest, ...o }),
+    key: () => signingKey(db, cfg.dataDir, cfg.station.id),
     checkpoint: () => checkpointStation(db, { dataDir: cfg.dataDir, stationId: cfg.station.id, logger }),
     close: () => {
       if (offload) offload.s3.destroy()

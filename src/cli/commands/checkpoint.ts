@@ -1,5 +1,4 @@
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
-import { loadOrCreateStationKey } from '../../ledger/keys.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'checkpoint [--json]'
@@ -10,7 +9,7 @@ async function cmdCheckpoint(args: string[]): Promise<number> {
   if (values.help) return showUsage(usage)
   const st = station(values)
   try {
-    const key = loadOrCreateStationKey(st.cfg.dataDir, st.cfg.station.id, st.logger)
+    const key = st.key() // never a new key over an existing vault: KEY_MISMATCH when the file is not the ledger's
     const { checkpoint, created } = writeCheckpoint(st.db, key, { logger: st.logger })
     if (values.json) {
       io.stdout(JSON.stringify({ ...checkpoint, created }, null, 2) + '\n')

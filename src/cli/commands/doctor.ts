@@ -2,8 +2,10 @@ import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { schemaVersion } from '../../catalog/db.js'
 import { errorMessage } from '../../common/errors.js'
+import { checkKeyFile, readKeyChain } from '../../ledger/key-chain.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
+import { readMarker } from '../../vault/marker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -12,9 +14,10 @@ const usage = 'doctor [--json]'
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
-  const checks: { check: string; ok: boolean; detail: string }[] = []
-  // A bad configuration is reported like everywhere else: its key, exit 2.
-  const st = station(values)
+  // warn: shown, not failed (a broken chain of keys stays on the record for ever, and doctor keeps saying so).
+  const checks: { check: string; ok: boolean; warn?: boolean; detail: string }[] = []
+  // A bad configuration is reported like everywhere else: its key, exit 2; a missing, substituted or damaged catalog too (exit 3).
+  const st = station(values, true, { checkIntegrity: true })
   checks.push({ check: 'config', ok: true, detail: `station ${st.cfg.station.id}, data dir ${st.cfg.dataDir}` })
   checks.push({ check: 'profiles', ok: true, detail: [...st.profiles.keys()].join(', ') })
   {
@@ -36,7 +39,33 @@ async function cmdDoctor(args: string[]): Promise<number> {
     checks.push({
       check: 'catalog',
       ok: true,
-      detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}`,
+      detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}, pages checked`,
+    })
+    const marker = readMarker(st.cfg.dataDir)
+    checks.push({
+      check: 'vault marker',
+      ok: marker !== undefined,
+      detail: marker
+        ? `station ${marker.stationId}, made ${marker.createdAt}, genesis ${marker.genesisHash.slice(0, 16)}…`
+        : 'missing: the vault is not marked yet (run any command once more)',
+    })
+    const chain = readKeyChain(st.db)
+    const key = checkKeyFile(st.db, st.cfg.dataDir, st.cfg.station.id, { chain })
+    checks.push({
+      check: 'station key',
+      ok: key.problem === undefined,
+      detail: key.key ? `${key.key.path}, fingerprint ${key.key.fingerprint}` : (key.problem ?? 'none yet'),
+    })
+    const broken = chain.breaks.map((b) => `event ${b.seq} (${b.at}, ${b.actor}: ${b.reason})`)
+    checks.push({
+      check: 'key chain',
+      ok: chain.problems.length === 0,
+      warn: broken.length > 0,
+      detail: chain.problems.length
+        ? chain.problems.map((p) => `event ${p.seq}: ${p.detail}`).join('; ')
+        : broken.length
+          ? `BROKEN at ${broken.join('; ')}: a key was replaced without the old one; checkpoints before the break are not vouched for by today's key`
+          : `${chain.keys.length} key(s), unbroken`,
     })
   }
   try {
@@ -66,7 +95,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
   st.close()
   const ok = checks.every((c) => c.ok)
   if (values.json) io.stdout(JSON.stringify({ ok, checks }, null, 2) + '\n')
-  else io.stdout(table(checks.map((c) => [c.ok ? 'ok ' : 'FAIL', c.check, c.detail])) + '\n')
+  else io.stdout(table(checks.map((c) => [c.ok ? (c.warn ? 'WARN' : 'ok ') : 'FAIL', c.check, c.detail])) + '\n')
   return ok ? EXIT.ok : EXIT.problems
 }
 

@@ -3,7 +3,6 @@ import { UsageError } from '../../common/errors.js'
 import { actors } from '../../ledger/events.js'
 import { buildEvidencePackage } from '../../export/package.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
-import { loadOrCreateStationKey } from '../../ledger/keys.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -50,7 +49,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
   const requestedBy = values['requested-by'] ?? actors.user(user)
   const st = station(values)
   try {
-    const key = loadOrCreateStationKey(st.cfg.dataDir, st.cfg.station.id, st.logger)
+    const key = st.key()
     const r = await buildEvidencePackage({
       db: st.db,
       vault: st.vault,

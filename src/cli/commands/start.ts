@@ -7,7 +7,7 @@ const usage = 'start'
 async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
-  const st = station(values, false)
+  const st = station(values, false, { checkIntegrity: true })
   try {
     const running = await startDaemon(st, { usb: realUsbBackend() })
     await new Promise<void>((done) => {
