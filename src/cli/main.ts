@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { catalogCorrupt, isCatalogDamage } from '../catalog/db.js'
-import { BodyvaultError, UsageError, errorMessage } from '../common/errors.js'
+import { BodyvaultError, ConfigError, UsageError, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
 import { caseCommand } from './commands/case.js'
 import { categorizeCommand } from './commands/categorize.js'
@@ -90,7 +90,8 @@ export async function run(argv: string[]): Promise<void> {
     // A damaged catalog page met by any command: the way out, never a stack trace.
     const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught)) : caught
     if (err instanceof BodyvaultError) {
-      io.stderr(`bodyvault: ${err.message}\n`)
+      // The code names the case in docs/install.md (CATALOG_MISSING, KEY_MISMATCH, ...); usage and config errors speak for themselves.
+      io.stderr(`bodyvault: ${err instanceof UsageError || err instanceof ConfigError ? '' : `${err.code}: `}${err.message}\n`)
       process.exitCode = err.exitCode
     } else {
       io.stderr(`bodyvault: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
