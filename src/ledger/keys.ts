@@ -165,15 +165,19 @@ export function loadStationPublicKey(dataDir: string, stationId: string): Statio
   return describePublicKey(stationKeyName(stationId), rawPublicKey(createPublicKey(priv)))
 }
 
-/** Loads the station key file without making anything; undefined when there is none. */
-export function loadStationKey(dataDir: string, stationId: string): StationKey | undefined {
-  const path = stationKeyPath(dataDir)
+/** The key in `path`, or undefined when there is no such file. */
+function loadKeyFile(path: string, stationId: string): StationKey | undefined {
   try {
     return wrap(path, stationKeyName(stationId), readPrivateKey(path))
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined
     throw err
   }
+}
+
+/** Loads the station key file without making anything; undefined when there is none. */
+export function loadStationKey(dataDir: string, stationId: string): StationKey | undefined {
+  return loadKeyFile(stationKeyPath(dataDir), stationId)
 }
 
 /** Where a rotation or replacement stages the new key until the ledger announced it. */
@@ -183,13 +187,7 @@ export function nextKeyPath(dataDir: string): string {
 
 /** The staged next key (see nextKeyPath), or undefined when there is none. */
 export function loadNextKey(dataDir: string, stationId: string): StationKey | undefined {
-  const path = nextKeyPath(dataDir)
-  try {
-    return wrap(path, stationKeyName(stationId), readPrivateKey(path))
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined
-    throw err
-  }
+  return loadKeyFile(nextKeyPath(dataDir), stationId)
 }
 
 function fsyncDir(dir: string): void {
