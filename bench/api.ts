@@ -128,8 +128,11 @@ const app = await buildApi({
   vault: new Vault(dir),
   logger: silentLogger(),
   station: { id: 'bench', name: 'bench', timezone: 'Asia/Shanghai' },
-  policy: retentionPolicy(loadConfig({ env: {} })),
-  openObject: async (sha) => sha,
+  policy: retentionPolicy(loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })),
+  // This bench searches; it serves no footage.
+  openChecked: async () => {
+    throw new Error('not served by the search bench')
+  },
   rateLimitPerMinute: 10_000_000,
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })

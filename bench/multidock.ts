@@ -70,7 +70,7 @@ const cameraBytes = (function size(p: string): number {
   return n
 })(source)
 
-const loaded = loadConfig({ env: { BODYVAULT_DATA_DIR: join(work, 'unused') } })
+const loaded = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none', BODYVAULT_DATA_DIR: join(work, 'unused') } })
 const base = {
   ...loaded,
   docking: {

@@ -32,7 +32,7 @@ const { values } = parseArgs({
   },
 })
 const runs = Math.max(1, Number(values.runs))
-const cfg = loadConfig({ env: {} })
+const cfg = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })
 const profiles = loadProfiles(cfg.docking.profilesDir)
 const profile = profiles.get(cfg.docking.defaultProfile)!
 const work = mkdtempSync(join(tmpdir(), 'bv-bench-transcode-'))

@@ -86,7 +86,7 @@ execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', 
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 
-const loaded = loadConfig({ env: { BODYVAULT_DATA_DIR: join(work, 'unused') } })
+const loaded = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none', BODYVAULT_DATA_DIR: join(work, 'unused') } })
 console.log(
   `web bench: node ${process.version}, ${CAMERAS} cameras of ${MIB} MiB docked at once, concurrency ${loaded.docking.concurrency}, ${REPEAT} run(s); load average before ${load()}`,
 )
@@ -119,7 +119,7 @@ async function run(k: number): Promise<Run> {
   const cfg = { ...loaded, dataDir: join(dir, 'data'), docking: { ...loaded.docking, mountRoots: [root], pollMs: 100 } }
   const st = openStation({ config: cfg, logger })
   const dock = st.dock({ usb: new FakeUsbBackend('not used by the benchmark') })
-  const app = await buildApi({ db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openObject: st.openObject }, async (app) => {
+  const app = await buildApi({ db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openChecked: st.openChecked }, async (app) => {
     await stationRoutes(app, { station: dock })
     await stationEventRoutes(app, { station: dock })
     await webRoutes(app)

@@ -3,7 +3,7 @@ import { parseRange } from '../src/api/range.js'
 import { can, GRANTS, RIGHTS, ROLES } from '../src/api/roles.js'
 import { authenticate, createToken, listTokens, revokeToken } from '../src/api/tokens.js'
 import { eventsFor } from '../src/ledger/ledger.js'
-import { cli, station, tempDir } from './helpers.js'
+import { cli, emptyVault, station } from './helpers.js'
 
 t.test('roles: the rights table', async (t) => {
   t.ok(can('clerk', 'media:read'))
@@ -39,7 +39,7 @@ t.test('tokens: shown once, stored hashed, revocable, ledgered', async (t) => {
 })
 
 t.test('token CLI', async (t) => {
-  const env = { BODYVAULT_DATA_DIR: tempDir(t) }
+  const env = { BODYVAULT_DATA_DIR: emptyVault(t) }
   const c = cli(['token', 'create', '--role', 'supervisor', '--name', 'Sgt. Li', '--json'], env)
   t.equal(c.code, 0, c.stderr)
   const tok = JSON.parse(c.stdout) as { id: number; role: string; token: string }

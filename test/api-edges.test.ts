@@ -39,7 +39,7 @@ async function api(over: Partial<ApiDeps> = {}, register?: Parameters<typeof bui
       logger: silentLogger(),
       station: s.st.cfg.station,
       policy: s.st.policy,
-      openObject: s.st.openObject,
+      openChecked: s.st.openChecked,
       rateLimitPerMinute: 100_000,
       ...over,
     },

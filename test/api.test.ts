@@ -8,25 +8,24 @@ import { buildApi } from '../src/api/app.js'
 import { createToken } from '../src/api/tokens.js'
 import type { Role } from '../src/api/roles.js'
 import { silentLogger } from '../src/common/log.js'
-import { loadConfig } from '../src/config/load.js'
 import { verifyEvidencePackage } from '../src/export/verify-package.js'
 import { MediaWorker } from '../src/media/worker.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { eventsFor } from '../src/ledger/ledger.js'
-import { makeCamera, station, tempDir } from './helpers.js'
+import { defaultConfig, makeCamera, station, tempDir } from './helpers.js'
 import { type HttpResult, httpCall } from './http-support.js'
 
 const s = station(t)
 const cam = await makeCamera(join(tempDir(t), 'cam'))
 const ingest = await s.ingest(cam)
-const cfg = loadConfig({ env: {} })
+const cfg = defaultConfig()
 const app = await buildApi({
   db: s.db,
   vault: s.vault,
   logger: silentLogger(),
   station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
   policy: retentionPolicy(cfg),
-  openObject: async (sha) => s.vault.objectPath(sha),
+  openChecked: s.st.openChecked,
   rateLimitPerMinute: 100_000,
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })

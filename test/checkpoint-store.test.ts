@@ -10,6 +10,8 @@ import { appendForeignEvent } from './ledger-support.js'
 import { verifyConsistency } from '../src/ledger/merkle-proofs.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../src/ledger/note.js'
 import { LedgerTree } from '../src/ledger/tree.js'
+import { appendEvent, countEvents, eventAt, eventsAfter, restoreEvents } from '../src/ledger/ledger.js'
+import { actors, subjects } from '../src/ledger/events.js'
 import { startCheckpoints } from '../src/station/daemon.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, station, tempDir, type TestStation, spawnCli } from './helpers.js'
@@ -84,7 +86,7 @@ t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
   const a = writeCheckpoint(s.db, key)
   t.ok(a.created)
   t.equal(a.checkpoint.treeSize, 6)
-  t.equal(a.checkpoint.rootHash, LedgerTree.for(s.db).root().toString('hex'))
+  t.equal(a.checkpoint.rootHash, LedgerTree.for(s.db).rootAt(6).toString('hex'))
   const again = writeCheckpoint(s.db, key)
   t.notOk(again.created, 'nothing new: the latest is returned')
   t.equal(again.checkpoint.id, a.checkpoint.id)
@@ -94,21 +96,28 @@ t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
   t.throws(() => s.db.prepare('UPDATE checkpoints SET tree_size = 4').run(), /append-only/)
   t.throws(() => s.db.prepare('DELETE FROM checkpoints').run(), /append-only/)
 
+  // Each checkpoint is also an event (7: the checkpoint of 6), which does not count as growth.
+  t.match(eventAt(s.db, 7), { type: 'checkpoint', subject: `checkpoint:${a.checkpoint.id}`, payload: { treeSize: 6, note: a.checkpoint.note } })
   const policy = { checkpointEvery: 10, checkpointMinutes: 5 }
   const t0 = new Date(Date.parse(a.checkpoint.createdAt))
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 3_600_000) }), undefined, 'only its own checkpoint event since: never due')
   events(s, 3)
   t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 60_000) }), undefined, '3 events, 1 minute: not due')
   const due = maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 5 * 60_000) })
-  t.equal(due?.treeSize, 9, '5 minutes and the tree grew: due')
-  events(s, 10)
-  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) })?.treeSize, 19, '10 events: due at once')
+  t.equal(due?.treeSize, 10, '5 minutes and the ledger grew: due')
+  events(s, 9)
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) }), undefined, '9 events and the checkpoint event: not 10')
+  events(s, 1)
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) })?.treeSize, 21, '10 events: due at once')
   t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt) + 3_600_000) }), undefined, 'an hour later with nothing new: not due')
+  t.notOk(writeCheckpoint(s.db, key).created, 'writeCheckpoint: nothing but checkpoint events since the latest, nothing new')
   const now = new Date('2026-01-01T00:10:00Z')
   t.equal(checkpointDue(undefined, 0, policy, now), false, 'empty ledger, no checkpoint')
   t.equal(checkpointDue(undefined, 1, policy, now), true, 'first events: due')
-  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 14, policy, now), false)
-  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:09:00Z' }, 15, policy, now), true)
-  t.equal(checkpointDue({ treeSize: 5, createdAt: '2026-01-01T00:05:00Z' }, 6, policy, now), true)
+  t.equal(checkpointDue({ createdAt: '2026-01-01T00:09:00Z' }, 9, policy, now), false)
+  t.equal(checkpointDue({ createdAt: '2026-01-01T00:09:00Z' }, 10, policy, now), true)
+  t.equal(checkpointDue({ createdAt: '2026-01-01T00:05:00Z' }, 1, policy, now), true)
+  t.equal(checkpointDue({ createdAt: '2026-01-01T00:05:00Z' }, 0, policy, now), false, 'old, but nothing grew')
   t.same(checkCheckpoints(s.db, key.publicKey), [])
 })
 
@@ -133,14 +142,14 @@ t.test('the daemon timer: key made at start, checkpoints when due, a last one at
   await new Promise((r) => setTimeout(r, 120))
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [3, 6],
-    '3 new events: signed by the timer',
+    [3, 7],
+    '3 new events (and the first checkpoint event): signed by the timer',
   )
   events(s, 1)
   cps.stop()
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [3, 6, 7],
+    [3, 7, 9],
     'and at stop',
   )
   t.same(checkStationCheckpoints(s.db, s.dataDir), [])
@@ -155,17 +164,17 @@ t.test('checkpoints stay consistent across restarts', async (t) => {
   key = loadOrCreateStationKey(s.dataDir, 'test-station')
   events(s, 6, 'b')
   const b = writeCheckpoint(s.db, key).checkpoint
-  t.same([a.treeSize, b.treeSize], [8, 14], 'vault-created and 7, then 6 more')
+  t.same([a.treeSize, b.treeSize], [8, 15], 'vault-created and 7, then the checkpoint event and 6 more')
   const tree = LedgerTree.for(s.db)
   for (const c of [a, b]) t.ok(findValidSignature(parseSignedNote(c.note), key.publicKey), `checkpoint ${c.id} verifies`)
   t.ok(
-    verifyConsistency(8, 14, tree.consistencyProof(8, 14), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')),
+    verifyConsistency(8, 15, tree.consistencyProof(8, 15), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')),
     'consistency proof from the first to the second',
   )
   t.same(checkStationCheckpoints(s.db, s.dataDir), [])
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [8, 14],
+    [8, 15],
   )
 })
 
@@ -206,7 +215,11 @@ t.test('verify catches a history rewritten with every chain hash recomputed', as
     [],
     'the chain and the catalog alone look fine',
   )
-  t.equal(v.problems.length, 1)
+  t.same(
+    v.problems.map((p) => p.subject),
+    ['checkpoint:1', 'checkpoint-log:1'],
+    'the checkpoint row and its line in the checkpoint log',
+  )
   t.match(v.problems[0], { kind: 'checkpoint', subject: 'checkpoint:1', detail: /no longer have the signed root.*history was rewritten/ })
   t.notOk(v.ok)
   t.throws(() => writeCheckpoint(s.db, key), { code: 'LEDGER_INCONSISTENT' }, 'and no new checkpoint is signed over it')
@@ -223,10 +236,15 @@ t.test('verify catches checkpoints deleted, edited, signed by another key, and a
   const problems = (): string[] => checkStationCheckpoints(s.db, s.dataDir).map((p) => `${p.subject} ${p.detail}`)
 
   raw(s, (db) => db.prepare('DELETE FROM checkpoints WHERE id = 2').run())
-  t.match(problems(), [/^checkpoint:3 checkpoints 2\.\.2 are missing/])
+  t.match(problems().join('\n'), /^checkpoint:3 checkpoints 2\.\.2 are missing/m)
+  t.match(
+    problems().join('\n'),
+    /^checkpoint:2 ledger event 11 records checkpoint 2 \(10 events\) but the catalog has no such row: it was deleted/m,
+    'its event says so too',
+  )
 
   raw(s, (db) =>
-    db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '13' || char(10), char(10) || '12' || char(10)), tree_size = 12 WHERE id = 3").run(),
+    db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '15' || char(10), char(10) || '14' || char(10)), tree_size = 14 WHERE id = 3").run(),
   )
   t.match(problems().join('\n'), /checkpoint:3 signature does not verify with the station key/)
 
@@ -239,6 +257,7 @@ t.test('verify catches checkpoints deleted, edited, signed by another key, and a
       .run(root13.toString('hex'), other.name, other.keyId.toString('hex'), forged, new Date().toISOString()),
   )
   t.match(problems().join('\n'), /checkpoint:4 signature does not verify with the station key .* signed by another key/)
+  t.match(problems().join('\n'), /checkpoint:4 the checkpoint row has no checkpoint event in the ledger/, 'and a row without its event was added by hand')
 
   // The attacker removes, then replaces the station key file. The checkpoints are checked with the
   // public keys the ledger names (the chain of keys), so they keep their verdicts; the key file is a
@@ -253,6 +272,74 @@ t.test('verify catches checkpoints deleted, edited, signed by another key, and a
   t.same(problems(), before, 'a new key file changes nothing')
   t.match(await keyProblems(), [/^station-key the station key file .* holds key [0-9a-f]{16}…, not the key the ledger names/])
   t.throws(() => writeCheckpoint(s.db, s.st.key()), { code: 'KEY_MISMATCH' }, 'and it signs nothing')
+})
+
+t.test('a catalog rebuilt from the ledger alone (reindex --from-s3): its checkpoint events need no rows, and still catch a rewrite', async (t) => {
+  const s = station(t)
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  events(s, 3, 'a')
+  writeCheckpoint(s.db, key)
+  events(s, 2, 'b')
+  writeCheckpoint(s.db, key)
+  // As reindex does: the chain verbatim into an empty data dir (no checkpoint rows, no key, no log), then catalog-rebuilt.
+  const r = station(t, undefined, { rebuildCatalog: true })
+  restoreEvents(r.db, eventsAfter(s.db, 0, 1000))
+  appendEvent(r.db, {
+    type: 'catalog-rebuilt',
+    actor: actors.station('test-station'),
+    subject: subjects.station('test-station'),
+    payload: {
+      source: 's3',
+      bucket: 'b',
+      prefix: 'test-station/',
+      events: 7,
+      recordings: 0,
+      manifests: 0,
+      ledgerSegments: 1,
+      chainProblems: 0,
+      manifestsMissing: [],
+      notRestored: [],
+    },
+  })
+  t.equal(countEvents(r.db, ['checkpoint']), 2)
+  t.same(checkStationCheckpoints(r.db, r.dataDir), [], 'without the key file (reindex does not restore it): checked with the chain of keys in the ledger')
+  t.same(checkCheckpoints(r.db, key.publicKey), [], 'with it: the events match the tree, and no row is asked for')
+  const next = writeCheckpoint(r.db, key).checkpoint
+  t.equal(next.id, 1, 'the checkpoint ids start again')
+  t.same(checkCheckpoints(r.db, key.publicKey), [], 'and a row 1 beside the old event of checkpoint 1 is no conflict')
+
+  raw(r, (db) => {
+    const rows = db.prepare('SELECT * FROM events ORDER BY seq').all() as {
+      seq: number
+      type: string
+      at: string
+      actor: string
+      subject: string
+      payload: string
+    }[]
+    let prev = GENESIS_HASH
+    for (const row of rows) {
+      const payload = JSON.parse(row.payload) as Record<string, unknown>
+      if (row.type === 'test' && payload.tag === 'a' && payload.i === 0) payload.i = 99
+      const text = JSON.stringify(Object.fromEntries(Object.entries(payload).sort(([x], [y]) => (x < y ? -1 : 1))))
+      const hash = chainHash(prev, { seq: row.seq, type: row.type, at: row.at, actor: row.actor, subject: row.subject, payload })
+      db.prepare('UPDATE events SET payload = ?, prev_hash = ?, hash = ? WHERE seq = ?').run(text, prev, hash, row.seq)
+      prev = hash
+    }
+    db.prepare('DELETE FROM checkpoints').run()
+  })
+  t.match(
+    checkCheckpoints(r.db, key.publicKey).map((p) => `${p.subject} ${p.detail}`),
+    [/^checkpoint:1 the checkpoint signed in ledger event \d+ \(\d+ events\) no longer matches the ledger: history was rewritten/],
+    'a rewrite of the rebuilt chain is still caught from the checkpoint events before the rebuild',
+  )
+  t.match(
+    checkCheckpoints(r.db, key.publicKey)
+      .map((p) => p.detail)
+      .join('\n'),
+    new RegExp(`records checkpoint 1 \\(${next.treeSize} events\\) but the catalog has no such row: it was deleted`),
+    'and the row of the checkpoint signed after the rebuild must stay',
+  )
 })
 
 t.test('CLI: ingest signs a checkpoint; checkpoint and key show print them', async (t) => {
@@ -273,7 +360,18 @@ t.test('CLI: ingest signs a checkpoint; checkpoint and key show print them', asy
   t.match(cli(['key', 'show', '--pem'], env).stdout, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/)
   t.match(cli(['key', 'show'], env).stdout, /key name +bodyvault\/station-01\nkey id +[0-9a-f]{8}\nvkey/)
   t.match(cli(['key', 'turn'], env), { code: 2, stderr: /key takes one subcommand: show, rotate or replace/ })
-  t.match(cli(['checkpoint'], env).stdout, /^checkpoint 1 \(signed .*\): \d+ events, root [0-9a-f]{64}, key [0-9a-f]{8}\n\nbodyvault\/station-01\n\d+\n/)
+  t.match(
+    cli(['checkpoint'], env).stdout,
+    /^checkpoint 1 \(signed .*\): \d+ events, root [0-9a-f]{64}, key [0-9a-f]{8}\nanchoring: log file \(checkpoint 1, \d+ events: log file\)\n\nbodyvault\/station-01\n\d+\n/,
+  )
   const v = cli(['verify', '--json'], env)
   t.equal(v.code, 0, v.stdout)
+  t.match(JSON.parse(v.stdout), { anchoring: { level: 'log file', latest: { id: 1 } } })
+  t.match(cli(['verify'], env).stdout, /(^|\n)anchoring: log file \(checkpoint 1, \d+ events: log file\)\nok: /, 'verify prints the anchoring level')
+  const doctor = JSON.parse(cli(['doctor', '--json'], env).stdout) as { checks: { check: string; ok: boolean; detail: string }[] }
+  t.match(
+    doctor.checks.find((c) => c.check === 'anchoring'),
+    { ok: true, detail: /^log file \(checkpoint 1, \d+ events: log file\)$/ },
+    'and so does doctor',
+  )
 })

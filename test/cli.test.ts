@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { cli, tempDir } from './helpers.js'
@@ -21,13 +21,15 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   const r = JSON.parse(first.stdout) as {
     ingested: { id: number; sha256: string; size: number; sourcePath: string }[]
     skipped: { sourcePath: string; reason: string }[]
+    unrecognised: { sourcePath: string; reason: string }[]
     failed: unknown[]
     state: string
   }
   t.equal(r.state, 'complete')
   t.equal(r.ingested.length, 2)
-  t.same(Object.keys(r.ingested[0]!).sort(), ['id', 'sha256', 'size', 'sourcePath'])
-  t.same(r.skipped, [{ sourcePath: 'DCIM/100MEDIA/notes.txt', reason: 'not a media file' }])
+  t.same(Object.keys(r.ingested[0]!).sort(), ['id', 'raw', 'sha256', 'size', 'sourcePath'])
+  t.same(r.unrecognised, [{ sourcePath: 'DCIM/100MEDIA/notes.txt', reason: 'neither media nor a sidecar by its extension or its first bytes' }])
+  t.same(r.skipped, [])
   t.same(r.failed, [])
 
   const again = cli(['ingest', cam], env)
@@ -53,7 +55,8 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   const v = cli(['verify', '--json'], env)
   t.equal(v.code, 0)
   const vr = JSON.parse(v.stdout) as { ok: boolean; checked: { objects: number; events: number }; problems: unknown[] }
-  t.same([vr.ok, vr.checked.objects, vr.checked.events, vr.problems], [true, 2, 5, []], 'vault-created, 2 ingested, 2 sessions ended')
+  // vault-created, 2 ingested and 2 ingest-session-ended, and the checkpoint each ingest signed at its end (a `checkpoint` event each).
+  t.same([vr.ok, vr.checked.objects, vr.checked.events, vr.problems], [true, 2, 7, []])
 
   const missing = cli(['ingest', join(dir, 'nope')], env)
   t.not(missing.code, 0)
@@ -68,7 +71,7 @@ t.test('bad configuration names the key and exits 2', async (t) => {
   t.equal(r.code, 2)
   t.match(r.stderr, /ingest\.chunkBytes: must be >= 65536/)
   t.match(r.stderr, /station\.colour: is not a known setting/)
-  t.match(cli(['doctor'], { BODYVAULT_LISTEN: 'nowhere' }), { code: 2, stderr: /listen: must match pattern/ })
+  t.match(cli(['doctor'], { BODYVAULT_LISTEN: 'nowhere' }), { code: 2, stderr: /BODYVAULT_LISTEN="nowhere": must be host:port/ })
   t.match(cli(['doctor'], { BODYVAULT_CONFIG: join(dir, 'missing.json') }), { code: 2, stderr: /cannot read config file .*missing\.json/ })
   writeFileSync(cfg, '{ not json')
   t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /is not valid JSON/ })
@@ -76,7 +79,7 @@ t.test('bad configuration names the key and exits 2', async (t) => {
   t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /station\.timezone: "Mars\/Olympus" is not an IANA time zone/ })
   t.match(cli(['ingest']), { code: 2, stderr: /exactly one camera folder/ })
   t.match(cli(['frobnicate']), { code: 2, stderr: /unknown command/ })
-  t.match(cli(['ingest', dir, '--bogus']), { code: 2, stderr: /Unknown option '--bogus'/ })
+  t.match(cli(['ingest', dir, '--bogus']), { code: 2, stderr: /ingest: unknown option --bogus/ })
 })
 
 t.test('config file and environment override the defaults', async (t) => {
@@ -89,9 +92,14 @@ t.test('config file and environment override the defaults', async (t) => {
     ok: boolean
     checks: { check: string; ok: boolean; detail: string }[]
   }
-  t.match(b.checks.find((c) => c.check === 'config')!.detail, /from-env/)
+  t.match(b.checks.find((c) => c.check === 'config')!.detail, /from-env \(BODYVAULT_DATA_DIR\)/)
   t.ok(b.checks.find((c) => c.check === 'ffmpeg')!.ok, 'ffmpeg found')
-  t.ok(b.ok, JSON.stringify(b.checks))
+  t.match(
+    b.checks.find((c) => c.check === 'vault'),
+    { ok: false, detail: /DATA_DIR_MISSING: no vault at .*from-env/ },
+    'doctor says there is no vault there',
+  )
+  t.notOk(existsSync(join(dir, 'from-env')), '... and makes none')
 })
 
 t.test('a docking profile with a bad key is named with its file', async (t) => {
@@ -103,5 +111,5 @@ t.test('a docking profile with a bad key is named with its file', async (t) => {
   writeFileSync(cfg, JSON.stringify({ docking: { profilesDir: profiles, mountRoots: [join(dir, 'roots')] } }))
   t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /docking profile .*x\.json: filename\.pattern: not a valid regular expression/ })
   writeFileSync(join(profiles, 'x.json'), JSON.stringify({ id: 'x', name: 'X', media: ['**'], timezone: 'Asia/Shanghai', wipe: true }))
-  t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /x\.json is invalid:\n {2}wipe: is not a known profile key/ })
+  t.match(cli(['doctor', '--config', cfg]), { code: 2, stderr: /x\.json is invalid: wipe: is not a known profile key/ })
 })

@@ -25,6 +25,7 @@ const CAMERA_KEYS = [
   'profileId',
   'rateBytesPerSec',
   'sessionId',
+  'stalledReadSec',
   'state',
   'stateSince',
   'unitCode',
@@ -104,8 +105,10 @@ t.test('station status', async (t) => {
     const env = { BODYVAULT_LISTEN: d.url.replace('http://', ''), BODYVAULT_DATA_DIR: data }
     const json = cli(['status', '--json'], env)
     t.equal(json.code, 0, json.stderr)
-    const st = JSON.parse(json.stdout) as StationStatus
-    t.same(Object.keys(st).sort(), STATION_KEYS)
+    const st = JSON.parse(json.stdout) as StationStatus & { fixity?: { objects: number; failed: number } }
+    // `status --json` is the station's status plus the fixity check (/v1/station/fixity).
+    t.same(Object.keys(st).sort(), [...STATION_KEYS, 'fixity'].sort())
+    t.match(st.fixity, { objects: Number, failed: 0, warning: null }, 'with the fixity state: nothing bad')
     t.equal(st.cameras[0]?.state, 'safe-to-undock')
     const human = cli(['status'], env)
     t.equal(human.code, 0)

@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { assertPinned, spawnCli } from './helpers.js'
+import { assertPinned, NO_SYSTEM_CONFIG, spawnCli } from './helpers.js'
 import type { Db } from '../src/catalog/db.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import type { StationDaemon } from '../src/dock/daemon.js'
@@ -181,7 +181,10 @@ export async function startDaemon(
 ): Promise<RunningDaemon> {
   const port = o.port ?? (await freePort())
   const cfgFile = join(o.configDir, `daemon-${port}.json`)
-  writeFileSync(cfgFile, JSON.stringify({ ...o.config, listen: `127.0.0.1:${port}`, docking: { mountRoots: o.roots, pollMs: 150, ...o.docking } }))
+  writeFileSync(
+    cfgFile,
+    JSON.stringify({ ...o.config, listen: `127.0.0.1:${port}`, docking: { mountRoots: o.roots, pollMs: 150, settleMs: 500, ...o.docking } }),
+  )
   const child = spawnCli(
     ['start', '--config', cfgFile],
     { BODYVAULT_DATA_DIR: o.dataDir, BODYVAULT_LOG_LEVEL: 'info', BODYVAULT_LISTEN: '' },
@@ -261,8 +264,12 @@ export function objectsIntact(dataDir: string, sha256File: (p: string) => string
 
 /** A loaded configuration for an in-process daemon: data dir, mount roots, fast polling. */
 export function daemonConfig(dataDir: string, roots: string[], docking: Partial<Config['docking']> = {}, ingest: Partial<Config['ingest']> = {}): Config {
-  const cfg = loadConfig({ env: { BODYVAULT_DATA_DIR: dataDir } })
-  const out = { ...cfg, docking: { ...cfg.docking, mountRoots: roots, pollMs: 100, ...docking }, ingest: { ...cfg.ingest, chunkBytes: 1 << 20, ...ingest } }
+  const cfg = loadConfig({ env: { ...NO_SYSTEM_CONFIG, BODYVAULT_DATA_DIR: dataDir } })
+  const out = {
+    ...cfg,
+    docking: { ...cfg.docking, mountRoots: roots, pollMs: 100, settleMs: 500, ...docking },
+    ingest: { ...cfg.ingest, chunkBytes: 1 << 20, ...ingest },
+  }
   assertPinned(out, 'an in-process daemon')
   return out
 }

@@ -75,11 +75,12 @@ t.test('sysfs: a block device on USB gives vendor, product, serial and port; a l
 
 function watcher(
   t: { teardown: (fn: () => Promise<void>) => void },
-  o: { roots: string[]; mountinfoPath?: string; sysRoot?: string },
+  o: { roots: string[]; mountinfoPath?: string; sysRoot?: string; settleMs?: number },
 ): { w: MountWatcher; added: Volume[]; removed: Volume[] } {
   const w = new MountWatcher({
     roots: o.roots,
     pollMs: 100,
+    settleMs: o.settleMs,
     logger: pino({ level: 'silent' }),
     mountinfoPath: o.mountinfoPath,
     sysRoot: o.sysRoot,
@@ -120,6 +121,28 @@ t.test('folders under a mount root: a camera-looking folder is a volume, an empt
   await waitFor(() => removed.length === 1, 'the removal')
   t.equal(removed[0]!.path, join(root, 'CAM1'))
   t.equal(added.length, 2, 'each volume is added once')
+})
+
+t.test('a folder still being filled is a volume only once its tree stood still for settleMs', async (t) => {
+  const dir = tempDir(t)
+  const root = join(dir, 'root')
+  mkdirSync(root)
+  const { w, added } = watcher(t, { roots: [root], mountinfoPath: join(dir, 'no-mountinfo'), settleMs: 600 })
+  await w.start()
+  const cam = join(root, 'CAM1')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true }) // a camera by its markers from the first moment
+  const started = Date.now()
+  let lastWrite = 0
+  for (let i = 0; i < 12; i++) {
+    writeFileSync(join(cam, 'DCIM', `clip${i}.mp4`), Buffer.alloc(1000 * (i + 1)))
+    lastWrite = Date.now()
+    await new Promise((r) => setTimeout(r, 150))
+  }
+  t.same(added, [], `not docked while files kept arriving (${lastWrite - started} ms)`)
+  await waitFor(() => added.length === 1, 'the settled folder')
+  const after = Date.now() - lastWrite
+  t.ok(after >= 600, `docked ${after} ms after the last change (settleMs 600)`)
+  t.equal(added[0]!.path, cam)
 })
 
 t.test('the mount table: a mount under a root is a volume tied to its USB device; a new mount at the same point is a new volume', async (t) => {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, type SpawnOptions, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -39,6 +39,18 @@ export function sha256sum(path: string): string {
 }
 
 /**
+ * The environment every configuration of the suite is read with: no system
+ * config (an installed station's /etc/bodyvault/config.json never leaks into
+ * a test run; src/config/load.ts reads BODYVAULT_SYSTEM_CONFIG).
+ */
+export const NO_SYSTEM_CONFIG = { BODYVAULT_SYSTEM_CONFIG: 'none' } as const
+
+/** The shipped defaults, read as a test must read them (no host variable, no system config). */
+export function defaultConfig(): Config {
+  return loadConfig({ env: { ...NO_SYSTEM_CONFIG } })
+}
+
+/**
  * A configuration for tests: the defaults with this test's own data dir and
  * mount roots (never the host's /media or /run/media), read with an empty
  * environment so that no BODYVAULT_* variable of the host leaks in.
@@ -47,7 +59,7 @@ export function testConfig(
   dataDir: string,
   over: { mountRoots?: string[]; docking?: Partial<Config['docking']>; ingest?: Partial<Config['ingest']> } = {},
 ): Config {
-  const cfg = loadConfig({ env: { BODYVAULT_DATA_DIR: dataDir } })
+  const cfg = loadConfig({ env: { ...NO_SYSTEM_CONFIG, BODYVAULT_DATA_DIR: dataDir } })
   return {
     ...cfg,
     station: { ...cfg.station, id: 'test-station', name: 'Test station' },
@@ -68,12 +80,13 @@ export interface TestStation {
 }
 
 /** A data dir with a catalog, and ingest wired as the station wires it. */
-export function station(t: { teardown: (fn: () => void) => void }, dataDir?: string): TestStation {
+export function station(t: { teardown: (fn: () => void) => void }, dataDir?: string, first: { rebuildCatalog?: boolean } = {}): TestStation {
   const dir = dataDir ?? tempDir(t, 'bv-data-')
   const config = testConfig(dir)
   assertPinned(config, 'a test station')
-  const open = (): Station => openStation({ config, logger: silentLogger() })
-  let st = open()
+  const open = (o: { rebuildCatalog?: boolean } = {}): Station => openStation({ config, logger: silentLogger(), ...o })
+  // rebuildCatalog: an empty catalog as reindex --from-s3 opens it (no vault-created event), for the first open only.
+  let st = open(first)
   const s: TestStation = {
     dataDir: dir,
     get st() {
@@ -105,6 +118,13 @@ export function station(t: { teardown: (fn: () => void) => void }, dataDir?: str
   return s
 }
 
+/** A data dir holding a new, empty vault (made in process, closed): CLI commands other than start, ingest and reindex make none. */
+export function emptyVault(t: { teardown: (fn: () => void) => void }, dataDir?: string): string {
+  const dir = dataDir ?? tempDir(t, 'bv-data-')
+  openStation({ config: testConfig(dir), logger: silentLogger() }).close()
+  return dir
+}
+
 /** The host's own camera mount roots: no test may watch or read them (a docked camera there is real footage). */
 export const HOST_MOUNT_ROOTS = ['/media', '/run/media']
 
@@ -125,11 +145,12 @@ let pinnedConfigFile: string | undefined
 export function childEnv(env: Record<string, string>, args: readonly string[] = []): NodeJS.ProcessEnv {
   if (!pinnedConfigFile) {
     const dir = mkdtempSync(join(tmpdir(), 'bv-pinned-'))
+    chmodSync(dir, 0o755) // the service-user tests' children read it as another user
     pinnedConfigFile = join(dir, 'config.json')
-    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }))
+    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }), { mode: 0o644 })
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
-  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...env }
+  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...NO_SYSTEM_CONFIG, ...env }
   const i = args.indexOf('--config')
   const file = i >= 0 ? args[i + 1] : merged.BODYVAULT_CONFIG
   let cfg: Config | undefined
@@ -147,12 +168,13 @@ export function spawnCli(args: string[], env: Record<string, string> = {}, opts:
   return spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], { ...opts, env: childEnv(env, args) })
 }
 
-/** Runs the built CLI to its end, its config pinned (childEnv). */
-export function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+/** Runs the built CLI to its end, its config pinned (childEnv); `cwd` to run it from another folder. */
+export function cli(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], {
     encoding: 'utf8',
     env: childEnv(env, args),
     maxBuffer: 1 << 26,
+    ...opts,
   })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
 }

@@ -16,7 +16,7 @@ import {
 import { join } from 'node:path'
 import t from 'tap'
 import { allRecordings } from '../src/catalog/recordings.js'
-import { copyToStaging } from '../src/ingest/copy.js'
+import { copyToStaging, type SourceRef } from '../src/ingest/copy.js'
 import { ReadBackVerifier } from '../src/ingest/readback.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { makeCamera, sha256sum, station, tempDir } from './helpers.js'
@@ -93,7 +93,7 @@ t.test('a fake camera is ingested: every object hashes (sha256sum) to what the c
   })
 })
 
-t.test('links are never followed, hidden/system/odd names are skipped with a reason', async (t) => {
+t.test('links are never followed and pipes never opened; hidden and odd names are ingested under the bytes of their name', async (t) => {
   const dir = tempDir(t)
   const cam = join(dir, 'cam')
   const media = join(cam, 'DCIM', '100MEDIA')
@@ -110,20 +110,29 @@ t.test('links are never followed, hidden/system/odd names are skipped with a rea
   writeFileSync(join(media, '.A1B2C3D_012345_20261120080000_0005.MP4'), 'hidden file')
   writeFileSync(join(media, 'bad\u0007name.MP4'), 'control char')
   writeFileSync(join(media, 'line\nbreak.MP4'), 'newline')
-  writeFileSync(join(media, Buffer.from('latin1-\xe9.MP4', 'latin1').toString('latin1')), 'ok name')
+  writeFileSync(join(media, 'latin1-\xe9.MP4'), 'ok name')
+  mkdirSync(join(cam, 'System Volume Information'))
+  writeFileSync(join(cam, 'System Volume Information', 'IndexerVolumeGuid.MP4'), 'system')
   execFileSync('mkfifo', [join(media, 'A1B2C3D_012345_20261120080000_0006.MP4')])
   const s = station(t)
   const r = await s.ingest(cam)
+  t.equal(r.state, 'complete', 'links, pipes and system folders are not files of the camera: listed, not failures')
   const reasons = Object.fromEntries(r.skipped.map((x) => [x.sourcePath, x.reason]))
-  t.same(r.ingested.map((x) => x.sourcePath).sort(), ['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0002.MP4', 'DCIM/100MEDIA/latin1-é.MP4'])
+  t.same(r.ingested.map((x) => x.sourcePath).sort(), [
+    'DCIM/.hidden/A1B2C3D_012345_20261120080000_0004.MP4',
+    'DCIM/100MEDIA/.A1B2C3D_012345_20261120080000_0005.MP4',
+    'DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0002.MP4',
+    'DCIM/100MEDIA/bad\\x07name.MP4',
+    'DCIM/100MEDIA/latin1-é.MP4',
+    'DCIM/100MEDIA/line\\x0abreak.MP4',
+  ])
+  const nl = r.ingested.find((x) => x.sourcePath.includes('line'))!
+  t.equal(Buffer.from(nl.raw, 'base64').toString('utf8'), 'DCIM/100MEDIA/line\nbreak.MP4', 'the raw name keeps the newline')
   t.match(reasons['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0003.MP4'], /symbolic link/)
   t.match(reasons['DCIM/101MEDIA'], /symbolic link/)
   t.match(reasons['DCIM/100MEDIA/up'], /symbolic link/)
-  t.match(reasons['DCIM/.hidden'], /hidden/)
-  t.match(reasons['DCIM/100MEDIA/.A1B2C3D_012345_20261120080000_0005.MP4'], /hidden/)
-  t.match(reasons['DCIM/100MEDIA/bad\u0007name.MP4'], /control/)
-  t.match(reasons['DCIM/100MEDIA/line\nbreak.MP4'], /control/)
-  t.match(reasons['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0006.MP4'], /not a regular file/)
+  t.match(reasons['System Volume Information'], /system folder/)
+  t.match(reasons['DCIM/100MEDIA/A1B2C3D_012345_20261120080000_0006.MP4'], /named pipe/)
   const rows = [...allRecordings(s.db)]
   t.notOk(
     rows.some((x) => x.sha256 === sha256sum(join(outside, 'A1B2C3D_012345_20261120080000_0001.MP4'))),
@@ -189,8 +198,12 @@ t.test('read-back verification refuses a staged copy that differs from what was 
   const verifier = new ReadBackVerifier(1 << 20)
   t.teardown(() => verifier.close())
   let corrupted = false
+  const ref = (): SourceRef => {
+    const st = statSync(src, { bigint: true })
+    return { absPath: Buffer.from(src), sourcePath: 'src.bin', dev: st.dev, ino: st.ino }
+  }
   await t.rejects(
-    copyToStaging(src, statSync(src).ino, staging, {
+    copyToStaging(ref(), staging, {
       chunk: 1 << 20,
       verifier,
       onBytes: () => {
@@ -204,7 +217,7 @@ t.test('read-back verification refuses a staged copy that differs from what was 
     /read-back verification failed/,
   )
   t.notOk(existsSync(staging), 'the bad staged copy is removed')
-  const ok = await copyToStaging(src, statSync(src).ino, staging, { chunk: 1 << 20, verifier })
+  const ok = await copyToStaging(ref(), staging, { chunk: 1 << 20, verifier })
   t.equal(ok.sha256, sha256sum(src))
 })
 

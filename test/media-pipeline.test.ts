@@ -5,20 +5,19 @@ import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { getRecording } from '../src/catalog/recordings.js'
 import { silentLogger } from '../src/common/log.js'
-import { loadConfig } from '../src/config/load.js'
 import type { DockingProfile } from '../src/camera/profile.js'
 import { derivativesOf } from '../src/catalog/derivatives.js'
 import { getMediaInfo } from '../src/catalog/media-info.js'
 import { jobsOf, mediaStatus, retryFailedJobs } from '../src/catalog/media-jobs.js'
 import { MediaWorker, type MediaSettings } from '../src/media/worker.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { cli, GAT947, makeCamera, station, tempDir, type TestStation } from './helpers.js'
+import { cli, defaultConfig, GAT947, makeCamera, station, tempDir, type TestStation } from './helpers.js'
 
 // The media pipeline end to end: a generated camera (H.264, H.265, MJPEG AVI,
 // WAV, JPEG photos, an SRT GPS sidecar, a truncated and a zero-byte MP4) is
 // ingested, its jobs run with real ffmpeg, and the results are probed back.
 
-const SETTINGS: MediaSettings = { ...loadConfig({ env: {} }).media, nice: 0 }
+const SETTINGS: MediaSettings = { ...defaultConfig().media, nice: 0 }
 
 function worker(s: TestStation, over: Partial<MediaSettings> = {}, profile: DockingProfile = GAT947): MediaWorker {
   return new MediaWorker({

@@ -36,18 +36,26 @@ export async function useS3Server(t: { comment: (m: string) => void; teardown: (
     t.comment(`using the running S3 server at ${process.env.BODYVAULT_S3_ENDPOINT}`)
     return { env: Object.fromEntries(VARS.map((k) => [k, process.env[k] ?? ''])), dir: process.env.BODYVAULT_S3_DIR }
   }
-  const dir = join(tmpdir(), `bodyvault-${name}-${process.pid}`)
-  const port = await freePort()
   const started = Date.now()
-  let env: Record<string, string>
-  try {
-    // The first run may have to apt-get install ceph.
-    const { stdout } = await run(S3_SCRIPT, ['start', '--dir', dir, '--port', String(port), '--mem', '512M'], { timeout: 240_000, maxBuffer: 16 << 20 })
-    env = parseExports(stdout)
-  } catch (e) {
-    const err = e as { stderr?: string; message?: string }
-    await run(S3_SCRIPT, ['stop', '--dir', dir]).catch(() => undefined)
-    throw new Error(`scripts/s3-test-server start failed: ${err.message}\n${err.stderr ?? ''}`)
+  let dir = ''
+  let env: Record<string, string> | undefined
+  // Two clusters starting at once (tap's two jobs, or another worktree's tests) may both find the same
+  // ports free and one then fails to bind: that one starts again, on ports it looks for again.
+  for (let attempt = 1; !env; attempt++) {
+    dir = join(tmpdir(), `bodyvault-${name}-${process.pid}${attempt > 1 ? `-${attempt}` : ''}`)
+    const port = await freePort()
+    try {
+      // The first run may have to apt-get install ceph.
+      const { stdout } = await run(S3_SCRIPT, ['start', '--dir', dir, '--port', String(port), '--mem', '512M'], { timeout: 240_000, maxBuffer: 16 << 20 })
+      env = parseExports(stdout)
+    } catch (e) {
+      const err = e as { stderr?: string; message?: string }
+      await run(S3_SCRIPT, ['stop', '--dir', dir]).catch(() => undefined)
+      const raced = /already in use/.test(`${err.message}\n${err.stderr ?? ''}`)
+      if (!raced || attempt >= 3) throw new Error(`scripts/s3-test-server start failed: ${err.message}\n${err.stderr ?? ''}`)
+      t.comment(`s3-test-server start lost a port to another server (attempt ${attempt}): starting again`)
+      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 4000))
+    }
   }
   t.comment(`started ${env.BODYVAULT_S3_ENDPOINT} in ${Date.now() - started} ms`)
   // The daemons outlive this process unless stopped: stop them in teardown,
@@ -75,4 +83,10 @@ export async function useS3Server(t: { comment: (m: string) => void; teardown: (
     await run(S3_SCRIPT, ['stop', '--dir', dir], { timeout: 60_000 })
   })
   return { env, dir }
+}
+
+/** Stops (an S3 outage) or starts the gateway alone, with scripts/s3-test-server gateway; the cluster keeps its data. */
+export async function gateway(s3: S3Server, action: 'stop' | 'start'): Promise<void> {
+  if (!s3.dir) throw new Error('the gateway can be stopped only on a server whose --dir is known (set BODYVAULT_S3_DIR)')
+  await run(S3_SCRIPT, ['gateway', action, '--dir', s3.dir], { timeout: 90_000 })
 }

@@ -21,7 +21,7 @@ import { FakeUsbBackend } from '../src/dock/usb.js'
 import { openStation } from '../src/station/station.js'
 import { webRoot, webRoutes } from '../src/web/static.js'
 import { daemonConfig, placeFolder, waitFor } from './daemon-support.js'
-import { cli, makeCamera, tempDir } from './helpers.js'
+import { cli, emptyVault, makeCamera, tempDir } from './helpers.js'
 
 /** Reads a server-sent event stream; `events` fills as `status` events arrive, each stamped with its arrival. */
 async function follow(url: string, token: string): Promise<{ events: { at: number; status: StationStatus }[]; ended: Promise<void>; stop(): void }> {
@@ -64,7 +64,7 @@ const logs: { event?: string; camera?: string; to?: string; time: number }[] = [
 const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(JSON.parse(s) as (typeof logs)[number]) })
 const st = openStation({ config: daemonConfig(join(dir, 'data'), [root]), logger })
 const dock = st.dock({ usb: new FakeUsbBackend('no USB in this test') })
-const apiDeps = { db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openObject: st.openObject, rateLimitPerMinute: 100_000 }
+const apiDeps = { db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openChecked: st.openChecked, rateLimitPerMinute: 100_000 }
 const app = await buildApi(apiDeps, async (app) => {
   await stationRoutes(app, { station: dock })
   await stationEventRoutes(app, { station: dock })
@@ -191,7 +191,7 @@ t.test('closing the server ends open streams: a stop never waits on a dock scree
 })
 
 t.test('token create --role kiosk prints the dock screen address with the token in the fragment', async (t) => {
-  const env = { BODYVAULT_DATA_DIR: join(dir, 'cli-data') }
+  const env = { BODYVAULT_DATA_DIR: emptyVault(t, join(dir, 'cli-data')) }
   const c = cli(['token', 'create', '--role', 'kiosk', '--name', 'dock 1', '--url', 'http://station-7:8080/'], env)
   t.equal(c.code, 0, c.stderr)
   const token = /^(bv_\S+)$/m.exec(c.stdout)?.[1]

@@ -19,7 +19,7 @@ t.test('no test file starts bodyvault except through the pinned helpers', async 
 })
 
 t.test('a configuration that watches the host mount roots is refused, in process and for children', async (t) => {
-  const defaults = loadConfig({ env: {} })
+  const defaults = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })
   t.ok(
     defaults.docking.mountRoots.some((r) => r === '/media'),
     'the shipped defaults do watch /media (what a station wants, what a test must not)',
@@ -38,4 +38,19 @@ t.test('a configuration that watches the host mount roots is refused, in process
     pinned.docking.mountRoots.some((r) => r.startsWith('/media') || r.startsWith('/run/media')),
     'a child with no config of its own gets the pinned one',
   )
+})
+
+t.test("no test or bench reads a configuration that could pick up the host's /etc/bodyvault/config.json", async (t) => {
+  const offenders: string[] = []
+  for (const dir of ['test', 'bench']) {
+    for (const f of readdirSync(join(ROOT, dir)).filter((n) => n.endsWith('.ts') && n !== 'helpers.ts')) {
+      readFileSync(join(ROOT, dir, f), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          // Every call names the system config (BODYVAULT_SYSTEM_CONFIG, NO_SYSTEM_CONFIG) or a config file of its own (file: ...).
+          if (/\bloadConfig(WithSources)?\(/.test(line) && !/import|system_?config|\bfile\b/i.test(line)) offenders.push(`${dir}/${f}:${i + 1}`)
+        })
+    }
+  }
+  t.same(offenders, [], 'loadConfig calls with the system config pinned')
 })

@@ -59,7 +59,7 @@ export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) =
     localSecret: deps.localSecret,
     limiter: app.createRateLimit({ max: deps.rateLimitPerMinute ?? 1200, timeWindow: 60_000, keyGenerator: rateKey }),
   })
-  const metrics = new Metrics(deps.db)
+  const metrics = new Metrics(deps.db, deps.fixityState)
   metrics.instrument(app)
 
   app.get(

@@ -1,5 +1,7 @@
 import type { Db } from '../catalog/db.js'
 import type { Logger } from '../common/log.js'
+import type { CheckedObject } from '../fixity/fixity.js'
+import type { FixityState } from '../fixity/state.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import type { Vault } from '../vault/store.js'
 
@@ -10,8 +12,17 @@ export interface ApiDeps {
   station: { id: string; name: string; timezone: string }
   policy: RetentionPolicy
   vault: Vault
-  /** A readable local path of a vault object (fetched back and re-verified first if it was evicted to S3). */
-  openObject(sha256: string): Promise<string>
+  /**
+   * A vault object ready to be served, every block checked against its
+   * recorded SHA-256 as it is read (fetched back first if it was evicted to
+   * S3; repaired or refused with OBJECT_CORRUPT / OBJECT_MISSING if bad):
+   * the station's Fixity.open (src/fixity/fixity.ts).
+   */
+  openChecked(sha256: string, size: number, where?: string): Promise<CheckedObject>
+  /** The fixity job's state for /metrics (the daemon also serves it at /v1/station/fixity); absent: not reported. */
+  fixityState?: () => FixityState
+  /** Takes the latest checkpoint to the bucket and the witnesses now (before an evidence package is built). */
+  anchorNow?: () => Promise<void>
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string

@@ -32,7 +32,12 @@ function validationCode(err: FastifyError): ErrorCode {
 
 export function installErrorHandling(app: FastifyInstance, log: Logger): void {
   app.setErrorHandler((err: FastifyError | BodyvaultError, req, reply) => {
-    if (err instanceof BodyvaultError && err.httpStatus < 500) return sendError(reply, err.httpStatus, err.code, err.message)
+    // Catalogued codes answer as themselves; only a plain 500 (a fault we did not name) becomes INTERNAL.
+    if (err instanceof BodyvaultError && err.httpStatus !== 500) {
+      if (err.httpStatus >= 500)
+        log.error({ event: 'api.error', method: req.method, url: req.url, code: err.code, err: { message: err.message } }, 'request failed')
+      return sendError(reply, err.httpStatus, err.code, err.message)
+    }
     const ferr = err as FastifyError
     const status = !(err instanceof BodyvaultError) && typeof ferr.statusCode === 'number' ? ferr.statusCode : 500
     if (status >= 400 && status < 500) {

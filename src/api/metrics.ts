@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Db } from '../catalog/db.js'
+import { fixityBytesTotal } from '../catalog/fixity.js'
 import { queueDepth, sessionsByState, stationGauges } from '../catalog/stats.js'
+import type { FixityState } from '../fixity/state.js'
 
 /** Prometheus metrics for one API instance (its own registry). */
 export class Metrics {
@@ -9,7 +11,7 @@ export class Metrics {
   private latency: Histogram
   private requests: Counter
 
-  constructor(db: Db) {
+  constructor(db: Db, fixityState?: () => FixityState) {
     const r = this.registry
     this.latency = new Histogram({
       name: 'bodyvault_http_request_duration_seconds',
@@ -52,6 +54,52 @@ export class Metrics {
         for (const row of queueDepth(db)) this.set({ queue: row.queue, state: row.state }, row.n)
       },
     })
+    if (fixityState) {
+      new Gauge({
+        name: 'bodyvault_fixity_objects',
+        help: 'Vault objects by fixity state: all, remote (evicted to S3), never_checked, due, overdue (past fixity.cycleDays), failed (bad copy not repaired)',
+        labelNames: ['state'],
+        registers: [r],
+        collect() {
+          const s = fixityState()
+          for (const [state, n] of Object.entries({
+            all: s.objects,
+            remote: s.remote,
+            never_checked: s.neverChecked,
+            due: s.due,
+            overdue: s.overdue,
+            failed: s.failed,
+          }))
+            this.set({ state }, n)
+        },
+      })
+      new Gauge({
+        name: 'bodyvault_fixity_last_full_cycle_timestamp_seconds',
+        help: 'Every local object has been re-hashed since this time (0: some never were)',
+        registers: [r],
+        collect() {
+          const at = fixityState().lastFullCycle
+          this.set(at ? Date.parse(at) / 1000 : 0)
+        },
+      })
+      new Gauge({
+        name: 'bodyvault_fixity_last_run_timestamp_seconds',
+        help: 'When the last fixity run ended (0: never)',
+        registers: [r],
+        collect() {
+          const at = fixityState().lastRun?.endedAt
+          this.set(at ? Date.parse(at) / 1000 : 0)
+        },
+      })
+      new Gauge({
+        name: 'bodyvault_fixity_read_bytes_total',
+        help: 'Bytes the fixity job has re-hashed, all runs',
+        registers: [r],
+        collect() {
+          this.set(fixityBytesTotal(db))
+        },
+      })
+    }
   }
 
   get contentType(): string {

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import { stationStatusSchema, type StationStatus } from '../dock/status.js'
+import type { FixityState } from '../fixity/state.js'
 import { ref } from './schemas.js'
 
 /**
@@ -20,6 +21,63 @@ export async function stationRoutes(app: FastifyInstance, deps: { station: { sta
       schema: { summary: 'Docked cameras: state, progress, rate, ETA, clock drift, last error', response: { 200: stationStatusSchema, '4xx': ref.error } },
     },
     async () => deps.station.status(),
+  )
+}
+
+const count = { type: 'integer', minimum: 0 } as const
+const instantOrNull = { type: ['string', 'null'] } as const
+const fixityStateSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    objects: count,
+    remote: count,
+    localBytes: count,
+    neverChecked: count,
+    due: count,
+    overdue: count,
+    failed: count,
+    oldestCheck: instantOrNull,
+    cycleDays: count,
+    budgetMBps: { type: 'number' },
+    lastFullCycle: instantOrNull,
+    lastRun: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      properties: {
+        startedAt: { type: 'string' },
+        endedAt: { type: 'string' },
+        trigger: { type: 'string' },
+        scope: { type: 'string' },
+        objects: count,
+        bytes: count,
+        failed: count,
+        repaired: count,
+        remaining: count,
+        stopped: { type: 'boolean' },
+        eventSeq: { type: ['integer', 'null'] },
+      },
+    },
+    warning: instantOrNull,
+  },
+} as const
+
+/**
+ * GET /v1/station/fixity: the rolling fixity check (objects due, overdue,
+ * known bad, since when everything was re-hashed, the last run, a warning),
+ * for `bodyvault status`; same right as /v1/station.
+ */
+export async function stationFixityRoutes(app: FastifyInstance, deps: { state(): FixityState }): Promise<void> {
+  app.get(
+    '/station/fixity',
+    {
+      config: { right: 'station:read' },
+      schema: {
+        summary: 'Rolling fixity check: objects due, overdue and failed, the last full cycle, the last run',
+        response: { 200: fixityStateSchema, '4xx': ref.error },
+      },
+    },
+    async () => deps.state(),
   )
 }
 

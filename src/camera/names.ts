@@ -34,26 +34,41 @@ const KINDS: Record<string, Kind> = {
 }
 const DEFAULT_SIDECARS = ['.srt', '.nmea', '.gpx', '.json']
 
+/**
+ * What a file is by its extension: audio, video, photo, or a sidecar (the
+ * usual ones, plus those the profile lists); undefined when the extension
+ * says nothing (the leading bytes may still: camera/sniff.ts).
+ */
 export function kindOf(name: string, profile: Pick<DockingProfile, 'sidecars'>): Kind | undefined {
   const ext = extname(name).toLowerCase()
-  if ((profile.sidecars ?? DEFAULT_SIDECARS).includes(ext)) return 'sidecar'
+  if (DEFAULT_SIDECARS.includes(ext) || (profile.sidecars ?? []).includes(ext)) return 'sidecar'
   return KINDS[ext]
 }
 
 /**
- * Why a path segment must not be ingested, or undefined when it is fine.
- * Hidden and system entries are skipped; control characters, back-slashes
- * and dot-segments are refused as path tricks.
+ * Folders and files the file system or a desktop OS keeps on a removable
+ * volume (FAT/exFAT/NTFS, macOS, Android): never camera footage, so they
+ * are passed over and listed with this reason. Case-insensitive.
  */
-const SYSTEM_NAMES = new Set(['system volume information', '$recycle.bin', 'recycler', 'thumbs.db', 'desktop.ini', 'lost+found', 'found.000', 'lost.dir'])
-export function segmentProblem(name: string): string | undefined {
-  if (name === '' || name === '.' || name === '..') return 'path trick: empty or dot segment'
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/u.test(name)) return 'name contains control characters'
-  if (/[\\/]/.test(name)) return 'name contains a path separator'
-  if (/[\u202a-\u202e\u2066-\u2069]/u.test(name)) return 'name contains bidirectional override characters'
-  if (name.startsWith('.')) return 'hidden file'
-  if (SYSTEM_NAMES.has(name.toLowerCase())) return 'system file'
+const SYSTEM_NAMES = new Set([
+  'system volume information',
+  '$recycle.bin',
+  'recycler',
+  'recycled',
+  '.trashes',
+  '.spotlight-v100',
+  '.fseventsd',
+  '.temporaryitems',
+  '.documentrevisions-v100',
+  'lost.dir',
+  'lost+found',
+  'thumbs.db',
+  'desktop.ini',
+  '.ds_store',
+])
+export function systemEntry(name: string): string | undefined {
+  const n = name.toLowerCase()
+  if (SYSTEM_NAMES.has(n) || /^found\.\d{3}$/.test(n) || /^\.trash-\d+$/.test(n)) return 'system folder or file of the volume'
   return undefined
 }
 

@@ -14,8 +14,14 @@ export interface DockingProfile {
   name: string
   vendor?: string
   model?: string
-  /** Globs (picomatch, case-insensitive) of media files relative to the volume root. */
+  /**
+   * Globs (picomatch, case-insensitive) of where the model keeps its media,
+   * relative to the volume root. They give the order files are copied in
+   * (these first), never the set: every media file of the volume is ingested.
+   */
   media: string[]
+  /** Ingest regular files that are neither media nor sidecars too (kept as kind `sidecar`; default false: they are listed as `unrecognised`). */
+  ingestUnrecognised?: boolean
   /** Files whose presence at the volume root identifies this model. */
   volumeMarkers?: string[]
   filename?: {
@@ -111,6 +117,7 @@ const profileSchema = {
     timezone: { type: 'string', minLength: 1 },
     sidecars: { type: 'array', items: { type: 'string', pattern: '^\\.[a-z0-9]+$' } },
     creationTimeIsLocal: { type: 'boolean' },
+    ingestUnrecognised: { type: 'boolean' },
     readOnly: { type: 'boolean' },
     wipeAfterIngest: { type: 'boolean' },
     usb: {

@@ -47,6 +47,30 @@ export function queueMediaJobs(db: Db, recordingId: number, kinds: readonly JobK
   for (const k of kinds) stmt.run(recordingId, k, at, at, at)
 }
 
+/**
+ * A job as a catalog rebuilt from the bucket restores it: done when the
+ * ledger holds its result, failed when it holds its failure, else queued
+ * (the worker does it, or finds it needs nothing).
+ */
+export function restoreMediaJob(
+  db: Db,
+  j: { recordingId: number; kind: JobKind; state: 'queued' | 'done' | 'failed'; result: string | null; lastError: string | null; attempts: number; at: string },
+): void {
+  db.prepare(`INSERT INTO media_jobs (recording_id, kind, state, attempts, last_error, result, next_attempt_at, created_at, updated_at, finished_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    j.recordingId,
+    j.kind,
+    j.state,
+    j.attempts,
+    j.lastError,
+    j.result,
+    j.at,
+    j.at,
+    j.at,
+    j.state === 'queued' ? null : j.at,
+  )
+}
+
 export function getJob(db: Db, id: number): MediaJob | undefined {
   return db.prepare(`${JOB_SELECT} WHERE id = ?`).get(id) as MediaJob | undefined
 }

@@ -4,7 +4,10 @@ import { retention } from './migrations/003-retention.js'
 import { docking } from './migrations/004-docking.js'
 import { checkpoints } from './migrations/005-checkpoints.js'
 import { api } from './migrations/006-api.js'
+import { ingestTruth } from './migrations/007-ingest-truth.js'
 import { kiosk } from './migrations/009-kiosk.js'
+import { anchors } from './migrations/011-anchors.js'
+import { fixity } from './migrations/012-fixity.js'
 
 export interface Migration {
   version: number
@@ -24,4 +27,4 @@ export interface Migration {
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, kiosk]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity]

@@ -24,6 +24,11 @@ export function queueOffloadJob(db: Db, op: OffloadOp, subject: string, now: Dat
     .run(op, subject, now.toISOString(), now.toISOString()).changes
 }
 
+/** True while this job is queued (due or waiting for a retry). */
+export function offloadJobQueued(db: Db, op: OffloadOp, subject: string): boolean {
+  return db.prepare('SELECT 1 FROM offload_queue WHERE op = ? AND subject = ?').get(op, subject) !== undefined
+}
+
 /** Jobs whose next attempt is due, oldest first. */
 export function dueOffloadJobs(db: Db, now: Date): OffloadJob[] {
   return db

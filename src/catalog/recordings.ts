@@ -114,6 +114,54 @@ export function touchDeviceAndOfficer(db: Db, deviceId: string | null, officerId
   }
 }
 
+/**
+ * Who a docked camera and its officer are, from a `camera-identified`
+ * event (devices and officers rows, migration 4): a later identity keeps
+ * what it does not say. The rows a rebuild from the bucket restores.
+ */
+export function recordCameraIdentity(
+  db: Db,
+  c: {
+    deviceId: string | null
+    officerId: string | null
+    officerName: string | null
+    unitCode: string | null
+    unitName: string | null
+    profileId: string
+    usbId: string | null
+    usbSerial: string | null
+    at: string
+  },
+): void {
+  if (c.deviceId)
+    db.prepare(`INSERT INTO devices (id, first_seen, last_seen, profile_id, usb_id, usb_serial) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), profile_id = excluded.profile_id,
+        usb_id = coalesce(excluded.usb_id, usb_id), usb_serial = coalesce(excluded.usb_serial, usb_serial)`).run(
+      c.deviceId,
+      c.at,
+      c.at,
+      c.profileId,
+      c.usbId,
+      c.usbSerial,
+    )
+  if (c.officerId)
+    db.prepare(`INSERT INTO officers (id, first_seen, last_seen, name, unit_code, unit_name) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen), name = coalesce(excluded.name, name),
+        unit_code = coalesce(excluded.unit_code, unit_code), unit_name = coalesce(excluded.unit_name, unit_name)`).run(
+      c.officerId,
+      c.at,
+      c.at,
+      c.officerName,
+      c.unitCode,
+      c.unitName,
+    )
+}
+
+/** The id the next recording gets (ids are dense and never reused: a purged recording keeps its row). */
+export function nextRecordingId(db: Db): number {
+  return (db.prepare('SELECT coalesce(max(id), 0) AS m FROM recordings').get() as { m: number }).m + 1
+}
+
 /** Ids of the recordings still stored (not purged), in id order. */
 export function storedRecordingIds(db: Db): number[] {
   return db.prepare("SELECT id FROM recordings WHERE status = 'stored' ORDER BY id").pluck().all() as number[]

@@ -26,11 +26,13 @@ export interface VerifiedCopy {
   legalHold: number
 }
 
-/** A verified, not deleted, remote copy with its local cache state. */
+/** A verified, not deleted, remote copy with its lock and its local cache state. */
 export interface CachedCopy {
   sha256: string
   size: number
   versionId: string
+  retainUntil: string | null
+  legalHold: number
   cachedSince: string | null
   evictedAt: string | null
 }
@@ -101,13 +103,20 @@ export function markCopyDeleted(db: Db, sha256: string, at: string): void {
 /** Verified remote copies with their local cache state: what eviction may drop. */
 export function cachedCopies(db: Db): CachedCopy[] {
   return db
-    .prepare(`SELECT sha256, size, version_id AS versionId, cached_since AS cachedSince, evicted_at AS evictedAt FROM offload_objects WHERE ${LIVE}`)
+    .prepare(
+      `SELECT sha256, size, version_id AS versionId, retain_until AS retainUntil, legal_hold AS legalHold, cached_since AS cachedSince, evicted_at AS evictedAt FROM offload_objects WHERE ${LIVE}`,
+    )
     .all() as CachedCopy[]
 }
 
 /** The local copy was dropped (in the transaction of its `evicted` event). */
 export function markEvicted(db: Db, sha256: string, at: string): void {
   db.prepare('UPDATE offload_objects SET evicted_at = ?, cached_since = NULL WHERE sha256 = ?').run(at, sha256)
+}
+
+/** True when the local copy was dropped on the record (an `evicted` event; a verified remote copy holds it): its absence is no fault. */
+export function localCopyEvicted(db: Db, sha256: string): boolean {
+  return db.prepare(`SELECT 1 FROM offload_objects WHERE sha256 = ? AND evicted_at IS NOT NULL AND ${LIVE}`).get(sha256) !== undefined
 }
 
 /** The local copy is back (fetched from the bucket and re-verified). */

@@ -103,3 +103,14 @@ export function queueDepth(db: Db): { queue: 'media' | 'offload'; state: string;
     )
     .all() as { queue: 'media' | 'offload'; state: string; n: number }[]
 }
+
+/**
+ * Bytes that came into the vault since `since` (UTC ISO): recordings by
+ * their ingest time, and the proxies and thumbnails made of them. For
+ * doctor's "days of footage left at the recent inflow".
+ */
+export function inflowBytesSince(db: Db, since: string): number {
+  const rec = db.prepare('SELECT coalesce(sum(size), 0) FROM recordings WHERE ingested_at >= ?').pluck().get(since) as number
+  const der = db.prepare('SELECT coalesce(sum(size), 0) FROM derivatives WHERE created_at >= ?').pluck().get(since) as number
+  return rec + der
+}

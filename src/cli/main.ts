@@ -1,13 +1,15 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { catalogCorrupt, isCatalogDamage } from '../catalog/db.js'
-import { BodyvaultError, ConfigError, UsageError, errorMessage } from '../common/errors.js'
+import { BodyvaultError, UsageError, errnoCode, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
+import { backupCommand, restoreCommand } from './commands/backup.js'
 import { caseCommand } from './commands/case.js'
 import { categorizeCommand } from './commands/categorize.js'
 import { checkpointCommand } from './commands/checkpoint.js'
 import { doctorCommand } from './commands/doctor.js'
 import { exportPackageCommand } from './commands/export-package.js'
+import { fixityCommand } from './commands/fixity.js'
 import { holdCommand } from './commands/hold.js'
 import { ingestCommand } from './commands/ingest.js'
 import { keyCommand } from './commands/key.js'
@@ -15,22 +17,24 @@ import { mediaCommand } from './commands/media.js'
 import { offloadCommand } from './commands/offload.js'
 import { recordingsCommand } from './commands/recordings.js'
 import { reindexCommand } from './commands/reindex.js'
+import { restoreObjectCommand } from './commands/restore-object.js'
 import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { tokenCommand } from './commands/token.js'
 import { verifyCommand } from './commands/verify.js'
 import { verifyPackageCommand } from './commands/verify-package.js'
-import { EXIT, io, type Command } from './common.js'
+import { EXIT, didYouMean, io, showUsage, type Command } from './common.js'
 
 export { EXIT }
 
 /** Every command, in the order the usage text lists them. A new command is a file in commands/ and a line here. */
-const COMMANDS: Command[] = [
+export const COMMANDS: Command[] = [
   startCommand,
   statusCommand,
   ingestCommand,
   verifyCommand,
+  fixityCommand,
   recordingsCommand,
   categorizeCommand,
   caseCommand,
@@ -38,6 +42,9 @@ const COMMANDS: Command[] = [
   retentionCommand,
   offloadCommand,
   reindexCommand,
+  restoreObjectCommand,
+  backupCommand,
+  restoreCommand,
   exportPackageCommand,
   verifyPackageCommand,
   checkpointCommand,
@@ -55,46 +62,87 @@ ${COMMANDS.map((c) => `  bodyvault ${c.usage}`).join('\n')}
   bodyvault help | version
 
 Global options:
-  --config FILE   configuration file (else BODYVAULT_CONFIG, else config/default.json)
-  --verbose       log at debug level to stderr
+  --config FILE   configuration file (else BODYVAULT_CONFIG, else /etc/bodyvault/config.json when it exists, else the defaults)
+  --verbose       log at debug level to stderr; an unexpected error prints its stack trace
   --json          machine-readable output where a command has it
+  --help          a command's options, what it does, examples (bodyvault COMMAND --help)
 Dates without an offset are station time. Exit codes: 0 ok, 1 problems found, 2 bad usage or configuration, 3 environment, 130 interrupted.
 `
+}
+
+/** A message on one line: a usage text appended to it becomes a pointer to --help, line breaks become separators. */
+export function oneLine(message: string): string {
+  return message
+    .replace(/\n+\s*Usage: bodyvault (\S+)[\s\S]*$/, ' (see bodyvault $1 --help)')
+    .replace(/:\s*\n\s*/g, ': ')
+    .replace(/\s*\n\s*/g, '; ')
+    .trim()
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   const command = COMMANDS.find((c) => c.name === name)
-  if (command) return command.run(rest)
+  if (command) {
+    const end = rest.indexOf('--')
+    const opts = end < 0 ? rest : rest.slice(0, end)
+    if (opts.includes('--help') || opts.includes('-h')) return showUsage(command.usage)
+    return command.run(rest)
+  }
   switch (name) {
     case 'version':
     case '--version':
       io.stdout(`${(JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version}\n`)
       return EXIT.ok
+    case 'help': {
+      const about = COMMANDS.find((c) => c.name === rest[0])
+      if (about) return showUsage(about.usage)
+      io.stdout(usageText())
+      return rest[0] === undefined ? EXIT.ok : unknown(rest[0])
+    }
     case undefined:
-    case 'help':
     case '--help':
     case '-h':
       io.stdout(usageText())
       return name === undefined ? EXIT.usage : EXIT.ok
     default:
-      throw new UsageError(`unknown command "${name}"\n\n${usageText()}`)
+      return unknown(name)
   }
 }
 
-/** Runs main and turns errors into a message and an exit code. */
+function unknown(name: string): never {
+  const near = didYouMean(name, [...COMMANDS.map((c) => c.name), 'help', 'version'])
+  throw new UsageError(`unknown command "${name}"${near ? `: did you mean "${near}"?` : ''} (bodyvault help lists every command)`)
+}
+
+/**
+ * Runs main and turns errors into one line with a stable code (the
+ * catalogue in src/common/errors.ts) and an exit code: never a stack trace
+ * unless --verbose. A reader that went away (EPIPE: `status | head -1`)
+ * ends the command quietly.
+ */
 export async function run(argv: string[]): Promise<void> {
+  const verbose = argv.includes('--verbose')
+  const quietOnEpipe = (err: unknown): void => {
+    if (errnoCode(err) === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok)
+    throw err
+  }
+  process.stdout.on('error', quietOnEpipe)
+  process.stderr.on('error', quietOnEpipe)
   try {
     process.exitCode = await main(argv)
   } catch (caught) {
+    if (errnoCode(caught) === 'EPIPE') return
     // A damaged catalog page met by any command: the way out, never a stack trace.
     const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught)) : caught
     if (err instanceof BodyvaultError) {
-      // The code names the case in docs/install.md (CATALOG_MISSING, KEY_MISMATCH, ...); usage and config errors speak for themselves.
-      io.stderr(`bodyvault: ${err instanceof UsageError || err instanceof ConfigError ? '' : `${err.code}: `}${err.message}\n`)
+      io.stderr(`bodyvault: ${err.code}: ${oneLine(err.message)}\n`)
+      if (verbose && err.cause instanceof Error && err.cause.stack) io.stderr(`${err.cause.stack}\n`)
       process.exitCode = err.exitCode
     } else {
-      io.stderr(`bodyvault: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      const e = err instanceof Error ? err : new Error(String(err))
+      io.stderr(
+        `bodyvault: INTERNAL: unexpected error: ${oneLine(e.message)}${verbose ? `\n${e.stack ?? ''}` : ' (run again with --verbose for the stack trace)'}\n`,
+      )
       process.exitCode = EXIT.environment
     }
   }

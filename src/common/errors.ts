@@ -5,7 +5,8 @@
  * and a default message. BodyvaultError takes both numbers from here, so
  * the API, the CLI and the stores cannot disagree about a code. A status of
  * 500 means "not the client's fault": the API logs the message and answers
- * INTERNAL without it.
+ * INTERNAL without it. Other 5xx (503) are answered with their own code and
+ * message: their messages name no path.
  *
  * A new code is a line here. Group by who raises it; keep the message a
  * sentence that says what to do.
@@ -15,6 +16,14 @@ const catalogue = {
   USAGE: [400, 2, 'bad usage: see bodyvault help'],
   CONFIG_INVALID: [500, 2, 'invalid configuration: fix the config file or the BODYVAULT_* variables'],
   DATA_DIR: [500, 2, 'the data dir cannot be created: set dataDir or BODYVAULT_DATA_DIR to a writable folder'],
+  DATA_DIR_MISSING: [500, 3, "no vault at the data dir: point --config, BODYVAULT_CONFIG or BODYVAULT_DATA_DIR at the station's vault"],
+  DATA_DIR_READONLY: [500, 3, 'the data dir is read-only: mount it read-write or fix its permissions'],
+  DATA_DIR_OWNER: [500, 3, 'the data dir belongs to another user: run the command as that user (sudo -u OWNER bodyvault ...)'],
+  DATA_DIR_IN_USE: [500, 3, 'another bodyvault daemon holds this data dir: stop it first, or give this one another data dir'],
+  INGEST_SOURCE: [400, 2, 'the camera folder does not exist or is not a folder: give the folder of a mounted camera'],
+  BACKUP_TARGET: [400, 2, 'the backup folder holds something other than a backup of this station: choose an empty folder or an earlier backup of it'],
+  RESTORE_SOURCE: [400, 2, 'not a bodyvault backup: name a folder written by bodyvault backup'],
+  RESTORE_NOT_EMPTY: [400, 2, 'restore writes into an empty or new folder only: nothing was changed'],
   LISTEN: [500, 3, 'cannot listen on the configured address: set listen in the config or BODYVAULT_LISTEN'],
   CATALOG_VERSION: [500, 3, 'the catalog schema version does not match this bodyvault'],
   CATALOG_MIGRATION: [500, 3, 'a catalog migration would break the catalog: nothing was changed'],
@@ -35,6 +44,8 @@ const catalogue = {
   DAEMON_AUTH: [500, 3, "the daemon wants a credential: run status as the daemon's user, or set BODYVAULT_TOKEN"],
   DAEMON_HTTP: [500, 3, 'the daemon answered with an error: see its log'],
   // Docking.
+  NOT_A_CAMERA: [400, 2, 'the folder is not a camera: it holds cameras or mount points (a mount root); name the camera folder itself'],
+  NO_MEDIA: [422, 1, 'no media file on the volume: nothing was ingested; check that this is the camera volume'],
   DOCK_UNLOCK: [500, 1, 'the camera could not be unlocked: see the docking profile and the station log'],
   DOCK_IDENTITY: [500, 1, "the unlock command's identity output is unusable: see the docking profile"],
   // Keys, ledger, checkpoints.
@@ -62,7 +73,9 @@ const catalogue = {
   PACKAGE_NOT_FOUND: [404, 2, 'the package cannot be read: check the path'],
   PACKAGE_KEY_INVALID: [400, 2, 'the key must be an Ed25519 public key as PEM, a vkey string, or 64 hex digits'],
   // Vault objects and S3 offload.
-  OBJECT_MISSING: [500, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
+  // Not the client's fault, but said as what it is (never INTERNAL): a 503 the API passes on with its code.
+  OBJECT_MISSING: [503, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
+  OBJECT_CORRUPT: [503, 3, 'the stored copy does not match its recorded SHA-256 and no good copy could be restored: see bodyvault fixity status'],
   OFFLOAD_DISABLED: [500, 2, 'offload is not configured: add an "offload" section to the config'],
   OFFLOAD_LOCAL_MISSING: [500, 3, 'the object is neither in the local vault nor verified in S3: run bodyvault verify'],
   OFFLOAD_NO_BUCKET: [500, 3, 'the bucket does not exist: create it with Object Lock enabled'],

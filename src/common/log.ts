@@ -1,6 +1,20 @@
 import { pino, type Logger, type DestinationStream } from 'pino'
+import { PinoPretty } from 'pino-pretty'
 
 export type { Logger }
+
+/**
+ * Where log lines go: JSON lines (one event per line, what journald and log
+ * shippers read) unless stderr is a terminal, where a person reads them:
+ * then pino-pretty writes each event as one human line (time, level,
+ * message, its fields), synchronously so that it never lands in the middle
+ * of a progress bar redraw or after the command's last line.
+ */
+function stderrDestination(): DestinationStream {
+  if (process.stderr.isTTY && process.env.BODYVAULT_LOG_FORMAT !== 'json')
+    return PinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app', singleLine: true })
+  return pino.destination({ fd: 2, sync: true })
+}
 
 /**
  * One structured event per line (pino). Secrets never reach here: callers log
@@ -8,7 +22,7 @@ export type { Logger }
  */
 export function createLogger(opts: { level?: string; destination?: DestinationStream | number } = {}): Logger {
   const level = opts.level ?? process.env.BODYVAULT_LOG_LEVEL ?? 'info'
-  const dest = opts.destination ?? 2
+  const dest = opts.destination ?? stderrDestination()
   return pino(
     {
       level,

@@ -1,6 +1,8 @@
 import type { DockingSettings } from '../dock/settings.js'
+import { fixityConfigSchema, type FixitySettings } from '../fixity/settings.js'
 import type { IngestSettings } from '../ingest/session.js'
 import type { MediaSettings } from '../media/settings.js'
+import { anchorLedgerSchema, type AnchorLedgerSettings, witnessesConfigSchema, type WitnessesConfig } from '../anchor/settings.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
 import { retentionConfigSchema, type RetentionSettings } from '../retention/config.js'
 
@@ -8,7 +10,7 @@ import { retentionConfigSchema, type RetentionSettings } from '../retention/conf
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'api'],
+  required: ['station', 'dataDir', 'listen', 'log', 'docking', 'ingest', 'media', 'retention', 'offload', 'ledger', 'witnesses', 'api', 'backup', 'fixity'],
   properties: {
     station: {
       type: 'object',
@@ -31,12 +33,13 @@ export const configSchema = {
     docking: {
       type: 'object',
       additionalProperties: false,
-      required: ['profilesDir', 'defaultProfile', 'mountRoots', 'pollMs', 'concurrency', 'diskStreams', 'usb', 'clockDriftToleranceSec'],
+      required: ['profilesDir', 'defaultProfile', 'mountRoots', 'pollMs', 'settleMs', 'concurrency', 'diskStreams', 'usb', 'clockDriftToleranceSec'],
       properties: {
         profilesDir: { type: ['string', 'null'], minLength: 1 },
         defaultProfile: { type: 'string', minLength: 1 },
         mountRoots: { type: 'array', items: { type: 'string', pattern: '^/' } },
         pollMs: { type: 'integer', minimum: 50, maximum: 60000 },
+        settleMs: { type: 'integer', minimum: 0, maximum: 600000 },
         concurrency: { type: 'integer', minimum: 1, maximum: 64 },
         diskStreams: { type: 'integer', minimum: 1, maximum: 64 },
         usb: { type: 'boolean' },
@@ -46,11 +49,13 @@ export const configSchema = {
     ingest: {
       type: 'object',
       additionalProperties: false,
-      required: ['chunkBytes', 'minFreeBytes', 'readBackVerify'],
+      required: ['chunkBytes', 'minFreeBytes', 'readBackVerify', 'changeRetries', 'maxPasses'],
       properties: {
         chunkBytes: { type: 'integer', minimum: 65536, maximum: 67108864 },
         minFreeBytes: { type: 'integer', minimum: 0 },
         readBackVerify: { type: 'boolean' },
+        changeRetries: { type: 'integer', minimum: 0, maximum: 20 },
+        maxPasses: { type: 'integer', minimum: 1, maximum: 20 },
       },
     },
     media: {
@@ -87,20 +92,32 @@ export const configSchema = {
     },
     retention: retentionConfigSchema,
     offload: offloadConfigSchema,
+    fixity: fixityConfigSchema,
     ledger: {
       type: 'object',
       additionalProperties: false,
-      required: ['checkpointEvery', 'checkpointMinutes'],
+      required: ['checkpointEvery', 'checkpointMinutes', 'anchorSeconds', 'witnessTimeoutSeconds', 'bucketLockDays'],
       properties: {
         checkpointEvery: { type: 'integer', minimum: 1, maximum: 100000000 },
         checkpointMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 10080 },
+        ...anchorLedgerSchema,
       },
     },
+    witnesses: witnessesConfigSchema,
     api: {
       type: 'object',
       additionalProperties: false,
       required: ['rateLimitPerMinute'],
       properties: { rateLimitPerMinute: { type: 'integer', minimum: 1, maximum: 10000000 } },
+    },
+    backup: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['schedule', 'target'],
+      properties: {
+        schedule: { type: ['string', 'null'], minLength: 1 },
+        target: { type: ['string', 'null'], minLength: 1 },
+      },
     },
   },
 } as const
@@ -121,6 +138,12 @@ export interface Config {
   retention: RetentionSettings
   /** S3 offload, null: local disk only (src/offload/config.ts). */
   offload: OffloadConfigFile | null
-  /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown. */
-  ledger: { checkpointEvery: number; checkpointMinutes: number }
+  /** The daemon's scheduled backup (src/backup/): a cron expression in station time and a folder; both null: none. */
+  backup: { schedule: string | null; target: string | null }
+  /** Verified serving, repair and the rolling fixity check (src/fixity/settings.ts). */
+  fixity: FixitySettings
+  /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown; their anchors (src/anchor/). */
+  ledger: { checkpointEvery: number; checkpointMinutes: number } & AnchorLedgerSettings
+  /** Other stations that witness this one's checkpoints and whose checkpoints this one witnesses (src/anchor/settings.ts). */
+  witnesses: WitnessesConfig
 }

@@ -1,24 +1,22 @@
-import { readdir, realpath, stat } from 'node:fs/promises'
-import { basename, resolve } from 'node:path'
+import { readdir } from 'node:fs/promises'
 import type { Db } from '../catalog/db.js'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import { recordingFacts } from '../camera/names.js'
 import type { DockingSettings } from './settings.js'
-import type { IngestProgress, IngestReport, IngestSessionOptions } from '../ingest/session.js'
-import { listCamera } from '../ingest/walk.js'
+import type { IngestReport, IngestSessionOptions } from '../ingest/session.js'
 import type { Vault } from '../vault/store.js'
+import { actors } from '../ledger/events.js'
 import { DiskShare } from './fairshare.js'
-import { EMPTY_IDENTITY, type DockIdentity } from '../camera/identity.js'
 import { looksLikeCamera, pickProfile, profileForUsb, type PickedBy } from '../camera/match.js'
-import { MountWatcher, type UsbOfVolume, type Volume } from './mounts.js'
-import { getProfile, wipesAfterIngest, type DockingProfile } from '../camera/profile.js'
-import { clockDrift, etaSeconds, RateMeter, type ClockDrift } from './progress.js'
-import { recordIdentity, recordWipe } from './record.js'
-import type { CameraState, CameraStatus, RecentDocking, StationStatus, StatusChange } from './status.js'
+import { volumeForUnlocked } from './claim.js'
+import { MountWatcher, type Volume } from './mounts.js'
+import { getProfile, type DockingProfile } from '../camera/profile.js'
+import { type Cam, camStatus, newCam, recentOf } from './cams.js'
+import { runCameraSession } from './copying.js'
+import { recordIdentity } from './record.js'
+import { type CameraState, type RecentDocking, type StationStatus, type StatusChange, StatusChanges } from './status.js'
 import { DEFAULT_UNLOCK_TIMEOUT_MS, runUnlock } from './unlock.js'
 import { UsbWatcher, type UsbBackend, type UsbDeviceInfo } from './usb.js'
-import { wipeCamera } from './wipe.js'
 
 export type { DockingSettings } from './settings.js'
 
@@ -38,34 +36,6 @@ export interface StationDaemonDeps {
   /** Environment of unlock commands (default: this process's). */
   env?: NodeJS.ProcessEnv
   now?: () => number
-}
-
-/** One docked camera, from USB attach or volume appearance to undock. */
-interface Cam {
-  id: string
-  state: CameraState
-  stateSince: number
-  dockedAt: number
-  volume: Volume | null
-  usb: UsbDeviceInfo | UsbOfVolume | null
-  profile: DockingProfile | null
-  profileBy: PickedBy | null
-  identity: DockIdentity
-  /** Device/officer read from the file names when the camera does not say. */
-  namedDevice: string | null
-  namedOfficer: string | null
-  sessionId: number | null
-  progress: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }
-  rate: RateMeter
-  drift: ClockDrift | null
-  lastError: string | null
-  wiped: boolean
-  /** Undocked (volume vanished, USB detached) or the station is stopping. */
-  gone: boolean
-  abort: AbortController | null
-  unlockAbort: AbortController | null
-  volumeTimer: NodeJS.Timeout | null
-  run: Promise<void> | null
 }
 
 const RECENT_MAX = 50
@@ -97,19 +67,21 @@ export class StationDaemon {
   private stopping = false
   private seq = 0
   /** Subscribers to status changes (the /v1/station/events stream). */
-  private readonly listeners = new Set<(change: StatusChange) => void>()
+  private readonly changes: StatusChanges
 
   constructor(private readonly d: StationDaemonDeps) {
     this.log = d.logger.child({ component: 'dock' })
+    this.changes = new StatusChanges(this.log)
     this.now = d.now ?? Date.now
     this.startedAt = this.now()
-    this.actor = `station:${d.station.id}`
+    this.actor = actors.station(d.station.id)
     getProfile(d.profiles, d.docking.defaultProfile)
     this.share = new DiskShare(d.docking.diskStreams)
     this.usbWatcher = new UsbWatcher(d.usb, this.log)
     this.mounts = new MountWatcher({
       roots: d.docking.mountRoots,
       pollMs: d.docking.pollMs,
+      settleMs: d.docking.settleMs,
       logger: this.log,
       isCameraFolder: async (p) => looksLikeCamera(d.profiles.values(), await readdir(p).catch(() => [])),
       mountinfoPath: d.paths?.mountinfo,
@@ -176,18 +148,11 @@ export class StationDaemon {
    * files. Returns the unsubscribe. A failing subscriber never disturbs docking.
    */
   onChange(fn: (change: StatusChange) => void): () => void {
-    this.listeners.add(fn)
-    return () => this.listeners.delete(fn)
+    return this.changes.on(fn)
   }
 
   private changed(change: StatusChange): void {
-    for (const fn of this.listeners) {
-      try {
-        fn(change)
-      } catch (err) {
-        this.log.error({ event: 'dock.subscriber_failed', err: errorMessage(err) }, 'a status subscriber failed')
-      }
-    }
+    this.changes.emit(change)
   }
 
   status(): StationStatus {
@@ -207,7 +172,7 @@ export class StationDaemon {
         diskActive: share.active,
         diskWaiting: share.waiting,
       },
-      cameras: [...this.cams.values()].map((c) => this.camStatus(c)),
+      cameras: [...this.cams.values()].map((c) => camStatus(c, this.now())),
       recent: [...this.recent],
     }
   }
@@ -261,31 +226,7 @@ export class StationDaemon {
   // ------------------------------------------------------------ docking
 
   private newCam(o: { usb?: Cam['usb']; profile?: DockingProfile; profileBy?: PickedBy }): Cam {
-    const now = this.now()
-    const cam: Cam = {
-      id: `cam-${++this.seq}`,
-      state: 'detected',
-      stateSince: now,
-      dockedAt: now,
-      volume: null,
-      usb: o.usb ?? null,
-      profile: o.profile ?? null,
-      profileBy: o.profileBy ?? null,
-      identity: { ...EMPTY_IDENTITY },
-      namedDevice: null,
-      namedOfficer: null,
-      sessionId: null,
-      progress: { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 },
-      rate: new RateMeter(),
-      drift: null,
-      lastError: null,
-      wiped: false,
-      gone: false,
-      abort: null,
-      unlockAbort: null,
-      volumeTimer: null,
-      run: null,
-    }
+    const cam = newCam(`cam-${++this.seq}`, this.now(), o)
     this.cams.set(cam.id, cam)
     this.log.info(
       { event: 'camera.state', camera: cam.id, from: null, to: cam.state, usb: cam.usb, profile: cam.profile?.id ?? null },
@@ -368,29 +309,6 @@ export class StationDaemon {
     await this.mounts.scan()
   }
 
-  /** The volume an unlocked camera exposed: where the tool said, or on its USB port, or the only one its profile's markers pick. */
-  private async volumeForUnlocked(cam: Cam, candidates: Volume[]): Promise<Volume | undefined> {
-    const said = cam.identity.mountPoint ? await realpath(cam.identity.mountPoint).catch(() => resolve(cam.identity.mountPoint!)) : null
-    if (said) {
-      const v = candidates.find((c) => c.path === said)
-      if (v) return v
-    }
-    const port = cam.usb?.port
-    const byPort = candidates.find((c) => port && c.usb?.port === port)
-    if (byPort) return byPort
-    if (said) return undefined
-    const matching: Volume[] = []
-    for (const v of candidates) {
-      const picked = pickProfile(
-        this.d.profiles,
-        { usb: v.usb ?? undefined, rootEntries: await readdir(v.path).catch(() => []) },
-        this.d.docking.defaultProfile,
-      )
-      if (picked.profile.id === cam.profile?.id) matching.push(v)
-    }
-    return matching.length === 1 ? matching[0] : undefined
-  }
-
   private releaseDeferred(): void {
     if ([...this.cams.values()].some((c) => c.state === 'unlocking')) return
     const vols = this.deferred.splice(0)
@@ -414,7 +332,7 @@ export class StationDaemon {
     if (this.stopping || this.volumeTaken(v)) return
     const waiting = [...this.cams.values()].filter((c) => c.state === 'detected' && !c.volume && !c.gone)
     for (const c of waiting) {
-      if ((await this.volumeForUnlocked(c, [v])) === v && this.dockVolume(c, v)) return
+      if ((await volumeForUnlocked(c, [v], this.d.profiles, this.d.docking.defaultProfile)) === v && this.dockVolume(c, v)) return
       if (this.volumeTaken(v)) return
     }
     let rootEntries: string[]
@@ -485,22 +403,7 @@ export class StationDaemon {
   private finish(cam: Cam): void {
     if (!this.cams.delete(cam.id)) return
     this.share.forget(cam.id)
-    this.recent.unshift({
-      id: cam.id,
-      volume: cam.volume?.path ?? null,
-      deviceId: cam.identity.deviceId ?? cam.namedDevice,
-      officerId: cam.identity.officerId ?? cam.namedOfficer,
-      officerName: cam.identity.officerName,
-      profileId: cam.profile?.id ?? null,
-      sessionId: cam.sessionId,
-      lastState: cam.state,
-      outcome: cam.state === 'safe-to-undock' ? 'complete' : 'incomplete',
-      dockedAt: new Date(cam.dockedAt).toISOString(),
-      endedAt: new Date(this.now()).toISOString(),
-      files: { done: cam.progress.filesDone, total: cam.progress.filesTotal },
-      bytes: { done: cam.progress.bytesDone, total: cam.progress.bytesTotal },
-      lastError: cam.lastError,
-    })
+    this.recent.unshift(recentOf(cam, this.now()))
     if (this.recent.length > RECENT_MAX) this.recent.length = RECENT_MAX
     this.changed('state')
     this.releaseDeferred()
@@ -523,159 +426,21 @@ export class StationDaemon {
     }
   }
 
-  private async runSession(cam: Cam): Promise<void> {
-    const vol = cam.volume!
-    const profile = cam.profile!
-    cam.abort = new AbortController()
-    cam.lastError = null
-    cam.rate = new RateMeter()
-    this.setState(cam, 'copying')
-    let report: IngestReport
-    try {
-      await this.survey(cam, vol, profile)
-      report = await this.d.ingest({
-        root: vol.path,
-        profile,
-        identity: { deviceId: cam.identity.deviceId, officerId: cam.identity.officerId },
-        logger: this.log.child({ camera: cam.id }),
-        signal: cam.abort.signal,
-        diskGate: this.share.gate(cam.id),
-        onProgress: (p) => this.onProgress(cam, p),
-      })
-    } catch (err) {
-      cam.abort = null
-      if (!cam.gone) {
-        cam.lastError = `${errorMessage(err)}: undock and dock the camera again to retry`
-        this.setState(cam, 'error')
-      }
-      return
-    }
-    cam.abort = null
-    cam.sessionId = report.sessionId
-    cam.progress.filesTotal = report.filesTotal
-    if (report.state !== 'complete') {
-      // Failures because the volume just vanished are an undock, not an error: look before saying which.
-      if (!cam.gone && !this.stopping) await this.mounts.scan()
-      if (!cam.gone && !this.stopping) {
-        const first = report.failed[0]
-        cam.lastError = `${report.failed.length} file(s) not ingested${first ? ` (first: ${first.sourcePath}: ${first.error})` : ''}; undock and dock the camera again to retry`
-        this.setState(cam, 'error', { failed: report.failed.length })
-      } else {
-        this.log.warn(
-          { event: 'camera.session_incomplete', camera: cam.id, sessionId: report.sessionId, failed: report.failed.length, reason: cam.lastError },
-          'ingest session ended incomplete: committed files stay, the rest resumes on re-dock',
-        )
-      }
-      return
-    }
-    // Complete: every media file on the camera is verified in the vault. Check the objects are there once more before saying so.
-    this.setState(cam, 'verifying')
-    const files = [...report.ingested, ...report.present]
-    const missing: string[] = []
-    for (const f of files) {
-      const st = await stat(this.d.vault.objectPath(f.sha256)).catch(() => undefined)
-      if (!st || st.size !== f.size) missing.push(f.sourcePath)
-    }
-    if (missing.length) {
-      cam.lastError = `${missing.length} file(s) are not in the vault after a complete session (first: ${missing[0]}): run bodyvault verify, then dock again`
-      this.setState(cam, 'error')
-      return
-    }
-    if (wipesAfterIngest(profile) && !cam.gone && !this.stopping) {
-      this.setState(cam, 'wiping')
-      const w = await wipeCamera(report.root, files, this.d.vault)
-      recordWipe(this.d.db, {
-        sessionId: report.sessionId,
-        deviceId: cam.identity.deviceId ?? cam.namedDevice,
-        profileId: profile.id,
-        root: report.root,
-        files: w.removed.map((f) => ({ sourcePath: f.sourcePath, sha256: f.sha256, size: f.size })),
-        failed: w.failed,
-        actor: this.actor,
-      })
-      this.log.info(
-        { event: 'camera.wiped', camera: cam.id, sessionId: report.sessionId, removed: w.removed.length, failed: w.failed.length },
-        'camera wiped after a complete ingest',
-      )
-      cam.wiped = w.failed.length === 0
-      if (w.failed.length) {
-        // Everything is in the vault, so undocking is safe; the camera still holds what could not be removed.
-        cam.lastError = `${w.failed.length} file(s) could not be wiped from the camera (first: ${w.failed[0]!.sourcePath}: ${w.failed[0]!.error}); every file is in the vault`
-      }
-    }
-    this.setState(cam, 'safe-to-undock', { sessionId: report.sessionId, ingested: report.ingested.length, present: report.present.length })
+  private runSession(cam: Cam): Promise<void> {
+    return runCameraSession(cam, {
+      ingest: (o) => this.d.ingest(o),
+      db: this.d.db,
+      vault: this.d.vault,
+      profiles: this.d.profiles,
+      docking: this.d.docking,
+      share: this.share,
+      log: this.log,
+      actor: this.actor,
+      now: this.now,
+      stopping: () => this.stopping,
+      setState: (c, state, extra) => this.setState(c, state, extra),
+      changed: (change) => this.changed(change),
+      rescan: () => this.mounts.scan(),
+    })
   }
-
-  /** Lists the camera once before the session: totals for the status, the device the names carry, and the clock drift. */
-  private async survey(cam: Cam, vol: Volume, profile: DockingProfile): Promise<void> {
-    const listing = await listCamera(vol.path, profile)
-    const times: number[] = []
-    const devices = new Map<string, number>()
-    const officers = new Map<string, number>()
-    for (const f of listing.files) {
-      const facts = recordingFacts(basename(f.sourcePath), f.mtimeMs, profile, { deviceId: cam.identity.deviceId, officerId: cam.identity.officerId })
-      times.push(Date.parse(facts.recordedAt))
-      if (facts.deviceId) devices.set(facts.deviceId, (devices.get(facts.deviceId) ?? 0) + 1)
-      if (facts.officerId) officers.set(facts.officerId, (officers.get(facts.officerId) ?? 0) + 1)
-    }
-    const most = (m: Map<string, number>): string | null => [...m.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null
-    cam.namedDevice = most(devices)
-    cam.namedOfficer = most(officers)
-    cam.progress = { filesDone: 0, filesTotal: listing.files.length, bytesDone: 0, bytesTotal: listing.files.reduce((a, f) => a + f.size, 0) }
-    cam.drift = clockDrift(times, this.now(), this.d.docking.clockDriftToleranceSec * 1000)
-    if (cam.drift.flagged) {
-      this.log.warn(
-        { event: 'camera.clock_drift', camera: cam.id, aheadSec: cam.drift.aheadSec, newest: cam.drift.newest },
-        'camera clock runs ahead of the station clock: file times may be wrong; set the camera clock',
-      )
-    }
-    this.changed('progress')
-  }
-
-  private onProgress(cam: Cam, p: IngestProgress): void {
-    cam.progress = { filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }
-    cam.rate.add(this.now(), p.bytesDone)
-    if (cam.sessionId === null) {
-      const row = this.d.db
-        .prepare("SELECT id FROM ingest_sessions WHERE state = 'running' AND pid = ? AND source_root = ? ORDER BY id DESC LIMIT 1")
-        .get(process.pid, cam.volume ? resolveSafe(cam.volume.path) : '') as { id: number } | undefined
-      if (row) cam.sessionId = row.id
-    }
-    if (cam.state === 'copying' && p.bytesDone >= p.bytesTotal && p.filesDone >= p.filesTotal) this.setState(cam, 'verifying')
-    else this.changed('progress')
-  }
-
-  private camStatus(c: Cam): CameraStatus {
-    const rate = c.state === 'copying' || c.state === 'verifying' ? c.rate.rate() : null
-    const usb = c.usb ? { vendorId: c.usb.vendorId, productId: c.usb.productId, serial: c.usb.serial, port: c.usb.port } : null
-    return {
-      id: c.id,
-      state: c.state,
-      stateSince: new Date(c.stateSince).toISOString(),
-      dockedAt: new Date(c.dockedAt).toISOString(),
-      volume: c.volume?.path ?? null,
-      volumeKind: c.volume?.kind ?? null,
-      usb,
-      profileId: c.profile?.id ?? null,
-      profileBy: c.profileBy,
-      deviceId: c.identity.deviceId ?? c.namedDevice,
-      officerId: c.identity.officerId ?? c.namedOfficer,
-      officerName: c.identity.officerName,
-      unitCode: c.identity.unitCode,
-      unitName: c.identity.unitName,
-      sessionId: c.sessionId,
-      files: { done: c.progress.filesDone, total: c.progress.filesTotal },
-      bytes: { done: c.progress.bytesDone, total: c.progress.bytesTotal },
-      rateBytesPerSec: rate === null ? null : Math.round(rate),
-      etaSec: c.state === 'copying' || c.state === 'verifying' ? etaSeconds(c.progress.bytesDone, c.progress.bytesTotal, rate) : null,
-      clockDrift: c.drift,
-      lastError: c.lastError,
-      wiped: c.wiped,
-    }
-  }
-}
-
-/** ingest_sessions.source_root holds the realpath; mount points under the roots are already real. */
-function resolveSafe(p: string): string {
-  return resolve(p)
 }

@@ -1,62 +1,13 @@
 import { EventEmitter } from 'node:events'
 import { lstat, readdir, readFile, realpath } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { watch, type FSWatcher } from 'chokidar'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
+import { isInside, type MountEntry, parseMountInfo, unescapeMountField } from '../ingest/volume.js'
+import { treeSignature } from './settle.js'
 
-/** One line of /proc/self/mountinfo (proc(5)). */
-export interface MountEntry {
-  mountId: number
-  parentId: number
-  /** "major:minor" of the mounted device. */
-  majorMinor: string
-  /** Root of the mount inside its filesystem ("/" unless a bind mount of a sub-folder). */
-  root: string
-  mountPoint: string
-  fstype: string
-  /** e.g. /dev/sdb1, /dev/loop3 */
-  source: string
-  options: string
-}
-
-/** Undoes mountinfo's octal escapes (\040 space, \011 tab, \012 newline, \134 back-slash). */
-export function unescapeMountField(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
-}
-
-/** Parses /proc/self/mountinfo; malformed lines are skipped. Pure. */
-export function parseMountInfo(text: string): MountEntry[] {
-  const out: MountEntry[] = []
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue
-    const dash = line.indexOf(' - ')
-    if (dash < 0) continue
-    const pre = line.slice(0, dash).split(' ')
-    const post = line.slice(dash + 3).split(' ')
-    if (pre.length < 6 || post.length < 2) continue
-    const mountId = Number(pre[0])
-    const parentId = Number(pre[1])
-    if (!Number.isInteger(mountId) || !Number.isInteger(parentId)) continue
-    out.push({
-      mountId,
-      parentId,
-      majorMinor: pre[2]!,
-      root: unescapeMountField(pre[3]!),
-      mountPoint: unescapeMountField(pre[4]!),
-      options: pre[5]!,
-      fstype: post[0]!,
-      source: unescapeMountField(post[1]!),
-    })
-  }
-  return out
-}
-
-/** True when `path` is strictly inside `root` (both absolute, normalised). Pure. */
-export function isInside(path: string, root: string): boolean {
-  const r = root.endsWith(sep) ? root : root + sep
-  return path.startsWith(r) && path.length > r.length
-}
+export { isInside, type MountEntry, parseMountInfo, unescapeMountField }
 
 /**
  * Mount points strictly under a mount root. Where mounts stack on one
@@ -151,6 +102,8 @@ export interface MountWatcherOptions {
   /** Folders under which volumes appear (e.g. /media, /run/media); absolute. */
   roots: string[]
   pollMs: number
+  /** A folder under a root is a candidate once its tree stood still this long (0: at once). */
+  settleMs?: number
   /** Whether a plain folder under a root looks like a camera (the daemon checks profile markers). */
   isCameraFolder: (path: string) => Promise<boolean>
   logger: Logger
@@ -181,6 +134,8 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
   private again = false
   private stopped = true
   private warned = new Set<string>()
+  /** Folders under a root not yet settled (or settled and not a camera): their tree signature and since when it held. */
+  private readonly settling = new Map<string, { sig: string; since: number; notCamera: boolean }>()
 
   constructor(private readonly o: MountWatcherOptions) {
     super()
@@ -274,6 +229,7 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
         diskId: await diskIdFor(e.source, this.o.devDiskRoot),
       })
     }
+    const seen = new Set<string>()
     for (const r of roots) {
       let names: string[]
       let rootDev: number
@@ -303,11 +259,13 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
           current.set(p, prev)
           continue
         }
-        if (await this.o.isCameraFolder(p)) {
+        seen.add(p)
+        if (await this.settled(p)) {
           current.set(p, { path: p, kind: 'folder', source: null, fstype: null, majorMinor: null, mountId: null, usb: null, diskId: null })
         }
       }
     }
+    for (const p of this.settling.keys()) if (!seen.has(p)) this.settling.delete(p)
     if (this.stopped) return
     for (const [p, v] of this.known) {
       if (current.get(p) !== v) {
@@ -321,6 +279,41 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
         this.emit('added', v)
       }
     }
+  }
+
+  /**
+   * A folder appearing under a root (a copy or a move across file systems
+   * takes seconds) is a camera candidate only once its tree has stood still
+   * for settleMs, and then only if it looks like a camera: its profile is
+   * chosen from what is there at that moment, not from the first file to
+   * arrive. A folder that settled and is not a camera is looked at again
+   * only when its tree changes.
+   */
+  private async settled(p: string): Promise<boolean> {
+    const settleMs = this.o.settleMs ?? 0
+    const sig = settleMs > 0 ? await treeSignature(p) : ''
+    const now = Date.now()
+    const s = this.settling.get(p)
+    if (!s || s.sig !== sig) {
+      this.settling.set(p, { sig, since: now, notCamera: false })
+      if (settleMs > 0) {
+        this.wakeIn(settleMs)
+        return false
+      }
+    } else if (s.notCamera || now - s.since < settleMs) return false
+    const camera = await this.o.isCameraFolder(p)
+    const entry = this.settling.get(p)!
+    if (camera || settleMs === 0) this.settling.delete(p)
+    else entry.notCamera = true
+    return camera
+  }
+
+  /** Scans again after `ms` (a settling folder is docked when its quiet time is up, not at the next poll). */
+  private wakeIn(ms: number): void {
+    const t = setTimeout(() => {
+      if (!this.stopped) void this.scan()
+    }, ms + 20)
+    t.unref()
   }
 
   private warnOnce(key: string, obj: Record<string, unknown>, msg: string): void {

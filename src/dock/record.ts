@@ -1,4 +1,6 @@
 import type { Db } from '../catalog/db.js'
+import { recordCameraIdentity } from '../catalog/recordings.js'
+import { subjects } from '../ledger/events.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
 import type { DockIdentity } from '../camera/identity.js'
 
@@ -14,47 +16,26 @@ export function recordIdentity(
 ): LedgerEvent | undefined {
   const { identity: id } = o
   if (!id.deviceId && !id.officerId) return undefined
+  const payload = {
+    deviceId: id.deviceId,
+    officerId: id.officerId,
+    officerName: id.officerName,
+    unitCode: id.unitCode,
+    unitName: id.unitName,
+    profileId: o.profileId,
+    usbId: o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
+    usbSerial: o.usb?.serial ?? null,
+  }
   return db
     .transaction(() => {
       const ev = appendEvent(db, {
         type: 'camera-identified',
         actor: o.actor,
-        subject: id.deviceId ? `device:${id.deviceId}` : `officer:${id.officerId}`,
-        payload: {
-          deviceId: id.deviceId,
-          officerId: id.officerId,
-          officerName: id.officerName,
-          unitCode: id.unitCode,
-          unitName: id.unitName,
-          profileId: o.profileId,
-          usbId: o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
-          usbSerial: o.usb?.serial ?? null,
-        },
+        subject: id.deviceId ? subjects.device(id.deviceId) : subjects.officer(id.officerId!),
+        payload,
       })
-      if (id.deviceId) {
-        db.prepare(`INSERT INTO devices (id, first_seen, last_seen, profile_id, usb_id, usb_serial) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, profile_id = excluded.profile_id,
-          usb_id = coalesce(excluded.usb_id, usb_id), usb_serial = coalesce(excluded.usb_serial, usb_serial)`).run(
-          id.deviceId,
-          ev.at,
-          ev.at,
-          o.profileId,
-          o.usb ? `${o.usb.vendorId}:${o.usb.productId}` : null,
-          o.usb?.serial ?? null,
-        )
-      }
-      if (id.officerId) {
-        db.prepare(`INSERT INTO officers (id, first_seen, last_seen, name, unit_code, unit_name) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT(id) DO UPDATE SET last_seen = excluded.last_seen, name = coalesce(excluded.name, name),
-          unit_code = coalesce(excluded.unit_code, unit_code), unit_name = coalesce(excluded.unit_name, unit_name)`).run(
-          id.officerId,
-          ev.at,
-          ev.at,
-          id.officerName,
-          id.unitCode,
-          id.unitName,
-        )
-      }
+      // The same rule a rebuild from the bucket replays (offload/rebuild.ts): one place says how an identity lands in the rows.
+      recordCameraIdentity(db, { ...payload, at: ev.at })
       return ev
     })
     .immediate()
@@ -76,7 +57,7 @@ export function recordWipe(
   return appendEvent(db, {
     type: 'camera-wiped',
     actor: o.actor,
-    subject: `session:${o.sessionId}`,
+    subject: subjects.session(o.sessionId),
     payload: {
       sessionId: o.sessionId,
       deviceId: o.deviceId,

@@ -7,6 +7,8 @@ export interface DockingSettings {
   mountRoots: string[]
   /** How often the mount table and the roots are re-read. */
   pollMs: number
+  /** A folder appearing under a mount root is docked once its tree stood still this long (a copy or move into the root may take seconds). */
+  settleMs: number
   /** Cameras ingested at the same time. */
   concurrency: number
   /** Files read from cameras at the same time (fair share of the disk). */

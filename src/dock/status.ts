@@ -1,3 +1,5 @@
+import { errorMessage } from '../common/errors.js'
+import type { Logger } from '../common/log.js'
 import type { ClockDrift } from './progress.js'
 
 /**
@@ -5,12 +7,16 @@ import type { ClockDrift } from './progress.js'
  * - detected: plugged in (USB) or unlocked, waiting for its volume;
  * - unlocking: the profile's vendor unlock command is running;
  * - queued: waiting for an ingest slot (docking.concurrency);
- * - copying: files are being read, hashed and staged;
+ * - copying: files are being read, hashed and staged (again after a
+ *   listing found files new or changed since the last one);
  * - verifying: every byte is read; the last fsync, read-back and commit,
- *   then the check that every file is in the vault;
+ *   the volume listed once more, then the check that every file is in the
+ *   vault;
  * - wiping: the profile wipes the camera after a complete ingest;
- * - safe-to-undock: every file on the camera is verified in the vault;
- * - error: see lastError; undock and dock again to retry.
+ * - safe-to-undock: every media file on the volume, as its last listing
+ *   found it, is verified in the vault;
+ * - error: see lastError (the session ended incomplete, or could not run:
+ *   NOT_A_CAMERA, NO_MEDIA, a full disk); undock and dock again to retry.
  */
 export const CAMERA_STATES = ['detected', 'unlocking', 'queued', 'copying', 'verifying', 'wiping', 'safe-to-undock', 'error'] as const
 export type CameraState = (typeof CAMERA_STATES)[number]
@@ -39,6 +45,12 @@ export interface CameraStatus {
   clockDrift: ClockDrift | null
   lastError: string | null
   wiped: boolean
+  /**
+   * Seconds a read (or open, or stat) on the camera has not returned, once
+   * that is 10 s or more: a hung USB device. No process can interrupt such a
+   * read; unplugging the camera is the way out. Null otherwise.
+   */
+  stalledReadSec: number | null
 }
 
 /** A docking that ended: the camera was undocked (or the station stopped). */
@@ -63,6 +75,27 @@ export interface RecentDocking {
 
 /** What changed, for subscribers of StationDaemon.onChange: a state (push it now) or progress (may be coalesced). */
 export type StatusChange = 'state' | 'progress'
+
+/** The subscribers of a daemon's status changes; a failing subscriber is logged and never disturbs docking. */
+export class StatusChanges {
+  private readonly listeners = new Set<(change: StatusChange) => void>()
+  constructor(private readonly log: Logger) {}
+
+  on(fn: (change: StatusChange) => void): () => void {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  emit(change: StatusChange): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(change)
+      } catch (err) {
+        this.log.error({ event: 'dock.subscriber_failed', err: errorMessage(err) }, 'a status subscriber failed')
+      }
+    }
+  }
+}
 
 export interface StationStatus {
   station: { id: string; name: string }
@@ -112,6 +145,7 @@ const cameraSchema = {
     'clockDrift',
     'lastError',
     'wiped',
+    'stalledReadSec',
   ],
   properties: {
     id: str,
@@ -146,6 +180,7 @@ const cameraSchema = {
     },
     lastError: strOrNull,
     wiped: { type: 'boolean' },
+    stalledReadSec: intOrNull,
   },
 } as const
 

@@ -97,8 +97,10 @@ export interface PackageDeps {
   vault: Vault
   station: { id: string; name: string; timezone: string }
   logger: Logger
-  /** Makes an original readable locally (fetched back from S3 and re-verified first if it was evicted). */
-  openObject(sha256: string): Promise<string>
+  /** Opens a vault object checked block by block (fetched back from S3 if it was evicted; repaired or refused if bad): src/fixity/. */
+  openChecked(sha256: string, size: number, where?: string): Promise<{ verify(): Promise<void> }>
+  /** Takes the package's checkpoint to the witnesses first, so that their co-signatures go with it (the station's anchorNow). */
+  anchorNow?: () => Promise<void>
 }
 
 /**
@@ -112,7 +114,11 @@ export async function packageApprovedExport(d: PackageDeps, id: number, by: Requ
   if (e.state !== 'approved') throw new BodyvaultError('NOT_APPROVED', `export request ${e.id} is ${e.state}: only an approved request can be downloaded`)
   // Purged since approval: refused before anything is fetched or written.
   for (const rid of e.recordingIds) requireStored(d.db, rid)
-  for (const rid of e.recordingIds) await d.openObject(getRecording(d.db, rid)!.sha256)
+  // Every original is checked whole (repaired where a good copy exists) before it is packed; the zip re-hashes it as it goes in.
+  for (const rid of e.recordingIds) {
+    const r = getRecording(d.db, rid)!
+    await (await d.openChecked(r.sha256, r.size, 'export')).verify()
+  }
   const pkg = await buildEvidencePackage({
     db: d.db,
     vault: d.vault,
@@ -127,6 +133,7 @@ export async function packageApprovedExport(d: PackageDeps, id: number, by: Requ
     actor: actors.token(by.id),
     exportPayload: { exportId: e.id, tokenId: by.id, role: by.role, client },
     logger: d.logger,
+    ...(d.anchorNow ? { anchor: d.anchorNow } : {}),
   })
   countExportDownload(d.db, e.id)
   return pkg

@@ -8,9 +8,11 @@
  *   key-invalid, key-untrusted, package-signature, manifest-changed,
  *   manifest-invalid, checkpoint-invalid, checkpoint-signature,
  *   checkpoint-mismatch, event-missing, event-invalid, event-edited,
- *   event-chain, proof-invalid, recording-mismatch
+ *   event-chain, proof-invalid, recording-mismatch, cosignature-invalid,
+ *   cosignature-missing
  * Here: the keys, the signed notes, the manifest, SHA256SUMS and the
- * inventory; the events, proofs and recordings in ./check-trail.ts.
+ * inventory; the events, proofs and recordings in ./check-trail.ts; the
+ * witnesses' co-signatures in ./check-cosignatures.ts.
  */
 import { createPublicKey } from 'node:crypto'
 import {
@@ -25,6 +27,7 @@ import {
   type CheckpointBody,
   type SignedNote,
 } from '../ledger/note.js'
+import { checkCosignatures, type WitnessKey } from './check-cosignatures.js'
 import { checkTrail } from './check-trail.js'
 import { F, parsePackageNoteText, parseSha256sums, PACKAGE_FORMAT, UNLISTED, type PackageManifest } from './layout.js'
 import { isHex, isInt, isObj, type FailureCode, type PackageEntry, type PackageFailure, type PackageReport } from './package-report.js'
@@ -72,7 +75,10 @@ function manifestProblem(m: unknown): string | undefined {
   return undefined
 }
 
-export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: { trustedKey?: Uint8Array } = {}): PackageReport {
+export function checkPackage(
+  entries: ReadonlyMap<string, PackageEntry>,
+  opts: { trustedKey?: Uint8Array; witnessKeys?: readonly WitnessKey[] } = {},
+): PackageReport {
   const failures: PackageFailure[] = []
   const warnings: string[] = []
   const reportedMissing = new Set<string>()
@@ -90,6 +96,7 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
     stationKey: null,
     trustedKey: opts.trustedKey ? 'mismatch' : 'not-given',
     checked: { files: entries.size, recordings: 0, events: 0, bytes: [...entries.values()].reduce((a, e) => a + e.size, 0) },
+    witnesses: [],
     failures,
     warnings,
   }
@@ -266,6 +273,7 @@ export function checkPackage(entries: ReadonlyMap<string, PackageEntry>, opts: {
   }
 
   checkTrail({ entries, fail, text, bytesOf }, m, cp, report)
+  checkCosignatures({ fail, bytesOf }, m, cn, report, opts.witnessKeys ?? [])
   report.ok = failures.length === 0
   return report
 }

@@ -7,6 +7,8 @@
  *   package.body, package.sig     its text and raw 64-byte Ed25519 signature, for openssl
  *   checkpoint.note               the signed checkpoint (C2SP tlog-checkpoint) the proofs lead to
  *   checkpoint.body, checkpoint.sig   its text and raw signature, for openssl
+ *   cosignatures/<n>.msg, .sig    each witness co-signature on the checkpoint (the co-signed message
+ *                                 and raw signature, for openssl); the lines themselves end checkpoint.note
  *   station.pub.pem, station.vkey the station public key (SPKI PEM; C2SP vkey)
  *   originals/<sha256>.<ext>      the recordings, byte for byte as ingested
  *   derivatives/<sha256>.<ext>    proxies and thumbnails (optional)
@@ -40,6 +42,10 @@ export const F = {
 export const UNLISTED = new Set<string>([F.manifest, F.sums, F.packageNote, F.packageBody, F.packageSig])
 
 export const eventFile = (seq: number): string => `events/${seq}.json`
+export const cosignatureFiles = (n: number): { message: string; signature: string } => ({
+  message: `cosignatures/${n}.msg`,
+  signature: `cosignatures/${n}.sig`,
+})
 export const canonicalFile = (seq: number): string => `events/${seq}.canonical`
 export const proofFile = (seq: number): string => `proofs/${seq}.json`
 export const sheetFile = (id: number): string => `sheets/recording-${id}.html`
@@ -126,11 +132,32 @@ export interface PackageManifest {
   station: { id: string; name: string; timezone: string }
   export: { requestedBy: string; approvedBy: string; reason: string; recipient: string }
   stationKey: { name: string; keyId: string; vkey: string; publicKeyHex: string; fingerprint: string; file: string }
-  checkpoint: { id: number; origin: string; treeSize: number; rootHash: string; note: string; body: string; signature: string }
+  checkpoint: {
+    id: number
+    origin: string
+    treeSize: number
+    rootHash: string
+    note: string
+    body: string
+    signature: string
+    /** Witnesses' co-signatures on it (C2SP tlog-cosignature/v1), also signature lines of the note. Absent in older packages. */
+    cosignatures?: ManifestCosignature[]
+  }
   recordings: ManifestRecording[]
   events: ManifestEvent[]
   /** Every file except those in UNLISTED. */
   files: ManifestFile[]
+}
+
+export interface ManifestCosignature {
+  /** The witness's key name. */
+  name: string
+  keyId: string
+  /** POSIX seconds. */
+  timestamp: number
+  /** The co-signed message and the raw 64-byte signature. */
+  message: string
+  signature: string
 }
 
 /** Inclusion proof file content. */
@@ -276,6 +303,27 @@ export function verifyMd(m: PackageManifest): string {
   p('`SHA-256(0x01 || left || right)`); the result must equal the checkpoint root. Because the checkpoint')
   p('is signed, an event that was edited, or a proof that was made up, does not reach the signed root.')
   p()
+  const cosigs = m.checkpoint.cosignatures ?? []
+  if (cosigs.length) {
+    p('## 8. Other stations witnessed the checkpoint')
+    p()
+    p(`The checkpoint was co-signed by ${cosigs.length} witness(es): other stations that checked it was consistent with`)
+    p("everything they had seen of this station's ledger before (C2SP tlog-cosignature/v1). Each co-signature is a signature")
+    p(`line of \`${F.checkpointNote}\`; the signed message and the raw signature are in \`cosignatures/\`. With the`)
+    p("witness's public key obtained independently (its `bodyvault key show --pem`), as `witness.pem`:")
+    p()
+    p('| witness | time | message | signature |')
+    p('|---|---|---|---|')
+    for (const c of cosigs) p(`| \`${mdCell(c.name)}\` | ${new Date(c.timestamp * 1000).toISOString()} | \`${c.message}\` | \`${c.signature}\` |`)
+    p()
+    p('```sh')
+    p(`openssl pkeyutl -verify -pubin -inkey witness.pem -rawin -in ${cosigs[0]!.message} -sigfile ${cosigs[0]!.signature}`)
+    p('```')
+    p()
+    p('must print `Signature Verified Successfully`; the message is `cosignature/v1`, `time <seconds>` and then exactly')
+    p(`\`${F.checkpointBody}\`. \`bodyvault verify-package FILE.zip --witness-key VKEY\` checks them in one command.`)
+    p()
+  }
   p(`\`python3 ${F.tool}\` (Python 3 standard library only, run in the unzipped folder) does steps 1, 4`)
   p('(hash part), 5, 6 and 7 and prints `OK` or each failure; steps 2 and 3 and the signature of step 4 need')
   p('openssl as shown.')

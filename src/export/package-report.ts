@@ -32,6 +32,8 @@ export type FailureCode =
   | 'proof-invalid'
   | 'recording-mismatch'
   | 'zip-invalid'
+  | 'cosignature-invalid'
+  | 'cosignature-missing'
 
 export interface PackageFailure {
   code: FailureCode
@@ -47,6 +49,8 @@ export interface PackageReport {
   /** Whether the package key equals the key given with --key ("not-given": only self-consistency was checked). */
   trustedKey: 'matched' | 'mismatch' | 'not-given'
   checked: { files: number; recordings: number; events: number; bytes: number }
+  /** The witnesses' co-signatures on the checkpoint; `verified`: true when checked with a witness key given, null when not checked. */
+  witnesses: { name: string; keyId: string; timestamp: number; verified: boolean | null }[]
   failures: PackageFailure[]
   warnings: string[]
 }

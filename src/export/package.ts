@@ -20,6 +20,7 @@
 import { link, mkdir, rm, stat } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
+import { cosignaturesOf } from '../catalog/anchors.js'
 import type { Checkpoint } from '../catalog/checkpoints.js'
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
@@ -30,10 +31,12 @@ import { actors, subjects, type ExportedVia } from '../ledger/events.js'
 import { signingKey } from '../ledger/key-chain.js'
 import type { StationKey } from '../ledger/keys.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
+import { asCosignature, cosignedMessage } from '../ledger/cosignature.js'
 import { formatSignedNote, parseSignedNote } from '../ledger/note.js'
 import { fsyncDir, type Vault } from '../vault/store.js'
 import {
   canonicalFile,
+  cosignatureFiles,
   eventFile,
   extForMime,
   F,
@@ -45,6 +48,7 @@ import {
   sha256sums,
   sheetFile,
   verifyMd,
+  type ManifestCosignature,
   type ManifestDerivative,
   type ManifestEvent,
   type ManifestFile,
@@ -77,6 +81,11 @@ export interface EvidencePackageRequest {
   exportPayload?: ExportedVia
   /** Defaults to the station key in the vault's data dir (made if missing). */
   key?: StationKey
+  /**
+   * Takes the package's checkpoint to the witnesses before the package is built (the station's
+   * anchorNow), so that their co-signatures travel with it. A failure only leaves them out.
+   */
+  anchor?: () => Promise<void>
   logger?: Logger
   /** For tests: write ZIP64 records even for small files. */
   forceZip64?: boolean
@@ -89,6 +98,9 @@ export interface EvidencePackageResult {
   /** SHA-256 of the zip file. */
   sha256: string
   bytes: number
+  /** The zip's block list as it was written (src/vault/blocks.ts): a download is checked against it. */
+  blockBytes: number
+  blocks: Buffer
   manifestSha256: string
   checkpoint: { id: number; treeSize: number; rootHash: string }
   recordings: number
@@ -140,9 +152,19 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
   const createdAt = now.toISOString()
   const packageId = randomUUID()
 
-  // 1. A checkpoint covering everything so far.
+  // 1. A checkpoint covering everything so far, co-signed by the witnesses that answer.
   const { checkpoint } = writeCheckpoint(db, key, { now, ...(log ? { logger: log } : {}) })
   const size = checkpoint.treeSize
+  if (req.anchor) {
+    try {
+      await req.anchor()
+    } catch (err) {
+      log?.warn(
+        { event: 'package.anchor_failed', err: errorMessage(err) },
+        'the checkpoint could not be taken to the witnesses: the package has no co-signatures',
+      )
+    }
+  }
 
   // 2. Recordings, events, proofs: one consistent read.
   const gathered = gatherTrail(db, ids, checkpoint, req.includeDerivatives === true)
@@ -237,7 +259,19 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
       'CHECKPOINT_KEY',
       `checkpoint ${checkpoint.id} is signed by another key than the station key ${key.keyId.toString('hex')}: run bodyvault verify`,
     )
-  texts.set(F.checkpointNote, Buffer.from(checkpoint.note, 'utf8'))
+  // The witnesses' co-signatures: signature lines after the station's, and each as a message and a signature for openssl.
+  const cosignatures: ManifestCosignature[] = []
+  let cosignedNote = checkpoint.note
+  for (const c of cosignaturesOf(db, checkpoint.id)) {
+    const sig = asCosignature(parseSignedNote(`${checkpoint.note}${c.line}\n`).signatures.at(-1)!)
+    if (!sig) continue
+    const f = cosignatureFiles(cosignatures.length + 1)
+    texts.set(f.message, cosignedMessage(cpNote.text, sig.timestamp))
+    texts.set(f.signature, Buffer.from(sig.signature))
+    cosignatures.push({ name: c.witness, keyId: c.keyId, timestamp: sig.timestamp, message: f.message, signature: f.signature })
+    cosignedNote += `${c.line}\n`
+  }
+  texts.set(F.checkpointNote, Buffer.from(cosignedNote, 'utf8'))
   texts.set(F.checkpointBody, Buffer.from(cpNote.text, 'utf8'))
   texts.set(F.checkpointSig, Buffer.from(cpSig.signature))
   texts.set(F.pubPem, Buffer.from(key.pem, 'utf8'))
@@ -266,6 +300,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
       note: F.checkpointNote,
       body: F.checkpointBody,
       signature: F.checkpointSig,
+      ...(cosignatures.length ? { cosignatures } : {}),
     },
     recordings: manifestRecordings,
     events: manifestEvents,
@@ -298,7 +333,9 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
 
   // 3. The zip, to a temporary file beside `out`.
   const partial = join(dirname(out), `.${basename(out)}.${process.pid}.${packageId.slice(0, 8)}.partial`)
-  const { sha256: zipSha256, bytes: zipBytes } = await writePackageZip({ partial, out, texts, streams, packageId, now, forceZip64: req.forceZip64 === true })
+  const zipDigest = await writePackageZip({ partial, out, texts, streams, packageId, now, forceZip64: req.forceZip64 === true })
+
+  const { sha256: zipSha256, size: zipBytes } = zipDigest
 
   // 4. The ledger records the export, 5. then the file takes its name.
   const actor = req.actor ?? actors.station(req.station.id)
@@ -370,6 +407,8 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     packageId,
     sha256: zipSha256,
     bytes: zipBytes,
+    blockBytes: zipDigest.blockBytes,
+    blocks: zipDigest.blocks,
     manifestSha256,
     checkpoint: { id: checkpoint.id, treeSize: size, rootHash: checkpoint.rootHash } satisfies Pick<Checkpoint, 'id' | 'treeSize' | 'rootHash'>,
     recordings: ids.length,

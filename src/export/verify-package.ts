@@ -10,7 +10,9 @@ import { join, relative, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import yauzl from 'yauzl'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
+import { parseWitnessVkey } from '../ledger/cosignature.js'
 import { parseVkey, rawPublicKey } from '../ledger/note.js'
+import type { WitnessKey } from './check-cosignatures.js'
 import { checkPackage } from './check.js'
 import type { PackageEntry, PackageFailure, PackageReport } from './package-report.js'
 
@@ -113,8 +115,11 @@ export async function readPackage(path: string): Promise<ReadResult> {
   return st.isDirectory() ? readDir(path) : readZip(path)
 }
 
-/** Checks a package offline. `trustedKey`: the station's 32-byte public key, obtained independently. */
-export async function verifyEvidencePackage(path: string, opts: { trustedKey?: Uint8Array } = {}): Promise<PackageReport> {
+/**
+ * Checks a package offline. `trustedKey`: the station's 32-byte public key, obtained
+ * independently; `witnessKeys`: the witnesses' keys, each of which must have co-signed the checkpoint.
+ */
+export async function verifyEvidencePackage(path: string, opts: { trustedKey?: Uint8Array; witnessKeys?: readonly WitnessKey[] } = {}): Promise<PackageReport> {
   const { entries, failures } = await readPackage(path)
   const report = checkPackage(entries, opts)
   if (failures.length) {
@@ -153,4 +158,26 @@ export async function readTrustedKeyFile(path: string): Promise<Buffer> {
     throw new BodyvaultError('PACKAGE_KEY_INVALID', `cannot read key file ${path}: ${errorMessage(err)}`)
   }
   return parseTrustedKey(text)
+}
+
+/**
+ * A witness key given by the user: its vkey (the witness station's `bodyvault key show` vkey, or a
+ * C2SP co-signer vkey), or a file holding that or its public key PEM (`bodyvault key show --pem`).
+ */
+export async function readWitnessKey(arg: string): Promise<WitnessKey> {
+  const parse = (text: string): WitnessKey => {
+    try {
+      return parseWitnessVkey(text)
+    } catch {
+      return { publicKey: parseTrustedKey(text) }
+    }
+  }
+  if (/^[^+\s]+\+[0-9a-f]{8}\+/.test(arg.trim())) return parseWitnessVkey(arg)
+  let text: string
+  try {
+    text = await readFile(arg, 'utf8')
+  } catch (err) {
+    throw new BodyvaultError('PACKAGE_KEY_INVALID', `--witness-key ${arg} is neither a vkey nor a readable key file: ${errorMessage(err)}`)
+  }
+  return parse(text)
 }

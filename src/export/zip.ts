@@ -12,6 +12,7 @@ import { Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import yazl from 'yazl'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
+import { type ObjectDigest, ObjectHasher } from '../vault/blocks.js'
 import { F } from './layout.js'
 
 /** A vault object going into the package under `path`. */
@@ -35,9 +36,18 @@ class HashingStream extends Transform {
   }
 }
 
+/** What the zip hashes to as it is written: its SHA-256 and its block list (the download is checked against both). */
+class DigestingStream extends Transform {
+  readonly hasher = new ObjectHasher()
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hasher.update(chunk)
+    cb(null, chunk)
+  }
+}
+
 /**
- * The zip at `partial` (created, never overwritten), fsynced; its SHA-256 and
- * size. On any failure `partial` is removed and the error says so (`out`
+ * The zip at `partial` (created, never overwritten), fsynced; its SHA-256,
+ * size and block list. On any failure `partial` is removed and the error says so (`out`
  * names the package the caller is writing).
  */
 export async function writePackageZip(o: {
@@ -48,7 +58,7 @@ export async function writePackageZip(o: {
   packageId: string
   now: Date
   forceZip64: boolean
-}): Promise<{ sha256: string; bytes: number }> {
+}): Promise<ObjectDigest> {
   const { partial, out, texts, streams, packageId, now } = o
   const zip = new yazl.ZipFile()
   const mtime = Number.isNaN(now.getTime()) ? TEXT_MTIME_FALLBACK : now
@@ -81,7 +91,7 @@ export async function writePackageZip(o: {
     })
   }
   zip.end({ forceZip64Format: zip64, comment: `bodyvault evidence package ${packageId}: see VERIFY.md` })
-  const zipHash = new HashingStream()
+  const zipHash = new DigestingStream()
   try {
     const fh = await open(partial, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o640)
     await fh.close()
@@ -114,5 +124,5 @@ export async function writePackageZip(o: {
     if (err instanceof BodyvaultError) throw err
     throw new BodyvaultError('PACKAGE_WRITE', `cannot write the package ${out}: ${errorMessage(err)}`, 3, { cause: err })
   }
-  return { sha256: zipHash.hash.digest('hex'), bytes: zipHash.bytes }
+  return zipHash.hasher.digest()
 }

@@ -1,38 +1,44 @@
-import { createHash } from 'node:crypto'
 import { constants as C } from 'node:fs'
-import { open, rm, type FileHandle } from 'node:fs/promises'
-import { type CopyResult, hashHandle } from '../vault/hash.js'
+import { type FileHandle, open, rm } from 'node:fs/promises'
+import type { CopyResult } from '../vault/hash.js'
 import type { ReadBackVerifier } from './readback.js'
+import { type Fingerprint, openCameraFile, readCameraFile } from './source.js'
 
 export type { CopyResult } from '../vault/hash.js'
 
-export class SourceChangedError extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'SourceChangedError'
-  }
+/** A camera file as the walk listed it: where it is and which inode it was. */
+export interface SourceRef {
+  absPath: Buffer
+  /** Display form of its path, for messages. */
+  sourcePath: string
+  dev: bigint
+  ino: bigint
 }
 
-/**
- * Opens a camera file for reading only, refusing to follow a link and
- * checking it is still the regular file that was listed (same inode).
- */
-async function openSource(absPath: string, ino: number): Promise<FileHandle> {
-  const fh = await open(absPath, C.O_RDONLY | C.O_NOFOLLOW)
-  const st = await fh.stat()
-  if (!st.isFile() || st.ino !== ino) {
-    await fh.close()
-    throw new SourceChangedError('the file was replaced while the camera was being read')
-  }
-  return fh
+export interface ReadOptions {
+  chunk: number
+  signal?: AbortSignal | undefined
+  onBytes?: (n: number) => void
+  /** A kernel call on the camera started (its time) or returned (null). */
+  onWait?: (since: number | null) => void
+}
+
+/** One read of a camera file: its hash and how it stood before and after. */
+export interface SourceRead extends CopyResult {
+  before: Fingerprint
+  after: Fingerprint
+  /** How the file changed while it was read, or null when it stood still. */
+  changed: string | null
 }
 
 /**
  * Hashes a camera file without writing anything (re-dock of a file already
  * in the vault: one read, no write).
  */
-export async function hashSource(absPath: string, ino: number, chunk: number): Promise<CopyResult> {
-  return hashHandle(await openSource(absPath, ino), chunk)
+export async function hashSource(f: SourceRef, o: ReadOptions): Promise<SourceRead> {
+  const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
+  const r = await readCameraFile(src, { ...o, display: f.sourcePath })
+  return { sha256: r.sha256, size: r.bytes, before: src.before, after: r.after, changed: r.changed }
 }
 
 async function writeAll(fh: FileHandle, buf: Buffer, at: number): Promise<void> {
@@ -44,7 +50,7 @@ async function writeAll(fh: FileHandle, buf: Buffer, at: number): Promise<void> 
 }
 
 /** A camera file whose bytes are in staging but not yet durable and verified. */
-export interface StagedCopy extends CopyResult {
+export interface StagedCopy extends SourceRead {
   /** The staging file. */
   path: string
   /** fsync, then the read-back hash must equal the source hash; on failure the staging file is removed. */
@@ -56,59 +62,49 @@ export interface StagedCopy extends CopyResult {
 /**
  * One pass over a camera file: each chunk is read once, hashed, and written
  * to the staging file, with the next read already under way while this one
- * is hashed and written. Resolves when every byte is written; `finalize()`
- * then fsyncs and checks the read-back, so a caller can overlap one file's
- * fsync with the next file's copy. Any failure removes the staging file:
- * nothing partial is left for anyone to trust.
+ * is hashed and written. Resolves when every byte is written, with the
+ * before/after fstat of the source: a caller must discard a copy whose
+ * source `changed`. `finalize()` then fsyncs and checks the read-back, so a
+ * caller can overlap one file's fsync with the next file's copy. Any
+ * failure removes the staging file: nothing partial is left to trust.
  */
-export async function stageCopy(
-  absPath: string,
-  ino: number,
-  stagingPath: string,
-  opts: { chunk: number; verifier?: ReadBackVerifier | undefined; onBytes?: (n: number) => void; signal?: AbortSignal | undefined },
-): Promise<StagedCopy> {
-  const { chunk } = opts
-  const src = await openSource(absPath, ino)
+export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOptions & { verifier?: ReadBackVerifier | undefined }): Promise<StagedCopy> {
   let dst: FileHandle | undefined
   let follow: ReturnType<ReadBackVerifier['follow']> | undefined
-  let pending: Promise<{ bytesRead: number }> | undefined
   const fail = async (err: unknown): Promise<never> => {
     follow?.abandon()
+    follow = undefined
     await dst?.close().catch(() => undefined)
+    dst = undefined
     await rm(stagingPath, { force: true })
     throw err
   }
   try {
     dst = await open(stagingPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600)
-    follow = opts.verifier?.follow(stagingPath)
-    const h = createHash('sha256')
-    const bufs = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)]
-    let pos = 0
-    let i = 0
-    pending = src.read(bufs[0]!, 0, chunk, 0)
-    for (;;) {
-      const { bytesRead }: { bytesRead: number } = await pending
-      pending = undefined
-      if (bytesRead === 0) break
-      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : new Error('ingest aborted')
-      const cur = bufs[i]!.subarray(0, bytesRead)
-      i ^= 1
-      // The next read goes to the other buffer, whose write has completed;
-      // this chunk's write runs on the thread pool while it is hashed here.
-      pending = src.read(bufs[i]!, 0, chunk, pos + bytesRead)
-      const written = writeAll(dst, cur, pos)
-      h.update(cur)
-      await written
-      pos += bytesRead
-      follow?.advance(pos)
-      opts.onBytes?.(bytesRead)
-    }
-    const sha256 = h.digest('hex')
-    const size = pos
+    follow = o.verifier?.follow(stagingPath)
     const out = dst
+    // Opened after the staging file, so readCameraFile (which always closes it) owns it from here.
+    const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
+    let written = 0
+    const r = await readCameraFile(src, {
+      ...o,
+      display: f.sourcePath,
+      sink: (buf, pos) => writeAll(out, buf, pos),
+      // The read-back worker may read a chunk once it is written and counted (onBytes runs after the write).
+      onBytes: (n) => {
+        written += n
+        o.onBytes?.(n)
+        follow?.advance(written)
+      },
+    })
+    const sha256 = r.sha256
+    const size = r.bytes
     return {
       sha256,
       size,
+      before: src.before,
+      after: r.after,
+      changed: r.changed,
       path: stagingPath,
       finalize: async () => {
         try {
@@ -131,19 +127,18 @@ export async function stageCopy(
       discard: () => fail(null).catch(() => undefined),
     }
   } catch (err) {
-    // A read still under way must not surface later as an unhandled rejection.
-    pending?.catch(() => undefined)
-    // `return await`: fail() must settle inside this try, not after `finally` has awaited the close,
-    // or its rejection goes unobserved meanwhile and Node ends the process (unhandled rejection).
+    // `return await`: fail() must settle inside this try, or its rejection goes unobserved meanwhile.
     return await fail(err)
-  } finally {
-    await src.close().catch(() => undefined)
   }
 }
 
-/** stageCopy and its finalize in one step. */
-export async function copyToStaging(absPath: string, ino: number, stagingPath: string, opts: Parameters<typeof stageCopy>[3]): Promise<CopyResult> {
-  const staged = await stageCopy(absPath, ino, stagingPath, opts)
+/** stageCopy and its finalize in one step (a source that changed while read is refused). */
+export async function copyToStaging(f: SourceRef, stagingPath: string, o: Parameters<typeof stageCopy>[2]): Promise<SourceRead> {
+  const staged = await stageCopy(f, stagingPath, o)
+  if (staged.changed) {
+    await staged.discard()
+    throw new Error(`changed-while-copying: ${staged.changed}`)
+  }
   await staged.finalize()
-  return { sha256: staged.sha256, size: staged.size }
+  return { sha256: staged.sha256, size: staged.size, before: staged.before, after: staged.after, changed: null }
 }

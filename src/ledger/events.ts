@@ -46,6 +46,10 @@ export type ExportSubject = `export:${number}`
 export type DeviceSubject = `device:${string}`
 export type OfficerSubject = `officer:${string}`
 export type StationSubject = `station:${string}`
+/** A signed checkpoint of this station's ledger, by its catalog id. */
+export type CheckpointSubject = `checkpoint:${number}`
+/** Another station's log this station witnesses, by its checkpoint origin ("bodyvault/<station id>"). */
+export type LogSubject = `log:${string}`
 
 export const subjects = {
   recording: (id: number): RecordingSubject => `recording:${id}`,
@@ -57,6 +61,8 @@ export const subjects = {
   device: (id: string): DeviceSubject => `device:${id}`,
   officer: (id: string): OfficerSubject => `officer:${id}`,
   station: (id: string): StationSubject => `station:${id}`,
+  checkpoint: (id: number): CheckpointSubject => `checkpoint:${id}`,
+  log: (origin: string): LogSubject => `log:${origin}`,
 }
 
 /** The kind and the id of a subject as the builders spell it: "recording:42" -> recording, "42". */
@@ -70,38 +76,17 @@ export function splitSubject(subject: string): { kind: string; id: string } {
 
 type Vocabulary = {
   // the vault itself (src/station/vault-identity.ts, src/ledger/key-chain.ts)
-  /**
-   * The first event of a vault made by this version: its hash is the genesis
-   * hash the marker (data/vault.json) names; the station key it introduces
-   * starts the chain of keys.
-   */
+  /** Event 1 of a vault made by this version: its hash is the genesis the marker (data/vault.json) names; its key starts the chain of keys. */
   'vault-created': { subject: StationSubject; payload: { stationId: string } & KeyFacts }
-  /**
-   * A vault made before the marker existed, marked at the first start of this
-   * version: its first event's hash and the key at hand (null when the key
-   * file was missing or disagreed with the stored checkpoints).
-   */
+  /** A vault from before the marker, marked at the first start of this version: its first event's hash and the key at hand (null: missing or not the checkpoints'). */
   'vault-marked': {
     subject: StationSubject
     payload: { stationId: string; genesisHash: string; events: number } & { [K in keyof KeyFacts]: KeyFacts[K] | null }
   }
-  /**
-   * A new station key, announced with the old one at hand: `signature` is the
-   * old key's over the statement (src/ledger/key-chain.ts, rotationStatement),
-   * `newKeySignature` the new key's over the same bytes.
-   */
-  'key-rotated': {
-    subject: StationSubject
-    payload: KeyFacts & { previousFingerprint: string; reason: string; signature: string; newKeySignature: string }
-  }
-  /**
-   * A new station key without the old one (lost, or the file was replaced):
-   * the chain of keys is broken here, and verify and doctor say so for ever after.
-   */
-  'key-replaced': {
-    subject: StationSubject
-    payload: KeyFacts & { previousFingerprint: string | null; reason: string; newKeySignature: string }
-  }
+  /** A new key with the old one at hand: `signature` is the old key's over the statement (key-chain.ts), `newKeySignature` the new key's over the same bytes. */
+  'key-rotated': { subject: StationSubject; payload: KeyFacts & { previousFingerprint: string; reason: string; signature: string; newKeySignature: string } }
+  /** A new key without the old one (lost, or the file replaced): the chain of keys is broken here, and verify and doctor say so for ever after. */
+  'key-replaced': { subject: StationSubject; payload: KeyFacts & { previousFingerprint: string | null; reason: string; newKeySignature: string } }
 
   // ingest (src/ingest/)
   /** A verified object became a recording: the catalog row's facts. */
@@ -114,10 +99,18 @@ type Vocabulary = {
       root: string
       profileId: string
       deviceId: string | null
+      /** The volume's strongest identity key (usb:…, fs:…, device:…, folder:…). */
+      volume: string
       ingested: number
       present: number
       skipped: number
+      /** Regular files that are not media (listed, not ingested unless the profile says so). */
+      unrecognised: number
       failed: number
+      /** Files read again because they changed while they were read. */
+      retried: number
+      /** Listings of the volume before it was declared complete. */
+      passes: number
       bytesIngested: number
     }
   }
@@ -230,6 +223,8 @@ type Vocabulary = {
   }
   /** The local cache copy dropped (a verified remote copy holds it). */
   evicted: { subject: ObjectSubject; payload: { sha256: string; size: number; versionId: string; reason: string } }
+  /** An evicted object back in the local cache: fetched from its verified remote copy, hashed on the way (`reason`: what needed it). */
+  'fetched-back': { subject: ObjectSubject; payload: { sha256: string; size: number; key: string; versionId: string; reason: string } }
   'remote-deleted': { subject: ObjectSubject; payload: { sha256: string; bucket: string; key: string; versionIds: string[] } }
   'catalog-rebuilt': {
     subject: StationSubject
@@ -242,6 +237,130 @@ type Vocabulary = {
       manifests: number
       ledgerSegments: number
       chainProblems: number
+      /** Recordings the ledger knows whose manifest is not in the bucket (rebuilt from the ledger alone). Events written before these two fields lack them. */
+      manifestsMissing: number[]
+      /** What this rebuild did not restore, in words (`bodyvault doctor` repeats it). */
+      notRestored: string[]
+    }
+  }
+
+  // backup (src/backup/)
+  /** A backup finished: where to, and its figures (the copy holds the ledger up to `ledgerHead`, not this event). */
+  'backup-completed': {
+    subject: StationSubject
+    payload: {
+      target: string
+      full: boolean
+      ledgerHead: number
+      catalogBytes: number
+      stateFilesCopied: number
+      objectsCopied: number
+      objectsPresent: number
+      objectsCorrupt: number
+      bytesCopied: number
+      durationMs: number
+    }
+  }
+
+  // fixity (src/fixity/)
+  /**
+   * A local copy is not what was recorded (missing, another length, a block
+   * or the whole SHA-256 that does not match), found when it was about to be
+   * served (`where`: serve, export) or by the fixity job (fixity-job). For a
+   * package being sent, the subject is its export request.
+   */
+  'fixity-failed': {
+    subject: ObjectSubject | ExportSubject
+    payload: {
+      sha256: string
+      size: number
+      problem: 'missing' | 'size' | 'block' | 'hash'
+      /** The first block that did not match (of `blockBytes` bytes), when known. */
+      block: number | null
+      blockBytes: number | null
+      /** The length on disk (null: missing) and, when the whole file was hashed, its SHA-256. */
+      foundSize: number | null
+      foundSha256: string | null
+      where: string
+      recordingIds: number[]
+    }
+  }
+  /**
+   * A bad or missing local copy replaced by a good one (a backup data dir,
+   * the S3 copy), hashed on the way and committed only when it matched; or
+   * found good again in place. The bad bytes are kept aside (`quarantined`).
+   */
+  'object-repaired': {
+    subject: ObjectSubject
+    payload: { sha256: string; size: number; from: 'backup' | 's3' | 'in-place'; source: string; quarantined: string | null; recordingIds: number[] }
+  }
+  /** One run of the fixity job (not counted as ledger growth for checkpoints: QUIET_EVENT_TYPES). */
+  'fixity-checked': {
+    subject: StationSubject
+    payload: {
+      trigger: 'schedule' | 'manual'
+      scope: 'due' | 'all'
+      objects: number
+      bytes: number
+      failed: number
+      repaired: number
+      /** Objects still due when the run ended. */
+      remaining: number
+      stopped: boolean
+      durationMs: number
+      budgetBytesPerSec: number
+      cycleDays: number
+    }
+  }
+
+  // checkpoints and their anchors (src/ledger/checkpoint.ts, src/ledger/restore.ts, src/anchor/)
+  /** A checkpoint was signed: the signed note as stored, so the chain itself holds every checkpoint. Quiet (below). */
+  checkpoint: {
+    subject: CheckpointSubject
+    payload: { checkpointId: number; treeSize: number; rootHash: string; origin: string; keyId: string; note: string }
+  }
+  /**
+   * The catalog was rolled back (a backup restored): the newest checkpoint known outside the
+   * catalog (`from`) and the state it went back to (`to`), in `statement`, a note signed by the
+   * station key (./restore.ts). Witnesses accept the new branch only with this event in it.
+   */
+  restored: {
+    subject: StationSubject
+    payload: {
+      from: RestorePoint & { source: string; note: string | null }
+      to: RestorePoint & { checkpointId: number | null }
+      statement: string
+      detectedBy: 'restore-command' | 'first-start'
+      reason: string
+    }
+  }
+  /** As a witness: another station's checkpoint refused (inconsistent with what this station co-signed for it). */
+  'witness-refused': {
+    subject: LogSubject
+    payload: {
+      origin: string
+      treeSize: number
+      rootHash: string
+      oldSize: number
+      cosignedSize: number
+      cosignedRoot: string | null
+      status: number
+      reason: string
+      note: string
+    }
+  }
+  /** As a witness: another station's `restored` event accepted, and its new branch co-signed from then on. */
+  'witness-restore-accepted': {
+    subject: LogSubject
+    payload: {
+      origin: string
+      restoredSeq: number
+      from: RestorePoint
+      to: RestorePoint
+      cosignedSize: number
+      cosignedRoot: string | null
+      treeSize: number
+      rootHash: string
     }
   }
 
@@ -285,6 +404,17 @@ type Vocabulary = {
 
 /** A station public key as the ledger names it: raw key (hex), SPKI SHA-256 fingerprint (hex), signed-note key id (hex). */
 export type KeyFacts = { publicKey: string; keyFingerprint: string; keyId: string }
+
+/** A point of a ledger's history: its tree size and the root hash (hex) of its first `treeSize` events. */
+export type RestorePoint = { treeSize: number; rootHash: string }
+
+/**
+ * Events that do not count as "the ledger grew" when deciding whether a new checkpoint is due
+ * or needed: each checkpoint appends a `checkpoint` event, which must not cause the next one.
+ * The fixity job's summary of each run (`fixity-checked`) is quiet too: an idle station would
+ * otherwise sign a checkpoint after every run; the next checkpoint something else causes covers it.
+ */
+export const QUIET_EVENT_TYPES: readonly EventType[] = ['checkpoint', 'fixity-checked']
 
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }

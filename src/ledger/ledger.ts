@@ -127,6 +127,14 @@ export function restoreEvents(db: Db, events: Iterable<LedgerEvent>): void {
   }).immediate()
 }
 
+/** How many events come after `seq`, not counting those of the `except` types. */
+export function countEventsAfter(db: Db, seq: number, except: readonly EventType[]): number {
+  return db
+    .prepare(`SELECT count(*) FROM events WHERE seq > ? AND type NOT IN (${except.map(() => '?').join(', ') || "''"})`)
+    .pluck()
+    .get(seq, ...except) as number
+}
+
 export function eventAt(db: Db, seq: number): LedgerEvent | undefined {
   const r = db.prepare('SELECT * FROM events WHERE seq = ?').get(seq) as EventRow | undefined
   return r ? fromRow(r) : undefined

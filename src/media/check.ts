@@ -30,7 +30,7 @@ export interface MediaVerifyReport {
   objectShas: Set<string>
 }
 
-interface DerivedPayload {
+export interface DerivedPayload {
   derivativeId: number
   recordingId: number
   kind: string
@@ -42,10 +42,40 @@ interface DerivedPayload {
   args: unknown
 }
 
-type ProbedPayload = { recordingId: number; links?: { sidecarId: number; recordingId: number }[]; gpsTrackSha256?: string | null } & MediaFacts
+export type ProbedPayload = { recordingId: number; links?: { sidecarId: number; recordingId: number }[]; gpsTrackSha256?: string | null } & MediaFacts
 
 function same(a: unknown, b: unknown): boolean {
   return a === b || (a === null && b === undefined) || (a === undefined && b === null)
+}
+
+/**
+ * What the ledger says the media tables hold: each derivatives row (by its
+ * `derived` event), each media_info row (the latest `probed` event of its
+ * recording), each sidecar link, and the jobs that failed for good
+ * (`media-failed`). verify compares the tables with it; a catalog rebuilt
+ * from the bucket writes the tables from it (src/offload/rebuild.ts).
+ */
+export class MediaFold {
+  readonly derived = new Map<number, { seq: number; at: string; p: DerivedPayload }>()
+  readonly probed = new Map<number, { seq: number; at: string; p: ProbedPayload }>()
+  readonly links = new Map<number, { recordingId: number; seq: number }>()
+  /** `recordingId:job` -> the failure, for the jobs that failed for good (and the jobs that depended on them). */
+  readonly failed = new Map<string, { code: string; error: string; attempts: number; at: string }>()
+
+  apply(ev: { seq: number; type: string; at: string; payload: unknown }): void {
+    if (ev.type === 'derived') {
+      const p = ev.payload as DerivedPayload
+      this.derived.set(p.derivativeId, { seq: ev.seq, at: ev.at, p })
+    } else if (ev.type === 'probed') {
+      const p = ev.payload as ProbedPayload
+      this.probed.set(p.recordingId, { seq: ev.seq, at: ev.at, p })
+      for (const l of p.links ?? []) this.links.set(l.sidecarId, { recordingId: l.recordingId, seq: ev.seq })
+    } else if (ev.type === 'media-failed') {
+      const p = ev.payload as { recordingId: number; job: string; code: string; error: string; attempts: number; dependentsFailed?: string[] }
+      for (const job of [p.job, ...(p.dependentsFailed ?? [])])
+        this.failed.set(`${p.recordingId}:${job}`, { code: p.code, error: p.error, attempts: p.attempts, at: ev.at })
+    }
+  }
 }
 
 /** What the catalog and the ledger say about media, read in one go (no await: one snapshot when the caller holds a read transaction). */
@@ -86,9 +116,7 @@ export async function verifyMedia(
 export function checkMediaCatalog(db: Db): MediaCatalogCheck {
   const problems: Problem[] = []
   const notes: string[] = []
-  const derived = new Map<number, { seq: number; at: string; p: DerivedPayload }>()
-  const probed = new Map<number, { seq: number; at: string; p: ProbedPayload }>()
-  const links = new Map<number, { recordingId: number; seq: number }>()
+  const fold = new MediaFold()
   for (const ev of storedEventsOfType(db, ['derived', 'probed'])) {
     let payload: unknown
     try {
@@ -96,15 +124,9 @@ export function checkMediaCatalog(db: Db): MediaCatalogCheck {
     } catch {
       continue // the chain walk reports it
     }
-    if (ev.type === 'derived') {
-      const p = payload as DerivedPayload
-      derived.set(p.derivativeId, { seq: ev.seq, at: ev.at, p })
-    } else {
-      const p = payload as ProbedPayload
-      probed.set(p.recordingId, { seq: ev.seq, at: ev.at, p })
-      for (const l of p.links ?? []) links.set(l.sidecarId, { recordingId: l.recordingId, seq: ev.seq })
-    }
+    fold.apply({ ...ev, payload })
   }
+  const { derived, probed, links } = fold
 
   // derivatives rows against their `derived` events
   let derivatives = 0

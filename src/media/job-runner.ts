@@ -21,13 +21,14 @@ import { extname, join } from 'node:path'
 import type { DockingProfile } from '../camera/profile.js'
 import type { Db } from '../catalog/db.js'
 import { getDerivative, insertDerivative, nextDerivativeId, type DerivativeKind } from '../catalog/derivatives.js'
+import { recordObjectBlocks } from '../catalog/fixity.js'
 import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
 import { getJob, markJobDone, noteJobProcess, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { subjects } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
-import { hashFile } from '../vault/hash.js'
+import { digestFile } from '../vault/blocks.js'
 import type { Vault } from '../vault/store.js'
 import { audioProxyArgs, probeArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
 import { factsFromProbe, factsFromSidecar, sha256Text, type FactsWithBlobs, type TimeRule } from './facts.js'
@@ -50,6 +51,8 @@ export interface JobRunnerOptions {
   actor: string
   /** Read-buffer size for hashing derivatives. Default 4 MiB. */
   chunkBytes?: number
+  /** A readable local path of an original that may have been evicted to S3 (the station's openObject); default: the vault path only. */
+  openOriginal?: (sha256: string) => Promise<string>
 }
 
 /** The job lost its claim (recovered by another process as stale): its result is dropped. */
@@ -152,10 +155,11 @@ export class MediaJobRunner {
     return this.ffprobeVersion
   }
 
-  /** The original's vault path; a missing object is a vault problem (verify reports it), retried. */
+  /** The original's vault path (fetched back first if it was evicted); a missing object is a vault problem (verify reports it), retried. */
   private async original(rec: Recording): Promise<string> {
     const p = this.o.vault.objectPath(rec.sha256)
     try {
+      if (this.o.openOriginal) return await this.o.openOriginal(rec.sha256)
       await stat(p)
     } catch (err) {
       throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), {
@@ -295,7 +299,8 @@ export class MediaJobRunner {
       const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
       run.ffmpegMs += r.durationMs
       await fsyncFile(temp)
-      const h = await hashFile(temp, this.o.chunkBytes ?? 4 << 20)
+      // One read gives the SHA-256 and the block list the API checks every served byte against.
+      const h = await digestFile(temp, { chunkBytes: this.o.chunkBytes ?? 4 << 20 })
       if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
       await this.o.vault.commitObject(temp, h.sha256)
       return this.commit(
@@ -323,6 +328,7 @@ export class MediaJobRunner {
             createdAt: ev.at,
             eventSeq: ev.seq,
           })
+          recordObjectBlocks(this.o.db, { ...h, at: ev.at })
           return derivativeId
         },
         (v) => `derivative:${v}`,

@@ -9,11 +9,13 @@ import {
   undeletedCopy,
   verifiedCopy,
 } from '../catalog/remote-copies.js'
+import { errorMessage } from '../common/errors.js'
 import { subjects } from '../ledger/events.js'
 import { appendEvent, eventsAfter } from '../ledger/ledger.js'
 import { Deferred, offloadActor, type OffloadDeps } from './context.js'
 import { buildManifest, keys } from './manifest.js'
-import { desiredLock } from './reconcile.js'
+import { desiredLock, manifestLock } from './reconcile.js'
+import { isOutage } from './s3.js'
 
 /**
  * The offload jobs besides the object upload (./upload.ts), each keeping
@@ -21,7 +23,8 @@ import { desiredLock } from './reconcile.js'
  *   lock      extend COMPLIANCE retain-until when a deadline grew; legal
  *             hold ON while the deadline is indefinite, OFF when it is not
  *   delete    a purged recording's remote copy, once its lock has expired
- *   manifest  the recording's manifest (catalog row + its ledger events)
+ *   manifest  the recording's manifest (catalog row + its ledger events),
+ *             under legal hold until its purge and remote deletion are done
  *   ledger    the chain itself, in append-only segments under legal hold
  */
 
@@ -78,9 +81,37 @@ export async function deleteRemote(d: OffloadDeps, sha: string): Promise<void> {
   }).immediate()
 }
 
+/**
+ * A recording's manifest, under a legal hold until the recording is purged
+ * and its remote deletion done (./reconcile.ts manifestLock). The versions
+ * it supersedes are then removed (their hold lifted first): the key keeps
+ * one version, the newest. Only versions listed after ours go, so two
+ * passes writing the same manifest at once never remove each other's.
+ * Delete markers someone put on the key stay (reindex reports them).
+ */
 export async function uploadManifest(d: OffloadDeps, recordingId: number, now: Date): Promise<void> {
   const { manifest, maxSeq } = buildManifest(d.db, recordingId, d.stationId, d.settings.prefix)
-  await d.s3.putText(keys.manifest(d.settings.prefix, recordingId), JSON.stringify(manifest, null, 1), 'application/json')
+  const key = keys.manifest(d.settings.prefix, recordingId)
+  const versionId = await d.s3.putText(key, JSON.stringify(manifest, null, 1), 'application/json', manifestLock(d.db, recordingId))
+  if (!versionId) throw new Error(`the server returned no version id for ${key}: is versioning (Object Lock) on?`)
+  let older = false
+  for await (const v of d.s3.listVersions(key)) {
+    if (v.key !== key || v.deleteMarker) continue
+    if (v.versionId === versionId) older = true
+    else if (older) {
+      try {
+        await d.s3.setLegalHold(key, v.versionId, false)
+        await d.s3.deleteVersion(key, v.versionId)
+      } catch (err) {
+        if (isOutage(err)) throw err
+        // A bucket default retention, say: the old version stays, harmless (reindex reads the newest).
+        d.logger.warn(
+          { event: 'offload.manifest-version-kept', key, versionId: v.versionId, err: errorMessage(err) },
+          'superseded manifest version not removed',
+        )
+      }
+    }
+  }
   recordManifestUpload(d.db, recordingId, maxSeq, now.toISOString())
 }
 

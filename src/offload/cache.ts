@@ -5,6 +5,8 @@ import type { Db } from '../catalog/db.js'
 import { markFetchedBack, verifiedCopy } from '../catalog/remote-copies.js'
 import { BodyvaultError, errnoCode } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
+import { subjects } from '../ledger/events.js'
+import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
 import type { S3Store } from './s3.js'
 
@@ -16,16 +18,30 @@ export interface OpenedObject {
   fetched: boolean
 }
 
+/** What opening an object needs; `actor` and `reason` name who fetched an evicted one back, and why, in its `fetched-back` event. */
+export interface OpenObjectDeps {
+  db: Db
+  vault: Vault
+  s3: S3Store | null
+  logger: Logger
+  now?: () => Date
+  /** The ledger actor of the `fetched-back` event; without one, no event is written (the callers in src/ all pass one). */
+  actor?: string
+  /** What needed the bytes ("read", "restore-object", "reindex --fetch", ...). Default "read". */
+  reason?: string
+}
+
 const inflight = new Map<string, Promise<OpenedObject>>()
 
 /**
  * Opens a vault object for reading, wherever it is: the local file when it
  * is there, else the verified remote copy, fetched back into the local
- * cache, hashed on the way and committed only when the SHA-256 matches.
+ * cache, hashed on the way and committed only when the SHA-256 matches,
+ * with a `fetched-back` event in the transaction that marks it cached.
  * The API streams (and serves ranges) from the returned path. Concurrent
  * calls for the same object share one download.
  */
-export async function openObject(d: { db: Db; vault: Vault; s3: S3Store | null; logger: Logger; now?: () => Date }, sha256: string): Promise<OpenedObject> {
+export async function openObject(d: OpenObjectDeps, sha256: string): Promise<OpenedObject> {
   const path = d.vault.objectPath(sha256)
   try {
     const s = await stat(path)
@@ -40,7 +56,7 @@ export async function openObject(d: { db: Db; vault: Vault; s3: S3Store | null; 
   return p
 }
 
-async function fetchBack(d: { db: Db; vault: Vault; s3: S3Store | null; logger: Logger; now?: () => Date }, sha256: string): Promise<OpenedObject> {
+async function fetchBack(d: OpenObjectDeps, sha256: string): Promise<OpenedObject> {
   const row = verifiedCopy(d.db, sha256)
   if (!row) throw new BodyvaultError('OBJECT_MISSING', `object ${sha256} is not in the local vault and has no verified remote copy: run bodyvault verify`, 3)
   if (!d.s3)
@@ -79,7 +95,21 @@ async function fetchBack(d: { db: Db; vault: Vault; s3: S3Store | null; logger: 
     )
   }
   await d.vault.commitObject(staging, sha256)
-  markFetchedBack(d.db, sha256, (d.now?.() ?? new Date()).toISOString())
-  d.logger.info({ event: 'offload.fetched', sha256, size }, 'evicted object fetched back from S3')
+  const at = d.now?.() ?? new Date()
+  const reason = d.reason ?? 'read'
+  d.db
+    .transaction(() => {
+      if (d.actor)
+        appendEvent(d.db, {
+          type: 'fetched-back',
+          actor: d.actor,
+          subject: subjects.object(sha256),
+          at,
+          payload: { sha256, size, key: row.key, versionId: row.versionId, reason },
+        })
+      markFetchedBack(d.db, sha256, at.toISOString())
+    })
+    .immediate()
+  d.logger.info({ event: 'offload.fetched', sha256, size, reason }, 'evicted object fetched back from S3')
   return { path: d.vault.objectPath(sha256), size, fetched: true }
 }

@@ -15,9 +15,9 @@ type P = Record<string, unknown>
 
 /**
  * What the ledger says of remote copies: `offloaded` (uploaded, read back
- * and hashed), `evicted` (local cache copy dropped), `remote-deleted`
- * (purged), `catalog-rebuilt` (a catalog rebuilt from the bucket: no local
- * copies). `verify` accepts a missing local object only when this says a
+ * and hashed), `evicted` (local cache copy dropped), `fetched-back` (the
+ * local copy is back), `remote-deleted` (purged), `catalog-rebuilt` (a
+ * catalog rebuilt from the bucket: no local copies). `verify` accepts a missing local object only when this says a
  * verified remote copy exists and the local one was dropped on the record.
  */
 export class OffloadFold {
@@ -32,6 +32,11 @@ export class OffloadFold {
       case 'evicted': {
         const o = this.objects.get(String(p.sha256))
         if (o) o.local = false
+        break
+      }
+      case 'fetched-back': {
+        const o = this.objects.get(String(p.sha256))
+        if (o) o.local = true
         break
       }
       case 'remote-deleted': {

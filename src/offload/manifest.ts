@@ -1,4 +1,5 @@
 import type { Db } from '../catalog/db.js'
+import { getMediaInfoRow } from '../catalog/media-info.js'
 import { objectsOfRecording } from '../catalog/objects.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { verifiedVersionId } from '../catalog/remote-copies.js'
@@ -19,9 +20,12 @@ export const MANIFEST_FORMAT = 'bodyvault-manifest/1'
 
 /**
  * The manifest beside a recording's objects: its catalog row, its deadline,
- * its objects with their remote versions, and every ledger event about it
- * or its objects, in full (seq, hash, prevHash): enough to rebuild and
- * re-verify its part of the catalog from the bucket alone.
+ * its objects with their remote versions, every ledger event about it or
+ * its objects, in full (seq, hash, prevHash), and the two texts of its
+ * media_info row that its `probed` event holds only as SHA-256 (the raw
+ * tags, a sidecar's GPS track): enough to rebuild and re-verify its part of
+ * the catalog from the bucket alone. Written under a legal hold
+ * (./bucket-jobs.ts uploadManifest).
  */
 export interface Manifest {
   format: typeof MANIFEST_FORMAT
@@ -30,6 +34,8 @@ export interface Manifest {
   retention: { deadline: string | null; rule: string; ruleRef: string | null } | null
   objects: { role: string; sha256: string; size: number; key: string; versionId: string | null }[]
   events: LedgerEvent[]
+  /** Absent from manifests written before issue 24, null before the probe. */
+  media?: { tags: string; gpsTrack: string | null } | null
 }
 
 export function buildManifest(db: Db, recordingId: number, stationId: string, prefix: string): { manifest: Manifest; maxSeq: number } {
@@ -38,6 +44,7 @@ export function buildManifest(db: Db, recordingId: number, stationId: string, pr
   const objects = objectsOfRecording(db, recordingId)
   const events = eventsAbout(db, [subjects.recording(recordingId), ...new Set(objects.map((o) => subjects.object(o.sha256)))])
   const ret = getRetention(db, recordingId)
+  const info = getMediaInfoRow(db, recordingId)
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     station: stationId,
@@ -51,6 +58,7 @@ export function buildManifest(db: Db, recordingId: number, stationId: string, pr
       versionId: verifiedVersionId(db, o.sha256),
     })),
     events,
+    media: info ? { tags: info.tags, gpsTrack: info.gpsTrack } : null,
   }
   return { manifest, maxSeq: events.reduce((m, e) => Math.max(m, e.seq), 0) }
 }

@@ -1,6 +1,6 @@
-import { objectsInUse, objectsOfRecording, recordingsWithObject } from '../catalog/objects.js'
+import { objectInUse, objectsInUse, objectsOfRecording, recordingsWithObject } from '../catalog/objects.js'
 import { queueOffloadJob, type OffloadOp } from '../catalog/offload-queue.js'
-import { recordingExists } from '../catalog/recordings.js'
+import { getRecording, recordingExists } from '../catalog/recordings.js'
 import {
   ledgerUploadedThrough,
   manifestsScannedThrough,
@@ -8,6 +8,7 @@ import {
   recordingsWithoutManifest,
   remoteCopyStates,
   setManifestsScannedThrough,
+  undeletedCopy,
 } from '../catalog/remote-copies.js'
 import { getRetention } from '../catalog/retention.js'
 import type { Db } from '../catalog/db.js'
@@ -35,6 +36,34 @@ export function desiredLock(db: Db, policy: RetentionPolicy, ownerIds: number[],
   if (until !== null && until.getTime() <= now.getTime() + 60_000) until = null
   if (until !== null) until = new Date(Math.ceil(until.getTime() / 1000) * 1000)
   return { retainUntil: until, legalHold: false }
+}
+
+/**
+ * True when the lock a remote copy has already protects it as long as `want`
+ * asks: a legal hold covers anything; a retain-until covers a date no later
+ * than itself, never an indefinite deadline. Nothing to protect (a deadline
+ * already past: its purge is due) is covered by any lock. A local copy is
+ * evicted only when this holds (./evict.ts).
+ */
+export function lockCovers(want: Lock, have: { retainUntil: string | null; legalHold: boolean }): boolean {
+  if (have.legalHold) return true
+  if (want.legalHold) return false
+  if (want.retainUntil === null) return true
+  return have.retainUntil !== null && Date.parse(have.retainUntil) >= want.retainUntil.getTime()
+}
+
+/**
+ * The lock of a recording's manifest: a legal hold, like the ledger
+ * segments, so that the bucket's index of the recording cannot be deleted
+ * quietly. Lifted only once the recording is purged and nothing of it is
+ * left to delete remotely: each of its objects has no remote copy left, or
+ * is still needed by a stored recording (whose own manifest is held).
+ */
+export function manifestLock(db: Db, recordingId: number): Lock {
+  const released =
+    getRecording(db, recordingId)?.status === 'purged' &&
+    objectsOfRecording(db, recordingId).every((o) => undeletedCopy(db, o.sha256) === undefined || objectInUse(db, o.sha256))
+  return { retainUntil: null, legalHold: !released }
 }
 
 /** The subjects whose events a recording's manifest carries: the recording and each of its objects. */

@@ -1,20 +1,18 @@
-import { insertCase, insertCaseLink, insertHold } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
-import { countRecordings, insertRecording, setRecordingStatus, touchDeviceAndOfficer } from '../catalog/recordings.js'
-import { recordManifestUpload, restoreCopy, setLedgerUploadedThrough, setManifestsScannedThrough } from '../catalog/remote-copies.js'
-import { putRetention } from '../catalog/retention.js'
-import { restoreIngestSession } from '../catalog/session-restore.js'
+import { countRecordings } from '../catalog/recordings.js'
+import { recordManifestUpload, setLedgerUploadedThrough, setManifestsScannedThrough } from '../catalog/remote-copies.js'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { actors, subjects } from '../ledger/events.js'
-import { appendEvent, countEvents, restoreEvents, walkChain, type ChainProblem, type LedgerEvent } from '../ledger/ledger.js'
-import { RetentionFold } from '../retention/check.js'
-import { foldRecordings, type Expected } from '../ledger/recordings.js'
+import { appendEvent, countEvents, ledgerHead, restoreEvents, walkChain, type ChainProblem } from '../ledger/ledger.js'
+import type { Expected } from '../ledger/recordings.js'
 import type { Vault } from '../vault/store.js'
+import { readBucketIndex, type FoundManifest } from './bucket-index.js'
 import { openObject } from './cache.js'
 import type { OffloadSettings } from './config.js'
-import { OffloadFold } from './check.js'
-import { keys, MANIFEST_FORMAT, type Manifest } from './manifest.js'
+import type { Manifest } from './manifest.js'
+import { RebuildFold, writeRebuiltTables, type RebuildCounts } from './rebuild.js'
+import { manifestLock } from './reconcile.js'
 import type { S3Store } from './s3.js'
 
 export interface ReindexReport {
@@ -28,257 +26,233 @@ export interface ReindexReport {
   purged: number
   cases: number
   holds: number
+  media: Pick<RebuildCounts, 'mediaInfo' | 'derivatives' | 'links' | 'mediaJobs' | 'reprobe'>
   /** Problems the rebuilt chain has (e.g. events missing from the bucket). */
   ledgerProblems: ChainProblem[]
   /** Manifests whose snapshot disagrees with the ledger (stale: uploaded before later events). */
   staleManifests: number[]
-  objects: { remote: number; checked: number; missing: string[]; fetched: number }
-  /** What this rebuild does not restore. */
+  /** Recordings the ledger knows whose manifest is not in the bucket (deleted, or never written): rebuilt from the ledger alone. */
+  manifestsMissing: number[]
+  /** Manifests a delete marker hides (someone deleted the key; the version under it was read). */
+  manifestsHidden: number[]
+  /** Manifests without a legal hold (written before manifests were held): the offload worker writes them again under one. */
+  manifestsUnprotected: number[]
+  objects: { remote: number; checked: number; missing: string[]; fetched: number; fetchedBytes: number }
+  /** What this rebuild does not restore (also in the `catalog-rebuilt` event; `bodyvault doctor` repeats it). */
+  notRestored: string[]
   notes: string[]
+  durationMs: number
 }
 
-type Row = LedgerEvent
-
-/**
- * Rebuilds a catalog from the bucket alone, into an EMPTY data dir: the
- * ledger segments and the manifests' events give the chain (kept verbatim,
- * with its hashes, so it still verifies); folding it gives the recordings,
- * cases, links, holds, deadlines and remote copies. Objects stay in S3
- * (every one is checked with a HEAD: size and SHA-256 metadata) and come
- * back into the local cache when read, or all at once with `fetch`. A
- * `catalog-rebuilt` event closes the rebuild.
- */
-export async function reindexFromS3(d: {
+export interface ReindexOptions {
   db: Db
   vault: Vault
   s3: S3Store
   settings: OffloadSettings
   stationId: string
   logger: Logger
+  /** Also fetch every object a stored recording needs (originals and derivatives) into the local cache. */
   fetch?: boolean
   now?: () => Date
-}): Promise<ReindexReport> {
+  /**
+   * Called inside the rebuild's transaction, after the `catalog-rebuilt`
+   * event: the place for the anchors' `restored` event (issue 14), naming
+   * the last checkpoint the bucket holds and the rebuilt head.
+   */
+  onRebuilt?: (db: Db, rebuilt: { head: { seq: number; hash: string }; events: number }) => void
+}
+
+/**
+ * Rebuilds a catalog from the bucket alone, into an EMPTY data dir: the
+ * ledger segments and the manifests' events give the chain (kept verbatim,
+ * with its hashes, so it still verifies); folding it gives every table the
+ * ledger defines (./rebuild.ts). Manifests are cross-checked with the
+ * chain: a recording without one is rebuilt from the ledger alone and
+ * reported, never skipped. Objects stay in S3 (each checked with a HEAD:
+ * size and SHA-256 metadata) and come back into the local cache when read,
+ * by `restore-object`, or all at once with `fetch`. A `catalog-rebuilt`
+ * event closes the rebuild; the chain goes on from it.
+ */
+export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
   const { db, s3, settings } = d
+  const t0 = Date.now()
   if (countEvents(db) > 0 || countRecordings(db) > 0) {
     throw new BodyvaultError(
       'REINDEX_NOT_EMPTY',
       `the catalog in ${d.vault.dataDir} is not empty: reindex --from-s3 rebuilds into an empty data dir (set BODYVAULT_DATA_DIR or dataDir to a new folder)`,
-      2,
     )
   }
   const prefix = settings.prefix
+  const index = await readBucketIndex(s3, prefix)
+  const fold = new RebuildFold()
+  for (const ev of index.events) fold.apply(ev)
+  const objects = await checkRemoteObjects(s3, fold)
+  const now = (d.now ?? (() => new Date()))()
+  const actor = actors.station(d.stationId)
+
+  const chain: ChainProblem[] = []
+  const r = db
+    .transaction(() => {
+      restoreEvents(db, index.events)
+      // Walked for its problems only: the fold above read the same events from the bucket.
+      for (const _ of walkChain(db, chain));
+      const counts = writeRebuiltTables(db, fold, index.manifests, now)
+      const m = crossCheckManifests(db, fold.recordings, index.manifests)
+      for (const id of m.recorded) {
+        const found = index.manifests.get(id)!
+        recordManifestUpload(
+          db,
+          id,
+          found.manifest.events.reduce((x, e) => Math.max(x, e.seq), 0),
+          now.toISOString(),
+        )
+      }
+      setLedgerUploadedThrough(db, index.segmentsThrough)
+      setManifestsScannedThrough(db, index.events[index.events.length - 1]!.seq)
+      const notRestored = whatIsNotRestored(fold, counts, m.missing)
+      appendEvent(db, {
+        type: 'catalog-rebuilt',
+        actor,
+        subject: subjects.station(d.stationId),
+        at: now,
+        payload: {
+          source: 's3',
+          bucket: s3.bucket,
+          prefix,
+          events: index.events.length,
+          recordings: counts.recordings,
+          manifests: index.manifests.size,
+          ledgerSegments: index.ledgerSegments,
+          chainProblems: chain.length,
+          manifestsMissing: m.missing,
+          notRestored,
+        },
+      })
+      d.onRebuilt?.(db, { head: ledgerHead(db), events: index.events.length })
+      return { counts, m, notRestored }
+    })
+    .immediate()
+
   const report: ReindexReport = {
     bucket: s3.bucket,
     prefix,
-    ledgerSegments: 0,
-    manifests: 0,
-    events: 0,
-    recordings: 0,
-    stored: 0,
-    purged: 0,
-    cases: 0,
-    holds: 0,
-    ledgerProblems: [],
-    staleManifests: [],
-    objects: { remote: 0, checked: 0, missing: [], fetched: 0 },
-    notes: [],
+    ledgerSegments: index.ledgerSegments,
+    manifests: index.manifests.size,
+    events: index.events.length,
+    recordings: r.counts.recordings,
+    stored: r.counts.stored,
+    purged: r.counts.purged,
+    cases: r.counts.cases,
+    holds: r.counts.holds,
+    media: {
+      mediaInfo: r.counts.mediaInfo,
+      derivatives: r.counts.derivatives,
+      links: r.counts.links,
+      mediaJobs: r.counts.mediaJobs,
+      reprobe: r.counts.reprobe,
+    },
+    ledgerProblems: chain,
+    staleManifests: r.m.stale,
+    manifestsMissing: r.m.missing,
+    manifestsHidden: r.m.hidden,
+    manifestsUnprotected: r.m.unprotected,
+    objects: { ...objects, fetched: 0, fetchedBytes: 0 },
+    notRestored: r.notRestored,
+    notes: index.notes,
+    durationMs: 0,
   }
-
-  const events = new Map<number, Row>()
-  const inSegments: Row[] = []
-  const conflicts: string[] = []
-  const add = (e: Row, from: string): void => {
-    const had = events.get(e.seq)
-    if (had && had.hash !== e.hash) conflicts.push(`event ${e.seq}: ${from} has hash ${e.hash.slice(0, 12)}…, another object ${had.hash.slice(0, 12)}…`)
-    else if (!had) events.set(e.seq, e)
-  }
-  for await (const o of s3.list(keys.ledgers(prefix))) {
-    if (!o.key.endsWith('.jsonl')) continue
-    report.ledgerSegments++
-    for (const line of (await s3.getText(o.key)).split('\n')) {
-      if (!line.trim()) continue
-      const e = JSON.parse(line) as Row
-      add(e, o.key)
-      inSegments.push(e)
-    }
-  }
-  const manifests = new Map<number, Manifest>()
-  for await (const o of s3.list(keys.manifests(prefix))) {
-    if (!o.key.endsWith('.json')) continue
-    const m = JSON.parse(await s3.getText(o.key)) as Manifest
-    if (m.format !== MANIFEST_FORMAT) {
-      report.notes.push(`${o.key}: unknown manifest format ${String(m.format)}: skipped`)
-      continue
-    }
-    report.manifests++
-    manifests.set(m.recording.id, m)
-    for (const e of m.events) add(e as Row, o.key)
-  }
-  if (conflicts.length)
-    throw new BodyvaultError(
-      'REINDEX_CONFLICT',
-      `the bucket holds two different versions of some events (${conflicts.slice(0, 3).join('; ')}): refusing to rebuild from it`,
-      1,
-    )
-  const ordered = [...events.values()].sort((a, b) => a.seq - b.seq)
-  if (ordered.length === 0)
-    throw new BodyvaultError(
-      'REINDEX_EMPTY',
-      `no ledger segments or manifests under s3://${s3.bucket}/${prefix}: nothing to rebuild from (check offload.bucket and offload.prefix)`,
-      1,
-    )
-
-  // The chain, verbatim.
-  restoreEvents(db, ordered)
-  report.events = ordered.length
-  const chain: ChainProblem[] = []
-  const recordings = new Map<number, Expected>()
-  const retention = new RetentionFold()
-  const offload = new OffloadFold()
-  const sessions = new Map<number, { at: string; p: Record<string, unknown> }>()
-  const offloaded = new Map<string, { at: string; p: Record<string, unknown> }>()
-  const deleted = new Map<string, string>()
-  for (const ev of walkChain(db, chain)) {
-    foldRecordings(ev, recordings)
-    retention.apply(ev)
-    offload.apply(ev)
-    if (ev.type === 'ingest-session-ended') sessions.set(Number(ev.payload.sessionId), { at: ev.at, p: ev.payload })
-    if (ev.type === 'offloaded') offloaded.set(String(ev.payload.sha256), { at: ev.at, p: ev.payload })
-    if (ev.type === 'remote-deleted') deleted.set(String(ev.payload.sha256), ev.at)
-  }
-  report.ledgerProblems = chain
-  const now = (d.now ?? (() => new Date()))()
-
-  db.transaction(() => {
-    // Ingest sessions the recordings point to.
-    const ids = new Set<number>()
-    for (const r of recordings.values()) if (r.sessionId !== null && r.sessionId !== undefined) ids.add(r.sessionId)
-    for (const id of new Set([...ids, ...sessions.keys()])) {
-      const s = sessions.get(id)
-      const first =
-        [...recordings.values()]
-          .filter((r) => r.sessionId === id)
-          .map((r) => r.ingestedAt)
-          .sort()[0] ??
-        s?.at ??
-        now.toISOString()
-      restoreIngestSession(db, {
-        id,
-        sourceRoot: String(s?.p.root ?? '(rebuilt from S3: unknown)'),
-        profileId: String(s?.p.profileId ?? 'unknown'),
-        deviceId: (s?.p.deviceId as string | null | undefined) ?? null,
-        startedAt: first,
-        endedAt: s?.at ?? null,
-        state: s ? (String(s.p.state) as 'complete' | 'incomplete') : 'incomplete',
-        filesIngested: Number(s?.p.ingested ?? 0),
-        filesPresent: Number(s?.p.present ?? 0),
-        filesSkipped: Number(s?.p.skipped ?? 0),
-        filesFailed: Number(s?.p.failed ?? 0),
-        bytesIngested: Number(s?.p.bytesIngested ?? 0),
-      })
-    }
-    for (const r of [...recordings.values()].sort((a, b) => a.id - b.id)) {
-      touchDeviceAndOfficer(db, r.deviceId, r.officerId, r.ingestedAt)
-      const { status, ...row } = r
-      insertRecording(db, row)
-      if (status !== 'stored') setRecordingStatus(db, r.id, status)
-      report.recordings++
-      if (status === 'stored') report.stored++
-      else report.purged++
-    }
-    for (const c of retention.cases.values()) {
-      insertCase(db, c)
-      report.cases++
-    }
-    for (const l of retention.links.values()) insertCaseLink(db, l)
-    for (const h of retention.holds.values()) {
-      insertHold(db, h)
-      report.holds++
-    }
-    for (const [id, t] of retention.retention) putRetention(db, { recordingId: id, ...t })
-    for (const [sha, o] of offload.objects) {
-      const e = offloaded.get(sha)!
-      restoreCopy(db, {
-        sha256: sha,
-        size: Number(e.p.size),
-        key: o.key,
-        versionId: o.versionId,
-        verifiedAt: e.at,
-        retainUntil: (e.p.retainUntil as string | null) ?? null,
-        legalHold: Boolean(e.p.legalHold),
-        evictedAt: now.toISOString(),
-        deletedAt: deleted.get(sha) ?? null,
-      })
-    }
-    const segEnd = contiguousThrough(inSegments.sort((a, b) => a.seq - b.seq))
-    for (const [id, m] of manifests) {
-      const maxSeq = m.events.reduce((x, e) => Math.max(x, e.seq), 0)
-      recordManifestUpload(db, id, maxSeq, now.toISOString())
-      const want = recordings.get(id)
-      if (!want || JSON.stringify(snapshot(m.recording)) !== JSON.stringify(snapshot(want))) report.staleManifests.push(id)
-    }
-    setLedgerUploadedThrough(db, segEnd)
-    setManifestsScannedThrough(db, ordered[ordered.length - 1]!.seq)
-    appendEvent(db, {
-      type: 'catalog-rebuilt',
-      actor: actors.station(d.stationId),
-      subject: subjects.station(d.stationId),
-      at: now,
-      payload: {
-        source: 's3',
-        bucket: s3.bucket,
-        prefix,
-        events: ordered.length,
-        recordings: report.recordings,
-        manifests: report.manifests,
-        ledgerSegments: report.ledgerSegments,
-        chainProblems: chain.length,
-      },
-    })
-  }).immediate()
-
-  // Every remote object the catalog now points to: there, the right size, the right SHA-256 metadata.
-  for (const [sha, o] of offload.objects) {
-    if (o.deleted) continue
-    report.objects.remote++
-    try {
-      const h = await s3.head(o.key, o.versionId)
-      if (!h || h.size !== Number(offloaded.get(sha)!.p.size) || (h.sha256 !== null && h.sha256 !== sha)) report.objects.missing.push(sha)
-      else report.objects.checked++
-    } catch (err) {
-      report.objects.missing.push(`${sha} (${errorMessage(err)})`)
-    }
-  }
-  const needed = [...recordings.values()].filter((r) => r.status === 'stored')
-  for (const r of needed)
-    if (!offload.objects.has(r.sha256)) report.objects.missing.push(`${r.sha256} (recording ${r.id} was never offloaded: its bytes are not in the bucket)`)
   if (d.fetch) {
-    for (const sha of new Set(needed.map((r) => r.sha256))) {
-      const o = offload.objects.get(sha)
+    for (const sha of neededObjects(fold).keys()) {
+      const o = fold.offload.objects.get(sha)
       if (!o || o.deleted) continue
-      await openObject({ db, vault: d.vault, s3, logger: d.logger }, sha)
+      const got = await openObject({ db, vault: d.vault, s3, logger: d.logger, actor, reason: 'reindex --fetch' }, sha)
       report.objects.fetched++
+      report.objects.fetchedBytes += got.size
     }
   }
-  const media = countEvents(db, ['probed', 'derived', 'camera-identified'])
-  if (media > 0)
-    report.notes.push(
-      `${media} media/docking event(s) are in the rebuilt ledger, but their tables (media_info, derivatives, media_links, officer/device names) are not rebuilt here`,
-    )
-  d.logger.info({ event: 'offload.reindexed', events: report.events, recordings: report.recordings, problems: chain.length }, 'catalog rebuilt from S3')
+  report.durationMs = Date.now() - t0
+  d.logger.info(
+    { event: 'offload.reindexed', events: report.events, recordings: report.recordings, problems: chain.length, manifestsMissing: r.m.missing.length },
+    'catalog rebuilt from S3',
+  )
   return report
 }
 
+/** Every object a stored recording needs: its original and its derivatives. */
+function neededObjects(f: RebuildFold): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const r of f.recordings.values()) if (r.status === 'stored') out.set(r.sha256, `recording ${r.id}`)
+  for (const { p } of f.media.derived.values())
+    if (f.recordings.get(p.recordingId)?.status === 'stored') out.set(p.sha256, `the ${p.kind} of recording ${p.recordingId}`)
+  return out
+}
+
+/** Every remote object the catalog will point to: there, the right size, the right SHA-256 metadata; and every needed object has one. */
+async function checkRemoteObjects(s3: S3Store, f: RebuildFold): Promise<{ remote: number; checked: number; missing: string[] }> {
+  const out = { remote: 0, checked: 0, missing: [] as string[] }
+  for (const [sha, o] of f.offload.objects) {
+    if (o.deleted) continue
+    out.remote++
+    try {
+      const h = await s3.head(o.key, o.versionId)
+      if (!h || h.size !== Number(f.offloaded.get(sha)!.p.size) || (h.sha256 !== null && h.sha256 !== sha)) out.missing.push(sha)
+      else out.checked++
+    } catch (err) {
+      out.missing.push(`${sha} (${errorMessage(err)})`)
+    }
+  }
+  for (const [sha, who] of neededObjects(f))
+    if (!f.offload.objects.has(sha)) out.missing.push(`${sha} (${who} was never offloaded: its bytes are not in the bucket)`)
+  return out
+}
+
+/**
+ * Manifests against the chain. A recording the ledger knows without a
+ * manifest is `missing` unless its manifest was released (purged, remote
+ * deletion done); one a delete marker hides is `hidden`; one without its
+ * legal hold is `unprotected`. Only a held, visible manifest (or a released
+ * one) counts as uploaded: the offload worker writes the others again.
+ */
+function crossCheckManifests(
+  db: Db,
+  recordings: Map<number, Expected>,
+  manifests: Map<number, FoundManifest>,
+): { missing: number[]; hidden: number[]; unprotected: number[]; stale: number[]; recorded: number[] } {
+  const out = { missing: [] as number[], hidden: [] as number[], unprotected: [] as number[], stale: [] as number[], recorded: [] as number[] }
+  for (const [id, want] of recordings) {
+    const found = manifests.get(id)
+    const hold = manifestLock(db, id).legalHold
+    if (!found) {
+      if (hold) out.missing.push(id)
+      continue
+    }
+    if (JSON.stringify(snapshot(found.manifest.recording)) !== JSON.stringify(snapshot(want))) out.stale.push(id)
+    if (found.hidden) out.hidden.push(id)
+    else if (hold && !found.held) out.unprotected.push(id)
+    else out.recorded.push(id)
+  }
+  for (const id of manifests.keys()) if (!recordings.has(id)) out.stale.push(id)
+  return out
+}
+
 /** The recording fields events define (what a manifest snapshot must agree on). */
-function snapshot(r: Partial<Expected>): unknown[] {
+function snapshot(r: Partial<Manifest['recording']>): unknown[] {
   return [r.id, r.sha256, r.size, r.category ?? null, r.caseNumber ?? null, r.status]
 }
 
-function contiguousThrough(ordered: Row[]): number {
-  let n = 0
-  for (const e of ordered) {
-    if (e.seq !== n + 1) break
-    n = e.seq
-  }
-  return n
+/** What the bucket cannot give back, in words an admin acts on. */
+function whatIsNotRestored(f: RebuildFold, c: RebuildCounts, missing: number[]): string[] {
+  const out: string[] = []
+  if (missing.length)
+    out.push(`manifests of recording(s) ${missing.join(', ')} are not in the bucket: rebuilt from the ledger alone (the offload worker writes them again)`)
+  if (c.reprobe.length)
+    out.push(`media info of recording(s) ${c.reprobe.join(', ')}: the raw tags are not in the bucket; queued to be probed again (bodyvault media run)`)
+  if (c.mediaInfoLost.length)
+    out.push(`media info of purged recording(s) ${c.mediaInfoLost.join(', ')}: the raw tags are not in the bucket and the originals are gone`)
+  if (f.tokens.size) out.push(`${f.tokens.size} API token(s): their secrets are never in the bucket; make new ones (bodyvault token create)`)
+  if (f.exportRequests) out.push(`${f.exportRequests} export request(s) of the API: their events are in the ledger; a pending request must be made again`)
+  out.push(
+    'the station key and its signed checkpoints stayed in the lost data dir: a new key signs from the next checkpoint (put a backed-up keys/ folder back first to keep the old one)',
+  )
+  return out
 }

@@ -38,6 +38,15 @@ export interface Lock {
   legalHold: boolean
 }
 
+/** One entry of a version listing: a version of an object, or a delete marker put on top of one. */
+export interface ObjectVersion {
+  key: string
+  versionId: string
+  isLatest: boolean
+  deleteMarker: boolean
+  size: number
+}
+
 export interface RemoteHash {
   sha256: string
   size: number
@@ -222,8 +231,14 @@ export class S3Store {
   }
 
   async getText(key: string): Promise<string> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))
-    return await (res.Body as { transformToString(enc?: string): Promise<string> }).transformToString('utf8')
+    return (await this.getTextVersion(key, null)).text
+  }
+
+  /** A small text object (a version of it, or the newest), with the legal hold the server reports for it. */
+  async getTextVersion(key: string, versionId: string | null): Promise<{ text: string; legalHold: boolean }> {
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+    const text = await (res.Body as { transformToString(enc?: string): Promise<string> }).transformToString('utf8')
+    return { text, legalHold: res.ObjectLockLegalHoldStatus === 'ON' }
   }
 
   async head(key: string, versionId?: string): Promise<{ size: number; sha256: string | null; versionId: string | null } | null> {
@@ -286,12 +301,34 @@ export class S3Store {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
   }
 
-  /** Keys under a prefix, in order. */
-  async *list(prefix: string): AsyncGenerator<{ key: string; size: number }> {
+  /**
+   * Every version and delete marker under a prefix. Per key, versions come
+   * newest first (the order the server lists them in); delete markers
+   * follow the versions of their page, `isLatest` telling the one on top.
+   */
+  async *listVersions(prefix: string): AsyncGenerator<ObjectVersion> {
+    let keyMarker: string | undefined
+    let versionMarker: string | undefined
+    for (;;) {
+      const res = await this.client.send(
+        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+      )
+      for (const v of res.Versions ?? [])
+        if (v.Key && v.VersionId) yield { key: v.Key, versionId: v.VersionId, isLatest: v.IsLatest === true, deleteMarker: false, size: v.Size ?? 0 }
+      for (const m of res.DeleteMarkers ?? [])
+        if (m.Key && m.VersionId) yield { key: m.Key, versionId: m.VersionId, isLatest: m.IsLatest === true, deleteMarker: true, size: 0 }
+      if (!res.IsTruncated) break
+      keyMarker = res.NextKeyMarker
+      versionMarker = res.NextVersionIdMarker
+    }
+  }
+
+  /** Keys under a prefix, in order (with the server's last-modified time). */
+  async *list(prefix: string): AsyncGenerator<{ key: string; size: number; lastModified: Date | null }> {
     let token: string | undefined
     for (;;) {
       const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
-      for (const o of res.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0 }
+      for (const o of res.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null }
       if (!res.IsTruncated) break
       token = res.NextContinuationToken
     }

@@ -1,17 +1,26 @@
 /**
  * What `bodyvault start` runs on an opened station, in the order it starts
- * and the reverse order it stops: docking, the HTTP API and the web front
- * end, the media worker, the nightly retention purge, the S3 offload worker
- * (when configured) and the signed ledger checkpoints.
+ * and the reverse order it stops: the restore check against the checkpoint
+ * anchors, docking, the HTTP API (with the witness routes when witnesses
+ * are configured) and the web front end, the media worker, the nightly
+ * retention purge, the S3 offload worker (when configured), the signed
+ * ledger checkpoints and the anchor job that takes them to the bucket and
+ * the witnesses.
  */
 import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
+import { startAnchoring } from '../anchor/job.js'
+import { checkForRestore } from '../anchor/restore-check.js'
 import { buildApi } from '../api/app.js'
-import { listenOn, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { listenOn, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
 import { stationEventRoutes } from '../api/station-events.js'
+import { witnessRoutes } from '../api/witness.js'
+import { errorMessage } from '../common/errors.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
+import { startFixityJob } from '../fixity/job.js'
 import { type CheckpointPolicy, checkpointStation } from '../ledger/checkpoint.js'
 import { ledgerHead } from '../ledger/ledger.js'
+import { startNightlyBackup } from '../backup/schedule.js'
 import { startOffloadWorker } from '../offload/worker.js'
 import { purgeSchedule } from '../retention/config.js'
 import { startNightlyPurge } from '../retention/schedule.js'
@@ -30,7 +39,14 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   // A missing or different station key stops `start` (KEY_MISMATCH) before anything is taken in: nothing would be signed.
   st.key()
   const cleaned = await st.vault.cleanStaging()
+  // Before anything is signed: is this catalog older than its checkpoints outside (a restored backup)?
+  try {
+    await checkForRestore(st.anchors(), { detectedBy: 'first-start', reason: 'at start, checkpoints kept outside the catalog were ahead of it' })
+  } catch (err) {
+    st.logger.error({ event: 'anchor.restore_check_failed', err: errorMessage(err) }, 'the catalog could not be compared with its checkpoint anchors')
+  }
   const head = ledgerHead(st.db)
+  const witness = st.witness()
   // Docking: USB hotplug and mount discovery -> one ingest session per camera.
   const dock = st.dock(o)
   const jobs = startBackgroundJobs(st)
@@ -45,13 +61,17 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         logger: st.logger,
         station: st.cfg.station,
         policy: st.policy,
-        openObject: st.openObject,
+        openChecked: st.openChecked,
+        fixityState: st.fixityState,
+        anchorNow: st.anchorNow,
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
       },
       async (app) => {
         await stationRoutes(app, { station: dock })
+        await stationFixityRoutes(app, { state: st.fixityState })
         await stationEventRoutes(app, { station: dock })
+        if (witness) await witnessRoutes(app, { witness })
       },
     )
     await webRoutes(server) // the web front end (the dock screen at /station), outside /v1
@@ -74,7 +94,10 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   )
   const media = st.mediaWorker() // media jobs (probe, proxy, thumbnail) run beside docking; stopped before the catalog closes
   media.start()
-  const checkpoints = startCheckpoints(st) // signed ledger checkpoints; a last one at stop
+  const anchoring = startAnchoring(st.anchors()) // checkpoints to the bucket and the witnesses
+  const checkpoints = startCheckpoints(st, { onCreated: () => anchoring.kick() }) // signed ledger checkpoints; a last one at stop
+  // The rolling fixity check, paused while any camera is copying or being verified.
+  const fixity = startFixityJob(st.fixity, { busy: () => dock.status().scheduler.active > 0 })
   await dock.start()
   return {
     dock,
@@ -83,17 +106,20 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
       await dock.stop()
       await server.close()
       await rm(statusSecretPath(st.cfg.dataDir), { force: true })
+      await fixity.stop()
       await media.stop()
       await jobs.stop()
       checkpoints.stop()
+      await anchoring.stop()
     },
   }
 }
 
 /**
  * Beside docking and media: the nightly purge (retention.purge, default
- * 02:30 station time) and, when an offload section is configured, the S3
- * offload worker.
+ * 02:30 station time), the scheduled backup (backup.schedule and
+ * backup.target, when set) and, when an offload section is configured, the
+ * S3 offload worker.
  */
 export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
   const sched = purgeSchedule(st.cfg)
@@ -109,6 +135,21 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
       })
     : null
   if (!purge) st.logger.warn({ event: 'retention.disabled' }, 'retention.purge.enabled is false: nothing is ever purged automatically')
+  const { schedule, target } = st.cfg.backup
+  const backup =
+    schedule !== null && target !== null
+      ? startNightlyBackup({
+          db: st.db,
+          dataDir: st.cfg.dataDir,
+          target,
+          schedule,
+          timezone: st.cfg.station.timezone,
+          stationId: st.cfg.station.id,
+          actor: st.actor,
+          chunkBytes: st.cfg.ingest.chunkBytes,
+          logger: st.logger,
+        })
+      : null
   const deps = st.offload()
   const worker = deps ? startOffloadWorker(deps) : null
   if (deps)
@@ -119,6 +160,7 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
   return {
     stop: async () => {
       await purge?.stop()
+      await backup?.stop()
       await worker?.stop()
     },
   }
@@ -129,14 +171,15 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
  * ledger names (never makes one) whenever the `ledger` policy says one is due
  * (checked every `checkMs`, default 30 s or less), and a last one at stop().
  */
-export function startCheckpoints(st: Station, o: { checkMs?: number; policy?: CheckpointPolicy } = {}): { stop(): void } {
+export function startCheckpoints(st: Station, o: { checkMs?: number; policy?: CheckpointPolicy; onCreated?: () => void } = {}): { stop(): void } {
   const policy = o.policy ?? st.cfg.ledger
   const base = { dataDir: st.cfg.dataDir, stationId: st.cfg.station.id, logger: st.logger }
-  checkpointStation(st.db, { ...base, policy })
+  const tick = (): void => {
+    if (st.db.open && checkpointStation(st.db, { ...base, policy }).created) o.onCreated?.()
+  }
+  tick()
   const every = o.checkMs ?? Math.max(1000, Math.min(30_000, policy.checkpointMinutes * 60_000))
-  const timer = setInterval(() => {
-    if (st.db.open) checkpointStation(st.db, { ...base, policy })
-  }, every)
+  const timer = setInterval(tick, every)
   timer.unref()
   return {
     stop: () => {

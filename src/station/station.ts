@@ -5,27 +5,36 @@
  * receives only its own settings section. Overrides (an already loaded
  * config, a logger, the environment) are for tests and benches.
  */
+import type { AnchorDeps } from '../anchor/deps.js'
+import { anchorOnce } from '../anchor/job.js'
+import { witnessPeers } from '../anchor/settings.js'
+import { Witness } from '../anchor/witness.js'
 import { loadProfiles, type DockingProfile } from '../camera/profile.js'
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/log.js'
-import { loadConfig, type Config } from '../config/load.js'
+import { loadConfigWithSources, type Config } from '../config/load.js'
 import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
+import { Fixity } from '../fixity/fixity.js'
+import { fixityStateCache, type FixityState } from '../fixity/state.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
 import { actors } from '../ledger/events.js'
 import { signingKey } from '../ledger/key-chain.js'
-import type { StationKey } from '../ledger/keys.js'
+import { stationKeyName, type StationKey } from '../ledger/keys.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
 import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
-import { openObject } from '../offload/cache.js'
 import { offloadSettings } from '../offload/config.js'
+import { openObject } from '../offload/cache.js'
 import { S3Store } from '../offload/s3.js'
 import type { OffloadDeps } from '../offload/context.js'
 import { retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
+import { prepareDataDir } from './data-dir.js'
+import { lockDataDir } from './lock.js'
+import { snapshotBeforeMigration } from './snapshot.js'
 import { openVault } from './vault-identity.js'
 
 export interface StationOptions {
@@ -43,6 +52,12 @@ export interface StationOptions {
   rebuildCatalog?: boolean
   /** Also run SQLite's page check on the catalog (start, verify, doctor): a damaged file is CATALOG_CORRUPT before anything runs. */
   checkIntegrity?: boolean
+  /** May a new vault be made at the data dir (default true)? Commands that only read pass false: no vault there is DATA_DIR_MISSING. */
+  create?: boolean
+  /** As root, become the data dir's owner before touching it (the CLI; default false). */
+  switchUser?: boolean
+  /** Take the one-daemon-per-vault lock before touching the data dir (`bodyvault start`). */
+  daemon?: boolean
 }
 
 /** Everything a command, the daemon, a test or a bench needs, opened from the configuration. */
@@ -66,33 +81,60 @@ export interface Station {
   offload(): OffloadDeps | null
   /** As offload(), but a clear error when offload is not configured. */
   requireOffload(): OffloadDeps
-  /** A readable local path of a vault object: fetched back from S3 and re-verified first if it was evicted. */
+  /** A vault object's local path, fetched back from the bucket first if it was evicted (hashed on the way, a `fetched-back` event). */
   openObject(sha256: string): Promise<string>
+  /** Verified serving, repair and the rolling check, on this station's `fixity` settings (one per station: it shares repairs in flight). */
+  fixity: Fixity
+  /** A vault object to serve, checked block by block (fetched back first if it was evicted; repaired or refused if bad). */
+  openChecked: Fixity['open']
+  /** The fixity job's state (computed at most once a minute: it counts every object). */
+  fixityState(): FixityState
   /** The docking daemon on this station's `docking` settings. */
   dock(o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): StationDaemon
   /** The station key, ready to sign: the key file the ledger's chain of keys names, else KEY_MISMATCH (never makes one). */
   key(): StationKey
   /** Signs a ledger checkpoint now (never makes a key); errors are logged and returned, never thrown. */
   checkpoint(): ReturnType<typeof checkpointStation>
+  /** What the checkpoint anchors work with: the key, the bucket (when offload is configured), the configured witnesses. */
+  anchors(): AnchorDeps
+  /** This station as a witness of the stations in `witnesses`, or null when none is configured. */
+  witness(): Witness | null
+  /** One anchor pass now (bucket and witnesses), for a checkpoint that is about to leave the station (an export). Never throws. */
+  anchorNow(): Promise<void>
+  /** Where `verify` and `doctor` look for this station's checkpoints outside the catalog. */
+  anchorSources(): { origin: string; bucket: AnchorDeps['bucket']; peers: AnchorDeps['peers']; timeoutMs: number }
   close(): void
 }
 
 export function openStation(opts: StationOptions = {}): Station {
-  const cfg = opts.config ?? loadConfig({ file: opts.configFile, ...(opts.env ? { env: opts.env } : {}) })
+  const loaded = opts.config
+    ? { config: opts.config, sources: { file: null, dataDirFrom: 'the given configuration' } }
+    : loadConfigWithSources({ file: opts.configFile, ...(opts.env ? { env: opts.env } : {}) })
+  const cfg = loaded.config
   const logger = opts.logger ?? createLogger({ level: opts.logLevel ?? cfg.log.level })
   const profiles = opts.profiles ?? loadProfiles(cfg.docking.profilesDir)
+  // Which vault, as whom, and (for the daemon) alone: settled before anything in the data dir is touched.
+  prepareDataDir(cfg.dataDir, { create: opts.create ?? true, switchUser: opts.switchUser ?? false, from: loaded.sources.dataDirFrom })
+  const lock = opts.daemon ? lockDataDir(cfg.dataDir, cfg.listen) : null
   const vault = new Vault(cfg.dataDir)
-  vault.ensureLayout()
   const actor = actors.station(cfg.station.id)
-  // The vault knows itself: a missing, emptied, substituted or damaged catalog is refused here, for every command (./vault-identity.ts).
-  const db = openVault({
-    vault,
-    stationId: cfg.station.id,
-    actor,
-    logger,
-    ...(opts.rebuildCatalog ? { rebuild: true } : {}),
-    ...(opts.checkIntegrity ? { integrity: true } : {}),
-  })
+  let db: Db
+  try {
+    vault.ensureLayout()
+    snapshotBeforeMigration(cfg.dataDir, vault.catalogPath, logger)
+    // The vault knows itself: a missing, emptied, substituted or damaged catalog is refused here, for every command (./vault-identity.ts).
+    db = openVault({
+      vault,
+      stationId: cfg.station.id,
+      actor,
+      logger,
+      ...(opts.rebuildCatalog ? { rebuild: true } : {}),
+      ...(opts.checkIntegrity ? { integrity: true } : {}),
+    })
+  } catch (err) {
+    lock?.release()
+    throw err
+  }
   const policy = retentionPolicy(cfg)
   const ingestContext: IngestContext = {
     db,
@@ -101,10 +143,26 @@ export function openStation(opts: StationOptions = {}): Station {
     actor,
     settings: cfg.ingest,
     logger,
+    profiles: [...profiles.values()],
     // Every new recording gets its media jobs in its own ingest transaction.
     onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
   }
   let offload: OffloadDeps | null | undefined
+  const fixity = new Fixity({
+    db,
+    vault,
+    logger,
+    stationId: cfg.station.id,
+    actor,
+    settings: cfg.fixity,
+    offload: () => st.offload(),
+    chunkBytes: cfg.ingest.chunkBytes,
+  })
+  // A bad witness vkey is a configuration error at start, like any other.
+  const peers = witnessPeers(cfg.witnesses, stationKeyName(cfg.station.id))
+  // Never makes a key over an existing vault: the key file the chain of keys names, else KEY_MISMATCH.
+  const key = (): StationKey => signingKey(db, cfg.dataDir, cfg.station.id)
+  let anchors: AnchorDeps | undefined
   const st: Station = {
     cfg,
     logger,
@@ -125,6 +183,8 @@ export function openStation(opts: StationOptions = {}): Station {
         actor,
         logger,
         chunkBytes: cfg.ingest.chunkBytes,
+        // An original evicted to S3 (after a rebuild from the bucket, or a small cache) is fetched back for its jobs.
+        openOriginal: (sha) => st.openObject(sha),
         ...o,
       }),
     offload: () => {
@@ -143,14 +203,40 @@ export function openStation(opts: StationOptions = {}): Station {
         )
       return d
     },
-    openObject: async (sha) => (await openObject({ db, vault, s3: st.offload()?.s3 ?? null, logger }, sha)).path,
+    openObject: async (sha) => (await openObject({ db, vault, s3: st.offload()?.s3 ?? null, logger, actor }, sha)).path,
+    fixity,
+    openChecked: (sha, size, where) => fixity.open(sha, size, where),
+    fixityState: fixityStateCache(db, cfg.fixity, 60_000),
     dock: (o) => new StationDaemon({ station: cfg.station, docking: cfg.docking, db, vault, profiles, logger, ingest: st.ingest, ...o }),
-    key: () => signingKey(db, cfg.dataDir, cfg.station.id),
+    key,
     checkpoint: () => checkpointStation(db, { dataDir: cfg.dataDir, stationId: cfg.station.id, logger }),
+    anchors: () => {
+      if (anchors) return anchors
+      const o = st.offload()
+      anchors = {
+        db,
+        key,
+        bucket: o ? { s3: o.s3, prefix: o.settings.prefix, createBucket: o.settings.createBucket } : null,
+        peers,
+        settings: cfg.ledger,
+        logger,
+      }
+      return anchors
+    },
+    witness: () => (peers.length ? new Witness({ db, key: key(), peers, actor, logger }) : null),
+    anchorNow: async () => {
+      await anchorOnce(st.anchors(), { force: true })
+    },
+    anchorSources: () => {
+      const a = st.anchors()
+      return { origin: stationKeyName(cfg.station.id), bucket: a.bucket, peers, timeoutMs: cfg.ledger.witnessTimeoutSeconds * 1000 }
+    },
     close: () => {
       if (offload) offload.s3.destroy()
       offload = undefined
+      anchors = undefined
       if (db.open) db.close()
+      lock?.release()
     },
   }
   return st

@@ -7,6 +7,7 @@ import { BodyvaultError } from '../common/errors.js'
  * The local content-addressed vault under the data dir:
  *   objects/<first 2 hex>/<sha256>   verified originals and derivatives, mode 0444
  *   staging/<pid>-<random>.part      bytes being copied; never trusted
+ *   quarantine/<sha256>.<time>.bad   a local copy that failed its check, kept aside when a good one replaced it
  *   catalog.db                       the SQLite catalog and ledger
  */
 export class Vault {
@@ -81,6 +82,31 @@ export class Vault {
     await rename(stagingFile, target)
     await fsyncDir(dir)
     return target
+  }
+
+  /**
+   * Moves a bad local copy of an object aside, to quarantine/<sha256>.<time>.bad
+   * (never served, never deleted by bodyvault: what was wrong with it may
+   * matter), so that a good copy can take its name. Null when there is none.
+   */
+  async quarantine(sha256: string, at: Date): Promise<string | null> {
+    const dir = join(this.dataDir, 'quarantine')
+    await mkdir(dir, { recursive: true, mode: 0o750 })
+    const aside = join(dir, `${sha256}.${at.toISOString().replace(/[:.]/g, '-')}.bad`)
+    try {
+      await rename(this.objectPath(sha256), aside)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+    await fsyncDir(dir)
+    return aside
+  }
+
+  /** Puts a quarantined copy back under its name (no good copy came instead). */
+  async unquarantine(aside: string, sha256: string): Promise<void> {
+    await mkdir(join(this.objectsDir, sha256.slice(0, 2)), { recursive: true, mode: 0o750 })
+    await rename(aside, this.objectPath(sha256))
   }
 
   /** Free bytes for an unprivileged writer on the data dir's file system. */

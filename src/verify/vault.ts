@@ -5,7 +5,8 @@ import { objectInUse } from '../catalog/objects.js'
 import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import type { Problem } from '../common/problems.js'
-import { checkStationCheckpoints } from '../ledger/checkpoint.js'
+import { checkAnchors } from '../anchor/check.js'
+import type { AnchoringReport } from '../anchor/sources.js'
 import { subjects } from '../ledger/events.js'
 import type { KeyBreak } from '../ledger/key-chain.js'
 import { storedEventsOfType, walkChain, type ChainProblem } from '../ledger/ledger.js'
@@ -23,8 +24,10 @@ export interface VerifyReport {
   ok: boolean
   checked: { objects: number; events: number; recordings: number; bytes: number }
   problems: Problem[]
-  /** Not problems: complete objects no recording points to (an ingest cut off before its commit). */
+  /** Not problems: complete objects no recording points to (an ingest cut off before its commit), anchors not reached, restores. */
   notes: string[]
+  /** How far the latest checkpoint got outside the catalog (null: no checkpoint or no station key yet). */
+  anchoring: AnchoringReport | null
   /** The chain of station keys: how many, the current one, and where it was broken (a key replaced after loss), in every report for ever. */
   keys: { count: number; current: string | null; breaks: KeyBreak[] }
 }
@@ -56,11 +59,14 @@ interface Snapshot {
 export async function verifyVault(
   db: Db,
   vault: Vault,
-  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void; stationId?: string } = {},
+  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void; stationId?: string; anchors?: Parameters<typeof checkAnchors>[2] } = {},
 ): Promise<VerifyReport> {
   const snap = db.transaction(() => readSnapshot(db, vault, opts.stationId))()
   const { problems, needed, media, offload } = snap
   const chunkBytes = opts.chunkBytes ?? 4 << 20
+  // The checkpoints, inside the catalog and outside it (log file, bucket, witnesses): async, so after the snapshot; a checkpoint signs a prefix of the ledger, which later events do not change.
+  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
+  problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
   const missing: Problem[] = []
@@ -105,7 +111,7 @@ export async function verifyVault(
     problems.push(...missing.filter((p) => !gone.has(p.subject.slice('object:'.length))))
   }
 
-  const notes: string[] = [...media.notes]
+  const notes: string[] = [...media.notes, ...anchors.notes]
   if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
   for (const b of snap.identity.chain.breaks)
     notes.push(
@@ -123,6 +129,7 @@ export async function verifyVault(
     problems,
     notes,
     keys: { count: chain.keys.length, current: chain.current?.fingerprint ?? null, breaks: chain.breaks },
+    anchoring: anchors.anchoring,
   }
 }
 
@@ -171,7 +178,6 @@ function readSnapshot(db: Db, vault: Vault, stationId: string | undefined): Snap
       problems.push({ kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
   }
   problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
-  problems.push(...checkStationCheckpoints(db, vault.dataDir).map((p) => ({ kind: 'checkpoint' as const, ...p })))
   const identity = checkVaultIdentity(db, vault.dataDir, stationId)
   problems.push(...identity.problems)
 

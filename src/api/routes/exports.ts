@@ -1,5 +1,7 @@
 import { EXPORT_STATES } from '../../catalog/exports.js'
 import { BodyvaultError } from '../../common/errors.js'
+import { recordPackageFailure } from '../../fixity/record.js'
+import { actors } from '../../ledger/events.js'
 import { decideExport, getExport, listExports, packageApprovedExport, requestExport } from '../../export/approvals.js'
 import type { ApiDeps } from '../deps.js'
 import { tokenOf } from '../auth.js'
@@ -97,12 +99,21 @@ export const exportRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         { event: 'api.exported', exportId: req.params.id, tokenId: t.id, package: pkg.packageId, bytes: pkg.bytes },
         'evidence package downloaded',
       )
+      const station = { db: deps.db, logger: deps.logger, actor: actors.station(deps.station.id), now: () => new Date() }
       return sendEvidencePackage(reply, {
         path: pkg.path,
         bytes: pkg.bytes,
         sha256: pkg.sha256,
+        blockBytes: pkg.blockBytes,
+        blocks: pkg.blocks,
         fileName: `bodyvault-export-${req.params.id}.zip`,
         contentType: 'application/zip',
+        onMismatch: (m) => {
+          const problem = m.problem === 'short' ? ('size' as const) : ('block' as const)
+          const failure = { sha256: pkg.sha256, size: pkg.bytes, problem, block: m.block, blockBytes: pkg.blockBytes, foundSize: null, foundSha256: null }
+          recordPackageFailure(station, req.params.id, getExport(deps.db, req.params.id).recordingIds, { ...failure, where: 'export-download' })
+          return new BodyvaultError('OBJECT_CORRUPT', `the evidence package changed on disk while it was sent (${m.message}): download it again`)
+        },
       })
     },
   )

@@ -177,9 +177,7 @@ export const recordingRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         )
       requireStored(r)
       return sendObject(req, reply, {
-        path: await deps.openObject(r.sha256),
-        size: r.size,
-        sha256: r.sha256,
+        object: await deps.openChecked(r.sha256, r.size),
         fileName: fileName(r),
         beforeSend: (s) => {
           if (req.method !== 'HEAD') recordView(deps, req, r, 'original', r.sha256, s.range, reason)
@@ -214,9 +212,7 @@ export const recordingRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         if (!d) throw new BodyvaultError('NO_DERIVATIVE', `recording ${r.id} has no ${route} yet (bodyvault media status shows the queue)`)
         const ext = d.kind === 'thumbnail' ? '.jpg' : d.kind === 'audio-proxy' ? '.m4a' : '.mp4'
         return sendObject(req, reply, {
-          path: await deps.openObject(d.sha256),
-          size: d.size,
-          sha256: d.sha256,
+          object: await deps.openChecked(d.sha256, d.size),
           fileName: `${fileName(r).replace(/\.[^.]*$/, '')}.${route}${ext}`,
           contentType: d.mimeType,
           beforeSend: (s) => {

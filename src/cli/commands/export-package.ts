@@ -1,5 +1,9 @@
 import { userInfo } from 'node:os'
-import { UsageError } from '../../common/errors.js'
+import { createInterface } from 'node:readline/promises'
+import { getRecording } from '../../catalog/recordings.js'
+import { BodyvaultError, UsageError } from '../../common/errors.js'
+import { remoteOnly, restoreObjects, restoreTargets } from '../../offload/restore.js'
+import type { Station } from '../../station/station.js'
 import { actors } from '../../ledger/events.js'
 import { buildEvidencePackage } from '../../export/package.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
@@ -7,7 +11,7 @@ import { bytes } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage =
-  'export-package --recording ID [--recording ID ...] --reason TEXT --out FILE.zip\n      [--recipient TEXT] [--requested-by NAME] [--approved-by NAME] [--no-derivatives] [--json]'
+  'export-package --recording ID [--recording ID ...] --reason TEXT --out FILE.zip\n      [--recipient TEXT] [--requested-by NAME] [--approved-by NAME] [--no-derivatives] [--restore] [--json]'
 
 /**
  * For a supervisor at the station: writes an evidence package and records
@@ -25,6 +29,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
       'requested-by': { type: 'string' },
       'approved-by': { type: 'string' },
       'no-derivatives': { type: 'boolean', default: false },
+      restore: { type: 'boolean', default: false },
     },
     usage,
   )
@@ -49,6 +54,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
   const requestedBy = values['requested-by'] ?? actors.user(user)
   const st = station(values)
   try {
+    await bringBackEvicted(st, ids, { derivatives: !values['no-derivatives'], restore: values.restore, json: values.json, actor: requestedBy })
     const key = st.key()
     const r = await buildEvidencePackage({
       db: st.db,
@@ -63,9 +69,11 @@ async function cmdExportPackage(args: string[]): Promise<number> {
       station: { id: st.cfg.station.id, name: st.cfg.station.name, timezone: st.cfg.station.timezone },
       key,
       logger: st.logger,
+      anchor: () => st.anchorNow(),
     })
-    // The exported events go under a checkpoint too.
+    // The exported events go under a checkpoint too, taken to the anchors.
     writeCheckpoint(st.db, key, { logger: st.logger })
+    await st.anchorNow()
     if (values.json) io.stdout(JSON.stringify(r, null, 2) + '\n')
     else {
       io.stdout(`${r.path}: ${bytes(r.bytes)}, sha256 ${r.sha256}\n`)
@@ -79,6 +87,44 @@ async function cmdExportPackage(args: string[]): Promise<number> {
   } finally {
     st.close()
   }
+}
+
+/**
+ * Objects of the package held only in S3 (evicted, or a catalog rebuilt
+ * from the bucket): fetched back first with --restore, or when the person
+ * at a terminal says yes; otherwise a missing original stops the export
+ * with the command that brings it back (a missing viewing copy is left out).
+ */
+async function bringBackEvicted(st: Station, ids: number[], o: { derivatives: boolean; restore: boolean; json: boolean; actor: string }): Promise<void> {
+  const stored = ids.filter((id) => getRecording(st.db, id)?.status === 'stored')
+  const missing = await remoteOnly(st, restoreTargets(st.db, stored.map(String), { derivatives: o.derivatives }))
+  if (missing.length === 0) return
+  const size = bytes(missing.reduce((a, t) => a + t.size, 0))
+  let restore = o.restore
+  if (!restore && !o.json && process.stdin.isTTY && process.stderr.isTTY) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr })
+    try {
+      const answer = await rl.question(`${missing.length} object(s) of the package (${size}) are held only in S3: fetch them back now? [y/N] `)
+      restore = /^y(es)?$/i.test(answer.trim())
+    } finally {
+      rl.close()
+    }
+  }
+  if (restore) {
+    const out = await restoreObjects({ db: st.db, vault: st.vault, s3: st.offload()?.s3 ?? null, logger: st.logger }, missing, o.actor, 'export-package')
+    const failed = out.filter((x) => x.status === 'failed')
+    if (failed.length)
+      throw new BodyvaultError('PACKAGE_OBJECT_MISSING', `could not fetch back from S3: ${failed.map((x) => `${x.what} (${x.error ?? 'failed'})`).join('; ')}`)
+    if (!o.json) io.stderr(`fetched back from S3: ${out.filter((x) => x.status === 'fetched').length} object(s), ${size}\n`)
+    return
+  }
+  const originals = missing.filter((t) => t.role === 'original')
+  if (originals.length)
+    throw new BodyvaultError(
+      'PACKAGE_OBJECT_MISSING',
+      `${originals.map((t) => t.what).join(', ')}: held only in S3 (evicted from the local vault): add --restore to fetch ${missing.length} object(s) (${size}) back first, or run bodyvault restore-object ${[...new Set(stored)].join(' ')}`,
+    )
+  if (!o.json) io.stderr(`note: ${missing.map((t) => t.what).join(', ')}: held only in S3, left out of the package (add --restore to include them)\n`)
 }
 
 export const exportPackageCommand: Command = { name: 'export-package', usage, run: cmdExportPackage }

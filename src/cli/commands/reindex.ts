@@ -1,5 +1,6 @@
 import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
+import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'reindex --from-s3 [--fetch] [--json]'
@@ -9,7 +10,7 @@ async function cmdReindex(args: string[]): Promise<number> {
   if (values.help) return showUsage(usage)
   if (!values['from-s3']) throw new UsageError(`reindex rebuilds a catalog from the S3 bucket: --from-s3 is required\n\nUsage: bodyvault ${usage}`)
   // The one command that opens a missing or empty catalog: it is the way out CATALOG_MISSING names.
-  const st = station(values, true, { rebuildCatalog: true })
+  const st = station(values, { create: true, rebuildCatalog: true })
   try {
     const d = st.requireOffload()
     try {
@@ -26,18 +27,32 @@ async function cmdReindex(args: string[]): Promise<number> {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
       } else {
         io.stdout(
-          `rebuilt from s3://${r.bucket}/${r.prefix}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds\n`,
+          `rebuilt from s3://${r.bucket}/${r.prefix} in ${duration(r.durationMs)}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds\n`,
+        )
+        const m = r.media
+        io.stdout(
+          `media: ${m.mediaInfo} probe results, ${m.derivatives} derivatives, ${m.links} sidecar links; jobs ${m.mediaJobs.done} done, ${m.mediaJobs.failed} failed, ${m.mediaJobs.queued} queued\n`,
         )
         io.stdout(
-          `objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache` : ' (fetched back when read)'}\n`,
+          `objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache (${bytes(r.objects.fetchedBytes)})` : ' (fetched back when read, or by bodyvault restore-object)'}\n`,
         )
         for (const p of r.ledgerProblems) io.stdout(`ledger problem at event ${p.seq}: ${p.detail}\n`)
-        for (const m of r.objects.missing) io.stdout(`missing: ${m}\n`)
+        for (const id of r.manifestsMissing)
+          io.stdout(`manifest missing: recording ${id} is in the ledger but its manifest is not in the bucket (rebuilt from the ledger alone)\n`)
+        for (const id of r.manifestsHidden)
+          io.stdout(`manifest deleted: a delete marker hides the manifest of recording ${id} (the version under it was read)\n`)
+        for (const id of r.manifestsUnprotected)
+          io.stdout(
+            `manifest unprotected: recording ${id}'s manifest has no legal hold (written before manifests were held): written again under one by the next offload pass\n`,
+          )
+        for (const x of r.objects.missing) io.stdout(`missing: ${x}\n`)
+        for (const n of r.notRestored) io.stdout(`not restored: ${n}\n`)
         for (const n of r.notes) io.stdout(`note: ${n}\n`)
         io.stdout('run bodyvault verify to check the rebuilt catalog\n')
       }
       confirmVault(values)
-      return r.ledgerProblems.length || r.objects.missing.length ? EXIT.problems : EXIT.ok
+      const problems = r.ledgerProblems.length + r.objects.missing.length + r.manifestsMissing.length + r.manifestsHidden.length
+      return problems ? EXIT.problems : EXIT.ok
     } finally {
       d.s3.destroy()
     }

@@ -1,4 +1,5 @@
 import { realUsbBackend } from '../../dock/usb.js'
+import { stuckReads } from '../../ingest/source.js'
 import { startDaemon } from '../../station/daemon.js'
 import { EXIT, parse, showUsage, station, type Command } from '../common.js'
 
@@ -7,7 +8,7 @@ const usage = 'start'
 async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
-  const st = station(values, false, { checkIntegrity: true })
+  const st = station(values, { quiet: false, create: true, daemon: true, checkIntegrity: true })
   try {
     const running = await startDaemon(st, { usb: realUsbBackend() })
     await new Promise<void>((done) => {
@@ -19,6 +20,13 @@ async function cmdStart(args: string[]): Promise<number> {
       process.once('SIGTERM', () => stop('SIGTERM'))
     })
     await running.stop()
+    const stuck = stuckReads(0)
+    if (stuck.length) {
+      // A read stuck in the kernel (a hung USB device) cannot be interrupted and would keep the process alive: leave without it.
+      st.logger.warn({ event: 'station.stuck_reads', reads: stuck.length, first: stuck[0]!.path }, 'camera reads never returned: exiting without them')
+      st.close()
+      process.exit(EXIT.ok)
+    }
   } finally {
     st.close()
   }

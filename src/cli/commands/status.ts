@@ -1,12 +1,13 @@
-import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
+import { BodyvaultError, UsageError, errnoCode, errorMessage } from '../../common/errors.js'
 import { loadConfig } from '../../config/load.js'
 import { readFile } from 'node:fs/promises'
 import { parseListen, statusSecretPath } from '../../api/server.js'
 import type { StationStatus } from '../../dock/status.js'
+import type { FixityState } from '../../fixity/state.js'
 import { bytes, duration, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
 
-const usage = 'status [--json]'
+const usage = 'status [--watch [--interval SECONDS]] [--json]'
 
 /** The daemon's base URL from the configured listen address (a wildcard address is asked on loopback). */
 export function daemonUrl(listen: string): string {
@@ -19,7 +20,7 @@ export function daemonUrl(listen: string): string {
  * BODYVAULT_TOKEN when set (any role may read station status), else the
  * daemon's station-local credential from the data dir. Neither is printed.
  */
-async function credential(dataDir: string): Promise<string | undefined> {
+export async function credential(dataDir: string): Promise<string | undefined> {
   if (process.env.BODYVAULT_TOKEN) return process.env.BODYVAULT_TOKEN
   try {
     return (await readFile(statusSecretPath(dataDir), 'utf8')).trim()
@@ -29,29 +30,57 @@ async function credential(dataDir: string): Promise<string | undefined> {
     throw new BodyvaultError(
       'DAEMON_AUTH',
       `cannot read the daemon's status credential ${statusSecretPath(dataDir)}: ${errorMessage(err)} (run status as the daemon's user, or set BODYVAULT_TOKEN)`,
-      3,
     )
   }
 }
 
-async function cmdStatus(args: string[]): Promise<number> {
-  const { values } = parse(args, {}, usage)
-  if (values.help) return showUsage(usage)
-  // Only the configuration: status never opens the catalog, it asks the running daemon.
-  const cfg = loadConfig({ file: values.config })
-  const base = daemonUrl(cfg.listen)
-  let st: StationStatus
+/** The rolling fixity check in a few lines (status, fixity status and fixity run print it). */
+export function stateText(s: FixityState): string {
+  const lines = [
+    `fixity: ${s.objects} object(s) (${bytes(s.localBytes)} local, ${s.remote} only in S3); ${s.due} due, ${s.overdue} overdue, ${s.failed} failed; cycle ${s.cycleDays} day(s) at ${s.budgetMBps} MB/s`,
+    s.lastFullCycle
+      ? `every local object re-hashed since ${s.lastFullCycle}`
+      : `${s.neverChecked} local object(s) not re-hashed yet${s.oldestCheck ? ` (the others since ${s.oldestCheck})` : ''}`,
+  ]
+  if (s.lastRun)
+    lines.push(
+      `last run ${s.lastRun.endedAt} (${s.lastRun.trigger}, ${s.lastRun.scope}): ${s.lastRun.objects} object(s), ${bytes(s.lastRun.bytes)}, ${s.lastRun.failed} failed, ${s.lastRun.repaired} repaired${s.lastRun.stopped ? ', stopped early' : ''}`,
+    )
+  if (s.warning) lines.push(`WARNING: ${s.warning}`)
+  return lines.join('\n') + '\n'
+}
+
+/** The daemon's fixity state (/v1/station/fixity), or undefined from a daemon that has none. */
+async function fixityOf(base: string, dataDir: string): Promise<FixityState | undefined> {
+  const secret = await credential(dataDir)
+  const res = await fetch(`${base}/v1/station/fixity`, {
+    signal: AbortSignal.timeout(5000),
+    headers: secret ? { authorization: `Bearer ${secret}` } : {},
+  }).catch(() => undefined)
+  return res?.ok ? ((await res.json()) as FixityState) : undefined
+}
+
+/** The daemon's status with its fixity state (from a daemon that has one). */
+type Status = StationStatus & { fixity?: FixityState }
+
+/** Asks the running daemon for its status once. */
+async function fetchStatus(base: string, dataDir: string): Promise<Status> {
+  const st = await stationStatus(base, dataDir)
+  const fixity = await fixityOf(base, dataDir)
+  return fixity ? { ...st, fixity } : st
+}
+
+async function stationStatus(base: string, dataDir: string): Promise<StationStatus> {
   try {
-    const secret = await credential(cfg.dataDir)
+    const secret = await credential(dataDir)
     const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers: secret ? { authorization: `Bearer ${secret}` } : {} })
     if (res.status === 401)
       throw new BodyvaultError(
         'DAEMON_AUTH',
-        `the daemon at ${base} wants a credential: run status with the daemon's data dir and user on the station (it reads ${statusSecretPath(cfg.dataDir)}), or set BODYVAULT_TOKEN to a token`,
-        3,
+        `the daemon at ${base} wants a credential: run status with the daemon's data dir and user on the station (it reads ${statusSecretPath(dataDir)}), or set BODYVAULT_TOKEN to a token`,
       )
-    if (!res.ok) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`, 3)
-    st = (await res.json()) as StationStatus
+    if (!res.ok) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`)
+    return (await res.json()) as StationStatus
   } catch (err) {
     if (err instanceof BodyvaultError) throw err
     const code = errnoCode((err as { cause?: unknown }).cause) ?? errnoCode(err)
@@ -59,21 +88,21 @@ async function cmdStatus(args: string[]): Promise<number> {
       throw new BodyvaultError(
         'NO_DAEMON',
         `no bodyvault daemon is running at ${base} (nothing answers there): start one with \`bodyvault start\`, or point listen / BODYVAULT_LISTEN at the running one`,
-        3,
       )
     }
-    throw new BodyvaultError('DAEMON_HTTP', `cannot ask the daemon at ${base}: ${errorMessage(err)}${code ? ` (${code})` : ''}`, 3)
+    throw new BodyvaultError('DAEMON_HTTP', `cannot ask the daemon at ${base}: ${errorMessage(err)}${code ? ` (${code})` : ''}`)
   }
-  if (values.json) {
-    io.stdout(JSON.stringify(st, null, 2) + '\n')
-    return EXIT.ok
-  }
-  io.stdout(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}\n`)
-  io.stdout(`usb: ${st.usb.available ? 'watching' : `not watched (${st.usb.reason ?? 'unknown'})`}; mount roots: ${st.mountRoots.join(', ') || '(none)'}\n`)
-  io.stdout(
-    `ingest: ${st.scheduler.active}/${st.scheduler.concurrency} cameras copying, ${st.scheduler.queued} queued; disk streams ${st.scheduler.diskActive}/${st.scheduler.diskStreams}\n`,
+}
+
+/** The status as people read it. */
+export function statusText(st: Status, base: string): string {
+  const out: string[] = []
+  out.push(`station ${st.station.id} (${st.station.name}) at ${base}${st.stopping ? ', stopping' : ''}`)
+  out.push(`usb: ${st.usb.available ? 'watching' : `not watched (${st.usb.reason ?? 'unknown'})`}; mount roots: ${st.mountRoots.join(', ') || '(none)'}`)
+  out.push(
+    `ingest: ${st.scheduler.active}/${st.scheduler.concurrency} cameras copying, ${st.scheduler.queued} queued; disk streams ${st.scheduler.diskActive}/${st.scheduler.diskStreams}`,
   )
-  if (st.cameras.length === 0) io.stdout('no camera docked\n')
+  if (st.cameras.length === 0) out.push('no camera docked')
   else {
     const rows = [['CAMERA', 'STATE', 'DEVICE', 'OFFICER', 'FILES', 'BYTES', 'RATE', 'ETA', 'VOLUME']]
     for (const c of st.cameras) {
@@ -89,19 +118,89 @@ async function cmdStatus(args: string[]): Promise<number> {
         c.volume ?? '-',
       ])
     }
-    io.stdout(table(rows) + '\n')
+    out.push(table(rows))
     for (const c of st.cameras) {
-      if (c.state === 'safe-to-undock') io.stdout(`${c.id}: SAFE TO UNDOCK: every file is verified in the vault${c.wiped ? ' (camera wiped)' : ''}\n`)
-      if (c.clockDrift?.flagged) io.stdout(`${c.id}: camera clock runs ${duration(c.clockDrift.aheadSec * 1000)} ahead of the station: set the camera clock\n`)
-      if (c.lastError) io.stdout(`${c.id}: ${c.lastError}\n`)
+      if (c.state === 'safe-to-undock') out.push(`${c.id}: SAFE TO UNDOCK: every file is verified in the vault${c.wiped ? ' (camera wiped)' : ''}`)
+      if (c.clockDrift?.flagged) out.push(`${c.id}: camera clock runs ${duration(c.clockDrift.aheadSec * 1000)} ahead of the station: set the camera clock`)
+      if (c.stalledReadSec !== null)
+        out.push(`${c.id}: a read from the camera has not returned for ${c.stalledReadSec} s: the USB device may be hung; unplug the camera`)
+      if (c.lastError) out.push(`${c.id}: ${c.lastError}`)
     }
   }
+  if (st.fixity) out.push(stateText(st.fixity).trimEnd())
   const recent = st.recent.slice(0, 5)
   if (recent.length) {
-    io.stdout('recently undocked:\n')
+    out.push('recently undocked:')
     for (const r of recent)
-      io.stdout(`  ${r.endedAt}  ${r.id}  ${r.deviceId ?? '-'}  ${r.outcome}${r.outcome === 'incomplete' && r.lastError ? `: ${r.lastError}` : ''}\n`)
+      out.push(`  ${r.endedAt}  ${r.id}  ${r.deviceId ?? '-'}  ${r.outcome}${r.outcome === 'incomplete' && r.lastError ? `: ${r.lastError}` : ''}`)
   }
+  return `${out.join('\n')}\n`
+}
+
+/**
+ * --watch: on a terminal, the screen is redrawn every interval until q,
+ * Esc or Ctrl-C; elsewhere (a pipe, a log) one snapshot per interval, each
+ * under a time line, until SIGINT or SIGTERM. A daemon that goes away is
+ * shown, not fatal: the watch goes on until the admin leaves.
+ */
+async function watch(base: string, dataDir: string, everyMs: number, json: boolean): Promise<number> {
+  const tty = process.stdout.isTTY === true && !json
+  let stop: () => void = () => {}
+  const stopped = new Promise<void>((done) => {
+    stop = done
+  })
+  const onSignal = (): void => stop()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const keys = tty && process.stdin.isTTY === true
+  const onKey = (b: Buffer): void => {
+    const k = b.toString('utf8')
+    if (k === 'q' || k === 'Q' || k === '\u0003' || k === '\u001b') stop()
+  }
+  if (keys) {
+    process.stdin.setRawMode(true)
+    process.stdin.on('data', onKey)
+    process.stdin.resume()
+  }
+  try {
+    for (;;) {
+      let text: string
+      try {
+        const st = await fetchStatus(base, dataDir)
+        text = json ? `${JSON.stringify(st)}\n` : statusText(st, base)
+      } catch (err) {
+        if (!(err instanceof BodyvaultError)) throw err
+        text = json ? `${JSON.stringify({ error: { code: err.code, message: err.message } })}\n` : `${err.code}: ${err.message}\n`
+      }
+      const now = new Date().toLocaleTimeString('en-GB', { hour12: false })
+      if (tty) io.stdout(`\u001b[H\u001b[2J${now}  every ${everyMs / 1000}s, q to quit\n\n${text}`)
+      else io.stdout(json ? text : `--- ${now}\n${text}`)
+      const tick = new Promise<'tick'>((r) => setTimeout(() => r('tick'), everyMs).unref())
+      if ((await Promise.race([tick, stopped.then(() => 'stop' as const)])) === 'stop') break
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (keys) {
+      process.stdin.off('data', onKey)
+      process.stdin.setRawMode(false)
+      process.stdin.pause()
+    }
+  }
+  return EXIT.ok
+}
+
+async function cmdStatus(args: string[]): Promise<number> {
+  const { values } = parse(args, { watch: { type: 'boolean', default: false }, interval: { type: 'string' } }, usage)
+  if (values.help) return showUsage(usage)
+  const every = values.interval === undefined ? 1 : Number(values.interval)
+  if (!Number.isFinite(every) || every < 0.2 || every > 3600) throw new UsageError('--interval is a number of seconds from 0.2 to 3600')
+  // Only the configuration: status never opens the catalog, it asks the running daemon.
+  const cfg = loadConfig({ file: values.config })
+  const base = daemonUrl(cfg.listen)
+  if (values.watch) return watch(base, cfg.dataDir, Math.round(every * 1000), values.json)
+  const st = await fetchStatus(base, cfg.dataDir)
+  io.stdout(values.json ? `${JSON.stringify(st, null, 2)}\n` : statusText(st, base))
   return EXIT.ok
 }
 

@@ -1,0 +1,183 @@
+/**
+ * Block hashes and the fixity schedule of vault objects (tables
+ * object_fixity and fixity_runs, migration 012). The objects the fixity job
+ * looks after are those stored recordings need (their originals and
+ * derivatives, as objects.ts counts them) whose local copy was not evicted
+ * to S3 on the record.
+ */
+import type { Db } from './db.js'
+
+export interface ObjectFixity {
+  sha256: string
+  size: number
+  blockBytes: number | null
+  /** 32 bytes per block, in order; null until computed. */
+  blocks: Buffer | null
+  hashedAt: string | null
+  /** The last time every byte was found to match (at ingest, when made, when served first, by the job). */
+  checkedAt: string | null
+  /** Set while the local copy is known bad (missing, wrong size, a block that does not match). */
+  failedAt: string | null
+  failure: string | null
+}
+
+const SELECT = `SELECT sha256, size, block_bytes AS blockBytes, blocks, hashed_at AS hashedAt, checked_at AS checkedAt,
+  failed_at AS failedAt, failure FROM object_fixity`
+
+export function getObjectFixity(db: Db, sha256: string): ObjectFixity | undefined {
+  return db.prepare(`${SELECT} WHERE sha256 = ?`).get(sha256) as ObjectFixity | undefined
+}
+
+/**
+ * The block list of an object whose bytes were just hashed and found to be
+ * the recorded ones (in the same pass: ingest, a new derivative, a first
+ * serve, the fixity job, a repair): the object counts as checked at `at`,
+ * and a known failure is cleared.
+ */
+export function recordObjectBlocks(db: Db, o: { sha256: string; size: number; blockBytes: number; blocks: Buffer; at: string }): void {
+  db.prepare(`INSERT INTO object_fixity (sha256, size, block_bytes, blocks, hashed_at, checked_at, failed_at, failure) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)
+    ON CONFLICT(sha256) DO UPDATE SET size = excluded.size, block_bytes = excluded.block_bytes, blocks = excluded.blocks, hashed_at = excluded.hashed_at,
+      checked_at = excluded.checked_at, failed_at = NULL, failure = NULL`).run(o.sha256, o.size, o.blockBytes, o.blocks, o.at, o.at)
+}
+
+/** Every byte was found to match its block list again. */
+export function markObjectChecked(db: Db, sha256: string, at: string): void {
+  db.prepare('UPDATE object_fixity SET checked_at = ?, failed_at = NULL, failure = NULL WHERE sha256 = ?').run(at, sha256)
+}
+
+/** The local copy is bad (in the transaction of its `fixity-failed` event); its block list, if any, stays. */
+export function markObjectFailed(db: Db, o: { sha256: string; size: number; at: string; failure: string }): void {
+  db.prepare(`INSERT INTO object_fixity (sha256, size, checked_at, failed_at, failure) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT(sha256) DO UPDATE SET checked_at = excluded.checked_at, failed_at = excluded.failed_at, failure = excluded.failure`).run(
+    o.sha256,
+    o.size,
+    o.at,
+    o.at,
+    o.failure,
+  )
+}
+
+// Objects stored recordings need (originals and derivatives, once each), with
+// the earliest time one of them came into the vault, and whether the local
+// copy was evicted on the record (a verified remote copy holds it).
+const OBJECTS = `WITH used(sha256, size, since) AS (
+    SELECT sha256, size, ingested_at FROM recordings WHERE status = 'stored'
+    UNION ALL
+    SELECT d.sha256, d.size, d.created_at FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE r.status = 'stored'
+  ), objs AS (
+    SELECT u.sha256, max(u.size) AS size, min(u.since) AS since,
+      EXISTS (SELECT 1 FROM offload_objects c WHERE c.sha256 = u.sha256 AND c.evicted_at IS NOT NULL AND c.deleted_at IS NULL) AS remote
+    FROM used u GROUP BY u.sha256
+  )`
+
+export interface FixityCandidate {
+  sha256: string
+  size: number
+  checkedAt: string | null
+  failedAt: string | null
+}
+
+/**
+ * Up to `limit` local objects due for a check, known-bad first, then never
+ * checked, then oldest-checked: those last checked before `dueBefore`, and
+ * known-bad ones not checked since `runStart` (each is tried once a run).
+ */
+export function dueObjects(db: Db, o: { dueBefore: string; runStart: string; limit: number }): FixityCandidate[] {
+  return db
+    .prepare(
+      `${OBJECTS}
+    SELECT o.sha256, o.size, f.checked_at AS checkedAt, f.failed_at AS failedAt
+    FROM objs o LEFT JOIN object_fixity f ON f.sha256 = o.sha256
+    WHERE NOT o.remote AND (f.checked_at IS NULL OR f.checked_at < CASE WHEN f.failed_at IS NOT NULL THEN @runStart ELSE @dueBefore END)
+    ORDER BY f.failed_at IS NULL, f.checked_at IS NOT NULL, f.checked_at, o.sha256
+    LIMIT @limit`,
+    )
+    .all(o) as FixityCandidate[]
+}
+
+export interface FixityCounts {
+  /** Objects stored recordings need. */
+  objects: number
+  /** Of them, evicted to S3 on the record (no local copy to check). */
+  remote: number
+  /** Bytes of the local ones. */
+  localBytes: number
+  neverChecked: number
+  /** Last checked before `dueBefore` (or never), or known bad. */
+  due: number
+  /** Not checked since `overdueBefore` (never-checked ones counted from when they came into the vault). */
+  overdue: number
+  /** Known bad (missing, wrong size, a block that does not match) and not repaired. */
+  failed: number
+  /** The oldest last check of a local object (null when none was ever checked). */
+  oldestCheck: string | null
+}
+
+export function fixityCounts(db: Db, o: { dueBefore: string; overdueBefore: string }): FixityCounts {
+  const r = db
+    .prepare(
+      `${OBJECTS}
+    SELECT count(*) AS objects, coalesce(sum(o.remote), 0) AS remote, coalesce(sum(CASE WHEN NOT o.remote THEN o.size END), 0) AS localBytes,
+      coalesce(sum(NOT o.remote AND f.checked_at IS NULL), 0) AS neverChecked,
+      coalesce(sum(NOT o.remote AND (f.failed_at IS NOT NULL OR f.checked_at IS NULL OR f.checked_at < @dueBefore)), 0) AS due,
+      coalesce(sum(NOT o.remote AND coalesce(f.checked_at, o.since) < @overdueBefore), 0) AS overdue,
+      coalesce(sum(NOT o.remote AND f.failed_at IS NOT NULL), 0) AS failed,
+      min(CASE WHEN NOT o.remote THEN f.checked_at END) AS oldestCheck
+    FROM objs o LEFT JOIN object_fixity f ON f.sha256 = o.sha256`,
+    )
+    .get(o) as FixityCounts
+  return r
+}
+
+/** Bytes of the local objects (the job's pass time at its budget). */
+export function localObjectBytes(db: Db): number {
+  return (db.prepare(`${OBJECTS} SELECT coalesce(sum(size), 0) FROM objs WHERE NOT remote`).pluck().get() as number) ?? 0
+}
+
+/** Known-bad local objects: what `fixity status` lists. */
+export function failedObjects(db: Db, limit = 100): { sha256: string; size: number; failedAt: string; failure: string }[] {
+  return db
+    .prepare('SELECT sha256, size, failed_at AS failedAt, failure FROM object_fixity WHERE failed_at IS NOT NULL ORDER BY failed_at LIMIT ?')
+    .all(limit) as { sha256: string; size: number; failedAt: string; failure: string }[]
+}
+
+export interface FixityRun {
+  startedAt: string
+  endedAt: string
+  trigger: 'schedule' | 'manual'
+  scope: 'due' | 'all'
+  objects: number
+  bytes: number
+  failed: number
+  repaired: number
+  /** Objects still due when it ended. */
+  remaining: number
+  /** It ended early (the station stopped, or it was interrupted). */
+  stopped: boolean
+  eventSeq: number | null
+}
+
+export function insertFixityRun(db: Db, r: FixityRun): number {
+  return Number(
+    db
+      .prepare(
+        'INSERT INTO fixity_runs (started_at, ended_at, trigger, scope, objects, bytes, failed, repaired, remaining, stopped, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(r.startedAt, r.endedAt, r.trigger, r.scope, r.objects, r.bytes, r.failed, r.repaired, r.remaining, r.stopped ? 1 : 0, r.eventSeq).lastInsertRowid,
+  )
+}
+
+export function lastFixityRun(db: Db): FixityRun | undefined {
+  const r = db
+    .prepare(
+      `SELECT started_at AS startedAt, ended_at AS endedAt, trigger, scope, objects, bytes, failed, repaired, remaining, stopped, event_seq AS eventSeq
+       FROM fixity_runs ORDER BY id DESC LIMIT 1`,
+    )
+    .get() as (Omit<FixityRun, 'stopped'> & { stopped: number }) | undefined
+  return r ? { ...r, stopped: r.stopped === 1 } : undefined
+}
+
+/** Bytes every fixity run read, all time (for /metrics). */
+export function fixityBytesTotal(db: Db): number {
+  return db.prepare('SELECT coalesce(sum(bytes), 0) FROM fixity_runs').pluck().get() as number
+}

@@ -1,0 +1,98 @@
+/**
+ * What `bodyvault <command> --help` says beyond the usage line: one
+ * sentence on what the command does, and examples to copy. Keyed by command
+ * name; test/cli-ux.test.ts checks that every command has its entry.
+ */
+export interface CommandHelp {
+  summary: string
+  examples: string[]
+}
+
+export const HELP: Record<string, CommandHelp> = {
+  start: {
+    summary: 'Runs the station daemon: docking, ingest, media jobs, the nightly purge and backup, S3 offload, checkpoints, the API. One daemon per vault.',
+    examples: ['bodyvault start', 'BODYVAULT_LISTEN=0.0.0.0:8080 bodyvault start'],
+  },
+  status: {
+    summary: 'What each docked camera is doing, asked of the running daemon (--watch redraws until q or Ctrl-C).',
+    examples: ['bodyvault status', 'bodyvault status --watch', 'bodyvault status --json | jq .cameras'],
+  },
+  ingest: {
+    summary: 'Copies one mounted camera folder into the vault without the daemon, hashing and verifying every file.',
+    examples: ['bodyvault ingest /media/bodyvault/A1B2C3D', 'bodyvault ingest /mnt/cam --profile generic-dcim --device A1B2C3D --officer 012345'],
+  },
+  verify: {
+    summary: 'Re-hashes every object, checks every catalog row against the ledger, re-walks the chain and the signed checkpoints.',
+    examples: ['bodyvault verify', 'BODYVAULT_DATA_DIR=/srv/restore bodyvault verify --json'],
+  },
+  recordings: {
+    summary: 'Lists recordings, filtered by officer, device and time (dates without an offset are station time; --to is exclusive).',
+    examples: ['bodyvault recordings --officer 012345', 'bodyvault recordings --from 2026-11-20 --to 2026-11-21 --json'],
+  },
+  categorize: {
+    summary: "Sets a recording's category (and so its retention), with a reason the ledger keeps.",
+    examples: ['bodyvault categorize 42 evidence --reason "used in case 2026-0117" --by zhang.wei'],
+  },
+  case: {
+    summary: 'Creates, closes, reopens and lists cases, and links recordings to them.',
+    examples: [
+      'bodyvault case create 2026-0117 --type penalty-general-procedure --by zhang.wei',
+      'bodyvault case link 2026-0117 42 43',
+      'bodyvault case list --status open',
+    ],
+  },
+  hold: {
+    summary: 'Places and releases legal holds: a held recording is never purged.',
+    examples: ['bodyvault hold place 42 --reason "complaint 2026-33" --by li.na', 'bodyvault hold list'],
+  },
+  retention: {
+    summary: 'What is due when, by which rule; the nightly purge, now or as a dry run.',
+    examples: ['bodyvault retention plan', 'bodyvault retention purge --dry-run', 'bodyvault retention show 42'],
+  },
+  offload: {
+    summary: 'The S3 offload queue and remote copies; a pass by hand.',
+    examples: ['bodyvault offload status', 'bodyvault offload run --once'],
+  },
+  reindex: {
+    summary: 'Rebuilds the catalog of an empty data dir from the S3 bucket.',
+    examples: ['BODYVAULT_DATA_DIR=/var/lib/bodyvault.new bodyvault reindex --from-s3 --fetch'],
+  },
+  backup: {
+    summary:
+      'A consistent backup of the vault, while the daemon runs: the catalog through SQLite online backup, new objects copied and hashed, keys and the other state files. Run it again into the same folder: only what is new is copied.',
+    examples: ['bodyvault backup /mnt/nas/bodyvault', 'bodyvault backup /mnt/nas/bodyvault --json'],
+  },
+  restore: {
+    summary: 'Restores a backup into an empty or new folder, checking every object on the way; then verify it and point the station at it.',
+    examples: ['bodyvault restore /mnt/nas/bodyvault --to /var/lib/bodyvault.restored', 'BODYVAULT_DATA_DIR=/var/lib/bodyvault.restored bodyvault verify'],
+  },
+  'export-package': {
+    summary: 'Writes a signed evidence package of recordings and records the export in the ledger.',
+    examples: ['bodyvault export-package --recording 42 --reason "court 2026-88" --recipient "District court" --out /tmp/case-2026-0117.zip'],
+  },
+  'verify-package': {
+    summary: "Checks an evidence package offline, against the station's published key.",
+    examples: ['bodyvault verify-package case-2026-0117.zip --key station.pub.pem'],
+  },
+  checkpoint: {
+    summary: 'Prints the latest signed ledger checkpoint, signing a new one first if the ledger grew.',
+    examples: ['bodyvault checkpoint', 'bodyvault checkpoint --json'],
+  },
+  key: {
+    summary: "The station's public signing key: record its fingerprint where the station cannot change it.",
+    examples: ['bodyvault key show', 'bodyvault key show --pem > station.pub.pem'],
+  },
+  media: {
+    summary: 'The media queue (probe, proxy, thumbnail): status, run the jobs, retry failed ones.',
+    examples: ['bodyvault media status', 'bodyvault media run --once', 'bodyvault media retry --all'],
+  },
+  doctor: {
+    summary:
+      'Checks the station: config, vault and its owner, the key, the listen address, mount roots, free space and days of footage left, ffmpeg and its encoders.',
+    examples: ['bodyvault doctor', 'bodyvault doctor --json'],
+  },
+  token: {
+    summary: 'API tokens for clerks, supervisors, auditors and the dock screen (shown once).',
+    examples: ['bodyvault token create --role clerk --name "desk 1"', 'bodyvault token create --role kiosk --name "dock screen"', 'bodyvault token revoke 3'],
+  },
+}

@@ -1,0 +1,238 @@
+/**
+ * Reading one camera file so that what is stored is exactly a version the
+ * file had, and so that nothing on the camera can make ingest wait forever:
+ *
+ * - open with O_NOFOLLOW | O_NONBLOCK (a FIFO swapped in opens at once
+ *   instead of waiting for a writer; a symbolic link fails with ELOOP),
+ *   fstat, refuse anything but a regular file, then drop O_NONBLOCK by
+ *   reopening the same inode through /proc/self/fd (Node has no fcntl);
+ * - the opened file must be the one the walk listed (same device and
+ *   inode): a folder swapped for a link cannot lead outside the volume;
+ * - fstat (size, mtime, ctime, inode) before and after reading, through the
+ *   same descriptor: the caller discards a copy when they differ;
+ * - every wait on the kernel races the abort signal, so unplug, SIGTERM or
+ *   Ctrl-C end a session at once. A read stuck in the kernel (a hung USB
+ *   device) cannot be interrupted by any process: it is left behind, its
+ *   descriptor closed when it returns, and reported (onWait, stuckReads).
+ */
+import { createHash } from 'node:crypto'
+import { type BigIntStats, constants as C } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
+import { errnoCode } from '../common/errors.js'
+
+/** What a file was at one moment, as fstat says. */
+export interface Fingerprint {
+  dev: bigint
+  ino: bigint
+  size: bigint
+  mtimeNs: bigint
+  ctimeNs: bigint
+}
+
+export function fingerprint(st: BigIntStats): Fingerprint {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs }
+}
+
+/** How `after` differs from `before` (and from the bytes read), or null when the file stood still. */
+export function describeChange(before: Fingerprint, after: Fingerprint, bytesRead: number): string | null {
+  const what: string[] = []
+  if (after.ino !== before.ino || after.dev !== before.dev) what.push('replaced by another file')
+  if (after.size !== before.size) what.push(`size ${before.size} -> ${after.size} bytes`)
+  else if (BigInt(bytesRead) !== after.size) what.push(`${bytesRead} bytes read of ${after.size}`)
+  if (after.mtimeNs !== before.mtimeNs) what.push('modified (mtime changed)')
+  if (after.ctimeNs !== before.ctimeNs && after.mtimeNs === before.mtimeNs) what.push('status changed (ctime changed)')
+  return what.length ? what.join(', ') : null
+}
+
+/** The path holds something other than a regular file (a FIFO, a device, a socket, a folder). */
+export class NotRegularError extends Error {
+  constructor(readonly what: string) {
+    super(`not a regular file (${what}): not read`)
+    this.name = 'NotRegularError'
+  }
+}
+
+/** The path holds another file than the one listed (deleted and re-created, or a folder on the way swapped). */
+export class ReplacedError extends Error {
+  constructor() {
+    super('the file was replaced by another one after it was listed')
+    this.name = 'ReplacedError'
+  }
+}
+
+export function fileType(st: {
+  isFIFO(): boolean
+  isCharacterDevice(): boolean
+  isBlockDevice(): boolean
+  isSocket(): boolean
+  isDirectory(): boolean
+}): string {
+  if (st.isFIFO()) return 'a named pipe (FIFO)'
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device node'
+  if (st.isSocket()) return 'a socket'
+  if (st.isDirectory()) return 'a folder'
+  return 'not a regular file'
+}
+
+/** Rejects with the signal's reason as soon as it aborts; `p` is left to settle on its own. */
+export function raceAbort<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p
+  if (signal.aborted) {
+    p.catch(() => undefined)
+    return Promise.reject(abortError(signal))
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortError(signal))
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(v)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
+}
+
+export function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('ingest aborted')
+}
+
+/** Reads from camera files that have not returned (kernel waits), across sessions: started when and on which file. */
+const waiting = new Map<number, { since: number; path: string }>()
+let waitSeq = 0
+
+/** Camera reads waiting longer than `olderThanMs` (a hung USB device): status reports them; the process cannot end them. */
+export function stuckReads(olderThanMs: number, now = Date.now()): { since: number; path: string }[] {
+  return [...waiting.values()].filter((w) => now - w.since >= olderThanMs)
+}
+
+/** Waits for a kernel call on a camera file, racing the abort signal and registering the wait while it lasts. */
+async function kernelWait<T>(p: Promise<T>, path: string, signal: AbortSignal | undefined, onWait?: (since: number | null) => void): Promise<T> {
+  const id = ++waitSeq
+  const since = Date.now()
+  waiting.set(id, { since, path })
+  onWait?.(since)
+  const done = p.finally(() => waiting.delete(id))
+  try {
+    return await raceAbort(done, signal)
+  } finally {
+    onWait?.(null)
+  }
+}
+
+export interface OpenedSource {
+  fh: FileHandle
+  before: Fingerprint
+  /** A kernel wait on this descriptor may still be running (left behind by an abort): close without waiting for it. */
+  abandoned: boolean
+}
+
+/**
+ * Opens a listed camera file for reading: never blocks on what is not a
+ * regular file, never follows a link, and must be the inode the walk saw.
+ */
+export async function openCameraFile(
+  abs: Buffer,
+  listed: { dev: bigint; ino: bigint },
+  o: { signal?: AbortSignal | undefined; onWait?: (since: number | null) => void; display: string },
+): Promise<OpenedSource> {
+  const opening = open(abs, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK)
+  const first = await kernelWait(opening, o.display, o.signal, o.onWait).catch((err: unknown) => {
+    // Aborted while the kernel was still opening it: close it whenever the open returns.
+    if (o.signal?.aborted) opening.then((fh) => fh.close()).catch(() => undefined)
+    if (errnoCode(err) === 'ELOOP') throw new NotRegularError('a symbolic link')
+    throw err
+  })
+  let fh = first
+  try {
+    const st = await kernelWait(first.stat({ bigint: true }), o.display, o.signal, o.onWait)
+    if (!st.isFile()) throw new NotRegularError(fileType(st))
+    if (st.dev !== listed.dev || st.ino !== listed.ino) throw new ReplacedError()
+    // Clear O_NONBLOCK: the same inode through its descriptor's /proc link (no path lookup on the camera).
+    try {
+      const again = await open(`/proc/self/fd/${first.fd}`, C.O_RDONLY)
+      const st2 = await again.stat({ bigint: true })
+      if (st2.dev !== st.dev || st2.ino !== st.ino) {
+        await again.close()
+        throw new ReplacedError()
+      }
+      fh = again
+      void first.close().catch(() => undefined)
+    } catch (err) {
+      // No /proc: keep the first descriptor (O_NONBLOCK does not change reads of a regular file on Linux).
+      if (err instanceof ReplacedError) throw err
+    }
+    return { fh, before: fingerprint(st), abandoned: false }
+  } catch (err) {
+    void first.close().catch(() => undefined)
+    throw err
+  }
+}
+
+export interface ReadResult {
+  sha256: string
+  bytes: number
+  after: Fingerprint
+  /** How the file changed while it was read (before vs after fstat), or null. */
+  changed: string | null
+}
+
+/**
+ * Reads an opened camera file once from offset 0 to its end, hashing each
+ * chunk and handing it to `sink` (the staging writer) while the next read
+ * is already under way; then fstat again. Closes the descriptor (without
+ * waiting for a read left stuck by an abort).
+ */
+export async function readCameraFile(
+  src: OpenedSource,
+  o: {
+    chunk: number
+    display: string
+    signal?: AbortSignal | undefined
+    sink?: (buf: Buffer, pos: number) => Promise<void>
+    onBytes?: (n: number) => void
+    onWait?: (since: number | null) => void
+  },
+): Promise<ReadResult> {
+  const { fh, before } = src
+  const wait = <T>(p: Promise<T>): Promise<T> =>
+    kernelWait(p, o.display, o.signal, o.onWait).catch((err: unknown) => {
+      if (o.signal?.aborted) src.abandoned = true
+      throw err
+    })
+  try {
+    const h = createHash('sha256')
+    const bufs = [Buffer.allocUnsafe(o.chunk), Buffer.allocUnsafe(o.chunk)]
+    let pos = 0
+    let i = 0
+    let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0]!, 0, o.chunk, 0)
+    try {
+      for (;;) {
+        const { bytesRead }: { bytesRead: number } = await wait(pending)
+        pending = undefined
+        if (bytesRead === 0) break
+        const cur = bufs[i]!.subarray(0, bytesRead)
+        i ^= 1
+        // The next read goes to the other buffer, whose write has completed.
+        pending = fh.read(bufs[i]!, 0, o.chunk, pos + bytesRead)
+        const written = o.sink?.(cur, pos)
+        h.update(cur)
+        await written
+        pos += bytesRead
+        o.onBytes?.(bytesRead)
+      }
+    } finally {
+      // A read still under way must not surface later as an unhandled rejection.
+      pending?.catch(() => undefined)
+    }
+    const after = fingerprint(await wait(fh.stat({ bigint: true })))
+    return { sha256: h.digest('hex'), bytes: pos, after, changed: describeChange(before, after, pos) }
+  } finally {
+    if (src.abandoned) void fh.close().catch(() => undefined)
+    else await fh.close().catch(() => undefined)
+  }
+}

@@ -1,0 +1,320 @@
+// The bucket as the station's last copy (issue 24), against Ceph RGW with
+// Object Lock: manifests cannot be deleted quietly (a legal hold; a plain
+// S3 client is refused), a rebuild notices what was deleted or hidden
+// anyway, a lock change waiting out an outage keeps the local copy, and an
+// evicted object comes back by hand with its event.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { DeleteObjectCommand, GetObjectLegalHoldCommand, S3Client } from '@aws-sdk/client-s3'
+import t, { type Test } from 'tap'
+import { DateTime } from 'luxon'
+import { silentLogger } from '../src/common/log.js'
+import { eventsFor } from '../src/ledger/ledger.js'
+import { offloadSettings, type OffloadSettings } from '../src/offload/config.js'
+import type { OffloadDeps } from '../src/offload/context.js'
+import { keys } from '../src/offload/manifest.js'
+import { reindexFromS3 } from '../src/offload/reindex.js'
+import { restoreObjects, restoreTargets } from '../src/offload/restore.js'
+import { S3Store } from '../src/offload/s3.js'
+import { runOffloadOnce } from '../src/offload/worker.js'
+import { createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
+import { runPurge } from '../src/retention/purge.js'
+import { verifyVault } from '../src/verify/vault.js'
+import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { gateway, useS3Server } from './s3-support.js'
+
+const server = await useS3Server(t, 'offload-dr')
+const { env } = server
+
+/** A client that is not bodyvault's: what someone with the bucket's credentials could do. */
+const plain = new S3Client({
+  endpoint: env.BODYVAULT_S3_ENDPOINT!,
+  region: env.BODYVAULT_S3_REGION ?? 'us-east-1',
+  forcePathStyle: true,
+  credentials: { accessKeyId: env.BODYVAULT_S3_ACCESS_KEY!, secretAccessKey: env.BODYVAULT_S3_SECRET_KEY! },
+})
+t.teardown(() => plain.destroy())
+
+const bucketName = (tag: string): string => `bv-${tag}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+
+function settings(bucket: string, cache: OffloadSettings['cache'] = { keepDays: null, maxBytes: null }): OffloadSettings {
+  return { ...offloadSettings({ station: { id: 'test-station' }, offload: { bucket, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } } }, env)!, cache }
+}
+
+function deps(t: Test, s: TestStation, set: OffloadSettings): OffloadDeps {
+  const s3 = new S3Store(set)
+  t.teardown(() => s3.destroy())
+  return { db: s.db, vault: s.vault, s3, settings: set, policy: s.st.policy, stationId: 'test-station', logger: silentLogger() }
+}
+
+const ago = (days: number, hour = 8): string =>
+  DateTime.now().setZone('Asia/Shanghai').minus({ days }).set({ hour, minute: 0, second: 0 }).toFormat('yyyyMMddHHmmss')
+
+function camera(t: Test, files: { time: string; seq: number }[]): string {
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  for (const f of files) writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${f.time}_${String(f.seq).padStart(4, '0')}.MP4`), randomBytes(30_000))
+  return cam
+}
+
+async function errorOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p
+    return 'no error'
+  } catch (e) {
+    const err = e as { Code?: string; name?: string }
+    return err.Code ?? err.name ?? String(e)
+  }
+}
+
+const ctx = (s: TestStation) => ({ db: s.db, policy: s.st.policy, actor: 'user:clerk', now: new Date() })
+
+async function versionsOf(d: OffloadDeps, key: string): Promise<{ versionId: string; deleteMarker: boolean; isLatest: boolean }[]> {
+  const out = []
+  for await (const v of d.s3.listVersions(key)) if (v.key === key) out.push(v)
+  return out
+}
+
+/** ON, OFF, or none (Ceph answers ObjectLockConfigurationNotFoundError for a version that never had a hold). */
+async function holdOf(d: OffloadDeps, key: string, versionId: string): Promise<string> {
+  try {
+    return (await plain.send(new GetObjectLegalHoldCommand({ Bucket: d.s3.bucket, Key: key, VersionId: versionId }))).LegalHold?.Status ?? 'none'
+  } catch (err) {
+    if ((err as { name?: string }).name === 'ObjectLockConfigurationNotFoundError') return 'none'
+    throw err
+  }
+}
+
+/** A rebuild of `from`'s bucket into a fresh data dir. */
+async function rebuild(t: Test, d: OffloadDeps): Promise<{ s: TestStation; r: Awaited<ReturnType<typeof reindexFromS3>>; d: OffloadDeps }> {
+  const s = station(t)
+  const d2 = deps(t, s, d.settings)
+  const r = await reindexFromS3({ db: s.db, vault: s.vault, s3: d2.s3, settings: d2.settings, stationId: 'test-station', logger: silentLogger() })
+  return { s, r, d: d2 }
+}
+
+t.test('manifests are held: a plain client cannot delete them, a delete marker hides nothing from a rebuild, one version per key', async (t) => {
+  const s = station(t)
+  const [a, b] = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(3), seq: 1 },
+        { time: ago(3, 9), seq: 2 },
+      ]),
+    )
+  ).ingested
+  const d = deps(t, s, settings(bucketName('hold')))
+  t.same((await runOffloadOnce(d)).failed, [])
+  const keyA = keys.manifest(d.settings.prefix, a!.id)
+  const [va] = await versionsOf(d, keyA)
+  t.equal(await holdOf(d, keyA, va!.versionId), 'ON', 'the manifest is written under a legal hold')
+  t.equal(
+    await errorOf(plain.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: keyA, VersionId: va!.versionId }))),
+    'AccessDenied',
+    'deleting its version is refused',
+  )
+
+  // A new event about the recording: the manifest is written again, the version it supersedes removed.
+  setCategory(ctx(s), a!.id, 'patrol', 'routine')
+  await runOffloadOnce(d)
+  const after = await versionsOf(d, keyA)
+  t.equal(after.length, 1, 'the key keeps one version, the newest')
+  t.not(after[0]!.versionId, va!.versionId)
+  t.equal(await holdOf(d, keyA, after[0]!.versionId), 'ON', 'held too')
+
+  // Deleting the key (not a version) puts a delete marker on top: allowed, and the manifest disappears from a plain listing.
+  const keyB = keys.manifest(d.settings.prefix, b!.id)
+  await plain.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: keyB }))
+  const listed: string[] = []
+  for await (const o of d.s3.list(keys.manifests(d.settings.prefix))) listed.push(o.key)
+  t.same(listed, [keyA], 'a plain listing no longer shows it')
+
+  const re = await rebuild(t, d)
+  t.same(re.r.manifestsHidden, [b!.id], 'the rebuild reads the version under the marker and reports the deletion')
+  t.same([re.r.manifestsMissing, re.r.manifestsUnprotected, re.r.recordings], [[], [], 2])
+  t.same((await verifyVault(re.s.db, re.s.vault)).problems, [], 'verify clean')
+  await runOffloadOnce(re.d)
+  const top = (await versionsOf(re.d, keyB)).find((v) => v.isLatest)!
+  t.notOk(top.deleteMarker, 'the rebuilt station writes the manifest again on top of the marker')
+  t.equal(await holdOf(re.d, keyB, top.versionId), 'ON')
+})
+
+t.test(
+  'a manifest without a hold (written before this version) deleted with all its versions: the rebuild reports it and rebuilds from the ledger',
+  async (t) => {
+    const s = station(t)
+    const [a, b, c] = (
+      await s.ingest(
+        camera(t, [
+          { time: ago(3), seq: 1 },
+          { time: ago(3, 9), seq: 2 },
+          { time: ago(3, 10), seq: 3 },
+        ]),
+      )
+    ).ingested
+    createCase(ctx(s), { number: 'DR-1', type: 'penalty-general-procedure', title: null })
+    linkRecordings(ctx(s), 'DR-1', [b!.id], 'evidence')
+    const d = deps(t, s, settings(bucketName('old')))
+    await runOffloadOnce(d)
+    await runOffloadOnce(d)
+    // As an older bodyvault left them: no hold on the manifests of b and c.
+    for (const id of [b!.id, c!.id])
+      for (const v of await versionsOf(d, keys.manifest(d.settings.prefix, id)))
+        await d.s3.setLegalHold(keys.manifest(d.settings.prefix, id), v.versionId, false)
+    const keyB = keys.manifest(d.settings.prefix, b!.id)
+    for (const v of await versionsOf(d, keyB))
+      t.equal(
+        await errorOf(plain.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: keyB, VersionId: v.versionId }))),
+        'no error',
+        'without a hold, every version goes',
+      )
+    t.same(await versionsOf(d, keyB), [], 'nothing of it is left in the bucket')
+
+    const re = await rebuild(t, d)
+    t.same(re.r.manifestsMissing, [b!.id], 'the recording the ledger knows without a manifest is reported, not skipped')
+    t.same(re.r.manifestsUnprotected, [c!.id], 'the one still there without a hold is reported too')
+    t.equal(re.r.recordings, 3, 'all three rebuilt (b from the ledger alone)')
+    t.match(re.r.notRestored.join('\n'), new RegExp(`manifests of recording\\(s\\) ${b!.id} are not in the bucket`))
+    const rebuilt = eventsFor(re.s.db, 'station:test-station').find((e) => e.type === 'catalog-rebuilt')!
+    t.same(rebuilt.payload.manifestsMissing, [b!.id], 'and the catalog-rebuilt event says so')
+    // doctor repeats it as a note: the event stays in the ledger for good, and the offload worker writes the manifest again.
+    const doctor = cli(['doctor', '--json'], { BODYVAULT_DATA_DIR: re.s.dataDir })
+    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; ok: boolean; detail: string; note?: true }[] }).checks
+    t.match(
+      checks.filter((c) => c.check === 'rebuilt from S3' || c.check === 'not restored'),
+      [
+        { ok: true, note: true, detail: /3 recordings/ },
+        { ok: true, note: true, detail: new RegExp(`manifests of recording\\(s\\) ${b!.id} are not in the bucket`) },
+      ],
+      'doctor says which manifest was missing, as a note that does not fail it',
+    )
+    t.same((await verifyVault(re.s.db, re.s.vault)).problems, [], 'verify clean: the case link and the deadline came from the ledger')
+    t.same(re.s.db.prepare('SELECT case_number FROM case_links WHERE recording_id = ?').pluck().all(b!.id), ['DR-1'])
+    const pass = await runOffloadOnce(re.d)
+    t.equal(pass.done.manifest, 2, 'the rebuilt station writes both again')
+    for (const id of [b!.id, c!.id]) {
+      const key = keys.manifest(d.settings.prefix, id)
+      const vs = await versionsOf(re.d, key)
+      t.equal(vs.length, 1)
+      t.equal(await holdOf(re.d, key, vs[0]!.versionId), 'ON', `recording ${id}: now under a hold`)
+    }
+    t.ok(a)
+  },
+)
+
+t.test("a purged recording's manifest is released once its remote copy is deleted", async (t) => {
+  const s = station(t)
+  const [old] = (await s.ingest(camera(t, [{ time: '20240110080000', seq: 1 }]))).ingested
+  setCategory(ctx(s), old!.id, 'patrol', 'routine')
+  // Offloaded before the purge, so the purge has a remote copy to delete (its deadline is long past: no retention on it).
+  const d = deps(t, s, settings(bucketName('release')))
+  await runOffloadOnce(d)
+  const key = keys.manifest(d.settings.prefix, old!.id)
+  t.equal(await holdOf(d, key, (await versionsOf(d, key))[0]!.versionId), 'ON', 'held while stored')
+  await runPurge({ db: s.db, vault: s.vault, policy: s.st.policy, now: new Date(), dryRun: false, actor: 'station:test-station', logger: silentLogger() })
+  const rep = await runOffloadOnce(d)
+  t.equal(rep.done.delete, 1, 'the remote copy is deleted')
+  const vs = await versionsOf(d, key)
+  t.equal(vs.length, 1)
+  t.not(await holdOf(d, key, vs[0]!.versionId), 'ON', 'then the manifest (with its tombstone) is written without a hold')
+  const m = JSON.parse(await d.s3.getText(key)) as { recording: { status: string } }
+  t.equal(m.recording.status, 'purged')
+  const re = await rebuild(t, d)
+  t.same([re.r.purged, re.r.manifestsMissing, re.r.manifestsUnprotected], [1, [], []], 'a released manifest without a hold is not a problem')
+  t.equal(await errorOf(plain.send(new DeleteObjectCommand({ Bucket: d.s3.bucket, Key: key, VersionId: vs[0]!.versionId }))), 'no error', 'it may go')
+  const again = await rebuild(t, d)
+  t.same([again.r.purged, again.r.manifestsMissing], [1, []], 'and its absence is not either: the tombstone is in the ledger segments')
+  t.same((await verifyVault(again.s.db, again.s.vault)).problems, [])
+})
+
+t.test(
+  'no eviction ahead of the lock: a lock change queued during an outage keeps the local copy',
+  { skip: !server.dir && 'needs the cluster folder (BODYVAULT_S3_DIR) to stop the gateway' },
+  async (t) => {
+    const s = station(t)
+    const [r] = (await s.ingest(camera(t, [{ time: ago(2), seq: 1 }]))).ingested
+    setCategory(ctx(s), r!.id, 'patrol', 'routine')
+    const set = settings(bucketName('evict'))
+    const d = deps(t, s, set)
+    await runOffloadOnce(d)
+    const row = () =>
+      s.db.prepare('SELECT retain_until AS until, legal_hold AS hold FROM offload_objects WHERE sha256 = ?').get(r!.sha256) as { until: string; hold: number }
+    t.ok(row().until, 'uploaded with a COMPLIANCE date (patrol: six months + grace)')
+
+    // Linked to an open case: the deadline becomes indefinite, the object needs a legal hold. The gateway is down.
+    createCase(ctx(s), { number: 'EV-1', type: 'penalty-general-procedure', title: null })
+    linkRecordings(ctx(s), 'EV-1', [r!.id], 'evidence')
+    await gateway(server, 'stop')
+    let up = false
+    t.teardown(async () => {
+      if (!up) await gateway(server, 'start')
+    })
+    const during = await runOffloadOnce({ ...d, settings: { ...set, cache: { keepDays: 0, maxBytes: null } } })
+    t.ok(during.outage, 'the pass met the outage')
+    t.ok(s.db.prepare("SELECT 1 FROM offload_queue WHERE op = 'lock' AND subject = ?").get(r!.sha256), 'the legal hold waits in the queue')
+    t.same(during.evicted, [], 'nothing evicted while the lock lags the deadline')
+    t.ok(existsSync(s.vault.objectPath(r!.sha256)), 'the local copy stays')
+    t.equal(eventsFor(s.db, `object:${r!.sha256}`).filter((e) => e.type === 'evicted').length, 0)
+
+    await gateway(server, 'start')
+    up = true
+    const after = await runOffloadOnce({ ...d, settings: { ...set, cache: { keepDays: 0, maxBytes: null } } })
+    t.equal(after.done.lock, 1, 'the hold is placed once the gateway is back')
+    t.equal(row().hold, 1)
+    t.same(
+      after.evicted.map((e) => e.sha256),
+      [r!.sha256],
+      'and only then the local copy goes',
+    )
+    const { key, v } = s.db.prepare('SELECT key, version_id AS v FROM offload_objects WHERE sha256 = ?').get(r!.sha256) as { key: string; v: string }
+    t.equal(await holdOf(d, key, v), 'ON')
+    t.same((await verifyVault(s.db, s.vault)).problems, [])
+  },
+)
+
+t.test('restore-object: an evicted object comes back hashed, with a fetched-back event; unknown ones are refused', async (t) => {
+  const s = station(t)
+  const [a, b] = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2 },
+      ]),
+    )
+  ).ingested
+  const d = deps(t, s, settings(bucketName('restore'), { keepDays: 0, maxBytes: null }))
+  await runOffloadOnce(d)
+  t.notOk(existsSync(s.vault.objectPath(a!.sha256)), 'evicted')
+  const targets = restoreTargets(s.db, [String(a!.id), b!.sha256])
+  t.same(
+    targets.map((x) => [x.sha256, x.role]),
+    [
+      [a!.sha256, 'original'],
+      [b!.sha256, 'object'],
+    ],
+  )
+  const out = await restoreObjects({ db: s.db, vault: s.vault, s3: d.s3, logger: silentLogger() }, targets.slice(0, 1), 'user:clerk.li')
+  t.same(
+    out.map((o) => o.status),
+    ['fetched'],
+  )
+  t.equal(sha256File(s.vault.objectPath(a!.sha256)), a!.sha256, 'the bytes hash to the recording')
+  const ev = eventsFor(s.db, `object:${a!.sha256}`).at(-1)!
+  t.match(ev, { type: 'fetched-back', actor: 'user:clerk.li', payload: { sha256: a!.sha256, reason: 'restore-object' } }, 'recorded, naming the person')
+  t.same(
+    (await restoreObjects({ db: s.db, vault: s.vault, s3: d.s3, logger: silentLogger() }, targets.slice(0, 1), 'user:clerk.li')).map((o) => o.status),
+    ['local'],
+    'a second time: already local, no second event',
+  )
+  t.equal(eventsFor(s.db, `object:${a!.sha256}`).filter((e) => e.type === 'fetched-back').length, 1)
+  t.same((await verifyVault(s.db, s.vault)).problems, [], 'verify: the ledger says it is local, and it is')
+  t.throws(() => restoreTargets(s.db, ['999']), { code: 'RECORDING_NOT_FOUND' })
+  t.throws(() => restoreTargets(s.db, ['ab'.repeat(32)]), { code: 'OBJECT_MISSING' })
+  t.throws(() => restoreTargets(s.db, ['a1']), { code: 'USAGE' })
+  // Evicted again by the cache policy: an evicted event after the fetched-back one, and verify accepts it gone.
+  await runOffloadOnce(d)
+  t.notOk(existsSync(s.vault.objectPath(a!.sha256)))
+  t.equal(eventsFor(s.db, `object:${a!.sha256}`).at(-1)!.type, 'evicted')
+  t.same((await verifyVault(s.db, s.vault)).problems, [])
+})
