@@ -120,13 +120,14 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | CheckpointSigners 
 }
 
 /** The seq of the last `catalog-rebuilt` event (reindex --from-s3), 0 when there is none. */
-function lastRebuild(db: Db): number {
+export function lastRebuild(db: Db): number {
   let seq = 0
   for (const ev of storedEventsOfType(db, ['catalog-rebuilt'])) seq = ev.seq
   return seq
 }
 
-function checkpointEventsAfter(db: Db, seq: number): boolean {
+/** Whether a `checkpoint` event follows event `seq`. */
+export function checkpointEventsAfter(db: Db, seq: number): boolean {
   for (const ev of storedEventsOfType(db, ['checkpoint'])) if (ev.seq > seq) return true
   return false
 }
