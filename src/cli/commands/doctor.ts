@@ -1,4 +1,4 @@
-import { constants as C, accessSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { constants as C, accessSync, existsSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
@@ -61,24 +61,28 @@ function ownership(dataDir: string): Check {
   return { check: 'ownership', ok: false, detail: `${list}: the daemon runs as ${who} and cannot write them: chown -R ${who}: ${dataDir}` }
 }
 
-/** The key file is the one the ledger's chain of keys (or the latest checkpoint) names, and the daemon's user can read it, mode 600. */
+/** The daemon's user can read the key file, mode 600, and it is the key the ledger's chain of keys (or the latest checkpoint) names. */
 function keyCheck(st: Station, chain: KeyChain): Check {
   const path = stationKeyPath(st.cfg.dataDir)
-  const k = checkKeyFile(st.db, st.cfg.dataDir, st.cfg.station.id, { chain })
-  if (k.problem) return { check: 'station key', ok: false, detail: `${k.problem}: ${k.remedy ?? KEY_REMEDY}` }
-  if (!k.key) return { check: 'station key', ok: true, detail: `none yet: the daemon makes ${path} at its first start` }
-  const s = statSync(path)
-  if ((s.mode & 0o077) !== 0) return { check: 'station key', ok: false, detail: `${path} has mode ${(s.mode & 0o777).toString(8)}: chmod 600 it` }
-  try {
-    accessSync(path, C.R_OK)
-  } catch {
-    return {
-      check: 'station key',
-      ok: false,
-      detail: `${path} cannot be read by ${userName(process.getuid?.() ?? -1)}: chown ${userName(statSync(st.cfg.dataDir).uid)} it`,
+  const me = userName(process.getuid?.() ?? -1)
+  if (existsSync(path)) {
+    const s = statSync(path)
+    if ((s.mode & 0o077) !== 0) return { check: 'station key', ok: false, detail: `${path} has mode ${(s.mode & 0o777).toString(8)}: chmod 600 it` }
+    try {
+      accessSync(path, C.R_OK)
+    } catch {
+      return { check: 'station key', ok: false, detail: `${path} cannot be read by ${me}: chown ${userName(statSync(st.cfg.dataDir).uid)} it` }
     }
   }
-  return { check: 'station key', ok: true, detail: `${path}, fingerprint ${k.key.fingerprint}, mode 600, readable by ${userName(process.getuid?.() ?? -1)}` }
+  let k: ReturnType<typeof checkKeyFile>
+  try {
+    k = checkKeyFile(st.db, st.cfg.dataDir, st.cfg.station.id, { chain })
+  } catch (err) {
+    return { check: 'station key', ok: false, detail: errorMessage(err) }
+  }
+  if (k.problem) return { check: 'station key', ok: false, detail: `${k.problem}: ${k.remedy ?? KEY_REMEDY}` }
+  if (!k.key) return { check: 'station key', ok: true, detail: `none yet: the daemon makes ${path} at its first start` }
+  return { check: 'station key', ok: true, detail: `${path}, fingerprint ${k.key.fingerprint}, mode 600, readable by ${me}` }
 }
 
 /** The vault marker (data/vault.json) names this vault. */
