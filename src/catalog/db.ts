@@ -14,10 +14,11 @@ export function isCatalogDamage(err: unknown): boolean {
 }
 
 /** The error a damaged catalog file gets everywhere: what happened and the way out, never a stack trace. */
-export function catalogCorrupt(path: string, detail: string): BodyvaultError {
+export function catalogCorrupt(path: string, detail: string, cause?: unknown): BodyvaultError {
   return new BodyvaultError(
     'CATALOG_CORRUPT',
     `the catalog ${path} is damaged (${detail}): stop the station, move the file aside (keep it for analysis), then restore catalog.db from a backup or rebuild it with bodyvault reindex --from-s3`,
+    cause === undefined ? undefined : { cause },
   )
 }
 
@@ -34,7 +35,7 @@ export function openCatalog(path: string, opts: { readonly?: boolean } = {}): Db
     return prepareCatalog(db, path, opts)
   } catch (err) {
     if (db?.open) db.close()
-    if (isCatalogDamage(err)) throw catalogCorrupt(path, errorMessage(err))
+    if (isCatalogDamage(err)) throw catalogCorrupt(path, errorMessage(err), err)
     throw err
   }
 }

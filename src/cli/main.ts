@@ -133,7 +133,7 @@ export async function run(argv: string[]): Promise<void> {
   } catch (caught) {
     if (errnoCode(caught) === 'EPIPE') return
     // A damaged catalog page met by any command: the way out, never a stack trace.
-    const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught)) : caught
+    const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught), caught) : caught
     if (err instanceof BodyvaultError) {
       io.stderr(`bodyvault: ${err.code}: ${oneLine(err.message)}\n`)
       if (verbose && err.cause instanceof Error && err.cause.stack) io.stderr(`${err.cause.stack}\n`)

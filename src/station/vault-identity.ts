@@ -164,7 +164,7 @@ export function openVault(o: OpenVaultOptions): Db {
     return db
   } catch (err) {
     db.close()
-    if (isCatalogDamage(err)) throw catalogCorrupt(vault.catalogPath, errorMessage(err))
+    if (isCatalogDamage(err)) throw catalogCorrupt(vault.catalogPath, errorMessage(err), err)
     throw err
   }
 }
