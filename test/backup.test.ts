@@ -48,10 +48,9 @@ t.test('backup', async (t) => {
     const s = station(t)
     t.equal((await s.ingest(camA)).state, 'complete')
     t.notOk(s.st.checkpoint().error, 'a checkpoint, so there is a key')
-    // State files of other parts (a checkpoint log, a vault marker) and what must stay behind.
+    // State files: the real ones (the checkpoint log, the vault marker, the key), one of a part to come, and what must stay behind.
     mkdirSync(join(s.dataDir, 'anchors'))
     writeFileSync(join(s.dataDir, 'anchors', 'checkpoints.log'), 'line 1\n')
-    writeFileSync(join(s.dataDir, 'vault.json'), '{"id":"x"}\n')
     mkdirSync(join(s.dataDir, 'run'), { recursive: true })
     writeFileSync(join(s.dataDir, 'run', 'status.secret'), 'secret')
     writeFileSync(join(s.dataDir, 'staging', '1-half.part'), 'half')
@@ -64,7 +63,7 @@ t.test('backup', async (t) => {
     t.same(objectNames(target).sort(), objectNames(s.dataDir).sort(), 'every object, under its hash')
     t.same(
       full.stateFiles.copied,
-      ['anchors/checkpoints.log', 'keys/station.ed25519', 'vault.json'],
+      ['anchors/checkpoints.log', 'checkpoints.log', 'keys/station.ed25519', 'vault.json'],
       'state files found by walking, run/ staging/ snapshots/ left out',
     )
     t.equal(statSync(join(target, 'keys', 'station.ed25519')).mode & 0o777, 0o600, 'the key keeps its mode')

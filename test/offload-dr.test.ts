@@ -88,7 +88,7 @@ async function holdOf(d: OffloadDeps, key: string, versionId: string): Promise<s
 
 /** A rebuild of `from`'s bucket into a fresh data dir. */
 async function rebuild(t: Test, d: OffloadDeps): Promise<{ s: TestStation; r: Awaited<ReturnType<typeof reindexFromS3>>; d: OffloadDeps }> {
-  const s = station(t)
+  const s = station(t, undefined, { rebuildCatalog: true }) // an empty catalog, as reindex opens it (no vault-created event)
   const d2 = deps(t, s, d.settings)
   const r = await reindexFromS3({ db: s.db, vault: s.vault, s3: d2.s3, settings: d2.settings, stationId: 'test-station', logger: silentLogger() })
   return { s, r, d: d2 }
