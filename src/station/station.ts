@@ -10,8 +10,8 @@ import { anchorOnce } from '../anchor/job.js'
 import { witnessPeers } from '../anchor/settings.js'
 import { Witness } from '../anchor/witness.js'
 import { loadProfiles, type DockingProfile } from '../camera/profile.js'
-import type { Db } from '../catalog/db.js'
-import { BodyvaultError } from '../common/errors.js'
+import { catalogCorrupt, isCatalogDamage, type Db } from '../catalog/db.js'
+import { BodyvaultError, errorMessage } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/log.js'
 import { loadConfigWithSources, type Config } from '../config/load.js'
 import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
@@ -133,7 +133,8 @@ export function openStation(opts: StationOptions = {}): Station {
     })
   } catch (err) {
     lock?.release()
-    throw err
+    // A damaged file met before openVault (the snapshot before a migration reads it): the same way out.
+    throw isCatalogDamage(err) ? catalogCorrupt(vault.catalogPath, errorMessage(err), err) : err
   }
   const policy = retentionPolicy(cfg)
   const ingestContext: IngestContext = {
