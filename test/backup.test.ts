@@ -48,11 +48,9 @@ t.test('backup', async (t) => {
     const s = station(t)
     t.equal((await s.ingest(camA)).state, 'complete')
     t.notOk(s.st.checkpoint().error, 'a checkpoint, so there is a key')
-    // State files of other parts (the real checkpoint log beside the catalog, made by the checkpoint; made-up ones
-    // in a folder and at the top) and what must stay behind.
+    // State files: the real ones (the checkpoint log, the vault marker, the key), one of a part to come, and what must stay behind.
     mkdirSync(join(s.dataDir, 'anchors'))
     writeFileSync(join(s.dataDir, 'anchors', 'checkpoints.log'), 'line 1\n')
-    writeFileSync(join(s.dataDir, 'vault.json'), '{"id":"x"}\n')
     mkdirSync(join(s.dataDir, 'run'), { recursive: true })
     writeFileSync(join(s.dataDir, 'run', 'status.secret'), 'secret')
     writeFileSync(join(s.dataDir, 'staging', '1-half.part'), 'half')

@@ -79,36 +79,36 @@ t.test('the station key: made once, mode 0600, same key on every load, refused w
 })
 
 t.test('writeCheckpoint, maybeCheckpoint and the policy', async (t) => {
-  const s = station(t)
+  const s = station(t) // event 1: vault-created
   const key = loadOrCreateStationKey(s.dataDir, 'test-station')
   t.equal(latestCheckpoint(s.db), undefined)
   events(s, 5)
   const a = writeCheckpoint(s.db, key)
   t.ok(a.created)
-  t.equal(a.checkpoint.treeSize, 5)
-  t.equal(a.checkpoint.rootHash, LedgerTree.for(s.db).rootAt(5).toString('hex'))
+  t.equal(a.checkpoint.treeSize, 6)
+  t.equal(a.checkpoint.rootHash, LedgerTree.for(s.db).rootAt(6).toString('hex'))
   const again = writeCheckpoint(s.db, key)
   t.notOk(again.created, 'nothing new: the latest is returned')
   t.equal(again.checkpoint.id, a.checkpoint.id)
   const note = parseSignedNote(a.checkpoint.note)
   t.ok(findValidSignature(note, key.publicKey, key.name))
-  t.same(parseCheckpointBody(note.text).treeSize, 5)
+  t.same(parseCheckpointBody(note.text).treeSize, 6)
   t.throws(() => s.db.prepare('UPDATE checkpoints SET tree_size = 4').run(), /append-only/)
   t.throws(() => s.db.prepare('DELETE FROM checkpoints').run(), /append-only/)
 
-  // Each checkpoint is also an event (6: the checkpoint of 5), which does not count as growth.
-  t.match(eventAt(s.db, 6), { type: 'checkpoint', subject: `checkpoint:${a.checkpoint.id}`, payload: { treeSize: 5, note: a.checkpoint.note } })
+  // Each checkpoint is also an event (7: the checkpoint of 6), which does not count as growth.
+  t.match(eventAt(s.db, 7), { type: 'checkpoint', subject: `checkpoint:${a.checkpoint.id}`, payload: { treeSize: 6, note: a.checkpoint.note } })
   const policy = { checkpointEvery: 10, checkpointMinutes: 5 }
   const t0 = new Date(Date.parse(a.checkpoint.createdAt))
   t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 3_600_000) }), undefined, 'only its own checkpoint event since: never due')
   events(s, 3)
   t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 60_000) }), undefined, '3 events, 1 minute: not due')
   const due = maybeCheckpoint(s.db, key, policy, { now: new Date(t0.getTime() + 5 * 60_000) })
-  t.equal(due?.treeSize, 9, '5 minutes and the ledger grew: due')
+  t.equal(due?.treeSize, 10, '5 minutes and the ledger grew: due')
   events(s, 9)
   t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) }), undefined, '9 events and the checkpoint event: not 10')
   events(s, 1)
-  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) })?.treeSize, 20, '10 events: due at once')
+  t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt)) })?.treeSize, 21, '10 events: due at once')
   t.equal(maybeCheckpoint(s.db, key, policy, { now: new Date(Date.parse(due!.createdAt) + 3_600_000) }), undefined, 'an hour later with nothing new: not due')
   t.notOk(writeCheckpoint(s.db, key).created, 'writeCheckpoint: nothing but checkpoint events since the latest, nothing new')
   const now = new Date('2026-01-01T00:10:00Z')
@@ -128,28 +128,28 @@ t.test('the daemon timer: key made at start, checkpoints when due, a last one at
   t.ok(readStationPublicKey(s.dataDir), 'the key exists from the start')
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [2],
-    'the first events are checkpointed at once',
+    [3],
+    'the first events (vault-created and 2) are checkpointed at once',
   )
   events(s, 2)
   await new Promise((r) => setTimeout(r, 120))
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [2],
+    [3],
     '2 new events < checkpointEvery: not yet',
   )
   events(s, 1)
   await new Promise((r) => setTimeout(r, 120))
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [2, 6],
+    [3, 7],
     '3 new events (and the first checkpoint event): signed by the timer',
   )
   events(s, 1)
   cps.stop()
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [2, 6, 8],
+    [3, 7, 9],
     'and at stop',
   )
   t.same(checkStationCheckpoints(s.db, s.dataDir), [])
@@ -164,17 +164,17 @@ t.test('checkpoints stay consistent across restarts', async (t) => {
   key = loadOrCreateStationKey(s.dataDir, 'test-station')
   events(s, 6, 'b')
   const b = writeCheckpoint(s.db, key).checkpoint
-  t.same([a.treeSize, b.treeSize], [7, 14])
+  t.same([a.treeSize, b.treeSize], [8, 15], 'vault-created and 7, then the checkpoint event and 6 more')
   const tree = LedgerTree.for(s.db)
   for (const c of [a, b]) t.ok(findValidSignature(parseSignedNote(c.note), key.publicKey), `checkpoint ${c.id} verifies`)
   t.ok(
-    verifyConsistency(7, 14, tree.consistencyProof(7, 14), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')),
+    verifyConsistency(8, 15, tree.consistencyProof(8, 15), Buffer.from(a.rootHash, 'hex'), Buffer.from(b.rootHash, 'hex')),
     'consistency proof from the first to the second',
   )
   t.same(checkStationCheckpoints(s.db, s.dataDir), [])
   t.same(
     listCheckpoints(s.db).map((c) => c.treeSize),
-    [7, 14],
+    [8, 15],
   )
 })
 
@@ -239,31 +239,39 @@ t.test('verify catches checkpoints deleted, edited, signed by another key, and a
   t.match(problems().join('\n'), /^checkpoint:3 checkpoints 2\.\.2 are missing/m)
   t.match(
     problems().join('\n'),
-    /^checkpoint:2 ledger event 10 records checkpoint 2 \(9 events\) but the catalog has no such row: it was deleted/m,
+    /^checkpoint:2 ledger event 11 records checkpoint 2 \(10 events\) but the catalog has no such row: it was deleted/m,
     'its event says so too',
   )
 
   raw(s, (db) =>
-    db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '14' || char(10), char(10) || '13' || char(10)), tree_size = 13 WHERE id = 3").run(),
+    db.prepare("UPDATE checkpoints SET note = replace(note, char(10) || '15' || char(10), char(10) || '14' || char(10)), tree_size = 14 WHERE id = 3").run(),
   )
   t.match(problems().join('\n'), /checkpoint:3 signature does not verify with the station key/)
 
   const other = loadOrCreateStationKey(tempDir(t), 'test-station')
-  const root12 = LedgerTree.build(s.db).rootAt(12)
-  const forged = signCheckpoint(other, 12, root12)
+  const root13 = LedgerTree.build(s.db).rootAt(13)
+  const forged = signCheckpoint(other, 13, root13)
   raw(s, (db) =>
     db
-      .prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (12, ?, ?, ?, ?, ?)')
-      .run(root12.toString('hex'), other.name, other.keyId.toString('hex'), forged, new Date().toISOString()),
+      .prepare('INSERT INTO checkpoints (tree_size, root_hash, origin, key_id, note, created_at) VALUES (13, ?, ?, ?, ?, ?)')
+      .run(root13.toString('hex'), other.name, other.keyId.toString('hex'), forged, new Date().toISOString()),
   )
   t.match(problems().join('\n'), /checkpoint:4 signature does not verify with the station key .* signed by another key/)
   t.match(problems().join('\n'), /checkpoint:4 the checkpoint row has no checkpoint event in the ledger/, 'and a row without its event was added by hand')
 
-  // The attacker replaces the station key file: the old checkpoints no longer verify.
+  // The attacker removes, then replaces the station key file. The checkpoints are checked with the
+  // public keys the ledger names (the chain of keys), so they keep their verdicts; the key file is a
+  // problem of its own, and nothing is signed with it.
+  const before = problems()
+  const keyProblems = async (): Promise<string[]> =>
+    (await verifyVault(s.db, s.vault)).problems.filter((p) => p.kind === 'key').map((p) => `${p.subject} ${p.detail}`)
   unlinkSync(stationKeyPath(s.dataDir))
-  t.match(problems(), [/^checkpoints 3 checkpoint\(s\) are stored but the station key .* is missing/])
+  t.same(problems(), before, 'the checkpoints need no key file')
+  t.match(await keyProblems(), [/^station-key the station key file .* is missing, but the ledger names key [0-9a-f]{16}… \(event 1, created\)/])
   loadOrCreateStationKey(s.dataDir, 'test-station')
-  t.equal(problems().filter((p) => /signature does not verify/.test(p)).length, 3, 'every checkpoint fails with a new key')
+  t.same(problems(), before, 'a new key file changes nothing')
+  t.match(await keyProblems(), [/^station-key the station key file .* holds key [0-9a-f]{16}…, not the key the ledger names/])
+  t.throws(() => writeCheckpoint(s.db, s.st.key()), { code: 'KEY_MISMATCH' }, 'and it signs nothing')
 })
 
 t.test('a catalog rebuilt from the ledger alone (reindex --from-s3): its checkpoint events need no rows, and still catch a rewrite', async (t) => {
@@ -274,7 +282,7 @@ t.test('a catalog rebuilt from the ledger alone (reindex --from-s3): its checkpo
   events(s, 2, 'b')
   writeCheckpoint(s.db, key)
   // As reindex does: the chain verbatim into an empty data dir (no checkpoint rows, no key, no log), then catalog-rebuilt.
-  const r = station(t)
+  const r = station(t, undefined, { rebuildCatalog: true })
   restoreEvents(r.db, eventsAfter(s.db, 0, 1000))
   appendEvent(r.db, {
     type: 'catalog-rebuilt',
@@ -294,7 +302,7 @@ t.test('a catalog rebuilt from the ledger alone (reindex --from-s3): its checkpo
     },
   })
   t.equal(countEvents(r.db, ['checkpoint']), 2)
-  t.same(checkStationCheckpoints(r.db, r.dataDir), [], 'without the key (reindex does not restore it) there is nothing to check yet')
+  t.same(checkStationCheckpoints(r.db, r.dataDir), [], 'without the key file (reindex does not restore it): checked with the chain of keys in the ledger')
   t.same(checkCheckpoints(r.db, key.publicKey), [], 'with it: the events match the tree, and no row is asked for')
   const next = writeCheckpoint(r.db, key).checkpoint
   t.equal(next.id, 1, 'the checkpoint ids start again')
@@ -351,7 +359,7 @@ t.test('CLI: ingest signs a checkpoint; checkpoint and key show print them', asy
   t.ok(findValidSignature(parseSignedNote(c.note), Buffer.from(k.publicKeyHex, 'hex')))
   t.match(cli(['key', 'show', '--pem'], env).stdout, /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/)
   t.match(cli(['key', 'show'], env).stdout, /key name +bodyvault\/station-01\nkey id +[0-9a-f]{8}\nvkey/)
-  t.match(cli(['key', 'rotate'], env), { code: 2, stderr: /key takes one subcommand: show/ })
+  t.match(cli(['key', 'turn'], env), { code: 2, stderr: /key takes one subcommand: show, rotate or replace/ })
   t.match(
     cli(['checkpoint'], env).stdout,
     /^checkpoint 1 \(signed .*\): \d+ events, root [0-9a-f]{64}, key [0-9a-f]{8}\nanchoring: log file \(checkpoint 1, \d+ events: log file\)\n\nbodyvault\/station-01\n\d+\n/,

@@ -85,18 +85,18 @@ t.test('errors are one line with a stable code; a stack trace only with --verbos
   writeFileSync(file, 'x')
   t.match(cli(['ingest', file]), { code: 2, stderr: /^bodyvault: INGEST_SOURCE: \S+ is not a folder/ })
   t.match(cli(['frobnicate']), { code: 2, stderr: /^bodyvault: USAGE: unknown command "frobnicate" \(bodyvault help lists every command\)\n$/ })
-  // Something no one foresaw: a catalog that is not a database.
+  // A catalog that is not a database: the way out (issue 12), never a stack trace.
   const data = join(dir, 'data')
   mkdirSync(data)
   writeFileSync(join(data, 'catalog.db'), 'this is not SQLite, not at all, and long enough to have a header'.repeat(4))
   const bad = cli(['recordings'], { BODYVAULT_DATA_DIR: data })
   t.equal(bad.code, 3)
-  t.match(bad.stderr, /^bodyvault: INTERNAL: unexpected error: file is not a database \(run again with --verbose for the stack trace\)\n$/)
+  t.match(bad.stderr, /^bodyvault: CATALOG_CORRUPT: the catalog \S+catalog\.db is damaged \(file is not a database\): .*reindex --from-s3\n$/)
   t.notMatch(bad.stderr, /\n\s+at /, 'no stack trace')
   t.match(
     cli(['recordings', '--verbose'], { BODYVAULT_DATA_DIR: data }).stderr,
-    /INTERNAL: unexpected error: file is not a database\n.*\n\s+at /,
-    '--verbose: the stack',
+    /CATALOG_CORRUPT: .*\n.*file is not a database\n\s+at /,
+    '--verbose: the stack of its cause',
   )
 })
 

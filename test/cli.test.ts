@@ -55,8 +55,8 @@ t.test('ingest --json, again, recordings filters, verify --json, exit codes', as
   const v = cli(['verify', '--json'], env)
   t.equal(v.code, 0)
   const vr = JSON.parse(v.stdout) as { ok: boolean; checked: { objects: number; events: number }; problems: unknown[] }
-  // 2 ingested and 2 ingest-session-ended, and the checkpoint each ingest signed at its end (a `checkpoint` event each).
-  t.same([vr.ok, vr.checked.objects, vr.checked.events, vr.problems], [true, 2, 6, []])
+  // vault-created, 2 ingested and 2 ingest-session-ended, and the checkpoint each ingest signed at its end (a `checkpoint` event each).
+  t.same([vr.ok, vr.checked.objects, vr.checked.events, vr.problems], [true, 2, 7, []])
 
   const missing = cli(['ingest', join(dir, 'nope')], env)
   t.not(missing.code, 0)

@@ -168,7 +168,16 @@ export interface RunningDaemon {
  */
 export async function startDaemon(
   t: Teardown,
-  o: { dataDir: string; roots: string[]; configDir: string; config?: Record<string, unknown>; docking?: Record<string, unknown>; port?: number },
+  o: {
+    dataDir: string
+    roots: string[]
+    configDir: string
+    config?: Record<string, unknown>
+    docking?: Record<string, unknown>
+    port?: number
+    /** How long to wait for it to listen (default 30 s; a loaded machine may need more). */
+    listenMs?: number
+  },
 ): Promise<RunningDaemon> {
   const port = o.port ?? (await freePort())
   const cfgFile = join(o.configDir, `daemon-${port}.json`)
@@ -207,7 +216,7 @@ export async function startDaemon(
       return (await fetch(`${url}/healthz`)).ok
     },
     'the daemon to listen',
-    30_000,
+    o.listenMs ?? 30_000,
   )
   return {
     url,

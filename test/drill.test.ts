@@ -6,7 +6,7 @@
 // original and an export work, docking resumes, and the ledger goes on as
 // the same chain. It prints the drill's figures.
 import { createHash, randomBytes } from 'node:crypto'
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t from 'tap'
@@ -136,12 +136,9 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
 
   const phase = (what: string): void => t.comment(`${what}: ${((Date.now() - started) / 1000).toFixed(0)} s`)
   phase('the station docked, made its media, filed cases and holds, offloaded')
-  // ---- 2. The disk is lost; the station key was backed up on its own (install.md: the key is in no bucket).
-  const keyBackup = join(dir, 'key-backup')
-  cpSync(join(data1, 'keys'), keyBackup, { recursive: true })
+  // ---- 2. The disk is lost. The station key is in no bucket: its backup is kept apart (install.md, "A station lost").
+  const keyBackup = readFileSync(join(data1, 'keys', 'station.ed25519'))
   rmSync(data1, { recursive: true, force: true })
-  // The new data dir starts with the backed-up key, so the rebuilt station signs on under the same key.
-  cpSync(keyBackup, join(data2, 'keys'), { recursive: true })
 
   // ---- 3. A new data dir, rebuilt from the bucket alone.
   const t0 = Date.now()
@@ -166,6 +163,9 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
   })
   t.equal(rr.objects.checked, rr.objects.remote)
   t.match(rr.notRestored.join('\n'), /1 API token\(s\)/, 'it says what it could not restore')
+  // The key file put back from its backup: without it nothing is signed and start refuses (KEY_MISMATCH).
+  mkdirSync(join(data2, 'keys'), { recursive: true, mode: 0o700 })
+  writeFileSync(join(data2, 'keys', 'station.ed25519'), keyBackup, { mode: 0o600 })
   const v = cli(['verify', '--json'], e2)
   t.equal(v.code, 0, v.stdout)
   t.same((JSON.parse(v.stdout) as { problems: unknown[] }).problems, [], 'verify is clean: chain, recordings, cases, holds, deadlines, media, remote copies')
@@ -275,6 +275,8 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
     "SELECT count(*) FROM (SELECT sha256 FROM recordings WHERE status = 'stored' UNION SELECT d.sha256 FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE r.status = 'stored')",
   )
   t.equal(full.objects.fetched, needed, `--fetch brings every original and derivative back (${needed} objects)`)
+  mkdirSync(join(data3, 'keys'), { recursive: true, mode: 0o700 })
+  writeFileSync(join(data3, 'keys', 'station.ed25519'), keyBackup, { mode: 0o600 })
   const v3 = cli(['verify', '--json'], { BODYVAULT_CONFIG: cfgFile, BODYVAULT_DATA_DIR: data3 })
   t.equal(v3.code, 0, v3.stdout)
   t.comment(`reindex --fetch: ${full.objects.fetched} objects, ${(full.objects.fetchedBytes / 1e6).toFixed(1)} MB in ${(full.durationMs / 1000).toFixed(1)} s`)

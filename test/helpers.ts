@@ -80,12 +80,13 @@ export interface TestStation {
 }
 
 /** A data dir with a catalog, and ingest wired as the station wires it. */
-export function station(t: { teardown: (fn: () => void) => void }, dataDir?: string): TestStation {
+export function station(t: { teardown: (fn: () => void) => void }, dataDir?: string, first: { rebuildCatalog?: boolean } = {}): TestStation {
   const dir = dataDir ?? tempDir(t, 'bv-data-')
   const config = testConfig(dir)
   assertPinned(config, 'a test station')
-  const open = (): Station => openStation({ config, logger: silentLogger() })
-  let st = open()
+  const open = (o: { rebuildCatalog?: boolean } = {}): Station => openStation({ config, logger: silentLogger(), ...o })
+  // rebuildCatalog: an empty catalog as reindex --from-s3 opens it (no vault-created event), for the first open only.
+  let st = open(first)
   const s: TestStation = {
     dataDir: dir,
     get st() {

@@ -3,7 +3,7 @@
 // S3 client is refused), a rebuild notices what was deleted or hidden
 // anyway, a lock change waiting out an outage keeps the local copy, and an
 // evicted object comes back by hand with its event.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DeleteObjectCommand, GetObjectLegalHoldCommand, S3Client } from '@aws-sdk/client-s3'
@@ -88,10 +88,14 @@ async function holdOf(d: OffloadDeps, key: string, versionId: string): Promise<s
 
 /** A rebuild of `from`'s bucket into a fresh data dir. */
 async function rebuild(t: Test, d: OffloadDeps): Promise<{ s: TestStation; r: Awaited<ReturnType<typeof reindexFromS3>>; d: OffloadDeps }> {
-  const s = station(t)
+  const s = station(t, undefined, { rebuildCatalog: true }) // an empty catalog, as reindex opens it (no vault-created event)
   const d2 = deps(t, s, d.settings)
   const r = await reindexFromS3({ db: s.db, vault: s.vault, s3: d2.s3, settings: d2.settings, stationId: 'test-station', logger: silentLogger() })
-  return { s, r, d: d2 }
+  // As after `bodyvault reindex`: the key file put back from its backup (it is in no bucket), and the vault opened again (its marker written).
+  mkdirSync(join(s.dataDir, 'keys'), { recursive: true, mode: 0o700 })
+  writeFileSync(join(s.dataDir, 'keys', 'station.ed25519'), readFileSync(join(d.vault.dataDir, 'keys', 'station.ed25519')), { mode: 0o600 })
+  s.reopen()
+  return { s, r, d: { ...d2, db: s.db, vault: s.vault } }
 }
 
 t.test('manifests are held: a plain client cannot delete them, a delete marker hides nothing from a rebuild, one version per key', async (t) => {

@@ -453,6 +453,9 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
   })
   const after = JSON.parse(cli(['recordings', '--json'], e2).stdout) as Record<string, unknown>[]
   t.same(after, before, 'every recording, field by field: ids, hashes, sizes, categories, cases, status')
+  // The station key is in no bucket: the new data dir has none, and verify says so; put back from its backup, all is well.
+  t.match(cli(['verify'], e2), { code: 1, stdout: /^key\tstation-key\t.*is missing/m }, 'the key is not in the bucket')
+  restoreKey(join(dir, 'data1'), join(dir, 'data2'))
   const v = cli(['verify', '--json'], e2)
   t.equal(v.code, 0, v.stdout)
   t.same((JSON.parse(v.stdout) as { problems: unknown[] }).problems, [], 'the rebuilt catalog verifies: chain, rows, remote-only objects on the record')
@@ -470,5 +473,12 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
     const path = join(dir, 'data3', 'objects', sha.slice(0, 2), sha)
     t.equal(createHash('sha256').update(readFileSync(path)).digest('hex'), sha, `recording ${String(rec.id)}: the bytes hash to its SHA-256`)
   }
+  restoreKey(join(dir, 'data1'), join(dir, 'data3'))
   t.equal(cli(['verify'], e3).code, 0)
 })
+
+/** The station key file copied from one data dir to another, as a restore from the key's backup does (mode 0600). */
+function restoreKey(from: string, to: string): void {
+  mkdirSync(join(to, 'keys'), { recursive: true, mode: 0o700 })
+  writeFileSync(join(to, 'keys', 'station.ed25519'), readFileSync(join(from, 'keys', 'station.ed25519')), { mode: 0o600 })
+}

@@ -74,7 +74,7 @@ t.test('a catalog row edited (officer id)', async (t) => {
   raw(s, "UPDATE recordings SET officer_id = '999999' WHERE id = 2")
   const p = await problems(s)
   t.equal(p.length, 1)
-  t.match(p[0], /^catalog-mismatch recording:2 officerId is "999999" in the catalog but "012345" in ledger event 2/)
+  t.match(p[0], /^catalog-mismatch recording:2 officerId is "999999" in the catalog but "012345" in ledger event 3/)
 })
 
 t.test('a catalog row deleted, and a row added without an event', async (t) => {
@@ -96,10 +96,11 @@ t.test('a catalog row deleted, and a row added without an event', async (t) => {
 
 t.test('a ledger event edited, even with its own hash recomputed', async (t) => {
   const { s } = await setup(t)
-  raw(s, `UPDATE events SET payload = replace(payload, '"officerId":"012345"', '"officerId":"999999"') WHERE seq = 1`)
+  // Event 1 is the vault's own (vault-created): the recordings' ingested events are 2, 3 and 4.
+  raw(s, `UPDATE events SET payload = replace(payload, '"officerId":"012345"', '"officerId":"999999"') WHERE seq = 2`)
   let p = await problems(s)
   t.ok(
-    p.some((x) => /^ledger event:1 hash does not match its content/.test(x)),
+    p.some((x) => /^ledger event:2 hash does not match its content/.test(x)),
     'edit caught by the chain',
   )
   t.ok(
@@ -108,7 +109,7 @@ t.test('a ledger event edited, even with its own hash recomputed', async (t) => 
   )
   // An attacker who also recomputes that event's hash breaks the next link.
   const { chainHash } = await import('../src/ledger/canonical.js')
-  const row = s.db.prepare('SELECT * FROM events WHERE seq = 1').get() as {
+  const row = s.db.prepare('SELECT * FROM events WHERE seq = 2').get() as {
     seq: number
     type: string
     at: string
@@ -118,19 +119,19 @@ t.test('a ledger event edited, even with its own hash recomputed', async (t) => 
     prev_hash: string
   }
   const h = chainHash(row.prev_hash, { ...row, payload: JSON.parse(row.payload) as Record<string, unknown> })
-  raw(s, `UPDATE events SET hash = '${h}' WHERE seq = 1`)
+  raw(s, `UPDATE events SET hash = '${h}' WHERE seq = 2`)
   p = await problems(s)
   t.ok(
-    p.some((x) => /^ledger event:2 prev_hash .* does not link/.test(x)),
+    p.some((x) => /^ledger event:3 prev_hash .* does not link/.test(x)),
     'the next event no longer links',
   )
 })
 
 t.test('a ledger event deleted', async (t) => {
   const { s } = await setup(t)
-  raw(s, 'DELETE FROM events WHERE seq = 2')
+  raw(s, 'DELETE FROM events WHERE seq = 3')
   const p = await problems(s)
-  t.ok(p.some((x) => /^ledger event:3 events 2\.\.2 are missing/.test(x)))
+  t.ok(p.some((x) => /^ledger event:4 events 3\.\.3 are missing/.test(x)))
   t.ok(
     p.some((x) => /^catalog-extra recording:2 /.test(x)),
     'its recording has lost its event',
@@ -139,10 +140,14 @@ t.test('a ledger event deleted', async (t) => {
 
 t.test('ledger events reordered', async (t) => {
   const { s } = await setup(t)
-  raw(s, 'UPDATE events SET seq = -1 WHERE seq = 1; UPDATE events SET seq = 1 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = -1;')
+  raw(s, 'UPDATE events SET seq = -1 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = -1;')
   const p = await problems(s)
-  t.ok(p.some((x) => /^ledger event:1 /.test(x)))
   t.ok(p.some((x) => /^ledger event:2 /.test(x)))
+  t.ok(p.some((x) => /^ledger event:3 /.test(x)))
+  // Another first event is another vault: the station refuses to open it at all.
+  t.throws(() => raw(s, 'UPDATE events SET seq = -1 WHERE seq = 1; UPDATE events SET seq = 1 WHERE seq = 2; UPDATE events SET seq = 2 WHERE seq = -1;'), {
+    code: 'CATALOG_SUBSTITUTED',
+  })
 })
 
 t.test('an unreferenced complete object is a note, not a problem', async (t) => {

@@ -9,9 +9,8 @@ import type { Db } from '../catalog/db.js'
 import { errorMessage } from '../common/errors.js'
 import { checkpointLogPath, lastLogEntry } from '../ledger/checkpoint-log.js'
 import { type CheckpointProblem, checkCheckpoints } from '../ledger/checkpoint.js'
-import { checkpointsInLedger } from '../ledger/checkpoint-check.js'
+import { type CheckpointSigners, chainKeys, checkpointsInLedger, stationSigners } from '../ledger/checkpoint-check.js'
 import { listCheckpoints } from '../catalog/checkpoints.js'
-import { readStationPublicKey } from '../ledger/keys.js'
 import { restoresIn } from '../ledger/restore.js'
 import { LedgerTree } from '../ledger/tree.js'
 import type { S3Store } from '../offload/s3.js'
@@ -35,9 +34,10 @@ export async function checkAnchors(
   dataDir: string,
   anchors?: { origin: string; bucket: { s3: S3Store; prefix: string } | null; peers: WitnessPeer[]; timeoutMs: number },
 ): Promise<AnchorCheck> {
-  let publicKey: Buffer | undefined
+  // A marked vault's checkpoints verify with the key the chain of keys names for their size (the key file is not needed).
+  let publicKey: Buffer | CheckpointSigners | undefined
   try {
-    publicKey = readStationPublicKey(dataDir)
+    publicKey = stationSigners(db, dataDir)
   } catch (err) {
     return { problems: [{ subject: 'station-key', detail: errorMessage(err) }], notes: [], anchoring: null }
   }
@@ -54,8 +54,10 @@ export async function checkAnchors(
     peers: anchors?.peers ?? [],
     timeoutMs: anchors?.timeoutMs ?? 10_000,
   })
-  problems.push(...g.problems, ...reconcileOutside(tree, [...listCheckpoints(db), ...checkpointsInLedger(db)], restoresIn(db, publicKey), g.copies, origin))
-  const restores = restoresIn(db, publicKey).filter((r) => r.statement)
+  const restoreKeys = typeof publicKey === 'function' ? chainKeys(db) : publicKey
+  const all = restoresIn(db, restoreKeys)
+  problems.push(...g.problems, ...reconcileOutside(tree, [...listCheckpoints(db), ...checkpointsInLedger(db)], all, g.copies, origin))
+  const restores = all.filter((r) => r.statement)
   const notes = [
     ...g.notes,
     ...restores.map(

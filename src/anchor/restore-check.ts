@@ -14,6 +14,7 @@
  */
 import { latestCheckpoint } from '../catalog/checkpoints.js'
 import { writeCheckpoint } from '../ledger/checkpoint.js'
+import { chainKeys, chainSigners } from '../ledger/checkpoint-check.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
 import { recordRestore, restoresIn } from '../ledger/restore.js'
 import { LedgerTree } from '../ledger/tree.js'
@@ -38,14 +39,14 @@ export async function checkForRestore(
   const key = d.key()
   const g = await gatherOutside({
     db,
-    publicKey: key.publicKey,
+    publicKey: chainSigners(db) ?? key.publicKey,
     origin: key.name,
     bucket: d.bucket,
     peers: d.peers,
     timeoutMs: d.settings.witnessTimeoutSeconds * 1000,
   })
   const tree = LedgerTree.for(db)
-  const restores = restoresIn(db, key.publicKey)
+  const restores = restoresIn(db, chainKeys(db) ?? key.publicKey)
   const judged = g.copies.map((c) => ({ c, v: judge(tree, restores, c, key.name) }))
   const rewritten = judged.filter((x) => x.v === 'rewritten').map((x) => x.c)
   const ahead = judged.filter((x) => x.v === 'ahead').map((x) => x.c)

@@ -14,9 +14,9 @@ import { latestCheckpoint, listCheckpoints, type Checkpoint } from '../catalog/c
 import type { Db } from '../catalog/db.js'
 import { errorMessage } from '../common/errors.js'
 import { checkpointLogPath, readCheckpointLog } from '../ledger/checkpoint-log.js'
-import type { CheckpointProblem } from '../ledger/checkpoint.js'
-import { findCosignature } from '../ledger/cosignature.js'
+import type { CheckpointProblem, CheckpointSigners } from '../ledger/checkpoint.js'
 import { checkpointEventsAfter, lastRebuild } from '../ledger/checkpoint-check.js'
+import { findCosignature } from '../ledger/cosignature.js'
 import { findValidSignature, parseCheckpointBody, parseSignedNote } from '../ledger/note.js'
 import type { S3Store } from '../offload/s3.js'
 import { listBucketCheckpoints } from './bucket.js'
@@ -36,8 +36,8 @@ export interface AnchoringReport {
 
 export interface OutsideSources {
   db: Db
-  /** The station key's 32 raw bytes (undefined: the key file is missing). */
-  publicKey: Buffer | undefined
+  /** The station key's 32 raw bytes, or the chain of keys' signers (a marked vault); undefined: the key file is missing. */
+  publicKey: Buffer | CheckpointSigners | undefined
   /** The checkpoints' origin, "bodyvault/<station id>". */
   origin: string
   bucket: { s3: S3Store; prefix: string } | null
@@ -54,15 +54,21 @@ export interface Gathered {
 
 const isoOfSeconds = (s: number): string => new Date(s * 1000).toISOString()
 
-function signedBy(note: string, key: Buffer | undefined, origin: string): { treeSize: number; rootHash: string; origin: string; signed: boolean } | undefined {
+function signedBy(
+  note: string,
+  key: Buffer | CheckpointSigners | undefined,
+  origin: string,
+): { treeSize: number; rootHash: string; origin: string; signed: boolean } | undefined {
   try {
     const n = parseSignedNote(note)
     const b = parseCheckpointBody(n.text)
+    // null: the chain of keys does not know the key of that stretch (lost before the vault was marked): not checkable, as in checkCheckpoints; the break is on the record.
+    const keys = key === undefined ? [] : typeof key === 'function' ? key(b.treeSize) : [key]
     return {
       treeSize: b.treeSize,
       rootHash: b.rootHash.toString('hex'),
       origin: b.origin,
-      signed: key !== undefined && findValidSignature(n, key, origin) !== undefined,
+      signed: keys === null || keys.some((k) => findValidSignature(n, k, origin) !== undefined),
     }
   } catch {
     return undefined
@@ -93,7 +99,7 @@ export async function gatherOutside(s: OutsideSources, o: { online?: boolean } =
   if (path) {
     const log = readCheckpointLog(path)
     report.log = { path, exists: log.exists, entries: log.entries.length, hasLatest: log.entries.some((e) => same(latest, e)) }
-    // A catalog rebuilt from the bucket (reindex --from-s3) starts a new log: only checkpoints signed since then were written to it.
+    // Checkpoints from before a rebuild (reindex --from-s3 into a new data dir) were written to the old data dir's log.
     if (!log.exists && checkpointEventsAfter(db, lastRebuild(db)))
       problems.push({ subject: 'checkpoint-log', detail: `the checkpoint log ${path} is missing although checkpoints were written to it: it was deleted` })
     for (const b of log.bad) {

@@ -14,6 +14,7 @@ import { errorMessage } from '../common/errors.js'
 import { cosignatureLine, findCosignature, signatureLine } from '../ledger/cosignature.js'
 import { eventAt } from '../ledger/ledger.js'
 import { parseCheckpointBody, parseSignedNote } from '../ledger/note.js'
+import { chainKeys } from '../ledger/checkpoint-check.js'
 import { restoresIn } from '../ledger/restore.js'
 import { LedgerTree } from '../ledger/tree.js'
 import { type AnchorDeps, retryAt, targets } from './deps.js'
@@ -108,7 +109,7 @@ export async function requestCosignature(d: AnchorDeps, peer: WitnessPeer, cp: C
     if (cp.treeSize > tree.size) return fail(`checkpoint ${cp.id} covers ${cp.treeSize} events but the ledger has ${tree.size}`, false)
     const restoreRequest = async (old: number): Promise<CosignOutcome | undefined> => {
       const key = d.key()
-      const r = restoresIn(db, key.publicKey)
+      const r = restoresIn(db, chainKeys(db) ?? key.publicKey)
         .filter((x) => x.statement && x.seq <= cp.treeSize)
         .at(-1)
       const ev = r ? eventAt(db, r.seq) : undefined

@@ -1,18 +1,57 @@
 import Database from 'better-sqlite3'
-import { BodyvaultError } from '../common/errors.js'
+import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import { migrations } from './migrations.js'
 
 export type Db = Database.Database
+
+/** How long a writer waits for another process's write lock (every write transaction starts IMMEDIATE, so it applies). */
+export const BUSY_TIMEOUT_MS = 10_000
+
+/** Whether `err` is SQLite saying the file is damaged (bad pages) or not a database at all (bad header). */
+export function isCatalogDamage(err: unknown): boolean {
+  const code = errnoCode(err)
+  return code !== undefined && (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB')
+}
+
+/** The error a damaged catalog file gets everywhere: what happened and the way out, never a stack trace. */
+export function catalogCorrupt(path: string, detail: string, cause?: unknown): BodyvaultError {
+  return new BodyvaultError(
+    'CATALOG_CORRUPT',
+    `the catalog ${path} is damaged (${detail}): stop the station, move the file aside (keep it for analysis), then restore catalog.db from a backup or rebuild it with bodyvault reindex --from-s3`,
+    cause === undefined ? undefined : { cause },
+  )
+}
 
 /**
  * Opens (creating if needed) the catalog: WAL, synchronous FULL (a commit
  * that returned is on disk: the ingest order relies on it), foreign keys on,
  * a busy timeout for the daemon and the CLI sharing the file, then runs
- * pending migrations.
+ * pending migrations. A damaged file is CATALOG_CORRUPT.
  */
 export function openCatalog(path: string, opts: { readonly?: boolean } = {}): Db {
-  const db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
-  db.pragma('busy_timeout = 10000')
+  let db: Db | undefined
+  try {
+    db = new Database(path, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false })
+    return prepareCatalog(db, path, opts)
+  } catch (err) {
+    if (db?.open) db.close()
+    if (isCatalogDamage(err)) throw catalogCorrupt(path, errorMessage(err), err)
+    throw err
+  }
+}
+
+/** SQLite's own page-level check (PRAGMA quick_check): what it found wrong, empty when the file is sound. */
+export function quickCheck(db: Db): string[] {
+  try {
+    return (db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check).filter((r) => r !== 'ok')
+  } catch (err) {
+    if (isCatalogDamage(err)) return [errorMessage(err)]
+    throw err
+  }
+}
+
+function prepareCatalog(db: Db, path: string, opts: { readonly?: boolean }): Db {
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   if (!opts.readonly) {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')

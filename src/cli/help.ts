@@ -57,6 +57,15 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Rebuilds the catalog of an empty data dir from the S3 bucket.',
     examples: ['BODYVAULT_DATA_DIR=/var/lib/bodyvault.new bodyvault reindex --from-s3 --fetch'],
   },
+  'restore-object': {
+    summary:
+      'Brings evicted objects (a recording: its original and derivatives) back from the S3 bucket into the local vault, hashed on the way, each with a fetched-back event.',
+    examples: ['bodyvault restore-object 42 43', 'bodyvault restore-object 42 --originals-only --by "J. Smith"'],
+  },
+  fixity: {
+    summary: 'Re-hashes the vault objects that are due now (run --all: every local object), repairing what it can; status: what is due, failed, last checked.',
+    examples: ['bodyvault fixity status', 'bodyvault fixity run --budget 50', 'bodyvault fixity run --all --json'],
+  },
   backup: {
     summary:
       'A consistent backup of the vault, while the daemon runs: the catalog through SQLite online backup, new objects copied and hashed, keys and the other state files. Run it again into the same folder: only what is new is copied.',
@@ -79,8 +88,9 @@ export const HELP: Record<string, CommandHelp> = {
     examples: ['bodyvault checkpoint', 'bodyvault checkpoint --json'],
   },
   key: {
-    summary: "The station's public signing key: record its fingerprint where the station cannot change it.",
-    examples: ['bodyvault key show', 'bodyvault key show --pem > station.pub.pem'],
+    summary:
+      "The station's public signing key and its chain of keys: record its fingerprint where the station cannot change it. rotate: a new key with the old one at hand; replace: a new key when the old one is lost (the chain is broken, on the record).",
+    examples: ['bodyvault key show', 'bodyvault key show --pem > station.pub.pem', 'bodyvault key rotate --reason "yearly rotation" --by "J. Smith"'],
   },
   media: {
     summary: 'The media queue (probe, proxy, thumbnail): status, run the jobs, retry failed ones.',
@@ -90,15 +100,6 @@ export const HELP: Record<string, CommandHelp> = {
     summary:
       'Checks the station: config, vault and its owner, the key, the listen address, mount roots, free space and days of footage left, ffmpeg and its encoders.',
     examples: ['bodyvault doctor', 'bodyvault doctor --json'],
-  },
-  fixity: {
-    summary:
-      'Re-hashes the vault objects that are due (or all of them), repairing a bad copy from a backup dir or the S3 copy; status shows the rolling check.',
-    examples: ['bodyvault fixity status', 'bodyvault fixity run --all --budget 50', 'bodyvault fixity run --json | jq .report'],
-  },
-  'restore-object': {
-    summary: 'Brings footage evicted to the S3 bucket back into the local vault, hashed on the way, each fetch in the ledger.',
-    examples: ['bodyvault restore-object 42 43', 'bodyvault restore-object 42 --originals-only'],
   },
   unit: {
     summary: 'The units of the force (bureau > station > team): list, add, update, retire, and import or export a roster as CSV or XLSX.',

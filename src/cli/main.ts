@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { BodyvaultError, UsageError, errnoCode } from '../common/errors.js'
+import { catalogCorrupt, isCatalogDamage } from '../catalog/db.js'
+import { BodyvaultError, UsageError, errnoCode, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
 import { backupCommand, restoreCommand } from './commands/backup.js'
 import { caseCommand } from './commands/case.js'
@@ -135,8 +136,10 @@ export async function run(argv: string[]): Promise<void> {
   process.stderr.on('error', quietOnEpipe)
   try {
     process.exitCode = await main(argv)
-  } catch (err) {
-    if (errnoCode(err) === 'EPIPE') return
+  } catch (caught) {
+    if (errnoCode(caught) === 'EPIPE') return
+    // A damaged catalog page met by any command: the way out, never a stack trace.
+    const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught), caught) : caught
     if (err instanceof BodyvaultError) {
       // An error that lists its parts (a roster's bad rows) keeps them one per line under its one-line summary.
       const details = (err as BodyvaultError & { details?: string[] }).details

@@ -27,6 +27,19 @@ const catalogue = {
   LISTEN: [500, 3, 'cannot listen on the configured address: set listen in the config or BODYVAULT_LISTEN'],
   CATALOG_VERSION: [500, 3, 'the catalog schema version does not match this bodyvault'],
   CATALOG_MIGRATION: [500, 3, 'a catalog migration would break the catalog: nothing was changed'],
+  // The vault's identity (docs/design.md, "The vault marker"): never a new catalog or key over existing evidence.
+  CATALOG_MISSING: [
+    500,
+    3,
+    'the catalog is missing or empty but the vault holds evidence: restore catalog.db from a backup, or rebuild it with bodyvault reindex --from-s3',
+  ],
+  CATALOG_SUBSTITUTED: [
+    500,
+    3,
+    "the catalog is not this vault's (another genesis event): restore this vault's catalog.db from a backup, or rebuild it with bodyvault reindex --from-s3",
+  ],
+  CATALOG_CORRUPT: [500, 3, 'the catalog file is damaged: move catalog.db aside, then restore it from a backup or rebuild it with bodyvault reindex --from-s3'],
+  VAULT_MARKER: [500, 3, 'the vault marker (vault.json in the data dir) is damaged: restore it from a backup'],
   NO_DAEMON: [500, 3, 'no bodyvault daemon answers at the configured address: start one with bodyvault start'],
   DAEMON_AUTH: [500, 3, "the daemon wants a credential: run status as the daemon's user, or set BODYVAULT_TOKEN"],
   DAEMON_HTTP: [500, 3, 'the daemon answered with an error: see its log'],
@@ -38,6 +51,12 @@ const catalogue = {
   // Keys, ledger, checkpoints.
   KEY_PERMISSIONS: [500, 3, 'the station key is readable by other users: chmod 600 it and consider it exposed'],
   KEY_INVALID: [500, 3, 'the station key cannot be read: restore it from backup'],
+  KEY_MISMATCH: [
+    500,
+    3,
+    'the station key file is missing or not the key the ledger names: restore it from a backup, or (if it is lost) bodyvault key replace --reason TEXT',
+  ],
+  KEY_AT_HAND: [400, 2, 'the station key is at hand: change it with bodyvault key rotate, which keeps the chain of keys unbroken'],
   LEDGER_INCONSISTENT: [500, 3, 'the ledger no longer matches its signed checkpoints: run bodyvault verify'],
   LEDGER_HASH: [500, 3, 'a ledger event hash is malformed: run bodyvault verify'],
   LEDGER_GAP: [500, 3, 'the ledger has missing event numbers: run bodyvault verify'],

@@ -15,6 +15,10 @@ export type ProblemKind =
   | 'retention'
   /** a signed ledger checkpoint that does not verify, or that today's ledger no longer matches (src/ledger/checkpoint.ts) */
   | 'checkpoint'
+  /** the station key file against the ledger's chain of keys, or the chain itself (src/ledger/key-chain.ts) */
+  | 'key'
+  /** the vault marker against the ledger (src/vault/marker.ts) */
+  | 'vault'
 
 export interface Problem {
   kind: ProblemKind

@@ -28,7 +28,8 @@ import type { Logger } from '../common/log.js'
 import { canonicalBytes, canonicalEventBytes } from '../ledger/canonical.js'
 import { writeCheckpoint } from '../ledger/checkpoint.js'
 import { actors, subjects, type ExportedVia } from '../ledger/events.js'
-import { loadOrCreateStationKey, type StationKey } from '../ledger/keys.js'
+import { signingKey } from '../ledger/key-chain.js'
+import type { StationKey } from '../ledger/keys.js'
 import { appendEvent, type LedgerEvent } from '../ledger/ledger.js'
 import { asCosignature, cosignedMessage } from '../ledger/cosignature.js'
 import { formatSignedNote, parseSignedNote } from '../ledger/note.js'
@@ -146,7 +147,7 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     if (errnoCode(err) !== 'ENOENT') throw err
   }
   await mkdir(dirname(out), { recursive: true })
-  const key = req.key ?? loadOrCreateStationKey(vault.dataDir, req.station.id, log)
+  const key = req.key ?? signingKey(db, vault.dataDir, req.station.id)
   const now = req.now ?? new Date()
   const createdAt = now.toISOString()
   const packageId = randomUUID()

@@ -8,6 +8,7 @@
 import { listCheckpoints } from '../catalog/checkpoints.js'
 import type { Db } from '../catalog/db.js'
 import type { EventPayload } from './events.js'
+import { readKeyChain, signersAt } from './key-chain.js'
 import { readStationPublicKey } from './keys.js'
 import { countEvents, storedEventsOfType } from './ledger.js'
 import { emptyRoot } from './merkle.js'
@@ -22,13 +23,31 @@ export interface CheckpointProblem {
 }
 
 /**
+ * The public keys a checkpoint of `treeSize` events must verify with: from
+ * the ledger's chain of keys (./key-chain.ts, signersAt); null when the key
+ * of that stretch is not known (lost before the vault was marked).
+ */
+export type CheckpointSigners = (treeSize: number) => Buffer[] | null
+
+/** The keys that may sign a checkpoint of `treeSize` events; null: not known, the signature is not checked. */
+function keysFor(stationKey: Buffer | CheckpointSigners, treeSize: number): Buffer[] | null {
+  return typeof stationKey === 'function' ? stationKey(treeSize) : [stationKey]
+}
+
+/** The signed note verifies with one of the keys (null keys: not known, nothing to check). */
+function signedByOneOf(note: ReturnType<typeof parseSignedNote>, keys: Buffer[] | null): boolean {
+  return keys === null || keys.some((k) => findValidSignature(note, k) !== undefined)
+}
+
+/**
  * Checks every stored checkpoint: its note parses, matches its row and is
- * signed by the station key; checkpoint ids have no gaps and sizes never go
+ * signed by the station key (the key the chain of keys names for its size,
+ * when `stationKey` is a CheckpointSigners); checkpoint ids have no gaps and sizes never go
  * down; and today's tree (built afresh from the stored event hashes) has the
  * signed root at the signed size, with a consistency proof from there to the
  * current root that verifies. `stationKey` (32 raw bytes) undefined = the key file is missing.
  */
-export function checkCheckpoints(db: Db, stationKey: Buffer | undefined, built?: LedgerTree): CheckpointProblem[] {
+export function checkCheckpoints(db: Db, stationKey: Buffer | CheckpointSigners | undefined, built?: LedgerTree): CheckpointProblem[] {
   const rows = listCheckpoints(db)
   const problems: CheckpointProblem[] = []
   const rebuilt = lastRebuild(db)
@@ -54,11 +73,13 @@ export function checkCheckpoints(db: Db, stationKey: Buffer | undefined, built?:
     try {
       const note = parseSignedNote(row.note)
       body = parseCheckpointBody(note.text)
-      if (!findValidSignature(note, stationKey)) {
+      const keys = keysFor(stationKey, body.treeSize)
+      if (!signedByOneOf(note, keys)) {
         const ids = note.signatures.map((s) => `${s.name} ${s.keyId.toString('hex')}`).join(', ')
+        const want = (keys ?? []).map((k) => safeKeyId(body.origin, k)).join(' or ') || 'none: no key of the chain signs this size'
         problems.push({
           subject,
-          detail: `signature does not verify with the station key (key id ${safeKeyId(body.origin, stationKey)} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key`,
+          detail: `signature does not verify with the station key (key id ${want} for ${body.origin}); the note is signed by [${ids}]: it was altered or signed by another key`,
         })
       }
     } catch (err) {
@@ -105,6 +126,7 @@ export function lastRebuild(db: Db): number {
   return seq
 }
 
+/** Whether a `checkpoint` event follows event `seq`. */
 export function checkpointEventsAfter(db: Db, seq: number): boolean {
   for (const ev of storedEventsOfType(db, ['checkpoint'])) if (ev.seq > seq) return true
   return false
@@ -133,7 +155,13 @@ export function checkpointsInLedger(db: Db): { origin: string; treeSize: number;
  * matched to rows by their note, and need none: reindex --from-s3 rebuilds
  * the ledger but not the checkpoints table, whose ids start again.
  */
-function checkCheckpointEvents(db: Db, rows: ReturnType<typeof listCheckpoints>, stationKey: Buffer, tree: LedgerTree, rebuilt: number): CheckpointProblem[] {
+function checkCheckpointEvents(
+  db: Db,
+  rows: ReturnType<typeof listCheckpoints>,
+  stationKey: Buffer | CheckpointSigners,
+  tree: LedgerTree,
+  rebuilt: number,
+): CheckpointProblem[] {
   const problems: CheckpointProblem[] = []
   const byId = new Map(rows.map((r) => [r.id, r]))
   const evented = new Set<number>()
@@ -159,7 +187,7 @@ function checkCheckpointEvents(db: Db, rows: ReturnType<typeof listCheckpoints>,
       try {
         const note = parseSignedNote(p.note)
         body = parseCheckpointBody(note.text)
-        if (!findValidSignature(note, stationKey)) continue // a forged event: the chain walk or the rows say the rest
+        if (!signedByOneOf(note, keysFor(stationKey, body.treeSize))) continue // a forged event: the chain walk or the rows say the rest
       } catch {
         continue
       }
@@ -187,13 +215,35 @@ function safeKeyId(name: string, key: Buffer): string {
 }
 
 /**
- * `checkCheckpoints` with the station key read from the data dir; a key file
- * that cannot be read is reported as a problem, not thrown.
+ * The keys this station's checkpoints verify with: the ledger's chain of keys
+ * when the vault is marked (the public keys are in the ledger: the key file
+ * is not needed), else the station key read from the data dir (undefined:
+ * missing). Throws when the key file cannot be read.
+ */
+export function stationSigners(db: Db, dataDir: string): Buffer | CheckpointSigners | undefined {
+  return chainSigners(db) ?? readStationPublicKey(dataDir)
+}
+
+/** The chain of keys' signers when the vault is marked; undefined for a vault not yet marked. */
+export function chainSigners(db: Db): CheckpointSigners | undefined {
+  const chain = readKeyChain(db)
+  return chain.identity ? (size) => signersAt(chain, size) : undefined
+}
+
+/** Every known public key of the chain (a restore statement may be signed by any of them); undefined for a vault not yet marked. */
+export function chainKeys(db: Db): Buffer[] | undefined {
+  const chain = readKeyChain(db)
+  return chain.identity ? chain.keys.flatMap((k) => (k.publicKey ? [k.publicKey] : [])) : undefined
+}
+
+/**
+ * `checkCheckpoints` with stationSigners; a key file that cannot be read is
+ * reported as a problem, not thrown.
  */
 export function checkStationCheckpoints(db: Db, dataDir: string): CheckpointProblem[] {
-  let key: Buffer | undefined
+  let key: Buffer | CheckpointSigners | undefined
   try {
-    key = readStationPublicKey(dataDir)
+    key = stationSigners(db, dataDir)
   } catch (err) {
     return [{ subject: 'station-key', detail: err instanceof Error ? err.message : String(err) }]
   }

@@ -30,13 +30,14 @@ import { BodyvaultError, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { checkpointLogPath, lastLogEntry, syncCheckpointLog } from './checkpoint-log.js'
 import { actors, QUIET_EVENT_TYPES, subjects } from './events.js'
-import { loadOrCreateStationKey, type StationKey } from './keys.js'
+import { assertCurrentKey, signingKey } from './key-chain.js'
+import type { StationKey } from './keys.js'
 import { appendEvent, countEventsAfter } from './ledger.js'
 import { formatCheckpointBody, formatSignedNote } from './note.js'
 import { restoresIn, rolledBackBy } from './restore.js'
 import { LedgerTree } from './tree.js'
 
-export { checkCheckpoints, checkStationCheckpoints, type CheckpointProblem } from './checkpoint-check.js'
+export { checkCheckpoints, checkStationCheckpoints, type CheckpointProblem, type CheckpointSigners } from './checkpoint-check.js'
 
 export interface CheckpointPolicy {
   /** Write a checkpoint once this many events were appended since the last one. */
@@ -84,6 +85,7 @@ export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; log
   const logPath = checkpointLogPath(db)
   const result = db
     .transaction((): { checkpoint: Checkpoint; created: boolean } => {
+      assertCurrentKey(db, key)
       const tree = LedgerTree.for(db)
       const size = tree.size
       const latest = latestCheckpoint(db)
@@ -169,17 +171,18 @@ export function maybeCheckpoint(db: Db, key: StationKey, policy: CheckpointPolic
 }
 
 /**
- * For the daemon and the CLI: signs a checkpoint with the station key (made
- * on first use) when the ledger grew, or when `policy` is given only if it is
- * due. Never throws: a failure is logged and returned, so it cannot undo the
- * work it follows (an ingest, a shutdown).
+ * For the daemon and the CLI: signs a checkpoint with the station key when
+ * the ledger grew, or when `policy` is given only if it is due. Never makes
+ * a key: a key file missing or other than the one the ledger names stops
+ * signing (KEY_MISMATCH, ./key-chain.ts). Never throws: a failure is logged
+ * and returned, so it cannot undo the work it follows (an ingest, a shutdown).
  */
 export function checkpointStation(
   db: Db,
   o: { dataDir: string; stationId: string; logger: Logger; policy?: CheckpointPolicy },
 ): { checkpoint?: Checkpoint; created?: boolean; error?: string } {
   try {
-    const key = loadOrCreateStationKey(o.dataDir, o.stationId, o.logger)
+    const key = signingKey(db, o.dataDir, o.stationId)
     if (o.policy) {
       const checkpoint = maybeCheckpoint(db, key, o.policy, { logger: o.logger })
       return checkpoint ? { checkpoint, created: true } : {}

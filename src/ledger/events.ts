@@ -14,7 +14,7 @@ import type { Derivative } from '../catalog/derivatives.js'
 import type { MediaFacts } from '../catalog/media-info.js'
 import type { JobKind } from '../catalog/media-jobs.js'
 import type { IngestFacts } from '../catalog/recordings.js'
-import type { AssignmentKind, OfficerSource } from '../catalog/assignments.js'
+import type { AssignmentKind } from '../catalog/assignments.js'
 import type { FindingKind } from '../catalog/findings.js'
 import type { RosterDevice, RosterOfficer, Unit } from '../catalog/registry.js'
 import type {
@@ -34,11 +34,26 @@ import type {
   FindingSubject,
 } from './subjects.js'
 export * from './subjects.js'
+import type { ExportDecision, ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint } from './payloads.js'
+export type { ExportedVia, IngestAttribution, KeyFacts, RestorePoint } from './payloads.js'
 
 // ---------------------------------------------------------------------------
 // events, by the part that appends them
 
 type Vocabulary = {
+  // the vault itself (src/station/vault-identity.ts, src/ledger/key-chain.ts)
+  /** Event 1 of a vault made by this version: its hash is the genesis the marker (data/vault.json) names; its key starts the chain of keys. */
+  'vault-created': { subject: StationSubject; payload: { stationId: string } & KeyFacts }
+  /** A vault from before the marker, marked at the first start of this version: its first event's hash and the key at hand (null: missing or not the checkpoints'). */
+  'vault-marked': {
+    subject: StationSubject
+    payload: { stationId: string; genesisHash: string; events: number } & { [K in keyof KeyFacts]: KeyFacts[K] | null }
+  }
+  /** A new key with the old one at hand: `signature` is the old key's over the statement (key-chain.ts), `newKeySignature` the new key's over the same bytes. */
+  'key-rotated': { subject: StationSubject; payload: KeyFacts & { previousFingerprint: string; reason: string; signature: string; newKeySignature: string } }
+  /** A new key without the old one (lost, or the file replaced): the chain of keys is broken here, and verify and doctor say so for ever after. */
+  'key-replaced': { subject: StationSubject; payload: KeyFacts & { previousFingerprint: string | null; reason: string; newKeySignature: string } }
+
   // ingest (src/ingest/)
   /**
    * A verified object became a recording: the catalog row's facts, and
@@ -400,9 +415,6 @@ type Vocabulary = {
   'export-rejected': { subject: ExportSubject; payload: ExportDecision }
 }
 
-/** A point of a ledger's history: its tree size and the root hash (hex) of its first `treeSize` events. */
-export type RestorePoint = { treeSize: number; rootHash: string }
-
 /**
  * Events that do not count as "the ledger grew" when deciding whether a new checkpoint is due
  * or needed: each checkpoint appends a `checkpoint` event, which must not cause the next one.
@@ -410,16 +422,6 @@ export type RestorePoint = { treeSize: number; rootHash: string }
  * otherwise sign a checkpoint after every run; the next checkpoint something else causes covers it.
  */
 export const QUIET_EVENT_TYPES: readonly EventType[] = ['checkpoint', 'fixity-checked']
-/** What the registry adds to an `ingested` event (catalog recording_attribution). */
-export type IngestAttribution = { officerSource: OfficerSource; deviceNumber: string | null; unitCode: string | null; fileCounter: number | null }
-
-/** A change of a registry entry: the entry as it is now, what it was (null when added), and how the change came. */
-type RegistryChange<T> = { action: 'added' | 'updated' | 'retired'; entry: T; previous: T | null; via: string }
-
-/** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
-export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }
-type ExportDecision = { exportId: number; reason: string | null; tokenId: number; role: string }
-
 export type EventType = keyof Vocabulary
 export type EventPayload<T extends EventType> = Vocabulary[T]['payload']
 export type EventSubject<T extends EventType> = Vocabulary[T]['subject']

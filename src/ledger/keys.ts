@@ -1,14 +1,18 @@
 /**
- * The station's Ed25519 signing key: made at first start, kept in the data
- * dir as data/keys/station.ed25519 (PKCS#8 PEM, mode 0600, folder 0700).
- * Only `sign` can use the private key; it is never returned, printed or logged.
+ * The station's Ed25519 signing key: made with the vault (src/station/
+ * vault-identity.ts), kept in the data dir as data/keys/station.ed25519
+ * (PKCS#8 PEM, mode 0600, folder 0700). Only `sign` can use the private key;
+ * it is never returned, printed or logged. Which key the file must hold is
+ * the ledger's to say (the chain of keys, ./key-chain.ts); a rotation stages
+ * the new key beside it (station.ed25519.next) and renames it into place
+ * once the ledger announced it.
  *
  * Its public half identifies the station to anyone checking a checkpoint or an
  * evidence package: `bodyvault key show` prints it (hex, C2SP vkey, SPKI PEM
  * and the SPKI SHA-256 fingerprint) so it can be recorded away from the
  * station, where someone who controls the station cannot change it.
  */
-import { constants as C, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs'
+import { constants as C, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs'
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
@@ -159,4 +163,87 @@ export function loadStationPublicKey(dataDir: string, stationId: string): Statio
     throw err
   }
   return describePublicKey(stationKeyName(stationId), rawPublicKey(createPublicKey(priv)))
+}
+
+/** The key in `path`, or undefined when there is no such file. */
+function loadKeyFile(path: string, stationId: string): StationKey | undefined {
+  try {
+    return wrap(path, stationKeyName(stationId), readPrivateKey(path))
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/** Loads the station key file without making anything; undefined when there is none. */
+export function loadStationKey(dataDir: string, stationId: string): StationKey | undefined {
+  return loadKeyFile(stationKeyPath(dataDir), stationId)
+}
+
+/** Where a rotation or replacement stages the new key until the ledger announced it. */
+export function nextKeyPath(dataDir: string): string {
+  return join(dataDir, KEY_DIR, `${KEY_FILE}.next`)
+}
+
+/** The staged next key (see nextKeyPath), or undefined when there is none. */
+export function loadNextKey(dataDir: string, stationId: string): StationKey | undefined {
+  return loadKeyFile(nextKeyPath(dataDir), stationId)
+}
+
+function fsyncDir(dir: string): void {
+  const dfd = openSync(dir, C.O_RDONLY | C.O_DIRECTORY)
+  try {
+    fsyncSync(dfd)
+  } finally {
+    closeSync(dfd)
+  }
+}
+
+/**
+ * Makes a new key pair and stages it as station.ed25519.next (0600, fsynced,
+ * replacing an older staged one): the current key file stays as it is until
+ * promoteNextKey.
+ */
+export function stageNextKey(dataDir: string, stationId: string): StationKey {
+  const dir = join(dataDir, KEY_DIR)
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const { privateKey } = generateKeyPairSync('ed25519')
+  const tmp = join(dir, `.${KEY_FILE}.next.${process.pid}.tmp`)
+  const fd = openSync(tmp, C.O_WRONLY | C.O_CREAT | C.O_TRUNC, 0o600)
+  try {
+    writeSync(fd, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString())
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(tmp, nextKeyPath(dataDir))
+  fsyncDir(dir)
+  return wrap(nextKeyPath(dataDir), stationKeyName(stationId), privateKey)
+}
+
+/**
+ * Renames the staged key over the station key file (the old private key is
+ * gone with it) and fsyncs the folder. Two processes finishing the same
+ * rotation: the second finds nothing staged, which is fine.
+ */
+export function promoteNextKey(dataDir: string): void {
+  try {
+    renameSync(nextKeyPath(dataDir), stationKeyPath(dataDir))
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err
+  }
+  fsyncDir(join(dataDir, KEY_DIR))
+}
+
+/** Moves a key file the ledger does not name out of the way (kept for analysis, never used again); returns where it went. */
+export function setAsideKeyFile(dataDir: string, now: Date): string | undefined {
+  const to = `${stationKeyPath(dataDir)}.set-aside-${now.toISOString().replace(/[:.]/g, '-')}`
+  try {
+    renameSync(stationKeyPath(dataDir), to)
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined
+    throw err
+  }
+  fsyncDir(join(dataDir, KEY_DIR))
+  return to
 }

@@ -33,12 +33,16 @@ function fromRow(r: EventRow): LedgerEvent {
 
 /**
  * Appends one event to the chain. Call it inside the caller's write
- * transaction so the event and the catalog change it describes commit
- * together (better-sqlite3 transactions nest as savepoints). Only the
- * event types of ./events.ts, with their subjects and payloads, compile.
+ * transaction (begun with .immediate()) so the event and the catalog change
+ * it describes commit together (better-sqlite3 transactions nest as
+ * savepoints). Called on its own, it begins an IMMEDIATE transaction: it
+ * reads the head before it writes, and a deferred transaction that read
+ * first cannot wait for another process's write lock (SQLite answers
+ * SQLITE_BUSY at once instead of honouring busy_timeout). Only the event
+ * types of ./events.ts, with their subjects and payloads, compile.
  */
 export function appendEvent(db: Db, ev: NewEvent): LedgerEvent {
-  return db.transaction((): LedgerEvent => {
+  const append = db.transaction((): LedgerEvent => {
     const head = db.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
     const body: EventBody = {
       seq: (head?.seq ?? 0) + 1,
@@ -62,7 +66,8 @@ export function appendEvent(db: Db, ev: NewEvent): LedgerEvent {
       hash,
     )
     return { ...body, payload: JSON.parse(canonicalBytes(body.payload).toString('utf8')) as Record<string, unknown>, prevHash, hash }
-  })()
+  })
+  return db.inTransaction ? append() : append.immediate()
 }
 
 export function eventsFor(db: Db, subject: string): LedgerEvent[] {
@@ -92,10 +97,13 @@ export function eventsAfter(db: Db, seq: number, limit: number): LedgerEvent[] {
 }
 
 /** Events of these types as stored (payload as its text), in chain order: for checks that must survive a payload that is not JSON. */
-export function storedEventsOfType(db: Db, types: readonly EventType[]): IterableIterator<{ seq: number; type: EventType; at: string; payload: string }> {
+export function storedEventsOfType(
+  db: Db,
+  types: readonly EventType[],
+): IterableIterator<{ seq: number; type: EventType; at: string; actor: string; payload: string }> {
   return db
-    .prepare(`SELECT seq, type, at, payload FROM events WHERE type IN (${types.map(() => '?').join(', ')}) ORDER BY seq`)
-    .iterate(...types) as IterableIterator<{ seq: number; type: EventType; at: string; payload: string }>
+    .prepare(`SELECT seq, type, at, actor, payload FROM events WHERE type IN (${types.map(() => '?').join(', ')}) ORDER BY seq`)
+    .iterate(...types) as IterableIterator<{ seq: number; type: EventType; at: string; actor: string; payload: string }>
 }
 
 /** How many events there are (of these types, when given). */

@@ -60,11 +60,12 @@ export function parseRestoreStatement(text: string): RestoreStatement {
   }
 }
 
-/** The statement of a `restored` event, if its note is signed by `publicKey`; undefined otherwise. */
-export function verifiedRestoreStatement(statementNote: string, publicKey: Uint8Array): RestoreStatement | undefined {
+/** The statement of a `restored` event, if its note is signed by `publicKey` (or one of them: the chain of keys); undefined otherwise. */
+export function verifiedRestoreStatement(statementNote: string, publicKey: Uint8Array | readonly Uint8Array[]): RestoreStatement | undefined {
   try {
     const note = parseSignedNote(statementNote)
-    if (!findValidSignature(note, publicKey)) return undefined
+    const keys = publicKey instanceof Uint8Array ? [publicKey] : publicKey
+    if (!keys.some((k) => findValidSignature(note, k))) return undefined
     return parseRestoreStatement(note.text)
   } catch {
     return undefined
@@ -126,7 +127,7 @@ export interface RestoreRecord {
 }
 
 /** Every `restored` event in the ledger, in order, each with its verified statement. */
-export function restoresIn(db: Db, publicKey: Uint8Array | undefined): RestoreRecord[] {
+export function restoresIn(db: Db, publicKey: Uint8Array | readonly Uint8Array[] | undefined): RestoreRecord[] {
   const out: RestoreRecord[] = []
   for (const r of storedEventsOfType(db, ['restored'])) {
     let payload: EventPayload<'restored'>

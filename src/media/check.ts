@@ -2,8 +2,9 @@
  * The media part of `bodyvault verify`: derivatives (proxies, thumbnails),
  * probe results and sidecar links are checked against the ledger events
  * that created them (`derived`, `probed`), and every derivative object is
- * re-hashed. Called once from src/verify/vault.ts (verifyVault), after the
- * chain walk (which already proves these events were not edited).
+ * re-hashed. src/verify/vault.ts (verifyVault) runs checkMediaCatalog in its
+ * one read transaction, after the chain walk (which already proves these
+ * events were not edited), and hashMediaObjects after it.
  */
 import type { Db } from '../catalog/db.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
@@ -77,11 +78,42 @@ export class MediaFold {
   }
 }
 
+/** What the catalog and the ledger say about media, read in one go (no await: one snapshot when the caller holds a read transaction). */
+export interface MediaCatalogCheck {
+  problems: Problem[]
+  notes: string[]
+  /** Derivative objects the ledger says must exist, what they must weigh, and who uses them. */
+  needed: Map<string, { size: number; who: string[] }>
+  derivatives: number
+  mediaInfo: number
+  objectShas: Set<string>
+}
+
+/** verifyMedia in one go: the catalog check, then the derivative objects re-hashed. */
 export async function verifyMedia(
   db: Db,
   vault: Vault,
   opts: { chunkBytes?: number; mayBeAbsent?: (sha256: string) => boolean } = {},
 ): Promise<MediaVerifyReport> {
+  const c = checkMediaCatalog(db)
+  const h = await hashMediaObjects(vault, c.needed, opts)
+  return {
+    problems: [...c.problems, ...h.problems, ...h.missing],
+    notes: c.notes,
+    objects: h.objects,
+    bytes: h.bytes,
+    derivatives: c.derivatives,
+    mediaInfo: c.mediaInfo,
+    objectShas: c.objectShas,
+  }
+}
+
+/**
+ * Derivatives rows, probe results and sidecar links against their events;
+ * which derivative objects must exist. Synchronous: src/verify/vault.ts
+ * runs it inside its one read transaction.
+ */
+export function checkMediaCatalog(db: Db): MediaCatalogCheck {
   const problems: Problem[] = []
   const notes: string[] = []
   const fold = new MediaFold()
@@ -158,33 +190,6 @@ export async function verifyMedia(
     if (n) n.who.push(who)
     else needed.set(p.sha256, { size: p.size, who: [who] })
   }
-  let objects = 0
-  let bytes = 0
-  for (const [sha, { size, who }] of needed) {
-    const users = who.join(', ')
-    try {
-      const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
-      bytes += h.size
-      if (h.sha256 !== sha)
-        problems.push({
-          kind: 'object-corrupt',
-          subject: subjects.object(sha),
-          detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}`,
-        })
-      else if (h.size !== size)
-        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
-    } catch (err) {
-      if (!(errnoCode(err) === 'ENOENT' && opts.mayBeAbsent?.(sha))) {
-        problems.push({
-          kind: 'object-missing',
-          subject: subjects.object(sha),
-          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}`,
-        })
-      }
-    }
-    objects++
-  }
-
   // media_info rows against their `probed` events
   let mediaInfo = 0
   const seenInfo = new Set<number>()
@@ -249,5 +254,47 @@ export async function verifyMedia(
       })
   }
 
-  return { problems, notes, objects, bytes, derivatives, mediaInfo, objectShas }
+  return { problems, notes, needed, derivatives, mediaInfo, objectShas }
+}
+
+/**
+ * Re-hashes the derivative objects `needed` names. Objects absent from the
+ * vault (ENOENT) are in `missing`, apart from the other `problems`, so that
+ * a caller can look again at what the ledger says now (src/verify/vault.ts).
+ */
+export async function hashMediaObjects(
+  vault: Vault,
+  needed: Map<string, { size: number; who: string[] }>,
+  opts: { chunkBytes?: number; mayBeAbsent?: (sha256: string) => boolean } = {},
+): Promise<{ problems: Problem[]; objects: number; bytes: number; missing: Problem[] }> {
+  const problems: Problem[] = []
+  const missing: Problem[] = []
+  let objects = 0
+  let bytes = 0
+  for (const [sha, { size, who }] of needed) {
+    const users = who.join(', ')
+    try {
+      const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
+      bytes += h.size
+      if (h.sha256 !== sha)
+        problems.push({
+          kind: 'object-corrupt',
+          subject: subjects.object(sha),
+          detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}`,
+        })
+      else if (h.size !== size)
+        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
+    } catch (err) {
+      if (!(errnoCode(err) === 'ENOENT' && opts.mayBeAbsent?.(sha))) {
+        ;(errnoCode(err) === 'ENOENT' ? missing : problems).push({
+          kind: 'object-missing',
+          subject: subjects.object(sha),
+          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}`,
+        })
+      }
+    }
+    objects++
+  }
+
+  return { problems, objects, bytes, missing }
 }

@@ -36,6 +36,8 @@ export interface RunningStation {
 
 /** Starts every part of the daemon on `st`; the caller keeps the station open until stop() resolved, then closes it. */
 export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): Promise<RunningStation> {
+  // A missing or different station key stops `start` (KEY_MISMATCH) before anything is taken in: nothing would be signed.
+  st.key()
   const cleaned = await st.vault.cleanStaging()
   // Before anything is signed: is this catalog older than its checkpoints outside (a restored backup)?
   try {
@@ -165,8 +167,8 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
 }
 
 /**
- * Signed ledger checkpoints for the daemon: makes the station key if there
- * is none (first start), signs whenever the `ledger` policy says one is due
+ * Signed ledger checkpoints for the daemon: signs with the station key the
+ * ledger names (never makes one) whenever the `ledger` policy says one is due
  * (checked every `checkMs`, default 30 s or less), and a last one at stop().
  */
 export function startCheckpoints(st: Station, o: { checkMs?: number; policy?: CheckpointPolicy; onCreated?: () => void } = {}): { stop(): void } {

@@ -12,8 +12,8 @@ import { anchorOnce } from '../anchor/job.js'
 import { witnessPeers } from '../anchor/settings.js'
 import { Witness } from '../anchor/witness.js'
 import { loadProfiles, type DockingProfile } from '../camera/profile.js'
-import { openCatalog, type Db } from '../catalog/db.js'
-import { BodyvaultError } from '../common/errors.js'
+import { catalogCorrupt, isCatalogDamage, type Db } from '../catalog/db.js'
+import { BodyvaultError, errorMessage } from '../common/errors.js'
 import { createLogger, type Logger } from '../common/log.js'
 import { loadConfigWithSources, type Config } from '../config/load.js'
 import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
@@ -22,7 +22,8 @@ import { fixityStateCache, type FixityState } from '../fixity/state.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
 import { actors } from '../ledger/events.js'
-import { loadOrCreateStationKey, stationKeyName } from '../ledger/keys.js'
+import { signingKey } from '../ledger/key-chain.js'
+import { stationKeyName, type StationKey } from '../ledger/keys.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
 import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
@@ -38,6 +39,7 @@ import { Vault } from '../vault/store.js'
 import { prepareDataDir } from './data-dir.js'
 import { lockDataDir } from './lock.js'
 import { snapshotBeforeMigration } from './snapshot.js'
+import { openVault } from './vault-identity.js'
 
 export interface StationOptions {
   /** --config; else BODYVAULT_CONFIG; else the defaults. */
@@ -50,6 +52,10 @@ export interface StationOptions {
   profiles?: Map<string, DockingProfile>
   /** Where S3 credentials and the like are read (default: this process's environment). */
   env?: NodeJS.ProcessEnv
+  /** reindex --from-s3 only: an empty catalog is opened as it is (nothing made, nothing refused); the vault is checked when opened again. */
+  rebuildCatalog?: boolean
+  /** Also run SQLite's page check on the catalog (start, verify, doctor): a damaged file is CATALOG_CORRUPT before anything runs. */
+  checkIntegrity?: boolean
   /** May a new vault be made at the data dir (default true)? Commands that only read pass false: no vault there is DATA_DIR_MISSING. */
   create?: boolean
   /** As root, become the data dir's owner before touching it (the CLI; default false). */
@@ -89,7 +95,9 @@ export interface Station {
   fixityState(): FixityState
   /** The docking daemon on this station's `docking` settings. */
   dock(o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): StationDaemon
-  /** Signs a ledger checkpoint now (making the station key on first use); errors are logged and returned, never thrown. */
+  /** The station key, ready to sign: the key file the ledger's chain of keys names, else KEY_MISMATCH (never makes one). */
+  key(): StationKey
+  /** Signs a ledger checkpoint now (never makes a key); errors are logged and returned, never thrown. */
   checkpoint(): ReturnType<typeof checkpointStation>
   /** What the checkpoint anchors work with: the key, the bucket (when offload is configured), the configured witnesses. */
   anchors(): AnchorDeps
@@ -113,17 +121,26 @@ export function openStation(opts: StationOptions = {}): Station {
   prepareDataDir(cfg.dataDir, { create: opts.create ?? true, switchUser: opts.switchUser ?? false, from: loaded.sources.dataDirFrom })
   const lock = opts.daemon ? lockDataDir(cfg.dataDir, cfg.listen) : null
   const vault = new Vault(cfg.dataDir)
+  const actor = actors.station(cfg.station.id)
   let db: Db
   try {
     vault.ensureLayout()
     snapshotBeforeMigration(cfg.dataDir, vault.catalogPath, logger)
-    db = openCatalog(vault.catalogPath)
+    // The vault knows itself: a missing, emptied, substituted or damaged catalog is refused here, for every command (./vault-identity.ts).
+    db = openVault({
+      vault,
+      stationId: cfg.station.id,
+      actor,
+      logger,
+      ...(opts.rebuildCatalog ? { rebuild: true } : {}),
+      ...(opts.checkIntegrity ? { integrity: true } : {}),
+    })
   } catch (err) {
     lock?.release()
-    throw err
+    // A damaged file met before openVault (the snapshot before a migration reads it): the same way out.
+    throw isCatalogDamage(err) ? catalogCorrupt(vault.catalogPath, errorMessage(err), err) : err
   }
   const policy = retentionPolicy(cfg)
-  const actor = actors.station(cfg.station.id)
   const ingestContext: IngestContext = {
     db,
     vault,
@@ -169,7 +186,8 @@ export function openStation(opts: StationOptions = {}): Station {
   })
   // A bad witness vkey is a configuration error at start, like any other.
   const peers = witnessPeers(cfg.witnesses, stationKeyName(cfg.station.id))
-  const key = () => loadOrCreateStationKey(cfg.dataDir, cfg.station.id, logger)
+  // Never makes a key over an existing vault: the key file the chain of keys names, else KEY_MISMATCH.
+  const key = (): StationKey => signingKey(db, cfg.dataDir, cfg.station.id)
   let anchors: AnchorDeps | undefined
   const st: Station = {
     cfg,
@@ -216,6 +234,7 @@ export function openStation(opts: StationOptions = {}): Station {
     openChecked: (sha, size, where) => fixity.open(sha, size, where),
     fixityState: fixityStateCache(db, cfg.fixity, 60_000),
     dock: (o) => new StationDaemon({ station: cfg.station, docking: cfg.docking, db, vault, profiles, logger, ingest: st.ingest, ...o }),
+    key,
     checkpoint: () => checkpointStation(db, { dataDir: cfg.dataDir, stationId: cfg.station.id, logger }),
     anchors: () => {
       if (anchors) return anchors

@@ -1,19 +1,22 @@
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Db } from '../catalog/db.js'
+import { objectInUse } from '../catalog/objects.js'
 import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
-import { hashFile } from '../vault/hash.js'
+import type { Problem } from '../common/problems.js'
 import { checkAnchors } from '../anchor/check.js'
 import type { AnchoringReport } from '../anchor/sources.js'
 import { subjects } from '../ledger/events.js'
-import { walkChain, type ChainProblem } from '../ledger/ledger.js'
+import type { KeyBreak } from '../ledger/key-chain.js'
+import { storedEventsOfType, walkChain, type ChainProblem } from '../ledger/ledger.js'
 import { type Expected, foldRecordings } from '../ledger/recordings.js'
-import { verifyMedia } from '../media/check.js'
+import { checkMediaCatalog, hashMediaObjects, type MediaCatalogCheck } from '../media/check.js'
 import { checkOffloadCatalog, OffloadFold } from '../offload/check.js'
 import { checkRetentionCatalog, RetentionFold } from '../retention/check.js'
-import type { Problem } from '../common/problems.js'
+import { hashFile } from '../vault/hash.js'
 import type { Vault } from '../vault/store.js'
+import { checkVaultIdentity, type IdentityReport } from './identity.js'
 
 export type { Problem, ProblemKind } from '../common/problems.js'
 
@@ -25,25 +28,123 @@ export interface VerifyReport {
   notes: string[]
   /** How far the latest checkpoint got outside the catalog (null: no checkpoint or no station key yet). */
   anchoring: AnchoringReport | null
+  /** The chain of station keys: how many, the current one, and where it was broken (a key replaced after loss), in every report for ever. */
+  keys: { count: number; current: string | null; breaks: KeyBreak[] }
+}
+
+/** Everything verify reads from the catalog and the ledger, compared, from one snapshot. */
+interface Snapshot {
+  head: number
+  events: number
+  recordings: number
+  problems: Problem[]
+  /** Original objects the ledger says must exist, their size, and the recordings that use them. */
+  needed: Map<string, { size: number; ids: number[] }>
+  media: MediaCatalogCheck
+  offload: OffloadFold
+  identity: IdentityReport
 }
 
 /**
  * Re-walks the ledger chain, checks every catalog row against the state the
- * ledger gives it, and re-hashes every object a stored recording needs.
+ * ledger gives it, checks the vault's own state (marker, chain of keys, key
+ * file) and re-hashes every object a stored recording needs.
+ *
+ * All catalog and ledger reads happen in one read transaction, before the
+ * first await (readSnapshot): a daemon writing meanwhile (an ingest, a probe)
+ * cannot make the ledger and the tables look apart. Hashing follows; an
+ * object missing then is looked up once more in the ledger as it is now
+ * (purged or evicted since the snapshot is not a problem).
  */
 export async function verifyVault(
   db: Db,
   vault: Vault,
-  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void; anchors?: Parameters<typeof checkAnchors>[2] } = {},
+  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void; stationId?: string; anchors?: Parameters<typeof checkAnchors>[2] } = {},
 ): Promise<VerifyReport> {
+  const snap = db.transaction(() => readSnapshot(db, vault, opts.stationId))()
+  const { problems, needed, media, offload } = snap
+  const chunkBytes = opts.chunkBytes ?? 4 << 20
+  // The checkpoints, inside the catalog and outside it (log file, bucket, witnesses): async, so after the snapshot; a checkpoint signs a prefix of the ledger, which later events do not change.
+  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
+  problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
+
+  // Objects: the ledger decides which must exist and what they must hash to.
+  const missing: Problem[] = []
+  let objects = 0
+  let bytes = 0
+  let remoteOnly = 0
+  for (const [sha, { size, ids }] of needed) {
+    const who = ids.map((i) => subjects.recording(i)).join(', ')
+    try {
+      const h = await hashFile(vault.objectPath(sha), chunkBytes)
+      bytes += h.size
+      if (h.sha256 !== sha)
+        problems.push({
+          kind: 'object-corrupt',
+          subject: subjects.object(sha),
+          detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
+        })
+      else if (h.size !== size)
+        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
+    } catch (err) {
+      // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
+      if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
+      else
+        (errnoCode(err) === 'ENOENT' ? missing : problems).push({
+          kind: 'object-missing',
+          subject: subjects.object(sha),
+          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
+        })
+    }
+    objects++
+    opts.onObject?.(objects, needed.size)
+  }
+
+  // Derivative objects (proxies, thumbnails) re-hashed.
+  const hashed = await hashMediaObjects(vault, media.needed, { chunkBytes, mayBeAbsent: (sha) => offload.mayBeAbsent(sha) })
+  problems.push(...hashed.problems)
+  objects += hashed.objects
+  bytes += hashed.bytes
+  missing.push(...hashed.missing)
+  if (missing.length) {
+    const gone = goneSince(db, snap.head)
+    problems.push(...missing.filter((p) => !gone.has(p.subject.slice('object:'.length))))
+  }
+
+  const notes: string[] = [...media.notes, ...anchors.notes]
+  if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
+  for (const b of snap.identity.chain.breaks)
+    notes.push(
+      `the chain of station keys is BROKEN at event ${b.seq}: key ${b.fingerprint.slice(0, 16)}… replaced without the old one (${b.previousFingerprint?.slice(0, 16) ?? 'unknown'}…) by ${b.actor} at ${b.at}: ${b.reason}`,
+    )
+  for (const sha of await listObjects(vault)) {
+    // Looked up now: an object an ingest committed after the snapshot is not unreferenced.
+    if (!needed.has(sha) && !media.objectShas.has(sha) && !objectInUse(db, sha))
+      notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
+  }
+  const chain = snap.identity.chain
+  return {
+    ok: problems.length === 0,
+    checked: { objects, events: snap.events, recordings: snap.recordings, bytes },
+    problems,
+    notes,
+    keys: { count: chain.keys.length, current: chain.current?.fingerprint ?? null, breaks: chain.breaks },
+    anchoring: anchors.anchoring,
+  }
+}
+
+/** Every catalog and ledger read of verify, compared; synchronous, so that one read transaction holds it all. */
+function readSnapshot(db: Db, vault: Vault, stationId: string | undefined): Snapshot {
   const problems: Problem[] = []
   const chain: ChainProblem[] = []
   const expected = new Map<number, Expected>()
   const retention = new RetentionFold()
   const offload = new OffloadFold()
   let events = 0
+  let head = 0
   for (const ev of walkChain(db, chain)) {
     events++
+    head = ev.seq
     foldRecordings(ev, expected)
     retention.apply(ev)
     offload.apply(ev)
@@ -77,10 +178,9 @@ export async function verifyVault(
       problems.push({ kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
   }
   problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
-  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
-  problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
+  const identity = checkVaultIdentity(db, vault.dataDir, stationId)
+  problems.push(...identity.problems)
 
-  // Objects: the ledger decides which must exist and what they must hash to.
   const needed = new Map<string, { size: number; ids: number[] }>()
   for (const r of expected.values()) {
     if (r.status !== 'stored') continue
@@ -88,49 +188,21 @@ export async function verifyVault(
     if (n) n.ids.push(r.id)
     else needed.set(r.sha256, { size: r.size, ids: [r.id] })
   }
-  let objects = 0
-  let bytes = 0
-  let remoteOnly = 0
-  for (const [sha, { size, ids }] of needed) {
-    const who = ids.map((i) => subjects.recording(i)).join(', ')
-    try {
-      const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
-      bytes += h.size
-      if (h.sha256 !== sha)
-        problems.push({
-          kind: 'object-corrupt',
-          subject: subjects.object(sha),
-          detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
-        })
-      else if (h.size !== size)
-        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
-    } catch (err) {
-      // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
-      if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
-      else
-        problems.push({
-          kind: 'object-missing',
-          subject: subjects.object(sha),
-          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
-        })
-    }
-    objects++
-    opts.onObject?.(objects, needed.size)
-  }
-
-  // Derivatives (proxies, thumbnails), probe results and sidecar links against their events; derivative objects re-hashed.
-  const media = await verifyMedia(db, vault, { chunkBytes: opts.chunkBytes ?? 4 << 20, mayBeAbsent: (sha) => offload.mayBeAbsent(sha) })
+  const media = checkMediaCatalog(db)
   problems.push(...media.problems)
-  objects += media.objects
-  bytes += media.bytes
+  return { head, events, recordings, problems, needed, media, offload, identity }
+}
 
-  const notes: string[] = [...media.notes, ...anchors.notes]
-  if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
-  for (const sha of await listObjects(vault)) {
-    if (!needed.has(sha) && !media.objectShas.has(sha))
-      notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
+/** Objects the ledger has purged or evicted after event `seq`: absent now by right. */
+function goneSince(db: Db, seq: number): Set<string> {
+  const gone = new Set<string>()
+  for (const e of storedEventsOfType(db, ['purged', 'evicted'])) {
+    if (e.seq <= seq) continue
+    const p = JSON.parse(e.payload) as { sha256?: string; objects?: { sha256: string }[] }
+    if (p.sha256) gone.add(p.sha256)
+    for (const o of p.objects ?? []) gone.add(o.sha256)
   }
-  return { ok: problems.length === 0, checked: { objects, events, recordings, bytes }, problems, notes, anchoring: anchors.anchoring }
+  return gone
 }
 
 async function listObjects(vault: Vault): Promise<string[]> {

@@ -1,6 +1,5 @@
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
-import { loadOrCreateStationKey } from '../../ledger/keys.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = 'checkpoint [--json]'
@@ -14,7 +13,7 @@ async function cmdCheckpoint(args: string[]): Promise<number> {
   if (values.help) return showUsage(usage)
   const st = station(values)
   try {
-    const key = loadOrCreateStationKey(st.cfg.dataDir, st.cfg.station.id, st.logger)
+    const key = st.key() // never a new key over an existing vault: KEY_MISMATCH when the file is not the ledger's
     const { checkpoint, created } = writeCheckpoint(st.db, key, { logger: st.logger })
     await st.anchorNow()
     const anchoring = (await gatherOutside({ db: st.db, publicKey: key.publicKey, ...st.anchorSources() })).report

@@ -3,13 +3,13 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { schemaVersion } from '../../catalog/db.js'
-import { latestCheckpoint } from '../../catalog/checkpoints.js'
 import { inflowBytesSince } from '../../catalog/stats.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
 import { configFile, loadConfigWithSources } from '../../config/load.js'
 import { parseListen } from '../../api/server.js'
 import { fixityState } from '../../fixity/state.js'
-import { readStationPublicKey } from '../../ledger/keys.js'
+import { stationSigners } from '../../ledger/checkpoint-check.js'
+import { checkKeyFile, KEY_REMEDY, readKeyChain, type KeyChain } from '../../ledger/key-chain.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { stationKeyPath } from '../../ledger/keys.js'
 import type { Db } from '../../catalog/db.js'
@@ -19,6 +19,7 @@ import { ffmpegInfo } from '../../media/ffmpeg.js'
 import { userName } from '../../station/data-dir.js'
 import { daemonRunning } from '../../station/lock.js'
 import type { Station } from '../../station/station.js'
+import { readMarker } from '../../vault/marker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 import { daemonUrl } from './status.js'
@@ -31,6 +32,8 @@ interface Check {
   ok: boolean
   detail: string
   note?: true
+  /** Shown, not failed: a broken chain of keys stays on the record for ever, and doctor keeps saying so. */
+  warn?: true
 }
 
 /** Days of inflow doctor looks back over, and how many days of room left it calls too few. */
@@ -58,26 +61,55 @@ function ownership(dataDir: string): Check {
   return { check: 'ownership', ok: false, detail: `${list}: the daemon runs as ${who} and cannot write them: chown -R ${who}: ${dataDir}` }
 }
 
-function keyCheck(st: Station): Check {
+/** The daemon's user can read the key file, mode 600, and it is the key the ledger's chain of keys (or the latest checkpoint) names. */
+function keyCheck(st: Station, chain: KeyChain): Check {
   const path = stationKeyPath(st.cfg.dataDir)
-  if (!existsSync(path)) {
-    const signed = latestCheckpoint(st.db) !== undefined
-    return signed
-      ? { check: 'station key', ok: false, detail: `${path} is missing, but checkpoints were signed: restore it from backup before starting the daemon` }
-      : { check: 'station key', ok: true, detail: `none yet: the daemon makes ${path} at its first start` }
-  }
-  const s = statSync(path)
-  if ((s.mode & 0o077) !== 0) return { check: 'station key', ok: false, detail: `${path} has mode ${(s.mode & 0o777).toString(8)}: chmod 600 it` }
-  try {
-    accessSync(path, C.R_OK)
-  } catch {
-    return {
-      check: 'station key',
-      ok: false,
-      detail: `${path} cannot be read by ${userName(process.getuid?.() ?? -1)}: chown ${userName(statSync(st.cfg.dataDir).uid)} it`,
+  const me = userName(process.getuid?.() ?? -1)
+  if (existsSync(path)) {
+    const s = statSync(path)
+    if ((s.mode & 0o077) !== 0) return { check: 'station key', ok: false, detail: `${path} has mode ${(s.mode & 0o777).toString(8)}: chmod 600 it` }
+    try {
+      accessSync(path, C.R_OK)
+    } catch {
+      return { check: 'station key', ok: false, detail: `${path} cannot be read by ${me}: chown ${userName(statSync(st.cfg.dataDir).uid)} it` }
     }
   }
-  return { check: 'station key', ok: true, detail: `${path}, mode 600, readable by ${userName(process.getuid?.() ?? -1)}` }
+  let k: ReturnType<typeof checkKeyFile>
+  try {
+    k = checkKeyFile(st.db, st.cfg.dataDir, st.cfg.station.id, { chain })
+  } catch (err) {
+    return { check: 'station key', ok: false, detail: errorMessage(err) }
+  }
+  if (k.problem) return { check: 'station key', ok: false, detail: `${k.problem}: ${k.remedy ?? KEY_REMEDY}` }
+  if (!k.key) return { check: 'station key', ok: true, detail: `none yet: the daemon makes ${path} at its first start` }
+  return { check: 'station key', ok: true, detail: `${path}, fingerprint ${k.key.fingerprint}, mode 600, readable by ${me}` }
+}
+
+/** The vault marker (data/vault.json) names this vault. */
+function markerCheck(dataDir: string): Check {
+  const marker = readMarker(dataDir)
+  return {
+    check: 'vault marker',
+    ok: marker !== undefined,
+    detail: marker
+      ? `station ${marker.stationId}, made ${marker.createdAt}, genesis ${marker.genesisHash.slice(0, 16)}…`
+      : 'missing: the vault is not marked yet (run any command once more)',
+  }
+}
+
+/** The chain of station keys holds together; a key replaced without the old one is a WARN for ever after. */
+function keyChainCheck(chain: KeyChain): Check {
+  const broken = chain.breaks.map((b) => `event ${b.seq} (${b.at}, ${b.actor}: ${b.reason})`)
+  return {
+    check: 'key chain',
+    ok: chain.problems.length === 0,
+    ...(broken.length > 0 ? { warn: true as const } : {}),
+    detail: chain.problems.length
+      ? chain.problems.map((p) => `event ${p.seq}: ${p.detail}`).join('; ')
+      : broken.length
+        ? `BROKEN at ${broken.join('; ')}: a key was replaced without the old one; checkpoints before the break are not vouched for by today's key`
+        : `${chain.keys.length} key(s), unbroken`,
+  }
 }
 
 /** The daemon answers at listen, or the address is free for it. */
@@ -150,7 +182,7 @@ async function anchoringCheck(st: Station): Promise<Check> {
   try {
     // How far the latest checkpoint got outside the catalog; the full comparison is verify's.
     const src = st.anchorSources()
-    const g = await gatherOutside({ db: st.db, publicKey: readStationPublicKey(st.cfg.dataDir), ...src })
+    const g = await gatherOutside({ db: st.db, publicKey: stationSigners(st.db, st.cfg.dataDir), ...src })
     const askable = g.report.witnesses.filter((w) => w.url)
     const unreachable = [
       ...(g.report.bucket?.error ? [`bucket ${g.report.bucket.bucket}`] : []),
@@ -172,7 +204,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
   const checks: Check[] = []
-  // A bad configuration is reported like everywhere else: its key, exit 2.
+  // A bad configuration is reported like everywhere else: its key, exit 2; a missing, substituted or damaged catalog too (exit 3).
   const { config: cfg, sources } = loadConfigWithSources({ file: values.config })
   checks.push({
     check: 'config',
@@ -181,7 +213,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
   })
   let st: Station | undefined
   try {
-    st = station(values)
+    st = station(values, { checkIntegrity: true })
   } catch (err) {
     if (!(err instanceof BodyvaultError) || !err.code.startsWith('DATA_DIR')) throw err
     checks.push({ check: 'vault', ok: false, detail: `${err.code}: ${err.message}` })
@@ -209,7 +241,10 @@ async function cmdDoctor(args: string[]): Promise<number> {
       } catch (err) {
         checks.push({ check: 'data dir writable', ok: false, detail: `${errorMessage(err)}: see the ownership check` })
       }
-      checks.push(keyCheck(st))
+      checks.push(markerCheck(st.cfg.dataDir))
+      const chain = readKeyChain(st.db)
+      checks.push(keyCheck(st, chain))
+      checks.push(keyChainCheck(chain))
       checks.push(await listenCheck(st.cfg.dataDir, st.cfg.listen))
       checks.push(...(await spaceChecks(st)))
       checks.push(await anchoringCheck(st))
@@ -244,7 +279,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
   }
   const ok = checks.every((c) => c.ok)
   if (values.json) io.stdout(JSON.stringify({ ok, checks }, null, 2) + '\n')
-  else io.stdout(table(checks.map((c) => [c.note ? 'note' : c.ok ? 'ok ' : 'FAIL', c.check, c.detail])) + '\n')
+  else io.stdout(table(checks.map((c) => [c.note ? 'note' : c.ok ? (c.warn ? 'WARN' : 'ok ') : 'FAIL', c.check, c.detail])) + '\n')
   return ok ? EXIT.ok : EXIT.problems
 }
 

@@ -7,7 +7,6 @@ import type { Station } from '../../station/station.js'
 import { actors } from '../../ledger/events.js'
 import { buildEvidencePackage } from '../../export/package.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
-import { loadOrCreateStationKey } from '../../ledger/keys.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -56,7 +55,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
   const st = station(values)
   try {
     await bringBackEvicted(st, ids, { derivatives: !values['no-derivatives'], restore: values.restore, json: values.json, actor: requestedBy })
-    const key = loadOrCreateStationKey(st.cfg.dataDir, st.cfg.station.id, st.logger)
+    const key = st.key()
     const r = await buildEvidencePackage({
       db: st.db,
       vault: st.vault,

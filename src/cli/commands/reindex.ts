@@ -1,4 +1,4 @@
-import { UsageError } from '../../common/errors.js'
+import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
@@ -9,7 +9,8 @@ async function cmdReindex(args: string[]): Promise<number> {
   const { values } = parse(args, { 'from-s3': { type: 'boolean', default: false }, fetch: { type: 'boolean', default: false } }, usage)
   if (values.help) return showUsage(usage)
   if (!values['from-s3']) throw new UsageError(`reindex rebuilds a catalog from the S3 bucket: --from-s3 is required\n\nUsage: bodyvault ${usage}`)
-  const st = station(values, { create: true })
+  // The one command that opens a missing or empty catalog: it is the way out CATALOG_MISSING names.
+  const st = station(values, { create: true, rebuildCatalog: true })
   try {
     const d = st.requireOffload()
     try {
@@ -49,6 +50,7 @@ async function cmdReindex(args: string[]): Promise<number> {
         for (const n of r.notes) io.stdout(`note: ${n}\n`)
         io.stdout('run bodyvault verify to check the rebuilt catalog\n')
       }
+      confirmVault(values)
       const problems = r.ledgerProblems.length + r.objects.missing.length + r.manifestsMissing.length + r.manifestsHidden.length
       return problems ? EXIT.problems : EXIT.ok
     } finally {
@@ -56,6 +58,20 @@ async function cmdReindex(args: string[]): Promise<number> {
     }
   } finally {
     st.close()
+  }
+}
+
+/** Opens the rebuilt catalog as every command does: it must be this vault's (the marker's genesis), and the vault is marked if it was not. */
+function confirmVault(values: { config?: string | undefined; verbose?: boolean | undefined }): void {
+  try {
+    station(values).close()
+  } catch (err) {
+    if (err instanceof BodyvaultError && err.code === 'CATALOG_SUBSTITUTED')
+      throw new BodyvaultError(
+        'CATALOG_SUBSTITUTED',
+        `the catalog rebuilt from the bucket is not this vault's: ${err.message}. Check offload.bucket and offload.prefix, move catalog.db aside and rebuild again`,
+      )
+    throw err
   }
 }
 

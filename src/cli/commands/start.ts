@@ -8,7 +8,7 @@ const usage = 'start'
 async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
-  const st = station(values, { quiet: false, create: true, daemon: true })
+  const st = station(values, { quiet: false, create: true, daemon: true, checkIntegrity: true })
   try {
     const running = await startDaemon(st, { usb: realUsbBackend() })
     await new Promise<void>((done) => {

@@ -1,0 +1,22 @@
+/**
+ * Payload parts that several ledger events share (./events.ts names the
+ * events that carry them). The byte form of ledgers already written: a field
+ * is never renamed or retyped.
+ */
+import type { OfficerSource } from '../catalog/assignments.js'
+
+/** A station public key as the ledger names it: raw key (hex), SPKI SHA-256 fingerprint (hex), signed-note key id (hex). */
+export type KeyFacts = { publicKey: string; keyFingerprint: string; keyId: string }
+
+/** A point of a ledger's history: its tree size and the root hash (hex) of its first `treeSize` events. */
+export type RestorePoint = { treeSize: number; rootHash: string }
+
+/** What the registry adds to an `ingested` event (catalog recording_attribution). */
+export type IngestAttribution = { officerSource: OfficerSource; deviceNumber: string | null; unitCode: string | null; fileCounter: number | null }
+
+/** A change of a registry entry: the entry as it is now, what it was (null when added), and how the change came. */
+export type RegistryChange<T> = { action: 'added' | 'updated' | 'retired'; entry: T; previous: T | null; via: string }
+
+/** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
+export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }
+export type ExportDecision = { exportId: number; reason: string | null; tokenId: number; role: string }
