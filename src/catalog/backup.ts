@@ -10,11 +10,13 @@ import { migrations } from './migrations.js'
  */
 
 /** The schema version a catalog file is at, and the one this bodyvault would migrate it to; null when the file holds no catalog yet. */
-export function catalogVersionOf(path: string): { version: number; latest: number } | null {
+export function catalogVersionOf(path: string): { version: number; latest: number; hasEvents: boolean } | null {
   const db = new Database(path, { readonly: true, fileMustExist: true })
   try {
     const version = db.pragma('user_version', { simple: true }) as number
-    return version === 0 ? null : { version, latest: migrations[migrations.length - 1]?.version ?? 0 }
+    if (version === 0) return null
+    const hasEvents = (db.prepare('SELECT count(*) FROM (SELECT 1 FROM events LIMIT 1)').pluck().get() as number) > 0
+    return { version, latest: migrations[migrations.length - 1]?.version ?? 0, hasEvents }
   } finally {
     db.close()
   }

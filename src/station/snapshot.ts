@@ -22,7 +22,8 @@ export function snapshotBeforeMigration(dataDir: string, catalogPath: string, lo
   mkdirSync(dir, { recursive: true, mode: 0o750 })
   const dest = join(dir, `catalog-v${v.version}-to-v${v.latest}-${new Date().toISOString().replace(/[:.]/g, '-')}.db`)
   snapshotCatalog(catalogPath, dest)
-  logger.warn(
+  // A catalog with no event yet (another process making a new vault this moment) holds nothing to warn about.
+  logger[v.hasEvents ? 'warn' : 'info'](
     { event: 'catalog.snapshot', from: v.version, to: v.latest, snapshot: dest },
     `catalog schema ${v.version} -> ${v.latest}: snapshot taken before the migration`,
   )

@@ -150,10 +150,17 @@ export function openVault(o: OpenVaultOptions): Db {
       case 'mark':
         markVault(db, o)
         break
-      case 'write-marker':
-        o.logger.warn({ event: 'vault.marker_written', path: markerPath(vault.dataDir) }, 'the vault marker was missing: written again from the catalog')
+      case 'write-marker': {
+        // A vault another process made a moment ago (its marker follows its first event): no cause for a warning.
+        const made = identityEvent(db)
+        const fresh = made?.type === 'vault-created' && Date.now() - Date.parse(made.at) < 60_000
+        o.logger[fresh ? 'info' : 'warn'](
+          { event: 'vault.marker_written', path: markerPath(vault.dataDir) },
+          'the vault marker was missing: written again from the catalog',
+        )
         writeMarkerFrom(db, o)
         break
+      }
       case 'open':
         if (marker && marker.stationId !== o.stationId)
           o.logger.warn({ event: 'vault.station_id', marker: marker.stationId, config: o.stationId }, 'the configured station id differs from the vault marker')
