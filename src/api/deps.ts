@@ -2,6 +2,7 @@ import type { Db } from '../catalog/db.js'
 import type { Logger } from '../common/log.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import type { Vault } from '../vault/store.js'
+import type { People } from './sign-in.js'
 
 /** What the API takes from the station (src/station/ builds it); each route group receives it as its plugin options. */
 export interface ApiDeps {
@@ -15,4 +16,6 @@ export interface ApiDeps {
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string
+  /** Accounts, sign-in, sessions and the lockout (src/station/ makes one per daemon; else one with the default settings). */
+  people?: People
 }

@@ -6,6 +6,7 @@ import { checkpoints } from './migrations/005-checkpoints.js'
 import { api } from './migrations/006-api.js'
 import { ingestTruth } from './migrations/007-ingest-truth.js'
 import { kiosk } from './migrations/009-kiosk.js'
+import { people } from './migrations/016-people.js'
 
 export interface Migration {
   version: number
@@ -25,4 +26,4 @@ export interface Migration {
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, people]

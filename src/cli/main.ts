@@ -18,6 +18,8 @@ import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { tokenCommand } from './commands/token.js'
+import { loginCommand, logoutCommand } from './commands/login.js'
+import { userCommand } from './commands/user.js'
 import { verifyCommand } from './commands/verify.js'
 import { verifyPackageCommand } from './commands/verify-package.js'
 import { EXIT, io, type Command } from './common.js'
@@ -44,6 +46,9 @@ const COMMANDS: Command[] = [
   mediaCommand,
   doctorCommand,
   tokenCommand,
+  userCommand,
+  loginCommand,
+  logoutCommand,
 ]
 
 function usageText(): string {

@@ -1,3 +1,4 @@
+import { peopleConfigSchema, type PeopleConfigFile } from '../api/people-settings.js'
 import type { DockingSettings } from '../dock/settings.js'
 import type { IngestSettings } from '../ingest/session.js'
 import type { MediaSettings } from '../media/settings.js'
@@ -105,6 +106,7 @@ export const configSchema = {
       required: ['rateLimitPerMinute'],
       properties: { rateLimitPerMinute: { type: 'integer', minimum: 1, maximum: 10000000 } },
     },
+    people: peopleConfigSchema,
   },
 } as const
 
@@ -126,4 +128,6 @@ export interface Config {
   offload: OffloadConfigFile | null
   /** Signed checkpoints of the ledger tree (src/ledger/checkpoint.ts): every N events or M minutes when it grew, and at shutdown. */
   ledger: { checkpointEvery: number; checkpointMinutes: number }
+  /** Accounts, passwords, sessions, lockout (optional; src/api/people-settings.ts has the defaults). */
+  people?: PeopleConfigFile
 }

@@ -22,7 +22,7 @@ import type { IngestFacts } from '../catalog/recordings.js'
 export type StationActor = `station:${string}`
 /** An API client, by its token's id. */
 export type TokenActor = `token:${number}`
-/** A person at the CLI (`--by NAME`, else the login name). */
+/** A person: a named account (signed in on the web or the CLI, or through a token of theirs); before accounts, the CLI's `--by NAME`. */
 export type UserActor = `user:${string}`
 export type Actor = StationActor | TokenActor | UserActor
 
@@ -46,6 +46,8 @@ export type ExportSubject = `export:${number}`
 export type DeviceSubject = `device:${string}`
 export type OfficerSubject = `officer:${string}`
 export type StationSubject = `station:${string}`
+/** An account, by its user name. */
+export type UserSubject = `user:${string}`
 
 export const subjects = {
   recording: (id: number): RecordingSubject => `recording:${id}`,
@@ -57,6 +59,7 @@ export const subjects = {
   device: (id: string): DeviceSubject => `device:${id}`,
   officer: (id: string): OfficerSubject => `officer:${id}`,
   station: (id: string): StationSubject => `station:${id}`,
+  user: (username: string): UserSubject => `user:${username}`,
 }
 
 /** The kind and the id of a subject as the builders spell it: "recording:42" -> recording, "42". */
@@ -245,21 +248,70 @@ type Vocabulary = {
   /** A read of footage, written before the first byte is sent. */
   viewed: {
     subject: RecordingSubject
-    payload: { recordingId: number; what: string; sha256: string; tokenId: number; role: string; reason: string | null; client: string; range: string }
+    payload: {
+      recordingId: number
+      what: string
+      sha256: string
+      tokenId: number
+      role: string
+      reason: string | null
+      client: string
+      range: string
+    } & PersonFields
   }
-  'token-created': { subject: TokenSubject; payload: { tokenId: number; name: string; role: string; officerId: string | null } }
-  'token-revoked': { subject: TokenSubject; payload: { tokenId: number } }
+  'token-created': {
+    subject: TokenSubject
+    payload: { tokenId: number; name: string; role: string; officerId: string | null } & Partial<AuthFields> & { owner?: string }
+  }
+  'token-revoked': { subject: TokenSubject; payload: { tokenId: number } & Partial<AuthFields> & { owner?: string } }
+
+  // people (src/api/accounts.ts, sessions.ts, sign-in.ts): the CJIS 5.4 audit fields in every payload (the time is the event's)
+  'user-created': {
+    subject: UserSubject
+    payload: AuthFields & { kind: 'person' | 'service'; displayName: string; policeNo: string | null; unit: string | null; roles: string[] }
+  }
+  'roles-changed': { subject: UserSubject; payload: AuthFields & { from: string[]; to: string[] } }
+  'user-disabled': { subject: UserSubject; payload: AuthFields & { tokensRevoked: number[]; sessionsEnded: number[] } }
+  'user-enabled': { subject: UserSubject; payload: AuthFields }
+  /** `reset`: an admin set a one-time password (changed at the next sign-in); else the person changed their own. */
+  'password-changed': { subject: UserSubject; payload: AuthFields & { reset: boolean } }
+  'signed-in': { subject: UserSubject; payload: AuthFields & { sessionId: number; kind: 'web' | 'cli'; client: string } }
+  'signed-out': { subject: UserSubject; payload: AuthFields & { sessionId: number; client: string } }
+  'session-expired': { subject: UserSubject; payload: AuthFields & { sessionId: number; reason: 'idle' | 'absolute' } }
+  /**
+   * Failed sign-ins of one window, counted (one event per window, so nobody
+   * on the LAN can grow the ledger at will): per existing account and per
+   * client address. A user name that does not exist is only counted
+   * (people type passwords into that field).
+   */
+  'sign-in-failures': {
+    subject: StationSubject
+    payload: {
+      component: string
+      outcome: 'failure'
+      windowStart: string
+      windowEnd: string
+      accounts: { user: string; failures: number; lockedUntil: string | null }[]
+      addresses: { address: string; failures: number; lockedUntil: string | null }[]
+      unknownAccountFailures: number
+    }
+  }
   'export-requested': {
     subject: ExportSubject
-    payload: { exportId: number; recordingIds: number[]; reason: string; recipient: string; tokenId: number; role: string }
+    payload: { exportId: number; recordingIds: number[]; reason: string; recipient: string; tokenId: number; role: string } & PersonFields
   }
   'export-approved': { subject: ExportSubject; payload: ExportDecision }
   'export-rejected': { subject: ExportSubject; payload: ExportDecision }
 }
 
-/** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
-export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }
-type ExportDecision = { exportId: number; reason: string | null; tokenId: number; role: string }
+/** What an `exported` event adds when the API serves the package (its export request, the token, the client, the person). */
+export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string } & PersonFields
+type ExportDecision = { exportId: number; reason: string | null; tokenId: number; role: string } & PersonFields & { allowedDownloads?: number }
+/** The account and the person (police number, or `account:<id>` for a service account) behind an act; absent in events written before accounts. */
+type PersonFields = { user?: string; person?: string }
+
+/** The CJIS 5.4 audit fields of the people events: who (`user`, the account's user name), which component, the outcome. */
+export type AuthFields = { user: string; component: 'api' | 'web' | 'cli'; outcome: 'success' | 'failure' }
 
 export type EventType = keyof Vocabulary
 export type EventPayload<T extends EventType> = Vocabulary[T]['payload']

@@ -7,7 +7,9 @@
 import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/app.js'
+import { peopleSettings } from '../api/people-settings.js'
 import { listenOn, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { makePeople, recordSignInFailures } from '../api/sign-in.js'
 import { stationEventRoutes } from '../api/station-events.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
 import { type CheckpointPolicy, checkpointStation } from '../ledger/checkpoint.js'
@@ -35,6 +37,10 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   // The HTTP API (lookup, playback, exports, /v1/station and its event stream) and the web front end;
   // `bodyvault status` uses the station-local credential.
   let server: FastifyInstance
+  // Accounts, sign-in and sessions: one lockout and one window of counted failures per daemon, written every minute it is over.
+  const people = makePeople(st.db, peopleSettings(st.cfg.people), st.cfg.station.id)
+  const failures = setInterval(() => recordSignInFailures(people), 60_000)
+  failures.unref()
   try {
     server = await buildApi(
       {
@@ -46,6 +52,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         openObject: st.openObject,
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
+        people,
       },
       async (app) => {
         await stationRoutes(app, { station: dock })
@@ -55,6 +62,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
     await webRoutes(server) // the web front end (the dock screen at /station), outside /v1
     await listenOn(server, st.cfg.listen)
   } catch (err) {
+    clearInterval(failures)
     await jobs.stop()
     throw err
   }
@@ -80,6 +88,8 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
     stop: async () => {
       await dock.stop()
       await server.close()
+      clearInterval(failures)
+      recordSignInFailures(people, 'api', true)
       await rm(statusSecretPath(st.cfg.dataDir), { force: true })
       await media.stop()
       await jobs.stop()

@@ -1,6 +1,8 @@
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { schemaVersion } from '../../catalog/db.js'
+import { liveTokensOf } from '../../catalog/tokens.js'
+import { userByName } from '../../catalog/users.js'
 import { errorMessage } from '../../common/errors.js'
 import { ledgerHead } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
@@ -37,6 +39,16 @@ async function cmdDoctor(args: string[]): Promise<number> {
       check: 'catalog',
       ok: true,
       detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}`,
+    })
+    // Tokens made before named accounts belong to nobody in particular: listed here until revoked.
+    const legacy = userByName(st.db, 'legacy')
+    const old = legacy ? liveTokensOf(st.db, legacy.id) : []
+    checks.push({
+      check: 'legacy tokens',
+      ok: old.length === 0,
+      detail: old.length
+        ? `${old.map((t) => `${t.id} (${t.role}, ${t.name})`).join(', ')} predate named accounts: give their users accounts, then bodyvault token revoke ID`
+        : 'none',
     })
   }
   try {
