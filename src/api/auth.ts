@@ -146,7 +146,7 @@ export function installAuth(app: FastifyInstance, o: { db: Db; localSecret?: str
       reply.header('x-ratelimit-limit', rate.max).header('x-ratelimit-remaining', rate.remaining).header('x-ratelimit-reset', rate.ttlInSeconds)
       if (rate.isExceeded) {
         reply.header('retry-after', rate.ttlInSeconds)
-        const whose = who.token ? 'this credential' : 'this address without a valid credential'
+        const whose = who.token ? (who.token.session ? 'this session' : 'this token') : 'this address without a valid token'
         throw new BodyvaultError('RATE_LIMITED', `more than ${rate.max} requests a minute for ${whose}: retry in ${rate.ttlInSeconds} s`)
       }
     }

@@ -11,6 +11,7 @@ const account = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    id: { type: 'integer' },
     username: { type: 'string' },
     displayName: { type: 'string' },
     kind: { type: 'string' },
@@ -104,7 +105,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
           200: {
             type: 'object',
             properties: {
-              user: { anyOf: [account, { type: 'null' }] },
+              user: { ...account, type: ['object', 'null'] },
               via: { type: 'string' },
               role: { type: 'string' },
               csrfToken: { type: ['string', 'null'] },
