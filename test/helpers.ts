@@ -129,7 +129,9 @@ export function childEnv(env: Record<string, string>, args: readonly string[] = 
     writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }))
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
-  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...env }
+  // XDG_STATE_HOME: where `bodyvault login` keeps its session; pinned so that no test finds a real person's session.
+  const state = join(pinnedConfigFile, '..', 'state')
+  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, XDG_STATE_HOME: state, ...env }
   const i = args.indexOf('--config')
   const file = i >= 0 ? args[i + 1] : merged.BODYVAULT_CONFIG
   let cfg: Config | undefined
@@ -155,4 +157,30 @@ export function cli(args: string[], env: Record<string, string> = {}): { code: n
     maxBuffer: 1 << 26,
   })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+/**
+ * The environment of a CLI run by a signed-in person: a fresh state dir
+ * (XDG_STATE_HOME, where `bodyvault login` keeps its session file), an
+ * account made by the station's OS user (`user create`, while no admin
+ * exists) or by `asAdmin`, and `bodyvault login` with its one-time password
+ * changed to `password`.
+ */
+export function signedInEnv(
+  env: Record<string, string>,
+  o: { username?: string; roles?: string; policeNo?: string; password?: string; adminEnv?: Record<string, string> } = {},
+): Record<string, string> {
+  const username = o.username ?? 'clerk.li'
+  const password = o.password ?? 'Evidence-Desk-Passphrase-42'
+  const e = { ...env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'bv-state-')) }
+  process.once('exit', () => rmSync(e.XDG_STATE_HOME, { recursive: true, force: true }))
+  const made = cli(
+    ['user', 'create', username, '--display', username, '--police-no', o.policeNo ?? '900001', '--role', o.roles ?? 'clerk,supervisor', '--json'],
+    o.adminEnv ?? e,
+  )
+  if (made.code !== 0) throw new Error(`user create ${username}: ${made.stderr}`)
+  const otp = (JSON.parse(made.stdout) as { oneTimePassword: string }).oneTimePassword
+  const login = cli(['login', username], { ...e, BODYVAULT_PASSWORD: otp, BODYVAULT_NEW_PASSWORD: password })
+  if (login.code !== 0) throw new Error(`login ${username}: ${login.stderr}`)
+  return e
 }

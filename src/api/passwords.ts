@@ -60,8 +60,7 @@ export function passwordProblem(
     if (own && own.length >= 3 && lower.includes(own.toLowerCase())) return 'a password must not contain the user name, the display name or the police number'
   // A common password with digits or symbols added ("password1234!") is still one.
   const forms = [lower, lower.replace(/[^\p{L}\p{N}]/gu, ''), lower.replace(/[^\p{L}]/gu, ''), lower.replace(/[\p{N}\p{P}\p{S}]+$/u, '')]
-  if (forms.some((f) => COMMON_PASSWORDS.has(f)))
-    return 'this password is on the list of the most common passwords: choose another'
+  if (forms.some((f) => COMMON_PASSWORDS.has(f))) return 'this password is on the list of the most common passwords: choose another'
   if (new Set(chars).size < 4) return 'a password needs at least 4 different characters'
   return null
 }

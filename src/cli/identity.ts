@@ -3,6 +3,7 @@ import { homedir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { hasEnabledAdmin } from '../api/accounts.js'
 import { peopleSettings } from '../api/people-settings.js'
+import { can, type Right } from '../api/roles.js'
 import { makePeople, type People, signIn } from '../api/sign-in.js'
 import type { UserRow } from '../catalog/users.js'
 import { BodyvaultError, UsageError } from '../common/errors.js'
@@ -164,4 +165,33 @@ export async function accountAdmin(st: Station, as: string | undefined, env: Nod
 
 export function removeSessionFile(path: string): void {
   rmSync(path, { force: true })
+}
+
+/**
+ * The ledger actor of a command that changes evidence state: the signed-in
+ * person (`--as USER`, else the `bodyvault login` session). `--by NAME`,
+ * once the actor itself, is only a note now: it is said back, never recorded as who acted.
+ */
+export async function evidenceActor(
+  st: Station,
+  values: { as?: string | undefined; by?: string | undefined },
+  what: string,
+  right: Right,
+): Promise<CliPerson & { user: UserRow }> {
+  const who = await signedInPerson(st, values.as, what)
+  signIns.set(st, who)
+  // The same rights as through the API: the person's roles.
+  if (!who.user.roles.some((r) => can(r, right)))
+    throw new BodyvaultError('FORBIDDEN', `the ${who.user.roles.join('+')} role may not do this (${what} needs ${right})`)
+  if (values.by !== undefined && values.by !== who.user.username)
+    process.stderr.write(`bodyvault: note: --by ${values.by} is not recorded as the actor: the ledger names the signed-in person, ${who.user.username}\n`)
+  return who
+}
+
+const signIns = new WeakMap<Station, CliPerson>()
+
+/** Signs out an `--as` sign-in of this command (after its work is recorded); nothing for a `login` session. */
+export function endSignIn(st: Station): void {
+  signIns.get(st)?.done()
+  signIns.delete(st)
 }
