@@ -25,8 +25,8 @@ t.test('cases, holds, categories and a purge from the command line', async (t) =
   const [r1, r2, r3, r4] = ids.sort((a, b) => a.sourcePath.localeCompare(b.sourcePath))
   // Changes name a signed-in person: a clerk and a supervisor, each with their own `bodyvault login` session.
   t.match(cli(['categorize', String(r1!.id), 'patrol', '--reason', 'routine patrol'], env), { code: 2, stderr: /sign in first/ }, 'nobody signed in: refused')
-  const clerk = signedInEnv(env, { username: 'clerk.li', roles: 'clerk', policeNo: '900001' })
-  const sup = signedInEnv(env, { username: 'supervisor.wang', roles: 'supervisor', policeNo: '900002' })
+  const clerk = await signedInEnv(env, { username: 'clerk.li', roles: 'clerk', policeNo: '900001' })
+  const sup = await signedInEnv(env, { username: 'supervisor.wang', roles: 'supervisor', policeNo: '900002' })
 
   t.match(cli(['categorize', String(r1!.id), 'patrol'], clerk), { code: 2, stderr: /needs a reason/ })
   t.match(cli(['categorize', String(r1!.id), 'fishing', '--reason', 'x'], clerk), {

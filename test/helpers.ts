@@ -10,6 +10,8 @@ import { loadProfiles, type DockingProfile } from '../src/camera/profile.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import { ingestCamera, type IngestReport, type IngestSessionOptions, type IngestSettings } from '../src/ingest/session.js'
 import { openStation, type Station } from '../src/station/station.js'
+import { createAccount } from '../src/api/accounts.js'
+import { cliPeople, cliSignIn, sessionFile, writeSessionFile } from '../src/cli/identity.js'
 import type { Vault } from '../src/vault/store.js'
 
 export const ROOT = join(import.meta.dirname, '..')
@@ -162,25 +164,31 @@ export function cli(args: string[], env: Record<string, string> = {}): { code: n
 /**
  * The environment of a CLI run by a signed-in person: a fresh state dir
  * (XDG_STATE_HOME, where `bodyvault login` keeps its session file), an
- * account made by the station's OS user (`user create`, while no admin
- * exists) or by `asAdmin`, and `bodyvault login` with its one-time password
- * changed to `password`.
+ * account, and a login session in that dir, made in this process as
+ * `user create` and `bodyvault login` make them (spawning the CLI for them
+ * costs seconds on a loaded machine; the CLI's own login is tested in
+ * people-https.test.ts).
  */
-export function signedInEnv(
+export async function signedInEnv(
   env: Record<string, string>,
-  o: { username?: string; roles?: string; policeNo?: string; password?: string; adminEnv?: Record<string, string> } = {},
-): Record<string, string> {
+  o: { username?: string; roles?: string; policeNo?: string } = {},
+): Promise<Record<string, string>> {
   const username = o.username ?? 'clerk.li'
-  const password = o.password ?? 'Evidence-Desk-Passphrase-42'
   const e = { ...env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'bv-state-')) }
   process.once('exit', () => rmSync(e.XDG_STATE_HOME, { recursive: true, force: true }))
-  const made = cli(
-    ['user', 'create', username, '--display', username, '--police-no', o.policeNo ?? '900001', '--role', o.roles ?? 'clerk,supervisor', '--json'],
-    o.adminEnv ?? e,
-  )
-  if (made.code !== 0) throw new Error(`user create ${username}: ${made.stderr}`)
-  const otp = (JSON.parse(made.stdout) as { oneTimePassword: string }).oneTimePassword
-  const login = cli(['login', username], { ...e, BODYVAULT_PASSWORD: otp, BODYVAULT_NEW_PASSWORD: password })
-  if (login.code !== 0) throw new Error(`login ${username}: ${login.stderr}`)
+  const merged = childEnv(e)
+  const config = loadConfig({ file: merged.BODYVAULT_CONFIG, env: merged })
+  const st = openStation({ config, logger: silentLogger() })
+  try {
+    const made = await createAccount(
+      st.db,
+      { username, displayName: username, kind: 'person', policeNo: o.policeNo ?? '900001', roles: (o.roles ?? 'clerk,supervisor').split(',') },
+      { actor: 'user:os:test', component: 'cli' },
+    )
+    const s = await cliSignIn(cliPeople(st), username, { BODYVAULT_PASSWORD: made.password!, BODYVAULT_NEW_PASSWORD: 'Evidence-Desk-Passphrase-42' })
+    writeSessionFile(sessionFile(config.station.id, merged), { username, secret: s.secret })
+  } finally {
+    st.close()
+  }
   return e
 }

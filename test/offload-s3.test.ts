@@ -409,7 +409,7 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
       String(x.id),
     ]),
   )
-  const sup = signedInEnv(e1, { username: 'sup.zhao', roles: 'clerk,supervisor' })
+  const sup = await signedInEnv(e1, { username: 'sup.zhao', roles: 'clerk,supervisor' })
   t.equal(cli(['categorize', id['0001']!, 'patrol', '--reason', 'routine'], sup).code, 0)
   t.equal(cli(['categorize', id['0004']!, 'patrol', '--reason', 'routine'], sup).code, 0)
   t.equal(cli(['case', 'create', 'XZ-7', '--type', 'compulsory-measures'], sup).code, 0)

@@ -244,7 +244,7 @@ t.test('CLI export-package: writes, refuses to overwrite, names bad input', asyn
   const out = join(work, 'cli.zip')
   const bare = { BODYVAULT_DATA_DIR: s.dataDir, BODYVAULT_CONFIG: writeConfig(work) }
   t.match(cli(['export-package', '--recording', String(ids[2]), '--reason', 'audit', '--out', out], bare), { code: 2, stderr: /sign in first/ })
-  const env = signedInEnv(bare, { username: 'sup.zhao', roles: 'supervisor' })
+  const env = await signedInEnv(bare, { username: 'sup.zhao', roles: 'supervisor' })
   const r = cli(
     ['export-package', '--recording', String(ids[2]), '--recording', String(ids[3]), '--reason', 'audit', '--recipient', 'inspector', '--out', out, '--json'],
     env,

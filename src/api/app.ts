@@ -34,6 +34,7 @@ const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, sessionRoute
  */
 export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     logger: false,
     bodyLimit: 1 << 20,
     routerOptions: { maxParamLength: 200 },
@@ -48,6 +49,8 @@ export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) =
     clientErrorHandler,
   }).withTypeProvider<ApiTypeProvider>()
   installErrorHandling(app, deps.logger)
+  // On TLS, browsers are told to come back only over TLS (a year).
+  if (deps.https) app.addHook('onSend', async (_req, reply) => void reply.header('strict-transport-security', 'max-age=31536000'))
   for (const s of SHARED) app.addSchema(s)
   app.addHook('onRoute', strictNumbers)
   await app.register(fastifySwagger, {

@@ -18,4 +18,6 @@ export interface ApiDeps {
   localSecret?: string
   /** Accounts, sign-in, sessions and the lockout (src/station/ makes one per daemon; else one with the default settings). */
   people?: People
+  /** Serve HTTPS with this certificate and key (the daemon, off loopback); HSTS is sent then. */
+  https?: { cert: string; key: string }
 }

@@ -19,6 +19,7 @@ import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
+import { tlsCommand } from './commands/tls.js'
 import { userCommand } from './commands/user.js'
 import { verifyCommand } from './commands/verify.js'
 import { verifyPackageCommand } from './commands/verify-package.js'
@@ -49,6 +50,7 @@ const COMMANDS: Command[] = [
   userCommand,
   loginCommand,
   logoutCommand,
+  tlsCommand,
 ]
 
 function usageText(): string {

@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { buildApi } from '../api/app.js'
 import { peopleSettings } from '../api/people-settings.js'
-import { listenOn, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { listenOn, parseListen, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { describeCertificate, loadOrMakeCertificate, TLS_DEFAULTS, tlsWanted } from '../api/tls.js'
 import { makePeople, recordSignInFailures } from '../api/sign-in.js'
 import { stationEventRoutes } from '../api/station-events.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
@@ -42,6 +43,22 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   const failures = setInterval(() => recordSignInFailures(people), 60_000)
   failures.unref()
   try {
+    // HTTPS on any address but loopback (a configured certificate, else the station's own, made at the first start).
+    const tls = { ...TLS_DEFAULTS, ...st.cfg.tls }
+    const host = parseListen(st.cfg.listen).host
+    const https = tlsWanted(tls, host)
+      ? await loadOrMakeCertificate({
+          settings: tls,
+          dataDir: st.cfg.dataDir,
+          stationId: st.cfg.station.id,
+          hostnames: st.cfg.station.hostnames ?? [],
+          listenHost: host,
+        })
+      : undefined
+    if (https) {
+      const d = describeCertificate(https.cert)
+      st.logger.info({ event: 'tls.ready', certificate: https.path, generated: https.generated, names: d.names, spkiSha256: d.spkiSha256 }, 'serving HTTPS')
+    }
     server = await buildApi(
       {
         db: st.db,
@@ -53,6 +70,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
         people,
+        ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
       },
       async (app) => {
         await stationRoutes(app, { station: dock })
