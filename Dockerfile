@@ -1,6 +1,7 @@
 # bodyvault station daemon. Build: docker build -t bodyvault .
 # Node 24 (the current LTS line) on Debian 12, whose ffmpeg 5.1 is the one the media pipeline is tested with.
 # Run:  docker run -p 8080:8080 -v bodyvault-data:/data -v /media:/media:ro bodyvault
+# It serves HTTPS on 0.0.0.0 (bodyvault tls show prints the certificate to trust).
 # (USB hotplug needs --device /dev/bus/usb or --privileged; mount discovery
 # works from the bind-mounted /media alone.)
 FROM node:24-bookworm-slim AS build
@@ -30,6 +31,7 @@ COPY scripts/fake-vendor-unlock ./scripts/fake-vendor-unlock
 ENV BODYVAULT_DATA_DIR=/data BODYVAULT_LISTEN=0.0.0.0:8080 NODE_ENV=production
 VOLUME ["/data"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# 0.0.0.0 is off loopback: the daemon serves HTTPS (its station certificate; the liveness probe need not verify it).
+HEALTHCHECK --interval=30s --timeout=5s CMD node -e "require('https').get('https://127.0.0.1:8080/healthz',{rejectUnauthorized:false},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"
 ENTRYPOINT ["tini", "--", "node", "bin/bodyvault.js"]
 CMD ["start"]

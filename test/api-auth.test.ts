@@ -24,7 +24,7 @@ t.test('tokens: shown once, stored hashed, revocable, ledgered', async (t) => {
   const stored = s.db.prepare('SELECT hash FROM tokens WHERE id = ?').get(token.id) as { hash: string }
   t.not(stored.hash, secret)
   t.notMatch(JSON.stringify(s.db.prepare('SELECT * FROM tokens').all()), secret.slice(3), 'the secret is nowhere in the table')
-  t.equal(authenticate(s.db, secret)?.id, token.id)
+  t.equal(authenticate(s.db, secret)?.token.id, token.id)
   t.equal(authenticate(s.db, secret + 'x'), undefined)
   t.equal(authenticate(s.db, 'bv_' + 'A'.repeat(43)), undefined)
   t.throws(() => createToken(s.db, { name: 'x', role: 'officer', actor: 'test' }), /must name its officer/)

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { cli, tempDir } from './helpers.js'
+import { cli, signedInEnv, tempDir } from './helpers.js'
 
 function camera(dir: string): string {
   const cam = join(dir, 'cam')
@@ -23,29 +23,34 @@ t.test('cases, holds, categories and a purge from the command line', async (t) =
   t.equal(ing.code, 0, ing.stderr)
   const ids = (JSON.parse(ing.stdout) as { ingested: { id: number; sha256: string; sourcePath: string }[] }).ingested
   const [r1, r2, r3, r4] = ids.sort((a, b) => a.sourcePath.localeCompare(b.sourcePath))
+  // Changes name a signed-in person: a clerk and a supervisor, each with their own `bodyvault login` session.
+  t.match(cli(['categorize', String(r1!.id), 'patrol', '--reason', 'routine patrol'], env), { code: 2, stderr: /sign in first/ }, 'nobody signed in: refused')
+  const clerk = await signedInEnv(env, { username: 'clerk.li', roles: 'clerk', policeNo: '900001' })
+  const sup = await signedInEnv(env, { username: 'supervisor.wang', roles: 'supervisor', policeNo: '900002' })
 
-  t.match(cli(['categorize', String(r1!.id), 'patrol'], env), { code: 2, stderr: /needs a reason/ })
-  t.match(cli(['categorize', String(r1!.id), 'fishing', '--reason', 'x'], env), {
+  t.match(cli(['categorize', String(r1!.id), 'patrol'], clerk), { code: 2, stderr: /needs a reason/ })
+  t.match(cli(['categorize', String(r1!.id), 'fishing', '--reason', 'x'], clerk), {
     code: 2,
     stderr: /category "fishing" is not configured; known: patrol, inspection/,
   })
-  const cat = cli(['categorize', String(r1!.id), 'patrol', '--reason', 'routine patrol', '--by', 'clerk.li', '--json'], env)
+  const cat = cli(['categorize', String(r1!.id), 'patrol', '--reason', 'routine patrol', '--json'], clerk)
   t.equal(cat.code, 0, cat.stderr)
   t.match(
     JSON.parse(cat.stdout),
     { from: null, to: 'patrol', rule: 'category-period', deadline: '2024-07-10T16:00:00.000Z' },
     'last day 2024-07-10, due 2024-07-11 00:00 +08:00',
   )
-  const recat = cli(['categorize', String(r3!.id), 'patrol', '--reason', 'marked important by mistake'], env)
+  const recat = cli(['categorize', String(r3!.id), 'patrol', '--reason', 'marked important by mistake'], clerk)
   t.match(recat, { code: 0, stdout: /evidence -> patrol; kept until 2024-07-11 00:00 \+08:00/ }, 'a clerk reclassifies camera-important footage with a reason')
 
-  t.match(cli(['case', 'create', 'ZF-1', '--type', 'parking'], env), { code: 2, stderr: /case type "parking" is not configured/ })
-  t.equal(cli(['case', 'create', 'ZF-1', '--type', 'penalty-general-procedure', '--title', 'unlicensed stall', '--opened', '2024-01-12'], env).code, 0)
-  t.match(cli(['case', 'create', 'ZF-1', '--type', 'penalty-general-procedure'], env), { code: 2, stderr: /already exists/ })
-  t.match(cli(['case', 'link', 'ZF-1', String(r2!.id)], env), { code: 0, stdout: /linked 1 recording/ })
-  t.match(cli(['case', 'link', 'ZF-9', String(r2!.id)], env), { code: 2, stderr: /case ZF-9 does not exist/ })
-  t.match(cli(['hold', 'place', String(r4!.id), '--reason', 'complaint'], env), { code: 2, stderr: /needs --by NAME/ }, 'a hold names its supervisor')
-  const hold = cli(['hold', 'place', String(r4!.id), '--reason', 'complaint pending', '--by', 'supervisor.wang', '--json'], env)
+  t.match(cli(['case', 'create', 'ZF-1', '--type', 'parking'], clerk), { code: 2, stderr: /case type "parking" is not configured/ })
+  t.equal(cli(['case', 'create', 'ZF-1', '--type', 'penalty-general-procedure', '--title', 'unlicensed stall', '--opened', '2024-01-12'], clerk).code, 0)
+  t.match(cli(['case', 'create', 'ZF-1', '--type', 'penalty-general-procedure'], clerk), { code: 2, stderr: /already exists/ })
+  t.match(cli(['case', 'link', 'ZF-1', String(r2!.id)], clerk), { code: 0, stdout: /linked 1 recording/ })
+  t.match(cli(['case', 'link', 'ZF-9', String(r2!.id)], clerk), { code: 2, stderr: /case ZF-9 does not exist/ })
+  t.match(cli(['hold', 'place', String(r4!.id), '--reason', 'complaint'], env), { code: 2, stderr: /sign in first/ }, 'a hold names its supervisor')
+  t.match(cli(['hold', 'place', String(r4!.id), '--reason', 'complaint'], clerk), { code: 2, stderr: /the clerk role may not/ }, 'a clerk may not place a hold')
+  const hold = cli(['hold', 'place', String(r4!.id), '--reason', 'complaint pending', '--json'], sup)
   t.equal(hold.code, 0, hold.stderr)
   const holdId = (JSON.parse(hold.stdout) as { id: number }[])[0]!.id
 
@@ -81,11 +86,11 @@ t.test('cases, holds, categories and a purge from the command line', async (t) =
   const rep = JSON.parse(purge.stdout) as { purged: { recordingId: number }[] }
   t.same(rep.purged.map((p) => p.recordingId).sort(), [r1!.id, r3!.id])
   t.notOk(existsSync(join(dir, 'data', 'objects', r1!.sha256.slice(0, 2), r1!.sha256)))
-  t.match(cli(['categorize', String(r1!.id), 'evidence', '--reason', 'too late'], env), { code: 2, stderr: /was purged/ })
+  t.match(cli(['categorize', String(r1!.id), 'evidence', '--reason', 'too late'], clerk), { code: 2, stderr: /was purged/ })
 
-  t.match(cli(['case', 'close', 'ZF-1', '--closed', '2024-03-01'], env), { code: 0, stdout: /closed 2024-03-01 00:00 \+08:00/ })
-  t.match(cli(['hold', 'release', String(holdId), '--reason', 'withdrawn'], env), { code: 2, stderr: /needs --by/ })
-  t.equal(cli(['hold', 'release', String(holdId), '--reason', 'complaint withdrawn', '--by', 'supervisor.wang'], env).code, 0)
+  t.match(cli(['case', 'close', 'ZF-1', '--closed', '2024-03-01'], clerk), { code: 0, stdout: /closed 2024-03-01 00:00 \+08:00/ })
+  t.match(cli(['hold', 'release', String(holdId), '--reason', 'withdrawn'], env), { code: 2, stderr: /sign in first/ })
+  t.equal(cli(['hold', 'release', String(holdId), '--reason', 'complaint withdrawn'], sup).code, 0)
   t.match(cli(['hold', 'list', '--all'], env).stdout, /#1 .*supervisor\.wang .*complaint pending/)
   const list = JSON.parse(cli(['case', 'list', '--json'], env).stdout) as { number: string; status: string }[]
   t.same(

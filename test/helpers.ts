@@ -10,6 +10,8 @@ import { loadProfiles, type DockingProfile } from '../src/camera/profile.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import { ingestCamera, type IngestReport, type IngestSessionOptions, type IngestSettings } from '../src/ingest/session.js'
 import { openStation, type Station } from '../src/station/station.js'
+import { createAccount } from '../src/api/accounts.js'
+import { cliPeople, cliSignIn, sessionFile, writeSessionFile } from '../src/cli/identity.js'
 import type { Vault } from '../src/vault/store.js'
 
 export const ROOT = join(import.meta.dirname, '..')
@@ -150,7 +152,16 @@ export function childEnv(env: Record<string, string>, args: readonly string[] = 
     writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }), { mode: 0o644 })
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
-  const merged: NodeJS.ProcessEnv = { ...process.env, BODYVAULT_LOG_LEVEL: 'warn', BODYVAULT_CONFIG: pinnedConfigFile, ...NO_SYSTEM_CONFIG, ...env }
+  // XDG_STATE_HOME: where `bodyvault login` keeps its session; pinned so that no test finds a real person's session.
+  const state = join(pinnedConfigFile, '..', 'state')
+  const merged: NodeJS.ProcessEnv = {
+    ...process.env,
+    BODYVAULT_LOG_LEVEL: 'warn',
+    BODYVAULT_CONFIG: pinnedConfigFile,
+    XDG_STATE_HOME: state,
+    ...NO_SYSTEM_CONFIG,
+    ...env,
+  }
   const i = args.indexOf('--config')
   const file = i >= 0 ? args[i + 1] : merged.BODYVAULT_CONFIG
   let cfg: Config | undefined
@@ -177,4 +188,36 @@ export function cli(args: string[], env: Record<string, string> = {}, opts: { cw
     ...opts,
   })
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr }
+}
+
+/**
+ * The environment of a CLI run by a signed-in person: a fresh state dir
+ * (XDG_STATE_HOME, where `bodyvault login` keeps its session file), an
+ * account, and a login session in that dir, made in this process as
+ * `user create` and `bodyvault login` make them (spawning the CLI for them
+ * costs seconds on a loaded machine; the CLI's own login is tested in
+ * people-https.test.ts).
+ */
+export async function signedInEnv(
+  env: Record<string, string>,
+  o: { username?: string; roles?: string; policeNo?: string } = {},
+): Promise<Record<string, string>> {
+  const username = o.username ?? 'clerk.li'
+  const e = { ...env, XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'bv-state-')) }
+  process.once('exit', () => rmSync(e.XDG_STATE_HOME, { recursive: true, force: true }))
+  const merged = childEnv(e)
+  const config = loadConfig({ file: merged.BODYVAULT_CONFIG, env: merged })
+  const st = openStation({ config, logger: silentLogger() })
+  try {
+    const made = await createAccount(
+      st.db,
+      { username, displayName: username, kind: 'person', policeNo: o.policeNo ?? '900001', roles: (o.roles ?? 'clerk,supervisor').split(',') },
+      { actor: 'user:os:test', component: 'cli' },
+    )
+    const s = await cliSignIn(cliPeople(st), username, { BODYVAULT_PASSWORD: made.password!, BODYVAULT_NEW_PASSWORD: 'Evidence-Desk-Passphrase-42' })
+    writeSessionFile(sessionFile(config.station.id, merged), { username, secret: s.secret })
+  } finally {
+    st.close()
+  }
+  return e
 }

@@ -23,7 +23,7 @@ import { purgeAfter, type RetentionPolicy } from '../src/retention/policy.js'
 import { runPurge } from '../src/retention/purge.js'
 import { closeCase, createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { cli, ROOT, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { cli, ROOT, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
 import { useS3Server } from './s3-support.js'
 
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }
@@ -409,11 +409,12 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
       String(x.id),
     ]),
   )
-  t.equal(cli(['categorize', id['0001']!, 'patrol', '--reason', 'routine'], e1).code, 0)
-  t.equal(cli(['categorize', id['0004']!, 'patrol', '--reason', 'routine'], e1).code, 0)
-  t.equal(cli(['case', 'create', 'XZ-7', '--type', 'compulsory-measures'], e1).code, 0)
-  t.equal(cli(['case', 'link', 'XZ-7', id['0002']!, id['0003']!], e1).code, 0)
-  t.equal(cli(['hold', 'place', id['0001']!, '--reason', 'complaint', '--by', 'sup.zhao'], e1).code, 0)
+  const sup = await signedInEnv(e1, { username: 'sup.zhao', roles: 'clerk,supervisor' })
+  t.equal(cli(['categorize', id['0001']!, 'patrol', '--reason', 'routine'], sup).code, 0)
+  t.equal(cli(['categorize', id['0004']!, 'patrol', '--reason', 'routine'], sup).code, 0)
+  t.equal(cli(['case', 'create', 'XZ-7', '--type', 'compulsory-measures'], sup).code, 0)
+  t.equal(cli(['case', 'link', 'XZ-7', id['0002']!, id['0003']!], sup).code, 0)
+  t.equal(cli(['hold', 'place', id['0001']!, '--reason', 'complaint'], sup).code, 0)
   t.equal(cli(['retention', 'purge'], e1).code, 0, 'the 2024 patrol clip is purged before offload')
   const off = cli(['offload', 'run', '--json'], e1)
   t.equal(off.code, 0, off.stderr)

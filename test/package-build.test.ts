@@ -11,7 +11,7 @@ import { buildEvidencePackage, type EvidencePackageResult } from '../src/export/
 import { readPackage, verifyEvidencePackage } from '../src/export/verify-package.js'
 import { loadOrCreateStationKey, type StationKey } from '../src/ledger/keys.js'
 import { appendEvent, eventsFor } from '../src/ledger/ledger.js'
-import { cli, makeCamera, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { cli, makeCamera, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
 import { appendForeignEvent } from './ledger-support.js'
 
 const STATION = { id: 'test-station', name: 'Test Station <1>', timezone: 'Asia/Shanghai' }
@@ -242,7 +242,9 @@ t.test('by hand, as VERIFY.md says: sha256sum, openssl, xxd, python3', async (t)
 
 t.test('CLI export-package: writes, refuses to overwrite, names bad input', async (t) => {
   const out = join(work, 'cli.zip')
-  const env = { BODYVAULT_DATA_DIR: s.dataDir, BODYVAULT_CONFIG: writeConfig(work) }
+  const bare = { BODYVAULT_DATA_DIR: s.dataDir, BODYVAULT_CONFIG: writeConfig(work) }
+  t.match(cli(['export-package', '--recording', String(ids[2]), '--reason', 'audit', '--out', out], bare), { code: 2, stderr: /sign in first/ })
+  const env = await signedInEnv(bare, { username: 'sup.zhao', roles: 'supervisor' })
   const r = cli(
     ['export-package', '--recording', String(ids[2]), '--recording', String(ids[3]), '--reason', 'audit', '--recipient', 'inspector', '--out', out, '--json'],
     env,

@@ -227,7 +227,8 @@ t.test('migration 9 rebuilds tokens for the kiosk role: same rows and ids, forei
   const db = openCatalog(path)
   t.teardown(() => db.close())
   t.equal(db.pragma('user_version', { simple: true }), migrations.at(-1)!.version)
-  t.same(db.prepare('SELECT * FROM tokens ORDER BY id').all(), before, 'every row and id kept')
+  // Migration 16 adds the owning account (user_id) to every token: the columns of before are kept as they were.
+  t.same(db.prepare('SELECT id, name, role, officer_id, hash, created_at, revoked_at FROM tokens ORDER BY id').all(), before, 'every row and id kept')
   t.equal(db.pragma('foreign_keys', { simple: true }), 1, 'foreign keys back on')
   t.same(db.pragma('foreign_key_check'), [])
   db.prepare("INSERT INTO tokens (name, role, hash, created_at) VALUES ('k', 'kiosk', ?, 'x')").run('c'.repeat(64))

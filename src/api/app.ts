@@ -7,8 +7,13 @@ import type { ApiDeps } from './deps.js'
 import { clientErrorHandler, installErrorHandling, sendError } from './errors.js'
 import { Metrics } from './metrics.js'
 import { strictNumbers } from './params.js'
+import { PEOPLE_DEFAULTS } from './people-settings.js'
+import { makePeople } from './sign-in.js'
 import { caseRoutes } from './routes/cases.js'
+import { auditRoutes } from './routes/audit.js'
 import { exportRoutes } from './routes/exports.js'
+import { sessionRoutes } from './routes/session.js'
+import { userRoutes } from './routes/users.js'
 import { recordingRoutes } from './routes/recordings.js'
 import { registryRoutes } from './routes/registry.js'
 import { statsRoutes } from './routes/stats.js'
@@ -17,7 +22,7 @@ import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 export type { ApiDeps }
 
 /** The route groups under /v1, each a fastify plugin with the API's type provider. */
-const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes] as const
+const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes] as const
 
 /**
  * The HTTP API: fastify 5, JSON schemas on every route (shared ones by
@@ -30,6 +35,7 @@ const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRout
  */
 export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) => Promise<void>): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     logger: false,
     bodyLimit: 1 << 20,
     routerOptions: { maxParamLength: 200 },
@@ -44,18 +50,24 @@ export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) =
     clientErrorHandler,
   }).withTypeProvider<ApiTypeProvider>()
   installErrorHandling(app, deps.logger)
+  // On TLS, browsers are told to come back only over TLS (a year).
+  if (deps.https) app.addHook('onSend', async (_req, reply) => void reply.header('strict-transport-security', 'max-age=31536000'))
   for (const s of SHARED) app.addSchema(s)
   app.addHook('onRoute', strictNumbers)
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'bodyvault', version: '1', description: 'Body-camera evidence vault: lookup API for evidence clerks, supervisors and auditors.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'bv_session' } },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
   })
   await app.register(fastifyRateLimit, { global: false })
+  const people = deps.people ?? makePeople(deps.db, PEOPLE_DEFAULTS, deps.station.id)
   installAuth(app, {
+    people,
     db: deps.db,
     localSecret: deps.localSecret,
     limiter: app.createRateLimit({ max: deps.rateLimitPerMinute ?? 1200, timeWindow: 60_000, keyGenerator: rateKey }),
@@ -78,7 +90,7 @@ export async function buildApi(deps: ApiDeps, register?: (v1: FastifyInstance) =
   )
   app.get('/docs/json', { config: { right: 'docs:read' }, schema: { summary: 'This OpenAPI document', hide: true } }, async () => app.swagger())
 
-  for (const plugin of V1) await app.register(plugin, { ...deps, prefix: '/v1' })
+  for (const plugin of V1) await app.register(plugin, { ...deps, people, prefix: '/v1' })
   if (register) await app.register(async (v1) => register(v1.withTypeProvider<FastifyTypeProviderDefault>()), { prefix: '/v1' })
   return app
 }

@@ -4,6 +4,7 @@ import type { CheckedObject } from '../fixity/fixity.js'
 import type { FixityState } from '../fixity/state.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import type { Vault } from '../vault/store.js'
+import type { People } from './sign-in.js'
 
 /** What the API takes from the station (src/station/ builds it); each route group receives it as its plugin options. */
 export interface ApiDeps {
@@ -26,4 +27,8 @@ export interface ApiDeps {
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string
+  /** Accounts, sign-in, sessions and the lockout (src/station/ makes one per daemon; else one with the default settings). */
+  people?: People
+  /** Serve HTTPS with this certificate and key (the daemon, off loopback); HSTS is sent then. */
+  https?: { cert: string; key: string }
 }

@@ -5,7 +5,8 @@ export { ROLES, type Role }
 /**
  * Who may do what through the API: the one table of rights. Officers see
  * only their own recordings (enforced where recordings are read); auditors
- * read the ledger and verify but never footage; admins manage tokens only;
+ * read the ledger, the sign-in audit and verify but never footage; admins
+ * manage accounts and tokens and read the sign-in audit;
  * a kiosk (the dock screen by the dock, signed in by no one) reads the
  * station's status and nothing else: not even metrics or the API document.
  */
@@ -25,6 +26,9 @@ export const RIGHTS = [
   'stats:read',
   'retention:read',
   'tokens:admin',
+  'users:admin',
+  'audit:read',
+  'session:own',
   'metrics:read',
   'docs:read',
   'registry:read',
@@ -34,8 +38,8 @@ export const RIGHTS = [
 ] as const
 export type Right = (typeof RIGHTS)[number]
 
-/** What every token may read about the service itself (never the station-local status credential). */
-const service: Right[] = ['metrics:read', 'docs:read']
+/** What every token may read about the service itself, and its own session (never the station-local status credential). */
+const service: Right[] = ['metrics:read', 'docs:read', 'session:own']
 
 const clerk: Right[] = [
   ...service,
@@ -78,10 +82,11 @@ export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
     'retention:read',
     'registry:read',
     'findings:read',
+    'audit:read',
   ]),
-  // Admins keep the roster (units, officers, devices, who carries which camera).
-  admin: new Set<Right>([...service, 'station:read', 'tokens:admin', 'registry:read', 'registry:write']),
-  kiosk: new Set<Right>(['station:read']),
+  // Admins keep the roster (units, officers, devices, who carries which camera) and the accounts.
+  admin: new Set<Right>([...service, 'station:read', 'tokens:admin', 'users:admin', 'audit:read', 'registry:read', 'registry:write']),
+  kiosk: new Set<Right>(['station:read', 'session:own']),
   'station-local': new Set<Right>(['station:read']),
 }
 

@@ -10,6 +10,7 @@ import { kiosk } from './migrations/009-kiosk.js'
 import { anchors } from './migrations/011-anchors.js'
 import { fixity } from './migrations/012-fixity.js'
 import { registry } from './migrations/015-registry.js'
+import { people } from './migrations/016-people.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -17,6 +18,6 @@ import { registry } from './migrations/015-registry.js'
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity, registry]
+export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity, registry, people]
 
 export type { Migration }

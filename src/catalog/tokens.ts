@@ -10,18 +10,26 @@ export interface TokenRow {
   name: string
   role: Role
   officerId: string | null
+  /** The account the token belongs to (it dies with it). */
+  userId: number
   createdAt: string
   revokedAt: string | null
 }
 
-const SELECT = 'SELECT id, name, role, officer_id AS officerId, created_at AS createdAt, revoked_at AS revokedAt FROM tokens'
+const SELECT = 'SELECT id, name, role, officer_id AS officerId, user_id AS userId, created_at AS createdAt, revoked_at AS revokedAt FROM tokens'
 
 /** The tokens store: one statement per purpose. */
-export function insertToken(db: Db, t: { name: string; role: Role; officerId: string | null; hash: string; createdAt: string }): number {
+export function insertToken(db: Db, t: { name: string; role: Role; officerId: string | null; userId: number; hash: string; createdAt: string }): number {
   return Number(
-    db.prepare('INSERT INTO tokens (name, role, officer_id, hash, created_at) VALUES (?, ?, ?, ?, ?)').run(t.name, t.role, t.officerId, t.hash, t.createdAt)
-      .lastInsertRowid,
+    db
+      .prepare('INSERT INTO tokens (name, role, officer_id, user_id, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(t.name, t.role, t.officerId, t.userId, t.hash, t.createdAt).lastInsertRowid,
   )
+}
+
+/** The live tokens of an account. */
+export function liveTokensOf(db: Db, userId: number): TokenRow[] {
+  return db.prepare(`${SELECT} WHERE user_id = ? AND revoked_at IS NULL ORDER BY id`).all(userId) as TokenRow[]
 }
 
 export function getToken(db: Db, id: number): TokenRow | undefined {

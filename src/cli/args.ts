@@ -1,30 +1,7 @@
-import { userInfo } from 'node:os'
 import { DateTime } from 'luxon'
 import { UsageError } from '../common/errors.js'
-import { actors } from '../ledger/events.js'
 
 /** Shared by the case, hold, categorize and retention commands. */
-
-const NAME = /^[\p{L}\p{N}][\p{L}\p{N}._@-]{0,63}$/u
-
-/**
- * The ledger actor of a person acting from the CLI: "user:<name>" from --by,
- * else the login name when `required` is false. (API calls name their token.)
- */
-export function cliActor(by: string | undefined, required: boolean, what: string): string {
-  if (by === undefined) {
-    if (required) throw new UsageError(`${what} needs --by NAME: the person who decides, as the ledger will name them`)
-    let login = 'unknown'
-    try {
-      login = userInfo().username
-    } catch {
-      // no passwd entry (containers): keep "unknown"
-    }
-    return actors.user(login)
-  }
-  if (!NAME.test(by)) throw new UsageError(`--by "${by}": a name of 1-64 letters, digits, . _ @ -`)
-  return actors.user(by)
-}
 
 /** An ISO 8601 date or time; station time when it carries no offset. Returns UTC ISO. */
 export function parseInstant(v: string, option: string, zone: string): string {

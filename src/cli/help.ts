@@ -124,13 +124,34 @@ export const HELP: Record<string, CommandHelp> = {
   },
   finding: {
     summary: "What reconciliation found for a clerk to look at (an officer conflict, a gap in a camera's file counter, a clock off): list, show, resolve.",
-    examples: [
-      'bodyvault finding list',
-      'bodyvault finding resolve 7 --resolution "file 0005 deleted on the camera by its officer, see report 2026-118" --by li.na',
-    ],
+    examples: ['bodyvault finding list', 'bodyvault finding resolve 7 --resolution "file 0005 deleted on the camera by its officer, see report 2026-118"'],
   },
   token: {
     summary: 'API tokens for clerks, supervisors, auditors and the dock screen (shown once).',
     examples: ['bodyvault token create --role clerk --name "desk 1"', 'bodyvault token create --role kiosk --name "dock screen"', 'bodyvault token revoke 3'],
+  },
+  user: {
+    summary: 'Named accounts (a person by police number, or a service account): create, list, show, disable, enable, reset a password, set roles.',
+    examples: [
+      'bodyvault user create li.na --display 李娜 --police-no 012345 --unit 110105001 --role clerk',
+      'bodyvault user reset-password li.na --as admin',
+      'bodyvault user set-roles li.na clerk,supervisor --as admin',
+    ],
+  },
+  login: {
+    summary: 'Signs this OS user in as a person for the CLI (a session file only they can read, expiring): evidence commands record that person.',
+    examples: [
+      'bodyvault login li.na',
+      'bodyvault categorize 42 --category evidence',
+      'BODYVAULT_PASSWORD=... bodyvault categorize 42 --category evidence --as li.na',
+    ],
+  },
+  logout: {
+    summary: "Ends this OS user's CLI session.",
+    examples: ['bodyvault logout'],
+  },
+  tls: {
+    summary: "The certificate the daemon serves over HTTPS, and its public key's SHA-256 for clerks' PCs to pin.",
+    examples: ['bodyvault tls show', 'bodyvault tls show --json'],
   },
 }

@@ -24,6 +24,9 @@ import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { tokenCommand } from './commands/token.js'
+import { loginCommand, logoutCommand } from './commands/login.js'
+import { tlsCommand } from './commands/tls.js'
+import { userCommand } from './commands/user.js'
 import { verifyCommand } from './commands/verify.js'
 import { verifyPackageCommand } from './commands/verify-package.js'
 import { EXIT, didYouMean, io, showUsage, type Command } from './common.js'
@@ -58,6 +61,10 @@ export const COMMANDS: Command[] = [
   officerCommand,
   deviceCommand,
   findingCommand,
+  userCommand,
+  loginCommand,
+  logoutCommand,
+  tlsCommand,
 ]
 
 function usageText(): string {

@@ -1,3 +1,5 @@
+import { peopleConfigSchema, type PeopleConfigFile } from '../api/people-settings.js'
+import { tlsConfigSchema, type TlsSettings } from '../api/tls.js'
 import type { DockingSettings } from '../dock/settings.js'
 import { fixityConfigSchema, type FixitySettings } from '../fixity/settings.js'
 import type { IngestSettings } from '../ingest/session.js'
@@ -20,6 +22,8 @@ export const configSchema = {
         id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
         name: { type: 'string', minLength: 1, maxLength: 200 },
         timezone: { type: 'string', minLength: 1, maxLength: 64 },
+        /** The names clerks' PCs reach the station by: the SANs of the station certificate. */
+        hostnames: { type: 'array', maxItems: 20, items: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:-]+$' } },
       },
     },
     dataDir: { type: 'string', minLength: 1 },
@@ -119,11 +123,13 @@ export const configSchema = {
         target: { type: ['string', 'null'], minLength: 1 },
       },
     },
+    people: peopleConfigSchema,
+    tls: tlsConfigSchema,
   },
 } as const
 
 export interface Config {
-  station: { id: string; name: string; timezone: string }
+  station: { id: string; name: string; timezone: string; hostnames?: string[] }
   /** The lookup API: requests a minute per token (or per address without one). */
   api: { rateLimitPerMinute: number }
   /** Absolute after loading. */
@@ -146,4 +152,8 @@ export interface Config {
   ledger: { checkpointEvery: number; checkpointMinutes: number } & AnchorLedgerSettings
   /** Other stations that witness this one's checkpoints and whose checkpoints this one witnesses (src/anchor/settings.ts). */
   witnesses: WitnessesConfig
+  /** Accounts, passwords, sessions, lockout (optional; src/api/people-settings.ts has the defaults). */
+  people?: PeopleConfigFile
+  /** HTTPS (optional; src/api/tls.ts has the defaults: TLS on any address but loopback, a station certificate made at first start). */
+  tls?: Partial<TlsSettings>
 }

@@ -22,7 +22,6 @@ import type {
   SessionSubject,
   CaseSubject,
   ObjectSubject,
-  TokenSubject,
   ExportSubject,
   DeviceSubject,
   OfficerSubject,
@@ -34,13 +33,14 @@ import type {
   FindingSubject,
 } from './subjects.js'
 export * from './subjects.js'
-import type { ExportDecision, ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint } from './payloads.js'
-export type { ExportedVia, IngestAttribution, KeyFacts, RestorePoint } from './payloads.js'
+import type { AccessVocabulary } from './events-access.js'
+import type { ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint } from './payloads.js'
+export type { AuthFields, ExportedVia, IngestAttribution, KeyFacts, PersonFields, RestorePoint } from './payloads.js'
 
 // ---------------------------------------------------------------------------
 // events, by the part that appends them
 
-type Vocabulary = {
+type Vocabulary = AccessVocabulary & {
   // the vault itself (src/station/vault-identity.ts, src/ledger/key-chain.ts)
   /** Event 1 of a vault made by this version: its hash is the genesis the marker (data/vault.json) names; its key starts the chain of keys. */
   'vault-created': { subject: StationSubject; payload: { stationId: string } & KeyFacts }
@@ -399,20 +399,7 @@ type Vocabulary = {
     }
   }
 
-  // API (src/api/)
-  /** A read of footage, written before the first byte is sent. */
-  viewed: {
-    subject: RecordingSubject
-    payload: { recordingId: number; what: string; sha256: string; tokenId: number; role: string; reason: string | null; client: string; range: string }
-  }
-  'token-created': { subject: TokenSubject; payload: { tokenId: number; name: string; role: string; officerId: string | null } }
-  'token-revoked': { subject: TokenSubject; payload: { tokenId: number } }
-  'export-requested': {
-    subject: ExportSubject
-    payload: { exportId: number; recordingIds: number[]; reason: string; recipient: string; tokenId: number; role: string }
-  }
-  'export-approved': { subject: ExportSubject; payload: ExportDecision }
-  'export-rejected': { subject: ExportSubject; payload: ExportDecision }
+  // API reads and people (./events-access.ts)
 }
 
 /**

@@ -189,3 +189,37 @@ export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEv
     expected++
   }
 }
+
+/** What GET /v1/audit asks for: events of these types after a seq, in a time range, by or about one account, of one outcome. */
+export interface AuditQuery {
+  types: readonly string[]
+  afterSeq: number
+  from?: string | undefined
+  to?: string | undefined
+  /** The account: its actor (`user:<name>`), the `user` of the payload, or one of the accounts a `sign-in-failures` event counts. */
+  user?: string | undefined
+  outcome?: string | undefined
+  limit: number
+}
+
+/** Up to `limit` events matching the query, in chain order (the query's `afterSeq` pages). */
+export function auditEvents(db: Db, q: AuditQuery): LedgerEvent[] {
+  const where = [`type IN (${q.types.map(() => '?').join(', ')})`, 'seq > ?']
+  const args: unknown[] = [...q.types, q.afterSeq]
+  const add = (clause: string, ...values: unknown[]): void => {
+    where.push(clause)
+    args.push(...values)
+  }
+  if (q.from !== undefined) add('at >= ?', q.from)
+  if (q.to !== undefined) add('at < ?', q.to)
+  if (q.user !== undefined)
+    add(
+      "(actor = ? OR json_extract(payload, '$.user') = ? OR EXISTS (SELECT 1 FROM json_each(payload, '$.accounts') WHERE json_extract(value, '$.user') = ?))",
+      `user:${q.user}`,
+      q.user,
+      q.user,
+    )
+  if (q.outcome !== undefined) add("json_extract(payload, '$.outcome') = ?", q.outcome)
+  const rows = db.prepare(`SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args, q.limit) as EventRow[]
+  return rows.map(fromRow)
+}

@@ -12,7 +12,7 @@
 export type StationActor = `station:${string}`
 /** An API client, by its token's id. */
 export type TokenActor = `token:${number}`
-/** A person at the CLI (`--by NAME`, else the login name). */
+/** A person: a named account (signed in on the web or the CLI, or through a token of theirs); before accounts, the CLI's `--by NAME`. */
 export type UserActor = `user:${string}`
 export type Actor = StationActor | TokenActor | UserActor
 
@@ -43,6 +43,8 @@ export type LogSubject = `log:${string}`
 export type UnitSubject = `unit:${string}`
 export type AssignmentSubject = `assignment:${number}`
 export type FindingSubject = `finding:${number}`
+/** An account, by its user name. */
+export type UserSubject = `user:${string}`
 
 export const subjects = {
   recording: (id: number): RecordingSubject => `recording:${id}`,
@@ -59,6 +61,7 @@ export const subjects = {
   unit: (code: string): UnitSubject => `unit:${code}`,
   assignment: (id: number): AssignmentSubject => `assignment:${id}`,
   finding: (id: number): FindingSubject => `finding:${id}`,
+  user: (username: string): UserSubject => `user:${username}`,
 }
 
 /** The kind and the id of a subject as the builders spell it: "recording:42" -> recording, "42". */

@@ -12,7 +12,10 @@ import type { FastifyInstance } from 'fastify'
 import { startAnchoring } from '../anchor/job.js'
 import { checkForRestore } from '../anchor/restore-check.js'
 import { buildApi } from '../api/app.js'
-import { listenOn, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { peopleSettings } from '../api/people-settings.js'
+import { listenOn, parseListen, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { makePeople, recordSignInFailures } from '../api/sign-in.js'
+import { describeCertificate, loadOrMakeCertificate, TLS_DEFAULTS, tlsWanted } from '../api/tls.js'
 import { stationEventRoutes } from '../api/station-events.js'
 import { witnessRoutes } from '../api/witness.js'
 import { errorMessage } from '../common/errors.js'
@@ -53,7 +56,27 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   // The HTTP API (lookup, playback, exports, /v1/station and its event stream) and the web front end;
   // `bodyvault status` uses the station-local credential.
   let server: FastifyInstance
+  // Accounts, sign-in and sessions: one lockout and one window of counted failures per daemon, written every minute it is over.
+  const people = makePeople(st.db, peopleSettings(st.cfg.people), st.cfg.station.id)
+  const failures = setInterval(() => recordSignInFailures(people), 60_000)
+  failures.unref()
   try {
+    // HTTPS on any address but loopback (a configured certificate, else the station's own, made at the first start).
+    const tls = { ...TLS_DEFAULTS, ...st.cfg.tls }
+    const host = parseListen(st.cfg.listen).host
+    const https = tlsWanted(tls, host)
+      ? await loadOrMakeCertificate({
+          settings: tls,
+          dataDir: st.cfg.dataDir,
+          stationId: st.cfg.station.id,
+          hostnames: st.cfg.station.hostnames ?? [],
+          listenHost: host,
+        })
+      : undefined
+    if (https) {
+      const d = describeCertificate(https.cert)
+      st.logger.info({ event: 'tls.ready', certificate: https.path, generated: https.generated, names: d.names, spkiSha256: d.spkiSha256 }, 'serving HTTPS')
+    }
     server = await buildApi(
       {
         db: st.db,
@@ -66,6 +89,8 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         anchorNow: st.anchorNow,
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
+        people,
+        ...(https ? { https: { cert: https.cert, key: https.key } } : {}),
       },
       async (app) => {
         await stationRoutes(app, { station: dock })
@@ -77,6 +102,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
     await webRoutes(server) // the web front end (the dock screen at /station), outside /v1
     await listenOn(server, st.cfg.listen)
   } catch (err) {
+    clearInterval(failures)
     await jobs.stop()
     throw err
   }
@@ -105,6 +131,8 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
     stop: async () => {
       await dock.stop()
       await server.close()
+      clearInterval(failures)
+      recordSignInFailures(people, 'api', true)
       await rm(statusSecretPath(st.cfg.dataDir), { force: true })
       await fixity.stop()
       await media.stop()

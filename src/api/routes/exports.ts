@@ -6,6 +6,7 @@ import { decideExport, getExport, listExports, packageApprovedExport, requestExp
 import type { ApiDeps } from '../deps.js'
 import { tokenOf } from '../auth.js'
 import { type ApiPlugin, id, idParams, ref } from '../schemas.js'
+import type { People } from '../sign-in.js'
 import { sendEvidencePackage } from '../stream.js'
 
 /**
@@ -13,7 +14,7 @@ import { sendEvidencePackage } from '../stream.js'
  * requests, another supervisor decides, the requester downloads the
  * evidence package.
  */
-export const exportRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
+export const exportRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app, deps) => {
   app.post(
     '/exports',
     {
@@ -71,13 +72,14 @@ export const exportRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       {
         config: { right: 'exports:approve' },
         schema: {
-          summary: `${verb === 'approve' ? 'Approve' : 'Reject'} an export request (supervisor; not the requester)`,
+          summary: `${verb === 'approve' ? 'Approve (again, once its downloads are used up)' : 'Reject'} an export request (a supervisor who is not the requesting person)`,
           params: idParams,
           body: { type: ['object', 'null'], additionalProperties: false, properties: { reason: ref.reason } },
           response: { 200: ref.export, '4xx': ref.error },
         },
       },
-      async (req) => decideExport(deps.db, tokenOf(req), req.params.id, decision, req.body?.reason?.trim() ?? null),
+      async (req) =>
+        decideExport(deps.db, tokenOf(req), req.params.id, decision, req.body?.reason?.trim() ?? null, deps.people.settings.exportDownloadsPerApproval),
     )
   }
 
@@ -87,7 +89,7 @@ export const exportRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       config: { right: 'exports:request' },
       schema: {
         summary:
-          'Download an approved export as an offline-verifiable evidence package (zip: originals, manifest, ledger events with inclusion proofs to a signed checkpoint, station key, evidence sheets, VERIFY.md)',
+          'The requester downloads an approved export (as many times as its approvals allow) as an offline-verifiable evidence package (zip: originals, manifest, ledger events with inclusion proofs to a signed checkpoint, station key, evidence sheets, VERIFY.md)',
         params: idParams,
         response: { '4xx': ref.error },
       },

@@ -4,7 +4,7 @@ import { backupVault, type BackupProgress } from '../../backup/backup.js'
 import { restoreBackup, checkRestore } from '../../backup/restore.js'
 import { UsageError } from '../../common/errors.js'
 import { prepareDataDir } from '../../station/data-dir.js'
-import { cliActor } from '../args.js'
+import { operatorActor } from '../identity.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -52,7 +52,7 @@ async function cmdBackup(args: string[]): Promise<number> {
       dataDir: st.cfg.dataDir,
       target: resolve(positionals[0]!),
       stationId: st.cfg.station.id,
-      actor: cliActor(undefined, false, 'backup'),
+      actor: operatorActor(st, undefined),
       logger: st.logger,
       chunkBytes: st.cfg.ingest.chunkBytes,
       onProgress: bar?.update,

@@ -1,16 +1,17 @@
 import { UsageError } from '../../common/errors.js'
-import { cliActor, local, parseId, parseInstant } from '../args.js'
+import { local, parseId, parseInstant } from '../args.js'
+import { endSignIn, evidenceActor } from '../identity.js'
 import { getCase, listCases, recordingsOfCase, type CaseRow } from '../../catalog/cases.js'
 import { closeCase, createCase, linkRecordings, reopenCase, unlinkRecording } from '../../retention/actions.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = [
-  'case create <number> --type TYPE [--title TEXT] [--opened DATE] [--by NAME] [--json]',
-  'case close <number> [--closed DATE] [--reason TEXT] [--by NAME] [--json]',
-  'case reopen <number> --reason TEXT [--by NAME] [--json]',
-  'case link <number> <recording-id>... [--reason TEXT] [--by NAME] [--json]',
-  'case unlink <number> <recording-id> --reason TEXT [--by NAME] [--json]',
+  'case create <number> --type TYPE [--title TEXT] [--opened DATE] [--as USER] [--json]',
+  'case close <number> [--closed DATE] [--reason TEXT] [--as USER] [--json]',
+  'case reopen <number> --reason TEXT [--as USER] [--json]',
+  'case link <number> <recording-id>... [--reason TEXT] [--as USER] [--json]',
+  'case unlink <number> <recording-id> --reason TEXT [--as USER] [--json]',
   'case show <number> [--json] | case list [--status open|closed] [--json]',
 ].join('\n  bodyvault ')
 
@@ -21,6 +22,7 @@ const options = {
   closed: { type: 'string' },
   reason: { type: 'string' },
   by: { type: 'string' },
+  as: { type: 'string' },
   status: { type: 'string' },
 } as const
 
@@ -39,7 +41,10 @@ async function cmdCase(args: string[]): Promise<number> {
   try {
     const policy = st.policy
     const zone = st.cfg.station.timezone
-    const ctx = (required = false) => ({ db: st.db, policy, actor: cliActor(values.by, required, `case ${sub}`), now: new Date() })
+    // Changes name the signed-in person; reading (list, show) needs no sign-in.
+    const changes = ['create', 'close', 'reopen', 'link', 'unlink'].includes(sub ?? '')
+    const who = changes ? await evidenceActor(st, values, `case ${sub}`, 'cases:write') : undefined
+    const ctx = (_required = false) => ({ db: st.db, policy, actor: who?.actor ?? st.actor, now: new Date() })
     const out = (obj: unknown, text: string): number => {
       io.stdout(values.json ? JSON.stringify(obj, null, 2) + '\n' : text + '\n')
       return EXIT.ok
@@ -109,6 +114,7 @@ async function cmdCase(args: string[]): Promise<number> {
         throw new UsageError(`case: unknown subcommand "${sub ?? ''}"\n\nUsage: bodyvault ${usage}`)
     }
   } finally {
+    endSignIn(st)
     st.close()
   }
 }

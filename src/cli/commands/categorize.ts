@@ -1,20 +1,22 @@
 import { UsageError } from '../../common/errors.js'
-import { cliActor, local, parseId } from '../args.js'
+import { local, parseId } from '../args.js'
+import { endSignIn, evidenceActor } from '../identity.js'
 import { deadlineText, describeRule } from '../../retention/policy.js'
 import { setCategory } from '../../retention/actions.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
-const usage = 'categorize <recording-id> <category|none> --reason TEXT [--by NAME] [--json]'
+const usage = 'categorize <recording-id> <category|none> --reason TEXT [--as USER] [--json]'
 
 async function cmdCategorize(args: string[]): Promise<number> {
-  const { values, positionals } = parse(args, { reason: { type: 'string' }, by: { type: 'string' } }, usage)
+  const { values, positionals } = parse(args, { reason: { type: 'string' }, by: { type: 'string' }, as: { type: 'string' } }, usage)
   if (values.help) return showUsage(usage)
   if (positionals.length !== 2) throw new UsageError(`categorize takes a recording id and a category\n\nUsage: bodyvault ${usage}`)
   const id = parseId(positionals[0]!, 'recording id')
   const category = positionals[1] === 'none' ? null : positionals[1]!
   const st = station(values)
   try {
-    const ctx = { db: st.db, policy: st.policy, actor: cliActor(values.by, false, 'categorize'), now: new Date() }
+    const who = await evidenceActor(st, values, 'categorize', 'recordings:categorize')
+    const ctx = { db: st.db, policy: st.policy, actor: who.actor, now: new Date() }
     const r = setCategory(ctx, id, category, values.reason)
     const d = r.decision
     if (values.json) {
@@ -26,6 +28,7 @@ async function cmdCategorize(args: string[]): Promise<number> {
     }
     return EXIT.ok
   } finally {
+    endSignIn(st)
     st.close()
   }
 }

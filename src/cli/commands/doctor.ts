@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { schemaVersion } from '../../catalog/db.js'
 import { inflowBytesSince } from '../../catalog/stats.js'
+import { liveTokensOf } from '../../catalog/tokens.js'
+import { userByName } from '../../catalog/users.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
 import { configFile, loadConfigWithSources } from '../../config/load.js'
 import { parseListen } from '../../api/server.js'
@@ -200,6 +202,19 @@ async function anchoringCheck(st: Station): Promise<Check> {
   }
 }
 
+/** Tokens made before named accounts belong to nobody in particular: listed until revoked. */
+function legacyTokensCheck(db: Db): Check {
+  const legacy = userByName(db, 'legacy')
+  const old = legacy ? liveTokensOf(db, legacy.id) : []
+  return {
+    check: 'legacy tokens',
+    ok: old.length === 0,
+    detail: old.length
+      ? `${old.map((t) => `${t.id} (${t.role}, ${t.name})`).join(', ')} predate named accounts: give their users accounts, then bodyvault token revoke ID`
+      : 'none',
+  }
+}
+
 async function cmdDoctor(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
@@ -224,6 +239,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       const head = ledgerHead(st.db)
       checks.push({ check: 'catalog', ok: true, detail: `${st.vault.catalogPath}, schema ${schemaVersion(st.db)}, ledger head ${head.seq}` })
       checks.push(...rebuildNotes(st.db))
+      checks.push(legacyTokensCheck(st.db))
       const fx = fixityState(st.db, st.cfg.fixity, new Date())
       checks.push({
         check: 'fixity',

@@ -1,5 +1,5 @@
-import { userInfo } from 'node:os'
 import { createInterface } from 'node:readline/promises'
+import { getAccount, personOf } from '../../api/accounts.js'
 import { getRecording } from '../../catalog/recordings.js'
 import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { remoteOnly, restoreObjects, restoreTargets } from '../../offload/restore.js'
@@ -8,10 +8,11 @@ import { actors } from '../../ledger/events.js'
 import { buildEvidencePackage } from '../../export/package.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
 import { bytes } from '../format.js'
+import { endSignIn, evidenceActor } from '../identity.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage =
-  'export-package --recording ID [--recording ID ...] --reason TEXT --out FILE.zip\n      [--recipient TEXT] [--requested-by NAME] [--approved-by NAME] [--no-derivatives] [--restore] [--json]'
+  'export-package --recording ID [--recording ID ...] --reason TEXT --out FILE.zip\n      [--recipient TEXT] [--approved-by USER] [--as USER] [--no-derivatives] [--restore] [--json]'
 
 /**
  * For a supervisor at the station: writes an evidence package and records
@@ -26,7 +27,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
       reason: { type: 'string' },
       out: { type: 'string' },
       recipient: { type: 'string' },
-      'requested-by': { type: 'string' },
+      as: { type: 'string' },
       'approved-by': { type: 'string' },
       'no-derivatives': { type: 'boolean', default: false },
       restore: { type: 'boolean', default: false },
@@ -44,16 +45,19 @@ async function cmdExportPackage(args: string[]): Promise<number> {
   if (ids.length === 0) throw new UsageError(`name at least one --recording ID\n\nUsage: bodyvault ${usage}`)
   if (!values.reason?.trim()) throw new UsageError('--reason TEXT is required: why the recordings leave the station')
   if (!values.out) throw new UsageError('--out FILE.zip is required')
-  const user = (() => {
-    try {
-      return userInfo().username
-    } catch {
-      return 'unknown'
-    }
-  })()
-  const requestedBy = values['requested-by'] ?? actors.user(user)
   const st = station(values)
   try {
+    // The signed-in person asks; an approver named with --approved-by is an account of another person who may approve.
+    const who = await evidenceActor(st, values, 'an export package', 'exports:approve')
+    const requestedBy = who.actor
+    let approvedBy = requestedBy
+    if (values['approved-by'] !== undefined) {
+      const a = getAccount(st.db, values['approved-by'])
+      if (!a.enabled || !a.roles.includes('supervisor')) throw new BodyvaultError('FORBIDDEN', `${a.username} is not an enabled supervisor`)
+      if (personOf(a) === personOf(who.user))
+        throw new BodyvaultError('SELF_APPROVAL', `${a.username} is the same person as ${who.user.username}: another supervisor must approve`)
+      approvedBy = actors.user(a.username)
+    }
     await bringBackEvicted(st, ids, { derivatives: !values['no-derivatives'], restore: values.restore, json: values.json, actor: requestedBy })
     const key = st.key()
     const r = await buildEvidencePackage({
@@ -61,7 +65,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
       vault: st.vault,
       recordingIds: ids,
       requestedBy,
-      approvedBy: values['approved-by'] ?? requestedBy,
+      approvedBy,
       reason: values.reason,
       recipient: values.recipient ?? '(not stated)',
       includeDerivatives: !values['no-derivatives'],
@@ -85,6 +89,7 @@ async function cmdExportPackage(args: string[]): Promise<number> {
     }
     return EXIT.ok
   } finally {
+    endSignIn(st)
     st.close()
   }
 }

@@ -1,12 +1,19 @@
 import { getFinding, listFindings, type FindingKind } from '../../catalog/findings.js'
 import { UsageError } from '../../common/errors.js'
 import { resolveFinding } from '../../registry/findings.js'
-import { cliActor, local, parseId } from '../args.js'
+import { local, parseId } from '../args.js'
+import { endSignIn, evidenceActor } from '../identity.js'
 import { EXIT, io, parse, showUsage, station, type Command } from '../common.js'
 import { table } from '../format.js'
 
-const usage = 'finding list [--kind officer-conflict|reconciliation] [--all] | show <id> | resolve <id> --resolution TEXT --by NAME   [--json]'
-const options = { kind: { type: 'string' }, all: { type: 'boolean', default: false }, resolution: { type: 'string' }, by: { type: 'string' } } as const
+const usage = 'finding list [--kind officer-conflict|reconciliation] [--all] | show <id> | resolve <id> --resolution TEXT [--as USER]   [--json]'
+const options = {
+  kind: { type: 'string' },
+  all: { type: 'boolean', default: false },
+  resolution: { type: 'string' },
+  as: { type: 'string' },
+  by: { type: 'string' },
+} as const
 
 /** `bodyvault finding ...`: what the station flagged for a clerk or a supervisor, and their resolution (a ledger event). */
 async function cmdFinding(args: string[]): Promise<number> {
@@ -40,18 +47,17 @@ async function cmdFinding(args: string[]): Promise<number> {
         )
       }
       case 'resolve': {
-        if (!id || values.resolution === undefined) throw new UsageError('finding resolve <id> --resolution TEXT --by NAME')
-        const f = resolveFinding(
-          { db: st.db, actor: cliActor(values.by, true, 'finding resolve'), now: new Date() },
-          parseId(id, 'finding id'),
-          values.resolution,
-        )
+        if (!id || values.resolution === undefined) throw new UsageError('finding resolve <id> --resolution TEXT [--as USER]')
+        // A clerk's or a supervisor's decision: the signed-in person, with the same right as through the API.
+        const who = await evidenceActor(st, values, 'resolving a finding', 'findings:resolve')
+        const f = resolveFinding({ db: st.db, actor: who.actor, now: new Date() }, parseId(id, 'finding id'), values.resolution)
         return out(f, `finding ${f.id} resolved`)
       }
       default:
         throw new UsageError(`finding: unknown subcommand "${sub ?? ''}"\n\nUsage: bodyvault ${usage}`)
     }
   } finally {
+    endSignIn(st)
     st.close()
   }
 }

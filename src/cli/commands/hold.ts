@@ -1,20 +1,21 @@
 import { UsageError } from '../../common/errors.js'
-import { cliActor, local, parseId } from '../args.js'
+import { local, parseId } from '../args.js'
+import { endSignIn, evidenceActor } from '../identity.js'
 import { holdsOf, listHolds, type HoldRow } from '../../catalog/cases.js'
 import { placeHold, releaseHold } from '../../retention/actions.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = [
-  'hold place <recording-id>... --reason TEXT --by NAME [--json]',
-  'hold release <hold-id> --reason TEXT --by NAME [--json]',
+  'hold place <recording-id>... --reason TEXT [--as USER] [--json]',
+  'hold release <hold-id> --reason TEXT [--as USER] [--json]',
   'hold list [--all] [--recording ID] [--json]',
 ].join('\n  bodyvault ')
 
 async function cmdHold(args: string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { reason: { type: 'string' }, by: { type: 'string' }, all: { type: 'boolean', default: false }, recording: { type: 'string' } },
+    { reason: { type: 'string' }, by: { type: 'string' }, as: { type: 'string' }, all: { type: 'boolean', default: false }, recording: { type: 'string' } },
     usage,
   )
   if (values.help) return showUsage(usage)
@@ -31,8 +32,9 @@ async function cmdHold(args: string[]): Promise<number> {
       case 'place': {
         if (rest.length === 0) throw new UsageError(`hold place needs at least one recording id\n\nUsage: bodyvault ${usage}`)
         const ids = rest.map((x) => parseId(x, 'recording id'))
-        // A supervisor's decision: --by is required, so the ledger names a person.
-        const ctx = { db: st.db, policy, actor: cliActor(values.by, true, 'a legal hold'), now: new Date() }
+        // A supervisor's decision: the ledger names the signed-in person.
+        const who = await evidenceActor(st, values, 'a legal hold', 'holds:write')
+        const ctx = { db: st.db, policy, actor: who.actor, now: new Date() }
         const holds: HoldRow[] = st.db.transaction(() => ids.map((id) => placeHold(ctx, id, values.reason))).immediate()
         return out(
           holds,
@@ -43,7 +45,8 @@ async function cmdHold(args: string[]): Promise<number> {
       }
       case 'release': {
         if (rest.length !== 1) throw new UsageError(`hold release takes one hold id\n\nUsage: bodyvault ${usage}`)
-        const ctx = { db: st.db, policy, actor: cliActor(values.by, true, 'releasing a legal hold'), now: new Date() }
+        const who = await evidenceActor(st, values, 'releasing a legal hold', 'holds:write')
+        const ctx = { db: st.db, policy, actor: who.actor, now: new Date() }
         const h = releaseHold(ctx, parseId(rest[0]!, 'hold id'), values.reason)
         return out(h, `hold #${h.id} on recording ${h.recordingId} released by ${h.releasedBy}`)
       }
@@ -65,6 +68,7 @@ async function cmdHold(args: string[]): Promise<number> {
         throw new UsageError(`hold: unknown subcommand "${sub ?? ''}"\n\nUsage: bodyvault ${usage}`)
     }
   } finally {
+    endSignIn(st)
     st.close()
   }
 }

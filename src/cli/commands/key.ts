@@ -1,7 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { readKeyChain, type KeyChain } from '../../ledger/key-chain.js'
 import { replaceStationKey, rotateStationKey, type KeyChange } from '../../ledger/key-rotation.js'
-import { cliActor } from '../args.js'
+import { operatorActor } from '../identity.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -49,7 +49,7 @@ async function cmdKey(args: string[]): Promise<number> {
         dataDir: st.cfg.dataDir,
         stationId: st.cfg.station.id,
         // A replacement is an administrator's decision on the record: --by names the person.
-        actor: cliActor(values.by, sub === 'replace', `key ${sub}`),
+        actor: operatorActor(st, values.by),
         reason: values.reason,
         logger: st.logger,
       }

@@ -5,7 +5,8 @@ import { UsageError } from '../../common/errors.js'
 import { assignDevice, returnDevice } from '../../registry/assign.js'
 import { type RegistryCtx, retireDevice, retireOfficer, retireUnit, saveDeviceEntry, saveOfficerEntry, saveUnitEntry } from '../../registry/manage.js'
 import { type Entity, exportRoster, formatOf, importRoster, RosterError } from '../../registry/roster.js'
-import { cliActor, local, parseInstant } from '../args.js'
+import { local, parseInstant } from '../args.js'
+import { operatorActor } from '../identity.js'
 import { EXIT, io, parse, showUsage, station, type Command } from '../common.js'
 import { table } from '../format.js'
 
@@ -88,7 +89,7 @@ function command(name: Name): Command {
       const zone = st.cfg.station.timezone
       const changes = (): RegistryCtx => ({
         db: st.db,
-        actor: cliActor(v.by as string | undefined, false, `${name} ${sub}`),
+        actor: operatorActor(st, v.by as string | undefined),
         via: 'cli',
         zone,
         now: new Date(),

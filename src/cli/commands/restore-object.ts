@@ -1,6 +1,6 @@
 import { UsageError } from '../../common/errors.js'
 import { restoreObjects, restoreTargets } from '../../offload/restore.js'
-import { cliActor } from '../args.js'
+import { operatorActor } from '../identity.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
@@ -15,9 +15,9 @@ async function cmdRestoreObject(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { by: { type: 'string' }, 'originals-only': { type: 'boolean', default: false } }, usage)
   if (values.help) return showUsage(usage)
   if (positionals.length === 0) throw new UsageError(`name at least one object (SHA-256) or recording id\n\nUsage: bodyvault ${usage}`)
-  const actor = cliActor(values.by, false, 'restoring objects')
   const st = station(values)
   try {
+    const actor = operatorActor(st, values.by)
     const targets = restoreTargets(st.db, positionals, { derivatives: !values['originals-only'] })
     const out = await restoreObjects({ db: st.db, vault: st.vault, s3: st.offload()?.s3 ?? null, logger: st.logger }, targets, actor)
     const fetched = out.filter((o) => o.status === 'fetched')

@@ -1,0 +1,73 @@
+import type { EventType } from '../../ledger/events.js'
+import { auditEvents } from '../../ledger/ledger.js'
+import type { ApiDeps } from '../deps.js'
+import { isoInstant } from '../params.js'
+import { type ApiPlugin, instant, ref } from '../schemas.js'
+
+/** The events the audit trail of people shows: accounts, sign-in, sessions, tokens, and the export workflow they act in. */
+export const AUDIT_TYPES = [
+  'signed-in',
+  'signed-out',
+  'session-expired',
+  'sign-in-failures',
+  'password-changed',
+  'user-created',
+  'roles-changed',
+  'user-disabled',
+  'user-enabled',
+  'token-created',
+  'token-revoked',
+  'export-requested',
+  'export-approved',
+  'export-rejected',
+  'exported',
+] as const satisfies readonly EventType[]
+
+/**
+ * GET /v1/audit (auditors, admins): the people's audit trail from the
+ * ledger (CJIS 5.4: date and time, user, component, outcome in every
+ * people event), filtered by type, account, outcome and time, paged by
+ * `after` (the last seq seen).
+ */
+export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
+  app.get(
+    '/audit',
+    {
+      config: { right: 'audit:read' },
+      schema: {
+        summary: 'Sign-ins, sessions, accounts, tokens and export decisions, from the ledger',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { type: 'array', items: { type: 'string', enum: AUDIT_TYPES }, maxItems: AUDIT_TYPES.length },
+            user: { type: 'string', minLength: 1, maxLength: 64 },
+            outcome: { type: 'string', enum: ['success', 'failure'] },
+            from: instant,
+            to: instant,
+            after: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
+        },
+        response: {
+          200: { type: 'object', properties: { items: { type: 'array', items: ref.event }, next: { type: ['integer', 'null'] } } },
+          '4xx': ref.error,
+        },
+      },
+    },
+    async (req) => {
+      const q = req.query
+      const limit = q.limit ?? 200
+      const items = auditEvents(deps.db, {
+        types: q.type?.length ? q.type : AUDIT_TYPES,
+        afterSeq: q.after ?? 0,
+        from: q.from === undefined ? undefined : isoInstant(q.from, 'from'),
+        to: q.to === undefined ? undefined : isoInstant(q.to, 'to'),
+        user: q.user?.toLowerCase(),
+        outcome: q.outcome,
+        limit,
+      })
+      return { items, next: items.length === limit ? items[items.length - 1]!.seq : null }
+    },
+  )
+}
