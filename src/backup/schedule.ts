@@ -1,6 +1,5 @@
-import { schedule as cronSchedule, type ScheduledTask } from 'node-cron'
 import type { Db } from '../catalog/db.js'
-import { errorMessage } from '../common/errors.js'
+import { startCronJob } from '../common/cron.js'
 import type { Logger } from '../common/log.js'
 import { backupVault, type BackupReport } from './backup.js'
 
@@ -27,38 +26,16 @@ export interface NightlyBackupOptions {
  */
 export function startNightlyBackup(o: NightlyBackupOptions): { runNow(): Promise<BackupReport | undefined>; stop(): Promise<void> } {
   const log = o.logger.child({ job: 'backup' })
-  let running: Promise<BackupReport | undefined> | null = null
-  const once = (): Promise<BackupReport | undefined> => {
-    if (running) return running
-    running = (async () => {
-      try {
-        const r = await backupVault({ ...o })
-        o.onRun?.(r)
-        return r
-      } catch (err) {
-        log.error({ event: 'backup.failed', target: o.target, err: errorMessage(err) }, 'scheduled backup failed; it runs again at the next scheduled time')
-        o.onRun?.(err instanceof Error ? err : new Error(String(err)))
-        return undefined
-      } finally {
-        running = null
-      }
-    })()
-    return running
-  }
-  const task: ScheduledTask = cronSchedule(
-    o.schedule,
-    async () => {
-      await once()
-    },
-    { timezone: o.timezone, noOverlap: true, name: 'bodyvault-backup' },
-  )
-  log.info({ event: 'backup.scheduled', schedule: o.schedule, target: o.target, next: task.getNextRun()?.toISOString() ?? null }, 'backup scheduled')
-  return {
-    runNow: once,
-    stop: async () => {
-      await task.stop()
-      await task.destroy()
-      if (running) await running
-    },
-  }
+  const job = startCronJob({
+    name: 'bodyvault-backup',
+    schedule: o.schedule,
+    timezone: o.timezone,
+    log,
+    run: () => backupVault({ ...o }),
+    failed: { event: 'backup.failed', message: 'scheduled backup failed; it runs again at the next scheduled time' },
+    whileRunning: 'join',
+    ...(o.onRun ? { onRun: o.onRun } : {}),
+  })
+  log.info({ event: 'backup.scheduled', schedule: o.schedule, target: o.target, next: job.nextRun()?.toISOString() ?? null }, 'backup scheduled')
+  return { runNow: job.runNow, stop: job.stop }
 }

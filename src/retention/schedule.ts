@@ -1,6 +1,5 @@
-import { schedule as cronSchedule, type ScheduledTask } from 'node-cron'
 import type { Db } from '../catalog/db.js'
-import { errorMessage } from '../common/errors.js'
+import { startCronJob } from '../common/cron.js'
 import type { Logger } from '../common/log.js'
 import type { Vault } from '../vault/store.js'
 import type { RetentionPolicy } from './policy.js'
@@ -36,53 +35,25 @@ export interface NightlyPurge {
  */
 export function startNightlyPurge(o: NightlyPurgeOptions): NightlyPurge {
   const log = o.logger.child({ job: 'retention-purge' })
-  let running: Promise<PurgeReport | undefined> | null = null
-  const once = (): Promise<PurgeReport | undefined> => {
-    if (running) {
-      log.warn({ event: 'retention.purge-overlap' }, 'a purge is still running: this run is skipped')
-      return Promise.resolve(undefined)
-    }
-    running = (async () => {
-      try {
-        const r = await runPurge({
-          db: o.db,
-          vault: o.vault,
-          policy: o.policy,
-          now: (o.now ?? (() => new Date()))(),
-          dryRun: false,
-          actor: o.actor,
-          logger: o.logger,
-        })
-        o.onRun?.(r)
-        return r
-      } catch (err) {
-        log.error({ event: 'retention.purge-error', err: errorMessage(err) }, 'nightly purge failed; it runs again at the next scheduled time')
-        o.onRun?.(err instanceof Error ? err : new Error(String(err)))
-        return undefined
-      } finally {
-        running = null
-      }
-    })()
-    return running
-  }
-  const task: ScheduledTask = cronSchedule(
-    o.schedule,
-    async () => {
-      await once()
-    },
-    { timezone: o.timezone, noOverlap: true, name: 'bodyvault-retention-purge' },
-  )
-  log.info(
-    { event: 'retention.scheduled', schedule: o.schedule, timezone: o.timezone, next: task.getNextRun()?.toISOString() ?? null },
-    'nightly purge scheduled',
-  )
-  return {
-    runNow: once,
-    nextRun: () => task.getNextRun(),
-    stop: async () => {
-      await task.stop()
-      await task.destroy()
-      if (running) await running
-    },
-  }
+  const job = startCronJob({
+    name: 'bodyvault-retention-purge',
+    schedule: o.schedule,
+    timezone: o.timezone,
+    log,
+    run: () =>
+      runPurge({
+        db: o.db,
+        vault: o.vault,
+        policy: o.policy,
+        now: (o.now ?? (() => new Date()))(),
+        dryRun: false,
+        actor: o.actor,
+        logger: o.logger,
+      }),
+    failed: { event: 'retention.purge-error', message: 'nightly purge failed; it runs again at the next scheduled time' },
+    whileRunning: { event: 'retention.purge-overlap', message: 'a purge is still running: this run is skipped' },
+    ...(o.onRun ? { onRun: o.onRun } : {}),
+  })
+  log.info({ event: 'retention.scheduled', schedule: o.schedule, timezone: o.timezone, next: job.nextRun()?.toISOString() ?? null }, 'nightly purge scheduled')
+  return job
 }
