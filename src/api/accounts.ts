@@ -1,6 +1,7 @@
 import type { Db } from '../catalog/db.js'
 import { endAuthSession, liveSessionsOf } from '../catalog/auth-sessions.js'
 import { liveTokensOf, markTokenRevoked, type Role } from '../catalog/tokens.js'
+import { getUnit, listUnits, unitAt } from '../catalog/registry.js'
 import {
   type AccountKind,
   countEnabledAdmins,
@@ -80,6 +81,19 @@ export interface NewAccount {
  * holds tokens). Two person accounts with one police number are one person
  * (separation of duties treats them so); `samePerson` lists the others.
  */
+/**
+ * A person's unit: one of the registry's units once the station keeps a
+ * roster (a typo would hide the person from their unit's statistics), else
+ * the unit code as given; when none is given, the unit the roster has the
+ * officer in today.
+ */
+function accountUnit(db: Db, given: string | null, policeNo: string | null): string | null {
+  if (given === null) return policeNo ? unitAt(db, policeNo, new Date().toISOString()) : null
+  if (listUnits(db).length > 0 && !getUnit(db, given))
+    throw new BodyvaultError('USER_INVALID', `no unit ${given} in the registry (bodyvault unit list shows them; bodyvault unit add makes one)`)
+  return given
+}
+
 export async function createAccount(db: Db, a: NewAccount, by: Acting): Promise<{ user: UserRow; password: string | null; samePerson: UserRow[] }> {
   const username = a.username.trim().toLowerCase()
   if (!USERNAME.test(username)) throw new BodyvaultError('USER_INVALID', 'a user name is 2-32 characters: a lower-case letter, then letters, digits, . _ -')
@@ -89,7 +103,7 @@ export async function createAccount(db: Db, a: NewAccount, by: Acting): Promise<
   if (a.kind === 'person' && (!policeNo || !/^[A-Za-z0-9-]{2,32}$/.test(policeNo)))
     throw new BodyvaultError('USER_INVALID', 'a person needs a police number (--police-no, 2-32 letters, digits or -)')
   if (a.kind === 'service' && policeNo) throw new BodyvaultError('USER_INVALID', 'a service account has no police number')
-  const unit = a.unit?.trim() || null
+  const unit = accountUnit(db, a.unit?.trim() || null, policeNo)
   const roles = checkRoles(a.kind, a.roles)
   const password = a.kind === 'person' ? oneTimePassword() : null
   const hash = password ? await hashPassword(password) : null
