@@ -6,6 +6,7 @@ import type { PeerCertificate } from 'node:tls'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
+import { makeStationCertificate } from '../src/api/tls.js'
 import { cli, makeCamera, spawnCli, tempDir } from './helpers.js'
 import { freePort, waitFor } from './daemon-support.js'
 
@@ -209,4 +210,22 @@ t.test('done when: CLI accounts, HTTPS sign-in, separation of duties by person, 
   t.equal(out.status, 204, 'the clerk signs out')
   const after = JSON.parse((await as('admin1', 'GET', '/v1/audit?type=signed-out&user=li.clerk')).body).items
   t.equal(after.length, 1, 'signed-out, filtered by type and user')
+})
+
+t.test('bodyvault status and doctor reach the HTTPS daemon, trusting only the certificate on disk', async (t) => {
+  const st = cli(['status', '--json', '--config', cfgFile], env)
+  t.equal(st.code, 0, st.stderr)
+  t.match(JSON.parse(st.stdout), { station: { id: String } }, 'status over HTTPS')
+  const doc = cli(['doctor', '--json', '--config', cfgFile], env)
+  const listen = (JSON.parse(doc.stdout) as { checks: { check: string; ok: boolean; detail: string }[] }).checks.find((c) => c.check === 'listen')
+  t.match(listen, { ok: true, detail: new RegExp(`answers at https://127\\.0\\.0\\.1:${port}`) }, 'doctor asks /healthz over HTTPS')
+  // An impostor's certificate on disk (another key): the daemon's key is not the pinned one, and status says so, sending nothing.
+  const other = await makeStationCertificate({ stationId: 'impostor', dns: ['localhost'], ips: ['127.0.0.1'] })
+  writeFileSync(join(dir, 'other.crt'), other.cert)
+  writeFileSync(join(dir, 'other.key'), other.key)
+  const cfg2 = join(dir, 'daemon-other.json')
+  writeFileSync(cfg2, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), tls: { mode: 'on', cert: join(dir, 'other.crt'), key: join(dir, 'other.key') } }))
+  const bad = cli(['status', '--config', cfg2], env)
+  t.not(bad.code, 0)
+  t.match(bad.stderr, /does not serve the certificate on disk|cannot ask the daemon/, bad.stderr)
 })

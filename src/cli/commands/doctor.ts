@@ -24,7 +24,7 @@ import type { Station } from '../../station/station.js'
 import { readMarker } from '../../vault/marker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
-import { daemonUrl } from './status.js'
+import { daemonEndpoint, daemonGet, daemonUrl } from '../daemon.js'
 
 const usage = 'doctor [--json]'
 
@@ -115,14 +115,12 @@ function keyChainCheck(chain: KeyChain): Check {
 }
 
 /** The daemon answers at listen, or the address is free for it. */
-async function listenCheck(dataDir: string, listen: string): Promise<Check> {
+async function listenCheck(cfg: Station['cfg']): Promise<Check> {
+  const { dataDir, listen } = cfg
   const holder = daemonRunning(dataDir)
   if (holder) {
-    const url = daemonUrl(listen)
-    const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) }).then(
-      (r) => r.ok,
-      () => false,
-    )
+    const url = daemonUrl(cfg)
+    const ok = await (async () => (await daemonGet(daemonEndpoint(cfg), '/healthz', { timeoutMs: 3000 })).status === 200)().catch(() => false)
     const who = holder === 'unknown' ? 'a daemon' : `the daemon (pid ${holder.pid}, listen ${holder.listen})`
     return ok
       ? { check: 'listen', ok: true, detail: `${who} holds the data dir and answers at ${url}` }
@@ -261,7 +259,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       const chain = readKeyChain(st.db)
       checks.push(keyCheck(st, chain))
       checks.push(keyChainCheck(chain))
-      checks.push(await listenCheck(st.cfg.dataDir, st.cfg.listen))
+      checks.push(await listenCheck(st.cfg))
       checks.push(...(await spaceChecks(st)))
       checks.push(await anchoringCheck(st))
     } finally {

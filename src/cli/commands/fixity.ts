@@ -1,12 +1,14 @@
 import { failedObjects } from '../../catalog/fixity.js'
 import { UsageError } from '../../common/errors.js'
 import type { StationStatus } from '../../dock/status.js'
+import type { Station } from '../../station/station.js'
 import { type FixityRunReport, runFixity } from '../../fixity/job.js'
 import { budgetBytesPerSec } from '../../fixity/schedule.js'
 import { fixityState } from '../../fixity/state.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
-import { credential, daemonUrl, stateText } from './status.js'
+import { daemonEndpoint, daemonGet } from '../daemon.js'
+import { authHeader, stateText } from './status.js'
 
 const usage = 'fixity run [--all] [--budget MBPS] [--json] | fixity status [--json]'
 
@@ -24,16 +26,12 @@ function reportText(r: FixityRunReport): string {
  * Whether the running daemon, if any, is copying cameras (asked every 2 s
  * through its station-local status credential); no daemon: never busy.
  */
-function daemonBusy(listen: string, dataDir: string): { busy(): boolean; stop(): void } {
+function daemonBusy(cfg: Station['cfg']): { busy(): boolean; stop(): void } {
   let busy = false
   const ask = async (): Promise<void> => {
     try {
-      const secret = await credential(dataDir)
-      const res = await fetch(`${daemonUrl(listen)}/v1/station`, {
-        signal: AbortSignal.timeout(2000),
-        headers: secret ? { authorization: `Bearer ${secret}` } : {},
-      })
-      busy = res.ok && ((await res.json()) as StationStatus).scheduler.active > 0
+      const res = await daemonGet(daemonEndpoint(cfg), '/v1/station', { timeoutMs: 2000, headers: await authHeader(cfg.dataDir) })
+      busy = res.status === 200 && (JSON.parse(res.body) as StationStatus).scheduler.active > 0
     } catch {
       busy = false
     }
@@ -73,7 +71,7 @@ async function cmdFixity(args: string[]): Promise<number> {
     budget = budgetBytesPerSec(n)
   }
   const st = station(values)
-  const watch = daemonBusy(st.cfg.listen, st.cfg.dataDir)
+  const watch = daemonBusy(st.cfg)
   const ac = new AbortController()
   const onSignal = (): void => ac.abort(new Error('interrupted'))
   process.once('SIGINT', onSignal)

@@ -1,20 +1,14 @@
 import { BodyvaultError, UsageError, errnoCode, errorMessage } from '../../common/errors.js'
 import { loadConfig } from '../../config/load.js'
 import { readFile } from 'node:fs/promises'
-import { parseListen, statusSecretPath } from '../../api/server.js'
+import { statusSecretPath } from '../../api/server.js'
+import { type DaemonEndpoint, daemonEndpoint, daemonGet } from '../daemon.js'
 import type { StationStatus } from '../../dock/status.js'
 import type { FixityState } from '../../fixity/state.js'
 import { bytes, duration, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
 
 const usage = 'status [--watch [--interval SECONDS]] [--json]'
-
-/** The daemon's base URL from the configured listen address (a wildcard address is asked on loopback). */
-export function daemonUrl(listen: string): string {
-  const { host, port } = parseListen(listen)
-  const h = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host
-  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`
-}
 
 /**
  * BODYVAULT_TOKEN when set (any role may read station status), else the
@@ -51,13 +45,9 @@ export function stateText(s: FixityState): string {
 }
 
 /** The daemon's fixity state (/v1/station/fixity), or undefined from a daemon that has none. */
-async function fixityOf(base: string, dataDir: string): Promise<FixityState | undefined> {
-  const secret = await credential(dataDir)
-  const res = await fetch(`${base}/v1/station/fixity`, {
-    signal: AbortSignal.timeout(5000),
-    headers: secret ? { authorization: `Bearer ${secret}` } : {},
-  }).catch(() => undefined)
-  return res?.ok ? ((await res.json()) as FixityState) : undefined
+async function fixityOf(ep: DaemonEndpoint, dataDir: string): Promise<FixityState | undefined> {
+  const res = await daemonGet(ep, '/v1/station/fixity', { headers: await authHeader(dataDir) }).catch(() => undefined)
+  return res?.status === 200 ? (JSON.parse(res.body) as FixityState) : undefined
 }
 
 /** An open-findings count of the registry's reconciliation (GET /v1/station/findings). */
@@ -67,21 +57,17 @@ type FindingCount = { kind: string; code: string; open: number }
 type Status = StationStatus & { fixity?: FixityState; findings?: FindingCount[] }
 
 /** Asks the running daemon for its status once. */
-async function fetchStatus(base: string, dataDir: string): Promise<Status> {
-  const st = await stationStatus(base, dataDir)
-  const fixity = await fixityOf(base, dataDir)
-  const findings = await findingsOf(base, dataDir)
+async function fetchStatus(ep: DaemonEndpoint, dataDir: string): Promise<Status> {
+  const st = await stationStatus(ep, dataDir)
+  const fixity = await fixityOf(ep, dataDir)
+  const findings = await findingsOf(ep, dataDir)
   return { ...st, ...(fixity ? { fixity } : {}), ...(findings ? { findings } : {}) }
 }
 
 /** Open findings (counts only); a daemon without the registry answers 404 and they are left out. */
-async function findingsOf(base: string, dataDir: string): Promise<FindingCount[] | undefined> {
-  const secret = await credential(dataDir)
-  const res = await fetch(`${base}/v1/station/findings`, {
-    signal: AbortSignal.timeout(5000),
-    headers: secret ? { authorization: `Bearer ${secret}` } : {},
-  }).catch(() => undefined)
-  return res?.ok ? ((await res.json()) as { items: FindingCount[] }).items : undefined
+async function findingsOf(ep: DaemonEndpoint, dataDir: string): Promise<FindingCount[] | undefined> {
+  const res = await daemonGet(ep, '/v1/station/findings', { headers: await authHeader(dataDir) }).catch(() => undefined)
+  return res?.status === 200 ? (JSON.parse(res.body) as { items: FindingCount[] }).items : undefined
 }
 
 /** The status as --json prints it: the daemon's GET /v1/station with its fixity state. */
@@ -89,17 +75,23 @@ function statusJson({ findings: _, ...st }: Status): Omit<Status, 'findings'> {
   return st
 }
 
-async function stationStatus(base: string, dataDir: string): Promise<StationStatus> {
+/** The station-status credential as a request header (none without one). */
+export async function authHeader(dataDir: string): Promise<Record<string, string>> {
+  const secret = await credential(dataDir)
+  return secret ? { authorization: `Bearer ${secret}` } : {}
+}
+
+async function stationStatus(ep: DaemonEndpoint, dataDir: string): Promise<StationStatus> {
+  const base = ep.base
   try {
-    const secret = await credential(dataDir)
-    const res = await fetch(`${base}/v1/station`, { signal: AbortSignal.timeout(5000), headers: secret ? { authorization: `Bearer ${secret}` } : {} })
+    const res = await daemonGet(ep, '/v1/station', { headers: await authHeader(dataDir) })
     if (res.status === 401)
       throw new BodyvaultError(
         'DAEMON_AUTH',
         `the daemon at ${base} wants a credential: run status with the daemon's data dir and user on the station (it reads ${statusSecretPath(dataDir)}), or set BODYVAULT_TOKEN to a token`,
       )
-    if (!res.ok) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`)
-    return (await res.json()) as StationStatus
+    if (res.status !== 200) throw new BodyvaultError('DAEMON_HTTP', `the daemon at ${base} answered HTTP ${res.status} to /v1/station: see its log`)
+    return JSON.parse(res.body) as StationStatus
   } catch (err) {
     if (err instanceof BodyvaultError) throw err
     const code = errnoCode((err as { cause?: unknown }).cause) ?? errnoCode(err)
@@ -167,7 +159,7 @@ export function statusText(st: Status, base: string): string {
  * under a time line, until SIGINT or SIGTERM. A daemon that goes away is
  * shown, not fatal: the watch goes on until the admin leaves.
  */
-async function watch(base: string, dataDir: string, everyMs: number, json: boolean): Promise<number> {
+async function watch(ep: DaemonEndpoint, dataDir: string, everyMs: number, json: boolean): Promise<number> {
   const tty = process.stdout.isTTY === true && !json
   let stop: () => void = () => {}
   const stopped = new Promise<void>((done) => {
@@ -190,8 +182,8 @@ async function watch(base: string, dataDir: string, everyMs: number, json: boole
     for (;;) {
       let text: string
       try {
-        const st = await fetchStatus(base, dataDir)
-        text = json ? `${JSON.stringify(statusJson(st))}\n` : statusText(st, base)
+        const st = await fetchStatus(ep, dataDir)
+        text = json ? `${JSON.stringify(statusJson(st))}\n` : statusText(st, ep.base)
       } catch (err) {
         if (!(err instanceof BodyvaultError)) throw err
         text = json ? `${JSON.stringify({ error: { code: err.code, message: err.message } })}\n` : `${err.code}: ${err.message}\n`
@@ -221,10 +213,10 @@ async function cmdStatus(args: string[]): Promise<number> {
   if (!Number.isFinite(every) || every < 0.2 || every > 3600) throw new UsageError('--interval is a number of seconds from 0.2 to 3600')
   // Only the configuration: status never opens the catalog, it asks the running daemon.
   const cfg = loadConfig({ file: values.config })
-  const base = daemonUrl(cfg.listen)
-  if (values.watch) return watch(base, cfg.dataDir, Math.round(every * 1000), values.json)
-  const st = await fetchStatus(base, cfg.dataDir)
-  io.stdout(values.json ? `${JSON.stringify(statusJson(st), null, 2)}\n` : statusText(st, base))
+  const ep = daemonEndpoint(cfg)
+  if (values.watch) return watch(ep, cfg.dataDir, Math.round(every * 1000), values.json)
+  const st = await fetchStatus(ep, cfg.dataDir)
+  io.stdout(values.json ? `${JSON.stringify(statusJson(st), null, 2)}\n` : statusText(st, ep.base))
   return EXIT.ok
 }
 

@@ -2,7 +2,7 @@ import { UsageError } from '../../common/errors.js'
 import { isRole, ROLES } from '../../api/roles.js'
 import { createToken, listTokens, revokeToken } from '../../api/tokens.js'
 import { table } from '../format.js'
-import { daemonUrl } from './status.js'
+import { daemonUrl } from '../daemon.js'
 import { accountAdmin } from '../identity.js'
 import { getUser } from '../../catalog/users.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
@@ -54,7 +54,7 @@ async function cmdToken(args: string[]): Promise<number> {
       })
       st.logger.info({ event: 'token.created', tokenId: token.id, role: token.role }, 'token created')
       // A kiosk token comes with the dock screen's address (--url: the address the kiosk PC reaches the daemon at).
-      const kiosk = token.role === 'kiosk' ? kioskUrl(values.url ?? daemonUrl(st.cfg.listen), secret) : undefined
+      const kiosk = token.role === 'kiosk' ? kioskUrl(values.url ?? daemonUrl(st.cfg), secret) : undefined
       if (values.json) io.stdout(JSON.stringify({ ...token, token: secret, ...(kiosk ? { kioskUrl: kiosk } : {}) }, null, 2) + '\n')
       else {
         io.stdout(
