@@ -71,6 +71,7 @@ export async function dockRoutes(plain: FastifyInstance, deps: DockRouteDeps): P
       throw err
     }
   }
+  const view = (who: { displayName: string; policeNo: string | null }) => ({ displayName: who.displayName, policeNo: who.policeNo ?? '' })
   const docked = (device: string): void => {
     if (!deps.cameras().some((c) => c.deviceId === device)) throw new BodyvaultError('NOT_DOCKED', `device ${device} is not docked at this station now`)
   }
@@ -156,7 +157,7 @@ export async function dockRoutes(plain: FastifyInstance, deps: DockRouteDeps): P
     },
     async (req, reply) => {
       const who = await officer(req.body, req.ip, reply)
-      return { officer: { displayName: who.displayName, policeNo: who.policeNo ?? '' }, items: dockRecordings(ctx(), who, req.params.id) }
+      return { officer: view(who), items: dockRecordings(ctx(), who, req.params.id) }
     },
   )
 
@@ -212,8 +213,7 @@ export async function dockRoutes(plain: FastifyInstance, deps: DockRouteDeps): P
     },
     async (req, reply) => {
       const who = await officer(req.body, req.ip, reply)
-      const items = classifyAtDock(ctx(), who, req.params.id, req.body.items)
-      return { officer: { displayName: who.displayName, policeNo: who.policeNo ?? '' }, items }
+      return { officer: view(who), items: classifyAtDock(ctx(), who, req.params.id, req.body.items) }
     },
   )
 
@@ -236,7 +236,7 @@ export async function dockRoutes(plain: FastifyInstance, deps: DockRouteDeps): P
         const who = await officer(req.body, req.ip, reply)
         docked(req.params.device)
         const a = (act === 'checkout' ? checkoutAtDock : returnAtDock)(ctx(), who, req.params.device, deps.zone)
-        return { officer: { displayName: who.displayName, policeNo: who.policeNo ?? '' }, assignment: a }
+        return { officer: view(who), assignment: a }
       },
     )
 }
