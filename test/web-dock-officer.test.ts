@@ -59,7 +59,13 @@ t.test("the officer's part at the dock: mark recordings with police number and P
   const root = join(dir, 'media')
   mkdirSync(root)
   const data = join(dir, 'data')
-  const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir, docking: { officerInput: true, officerIdleSeconds: IDLE_SECONDS } })
+  const d = await startDaemon(t, {
+    dataDir: data,
+    roots: [root],
+    configDir: dir,
+    docking: { officerInput: true, officerIdleSeconds: IDLE_SECONDS },
+    listenMs: 120_000,
+  })
 
   // Accounts, PINs, the roster and a case, as the station's people would make them (the daemon is running).
   const st = openStation({ config: testConfig(data), logger: silentLogger() })
