@@ -8,7 +8,8 @@ export { ROLES, type Role }
  * read the ledger, the sign-in audit and verify but never footage; admins
  * manage accounts and tokens and read the sign-in audit;
  * a kiosk (the dock screen by the dock, signed in by no one) reads the
- * station's status and nothing else: not even metrics or the API document.
+ * station's status and nothing else: not even metrics or the API document;
+ * it carries an officer's choices signed with their PIN (dock:sign).
  */
 export const RIGHTS = [
   'station:read',
@@ -35,6 +36,7 @@ export const RIGHTS = [
   'registry:write',
   'findings:read',
   'findings:resolve',
+  'dock:sign',
 ] as const
 export type Right = (typeof RIGHTS)[number]
 
@@ -86,7 +88,8 @@ export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
   ]),
   // Admins keep the roster (units, officers, devices, who carries which camera) and the accounts.
   admin: new Set<Right>([...service, 'station:read', 'tokens:admin', 'users:admin', 'audit:read', 'registry:read', 'registry:write']),
-  kiosk: new Set<Right>(['station:read', 'session:own']),
+  // dock:sign carries an officer's PIN-signed choice from the dock screen: nothing without the officer's police number and PIN.
+  kiosk: new Set<Right>(['station:read', 'session:own', 'dock:sign']),
   'station-local': new Set<Right>(['station:read']),
 }
 

@@ -74,6 +74,11 @@ export function getRecording(db: Db, id: number): Recording | undefined {
   return r ? fromRow(r) : undefined
 }
 
+/** The recordings one ingest session (a docking) made, in id order. */
+export function recordingsOfSession(db: Db, sessionId: number): Recording[] {
+  return (db.prepare(`${SELECT} WHERE session_id = ? ORDER BY id`).all(sessionId) as Row[]).map(fromRow)
+}
+
 export function allRecordings(db: Db): IterableIterator<Recording> {
   const it = db.prepare(`${SELECT} ORDER BY id`).iterate() as IterableIterator<Row>
   return (function* () {
@@ -203,6 +208,10 @@ export function uncategorisedCount(db: Db): number {
 /** When the first stored recording with these bytes was ingested (how long the local copy has been cached). */
 export function firstIngestOf(db: Db, sha256: string): string | undefined {
   return (db.prepare("SELECT min(ingested_at) FROM recordings WHERE sha256 = ? AND status = 'stored'").pluck().get(sha256) as string | null) ?? undefined
+}
+
+export function setRecordingImportant(db: Db, id: number, important: boolean): void {
+  db.prepare('UPDATE recordings SET important = ? WHERE id = ?').run(important ? 1 : 0, id)
 }
 
 export function setRecordingCategory(db: Db, id: number, category: string | null): void {

@@ -81,6 +81,15 @@ export function setPasswordHash(db: Db, id: number, hash: string, mustChange: bo
   db.prepare('UPDATE users SET password_hash = ?, must_change = ?, password_changed_at = ? WHERE id = ?').run(hash, mustChange ? 1 : 0, at, id)
 }
 
+/** The account's PIN for the dock screen (scrypt, like a password), or null when none is set. */
+export function pinHashOf(db: Db, id: number): string | null {
+  return (db.prepare('SELECT pin_hash AS h FROM users WHERE id = ?').get(id) as { h: string | null } | undefined)?.h ?? null
+}
+
+export function setPinHash(db: Db, id: number, hash: string | null, at: string): void {
+  db.prepare('UPDATE users SET pin_hash = ?, pin_set_at = ? WHERE id = ?').run(hash, hash === null ? null : at, id)
+}
+
 export function setUserRoles(db: Db, id: number, roles: Role[]): void {
   db.prepare('UPDATE users SET roles = ? WHERE id = ?').run(JSON.stringify(roles), id)
 }

@@ -131,11 +131,13 @@ export const HELP: Record<string, CommandHelp> = {
     examples: ['bodyvault token create --role clerk --name "desk 1"', 'bodyvault token create --role kiosk --name "dock screen"', 'bodyvault token revoke 3'],
   },
   user: {
-    summary: 'Named accounts (a person by police number, or a service account): create, list, show, disable, enable, reset a password, set roles.',
+    summary:
+      "Named accounts (a person by police number, or a service account): create, list, show, disable, enable, reset a password, set roles, set an officer's PIN for the dock screen.",
     examples: [
       'bodyvault user create li.na --display 李娜 --police-no 012345 --unit 110105001 --role clerk',
       'bodyvault user reset-password li.na --as admin',
       'bodyvault user set-roles li.na clerk,supervisor --as admin',
+      'BODYVAULT_PIN=58031 bodyvault user set-pin wang.wei --as admin',
     ],
   },
   login: {

@@ -97,6 +97,7 @@ const catalogue = {
   LINK_MISSING: [400, 2, 'the recording is not linked to the case'],
   CATEGORY_UNKNOWN: [400, 2, 'unknown category: see retention.categories in the config'],
   CATEGORY_UNCHANGED: [409, 2, 'the recording already has this category'],
+  IMPORTANCE_UNCHANGED: [409, 2, 'the recording is already marked so'],
   HOLD_NOT_FOUND: [404, 2, 'no such legal hold'],
   HOLD_RELEASED: [409, 2, 'the legal hold is already released'],
   REASON_REQUIRED: [400, 2, 'a reason is required: at least 4 visible characters (2 Chinese characters), no control characters'],
@@ -136,6 +137,15 @@ const catalogue = {
   SECOND_FACTOR_REQUIRED: [401, 2, 'this account needs its second factor'],
   SESSION_REQUIRED: [401, 2, 'sign in first: bodyvault login, or --as USER'],
   CSRF: [403, 2, 'a request under a session cookie needs its X-CSRF-Token header and a matching Origin'],
+  // The officer at the dock screen (issue 19).
+  PIN_POLICY: [400, 2, 'a PIN is 4 to 8 digits and not an obvious one (1234, 0000, a year, the police number)'],
+  DOCK_SIGN_FAILED: [401, 2, 'wrong police number or PIN'],
+  DOCK_INPUT_OFF: [403, 2, "this station takes no officer's input at the dock (docking.officerInput in the config)"],
+  NOT_YOUR_RECORDING: [403, 2, "the recording is not this officer's, or not from this docking"],
+  ALREADY_CLASSIFIED: [409, 2, 'a clerk has already classified this recording: ask a clerk to change it'],
+  DOCK_SESSION: [409, 2, 'this docking is not finished, or too old to classify at the dock'],
+  NOT_DOCKED: [409, 2, 'the device is not docked at this station now'],
+  NOT_POOL: [409, 2, 'the device is not a pool camera free to check out, or not checked out to this officer'],
   // HTTP.
   BAD_REQUEST: [400, 2, 'the request is malformed'],
   BAD_CURSOR: [400, 2, 'the cursor is not one this search returned'],

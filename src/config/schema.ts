@@ -48,6 +48,8 @@ export const configSchema = {
         diskStreams: { type: 'integer', minimum: 1, maximum: 64 },
         usb: { type: 'boolean' },
         clockDriftToleranceSec: { type: 'integer', minimum: 0 },
+        officerInput: { type: 'boolean' },
+        officerIdleSeconds: { type: 'integer', minimum: 5, maximum: 600 },
       },
     },
     ingest: {

@@ -17,4 +17,8 @@ export interface DockingSettings {
   usb: boolean
   /** File times this far ahead of the station clock flag the camera clock. */
   clockDriftToleranceSec: number
+  /** The officer's part of the dock screen: classify at the dock with police number and PIN, pool checkout and return (off by default). */
+  officerInput?: boolean
+  /** The officer's panel on the dock screen closes (and forgets the PIN) after this long without a touch. */
+  officerIdleSeconds?: number
 }

@@ -60,6 +60,8 @@ export function describeEvent(ev: SheetEvent): string {
       return `Unlinked from case ${str(p.caseNumber)}.`
     case 'category-changed':
       return `Category changed from ${str(p.from)} to ${str(p.to)}: ${str(p.reason)}.`
+    case 'importance-changed':
+      return `Marked ${p.to ? 'important' : 'not important'}: ${str(p.reason)}.`
     case 'hold-placed':
       return `Legal hold ${str(p.holdId)} placed: ${str(p.reason)}.`
     case 'hold-released':

@@ -38,6 +38,8 @@ export type AccessVocabulary = {
   'user-enabled': { subject: UserSubject; payload: AuthFields }
   /** `reset`: an admin set a one-time password (changed at the next sign-in); else the person changed their own. */
   'password-changed': { subject: UserSubject; payload: AuthFields & { reset: boolean } }
+  /** The account's PIN for the dock screen set (by an admin, or by the person) or cleared; never the PIN. */
+  'pin-set': { subject: UserSubject; payload: AuthFields & { cleared: boolean } }
   'signed-in': { subject: UserSubject; payload: AuthFields & { sessionId: number; kind: 'web' | 'cli'; client: string } }
   'signed-out': { subject: UserSubject; payload: AuthFields & { sessionId: number; client: string } }
   'session-expired': { subject: UserSubject; payload: AuthFields & { sessionId: number; reason: 'idle' | 'absolute' } }

@@ -34,8 +34,8 @@ import type {
 } from './subjects.js'
 export * from './subjects.js'
 import type { AccessVocabulary } from './events-access.js'
-import type { ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint } from './payloads.js'
-export type { AuthFields, ExportedVia, IngestAttribution, KeyFacts, PersonFields, RestorePoint } from './payloads.js'
+import type { ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint, ViaField } from './payloads.js'
+export type { AuthFields, ExportedVia, IngestAttribution, KeyFacts, PersonFields, RestorePoint, ViaField } from './payloads.js'
 
 // ---------------------------------------------------------------------------
 // events, by the part that appends them
@@ -189,13 +189,15 @@ type Vocabulary = AccessVocabulary & {
   /** `recordingCaseNumber`: the recording's case_number after the change (the earliest-linked case still linked). */
   'case-linked': {
     subject: RecordingSubject
-    payload: { recordingId: number; caseNumber: string; reason: string | null; recordingCaseNumber: string | null }
+    payload: { recordingId: number; caseNumber: string; reason: string | null; recordingCaseNumber: string | null } & ViaField
   }
   'case-unlinked': {
     subject: RecordingSubject
     payload: { recordingId: number; caseNumber: string; reason: string; recordingCaseNumber: string | null }
   }
-  'category-changed': { subject: RecordingSubject; payload: { recordingId: number; from: string | null; to: string | null; reason: string } }
+  'category-changed': { subject: RecordingSubject; payload: { recordingId: number; from: string | null; to: string | null; reason: string } & ViaField }
+  /** The recording's "important" mark (the camera's, at ingest) set or cleared: the officer at the dock, or a clerk with a reason. */
+  'importance-changed': { subject: RecordingSubject; payload: { recordingId: number; from: boolean; to: boolean; reason: string } & ViaField }
   'hold-placed': { subject: RecordingSubject; payload: { holdId: number; recordingId: number; reason: string } }
   'hold-released': { subject: RecordingSubject; payload: { holdId: number; recordingId: number; reason: string } }
   /** The tombstone: the recording's objects are deleted after it commits. */

@@ -17,11 +17,14 @@ export type IngestAttribution = { officerSource: OfficerSource; deviceNumber: st
 /** A change of a registry entry: the entry as it is now, what it was (null when added), and how the change came. */
 export type RegistryChange<T> = { action: 'added' | 'updated' | 'retired'; entry: T; previous: T | null; via: string }
 
+/** How a change came, when not the usual way: `dock`, an officer's own choice signed with their PIN at the dock screen. */
+export type ViaField = { via?: 'dock' }
+
 /** The account and the person (police number, or `account:<id>` for a service account) behind an act; absent in events written before accounts. */
 export type PersonFields = { user?: string; person?: string }
 
 /** The CJIS 5.4 audit fields of the people events: who (`user`, the account's user name), which component, the outcome. */
-export type AuthFields = { user: string; component: 'api' | 'web' | 'cli'; outcome: 'success' | 'failure' }
+export type AuthFields = { user: string; component: 'api' | 'web' | 'cli' | 'dock'; outcome: 'success' | 'failure' }
 
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client, the person). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string } & PersonFields

@@ -25,5 +25,9 @@ export function foldRecordings(ev: { seq: number; type: string; at: string; payl
     if (ev.type === 'category-changed') r.category = p.to ?? null
     else if (ev.type === 'purged') r.status = 'purged'
     else r.caseNumber = p.recordingCaseNumber ?? null
+  } else if (ev.type === 'importance-changed') {
+    const p = ev.payload as { recordingId: number; to: boolean }
+    const r = into.get(p.recordingId)
+    if (r) r.important = p.to
   }
 }

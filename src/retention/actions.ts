@@ -16,9 +16,9 @@ import {
   type HoldRow,
 } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
-import { getRecording, setRecordingCaseNumber, setRecordingCategory, type Recording } from '../catalog/recordings.js'
+import { getRecording, setRecordingCaseNumber, setRecordingCategory, setRecordingImportant, type Recording } from '../catalog/recordings.js'
 import { BodyvaultError } from '../common/errors.js'
-import { subjects } from '../ledger/events.js'
+import { subjects, type ViaField } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import { recomputeDeadline, type Ctx } from './deadlines.js'
 import type { Decision } from './policy.js'
@@ -129,7 +129,7 @@ export function reopenCase(ctx: Ctx, number: string, reason: string | undefined)
     .immediate()
 }
 
-export function linkRecordings(ctx: Ctx, number: string, recordingIds: readonly number[], reason?: string): { linked: number[] } {
+export function linkRecordings(ctx: Ctx, number: string, recordingIds: readonly number[], reason?: string, via: ViaField = {}): { linked: number[] } {
   const { db } = ctx
   return db
     .transaction(() => {
@@ -144,7 +144,7 @@ export function linkRecordings(ctx: Ctx, number: string, recordingIds: readonly 
           actor: ctx.actor,
           subject: subjects.recording(id),
           at: ctx.now,
-          payload: { recordingId: id, caseNumber: number, reason: reason?.trim() || null, recordingCaseNumber: primary },
+          payload: { recordingId: id, caseNumber: number, reason: reason?.trim() || null, recordingCaseNumber: primary, ...via },
         })
         setRecordingCaseNumber(db, id, primary)
         recomputeDeadline(ctx, id)
@@ -180,6 +180,7 @@ export function setCategory(
   recordingId: number,
   category: string | null,
   reason: string | undefined,
+  via: ViaField = {},
 ): { from: string | null; to: string | null; decision: Decision } {
   const { db } = ctx
   const why = requireReason(reason, 'changing a category')
@@ -197,10 +198,31 @@ export function setCategory(
         actor: ctx.actor,
         subject: subjects.recording(recordingId),
         at: ctx.now,
-        payload: { recordingId, from: r.category, to: category, reason: why },
+        payload: { recordingId, from: r.category, to: category, reason: why, ...via },
       })
       setRecordingCategory(db, recordingId, category)
       return { from: r.category, to: category, decision: recomputeDeadline(ctx, recordingId).decision }
+    })
+    .immediate()
+}
+
+/** Marks a recording important or not (the camera's own mark, at ingest; an important, uncategorised recording is kept as evidence), with a reason. */
+export function setImportant(ctx: Ctx, recordingId: number, important: boolean, reason: string | undefined, via: ViaField = {}): { decision: Decision } {
+  const { db } = ctx
+  const why = requireReason(reason, 'marking a recording important')
+  return db
+    .transaction(() => {
+      const r = requireRecording(db, recordingId)
+      if (r.important === important) throw bad('IMPORTANCE_UNCHANGED', `recording ${recordingId} is already ${important ? 'important' : 'not important'}`)
+      appendEvent(db, {
+        type: 'importance-changed',
+        actor: ctx.actor,
+        subject: subjects.recording(recordingId),
+        at: ctx.now,
+        payload: { recordingId, from: r.important, to: important, reason: why, ...via },
+      })
+      setRecordingImportant(db, recordingId, important)
+      return { decision: recomputeDeadline(ctx, recordingId).decision }
     })
     .immediate()
 }

@@ -17,6 +17,7 @@ import { listenOn, parseListen, stationFixityRoutes, stationRoutes, statusSecret
 import { makePeople, recordSignInFailures } from '../api/sign-in.js'
 import { describeCertificate, loadOrMakeCertificate, TLS_DEFAULTS, tlsWanted } from '../api/tls.js'
 import { stationEventRoutes } from '../api/station-events.js'
+import { dockRoutes } from '../api/routes/dock.js'
 import { witnessRoutes } from '../api/witness.js'
 import { errorMessage } from '../common/errors.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
@@ -96,6 +97,15 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         await stationRoutes(app, { station: dock })
         await stationFixityRoutes(app, { state: st.fixityState })
         await stationEventRoutes(app, { station: dock })
+        await dockRoutes(app, {
+          people,
+          policy: st.policy,
+          officerInput: st.cfg.docking.officerInput ?? false,
+          idleSeconds: st.cfg.docking.officerIdleSeconds ?? 60,
+          categories: st.cfg.retention.categories,
+          zone: st.cfg.station.timezone,
+          cameras: () => dock.status().cameras,
+        })
         if (witness) await witnessRoutes(app, { witness })
       },
     )

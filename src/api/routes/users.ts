@@ -1,6 +1,7 @@
 import { type Acting, createAccount, disableAccount, enableAccount, getAccount, HUMAN_ROLES, listAccounts, resetPassword, setRoles } from '../accounts.js'
 import type { FastifyRequest } from 'fastify'
 import { tokenOf } from '../auth.js'
+import { setPin } from '../pins.js'
 import type { ApiDeps } from '../deps.js'
 import { type ApiPlugin, ref } from '../schemas.js'
 import { accountSchema } from './session.js'
@@ -112,6 +113,23 @@ export const userRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       const r = await resetPassword(deps.db, req.params.name, acting(req))
       reply.header('cache-control', 'no-store')
       return { user: r.user, oneTimePassword: r.password }
+    },
+  )
+
+  app.put(
+    '/users/:name/pin',
+    {
+      config: admin,
+      schema: {
+        summary: "Set (or with null, clear) a person's PIN for the dock screen: 4-8 digits, not an obvious one",
+        params: nameParams,
+        body: { type: 'object', additionalProperties: false, required: ['pin'], properties: { pin: { type: ['string', 'null'], maxLength: 8 } } },
+        response: { 200: accountSchema, '4xx': ref.error },
+      },
+    },
+    async (req, reply) => {
+      reply.header('cache-control', 'no-store')
+      return setPin(deps.db, req.params.name, req.body.pin, acting(req))
     },
   )
 }

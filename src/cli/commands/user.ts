@@ -11,13 +11,15 @@ import {
 } from '../../api/accounts.js'
 import { UsageError } from '../../common/errors.js'
 import { table } from '../format.js'
-import { accountAdmin } from '../identity.js'
+import { setPin } from '../../api/pins.js'
+import { accountAdmin, promptHidden } from '../identity.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
 const usage = [
   `user create NAME --display TEXT (--police-no NO | --service) [--unit CODE] --role ${HUMAN_ROLES.join('|')}[,...] [--as ADMIN] [--json]`,
   'user list [--json] | user show NAME [--json]',
   'user disable|enable|reset-password NAME [--as ADMIN] | user set-roles NAME ROLE[,ROLE...] [--as ADMIN]',
+  "user set-pin NAME [--clear] [--as ADMIN]   (the officer's PIN for the dock screen: from the terminal, or BODYVAULT_PIN)",
 ].join('\n  bodyvault ')
 
 const row = (u: UserRow): string[] => [
@@ -46,6 +48,7 @@ async function cmdUser(args: string[]): Promise<number> {
       unit: { type: 'string' },
       role: { type: 'string', multiple: true },
       as: { type: 'string' },
+      clear: { type: 'boolean', default: false },
     },
     usage,
   )
@@ -108,6 +111,12 @@ async function cmdUser(args: string[]): Promise<number> {
             { user: r.user, oneTimePassword: r.password },
             `one-time password for ${r.user.username}, shown only now: ${r.password}\nThey choose their own at the next sign-in.`,
           )
+        }
+        case 'set-pin': {
+          getAccount(st.db, name)
+          const pin = values.clear ? null : (process.env.BODYVAULT_PIN ?? (await promptHidden(`PIN for ${name} (4-8 digits): `)))
+          const u = await setPin(st.db, name, pin, by)
+          return print(u, pin === null ? `account ${u.username}: PIN cleared (no signing at the dock)` : `account ${u.username}: PIN set for the dock screen`)
         }
         case 'set-roles': {
           const roles = (rolesArg ?? '').split(',').filter(Boolean)
