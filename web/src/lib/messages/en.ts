@@ -178,6 +178,7 @@ export const en: Messages = {
   'sup.dash.findings': 'Reconciliation findings (counter gaps and more, open)',
   'sup.dash.open': 'Open',
   'sup.dash.noFindings': 'No open reconciliation finding.',
+  'sup.dash.moreFindings': '{n} more open reconciliation findings',
   'sup.dash.deletions': 'Deletions due in the next 30 days',
   'sup.dash.deletionsNote': 'Due within 30 days: {n} recordings (a case link or a hold keeps them)',
   'sup.dash.storage': 'Storage',

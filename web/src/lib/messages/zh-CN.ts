@@ -179,6 +179,7 @@ export const zhCN = {
   'sup.dash.findings': '对账发现（计数缺口等，未处理）',
   'sup.dash.open': '未处理',
   'sup.dash.noFindings': '没有未处理的对账发现。',
+  'sup.dash.moreFindings': '另有 {n} 条未处理的对账发现',
   'sup.dash.deletions': '未来 30 天到期删除',
   'sup.dash.deletionsNote': '30 天内到期：{n} 个录像（关联案件或冻结可阻止删除）',
   'sup.dash.storage': '存储空间',
