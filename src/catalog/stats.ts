@@ -107,6 +107,9 @@ export function queueDepth(db: Db): { queue: 'media' | 'offload'; state: string;
     .all() as { queue: 'media' | 'offload'; state: string; n: number }[]
 }
 
+/** Days of inflow that "days of footage left" is measured over (doctor and the dashboard say the same). */
+export const INFLOW_DAYS = 14
+
 /**
  * Bytes that came into the vault since `since` (UTC ISO): recordings by
  * their ingest time, and the proxies and thumbnails made of them. For

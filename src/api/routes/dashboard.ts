@@ -1,13 +1,11 @@
 import { listFindings } from '../../catalog/findings.js'
-import { dashboardSeries, inflowBytesSince, queueDepth, storedBytes } from '../../catalog/stats.js'
+import { dashboardSeries, INFLOW_DAYS, inflowBytesSince, queueDepth, storedBytes } from '../../catalog/stats.js'
 import { BodyvaultError, errorMessage } from '../../common/errors.js'
 import { retentionPlan } from '../../retention/plan.js'
 import type { ApiDeps } from '../deps.js'
 import { isoInstant } from '../params.js'
 import { type ApiPlugin, instant, ref } from '../schemas.js'
 
-/** The inflow `days left` is measured over (as doctor's). */
-export const INFLOW_DAYS = 14
 const DAY_MS = 86_400_000
 const HORIZON_DAYS = 30
 
