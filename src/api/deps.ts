@@ -1,3 +1,4 @@
+import type { AnchoringReport } from '../anchor/sources.js'
 import type { Db } from '../catalog/db.js'
 import type { Logger } from '../common/log.js'
 import type { CheckedObject } from '../fixity/fixity.js'
@@ -24,6 +25,10 @@ export interface ApiDeps {
   fixityState?: () => FixityState
   /** Takes the latest checkpoint to the bucket and the witnesses now (before an evidence package is built). */
   anchorNow?: () => Promise<void>
+  /** How far the latest checkpoint got outside the catalog (the daemon: bucket and witnesses asked), for the dashboard; absent: not reported. */
+  anchoring?: () => Promise<AnchoringReport>
+  /** The free space ingest keeps in reserve (ingest.minFreeBytes), for the dashboard's days left. */
+  reserveBytes?: number
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string

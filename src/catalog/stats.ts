@@ -107,6 +107,9 @@ export function queueDepth(db: Db): { queue: 'media' | 'offload'; state: string;
     .all() as { queue: 'media' | 'offload'; state: string; n: number }[]
 }
 
+/** Days of inflow that "days of footage left" is measured over (doctor and the dashboard say the same). */
+export const INFLOW_DAYS = 14
+
 /**
  * Bytes that came into the vault since `since` (UTC ISO): recordings by
  * their ingest time, and the proxies and thumbnails made of them. For
@@ -116,4 +119,55 @@ export function inflowBytesSince(db: Db, since: string): number {
   const rec = db.prepare('SELECT coalesce(sum(size), 0) FROM recordings WHERE ingested_at >= ?').pluck().get(since) as number
   const der = db.prepare('SELECT coalesce(sum(size), 0) FROM derivatives WHERE created_at >= ?').pluck().get(since) as number
   return rec + der
+}
+
+/** A type: the reply schema's types take it as a plain object. */
+export type DashboardSeries = {
+  /** Footage hours per officer and camera-local day (the officer as the recording names them). */
+  hoursByOfficerDay: { officerId: string; day: string; recordings: number; hours: number; recordedFrom: string; recordedTo: string }[]
+  /** Recordings still without a category, per camera-local day recorded (as the search's category=uncategorised). */
+  uncategorisedByDay: { day: string; recordings: number; hours: number; recordedFrom: string; recordedTo: string }[]
+}
+
+/**
+ * The dashboard's series over recordings, each bar with the span of
+ * recorded instants behind it (sidecars and purged recordings
+ * left out), `from` (inclusive) to `to` (exclusive) on recorded_at (UTC ISO).
+ */
+export function dashboardSeries(db: Db, q: { from?: string | undefined; to?: string | undefined }): DashboardSeries {
+  const where: string[] = ["r.kind <> 'sidecar'", "r.status = 'stored'"]
+  const args: string[] = []
+  if (q.from !== undefined) {
+    where.push('r.recorded_at >= ?')
+    args.push(q.from)
+  }
+  if (q.to !== undefined) {
+    where.push('r.recorded_at < ?')
+    args.push(q.to)
+  }
+  const from = `FROM recordings r LEFT JOIN media_info m ON m.recording_id = r.id WHERE ${where.join(' AND ')}`
+  const day = 'date(r.recorded_at, r.recorded_offset)'
+  // The first and last recorded instant of each bar: the search that lists the recordings behind it.
+  const span = 'min(r.recorded_at) AS recordedFrom, max(r.recorded_at) AS recordedTo'
+  return {
+    hoursByOfficerDay: db
+      .prepare(
+        `SELECT coalesce(r.officer_id, '(unknown)') AS officerId, ${day} AS day, count(*) AS recordings, ${HOURS} AS hours, ${span} ${from} GROUP BY 1, 2 ORDER BY 1, 2`,
+      )
+      .all(...args) as DashboardSeries['hoursByOfficerDay'],
+    uncategorisedByDay: db
+      .prepare(`SELECT ${day} AS day, count(*) AS recordings, ${HOURS} AS hours, ${span} ${from} AND r.category IS NULL GROUP BY 1 ORDER BY 1`)
+      .all(...args) as DashboardSeries['uncategorisedByDay'],
+  }
+}
+
+/** Bytes the vault holds: the originals not purged, and their proxies and thumbnails, each object once (the vault stores a content once). */
+export function storedBytes(db: Db): number {
+  return db
+    .prepare(
+      `SELECT coalesce(sum(size), 0) FROM (SELECT sha256, size FROM recordings WHERE status = 'stored'
+        UNION SELECT d.sha256, d.size FROM derivatives d JOIN recordings r ON r.id = d.recording_id WHERE r.status = 'stored')`,
+    )
+    .pluck()
+    .get() as number
 }

@@ -190,28 +190,43 @@ export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEv
   }
 }
 
-/** What GET /v1/audit asks for: events of these types after a seq, in a time range, by or about one account, of one outcome. */
+/**
+ * What GET /v1/audit and GET /v1/ledger ask for: events of these types (all
+ * types when absent) after a seq, in a time range, by or about one account,
+ * of one outcome, about one subject, by one actor, about one unit's footage.
+ */
 export interface AuditQuery {
-  types: readonly string[]
+  types?: readonly string[] | undefined
   afterSeq: number
   from?: string | undefined
   to?: string | undefined
   /** The account: its actor (`user:<name>`), the `user` of the payload, or one of the accounts a `sign-in-failures` event counts. */
   user?: string | undefined
   outcome?: string | undefined
+  /** Exactly this subject (`recording:12`, `export:3`...). */
+  subject?: string | undefined
+  /** Exactly this actor (`user:li.clerk`, `token:4`, `station:...`). */
+  actor?: string | undefined
+  /** About this unit: the unit itself, or a recording attributed to it (the officer's unit at the recorded time). */
+  unit?: string | undefined
   limit: number
 }
 
 /** Up to `limit` events matching the query, in chain order (the query's `afterSeq` pages). */
 export function auditEvents(db: Db, q: AuditQuery): LedgerEvent[] {
-  const where = [`type IN (${q.types.map(() => '?').join(', ')})`, 'seq > ?']
-  const args: unknown[] = [...q.types, q.afterSeq]
+  const where = ['seq > ?']
+  const args: unknown[] = [q.afterSeq]
   const add = (clause: string, ...values: unknown[]): void => {
     where.push(clause)
     args.push(...values)
   }
+  if (q.types !== undefined) add(`type IN (${q.types.map(() => '?').join(', ')})`, ...q.types)
   if (q.from !== undefined) add('at >= ?', q.from)
   if (q.to !== undefined) add('at < ?', q.to)
+  if (q.subject !== undefined) add('subject = ?', q.subject)
+  if (q.actor !== undefined) add('actor = ?', q.actor)
+  if (q.unit !== undefined)
+    add("(subject = ? OR subject IN (SELECT 'recording:' || recording_id FROM recording_attribution WHERE unit_code = ?))", `unit:${q.unit}`, q.unit)
   if (q.user !== undefined)
     add(
       "(actor = ? OR json_extract(payload, '$.user') = ? OR EXISTS (SELECT 1 FROM json_each(payload, '$.accounts') WHERE json_extract(value, '$.user') = ?))",

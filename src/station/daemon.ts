@@ -11,7 +11,9 @@ import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { startAnchoring } from '../anchor/job.js'
 import { checkForRestore } from '../anchor/restore-check.js'
+import { gatherOutside } from '../anchor/sources.js'
 import { buildApi } from '../api/app.js'
+import { stationSigners } from '../ledger/checkpoint-check.js'
 import { peopleSettings } from '../api/people-settings.js'
 import { listenOn, parseListen, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
 import { makePeople, recordSignInFailures } from '../api/sign-in.js'
@@ -88,6 +90,8 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         openChecked: st.openChecked,
         fixityState: st.fixityState,
         anchorNow: st.anchorNow,
+        anchoring: async () => (await gatherOutside({ db: st.db, publicKey: stationSigners(st.db, st.cfg.dataDir), ...st.anchorSources() })).report,
+        reserveBytes: st.cfg.ingest.minFreeBytes,
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
         people,

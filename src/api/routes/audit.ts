@@ -24,12 +24,15 @@ export const AUDIT_TYPES = [
 ] as const satisfies readonly EventType[]
 
 /**
- * GET /v1/audit (auditors, admins): the people's audit trail from the
+ * GET /v1/ledger (auditors: ledger:read): every event, by any of the filters
+ * an audit needs (a recording's trail is its subject; a person's is
+ * `user`). GET /v1/audit (auditors, admins): the people's audit trail from the
  * ledger (CJIS 5.4: date and time, user, component, outcome in every
  * people event), filtered by type, account, outcome and time, paged by
  * `after` (the last seq seen).
  */
 export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
+  const page = { type: 'object', properties: { items: { type: 'array', items: ref.event }, next: { type: ['integer', 'null'] } } } as const
   app.get(
     '/audit',
     {
@@ -49,10 +52,7 @@ export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
             limit: { type: 'integer', minimum: 1, maximum: 1000 },
           },
         },
-        response: {
-          200: { type: 'object', properties: { items: { type: 'array', items: ref.event }, next: { type: ['integer', 'null'] } } },
-          '4xx': ref.error,
-        },
+        response: { 200: page, '4xx': ref.error },
       },
     },
     async (req) => {
@@ -65,6 +65,48 @@ export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         to: q.to === undefined ? undefined : isoInstant(q.to, 'to'),
         user: q.user?.toLowerCase(),
         outcome: q.outcome,
+        limit,
+      })
+      return { items, next: items.length === limit ? items[items.length - 1]!.seq : null }
+    },
+  )
+
+  app.get(
+    '/ledger',
+    {
+      config: { right: 'ledger:read' },
+      schema: {
+        summary: 'The whole ledger, filtered: by type, subject, actor, account (its actor or the payload naming it), unit, time; paged by `after`',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { type: 'array', items: { type: 'string', pattern: '^[a-z][a-z-]{0,47}$' }, maxItems: 64 },
+            subject: { type: 'string', minLength: 3, maxLength: 200, pattern: '^[a-z]+:' },
+            actor: { type: 'string', minLength: 3, maxLength: 200, pattern: '^[a-z]+:' },
+            user: { type: 'string', minLength: 1, maxLength: 64 },
+            unit: { type: 'string', minLength: 1, maxLength: 64 },
+            from: instant,
+            to: instant,
+            after: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
+        },
+        response: { 200: page, '4xx': ref.error },
+      },
+    },
+    async (req) => {
+      const q = req.query
+      const limit = q.limit ?? 200
+      const items = auditEvents(deps.db, {
+        types: q.type?.length ? q.type : undefined,
+        afterSeq: q.after ?? 0,
+        from: q.from === undefined ? undefined : isoInstant(q.from, 'from'),
+        to: q.to === undefined ? undefined : isoInstant(q.to, 'to'),
+        user: q.user?.toLowerCase(),
+        subject: q.subject,
+        actor: q.actor,
+        unit: q.unit,
         limit,
       })
       return { items, next: items.length === limit ? items[items.length - 1]!.seq : null }

@@ -3,7 +3,7 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { schemaVersion } from '../../catalog/db.js'
-import { inflowBytesSince } from '../../catalog/stats.js'
+import { INFLOW_DAYS, inflowBytesSince } from '../../catalog/stats.js'
 import { liveTokensOf } from '../../catalog/tokens.js'
 import { userByName } from '../../catalog/users.js'
 import { BodyvaultError, errnoCode, errorMessage } from '../../common/errors.js'
@@ -39,7 +39,6 @@ interface Check {
 }
 
 /** Days of inflow doctor looks back over, and how many days of room left it calls too few. */
-const INFLOW_DAYS = 14
 const FEW_DAYS = 14
 
 /** Every file and folder of the data dir belongs to its owner (a root-owned file makes the daemon fail at its next write). */

@@ -1,0 +1,180 @@
+import { readdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { buildApi } from '../src/api/app.js'
+import { createToken } from '../src/api/tokens.js'
+import { silentLogger } from '../src/common/log.js'
+import { loadConfig } from '../src/config/load.js'
+import { subjects } from '../src/ledger/events.js'
+import { retentionPolicy } from '../src/retention/config.js'
+import { makeCamera, NO_SYSTEM_CONFIG, station, tempDir } from './helpers.js'
+import { httpCall } from './http-support.js'
+
+/**
+ * GET /v1/dashboard and GET /v1/ledger over real HTTP, on footage ingested
+ * from generated cameras whose file names date it (two officers, five
+ * months back, so that some of it falls due within 30 days; one camera
+ * with a file missing, a counter gap). Each figure is checked against
+ * another route or the files themselves, not against the query that made it.
+ */
+const s = station(t)
+const work = tempDir(t)
+const DAY = 86_400_000
+// Camera-local (UTC+8) start times: 176 and 172 days ago (patrol footage is kept 6 months: due in the next 30 days), and 20 days ago.
+const local = (msAgo: number) => new Date(Date.now() - msAgo + 8 * 3600_000).toISOString().slice(0, 19)
+const cams = [
+  { device: 'DEV0001', officer: '010101', start: local(176 * DAY) },
+  { device: 'DEV0002', officer: '010102', start: local(172 * DAY), gap: true },
+  { device: 'DEV0001', officer: '010101', start: local(20 * DAY) },
+]
+const ids: number[] = []
+for (const [i, c] of cams.entries()) {
+  const dir = await makeCamera(join(work, `cam${i}`), ['--device', c.device, '--officer', c.officer, '--start', c.start, '--count', '6'])
+  if (c.gap) {
+    // A recording deleted on the camera before docking: its counter is missing.
+    const media = join(dir, 'DCIM', '100MEDIA')
+    const victim = readdirSync(media).find((f) => /_0002\.[A-Z0-9]+$/.test(f))!
+    rmSync(join(media, victim))
+  }
+  ids.push(...(await s.ingest(dir)).ingested.map((r) => r.id))
+}
+const app = await buildApi({
+  db: s.db,
+  vault: s.vault,
+  logger: silentLogger(),
+  station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
+  policy: retentionPolicy(loadConfig({ env: { ...NO_SYSTEM_CONFIG } })),
+  openChecked: s.st.openChecked,
+  reserveBytes: 0,
+  anchoring: async () => ({
+    level: 'log file',
+    latest: { id: 3, treeSize: 40 },
+    log: { path: null, exists: true, entries: 3, hasLatest: true },
+    bucket: null,
+    witnesses: [],
+  }),
+  rateLimitPerMinute: 100_000,
+})
+const base = await app.listen({ host: '127.0.0.1', port: 0 })
+t.teardown(() => app.close())
+const tok: Record<string, string> = {}
+for (const role of ['clerk', 'supervisor', 'auditor', 'officer', 'admin'] as const)
+  tok[role] = createToken(s.db, { name: role, role, actor: 'test', ...(role === 'officer' ? { officerId: '010101' } : {}) }).secret
+const get = async (path: string, role = 'auditor') => httpCall(`${base}${path}`, { token: tok[role] })
+const wide = `from=${new Date(Date.now() - 200 * DAY).toISOString()}&to=${new Date(Date.now() + DAY).toISOString()}`
+
+t.test('dashboard: footage hours and uncategorised footage agree with /v1/stats and the search', async (t) => {
+  const d = (await get(`/v1/dashboard?${wide}`)).json
+  const stats = (await get(`/v1/stats?${wide}`)).json
+  t.ok(d.hoursByOfficerDay.length >= 3, `${d.hoursByOfficerDay.length} officer-days`)
+  for (const o of stats.byOfficer as { officerId: string; hours: number; recordings: number }[]) {
+    const mine = d.hoursByOfficerDay.filter((r: { officerId: string }) => r.officerId === o.officerId)
+    t.equal(
+      mine.reduce((n: number, r: { recordings: number }) => n + r.recordings, 0),
+      o.recordings,
+      `officer ${o.officerId}: recordings as /v1/stats counts them`,
+    )
+    t.ok(Math.abs(mine.reduce((n: number, r: { hours: number }) => n + r.hours, 0) - o.hours) < 0.01, `officer ${o.officerId}: ${o.hours} h`)
+  }
+  t.equal(
+    d.uncategorisedByDay.reduce((n: number, r: { recordings: number }) => n + r.recordings, 0),
+    stats.uncategorised,
+    'every recording is uncategorised so far',
+  )
+  // Each bar's span, searched as the page links it, lists exactly the recordings the bar counts.
+  for (const r of d.hoursByOfficerDay as { officerId: string; recordings: number; recordedFrom: string; recordedTo: string }[]) {
+    const to = new Date(Date.parse(r.recordedTo) + 1).toISOString()
+    const found = (await get(`/v1/recordings?officer=${r.officerId}&from=${r.recordedFrom}&to=${to}&limit=500`, 'clerk')).json.items
+    t.equal(found.filter((x: { kind: string }) => x.kind !== 'sidecar').length, r.recordings, `search behind ${r.officerId} ${JSON.stringify(r)}`)
+  }
+  const first = ids[0]!
+  const cat = await httpCall(`${base}/v1/recordings/${first}/category`, {
+    method: 'PUT',
+    token: tok.clerk,
+    body: { category: 'patrol', reason: 'routine patrol' },
+  })
+  t.equal(cat.status, 200, JSON.stringify(cat.json))
+  const after = (await get(`/v1/dashboard?${wide}`)).json
+  t.equal(
+    after.uncategorisedByDay.reduce((n: number, r: { recordings: number }) => n + r.recordings, 0),
+    stats.uncategorised - 1,
+    'a categorised recording leaves the uncategorised series',
+  )
+})
+
+t.test('dashboard: counter gap, deletions due, storage from the files, queues, anchoring', async (t) => {
+  const d = (await get('/v1/dashboard', 'supervisor')).json
+  t.match(d.findings, [{ code: 'counter-gap', deviceId: 'DEV0002' }], 'the missing file is an open counter gap')
+  const plan = (await get(`/v1/retention/plan?at=${new Date(Date.now() + 30 * DAY).toISOString()}`, 'clerk')).json
+  const due = d.deletionsDue.reduce((n: number, r: { recordings: number }) => n + r.recordings, 0)
+  t.equal(due, plan.items.length, `${due} recordings due within 30 days, as the retention plan at +30 days says`)
+  t.ok(due > 0 && d.deletionsDue.length >= 2, `the two old dockings fall due (${d.deletionsDue.map((r: { day: string }) => r.day).join(', ')})`)
+  // Used: every stored object of the vault (originals, proxies, thumbnails), measured on disk.
+  let onDisk = 0
+  const objects = join(s.dataDir, 'objects')
+  for (const dir of readdirSync(objects)) for (const f of readdirSync(join(objects, dir))) onDisk += statSync(join(objects, dir, f)).size
+  t.equal(d.storage.usedBytes, onDisk, 'used bytes are the vault objects on disk')
+  t.ok(d.storage.freeBytes > 0)
+  t.ok(d.storage.perDayBytes > 0, 'everything came in today: inflow per day')
+  t.ok(Math.abs(d.storage.daysLeft - d.storage.freeBytes / d.storage.perDayBytes) <= 1, `days left ${d.storage.daysLeft} = free / inflow per day`)
+  t.ok(
+    d.queues.some((q: { queue: string }) => q.queue === 'media'),
+    'media jobs are queued (no worker here)',
+  )
+  t.same(d.anchoring, { level: 'log file', checkpoint: 3, treeSize: 40, error: null })
+  t.equal((await get('/v1/dashboard', 'officer')).status, 403, 'officers have no dashboard')
+  t.equal((await get('/v1/dashboard?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).json.error.code, 'BAD_REQUEST', 'from after to')
+})
+
+t.test('ledger: auditors filter the whole chain by type, subject, actor, unit and time, and page it', async (t) => {
+  const rid = ids[1]!
+  const viewed = await httpCall(`${base}/v1/recordings/${rid}/original?reason=${encodeURIComponent('复核案件材料')}`, { token: tok.clerk })
+  t.equal(viewed.status, 200)
+  const all = (await get('/v1/ledger?limit=1000')).json.items as { seq: number; type: string; subject: string; actor: string; at: string }[]
+  t.ok(all.length > 20)
+  t.same(
+    all.map((e) => e.seq),
+    [...all.map((e) => e.seq)].sort((a, b) => a - b),
+    'in chain order',
+  )
+  const views = (await get(`/v1/ledger?type=viewed&subject=${subjects.recording(rid)}`)).json.items
+  t.equal(views.length, 1, 'the one view of that recording')
+  t.match(views[0], { type: 'viewed', subject: `recording:${rid}`, payload: { reason: '复核案件材料', role: 'clerk' } })
+  const byActor = (await get(`/v1/ledger?actor=${encodeURIComponent(views[0].actor)}`)).json.items
+  t.ok(
+    byActor.every((e: { actor: string }) => e.actor === views[0].actor),
+    `${byActor.length} events by ${views[0].actor}`,
+  )
+  const trail = (await get(`/v1/ledger?subject=recording:${rid}`)).json.items
+  t.same(
+    trail.map((e: { seq: number }) => e.seq),
+    all.filter((e) => e.subject === `recording:${rid}`).map((e) => e.seq),
+    "a recording's trail is every event about it",
+  )
+  t.ok(
+    trail.some((e: { type: string }) => e.type === 'ingested'),
+    'from its ingest',
+  )
+  // Pages: 5 at a time, together the whole chain.
+  const paged: number[] = []
+  for (let after = 0, n = 0; n < 100; n++) {
+    const p = (await get(`/v1/ledger?limit=5&after=${after}`)).json
+    paged.push(...p.items.map((e: { seq: number }) => e.seq))
+    if (p.next === null) break
+    after = p.next
+  }
+  t.same(
+    paged.slice(0, all.length),
+    all.map((e) => e.seq),
+    'paging by `after` walks the same chain',
+  )
+  const mid = all[Math.floor(all.length / 2)]!.at
+  const late = (await get(`/v1/ledger?from=${mid}&limit=1000`)).json.items
+  t.ok(
+    late.every((e: { at: string }) => e.at >= mid),
+    'from bounds the time',
+  )
+  t.equal((await get('/v1/ledger?unit=NO-SUCH-UNIT')).json.items.length, 0, 'an unknown unit has no events')
+  for (const role of ['clerk', 'supervisor', 'admin', 'officer']) t.equal((await get('/v1/ledger', role)).status, 403, `${role}s do not browse the ledger`)
+  t.equal((await get('/v1/ledger?subject=nocolon')).status, 400, 'a subject is kind:id')
+})

@@ -1,0 +1,38 @@
+/**
+ * Where a chart's bar leads: the clerks' search (/search) with the API's own
+ * filter names (GET /v1/recordings: officer, device, category, from, to), so
+ * the list it shows is the recordings the bar counts. A bar's span is its
+ * first and last recorded instant; `to` is exclusive, so it is the last
+ * one plus a millisecond.
+ */
+export interface SearchFilter {
+  officer?: string
+  device?: string
+  category?: string
+  /** The first recorded instant (inclusive). */
+  from?: string
+  /** The last recorded instant (inclusive). */
+  through?: string
+}
+
+export function searchLink(f: SearchFilter): string {
+  const q = new URLSearchParams()
+  if (f.officer && f.officer !== '(unknown)') q.set('officer', f.officer)
+  if (f.device) q.set('device', f.device)
+  if (f.category) q.set('category', f.category)
+  if (f.from) q.set('from', new Date(f.from).toISOString())
+  if (f.through) q.set('to', new Date(Date.parse(f.through) + 1).toISOString())
+  q.set('sort', 'recordedAt')
+  return `/search?${q.toString()}`
+}
+
+/** A recording's page in the clerks' workspace. */
+export const recordingLink = (id: number): string => `/recordings/${id}`
+
+/** The audit trail of a subject (recording:12, export:3) or of a person (by account name), printable. */
+export function trailLink(o: { subject?: string; user?: string }): string {
+  const q = new URLSearchParams()
+  if (o.subject) q.set('subject', o.subject)
+  if (o.user) q.set('user', o.user)
+  return `/audit/trail?${q.toString()}`
+}
