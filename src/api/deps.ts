@@ -24,6 +24,8 @@ export interface ApiDeps {
   fixityState?: () => FixityState
   /** Takes the latest checkpoint to the bucket and the witnesses now (before an evidence package is built). */
   anchorNow?: () => Promise<void>
+  /** Signs a checkpoint now when the ledger grew (the station's, which never throws): the proof material of events newer than the latest checkpoint. */
+  checkpointNow?: () => void
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string

@@ -87,6 +87,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         openChecked: st.openChecked,
         fixityState: st.fixityState,
         anchorNow: st.anchorNow,
+        checkpointNow: () => void st.checkpoint(),
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
         people,
