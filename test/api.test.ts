@@ -304,6 +304,7 @@ t.test('fuzz: generated requests over every route, special numbers, odd encoding
     ['POST', '/v1/holds/:id/release'],
     ['GET', '/v1/retention/plan'],
     ['GET', '/v1/search/facets'],
+    ['GET', '/v1/search/thumbnails'],
     ['GET', '/v1/recordings/:id/markers'],
     ['POST', '/v1/recordings/:id/markers'],
     ['GET', '/v1/recordings/:id/proof'],

@@ -99,12 +99,19 @@ t.test('markers: listed by position, each a ledger event, refused past the end a
   t.equal(eventsFor(s.db, `recording:${video.id}`).filter((e) => e.type === 'marker-added').length, 2, 'no event for a refused marker')
 })
 
-t.test('facets: the categories and case types of the retention config', async (t) => {
+t.test('facets: the categories and case types of the retention config; which results have a thumbnail', async (t) => {
   const f = await call('/v1/search/facets', tokens.clerk)
   t.equal(f.status, 200)
   t.ok(f.json.categories.includes('patrol') && f.json.categories.includes('evidence'))
   t.same(f.json.kinds, ['video', 'audio', 'photo', 'sidecar'])
   t.equal((await call('/v1/search/facets', tokens.admin)).status, 403)
+  const ids = ingest.ingested.map((r) => r.id)
+  const th = await call(`/v1/search/thumbnails?${ids.map((i) => `id=${i}`).join('&')}&id=999999`, tokens.clerk)
+  t.ok(th.json.ids.includes(video.id), 'the clip has a thumbnail')
+  t.notOk(th.json.ids.includes(999999), 'a recording that does not exist has none')
+  t.ok(th.json.ids.length < ids.length, `not every recording has one (${th.json.ids.length} of ${ids.length})`)
+  const other = createToken(s.db, { name: 'PC 999999', role: 'officer', officerId: '999999', actor: 'test' }).secret
+  t.same((await call(`/v1/search/thumbnails?id=${video.id}`, other)).json.ids, [], "not another officer's")
 })
 
 t.test('proof material: verified in the checker the browser runs; any change to it is caught', async (t) => {

@@ -1,3 +1,4 @@
+import { getDerivative } from '../../catalog/derivatives.js'
 import { markersOf } from '../../catalog/markers.js'
 import { subjects } from '../../ledger/events.js'
 import { eventsFor } from '../../ledger/ledger.js'
@@ -5,7 +6,7 @@ import { actorOf } from '../auth.js'
 import type { ApiDeps } from '../deps.js'
 import { addMarker } from '../markers.js'
 import { proofMaterial } from '../proof.js'
-import { type ApiPlugin, idParams, ref } from '../schemas.js'
+import { type ApiPlugin, id, idParams, ref } from '../schemas.js'
 import { visibleRecording } from './recordings.js'
 
 const marker = {
@@ -50,6 +51,32 @@ export const clerkRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       },
     },
     async () => ({ categories: Object.keys(deps.policy.categories), caseTypes: Object.keys(deps.policy.caseTypes), kinds: [...KINDS] }),
+  )
+
+  app.get(
+    '/search/thumbnails',
+    {
+      config: { right: 'recordings:read' },
+      schema: {
+        summary: 'Which of these recordings have a thumbnail (a results page asks before it shows them: no request for one that is not there)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id'],
+          properties: { id: { type: 'array', minItems: 1, maxItems: 500, items: id } },
+        },
+        response: { 200: { type: 'object', properties: { ids: { type: 'array', items: { type: 'integer' } } } }, '4xx': ref.error },
+      },
+    },
+    async (req) => ({
+      ids: req.query.id.filter((n) => {
+        try {
+          return visibleRecording(deps, req, n).status === 'stored' && getDerivative(deps.db, n, 'thumbnail') !== undefined
+        } catch {
+          return false // not there, or not the asker's to see: no thumbnail either way
+        }
+      }),
+    }),
   )
 
   app.get(
