@@ -44,11 +44,19 @@ t.test('a clerk signs in, searches, plays, reads the original with a reason, see
   const shots = screenshots(join(dir, 'screenshots'), 'web-clerks')
   t.comment(`screenshots: ${shots.dir} (copies in ${shots.kept})`)
   /** Both sizes, and axe on what is on screen. */
-  const look = async (p: Page, name: string): Promise<void> => {
-    await shots.take(p, `${name}-1920x1080.png`)
+  const look = async (p: Page, name: string, below?: string): Promise<void> => {
+    const take = async (size: string): Promise<void> => {
+      await shots.take(p, `${name}-${size}.png`)
+      if (!below) return
+      // What is further down the page too (the custody trail under the player).
+      await p.locator(below).scrollIntoViewIfNeeded()
+      await shots.take(p, `${name}-lower-${size}.png`)
+      await p.evaluate('window.scrollTo(0, 0)')
+    }
+    await take('1920x1080')
     await p.setViewportSize(SMALL)
     await p.waitForTimeout(150)
-    await shots.take(p, `${name}-1366x768.png`)
+    await take('1366x768')
     t.same(await seriousViolations(p), [], `axe: no serious or critical violation (${name}, 1366x768)`)
     await p.setViewportSize(BIG)
     await p.waitForTimeout(150)
@@ -170,7 +178,7 @@ t.test('a clerk signs in, searches, plays, reads the original with a reason, see
     const shown = ((await page.locator('[data-fingerprint]').textContent()) ?? '').replace(/\s+/g, '')
     t.equal(shown, key.fingerprint, 'the fingerprint the browser computed is what bodyvault key show prints')
     t.equal(await page.locator('li[data-event][data-proof="failed"]').count(), 0)
-    await look(page, 'recording')
+    await look(page, 'recording', '#trail-title')
   })
 
   await t.test('a tampered proof served to the page shows "not verified"', async (t) => {
@@ -187,7 +195,7 @@ t.test('a clerk signs in, searches, plays, reads the original with a reason, see
     t.match(await page.locator('.proof').textContent(), /未通过验证/)
     t.equal(await page.locator('li[data-event][data-proof="failed"]').count(), 1, 'the one event whose proof was changed')
     t.equal(await page.locator('[data-fingerprint]').count(), 1, 'the signature itself still checks')
-    await look(page, 'recording-not-verified')
+    await look(page, 'recording-not-verified', '#trail-title')
     await page.unroute(`**/v1/recordings/${id}/proof`)
   })
 

@@ -217,7 +217,7 @@ export const en: Messages = {
   'clerks.trail.exported': 'exported to {recipient}; reason: {reason}',
   'clerks.event.ingested': 'Ingested',
   'clerks.event.probed': 'Probed',
-  'clerks.event.derived': 'Derived',
+  'clerks.event.derived': 'Playable copy or thumbnail made',
   'clerks.event.media-failed': 'Media job failed',
   'clerks.event.viewed': 'Viewed',
   'clerks.event.retention-changed': 'Retention changed',

@@ -220,7 +220,7 @@ export const zhCN = {
   'clerks.trail.exported': '导出给 {recipient}，事由：{reason}',
   'clerks.event.ingested': '采集入库',
   'clerks.event.probed': '读取媒体信息',
-  'clerks.event.derived': '生成播放文件',
+  'clerks.event.derived': '生成播放文件或缩略图',
   'clerks.event.media-failed': '转码失败',
   'clerks.event.viewed': '调阅',
   'clerks.event.retention-changed': '保存期限变更',
