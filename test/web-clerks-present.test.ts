@@ -2,12 +2,10 @@
 // search survives the trip through the address bar (a shared link finds
 // the same thing), times are shown as the camera's clock showed them, the
 // custody trail folds only identical reads, and the sign-in's way back
-// never leaves the station (web/src/lib/api.ts safeNext).
+// never leaves the station (web/src/lib/api-paths.ts safeNext).
 import t from 'tap'
 import { actorName, apiQuery, offsetMinutes, position, recordedText, searchFromUrl, searchToUrl, trailRows } from '../web/src/clerks/present.js'
-
-// safeNext and withQuery live with fetch and location; they are pure all the same.
-const { safeNext, withQuery } = await import('../web/src/lib/api.js')
+import { safeNext, withQuery } from '../web/src/lib/api-paths.js'
 
 t.test('a search through the address and back', async (t) => {
   const cases: [string, string][] = [

@@ -1,3 +1,7 @@
+import { type Query, withQuery } from './api-paths.js'
+
+export { safeNext, withQuery } from './api-paths.js'
+
 /**
  * The one fetch helper of the personal workspaces (clerks, supervisors,
  * sign-in): the session cookie goes by itself (same origin, HttpOnly), a
@@ -37,16 +41,6 @@ export const stepUp: { prompt: (() => Promise<void>) | null } = { prompt: null }
 
 export function setCsrf(token: string | null): void {
   csrf = token
-}
-
-type Query = Record<string, string | number | boolean | undefined | null>
-
-/** A path with its query, leaving out empty values. */
-export function withQuery(path: string, query: Query = {}): string {
-  const q = new URLSearchParams()
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v))
-  const s = q.toString()
-  return s ? `${path}?${s}` : path
 }
 
 async function send(method: string, path: string, body: unknown): Promise<Response> {
@@ -91,11 +85,6 @@ export async function api<T>(path: string, o: { method?: string; body?: unknown;
 /** Where a page that needs a person sends nobody: the sign-in page, then back here. */
 export function signInPath(here: string = location.pathname + location.search): string {
   return `/signin?next=${encodeURIComponent(here)}`
-}
-
-/** Only a path on this station (never another site: //evil, https://...) is a place to go back to after signing in. */
-export function safeNext(next: string | null): string {
-  return next && /^\/(?![/\\])/.test(next) ? next : '/clerks'
 }
 
 /** Who is signed in (and their CSRF token), or null: nobody, or only a token. */
