@@ -215,3 +215,56 @@ t.test('proof material: verified in the checker the browser runs; any change to 
   pending.events[0]!.leafIndex = null
   t.equal((await verifyMaterial(pending)).overall, 'pending', 'an event not yet in a checkpoint is pending, not verified')
 })
+
+t.test('odd input to the new routes is 4xx, never 5xx', async (t) => {
+  const ids = ['0', '-1', 'abc', '%00', '9007199254740993', '1e3', String(video.id), '99999999999999999999']
+  const bodies = [
+    undefined,
+    '{',
+    '[]',
+    'null',
+    '{"positionMs":-1,"note":""}',
+    '{"positionMs":1.5,"note":"x"}',
+    '{"positionMs":"1","note":"x"}',
+    '{"positionMs":1,"note":"x","zzz":1}',
+    JSON.stringify({ positionMs: 1, note: 'x'.repeat(501) }),
+  ]
+  const queries = [
+    '',
+    '?id=',
+    '?id=abc',
+    '?id=0',
+    `?id=${video.id}&id=${video.id}`,
+    `?${Array.from({ length: 501 }, (_, i) => `id=${i + 1}`).join('&')}`,
+    '?zzz=1',
+  ]
+  let n = 0
+  const seen = new Map<number, number>()
+  for (const id of ids)
+    for (const [method, path] of [
+      ['GET', `/v1/recordings/${id}/markers`],
+      ['POST', `/v1/recordings/${id}/markers`],
+      ['GET', `/v1/recordings/${id}/proof`],
+      ['HEAD', `/v1/recordings/${id}/proof`],
+    ] as const)
+      for (const body of method === 'POST' ? bodies : [undefined]) {
+        const res = await fetch(base + path, {
+          method,
+          headers: { authorization: `Bearer ${tokens.clerk}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body,
+        })
+        await res.arrayBuffer()
+        seen.set(res.status, (seen.get(res.status) ?? 0) + 1)
+        n++
+        if (res.status >= 500) t.fail(`${method} ${path} ${body ?? ''}: ${res.status}`)
+      }
+  for (const q of queries)
+    for (const path of ['/v1/search/thumbnails', '/v1/search/facets']) {
+      const res = await fetch(base + path + q, { headers: { authorization: `Bearer ${tokens.clerk}` } })
+      await res.arrayBuffer()
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1)
+      n++
+      if (res.status >= 500) t.fail(`GET ${path}${q.slice(0, 60)}: ${res.status}`)
+    }
+  t.pass(`${n} requests, statuses ${JSON.stringify(Object.fromEntries(seen))}`)
+})
