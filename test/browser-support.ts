@@ -20,8 +20,8 @@ export function cannotBrowse(): string | undefined {
   return existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing: run scripts/ensure-browser-deps`
 }
 
-export async function launchBrowser(t: Teardown): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+export async function launchBrowser(t: Teardown, args: string[] = []): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', ...args] })
   t.teardown(() => browser.close())
   return browser
 }

@@ -67,9 +67,9 @@ t.test('findings per code, work by state, anchoring steps', async (t) => {
 t.test('links: the search with the API filter names, `to` one millisecond after the last recording', async (t) => {
   t.equal(
     searchLink({ officer: '010101', from: '2026-06-01T01:00:00Z', through: '2026-06-01T02:00:00.000Z' }),
-    '/search?officer=010101&from=2026-06-01T01%3A00%3A00.000Z&to=2026-06-01T02%3A00%3A00.001Z&sort=recordedAt',
+    '/clerks?officer=010101&from=2026-06-01T01%3A00%3A00.000Z&to=2026-06-01T02%3A00%3A00.001Z&sort=recordedAt',
   )
-  t.equal(searchLink({ officer: '(unknown)', category: 'uncategorised' }), '/search?category=uncategorised&sort=recordedAt', 'no officer filter for "unknown"')
+  t.equal(searchLink({ officer: '(unknown)', category: 'uncategorised' }), '/clerks?category=uncategorised&sort=recordedAt', 'no officer filter for "unknown"')
   t.equal(trailLink({ subject: 'recording:12' }), '/audit/trail?subject=recording%3A12')
   t.equal(trailLink({ user: 'li.clerk' }), '/audit/trail?user=li.clerk')
 })

@@ -18,12 +18,13 @@ import { userRoutes } from './routes/users.js'
 import { recordingRoutes } from './routes/recordings.js'
 import { registryRoutes } from './routes/registry.js'
 import { statsRoutes } from './routes/stats.js'
+import { clerkRoutes } from './routes/clerks.js'
 import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 
 export type { ApiDeps }
 
 /** The route groups under /v1, each a fastify plugin with the API's type provider. */
-const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes, dashboardRoutes] as const
+const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes, dashboardRoutes, clerkRoutes] as const
 
 /**
  * The HTTP API: fastify 5, JSON schemas on every route (shared ones by

@@ -29,6 +29,8 @@ export interface ApiDeps {
   anchoring?: () => Promise<AnchoringReport>
   /** The free space ingest keeps in reserve (ingest.minFreeBytes), for the dashboard's days left. */
   reserveBytes?: number
+  /** Signs a checkpoint now when the ledger grew (the station's, which never throws): the proof material of events newer than the latest checkpoint. */
+  checkpointNow?: () => void
   rateLimitPerMinute?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string

@@ -12,6 +12,7 @@ import { fixity } from './migrations/012-fixity.js'
 import { registry } from './migrations/015-registry.js'
 import { people } from './migrations/016-people.js'
 import { dockPins } from './migrations/018-dock-pins.js'
+import { markers } from './migrations/020-markers.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -33,6 +34,7 @@ export const migrations: readonly Migration[] = [
   registry,
   people,
   dockPins,
+  markers,
 ]
 
 export type { Migration }

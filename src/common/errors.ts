@@ -100,6 +100,7 @@ const catalogue = {
   IMPORTANCE_UNCHANGED: [409, 2, 'the recording is already marked so'],
   HOLD_NOT_FOUND: [404, 2, 'no such legal hold'],
   HOLD_RELEASED: [409, 2, 'the legal hold is already released'],
+  MARKER_POSITION: [400, 2, 'a marker is a time within the recording: from 0 to its duration'],
   REASON_REQUIRED: [400, 2, 'a reason is required: at least 4 visible characters (2 Chinese characters), no control characters'],
   REASON_TOO_LONG: [400, 2, 'the reason is longer than 2000 characters'],
   DATE_IN_FUTURE: [400, 2, 'the date is in the future'],

@@ -401,6 +401,10 @@ type Vocabulary = AccessVocabulary & {
     }
   }
 
+  // the clerks' workspace (src/api/markers.ts)
+  /** A clerk's marker: a time in the recording (ms from its start) and a note; every column of its `markers` row (migration 020). */
+  'marker-added': { subject: RecordingSubject; payload: { recordingId: number; markerId: number; positionMs: number; note: string } }
+
   // API reads and people (./events-access.ts)
 }
 

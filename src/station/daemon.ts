@@ -92,6 +92,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         anchorNow: st.anchorNow,
         anchoring: async () => (await gatherOutside({ db: st.db, publicKey: stationSigners(st.db, st.cfg.dataDir), ...st.anchorSources() })).report,
         reserveBytes: st.cfg.ingest.minFreeBytes,
+        checkpointNow: () => void st.checkpoint(),
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         localSecret: await writeStatusSecret(st.cfg.dataDir),
         people,

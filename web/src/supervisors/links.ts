@@ -1,5 +1,5 @@
 /**
- * Where a chart's bar leads: the clerks' search (/search) with the API's own
+ * Where a chart's bar leads: the clerks' search (/clerks) with the API's own
  * filter names (GET /v1/recordings: officer, device, category, from, to), so
  * the list it shows is the recordings the bar counts. A bar's span is its
  * first and last recorded instant; `to` is exclusive, so it is the last
@@ -23,11 +23,11 @@ export function searchLink(f: SearchFilter): string {
   if (f.from) q.set('from', new Date(f.from).toISOString())
   if (f.through) q.set('to', new Date(Date.parse(f.through) + 1).toISOString())
   q.set('sort', 'recordedAt')
-  return `/search?${q.toString()}`
+  return `/clerks?${q.toString()}`
 }
 
 /** A recording's page in the clerks' workspace. */
-export const recordingLink = (id: number): string => `/recordings/${id}`
+export const recordingLink = (id: number): string => `/clerks/recordings/${id}`
 
 /** The audit trail of a subject (recording:12, export:3) or of a person (by account name), printable. */
 export function trailLink(o: { subject?: string; user?: string }): string {

@@ -1,0 +1,163 @@
+/**
+ * The clerks' search page in a real browser over a big catalog: seeds N
+ * recordings (default 1,000,000; catalog rows only, as bench/api.ts does:
+ * this measures search, not ingest), serves the real API and web front end
+ * on 127.0.0.1, signs a clerk in, and times each search from navigation to
+ * the first results on screen (goal p95 < 300 ms), next to the same API
+ * query timed alone from the same browser (the baseline: what the page
+ * adds). Then each route's initial JavaScript, gzipped (goal < 300 KB).
+ * Prints the load average and this process's CPU.
+ *
+ *   node dist/bench/web-clerks.js [--rows 1000000] [--loads 15]
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { gzipSync } from 'node:zlib'
+import { chromium } from 'playwright-core'
+import { createAccount } from '../src/api/accounts.js'
+import { buildApi } from '../src/api/app.js'
+import { silentLogger } from '../src/common/log.js'
+import { loadConfig } from '../src/config/load.js'
+import { openStation } from '../src/station/station.js'
+import { webRoot, webRoutes } from '../src/web/static.js'
+
+const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, loads: { type: 'string', default: '15' } } })
+const ROWS = Number(values.rows)
+const LOADS = Number(values.loads)
+const GOAL_MS = 300
+const GOAL_GZ = 300 * 1024
+if (!existsSync(join(webRoot(), 'index.html'))) {
+  console.error('the web front end is not built: run scripts/setup')
+  process.exit(2)
+}
+if (!existsSync('/usr/bin/chromium')) {
+  console.error('chromium is missing: run scripts/ensure-browser-deps')
+  process.exit(2)
+}
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? Number.NaN
+
+const work = mkdtempSync(join(tmpdir(), 'bv-bench-clerks-'))
+process.on('exit', () => rmSync(work, { recursive: true, force: true }))
+const config = { ...loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none', BODYVAULT_DATA_DIR: join(work, 'data') } }), dataDir: join(work, 'data') }
+const st = openStation({ config, logger: silentLogger() })
+console.log(`web-clerks bench: node ${process.version}, ${ROWS} recordings, ${LOADS} page loads per search; load average before ${load()}`)
+
+// Rows in one statement from a recursive sequence: officers 000000-001999, 1000 devices, two years, a case on 1 in 97.
+let t0 = performance.now()
+st.db.exec('DROP TRIGGER recordings_name_ai')
+st.db.pragma('foreign_keys = OFF')
+st.db.exec(`
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${ROWS}),
+r AS (SELECT i, (i * 2654435761) % 4294967296 AS h FROM n),
+s AS (SELECT i, h, printf('%06d', h % 2000) AS officer, printf('D%06d', (h / 2048) % 1000) AS device,
+  strftime('%Y-%m-%dT%H:%M:%fZ', 1735689600 + (i * 63072000.0 / ${ROWS}) + h % 3600, 'unixepoch') AS at FROM r)
+INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset, recorded_source, important,
+  category, case_number, profile_id, session_id, ingested_at, event_seq)
+SELECT i, printf('%064x', h), 100000000 + h % 1000, CASE WHEN h % 20 = 0 THEN 'photo' ELSE 'video' END,
+  'DCIM/100MEDIA/' || device || '_' || officer || '_' || replace(replace(replace(substr(at, 1, 19), '-', ''), ':', ''), 'T', '') || printf('_%04d', i % 10000) || '.MP4',
+  'station-' || (h % 4), device, officer, at, '+08:00', 'filename', h % 13 = 0,
+  CASE WHEN h % 13 = 0 THEN 'evidence' WHEN h % 10 < 3 THEN 'patrol' WHEN h % 10 = 3 THEN 'inspection' WHEN h % 10 = 4 THEN 'evidence' ELSE NULL END,
+  CASE WHEN h % 97 = 0 THEN 'CASE-' || (h % 5000) END, 'gat947', NULL, at, i FROM s`)
+st.db.exec("INSERT INTO recordings_name(recordings_name) VALUES ('rebuild')")
+st.db.exec(`CREATE TRIGGER recordings_name_ai AFTER INSERT ON recordings BEGIN
+  INSERT INTO recordings_name(rowid, source_path) VALUES (new.id, new.source_path);
+END`)
+st.db.exec('ANALYZE')
+console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+const app = await buildApi({
+  db: st.db,
+  vault: st.vault,
+  logger: silentLogger(),
+  station: config.station,
+  policy: st.policy,
+  openChecked: st.openChecked,
+  rateLimitPerMinute: 1_000_000,
+})
+await webRoutes(app)
+const base = await app.listen({ host: '127.0.0.1', port: 0 })
+const made = await createAccount(
+  st.db,
+  { username: 'bench.clerk', displayName: '检索计时', kind: 'person', policeNo: 'B0001', roles: ['clerk'] },
+  { actor: 'user:os:bench', component: 'cli' },
+)
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] })
+const context = await browser.newContext({ viewport: { width: 1920, height: 1080 } })
+const signIn = await context.request.post(`${base}/v1/session`, {
+  data: { username: 'bench.clerk', password: made.password, newPassword: 'Search-Desk-Passphrase-2026' },
+  headers: { origin: base },
+})
+if (!signIn.ok()) throw new Error(`sign-in: ${signIn.status()} ${await signIn.text()}`)
+const page = await context.newPage()
+
+const day = (d: number): string => new Date(Date.UTC(2025, 0, 1) + d * 86400_000).toISOString().slice(0, 16)
+const searches: { name: string; page: string }[] = [
+  { name: 'newest first, no filter', page: '' },
+  { name: 'officer, last 30 days', page: `officer=000417&from=${day(700)}&to=${day(730)}` },
+  { name: 'device, one week', page: `device=D000123&from=${day(300)}&to=${day(307)}` },
+  { name: 'evidence + important', page: 'category=evidence&important=true' },
+  { name: 'words of the file name', page: 'q=D000777' },
+  { name: 'case number', page: 'case=CASE-4242' },
+]
+const cpu0 = process.cpuUsage()
+const all: number[] = []
+let missed = false
+console.log(`\nfirst results on screen (navigation to results), ${LOADS} loads each; baseline: the same API query from the page alone`)
+for (const s of searches) {
+  const shown: number[] = []
+  const apiOnly: number[] = []
+  const url = `${base}/clerks${s.page ? `?${s.page}` : ''}`
+  for (let i = 0; i < LOADS; i++) {
+    t0 = performance.now()
+    await page.goto(url)
+    await page.locator('a[data-result], [data-state="empty"]').first().waitFor()
+    shown.push(performance.now() - t0)
+    const q = await page.evaluate(
+      `(async () => { const t = performance.now(); await (await fetch('/v1/recordings?limit=48&' + ${JSON.stringify(s.page)})).json(); return performance.now() - t })()`,
+    )
+    apiOnly.push(q as number)
+  }
+  all.push(...shown)
+  const p95 = pct(shown, 95)
+  if (p95 >= GOAL_MS) missed = true
+  console.log(
+    `  ${s.name.padEnd(26)} page p50 ${pct(shown, 50).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms | API alone p50 ${pct(apiOnly, 50).toFixed(0)} ms, p95 ${pct(apiOnly, 95).toFixed(0)} ms | page/API p50 ${(pct(shown, 50) / Math.max(1, pct(apiOnly, 50))).toFixed(1)}x`,
+  )
+}
+const cpu = process.cpuUsage(cpu0)
+console.log(
+  `all searches: p95 ${pct(all, 95).toFixed(0)} ms (goal < ${GOAL_MS} ms${missed ? ': MISSED by at least one search' : ''}); this process (server + driver) CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; load average after ${load()}`,
+)
+
+// Each route's initial JavaScript: what the browser fetched to show it (the entry and the route's chunks), gzipped.
+console.log('\ninitial JavaScript per route (gzip -9 of the files the browser fetched):')
+for (const route of ['/station', '/signin', '/clerks', '/clerks/recordings/1', '/clerks/cases', '/account/password']) {
+  const p = await context.newPage()
+  const files = new Set<string>()
+  p.on('response', (r) => {
+    const m = /\/assets\/([^/?]+\.js)$/.exec(r.url())
+    if (m) files.add(m[1]!)
+  })
+  await p.goto(`${base}${route}`)
+  await p.waitForLoadState('networkidle')
+  let raw = 0
+  let gz = 0
+  for (const f of files) {
+    const buf = readFileSync(join(webRoot(), 'assets', f))
+    raw += buf.length
+    gz += gzipSync(buf, { level: 9 }).length
+  }
+  console.log(
+    `  ${route.padEnd(22)} ${files.size} files, ${(raw / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzipped (goal < ${GOAL_GZ / 1024} KB${gz >= GOAL_GZ ? ': MISSED' : ''})`,
+  )
+  await p.close()
+}
+await browser.close()
+await app.close()
+st.close()

@@ -1,0 +1,16 @@
+/** The pure parts of ./api.ts (no DOM): query strings, and where the sign-in may send a person back to. */
+
+export type Query = Record<string, string | number | boolean | undefined | null>
+
+/** A path with its query, leaving out empty values. */
+export function withQuery(path: string, query: Query = {}): string {
+  const q = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v))
+  const s = q.toString()
+  return s ? `${path}?${s}` : path
+}
+
+/** Only a path on this station (never another site: //evil, https://...) is a place to go back to after signing in. */
+export function safeNext(next: string | null): string {
+  return next && /^\/(?![/\\])/.test(next) ? next : '/clerks'
+}
