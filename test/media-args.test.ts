@@ -7,6 +7,7 @@ import {
   encodersArgs,
   probeArgs,
   proxyScaleFilter,
+  remuxProxyArgs,
   thumbnailArgs,
   versionArgs,
   videoProxyArgs,
@@ -215,6 +216,10 @@ t.test('thumbnailArgs', async (t) => {
     args: [
       ...COMMON,
       '-y',
+      // seek before decoding, decode the one key frame there
+      '-skip_frame',
+      'nokey',
+      '-noaccurate_seek',
       '-ss',
       '12.346',
       '-i',
@@ -226,6 +231,8 @@ t.test('thumbnailArgs', async (t) => {
       '-dn',
       '-frames:v',
       '1',
+      '-fps_mode',
+      'passthrough',
       '-vf',
       "scale='min(320,iw)':-2",
       '-c:v',
@@ -241,15 +248,59 @@ t.test('thumbnailArgs', async (t) => {
   })
   // Photo: no seek; custom width.
   const photo = thumbnailArgs('p.jpg', 'p.thumb', { width: 160 })
-  t.notOk(photo.args.includes('-ss'))
+  t.notOk(photo.args.includes('-ss') || photo.args.includes('-skip_frame'), 'a photo is decoded as it is')
+  t.notOk(photo.args.includes('-fps_mode'))
   t.ok(photo.args.includes("scale='min(160,iw)':-2"))
   t.strictSame(thumbnailArgs('p.jpg', 'q').args, thumbnailArgs('p.jpg', 'q', {}).args, 'opts optional')
-  t.equal(thumbnailArgs('v', 'o', { atSeconds: 0 }).args[7], '0.000')
-  t.equal(thumbnailArgs('v', 'o', { atSeconds: 1e-7 }).args[7], '0.000', 'never exponent notation')
+  t.equal(thumbnailArgs('v', 'o', { atSeconds: 0 }).args[10], '0.000')
+  t.equal(thumbnailArgs('v', 'o', { atSeconds: 1e-7 }).args[10], '0.000', 'never exponent notation')
   t.throws(() => thumbnailArgs('v', 'o', { atSeconds: -1 }), argsError('atSeconds'))
   t.throws(() => thumbnailArgs('v', 'o', { atSeconds: Number.POSITIVE_INFINITY }), argsError('atSeconds'))
   t.throws(() => thumbnailArgs('v', 'o', { width: 0 }), argsError('width'))
   t.throws(() => thumbnailArgs('-v', 'o'), argsError('input'))
+})
+
+t.test('remuxProxyArgs: stream copy, tags dropped, faststart', async (t) => {
+  t.strictSame(remuxProxyArgs('/in/a.mp4', '/out/a.part', { kind: 'proxy', hasAudio: true, creationTime: '2026-11-20T00:00:00Z' }), {
+    cmd: 'ffmpeg',
+    output: '/out/a.part',
+    args: [
+      ...COMMON,
+      '-progress',
+      'pipe:1',
+      '-y',
+      '-i',
+      'file:/in/a.mp4',
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-sn',
+      '-dn',
+      '-c',
+      'copy',
+      '-map_metadata',
+      '-1',
+      '-map_chapters',
+      '-1',
+      '-metadata',
+      'creation_time=2026-11-20T00:00:00Z',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      'file:/out/a.part',
+    ],
+  })
+  const silent = remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: false }).args
+  t.notOk(silent.includes('0:a:0?'), 'no audio map without audio')
+  t.notOk(silent.includes('-metadata'), 'no creation time without one')
+  const audio = remuxProxyArgs('a.m4a', 'b', { kind: 'audio-proxy', hasAudio: true }).args
+  t.strictSame(audio.slice(audio.indexOf('-map'), audio.indexOf('-sn')), ['-map', '0:a:0', '-vn'])
+  t.equal(audio.at(-2), 'ipod', 'M4A muxer for audio')
+  t.throws(() => remuxProxyArgs('a', 'a', { kind: 'proxy', hasAudio: true }), argsError('output'))
+  t.throws(() => remuxProxyArgs('-a', 'b', { kind: 'proxy', hasAudio: true }), argsError('input'))
+  t.throws(() => remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, creationTime: '2026-11-20 08:00' }), argsError('creationTime'))
 })
 
 t.test('doctor specs', async (t) => {

@@ -270,9 +270,17 @@ t.test('thumbnails', async (t) => {
   t.equal(pp.video?.width, 320)
   t.equal(pp.video?.height, 240)
 
-  // Seeking past the end encodes nothing: a failure, and no empty file is left.
+  // A seek past the end (a duration that overstates the file) still gives the last key frame.
+  const last = f('last.thumb.tmp')
+  await runFfmpeg(thumbnailArgs(f('clip.mp4'), last, { atSeconds: 60 }), { timeoutMs: 30_000 })
+  t.equal((await probe(last)).video?.codec, 'mjpeg', 'past the end: the last key frame')
+
+  // A frame-accurate seek past the end encodes nothing: ffmpeg exits 0, the adapter fails, and no empty file is left.
   const late = f('late.thumb.tmp')
-  const err = await t.rejects(runFfmpeg(thumbnailArgs(f('clip.mp4'), late, { atSeconds: 60 }), { timeoutMs: 30_000 }), {
+  const keyOnly = new Set(['-skip_frame', 'nokey', '-noaccurate_seek', '-fps_mode', 'passthrough'])
+  const spec = thumbnailArgs(f('clip.mp4'), late, { atSeconds: 60 })
+  const accurate = { ...spec, args: spec.args.filter((a) => !keyOnly.has(a)) }
+  const err = await t.rejects(runFfmpeg(accurate, { timeoutMs: 30_000 }), {
     code: 'FFMPEG_FAILED',
   })
   t.ok(err)

@@ -35,6 +35,13 @@ import type {
 } from './subjects.js'
 export * from './subjects.js'
 import type { ExportDecision, ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint } from './payloads.js'
+
+/** How a proxy was made: `remux` (stream copy) or `transcode`, why not remuxed, and a remux that failed over to a transcode. */
+export interface ProxyRecord {
+  method: 'remux' | 'transcode'
+  why: string[]
+  fallback?: string
+}
 export type { ExportedVia, IngestAttribution, KeyFacts, RestorePoint } from './payloads.js'
 
 // ---------------------------------------------------------------------------
@@ -164,7 +171,8 @@ type Vocabulary = {
     payload: { recordingId: number } & MediaFacts & { links: { sidecarId: number; recordingId: number }[]; gpsTrackSha256: string | null }
   }
   /** A derivative (proxy, thumbnail) committed into the vault: the facts of its derivatives row (its `id` as derivativeId). */
-  derived: { subject: RecordingSubject; payload: { derivativeId: number } & Omit<Derivative, 'id' | 'createdAt' | 'eventSeq'> }
+  /** `proxy`: how a proxy was made (src/media/proxy-policy.ts); absent on thumbnails and on events older than the proxy policy. */
+  derived: { subject: RecordingSubject; payload: { derivativeId: number } & Omit<Derivative, 'id' | 'createdAt' | 'eventSeq'> & { proxy?: ProxyRecord } }
   /** A media job failed for good; the original stays in the vault. */
   'media-failed': {
     subject: RecordingSubject
