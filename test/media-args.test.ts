@@ -12,6 +12,7 @@ import {
   versionArgs,
   videoProxyArgs,
 } from '../src/media/args.js'
+import { encoderArgs } from '../src/media/encoders.js'
 
 const COMMON = ['-hide_banner', '-nostdin', '-v', 'error', '-nostats']
 
@@ -301,6 +302,34 @@ t.test('remuxProxyArgs: stream copy, tags dropped, faststart', async (t) => {
   t.throws(() => remuxProxyArgs('a', 'a', { kind: 'proxy', hasAudio: true }), argsError('output'))
   t.throws(() => remuxProxyArgs('-a', 'b', { kind: 'proxy', hasAudio: true }), argsError('input'))
   t.throws(() => remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, creationTime: '2026-11-20 08:00' }), argsError('creationTime'))
+})
+
+t.test('videoProxyArgs with a hardware encoder: its options before the input, upload after the scale, its codec', async (t) => {
+  const args = (kind: 'vaapi' | 'qsv' | 'nvenc', device: string | null = null): string[] =>
+    videoProxyArgs('/in/a.mp4', '/out/a.part', { hasAudio: false, encoder: encoderArgs(kind, { device, preset: 'veryfast', crf: 28 }) }).args
+  const v = args('vaapi')
+  t.strictSame(v.slice(v.indexOf('-vaapi_device'), v.indexOf('-i')), ['-vaapi_device', '/dev/dri/renderD128'], 'the default render node')
+  t.equal(v[v.indexOf('-vf') + 1], `${proxyScaleFilter(720)},format=nv12,hwupload`)
+  t.strictSame(v.slice(v.indexOf('-c:v'), v.indexOf('-c:v') + 4), ['-c:v', 'h264_vaapi', '-qp', '28'])
+  t.notOk(v.includes('libx264') || v.includes('-preset'), 'no libx264 options')
+  const q = args('qsv', '/dev/dri/renderD129')
+  t.strictSame(q.slice(q.indexOf('-init_hw_device'), q.indexOf('-i')), [
+    '-init_hw_device',
+    'vaapi=va:/dev/dri/renderD129',
+    '-init_hw_device',
+    'qsv=hw@va',
+    '-filter_hw_device',
+    'hw',
+  ])
+  t.ok(q.includes('h264_qsv'))
+  const n = args('nvenc', '1')
+  t.strictSame(n.slice(n.indexOf('-c:v'), n.indexOf('-c:v') + 4), ['-c:v', 'h264_nvenc', '-gpu', '1'])
+  t.equal(n[n.indexOf('-vf') + 1], proxyScaleFilter(720), 'scaled in software, no upload')
+  // software is the default and the same as no encoder given
+  t.strictSame(
+    videoProxyArgs('a', 'b', { hasAudio: false, encoder: encoderArgs('software', { device: null, preset: 'veryfast', crf: 28 }) }).args,
+    videoProxyArgs('a', 'b', { hasAudio: false }).args,
+  )
 })
 
 t.test('doctor specs', async (t) => {

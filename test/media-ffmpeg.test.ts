@@ -462,3 +462,20 @@ t.test('ffprobe stdout limit', async (t) => {
   const st = await stat(f('clip.mp4'))
   t.ok(st.size > 0, 'input untouched')
 })
+
+t.test("doctor's one-second test encode on each encoder: libx264 works, the hardware ones fail here with ffmpeg's reason", async (t) => {
+  const { testEncoders } = await import('../src/media/encoder-check.js')
+  const r = await testEncoders({ device: '/dev/dri/renderD199' })
+  t.strictSame(
+    r.map((x) => [x.kind, x.name]),
+    [
+      ['software', 'libx264'],
+      ['vaapi', 'h264_vaapi'],
+      ['qsv', 'h264_qsv'],
+      ['nvenc', 'h264_nvenc'],
+    ],
+  )
+  t.match(r[0], { ok: true, detail: /^1 s of 720p in [\d.]+ s$/ })
+  // No GPU on these machines (the docs say no hardware encoder was verified on real hardware yet).
+  for (const x of r.slice(1)) t.match(x, { ok: false, detail: x.kind === 'nvenc' ? /libcuda/ : /renderD199/ }, `${x.name}: ${x.detail.slice(-120)}`)
+})

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, closeSync, copyFileSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
@@ -490,15 +490,22 @@ t.test('transient failures are retried with backoff, then fail; media retry requ
   t.ok((await verifyVault(s3.db, s3.vault)).ok)
 })
 
-t.test('a remux the MP4 muxer refuses falls back to a transcode in the same run, recorded in the event', async (t) => {
-  // A station whose remux limits wrongly admit MJPEG + PCM in AVI: ffmpeg
-  // really refuses to copy PCM into MP4, and the recording must still get
-  // its playable proxy in this run (not a failed job, not a later retry).
+/** A camera holding only the generated camera's MJPEG + PCM AVI (made once). */
+function aviCamera(): string {
   const one = join(root, 'cam-avi')
+  if (existsSync(one)) return one
   mkdirSync(join(one, 'DCIM', '100MEDIA'), { recursive: true })
   copyFileSync(join(cam, 'DEVICE.TXT'), join(one, 'DEVICE.TXT'))
   const avi = readdirSync(join(cam, 'DCIM', '100MEDIA')).find((n) => n.endsWith('.AVI'))!
   copyFileSync(join(cam, 'DCIM', '100MEDIA', avi), join(one, 'DCIM', '100MEDIA', avi))
+  return one
+}
+
+t.test('a remux the MP4 muxer refuses falls back to a transcode in the same run, recorded in the event', async (t) => {
+  // A station whose remux limits wrongly admit MJPEG + PCM in AVI: ffmpeg
+  // really refuses to copy PCM into MP4, and the recording must still get
+  // its playable proxy in this run (not a failed job, not a later retry).
+  const one = aviCamera()
   const s2 = station(t)
   const r = await s2.ingest(one)
   const id = r.ingested[0]!.id
@@ -509,7 +516,7 @@ t.test('a remux the MP4 muxer refuses falls back to a transcode in the same run,
     audioCodecs: ['pcm_s16le'],
     pixFmts: ['yuvj420p', 'yuvj422p', 'yuv420p'],
   }
-  const rep = await worker(s2, { proxy: { policy: 'auto', remux: loose } }).drain()
+  const rep = await worker(s2, { proxy: { ...SETTINGS.proxy, policy: 'auto', remux: loose } }).drain()
   t.strictSame(
     rep.outcomes.filter((o) => o.outcome !== 'done').map((o) => o.kind),
     [],
@@ -528,4 +535,33 @@ t.test('a remux the MP4 muxer refuses falls back to a transcode in the same run,
     ['video:h264', 'audio:aac'],
   )
   t.strictSame((await verifyVault(s2.db, s2.vault)).problems, [], 'verify agrees with the catalog and the ledger')
+})
+
+t.test('a hardware encoder that really fails (a missing render node, no GPU) hands over to libx264 in the same run', async (t) => {
+  // These machines have no GPU: each hardware encoder fails for real here, as it would on a station whose device is gone.
+  const one = aviCamera()
+  for (const encoder of ['vaapi', 'qsv', 'nvenc'] as const) {
+    const s3 = station(t)
+    const id = (await s3.ingest(one)).ingested[0]!.id
+    const device = encoder === 'nvenc' ? '7' : '/dev/dri/renderD199'
+    const rep = await worker(s3, { proxy: { ...SETTINGS.proxy, policy: 'transcode', encoder, device } }).drain()
+    t.strictSame(
+      rep.outcomes.filter((o) => o.outcome !== 'done'),
+      [],
+      `${encoder}: every job done`,
+    )
+    const proxy = derivativesOf(s3.db, id).find((d) => d.kind === 'proxy')
+    if (!t.ok(proxy, `${encoder}: the proxy was made`) || !proxy) continue
+    const ev = eventsFor(s3.db, `recording:${id}`).find((e) => e.type === 'derived' && (e.payload as { kind: string }).kind === 'proxy')!
+    const how = (ev.payload as { proxy: { method: string; encoder?: string; fallback?: string } }).proxy
+    t.equal(how.encoder, 'libx264', `${encoder}: made by libx264`)
+    t.match(how.fallback, new RegExp(`^h264_${encoder} failed: `), `${encoder}: the failure is recorded: ${how.fallback?.slice(0, 160)}`)
+    t.match(
+      how.fallback,
+      encoder === 'nvenc' ? /Cannot load libcuda/ : /No VA display found for device \/dev\/dri\/renderD199/,
+      `${encoder}: ffmpeg's own reason`,
+    )
+    t.ok(proxy.args.includes('libx264') && !proxy.args.some((a) => a.includes(encoder)), `${encoder}: the argument list is the one that made it`)
+    t.equal(ffprobe(s3.vault.objectPath(proxy.sha256)).streams.find((x) => x.codec_type === 'video')?.codec_name, 'h264')
+  }
 })

@@ -34,15 +34,9 @@ import type {
   FindingSubject,
 } from './subjects.js'
 export * from './subjects.js'
-import type { ExportDecision, ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint } from './payloads.js'
+import type { ExportDecision, ExportedVia, IngestAttribution, KeyFacts, ProxyRecord, RegistryChange, RestorePoint } from './payloads.js'
 
-/** How a proxy was made: `remux` (stream copy) or `transcode`, why not remuxed, and a remux that failed over to a transcode. */
-export interface ProxyRecord {
-  method: 'remux' | 'transcode'
-  why: string[]
-  fallback?: string
-}
-export type { ExportedVia, IngestAttribution, KeyFacts, RestorePoint } from './payloads.js'
+export type { ExportedVia, IngestAttribution, KeyFacts, ProxyRecord, RestorePoint } from './payloads.js'
 
 // ---------------------------------------------------------------------------
 // events, by the part that appends them
@@ -170,8 +164,7 @@ type Vocabulary = {
     subject: RecordingSubject
     payload: { recordingId: number } & MediaFacts & { links: { sidecarId: number; recordingId: number }[]; gpsTrackSha256: string | null }
   }
-  /** A derivative (proxy, thumbnail) committed into the vault: the facts of its derivatives row (its `id` as derivativeId). */
-  /** `proxy`: how a proxy was made (src/media/proxy-policy.ts); absent on thumbnails and on events older than the proxy policy. */
+  /** A derivative committed into the vault: the facts of its derivatives row (its `id` as derivativeId); `proxy`: how a proxy was made (absent on thumbnails and older events). */
   derived: { subject: RecordingSubject; payload: { derivativeId: number } & Omit<Derivative, 'id' | 'createdAt' | 'eventSeq'> & { proxy?: ProxyRecord } }
   /** A media job failed for good; the original stays in the vault. */
   'media-failed': {

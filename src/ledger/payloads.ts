@@ -20,3 +20,13 @@ export type RegistryChange<T> = { action: 'added' | 'updated' | 'retired'; entry
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string }
 export type ExportDecision = { exportId: number; reason: string | null; tokenId: number; role: string }
+
+/** How a proxy was made: `remux` (stream copy) or `transcode`, why not remuxed, and a remux that failed over to a transcode. */
+export interface ProxyRecord {
+  method: 'remux' | 'transcode'
+  why: string[]
+  /** A transcode's encoder (libx264, h264_vaapi, ...): the one that made it. */
+  encoder?: string
+  /** What failed before this proxy was made the next way (a refused remux; a hardware encoder that failed, then libx264). */
+  fallback?: string
+}

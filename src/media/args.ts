@@ -31,6 +31,8 @@
  *   before the seek position, the one frame decoded.
  */
 
+import { encoderArgs, type EncoderArgs } from './encoders.js'
+
 export type MediaTool = 'ffmpeg' | 'ffprobe'
 
 export interface CommandSpec {
@@ -75,6 +77,8 @@ export interface VideoProxyOptions {
   threads?: number
   /** Normalized UTC creation time (ISO, ending in Z) to stamp on the proxy. */
   creationTime?: string
+  /** A hardware encoder's argv pieces (./encoders.ts); default libx264 with `preset` and `crf`. */
+  encoder?: EncoderArgs
 }
 
 export interface AudioProxyOptions {
@@ -198,6 +202,7 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
   const crf = checkInt('crf', opts.crf ?? VIDEO_PROXY_DEFAULTS.crf, 0, 51)
   const audioBitrate = checkBitrate(opts.audioBitrate ?? VIDEO_PROXY_DEFAULTS.audioBitrate)
   const audio = opts.hasAudio ? ['-c:a', 'aac', '-b:a', audioBitrate] : ['-an']
+  const enc = opts.encoder ?? encoderArgs('software', { device: null, preset, crf })
   return {
     cmd: 'ffmpeg',
     output,
@@ -205,6 +210,7 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
       ...FFMPEG_COMMON,
       ...PROGRESS,
       '-y',
+      ...enc.beforeInput,
       '-i',
       fileUrl(input),
       '-map',
@@ -215,13 +221,8 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
       '-sn',
       '-dn',
       '-vf',
-      proxyScaleFilter(maxHeight),
-      '-c:v',
-      'libx264',
-      '-preset',
-      preset,
-      '-crf',
-      String(crf),
+      proxyScaleFilter(maxHeight) + enc.filterTail,
+      ...enc.codec,
       '-force_key_frames',
       'expr:gte(t,n_forced*2)',
       ...audio,

@@ -44,6 +44,7 @@ import {
   runTimeoutMs,
   thumbnailSeek,
 } from './policy.js'
+import { encoderArgs, type EncoderKind } from './encoders.js'
 import { proxyPlan } from './proxy-policy.js'
 import { parseFfmpegVersion } from './ffmpeg-output.js'
 import { parseProbe } from './probe.js'
@@ -251,20 +252,39 @@ export class MediaJobRunner {
     const ct = info.createdUtc ? { creationTime: info.createdUtc } : {}
     const hasAudio = info.audioCodec !== null
     const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec)
-    const transcode = (out: string): CommandSpec =>
-      kind === 'proxy'
-        ? videoProxyArgs(input, out, { hasAudio, maxHeight: s.maxHeight, preset: s.preset, crf: s.crf, audioBitrate: s.audioBitrate, ...ct })
-        : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...ct })
+    const withEncoder = (e: EncoderKind) => {
+      const encoder = encoderArgs(e, { device: s.proxy.device, preset: s.preset, crf: s.crf })
+      const build = (out: string): CommandSpec =>
+        kind === 'proxy'
+          ? videoProxyArgs(input, out, { hasAudio, maxHeight: s.maxHeight, audioBitrate: s.audioBitrate, encoder, ...ct })
+          : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...ct })
+      return { name: kind === 'proxy' ? encoder.name : 'aac', build }
+    }
+    // On the configured encoder; a hardware encoder that fails (no device,
+    // a driver that refuses) hands over to libx264 in the same run.
+    const transcode = async (how: ProxyRecord): Promise<string> => {
+      if (kind === 'proxy' && s.proxy.encoder !== 'software') {
+        const hw = withEncoder(s.proxy.encoder)
+        try {
+          return await this.makeDerivative(run, rec, kind, input, timeoutMs, hw.build, { ...how, encoder: hw.name })
+        } catch (err) {
+          if (!(err instanceof FfmpegError) || err.code === 'FFMPEG_ABORTED' || run.signal.aborted) throw err
+          const failed = `${hw.name} failed: ${describeFailure(err, 300)}`
+          how = { ...how, fallback: how.fallback ? `${how.fallback}; ${failed}` : failed }
+        }
+      }
+      const sw = withEncoder('software')
+      return this.makeDerivative(run, rec, kind, input, timeoutMs, sw.build, { ...how, encoder: sw.name })
+    }
     const plan = proxyPlan(kind, info, s.proxy)
-    if (plan.method === 'transcode') return this.makeDerivative(run, rec, kind, input, timeoutMs, transcode, plan)
+    if (plan.method === 'transcode') return transcode(plan)
     try {
       return await this.makeDerivative(run, rec, kind, input, timeoutMs, (out) => remuxProxyArgs(input, out, { kind, hasAudio, ...ct }), plan)
     } catch (err) {
       // Streams the probe called playable that the MP4 muxer refuses (odd
       // time stamps, a damaged packet): the proxy is still made in this run.
       if (!(err instanceof FfmpegError) || err.code !== 'FFMPEG_FAILED' || run.signal.aborted || classifyFailure(err) !== 'permanent') throw err
-      const fallback = describeFailure(err, 300)
-      return this.makeDerivative(run, rec, kind, input, timeoutMs, transcode, { method: 'transcode', why: plan.why, fallback })
+      return transcode({ method: 'transcode', why: plan.why, fallback: describeFailure(err, 300) })
     }
   }
 

@@ -12,6 +12,8 @@
  * and re-encoding it to 720p costs 30-80x more CPU than copying it.
  */
 
+import { encoderSettingsSchema, type EncoderSettings } from './encoders.js'
+
 export type ProxyMethod = 'remux' | 'transcode'
 
 /** What a browser plays as it is (checked against the probe's facts). */
@@ -29,7 +31,7 @@ export interface RemuxLimits {
   maxBitRate: number
 }
 
-export interface ProxySettings {
+export interface ProxySettings extends EncoderSettings {
   /** `auto`: remux what qualifies, transcode the rest; `transcode`: always re-encode. */
   policy: 'auto' | 'transcode'
   remux: RemuxLimits
@@ -37,6 +39,8 @@ export interface ProxySettings {
 
 export const PROXY_DEFAULTS: ProxySettings = {
   policy: 'auto',
+  encoder: 'software',
+  device: null,
   remux: {
     containers: ['mp4', 'mov'],
     videoCodecs: ['h264'],
@@ -51,9 +55,10 @@ export const PROXY_DEFAULTS: ProxySettings = {
 export const proxySettingsSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['policy', 'remux'],
+  required: ['policy', 'encoder', 'device', 'remux'],
   properties: {
     policy: { enum: ['auto', 'transcode'] },
+    ...encoderSettingsSchema,
     remux: {
       type: 'object',
       additionalProperties: false,
