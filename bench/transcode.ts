@@ -101,7 +101,14 @@ async function direct(ffmpeg: string, args: string[], nice: number): Promise<num
 /** One fresh vault: ingest the clip, run probe + thumbnail (warm), then time the proxy job. */
 async function job(camRoot: string, dir: string): Promise<{ ms: number; ffmpegMs: number; args: string[]; durationSec: number | null }> {
   const st = openStation({
-    config: { ...cfg, dataDir: dir, station: { ...cfg.station, id: 'bench' }, ingest: { ...cfg.ingest, readBackVerify: true, minFreeBytes: 0 } },
+    config: {
+      ...cfg,
+      dataDir: dir,
+      station: { ...cfg.station, id: 'bench' },
+      ingest: { ...cfg.ingest, readBackVerify: true, minFreeBytes: 0 },
+      // This bench times a transcode: the H.264 clip would be remuxed under the default policy (bench/media.ts times that).
+      media: { ...cfg.media, proxy: { ...cfg.media.proxy, policy: 'transcode' } },
+    },
     logger: silentLogger(),
     profiles,
   })

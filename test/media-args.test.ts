@@ -7,10 +7,12 @@ import {
   encodersArgs,
   probeArgs,
   proxyScaleFilter,
+  remuxProxyArgs,
   thumbnailArgs,
   versionArgs,
   videoProxyArgs,
 } from '../src/media/args.js'
+import { encoderArgs } from '../src/media/encoders.js'
 
 const COMMON = ['-hide_banner', '-nostdin', '-v', 'error', '-nostats']
 
@@ -215,6 +217,10 @@ t.test('thumbnailArgs', async (t) => {
     args: [
       ...COMMON,
       '-y',
+      // seek before decoding, decode the one key frame there
+      '-skip_frame',
+      'nokey',
+      '-noaccurate_seek',
       '-ss',
       '12.346',
       '-i',
@@ -226,6 +232,8 @@ t.test('thumbnailArgs', async (t) => {
       '-dn',
       '-frames:v',
       '1',
+      '-fps_mode',
+      'passthrough',
       '-vf',
       "scale='min(320,iw)':-2",
       '-c:v',
@@ -241,15 +249,87 @@ t.test('thumbnailArgs', async (t) => {
   })
   // Photo: no seek; custom width.
   const photo = thumbnailArgs('p.jpg', 'p.thumb', { width: 160 })
-  t.notOk(photo.args.includes('-ss'))
+  t.notOk(photo.args.includes('-ss') || photo.args.includes('-skip_frame'), 'a photo is decoded as it is')
+  t.notOk(photo.args.includes('-fps_mode'))
   t.ok(photo.args.includes("scale='min(160,iw)':-2"))
   t.strictSame(thumbnailArgs('p.jpg', 'q').args, thumbnailArgs('p.jpg', 'q', {}).args, 'opts optional')
-  t.equal(thumbnailArgs('v', 'o', { atSeconds: 0 }).args[7], '0.000')
-  t.equal(thumbnailArgs('v', 'o', { atSeconds: 1e-7 }).args[7], '0.000', 'never exponent notation')
+  t.equal(thumbnailArgs('v', 'o', { atSeconds: 0 }).args[10], '0.000')
+  t.equal(thumbnailArgs('v', 'o', { atSeconds: 1e-7 }).args[10], '0.000', 'never exponent notation')
   t.throws(() => thumbnailArgs('v', 'o', { atSeconds: -1 }), argsError('atSeconds'))
   t.throws(() => thumbnailArgs('v', 'o', { atSeconds: Number.POSITIVE_INFINITY }), argsError('atSeconds'))
   t.throws(() => thumbnailArgs('v', 'o', { width: 0 }), argsError('width'))
   t.throws(() => thumbnailArgs('-v', 'o'), argsError('input'))
+})
+
+t.test('remuxProxyArgs: stream copy, tags dropped, faststart', async (t) => {
+  t.strictSame(remuxProxyArgs('/in/a.mp4', '/out/a.part', { kind: 'proxy', hasAudio: true, creationTime: '2026-11-20T00:00:00Z' }), {
+    cmd: 'ffmpeg',
+    output: '/out/a.part',
+    args: [
+      ...COMMON,
+      '-progress',
+      'pipe:1',
+      '-y',
+      '-i',
+      'file:/in/a.mp4',
+      '-map',
+      '0:v:0',
+      '-map',
+      '0:a:0?',
+      '-sn',
+      '-dn',
+      '-c',
+      'copy',
+      '-map_metadata',
+      '-1',
+      '-map_chapters',
+      '-1',
+      '-metadata',
+      'creation_time=2026-11-20T00:00:00Z',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      'file:/out/a.part',
+    ],
+  })
+  const silent = remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: false }).args
+  t.notOk(silent.includes('0:a:0?'), 'no audio map without audio')
+  t.notOk(silent.includes('-metadata'), 'no creation time without one')
+  const audio = remuxProxyArgs('a.m4a', 'b', { kind: 'audio-proxy', hasAudio: true }).args
+  t.strictSame(audio.slice(audio.indexOf('-map'), audio.indexOf('-sn')), ['-map', '0:a:0', '-vn'])
+  t.equal(audio.at(-2), 'ipod', 'M4A muxer for audio')
+  t.throws(() => remuxProxyArgs('a', 'a', { kind: 'proxy', hasAudio: true }), argsError('output'))
+  t.throws(() => remuxProxyArgs('-a', 'b', { kind: 'proxy', hasAudio: true }), argsError('input'))
+  t.throws(() => remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, creationTime: '2026-11-20 08:00' }), argsError('creationTime'))
+})
+
+t.test('videoProxyArgs with a hardware encoder: its options before the input, upload after the scale, its codec', async (t) => {
+  const args = (kind: 'vaapi' | 'qsv' | 'nvenc', device: string | null = null): string[] =>
+    videoProxyArgs('/in/a.mp4', '/out/a.part', { hasAudio: false, encoder: encoderArgs(kind, { device, preset: 'veryfast', crf: 28 }) }).args
+  const v = args('vaapi')
+  t.strictSame(v.slice(v.indexOf('-vaapi_device'), v.indexOf('-i')), ['-vaapi_device', '/dev/dri/renderD128'], 'the default render node')
+  t.equal(v[v.indexOf('-vf') + 1], `${proxyScaleFilter(720)},format=nv12,hwupload`)
+  t.strictSame(v.slice(v.indexOf('-c:v'), v.indexOf('-c:v') + 4), ['-c:v', 'h264_vaapi', '-qp', '28'])
+  t.notOk(v.includes('libx264') || v.includes('-preset'), 'no libx264 options')
+  const q = args('qsv', '/dev/dri/renderD129')
+  t.strictSame(q.slice(q.indexOf('-init_hw_device'), q.indexOf('-i')), [
+    '-init_hw_device',
+    'vaapi=va:/dev/dri/renderD129',
+    '-init_hw_device',
+    'qsv=hw@va',
+    '-filter_hw_device',
+    'hw',
+  ])
+  t.ok(q.includes('h264_qsv'))
+  const n = args('nvenc', '1')
+  t.strictSame(n.slice(n.indexOf('-c:v'), n.indexOf('-c:v') + 4), ['-c:v', 'h264_nvenc', '-gpu', '1'])
+  t.equal(n[n.indexOf('-vf') + 1], proxyScaleFilter(720), 'scaled in software, no upload')
+  // software is the default and the same as no encoder given
+  t.strictSame(
+    videoProxyArgs('a', 'b', { hasAudio: false, encoder: encoderArgs('software', { device: null, preset: 'veryfast', crf: 28 }) }).args,
+    videoProxyArgs('a', 'b', { hasAudio: false }).args,
+  )
 })
 
 t.test('doctor specs', async (t) => {

@@ -270,9 +270,17 @@ t.test('thumbnails', async (t) => {
   t.equal(pp.video?.width, 320)
   t.equal(pp.video?.height, 240)
 
-  // Seeking past the end encodes nothing: a failure, and no empty file is left.
+  // A seek past the end (a duration that overstates the file) still gives the last key frame.
+  const last = f('last.thumb.tmp')
+  await runFfmpeg(thumbnailArgs(f('clip.mp4'), last, { atSeconds: 60 }), { timeoutMs: 30_000 })
+  t.equal((await probe(last)).video?.codec, 'mjpeg', 'past the end: the last key frame')
+
+  // A frame-accurate seek past the end encodes nothing: ffmpeg exits 0, the adapter fails, and no empty file is left.
   const late = f('late.thumb.tmp')
-  const err = await t.rejects(runFfmpeg(thumbnailArgs(f('clip.mp4'), late, { atSeconds: 60 }), { timeoutMs: 30_000 }), {
+  const keyOnly = new Set(['-skip_frame', 'nokey', '-noaccurate_seek', '-fps_mode', 'passthrough'])
+  const spec = thumbnailArgs(f('clip.mp4'), late, { atSeconds: 60 })
+  const accurate = { ...spec, args: spec.args.filter((a) => !keyOnly.has(a)) }
+  const err = await t.rejects(runFfmpeg(accurate, { timeoutMs: 30_000 }), {
     code: 'FFMPEG_FAILED',
   })
   t.ok(err)
@@ -453,4 +461,21 @@ t.test('ffprobe stdout limit', async (t) => {
   t.ok(err)
   const st = await stat(f('clip.mp4'))
   t.ok(st.size > 0, 'input untouched')
+})
+
+t.test("doctor's one-second test encode on each encoder: libx264 works, the hardware ones fail here with ffmpeg's reason", async (t) => {
+  const { testEncoders } = await import('../src/media/encoder-check.js')
+  const r = await testEncoders({ device: '/dev/dri/renderD199' })
+  t.strictSame(
+    r.map((x) => [x.kind, x.name]),
+    [
+      ['software', 'libx264'],
+      ['vaapi', 'h264_vaapi'],
+      ['qsv', 'h264_qsv'],
+      ['nvenc', 'h264_nvenc'],
+    ],
+  )
+  t.match(r[0], { ok: true, detail: /^1 s of 720p in [\d.]+ s$/ })
+  // No GPU on these machines (the docs say no hardware encoder was verified on real hardware yet).
+  for (const x of r.slice(1)) t.match(x, { ok: false, detail: x.kind === 'nvenc' ? /libcuda/ : /renderD199/ }, `${x.name}: ${x.detail.slice(-120)}`)
 })

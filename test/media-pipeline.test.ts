@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, closeSync, copyFileSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
@@ -10,6 +10,7 @@ import { derivativesOf } from '../src/catalog/derivatives.js'
 import { getMediaInfo } from '../src/catalog/media-info.js'
 import { jobsOf, mediaStatus, retryFailedJobs } from '../src/catalog/media-jobs.js'
 import { MediaWorker, type MediaSettings } from '../src/media/worker.js'
+import { eventsFor } from '../src/ledger/ledger.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, defaultConfig, GAT947, makeCamera, station, tempDir, type TestStation } from './helpers.js'
 
@@ -128,7 +129,7 @@ t.test('jobs run: everything done except the broken files', async (t) => {
   t.equal(st.derivatives, 5 + 5 + 1 + 2, 'a proxy and a thumbnail for each of the 5 good videos, the audio proxy, 2 photo thumbnails')
 })
 
-t.test('each video proxy is H.264 + AAC, at most 720p, same duration, moov before mdat', async (t) => {
+t.test('each video proxy is H.264 + AAC, remuxed or at most 720p, same duration, moov before mdat', async (t) => {
   for (const id of [ID.h264, ID.imp, ID.hevc, ID.avi]) {
     const info = getMediaInfo(s.db, id)!
     const proxy = derivativesOf(s.db, id).find((d) => d.kind === 'proxy')
@@ -140,7 +141,18 @@ t.test('each video proxy is H.264 + AAC, at most 720p, same duration, moov befor
     const a = p.streams.find((x) => x.codec_type === 'audio')
     t.equal(v?.codec_name, 'h264', `${id}: video h264 (original ${info.videoCodec})`)
     t.equal(a?.codec_name, 'aac', `${id}: audio aac (original ${info.audioCodec})`)
-    t.ok((v?.height ?? 9999) <= 720, `${id}: ${v?.width}x${v?.height} is at most 720p`)
+    // The H.264/AAC MP4 originals qualify for a remux (the default policy): the same 1080p streams, copied.
+    const ev = eventsFor(s.db, `recording:${id}`).find((e) => e.type === 'derived' && (e.payload as { kind: string }).kind === 'proxy')
+    const how = (ev?.payload as { proxy?: { method: string; why: string[] } } | undefined)?.proxy
+    const remuxed = id === ID.h264 || id === ID.imp
+    t.equal(how?.method, remuxed ? 'remux' : 'transcode', `${id}: ${info.videoCodec}/${info.audioCodec} in ${info.container} is a ${how?.method} (${how?.why})`)
+    if (remuxed) {
+      t.strictSame([v?.width, v?.height], [info.width, info.height], `${id}: the original's picture size`)
+      t.ok(proxy.args.includes('copy') && !proxy.args.includes('libx264'), `${id}: stream copy, no encoder`)
+    } else {
+      t.ok((v?.height ?? 9999) <= 720, `${id}: ${v?.width}x${v?.height} is at most 720p`)
+      t.match(how?.why.join(' '), info.videoCodec === 'hevc' ? /video hevc/ : /video mjpeg/, `${id}: the reason is recorded`)
+    }
     const d = Number(p.format.duration)
     t.ok(Math.abs(d - info.durationSec!) <= 0.5, `${id}: duration ${d} within 0.5 s of ${info.durationSec}`)
     const boxes = topBoxes(path)
@@ -476,4 +488,80 @@ t.test('transient failures are retried with backoff, then fail; media retry requ
     'fixed: both run',
   )
   t.ok((await verifyVault(s3.db, s3.vault)).ok)
+})
+
+/** A camera holding only the generated camera's MJPEG + PCM AVI (made once). */
+function aviCamera(): string {
+  const one = join(root, 'cam-avi')
+  if (existsSync(one)) return one
+  mkdirSync(join(one, 'DCIM', '100MEDIA'), { recursive: true })
+  copyFileSync(join(cam, 'DEVICE.TXT'), join(one, 'DEVICE.TXT'))
+  const avi = readdirSync(join(cam, 'DCIM', '100MEDIA')).find((n) => n.endsWith('.AVI'))!
+  copyFileSync(join(cam, 'DCIM', '100MEDIA', avi), join(one, 'DCIM', '100MEDIA', avi))
+  return one
+}
+
+t.test('a remux the MP4 muxer refuses falls back to a transcode in the same run, recorded in the event', async (t) => {
+  // A station whose remux limits wrongly admit MJPEG + PCM in AVI: ffmpeg
+  // really refuses to copy PCM into MP4, and the recording must still get
+  // its playable proxy in this run (not a failed job, not a later retry).
+  const one = aviCamera()
+  const s2 = station(t)
+  const r = await s2.ingest(one)
+  const id = r.ingested[0]!.id
+  const loose = {
+    ...SETTINGS.proxy.remux,
+    containers: ['avi'],
+    videoCodecs: ['mjpeg'],
+    audioCodecs: ['pcm_s16le'],
+    pixFmts: ['yuvj420p', 'yuvj422p', 'yuv420p'],
+  }
+  const rep = await worker(s2, { proxy: { ...SETTINGS.proxy, policy: 'auto', remux: loose } }).drain()
+  t.strictSame(
+    rep.outcomes.filter((o) => o.outcome !== 'done').map((o) => o.kind),
+    [],
+    'every job done',
+  )
+  const proxy = derivativesOf(s2.db, id).find((d) => d.kind === 'proxy')
+  if (!t.ok(proxy, 'the proxy was made') || !proxy) return
+  const ev = eventsFor(s2.db, `recording:${id}`).find((e) => e.type === 'derived' && (e.payload as { kind: string }).kind === 'proxy')!
+  const how = (ev.payload as { proxy: { method: string; why: string[]; fallback?: string } }).proxy
+  t.equal(how.method, 'transcode', 'made by a transcode')
+  t.match(how.fallback, /Could not find tag for codec pcm_s16le/, `the remux failure is recorded: ${how.fallback}`)
+  t.ok(proxy.args.includes('libx264'), 'the argument list is the transcode that made it')
+  const p = ffprobe(s2.vault.objectPath(proxy.sha256))
+  t.strictSame(
+    p.streams.map((x) => `${x.codec_type}:${x.codec_name}`),
+    ['video:h264', 'audio:aac'],
+  )
+  t.strictSame((await verifyVault(s2.db, s2.vault)).problems, [], 'verify agrees with the catalog and the ledger')
+})
+
+t.test('a hardware encoder that really fails (a missing render node, no GPU) hands over to libx264 in the same run', async (t) => {
+  // These machines have no GPU: each hardware encoder fails for real here, as it would on a station whose device is gone.
+  const one = aviCamera()
+  for (const encoder of ['vaapi', 'qsv', 'nvenc'] as const) {
+    const s3 = station(t)
+    const id = (await s3.ingest(one)).ingested[0]!.id
+    const device = encoder === 'nvenc' ? '7' : '/dev/dri/renderD199'
+    const rep = await worker(s3, { proxy: { ...SETTINGS.proxy, policy: 'transcode', encoder, device } }).drain()
+    t.strictSame(
+      rep.outcomes.filter((o) => o.outcome !== 'done'),
+      [],
+      `${encoder}: every job done`,
+    )
+    const proxy = derivativesOf(s3.db, id).find((d) => d.kind === 'proxy')
+    if (!t.ok(proxy, `${encoder}: the proxy was made`) || !proxy) continue
+    const ev = eventsFor(s3.db, `recording:${id}`).find((e) => e.type === 'derived' && (e.payload as { kind: string }).kind === 'proxy')!
+    const how = (ev.payload as { proxy: { method: string; encoder?: string; fallback?: string } }).proxy
+    t.equal(how.encoder, 'libx264', `${encoder}: made by libx264`)
+    t.match(how.fallback, new RegExp(`^h264_${encoder} failed: `), `${encoder}: the failure is recorded: ${how.fallback?.slice(0, 160)}`)
+    t.match(
+      how.fallback,
+      encoder === 'nvenc' ? /Cannot load libcuda/ : /No VA display found for device \/dev\/dri\/renderD199/,
+      `${encoder}: ffmpeg's own reason`,
+    )
+    t.ok(proxy.args.includes('libx264') && !proxy.args.some((a) => a.includes(encoder)), `${encoder}: the argument list is the one that made it`)
+    t.equal(ffprobe(s3.vault.objectPath(proxy.sha256)).streams.find((x) => x.codec_type === 'video')?.codec_name, 'h264')
+  }
 })

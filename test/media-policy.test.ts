@@ -16,6 +16,7 @@ import {
   runTimeoutMs,
   thumbnailSeek,
 } from '../src/media/policy.js'
+import { PROXY_DEFAULTS, proxyPlan, type ProxyFacts, type ProxySettings } from '../src/media/proxy-policy.js'
 
 t.test('jobs per recording kind', async (t) => {
   t.strictSame(jobsFor('video'), ['probe', 'proxy', 'thumbnail'])
@@ -106,4 +107,50 @@ t.test('sidecar facts from an SRT', async (t) => {
   const nmea = factsFromSidecar('$GPGGA,...', '.nmea', { profileId: null, timeZone: 'UTC', creationTimeIsLocal: false })
   t.equal(nmea.facts.container, 'nmea')
   t.equal(nmea.facts.gpsLat, null, 'kept and linked, not parsed')
+})
+
+t.test('proxy policy: remux only what a browser plays as it is, within the remux limits', async (t) => {
+  // What a body camera records: 1080p30 H.264 High, yuv420p, AAC, 8 Mbit/s in MP4.
+  const cam: ProxyFacts = {
+    container: 'mov,mp4,m4a,3gp,3g2,mj2',
+    videoCodec: 'h264',
+    audioCodec: 'aac',
+    pixFmt: 'yuv420p',
+    width: 1920,
+    height: 1080,
+    bitRate: 8_000_000,
+  }
+  const P = PROXY_DEFAULTS
+  t.strictSame(proxyPlan('proxy', cam, P), { method: 'remux', why: [] })
+  t.strictSame(proxyPlan('proxy', { ...cam, audioCodec: null }, P), { method: 'remux', why: [] }, 'no audio: still playable')
+  t.strictSame(proxyPlan('proxy', { ...cam, width: 1080, height: 1920 }, P), { method: 'remux', why: [] }, 'portrait 1080p')
+  t.strictSame(proxyPlan('proxy', { ...cam, bitRate: 20_000_000 }, P).method, 'remux', 'at the bit-rate limit')
+  const cases: [string, Partial<ProxyFacts>, RegExp][] = [
+    ['HEVC', { videoCodec: 'hevc' }, /^video hevc$/],
+    ['MJPEG in AVI', { container: 'avi', videoCodec: 'mjpeg', audioCodec: 'pcm_s16le' }, /container avi.*audio pcm_s16le.*video mjpeg/],
+    ['odd audio', { audioCodec: 'pcm_s16le' }, /^audio pcm_s16le$/],
+    ['Matroska', { container: 'matroska,webm' }, /container matroska,webm/],
+    ['above 1080p', { width: 3840, height: 2160 }, /3840x2160 > 1080p/],
+    ['above 20 Mbit/s', { bitRate: 20_000_001 }, /bit rate 20000001 > 20000000/],
+    ['unknown bit rate', { bitRate: null }, /bit rate unknown/],
+    ['10-bit', { pixFmt: 'yuv420p10le' }, /pixel format yuv420p10le/],
+    ['4:2:2', { pixFmt: 'yuv422p' }, /pixel format yuv422p/],
+    ['unknown size', { width: null }, /size unknown/],
+  ]
+  for (const [name, over, why] of cases) {
+    const plan = proxyPlan('proxy', { ...cam, ...over }, P)
+    t.equal(plan.method, 'transcode', name)
+    t.match(plan.why.join(', '), why, `${name}: ${plan.why.join(', ')}`)
+  }
+  const always: ProxySettings = { ...P, policy: 'transcode' }
+  t.strictSame(proxyPlan('proxy', cam, always), { method: 'transcode', why: ['policy transcode'] }, 'policy transcode re-encodes everything')
+  const wider: ProxySettings = { ...P, remux: { ...P.remux, videoCodecs: ['h264', 'hevc'], maxHeight: 2160, maxBitRate: 0 } }
+  t.equal(proxyPlan('proxy', { ...cam, videoCodec: 'hevc', width: 3840, height: 2160, bitRate: 60_000_000 }, wider).method, 'remux', 'limits are data')
+  // Audio only: AAC in an MP4/M4A is copied; WAV is encoded.
+  const m4a: ProxyFacts = { ...cam, videoCodec: null, pixFmt: null, width: null, height: null, bitRate: 128_000 }
+  t.equal(proxyPlan('audio-proxy', m4a, P).method, 'remux')
+  t.match(proxyPlan('audio-proxy', { ...m4a, container: 'wav', audioCodec: 'pcm_s16le' }, P), {
+    method: 'transcode',
+    why: ['container wav', 'audio pcm_s16le'],
+  })
 })

@@ -159,3 +159,39 @@ t.test('an unreferenced complete object is a note, not a problem', async (t) => 
   t.ok(v.ok)
   t.match(v.notes.join('\n'), sha)
 })
+
+t.test('verify --quick: ledger, catalog and objects looked at, no re-hash', async (t) => {
+  const { s, ids } = await setup(t)
+  const quick = async (): Promise<string[]> => (await verifyVault(s.db, s.vault, { quick: true })).problems.map((p) => `${p.kind} ${p.subject} ${p.detail}`)
+  // A flipped byte keeps the size: only the full run, which re-hashes, can see it.
+  const obj = s.vault.objectPath(ids[1]!.sha256)
+  chmodSync(obj, 0o644)
+  const fd = openSync(obj, 'r+')
+  writeSync(fd, Buffer.from([0xff]), 0, 1, 10)
+  closeSync(fd)
+  t.strictSame(await quick(), [], 'quick does not re-hash')
+  t.match((await problems(s)).join('\n'), /object-corrupt .*altered/, 'the full run does')
+  // What quick does see: a missing object, a short one, an edited event and an edited row.
+  unlinkSync(s.vault.objectPath(ids[0]!.sha256))
+  writeFileSync(s.vault.objectPath(ids[2]!.sha256), Buffer.alloc(10))
+  raw(s, `UPDATE events SET payload = replace(payload, '"officerId":"012345"', '"officerId":"999999"') WHERE seq = 3`)
+  const p = (await quick()).join('\n')
+  t.match(p, /object-missing object:.* missing from the vault/)
+  t.match(p, /object-corrupt object:.* size 10 differs from the recorded/)
+  t.match(p, /ledger event:3 hash does not match its content/)
+  t.match(p, /catalog-mismatch recording:2 officerId/)
+  const v = await verifyVault(s.db, s.vault, { quick: true })
+  t.match(v.notes.join('\n'), /not re-hashed/, 'the report says what quick left out')
+})
+
+t.test('the parallel hash audit stops where the snapshot stopped', async (t) => {
+  const { s } = await setup(t)
+  const { auditLedger } = await import('../src/ledger/audit.js')
+  const rows = s.db.prepare('SELECT seq, hash FROM events ORDER BY seq').all() as { seq: number; hash: string }[]
+  const mid = rows[rows.length - 2]!
+  // Events appended after a snapshot are not the audit's: it ends on the snapshot's last event, in workers as in one thread.
+  for (const workers of [1, 2]) {
+    const a = await auditLedger(s.db, { throughSeq: mid.seq, workers, minRows: 1 })
+    t.strictSame([a.events, a.lastSeq, a.lastHash, a.problems], [rows.length - 1, mid.seq, mid.hash, []], `${workers} worker(s)`)
+  }
+})

@@ -22,8 +22,9 @@ export const HELP: Record<string, CommandHelp> = {
     examples: ['bodyvault ingest /media/bodyvault/A1B2C3D', 'bodyvault ingest /mnt/cam --profile generic-dcim --device A1B2C3D --officer 012345'],
   },
   verify: {
-    summary: 'Re-hashes every object, checks every catalog row against the ledger, re-walks the chain and the signed checkpoints.',
-    examples: ['bodyvault verify', 'BODYVAULT_DATA_DIR=/srv/restore bodyvault verify --json'],
+    summary:
+      'Re-hashes every object (on all cores), checks every catalog row against the ledger, re-walks the chain and the signed checkpoints; --quick (the daily run) skips the re-hash.',
+    examples: ['bodyvault verify', 'bodyvault verify --quick', 'BODYVAULT_DATA_DIR=/srv/restore bodyvault verify --json'],
   },
   recordings: {
     summary: 'Lists recordings, filtered by officer, device and time (dates without an offset are station time; --to is exclusive).',

@@ -3,6 +3,7 @@ import { tlsConfigSchema, type TlsSettings } from '../api/tls.js'
 import type { DockingSettings } from '../dock/settings.js'
 import { fixityConfigSchema, type FixitySettings } from '../fixity/settings.js'
 import type { IngestSettings } from '../ingest/session.js'
+import { proxySettingsSchema } from '../media/proxy-policy.js'
 import type { MediaSettings } from '../media/settings.js'
 import { anchorLedgerSchema, type AnchorLedgerSettings, witnessesConfigSchema, type WitnessesConfig } from '../anchor/settings.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
@@ -80,6 +81,7 @@ export const configSchema = {
         'retryBaseSeconds',
         'timeoutSeconds',
         'nice',
+        'proxy',
       ],
       properties: {
         ffmpegPath: { type: ['string', 'null'], minLength: 1 },
@@ -94,6 +96,7 @@ export const configSchema = {
         retryBaseSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
         timeoutSeconds: { type: 'integer', minimum: 10, maximum: 604800 },
         nice: { type: 'integer', minimum: 0, maximum: 19 },
+        proxy: proxySettingsSchema,
       },
     },
     retention: retentionConfigSchema,

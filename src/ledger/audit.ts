@@ -17,8 +17,9 @@
  *   combines the block roots (for B = 2^k, MTH over the block roots, the last
  *   one possibly partial, is the MTH of all the leaves).
  *
- * Used by `bench/ledger.ts`; `verify` keeps walkChain (it also folds every
- * event into catalog state) and adds the checkpoint check.
+ * Used by `verify` (src/verify/vault.ts: its snapshot walks the links and
+ * folds the catalog state in the main thread, this recomputes every hash in
+ * the workers, tied by the last event's hash) and `bench/ledger.ts`.
  */
 import { hash as oneShotHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
@@ -41,6 +42,9 @@ export interface LedgerAudit {
   slowPath: number
   /** Worker threads used (0: this thread). */
   workers: number
+  /** The last event audited and its stored hash (0 and the genesis hash for an empty ledger). */
+  lastSeq: number
+  lastHash: string
 }
 
 type Row = [number, string, string, string, string, string, string, string] // seq, type, at, actor, subject, payload, prev_hash, hash
@@ -219,30 +223,35 @@ function combine(blocks: BlockResult[], workers: number): LedgerAudit {
     prevHash = b.lastHash
   })
   problems.sort((a, b) => a.seq - b.seq)
-  return { events, problems, root: rootFromLeafHashes(roots), slowPath, workers }
+  return { events, problems, root: rootFromLeafHashes(roots), slowPath, workers, lastSeq: prevSeq, lastHash: prevHash }
 }
 
-/** Audits the ledger in this thread, in one read transaction. */
-export function auditLedgerSync(db: Db): LedgerAudit {
-  const r = db.transaction(() => auditBlock(db.prepare(`${SELECT} ORDER BY seq`).raw().iterate() as Iterable<Row>, 0, GENESIS_HASH, deps))()
+/** Audits the ledger (up to `throughSeq`, default all of it) in this thread, in one read transaction. */
+export function auditLedgerSync(db: Db, throughSeq = Number.MAX_SAFE_INTEGER): LedgerAudit {
+  const rows = (): Iterable<Row> => db.prepare(`${SELECT} WHERE seq <= ? ORDER BY seq`).raw().iterate(throughSeq) as Iterable<Row>
+  const r = db.transaction(() => auditBlock(rows(), 0, GENESIS_HASH, deps))()
   return combine([r], 0)
 }
 
 /**
  * Audits the ledger of the catalog file `db` with worker threads; in this
  * thread below `minRows` events (default 50,000), for an in-memory catalog,
- * or if the ledger changed while the workers read it.
+ * or if the audited part changed while the workers read it. `throughSeq`:
+ * audit the events up to it (what a caller's snapshot saw; events appended
+ * meanwhile are not this audit's).
  */
-export async function auditLedger(db: Db, opts: { workers?: number; minRows?: number } = {}): Promise<LedgerAudit> {
-  const n = db.prepare('SELECT count(*) FROM events').pluck().get() as number
+export async function auditLedger(db: Db, opts: { workers?: number; minRows?: number; throughSeq?: number } = {}): Promise<LedgerAudit> {
+  const through = opts.throughSeq ?? Number.MAX_SAFE_INTEGER
+  const n = db.prepare('SELECT count(*) FROM events WHERE seq <= ?').pluck().get(through) as number
   const want = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), 16))
-  if (n < (opts.minRows ?? 50_000) || want === 1 || db.memory) return auditLedgerSync(db)
+  if (n < (opts.minRows ?? 50_000) || want === 1 || db.memory) return auditLedgerSync(db, through)
   // Blocks of B = 2^k events, B >= n / want: aligned subtrees of the tree.
   let size = 1
   while (size * want < n) size *= 2
-  const seqAt = db.prepare('SELECT seq FROM events ORDER BY seq LIMIT 1 OFFSET ?').pluck()
+  const seqAt = db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').pluck()
   const blocks: { fromSeq: number; count: number; first: boolean }[] = []
-  for (let offset = 0; offset < n; offset += size) blocks.push({ fromSeq: seqAt.get(offset) as number, count: Math.min(size, n - offset), first: offset === 0 })
+  for (let offset = 0; offset < n; offset += size)
+    blocks.push({ fromSeq: seqAt.get(through, offset) as number, count: Math.min(size, n - offset), first: offset === 0 })
   const source = workerSource(requireHere.resolve('better-sqlite3'), fileURLToPath(import.meta.resolve('canonicalize')))
   const results = await Promise.all(
     blocks.map(
@@ -259,7 +268,7 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
     ),
   )
   // Rows added or removed while the workers read: the blocks do not tile the ledger any more.
-  const total = db.prepare('SELECT count(*) FROM events').pluck().get() as number
-  if (total !== n || results.some((r, j) => r.count !== blocks[j]!.count || (j > 0 && r.firstSeq !== blocks[j]!.fromSeq))) return auditLedgerSync(db)
+  const total = db.prepare('SELECT count(*) FROM events WHERE seq <= ?').pluck().get(through) as number
+  if (total !== n || results.some((r, j) => r.count !== blocks[j]!.count || (j > 0 && r.firstSeq !== blocks[j]!.fromSeq))) return auditLedgerSync(db, through)
   return combine(results, blocks.length)
 }

@@ -34,8 +34,8 @@ import type {
 } from './subjects.js'
 export * from './subjects.js'
 import type { AccessVocabulary } from './events-access.js'
-import type { ExportedVia, IngestAttribution, KeyFacts, RegistryChange, RestorePoint, ViaField } from './payloads.js'
-export type { AuthFields, ExportedVia, IngestAttribution, KeyFacts, PersonFields, RestorePoint, ViaField } from './payloads.js'
+import type { ExportedVia, IngestAttribution, KeyFacts, ProxyRecord, RegistryChange, RestorePoint, ViaField } from './payloads.js'
+export type { AuthFields, ExportedVia, IngestAttribution, KeyFacts, PersonFields, ProxyRecord, RestorePoint, ViaField } from './payloads.js'
 
 // ---------------------------------------------------------------------------
 // events, by the part that appends them
@@ -163,8 +163,8 @@ type Vocabulary = AccessVocabulary & {
     subject: RecordingSubject
     payload: { recordingId: number } & MediaFacts & { links: { sidecarId: number; recordingId: number }[]; gpsTrackSha256: string | null }
   }
-  /** A derivative (proxy, thumbnail) committed into the vault: the facts of its derivatives row (its `id` as derivativeId). */
-  derived: { subject: RecordingSubject; payload: { derivativeId: number } & Omit<Derivative, 'id' | 'createdAt' | 'eventSeq'> }
+  /** A derivative committed into the vault: the facts of its derivatives row (its `id` as derivativeId); `proxy`: how a proxy was made (absent on thumbnails and older events). */
+  derived: { subject: RecordingSubject; payload: { derivativeId: number } & Omit<Derivative, 'id' | 'createdAt' | 'eventSeq'> & { proxy?: ProxyRecord } }
   /** A media job failed for good; the original stays in the vault. */
   'media-failed': {
     subject: RecordingSubject

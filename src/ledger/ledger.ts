@@ -153,9 +153,12 @@ export interface ChainProblem {
 /**
  * Re-walks the whole chain in seq order, recomputing every hash. Yields
  * each event as it goes (for callers that fold state) and reports gaps,
- * reordering, edited events and broken links.
+ * reordering, edited events and broken links. `links: true` checks the
+ * sequence and the links only, no hash recomputed: for verify, whose
+ * auditLedger (audit.ts) recomputes them on all cores, tied to this walk by
+ * the last event's stored hash.
  */
-export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEvent> {
+export function* walkChain(db: Db, problems: ChainProblem[], opts: { links?: boolean } = {}): Generator<LedgerEvent> {
   let prev = GENESIS_HASH
   let expected = 1
   for (const row of db.prepare('SELECT * FROM events ORDER BY seq').iterate() as IterableIterator<EventRow>) {
@@ -177,7 +180,7 @@ export function* walkChain(db: Db, problems: ChainProblem[]): Generator<LedgerEv
     }
     if (row.prev_hash !== prev)
       problems.push({ seq: row.seq, detail: `prev_hash ${row.prev_hash.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
-    const recomputed = storedChainHash(prev, { ...ev, payloadText: row.payload })
+    const recomputed = opts.links ? row.hash : storedChainHash(prev, { ...ev, payloadText: row.payload })
     if (recomputed !== row.hash)
       problems.push({
         seq: row.seq,

@@ -29,3 +29,13 @@ export type AuthFields = { user: string; component: 'api' | 'web' | 'cli' | 'doc
 /** What an `exported` event adds when the API serves the package (its export request, the token, the client, the person). */
 export type ExportedVia = { exportId?: number; tokenId?: number; role?: string; client?: string } & PersonFields
 export type ExportDecision = { exportId: number; reason: string | null; tokenId: number; role: string } & PersonFields & { allowedDownloads?: number }
+
+/** How a proxy was made: `remux` (stream copy) or `transcode`, why not remuxed, and a remux that failed over to a transcode. */
+export interface ProxyRecord {
+  method: 'remux' | 'transcode'
+  why: string[]
+  /** A transcode's encoder (libx264, h264_vaapi, ...): the one that made it. */
+  encoder?: string
+  /** What failed before this proxy was made the next way (a refused remux; a hardware encoder that failed, then libx264). */
+  fallback?: string
+}

@@ -23,10 +23,15 @@
  *   browsers can seek quickly; AAC audio if the original has audio, otherwise
  *   no audio track at all (no synthetic silence: an evidence proxy should not
  *   suggest an audio recording that never existed); `+faststart`.
+ * - Remuxed proxies (remuxProxyArgs) copy the streams as they are; the same
+ *   tags are dropped and `+faststart` is set.
  * - Thumbnails are a single baseline JPEG written with the raw `mjpeg` muxer
  *   (not `image2`, whose file names are printf patterns: a `%` in a path would
- *   be misread), scaled down only to `width`.
+ *   be misread), scaled down only to `width`; a video's is its key frame at or
+ *   before the seek position, the one frame decoded.
  */
+
+import { encoderArgs, type EncoderArgs } from './encoders.js'
 
 export type MediaTool = 'ffmpeg' | 'ffprobe'
 
@@ -72,6 +77,8 @@ export interface VideoProxyOptions {
   threads?: number
   /** Normalized UTC creation time (ISO, ending in Z) to stamp on the proxy. */
   creationTime?: string
+  /** A hardware encoder's argv pieces (./encoders.ts); default libx264 with `preset` and `crf`. */
+  encoder?: EncoderArgs
 }
 
 export interface AudioProxyOptions {
@@ -195,6 +202,7 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
   const crf = checkInt('crf', opts.crf ?? VIDEO_PROXY_DEFAULTS.crf, 0, 51)
   const audioBitrate = checkBitrate(opts.audioBitrate ?? VIDEO_PROXY_DEFAULTS.audioBitrate)
   const audio = opts.hasAudio ? ['-c:a', 'aac', '-b:a', audioBitrate] : ['-an']
+  const enc = opts.encoder ?? encoderArgs('software', { device: null, preset, crf })
   return {
     cmd: 'ffmpeg',
     output,
@@ -202,6 +210,7 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
       ...FFMPEG_COMMON,
       ...PROGRESS,
       '-y',
+      ...enc.beforeInput,
       '-i',
       fileUrl(input),
       '-map',
@@ -212,13 +221,8 @@ export function videoProxyArgs(input: string, output: string, opts: VideoProxyOp
       '-sn',
       '-dn',
       '-vf',
-      proxyScaleFilter(maxHeight),
-      '-c:v',
-      'libx264',
-      '-preset',
-      preset,
-      '-crf',
-      String(crf),
+      proxyScaleFilter(maxHeight) + enc.filterTail,
+      ...enc.codec,
       '-force_key_frames',
       'expr:gte(t,n_forced*2)',
       ...audio,
@@ -266,6 +270,47 @@ export function audioProxyArgs(input: string, output: string, opts: AudioProxyOp
   }
 }
 
+export interface RemuxProxyOptions {
+  /** 'proxy': the first video stream (and the first audio stream, if any) into MP4; 'audio-proxy': the audio stream into M4A. */
+  kind: 'proxy' | 'audio-proxy'
+  hasAudio: boolean
+  /** Normalized UTC creation time (ISO, ending in Z) to stamp on the proxy. */
+  creationTime?: string
+}
+
+/**
+ * Stream copy into a fresh MP4/M4A with `+faststart` (see proxy-policy.ts
+ * for when): no decoding, no encoding; camera tags dropped as for a
+ * transcode. Data and subtitle tracks (GPS, camera text) are not copied.
+ */
+export function remuxProxyArgs(input: string, output: string, opts: RemuxProxyOptions): CommandSpec {
+  checkInOut(input, output)
+  const video = opts.kind === 'proxy'
+  const maps = video ? ['-map', '0:v:0', ...(opts.hasAudio ? ['-map', '0:a:0?'] : [])] : ['-map', '0:a:0', '-vn']
+  return {
+    cmd: 'ffmpeg',
+    output,
+    args: [
+      ...FFMPEG_COMMON,
+      ...PROGRESS,
+      '-y',
+      '-i',
+      fileUrl(input),
+      ...maps,
+      '-sn',
+      '-dn',
+      '-c',
+      'copy',
+      ...metadataArgs(opts.creationTime),
+      '-movflags',
+      '+faststart',
+      '-f',
+      video ? 'mp4' : 'ipod',
+      fileUrl(output),
+    ],
+  }
+}
+
 /** Seconds formatted for `-ss`: fixed three decimals, never exponent notation. */
 function formatSeconds(s: number): string {
   return s.toFixed(3)
@@ -281,10 +326,14 @@ export function thumbnailArgs(input: string, output: string, opts: ThumbnailOpti
     if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
       throw new MediaArgsError('atSeconds', `atSeconds must be a finite number >= 0, got ${String(at)}`)
     }
-    // Input seeking: fast (jumps to the previous key frame) and still frame
-    // accurate, because ffmpeg decodes from there up to the position.
-    seek.push('-ss', formatSeconds(at))
+    // Seek before decoding, and decode one frame: the key frame at or
+    // before the position (a thumbnail needs no frame accuracy; an accurate
+    // seek decodes the whole GOP up to the position, up to seconds of 1080p).
+    seek.push('-skip_frame', 'nokey', '-noaccurate_seek', '-ss', formatSeconds(at))
   }
+  // The key frame lies before the seek position (a negative time stamp):
+  // the default frame-rate handling would drop it as the only frame.
+  const passthrough = seek.length ? ['-fps_mode', 'passthrough'] : []
   return {
     cmd: 'ffmpeg',
     output,
@@ -301,6 +350,7 @@ export function thumbnailArgs(input: string, output: string, opts: ThumbnailOpti
       '-dn',
       '-frames:v',
       '1',
+      ...passthrough,
       '-vf',
       `scale='min(${width},iw)':-2`,
       '-c:v',

@@ -8,7 +8,8 @@
  */
 import type { Db } from '../catalog/db.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
-import { hashFile } from '../vault/hash.js'
+import { hashFile, type CopyResult } from '../vault/hash.js'
+import { forEachLimit } from '../vault/hash-pool.js'
 import type { Problem } from '../common/problems.js'
 import type { Vault } from '../vault/store.js'
 import { allDerivatives } from '../catalog/derivatives.js'
@@ -265,16 +266,23 @@ export function checkMediaCatalog(db: Db): MediaCatalogCheck {
 export async function hashMediaObjects(
   vault: Vault,
   needed: Map<string, { size: number; who: string[] }>,
-  opts: { chunkBytes?: number; mayBeAbsent?: (sha256: string) => boolean } = {},
+  opts: {
+    chunkBytes?: number
+    mayBeAbsent?: (sha256: string) => boolean
+    /** How to hash one object (default hashFile in this thread; verify passes its pool of threads), and how many at once. */
+    hash?: (path: string, sha256: string) => Promise<CopyResult>
+    lanes?: number
+  } = {},
 ): Promise<{ problems: Problem[]; objects: number; bytes: number; missing: Problem[] }> {
   const problems: Problem[] = []
   const missing: Problem[] = []
   let objects = 0
   let bytes = 0
-  for (const [sha, { size, who }] of needed) {
+  const hash = opts.hash ?? ((path: string) => hashFile(path, opts.chunkBytes ?? 4 << 20))
+  await forEachLimit(needed, opts.lanes ?? 1, async ([sha, { size, who }]) => {
     const users = who.join(', ')
     try {
-      const h = await hashFile(vault.objectPath(sha), opts.chunkBytes ?? 4 << 20)
+      const h = await hash(vault.objectPath(sha), sha)
       bytes += h.size
       if (h.sha256 !== sha)
         problems.push({
@@ -294,7 +302,7 @@ export async function hashMediaObjects(
       }
     }
     objects++
-  }
+  })
 
   return { problems, objects, bytes, missing }
 }

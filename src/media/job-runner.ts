@@ -26,14 +26,26 @@ import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedReco
 import { getJob, markJobDone, noteJobProcess, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
-import { subjects } from '../ledger/events.js'
+import { subjects, type ProxyRecord } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import { digestFile } from '../vault/blocks.js'
 import type { Vault } from '../vault/store.js'
-import { audioProxyArgs, probeArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
+import { audioProxyArgs, probeArgs, remuxProxyArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
 import { factsFromProbe, factsFromSidecar, sha256Text, type FactsWithBlobs, type TimeRule } from './facts.js'
 import { FfmpegError, runFfmpeg, type RunFfmpegOptions } from './ffmpeg.js'
-import { baseKey, DERIVATIVE_MIME, PermanentMediaError, proxyKindFor, recordedArgs, runTimeoutMs, thumbnailSeek } from './policy.js'
+import {
+  baseKey,
+  classifyFailure,
+  DERIVATIVE_MIME,
+  describeFailure,
+  PermanentMediaError,
+  proxyKindFor,
+  recordedArgs,
+  runTimeoutMs,
+  thumbnailSeek,
+} from './policy.js'
+import { encoderArgs, type EncoderKind } from './encoders.js'
+import { proxyPlan } from './proxy-policy.js'
 import { parseFfmpegVersion } from './ffmpeg-output.js'
 import { parseProbe } from './probe.js'
 import type { MediaSettings } from './settings.js'
@@ -237,20 +249,43 @@ export class MediaJobRunner {
     if (existing) return this.commit(job, () => undefined, `derivative:${existing.id} (already made)`)
     const s = this.o.settings
     const input = await this.original(rec)
-    const creationTime = info.createdUtc ?? undefined
+    const ct = info.createdUtc ? { creationTime: info.createdUtc } : {}
+    const hasAudio = info.audioCodec !== null
     const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec)
-    return this.makeDerivative(run, rec, kind, input, timeoutMs, (out) =>
-      kind === 'proxy'
-        ? videoProxyArgs(input, out, {
-            hasAudio: info.audioCodec !== null,
-            maxHeight: s.maxHeight,
-            preset: s.preset,
-            crf: s.crf,
-            audioBitrate: s.audioBitrate,
-            ...(creationTime ? { creationTime } : {}),
-          })
-        : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...(creationTime ? { creationTime } : {}) }),
-    )
+    const withEncoder = (e: EncoderKind) => {
+      const encoder = encoderArgs(e, { device: s.proxy.device, preset: s.preset, crf: s.crf })
+      const build = (out: string): CommandSpec =>
+        kind === 'proxy'
+          ? videoProxyArgs(input, out, { hasAudio, maxHeight: s.maxHeight, audioBitrate: s.audioBitrate, encoder, ...ct })
+          : audioProxyArgs(input, out, { audioBitrate: s.audioBitrate, ...ct })
+      return { name: kind === 'proxy' ? encoder.name : 'aac', build }
+    }
+    // On the configured encoder; a hardware encoder that fails (no device,
+    // a driver that refuses) hands over to libx264 in the same run.
+    const transcode = async (how: ProxyRecord): Promise<string> => {
+      if (kind === 'proxy' && s.proxy.encoder !== 'software') {
+        const hw = withEncoder(s.proxy.encoder)
+        try {
+          return await this.makeDerivative(run, rec, kind, input, timeoutMs, hw.build, { ...how, encoder: hw.name })
+        } catch (err) {
+          if (!(err instanceof FfmpegError) || err.code === 'FFMPEG_ABORTED' || run.signal.aborted) throw err
+          const failed = `${hw.name} failed: ${describeFailure(err, 300)}`
+          how = { ...how, fallback: how.fallback ? `${how.fallback}; ${failed}` : failed }
+        }
+      }
+      const sw = withEncoder('software')
+      return this.makeDerivative(run, rec, kind, input, timeoutMs, sw.build, { ...how, encoder: sw.name })
+    }
+    const plan = proxyPlan(kind, info, s.proxy)
+    if (plan.method === 'transcode') return transcode(plan)
+    try {
+      return await this.makeDerivative(run, rec, kind, input, timeoutMs, (out) => remuxProxyArgs(input, out, { kind, hasAudio, ...ct }), plan)
+    } catch (err) {
+      // Streams the probe called playable that the MP4 muxer refuses (odd
+      // time stamps, a damaged packet): the proxy is still made in this run.
+      if (!(err instanceof FfmpegError) || err.code !== 'FFMPEG_FAILED' || run.signal.aborted || classifyFailure(err) !== 'permanent') throw err
+      return transcode({ method: 'transcode', why: plan.why, fallback: describeFailure(err, 300) })
+    }
   }
 
   private async thumbnail(run: Run, rec: Recording): Promise<string> {
@@ -270,9 +305,10 @@ export class MediaJobRunner {
       )
     } catch (err) {
       // A duration that overstates the decodable part (a damaged tail) can
-      // put 10% past the last frame: fall back to the first frame.
+      // put 10% past the last frame (or a stream flags no key frame): fall
+      // back to the first frame, decoded without a seek.
       if (at && at > 0 && err instanceof FfmpegError && err.code === 'FFMPEG_FAILED' && err.exitCode === 0 && !signal.aborted) {
-        return this.makeDerivative(run, rec, 'thumbnail', input, timeoutMs, (out) => thumbnailArgs(input, out, { width, atSeconds: 0 }))
+        return this.makeDerivative(run, rec, 'thumbnail', input, timeoutMs, (out) => thumbnailArgs(input, out, { width }))
       }
       throw err
     }
@@ -289,6 +325,7 @@ export class MediaJobRunner {
     input: string,
     timeoutMs: number,
     build: (out: string) => CommandSpec,
+    proxy?: ProxyRecord,
   ): Promise<string> {
     const { job, signal } = run
     const temp = join(this.o.vault.stagingDir, `${process.pid}-media-j${job.id}-${randomBytes(6).toString('hex')}.part`)
@@ -313,7 +350,18 @@ export class MediaJobRunner {
             type: 'derived',
             actor: this.o.actor,
             subject: subjects.recording(rec.id),
-            payload: { derivativeId, recordingId: rec.id, kind, sha256: h.sha256, size: h.size, mimeType, inputSha256: rec.sha256, ffmpegVersion, args },
+            payload: {
+              derivativeId,
+              recordingId: rec.id,
+              kind,
+              sha256: h.sha256,
+              size: h.size,
+              mimeType,
+              inputSha256: rec.sha256,
+              ffmpegVersion,
+              args,
+              ...(proxy ? { proxy } : {}),
+            },
           })
           insertDerivative(this.o.db, {
             id: derivativeId,

@@ -36,7 +36,7 @@ export const DERIVATIVE_MIME: Record<DerivativeKind, string> = {
 }
 
 /** What a proxy job makes from what the probe found (null: nothing to make). */
-export function proxyKindFor(probe: { hasVideo: boolean; hasAudio: boolean; mediaKind: string }): DerivativeKind | null {
+export function proxyKindFor(probe: { hasVideo: boolean; hasAudio: boolean; mediaKind: string }): 'proxy' | 'audio-proxy' | null {
   if (probe.mediaKind === 'photo') return null
   if (probe.hasVideo) return 'proxy'
   if (probe.hasAudio) return 'audio-proxy'

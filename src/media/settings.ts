@@ -1,3 +1,5 @@
+import type { ProxySettings } from './proxy-policy.js'
+
 /** The `media` section of the configuration (config/default.json): tools, proxy encoding, jobs. */
 export interface MediaSettings {
   ffmpegPath: string | null
@@ -13,4 +15,6 @@ export interface MediaSettings {
   retryBaseSeconds: number
   timeoutSeconds: number
   nice: number
+  /** How proxies are made: remux what a browser plays as it is, transcode the rest (./proxy-policy.ts). */
+  proxy: ProxySettings
 }

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Db } from '../catalog/db.js'
 import { objectInUse } from '../catalog/objects.js'
@@ -9,12 +9,16 @@ import { checkAnchors } from '../anchor/check.js'
 import type { AnchoringReport } from '../anchor/sources.js'
 import { subjects } from '../ledger/events.js'
 import type { KeyBreak } from '../ledger/key-chain.js'
+import { auditLedger } from '../ledger/audit.js'
 import { storedEventsOfType, walkChain, type ChainProblem } from '../ledger/ledger.js'
 import { type Expected, foldRecordings } from '../ledger/recordings.js'
 import { checkMediaCatalog, hashMediaObjects, type MediaCatalogCheck } from '../media/check.js'
 import { checkOffloadCatalog, OffloadFold } from '../offload/check.js'
 import { checkRetentionCatalog, RetentionFold } from '../retention/check.js'
-import { hashFile } from '../vault/hash.js'
+import { fixityState } from '../fixity/state.js'
+import type { FixitySettings } from '../fixity/settings.js'
+import type { CopyResult } from '../vault/hash.js'
+import { forEachLimit, HashPool } from '../vault/hash-pool.js'
 import type { Vault } from '../vault/store.js'
 import { checkVaultIdentity, type IdentityReport } from './identity.js'
 
@@ -35,6 +39,8 @@ export interface VerifyReport {
 /** Everything verify reads from the catalog and the ledger, compared, from one snapshot. */
 interface Snapshot {
   head: number
+  /** The stored hash of event `head`: the parallel audit must end on it. */
+  headHash: string
   events: number
   recordings: number
   problems: Problem[]
@@ -45,6 +51,22 @@ interface Snapshot {
   identity: IdentityReport
 }
 
+export interface VerifyOptions {
+  chunkBytes?: number
+  onObject?: (done: number, total: number) => void
+  stationId?: string
+  anchors?: Parameters<typeof checkAnchors>[2]
+  /**
+   * The daily run: ledger, catalog, checkpoints and the fixity job's state;
+   * objects are only looked at (present, the right size), not re-hashed.
+   */
+  quick?: boolean
+  /** The station's fixity settings: with `quick`, its known-bad objects are problems and its warning a note. */
+  fixity?: FixitySettings
+  /** Threads hashing objects (default: one per core). */
+  threads?: number
+}
+
 /**
  * Re-walks the ledger chain, checks every catalog row against the state the
  * ledger gives it, checks the vault's own state (marker, chain of keys, key
@@ -52,18 +74,19 @@ interface Snapshot {
  *
  * All catalog and ledger reads happen in one read transaction, before the
  * first await (readSnapshot): a daemon writing meanwhile (an ingest, a probe)
- * cannot make the ledger and the tables look apart. Hashing follows; an
- * object missing then is looked up once more in the ledger as it is now
- * (purged or evicted since the snapshot is not a problem).
+ * cannot make the ledger and the tables look apart. That walk checks the
+ * sequence and the links and folds the catalog state; the hashes of the
+ * same events are recomputed on all cores by auditLedger (through the
+ * snapshot's last event, whose hash it must end on). Hashing objects
+ * follows, on all cores with bounded memory; an object missing then is
+ * looked up once more in the ledger as it is now (purged or evicted since
+ * the snapshot is not a problem).
  */
-export async function verifyVault(
-  db: Db,
-  vault: Vault,
-  opts: { chunkBytes?: number; onObject?: (done: number, total: number) => void; stationId?: string; anchors?: Parameters<typeof checkAnchors>[2] } = {},
-): Promise<VerifyReport> {
+export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const snap = db.transaction(() => readSnapshot(db, vault, opts.stationId))()
   const { problems, needed, media, offload } = snap
   const chunkBytes = opts.chunkBytes ?? 4 << 20
+  await auditChain(db, snap)
   // The checkpoints, inside the catalog and outside it (log file, bucket, witnesses): async, so after the snapshot; a checkpoint signs a prefix of the ledger, which later events do not change.
   const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
   problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
@@ -73,45 +96,67 @@ export async function verifyVault(
   let objects = 0
   let bytes = 0
   let remoteOnly = 0
-  for (const [sha, { size, ids }] of needed) {
-    const who = ids.map((i) => subjects.recording(i)).join(', ')
-    try {
-      const h = await hashFile(vault.objectPath(sha), chunkBytes)
-      bytes += h.size
-      if (h.sha256 !== sha)
-        problems.push({
-          kind: 'object-corrupt',
-          subject: subjects.object(sha),
-          detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
-        })
-      else if (h.size !== size)
-        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
-    } catch (err) {
-      // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
-      if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
-      else
-        (errnoCode(err) === 'ENOENT' ? missing : problems).push({
-          kind: 'object-missing',
-          subject: subjects.object(sha),
-          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
-        })
-    }
-    objects++
-    opts.onObject?.(objects, needed.size)
-  }
+  const pool = opts.quick ? undefined : new HashPool({ chunk: chunkBytes, ...(opts.threads ? { threads: opts.threads } : {}) })
+  // --quick: present and of the recorded size, taken as hashing to its name.
+  const look = async (path: string, sha: string): Promise<CopyResult> => ({ sha256: sha, size: (await stat(path)).size })
+  const hash = pool ? (path: string): Promise<CopyResult> => pool.hash(path) : look
+  const lanes = (pool?.threads ?? 4) * 2
+  try {
+    await forEachLimit(needed, lanes, async ([sha, { size, ids }]) => {
+      const who = ids.map((i) => subjects.recording(i)).join(', ')
+      try {
+        const h = await hash(vault.objectPath(sha), sha)
+        bytes += h.size
+        if (h.sha256 !== sha)
+          problems.push({
+            kind: 'object-corrupt',
+            subject: subjects.object(sha),
+            detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
+          })
+        else if (h.size !== size)
+          problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
+      } catch (err) {
+        // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
+        if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
+        else
+          (errnoCode(err) === 'ENOENT' ? missing : problems).push({
+            kind: 'object-missing',
+            subject: subjects.object(sha),
+            detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
+          })
+      }
+      objects++
+      opts.onObject?.(objects, needed.size)
+    })
 
-  // Derivative objects (proxies, thumbnails) re-hashed.
-  const hashed = await hashMediaObjects(vault, media.needed, { chunkBytes, mayBeAbsent: (sha) => offload.mayBeAbsent(sha) })
-  problems.push(...hashed.problems)
-  objects += hashed.objects
-  bytes += hashed.bytes
-  missing.push(...hashed.missing)
+    // Derivative objects (proxies, thumbnails) re-hashed.
+    const hashed = await hashMediaObjects(vault, media.needed, { chunkBytes, mayBeAbsent: (sha) => offload.mayBeAbsent(sha), hash, lanes })
+    problems.push(...hashed.problems)
+    objects += hashed.objects
+    bytes += hashed.bytes
+    missing.push(...hashed.missing)
+  } finally {
+    await pool?.close()
+  }
   if (missing.length) {
     const gone = goneSince(db, snap.head)
     problems.push(...missing.filter((p) => !gone.has(p.subject.slice('object:'.length))))
   }
 
   const notes: string[] = [...media.notes, ...anchors.notes]
+  if (opts.quick) {
+    notes.push('quick: objects looked at (present, recorded size), not re-hashed; run verify without --quick to re-hash them')
+    if (opts.fixity) {
+      const fx = fixityState(db, opts.fixity, new Date())
+      if (fx.failed)
+        problems.push({
+          kind: 'object-corrupt',
+          subject: 'fixity',
+          detail: `${fx.failed} object(s) found bad by the rolling fixity check and not repaired (bodyvault fixity status)`,
+        })
+      if (fx.warning) notes.push(`fixity: ${fx.warning}`)
+    }
+  }
   if (remoteOnly) notes.push(`${remoteOnly} object(s) are held only in S3 (evicted from the local cache after a verified upload): not re-hashed here`)
   for (const b of snap.identity.chain.breaks)
     notes.push(
@@ -142,9 +187,12 @@ function readSnapshot(db: Db, vault: Vault, stationId: string | undefined): Snap
   const offload = new OffloadFold()
   let events = 0
   let head = 0
-  for (const ev of walkChain(db, chain)) {
+  let headHash = ''
+  // Links and sequence only: auditChain recomputes the hashes on all cores.
+  for (const ev of walkChain(db, chain, { links: true })) {
     events++
     head = ev.seq
+    headHash = ev.hash
     foldRecordings(ev, expected)
     retention.apply(ev)
     offload.apply(ev)
@@ -190,7 +238,30 @@ function readSnapshot(db: Db, vault: Vault, stationId: string | undefined): Snap
   }
   const media = checkMediaCatalog(db)
   problems.push(...media.problems)
-  return { head, events, recordings, problems, needed, media, offload, identity }
+  return { head, headHash, events, recordings, problems, needed, media, offload, identity }
+}
+
+/**
+ * The hashes of the snapshot's events, recomputed by the parallel audit
+ * (which reads through its own connections): its problems join the
+ * snapshot's (the same link and gap findings are reported once), and it
+ * must end on the snapshot's last event and hash, or the ledger was
+ * rewritten between the two reads.
+ */
+async function auditChain(db: Db, snap: Snapshot): Promise<void> {
+  if (snap.events === 0) return
+  const audit = await auditLedger(db, { throughSeq: snap.head })
+  const seen = new Set(snap.problems.filter((p) => p.kind === 'ledger').map((p) => `${p.subject}\n${p.detail}`))
+  for (const c of audit.problems) {
+    const p = { kind: 'ledger' as const, subject: `event:${c.seq}`, detail: c.detail }
+    if (!seen.has(`${p.subject}\n${p.detail}`)) snap.problems.push(p)
+  }
+  if (audit.lastSeq !== snap.head || audit.lastHash !== snap.headHash)
+    snap.problems.push({
+      kind: 'ledger',
+      subject: `event:${snap.head}`,
+      detail: `the ledger changed while verify read it: the hash audit ended at event ${audit.lastSeq} (${audit.lastHash.slice(0, 12)}…), the catalog snapshot at ${snap.head} (${snap.headHash.slice(0, 12)}…); run verify again`,
+    })
 }
 
 /** Objects the ledger has purged or evicted after event `seq`: absent now by right. */

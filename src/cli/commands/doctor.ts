@@ -25,6 +25,8 @@ import { readMarker } from '../../vault/marker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 import { daemonEndpoint, daemonGet, daemonUrl } from '../daemon.js'
+import { testEncoders } from '../../media/encoder-check.js'
+import type { ProxySettings } from '../../media/proxy-policy.js'
 
 const usage = 'doctor [--json]'
 
@@ -287,6 +289,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       ok: missing.length === 0,
       detail: missing.length ? `missing ${missing.join(', ')}: install Debian's ffmpeg (scripts/ensure-system-deps)` : Object.keys(info.encoders).join(', '),
     })
+    checks.push(await encoderCheck(cfg.media.proxy, cfg.media.ffmpegPath))
   } catch (err) {
     checks.push({ check: 'ffmpeg', ok: false, detail: errorMessage(err) })
   }
@@ -319,3 +322,22 @@ function rebuildNotes(db: Db): Check[] {
 }
 
 export const doctorCommand: Command = { name: 'doctor', usage, run: cmdDoctor }
+
+/**
+ * The proxy encoder: a one-second test encode on each (software, VAAPI,
+ * Quick Sync, NVENC). A configured hardware encoder that fails is a warning,
+ * not a failure: every proxy then falls back to libx264 (slower, recorded
+ * in its event).
+ */
+async function encoderCheck(proxy: ProxySettings, ffmpegPath: string | null): Promise<Check> {
+  const tests = await testEncoders({ device: proxy.device, ...(ffmpegPath ? { ffmpegPath } : {}) })
+  const mine = tests.find((x) => x.kind === proxy.encoder)!
+  const all = tests.map((x) => `${x.name} ${x.ok ? 'works' : 'fails'}`).join(', ')
+  if (mine.ok) return { check: 'proxy encoder', ok: true, detail: `${mine.name} (configured): ${mine.detail}; ${all}` }
+  return {
+    check: 'proxy encoder',
+    ok: proxy.encoder !== 'software',
+    warn: true,
+    detail: `${mine.name} (configured) failed its test encode: ${mine.detail}; proxies ${proxy.encoder === 'software' ? 'cannot be transcoded' : 'fall back to libx264'}; ${all}`,
+  }
+}

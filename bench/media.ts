@@ -1,0 +1,239 @@
+/**
+ * Media benchmark: a generated station day, scaled down. About 70% of the
+ * footage is H.264/AAC 1080p MP4 (what body cameras record), 20% HEVC
+ * 1080p, 10% audio (WAV), plus a few photos. Each run ingests the mix into a
+ * fresh vault and drains the media queue as the daemon does (probe, proxy,
+ * thumbnail; default concurrency and nice), timing every job. Figures:
+ * footage seconds per wall second overall (goal >= 10x realtime) and for the
+ * H.264 recordings' jobs alone (goal >= 100x), and the CPU the process tree
+ * spent (ffmpeg included) per footage minute. The transcode overhead over
+ * the same ffmpeg command is bench/transcode.ts.
+ *
+ *   node dist/bench/media.js [--seconds 180] [--runs 3] [--json]
+ */
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadProfiles } from '../src/camera/profile.js'
+import { getMediaInfo } from '../src/catalog/media-info.js'
+import { silentLogger } from '../src/common/log.js'
+import { loadConfig } from '../src/config/load.js'
+import { eventsFor } from '../src/ledger/ledger.js'
+import { openStation } from '../src/station/station.js'
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '180' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const total = Math.max(30, Number(values.seconds))
+const runs = Math.max(1, Number(values.runs))
+const cfg = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })
+const profiles = loadProfiles(cfg.docking.profilesDir)
+const profile = profiles.get(cfg.docking.defaultProfile)!
+const work = mkdtempSync(join(tmpdir(), 'bv-bench-media-'))
+const log = (s: string): void => {
+  if (!values.json) console.log(s)
+}
+
+const FF = ['-hide_banner', '-nostdin', '-v', 'error', '-y']
+/** A 1080p30 picture with moving detail and grain (so encoders work as on camera footage), and a tone. */
+const picture = (d: number): string[] => ['-f', 'lavfi', '-i', `testsrc2=s=1920x1080:r=30:d=${d},noise=alls=6:allf=t+u,format=yuv420p`]
+const tone = (d: number): string[] => ['-f', 'lavfi', '-i', `sine=f=440:beep_factor=3:r=48000:d=${d}`]
+
+type Part = 'h264' | 'hevc' | 'audio' | 'photo'
+interface Item {
+  name: string
+  part: Part
+  seconds: number
+}
+
+/** The station-day mix: clips of at most 30 s, shares of `total` seconds of footage. */
+function plan(): Item[] {
+  const items: Item[] = []
+  let seq = 1
+  const stamp = (): string => {
+    const t = new Date(Date.UTC(2026, 10, 20, 8, 0, 0) + seq * 60_000)
+    return t.toISOString().replace(/[-:T]/g, '').slice(0, 14)
+  }
+  const add = (part: Part, share: number, ext: string): void => {
+    const secs = total * share
+    const n = Math.max(1, Math.ceil(secs / 30))
+    for (let i = 0; i < n; i++) {
+      items.push({ name: `A1B2C3D_012345_${stamp()}_${String(seq).padStart(4, '0')}.${ext}`, part, seconds: Math.round((secs / n) * 10) / 10 })
+      seq++
+    }
+  }
+  add('h264', 0.7, 'MP4')
+  add('hevc', 0.2, 'MP4')
+  add('audio', 0.1, 'WAV')
+  for (let i = 0; i < 3; i++) {
+    items.push({ name: `A1B2C3D_012345_${stamp()}_${String(seq).padStart(4, '0')}.JPG`, part: 'photo', seconds: 0 })
+    seq++
+  }
+  return items
+}
+
+function generate(cam: string, it: Item): void {
+  const dir = it.part === 'audio' ? join(cam, 'AUDIO') : join(cam, 'DCIM', '100MEDIA')
+  const out = join(dir, it.name)
+  const d = it.seconds
+  const meta = ['-metadata', 'creation_time=2026-11-20T00:00:00Z']
+  if (it.part === 'h264')
+    execFileSync('ffmpeg', [
+      ...FF,
+      ...picture(d),
+      ...tone(d),
+      ...['-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-profile:v', 'high', '-b:v', '8M', '-maxrate', '10M', '-bufsize', '10M'],
+      ...['-g', '30', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', ...meta, '-f', 'mp4', out],
+    ])
+  else if (it.part === 'hevc')
+    execFileSync('ffmpeg', [
+      ...FF,
+      ...picture(d),
+      ...tone(d),
+      ...['-map', '0:v', '-map', '1:a', '-c:v', 'libx265', '-preset', 'ultrafast', '-b:v', '5M', '-tag:v', 'hvc1'],
+      ...['-x265-params', 'log-level=error:keyint=30', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', ...meta, '-f', 'mp4', out],
+    ])
+  else if (it.part === 'audio') execFileSync('ffmpeg', [...FF, ...tone(d), '-c:a', 'pcm_s16le', '-ac', '1', '-f', 'wav', out])
+  else execFileSync('ffmpeg', [...FF, '-f', 'lavfi', '-i', 'testsrc2=s=4000x3000:d=1', '-frames:v', '1', '-q:v', '3', '-f', 'mjpeg', out])
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+
+/** CPU seconds of this process and its waited-for children (ffmpeg) so far. */
+function cpuSeconds(): number {
+  const self = process.cpuUsage()
+  const kids = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')
+  // Fields 16 and 17 of /proc/PID/stat (cutime, cstime), in clock ticks; 14th and 15th after the ") ".
+  const ticks = Number(kids[13]) + Number(kids[14])
+  return (self.user + self.system) / 1e6 + ticks / 100
+}
+
+interface RunResult {
+  wallMs: number
+  byPart: Record<Part, { footage: number; jobMs: number; jobs: number }>
+  methods: Record<string, number>
+  cpuSec: number
+  load: number
+}
+
+async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
+  const dir = join(work, `data-${i}`)
+  const st = openStation({
+    config: { ...cfg, dataDir: dir, station: { ...cfg.station, id: 'bench' }, ingest: { ...cfg.ingest, minFreeBytes: 0 } },
+    logger: silentLogger(),
+    profiles,
+  })
+  try {
+    const r = await st.ingest({ root: cam, profile })
+    const partOf = new Map<number, Part>()
+    for (const rec of r.ingested) {
+      const it = items.find((x) => rec.sourcePath.endsWith(x.name))
+      if (it) partOf.set(rec.id, it.part)
+    }
+    const w = st.mediaWorker()
+    await w.toolVersions() // a daemon looked its tools up long ago
+    const load = loadavg()[0]!
+    const cpu0 = cpuSeconds()
+    const t0 = process.hrtime.bigint()
+    const rep = await w.drain()
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6
+    const cpuSec = cpuSeconds() - cpu0
+    const bad = rep.outcomes.filter((o) => o.outcome !== 'done')
+    if (bad.length) throw new Error(`media jobs did not finish: ${JSON.stringify(bad)}`)
+    const byPart = {
+      h264: { footage: 0, jobMs: 0, jobs: 0 },
+      hevc: { footage: 0, jobMs: 0, jobs: 0 },
+      audio: { footage: 0, jobMs: 0, jobs: 0 },
+      photo: { footage: 0, jobMs: 0, jobs: 0 },
+    }
+    for (const o of rep.outcomes) {
+      const p = byPart[partOf.get(o.recordingId)!]
+      p.jobMs += o.ms
+      p.jobs++
+    }
+    const methods: Record<string, number> = {}
+    for (const [id, part] of partOf) {
+      byPart[part].footage += getMediaInfo(st.db, id)?.durationSec ?? 0
+      for (const ev of eventsFor(st.db, `recording:${id}`)) {
+        const how = ev.type === 'derived' ? (ev.payload as { proxy?: { method: string } }).proxy : undefined
+        if (how) methods[`${part} ${how.method}`] = (methods[`${part} ${how.method}`] ?? 0) + 1
+      }
+    }
+    return { wallMs, byPart, methods, cpuSec, load }
+  } finally {
+    st.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+async function main(): Promise<void> {
+  const cam = join(work, 'cam')
+  mkdirSync(join(cam, 'DCIM', '100MEDIA'), { recursive: true })
+  mkdirSync(join(cam, 'AUDIO'), { recursive: true })
+  writeFileSync(join(cam, 'DEVICE.TXT'), 'DEVICE=A1B2C3D\nOFFICER=012345\nMODEL=FAKE-GAT947\n')
+  const items = plan()
+  log(`generating a station-day mix of ${total} s of footage: ${items.length} files ...`)
+  for (const it of items) generate(cam, it)
+  const results: RunResult[] = []
+  for (let i = 0; i < runs; i++) {
+    const r = await once(cam, items, i)
+    results.push(r)
+    const footage = Object.values(r.byPart).reduce((a, p) => a + p.footage, 0)
+    const h = r.byPart.h264
+    log(
+      `run ${i + 1}: ${footage.toFixed(0)} s of footage in ${(r.wallMs / 1000).toFixed(2)} s = ${(footage / (r.wallMs / 1000)).toFixed(1)}x realtime; H.264 part ${(h.footage / (h.jobMs / 1000)).toFixed(0)}x (${h.jobs} jobs, ${(h.jobMs / 1000).toFixed(2)} s); CPU ${r.cpuSec.toFixed(1)} s; load ${r.load.toFixed(2)}; ${Object.entries(
+        r.methods,
+      )
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}`,
+    )
+  }
+  const footage = Object.values(results[0]!.byPart).reduce((a, p) => a + p.footage, 0)
+  const overall = median(results.map((r) => footage / (r.wallMs / 1000)))
+  const h264 = median(results.map((r) => r.byPart.h264.footage / (r.byPart.h264.jobMs / 1000)))
+  const hevc = median(results.map((r) => r.byPart.hevc.footage / (r.byPart.hevc.jobMs / 1000)))
+  const cpuPerMin = median(results.map((r) => r.cpuSec / (footage / 60)))
+  // What the CPU time says regardless of a shared machine's load: footage seconds per CPU second, times the cores.
+  const cores = cpus().length
+  const byCpu = median(results.map((r) => (footage / r.cpuSec) * cores))
+  const result = {
+    footageSec: footage,
+    files: items.length,
+    cores: cpus().length,
+    concurrency: cfg.media.concurrency ?? 'auto',
+    runs,
+    overallRealtime: overall,
+    h264Realtime: h264,
+    hevcRealtime: hevc,
+    cpuSecPerFootageMinute: cpuPerMin,
+    realtimeOnIdleCoresByCpu: byCpu,
+    loadAverages: results.map((r) => r.load),
+    goals: { overall: 10, h264: 100 },
+    ok: overall >= 10 && h264 >= 100,
+  }
+  if (values.json) console.log(JSON.stringify(result, null, 2))
+  else {
+    console.log(
+      `media: station-day mix (${footage.toFixed(0)} s: 70% H.264 1080p, 20% HEVC 1080p, 10% audio, photos) at ${overall.toFixed(1)}x realtime (goal >= 10x: ${overall >= 10 ? 'met' : 'NOT met'}); H.264 part ${h264.toFixed(0)}x (goal >= 100x: ${h264 >= 100 ? 'met' : 'NOT met'}); HEVC part ${hevc.toFixed(1)}x; medians of ${runs}`,
+    )
+    console.log(
+      `media CPU: ${cpuPerMin.toFixed(2)} CPU-s per footage minute (process + ffmpeg): ${byCpu.toFixed(1)}x realtime on ${cores} idle cores if the jobs kept them busy; load averages at the start of each run ${result.loadAverages.map((l) => l.toFixed(2)).join(', ')}`,
+    )
+  }
+}
+
+try {
+  await main()
+} finally {
+  rmSync(work, { recursive: true, force: true })
+}
