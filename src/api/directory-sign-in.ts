@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs'
-import { Client, InvalidCredentialsError } from 'ldapts'
 import type { Role } from '../catalog/tokens.js'
 import {
   directoryDisabled,
@@ -83,6 +82,8 @@ export class Directory {
     const s = this.settings
     const tlsOptions = { minVersion: 'TLSv1.2' as const, ...(this.ca ? { ca: this.ca } : {}) }
     const ms = s.timeoutSeconds * 1000
+    // Loaded at the first directory sign-in, not when every CLI command starts.
+    const { Client, InvalidCredentialsError } = await import('ldapts')
     const client = new Client({ url: s.url, timeout: ms, connectTimeout: ms, ...(s.url.startsWith('ldaps://') ? { tlsOptions } : {}) })
     const down = (err: unknown) =>
       new BodyvaultError(

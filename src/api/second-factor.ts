@@ -1,4 +1,3 @@
-import QRCode from 'qrcode'
 import { setSessionFactorAt } from '../catalog/auth-sessions.js'
 import type { Db } from '../catalog/db.js'
 import {
@@ -124,6 +123,8 @@ export class SecondFactors {
     const sealed = sealSecret(secondFactorKey(this.keyPath, true), secret, `user:${user.id}`)
     putPendingSecondFactor(this.db, user.id, sealed, this.now().toISOString())
     const uri = totpUri(secret, this.issuer, user.username)
+    // Loaded here, not at start: every CLI command opens a station, few enrol.
+    const { default: QRCode } = await import('qrcode')
     const qrSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
     return { secret, uri, qrSvg }
   }
