@@ -10,7 +10,7 @@ export function webRoot(): string {
 }
 
 /** The front end's pages: each is index.html, which picks its screen from the path. */
-export const WEB_PAGES = ['/', '/station'] as const
+export const WEB_PAGES = ['/', '/station', '/account/security'] as const
 
 /**
  * Served with every page: scripts, styles and connections only from this
