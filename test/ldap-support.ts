@@ -2,7 +2,7 @@
 // started once per test file on free loopback ports with its own test CA, LDAPS
 // on one port and LDAP with StartTLS on the other, stopped at teardown and at exit.
 import { execFile, execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -38,10 +38,13 @@ export async function useLdapServer(t: { comment: (m: string) => void; teardown:
     if (stopped) return
     stopped = true
     await run(LDAP_SCRIPT, ['stop', '--dir', dir]).catch(() => undefined)
+    rmSync(file, { force: true })
   }
   t.teardown(stop)
   process.once('exit', () => {
-    if (!stopped) execFileSync(LDAP_SCRIPT, ['stop', '--dir', dir])
+    if (stopped) return
+    execFileSync(LDAP_SCRIPT, ['stop', '--dir', dir])
+    rmSync(file, { force: true })
   })
   return {
     url: env.LDAP_URL!,
