@@ -252,6 +252,7 @@ export function enableAccount(db: Db, username: string, by: Acting): UserRow {
 export async function resetPassword(db: Db, username: string, by: Acting): Promise<{ user: UserRow; password: string }> {
   const u = getAccount(db, username)
   if (u.kind !== 'person') throw new BodyvaultError('USER_INVALID', 'a service account has no password: it holds tokens')
+  if (u.source === 'directory') throw new BodyvaultError('DIRECTORY_ACCOUNT', `${u.username} signs in with the directory's password: reset it there`)
   const password = oneTimePassword()
   const hash = await hashPassword(password)
   return db
@@ -272,6 +273,7 @@ export async function resetPassword(db: Db, username: string, by: Acting): Promi
 
 /** A person changes their own password (the current one is checked by the caller's sign-in step, or here). */
 export async function changePassword(db: Db, policy: PasswordPolicy, u: UserRow, o: { current?: string; next: string }, by: Acting): Promise<UserRow> {
+  if (u.source === 'directory') throw new BodyvaultError('DIRECTORY_ACCOUNT', "this account signs in with the directory's password: change it there")
   if (o.current !== undefined && !(await verifyPassword(o.current, passwordHashOf(db, u.id))))
     throw new BodyvaultError('SIGN_IN_FAILED', 'the current password is wrong')
   requireGoodPassword(policy, o.next, u)

@@ -14,6 +14,7 @@ import { auditRoutes } from './routes/audit.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { exportRoutes } from './routes/exports.js'
 import { sessionRoutes } from './routes/session.js'
+import { securityRoutes } from './routes/security.js'
 import { userRoutes } from './routes/users.js'
 import { recordingRoutes } from './routes/recordings.js'
 import { registryRoutes } from './routes/registry.js'
@@ -24,7 +25,7 @@ import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 export type { ApiDeps }
 
 /** The route groups under /v1, each a fastify plugin with the API's type provider. */
-const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes, dashboardRoutes, clerkRoutes] as const
+const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes, dashboardRoutes, clerkRoutes, securityRoutes] as const
 
 /**
  * The HTTP API: fastify 5, JSON schemas on every route (shared ones by

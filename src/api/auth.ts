@@ -35,6 +35,8 @@ export interface Principal {
 declare module 'fastify' {
   interface FastifyRequest {
     token?: Principal
+    /** Sign-in, sessions and second factors, for the guards that need them (./step-up.ts). */
+    people?: People
   }
   interface FastifyContextConfig {
     /** The right a route needs; routes without one are open (only /healthz). */
@@ -138,9 +140,11 @@ export function installAuth(app: FastifyInstance, o: { db: Db; localSecret?: str
       problem: '',
     }
   }
+  app.decorateRequest('people', undefined)
   app.addHook('onRequest', async (req, reply) => {
     const who = identify(req)
     req.token = who.token
+    req.people = o.people
     const rate = await o.limiter(req)
     if (!rate.isAllowed) {
       reply.header('x-ratelimit-limit', rate.max).header('x-ratelimit-remaining', rate.remaining).header('x-ratelimit-reset', rate.ttlInSeconds)

@@ -39,13 +39,25 @@ export class SessionStore {
   ) {}
 
   /** Opens a session for an account that has just proven who it is; `signed-in` in the ledger. */
-  open(user: UserRow, o: { kind: SessionKind; client: string; component: AuthFields['component'] }): { secret: string; csrf: string; session: AuthSessionRow } {
+  open(
+    user: UserRow,
+    o: { kind: SessionKind; client: string; component: AuthFields['component']; factor?: boolean },
+  ): { secret: string; csrf: string; session: AuthSessionRow } {
     const secret = `bvs_${randomBytes(32).toString('base64url')}`
     const csrf = randomBytes(24).toString('base64url')
     const at = this.now().toISOString()
     return this.db
       .transaction(() => {
-        const id = insertAuthSession(this.db, { hash: hashOf(secret), userId: user.id, kind: o.kind, csrf, client: o.client, at })
+        // A second factor given at sign-in counts as a step-up from then (the step-up window).
+        const id = insertAuthSession(this.db, {
+          hash: hashOf(secret),
+          userId: user.id,
+          kind: o.kind,
+          csrf,
+          client: o.client,
+          at,
+          factorAt: o.factor ? at : null,
+        })
         appendEvent(this.db, {
           type: 'signed-in',
           actor: actors.user(user.username),

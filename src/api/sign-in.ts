@@ -5,23 +5,24 @@ import { BodyvaultError } from '../common/errors.js'
 import { type AuthFields, actors, subjects } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import { changePassword } from './accounts.js'
+import type { AuthSettings } from './auth-settings.js'
+import type { Directory } from './directory-sign-in.js'
+import { SecondFactors } from './second-factor.js'
 import { verifyPassword } from './passwords.js'
 import type { PeopleSettings } from './people-settings.js'
 import { type Clock, SessionStore } from './sessions.js'
 
 /**
- * Signing in, in steps: not locked out, the password, a second factor (the
- * seam for issue 23: `SecondFactor`, none today), a forced password change
- * (first sign-in, after a reset), then a session. A wrong password, an
- * unknown user name and a disabled account give one answer after the same
- * work (scrypt against a decoy hash), and lockouts count user names
- * whether or not they exist, so nobody learns which accounts exist.
+ * Signing in, in steps: not locked out, the password (the station's own
+ * for local accounts; the directory's bind for the others when auth.ldap
+ * is set, ./directory-sign-in.ts), a second factor when the person has one
+ * (./second-factor.ts), a forced password change (first sign-in, after a
+ * reset), then a session. A wrong password, an unknown user name and a
+ * disabled account give one answer after the same work (scrypt against a
+ * decoy hash), and lockouts count user names whether or not they exist, so
+ * nobody learns which accounts exist. A wrong or missing code is
+ * SECOND_FACTOR_REQUIRED (the page asks it) and counts as a failure too.
  */
-export interface SecondFactor {
-  /** Whether this account must give a second factor, and whether `answer` is right. */
-  required(user: UserRow): boolean
-  verify(user: UserRow, answer: string | undefined): Promise<boolean>
-}
 
 interface Strike {
   failures: number
@@ -122,16 +123,29 @@ export interface People {
   sessions: SessionStore
   throttle: SignInThrottle
   stationId: string
-  secondFactor?: SecondFactor
+  /** Second factors (absent: none asked, as before issue 23; src/station/ makes it from auth.secondFactor). */
+  secondFactor?: SecondFactors
+  /** Directory sign-in (auth.ldap), absent when not configured. */
+  directory?: Directory
 }
 
-export function makePeople(db: Db, settings: PeopleSettings, stationId: string, now: Clock = () => new Date()): People {
+/** What the station adds to sign-in from the `auth` section: second factors (their key file, the issuer name) and the directory. */
+export interface PeopleAuth {
+  auth: AuthSettings
+  keyPath: string
+  issuer: string
+  directory?: Directory
+}
+
+export function makePeople(db: Db, settings: PeopleSettings, stationId: string, now: Clock = () => new Date(), extra?: PeopleAuth): People {
   return {
     db,
     settings,
     stationId,
     sessions: new SessionStore(db, { idleMs: settings.session.idleMinutes * 60_000, absoluteMs: settings.session.absoluteHours * 3_600_000 }, now),
     throttle: new SignInThrottle(settings.lockout, settings.failureWindowMinutes * 60_000, now),
+    ...(extra ? { secondFactor: new SecondFactors(db, extra.auth.secondFactor, extra.keyPath, extra.auth.secondFactor.issuer ?? extra.issuer, now) } : {}),
+    ...(extra?.directory ? { directory: extra.directory } : {}),
   }
 }
 
@@ -160,24 +174,31 @@ export async function signIn(p: People, r: SignInRequest): Promise<{ user: UserR
     const s = Math.ceil(wait / 1000)
     throw new LockedError(s)
   }
-  const found = userByName(p.db, name)
+  const local = userByName(p.db, name)
+  // Local accounts (break-glass admins, people kept here) sign in here even with a directory; the others ask the directory.
+  const viaDirectory = p.directory !== undefined && local?.source !== 'local'
+  const found = viaDirectory ? await p.directory!.signIn(p, name, r.password, r.component) : local
   const user = found?.kind === 'person' && found.enabled ? found : undefined
-  const ok = await verifyPassword(r.password, user ? passwordHashOf(p.db, user.id) : null)
+  const ok = viaDirectory ? user !== undefined : await verifyPassword(r.password, user ? passwordHashOf(p.db, user.id) : null)
   if (!ok || !user) {
     p.throttle.fail(name, r.client, found ? found.username : null)
     throw new BodyvaultError('SIGN_IN_FAILED')
   }
-  if (p.secondFactor?.required(user) && !(await p.secondFactor.verify(user, r.secondFactor))) {
+  const withFactor = p.secondFactor?.required(user) ?? false
+  if (withFactor && !(await p.secondFactor!.verify(user, r.secondFactor, r.component))) {
     p.throttle.fail(name, r.client, user.username)
-    throw new BodyvaultError('SECOND_FACTOR_REQUIRED')
+    throw new BodyvaultError(
+      'SECOND_FACTOR_REQUIRED',
+      r.secondFactor ? 'that code is wrong or used already: give the next code your authenticator shows, or a recovery code' : undefined,
+    )
   }
   p.throttle.succeed(name)
   let now = user
-  if (user.mustChange || r.newPassword !== undefined) {
+  if (!viaDirectory && (user.mustChange || r.newPassword !== undefined)) {
     if (r.newPassword === undefined)
       throw new BodyvaultError('PASSWORD_CHANGE_REQUIRED', 'this password was set by an admin: sign in again with a new password of your own (newPassword)')
     now = await changePassword(p.db, p.settings.password, user, { next: r.newPassword }, { actor: actors.user(user.username), component: r.component })
   }
-  const s = p.sessions.open(now, { kind: r.kind, client: r.client, component: r.component })
+  const s = p.sessions.open(now, { kind: r.kind, client: r.client, component: r.component, factor: withFactor })
   return { user: now, secret: s.secret, csrf: s.csrf, sessionId: s.session.id }
 }

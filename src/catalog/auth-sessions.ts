@@ -14,18 +14,28 @@ export interface AuthSessionRow {
   lastSeenAt: string
   endedAt: string | null
   endReason: SessionEnd | null
+  /** When its person last gave a second factor in it (at sign-in or a step-up); null: never. */
+  factorAt: string | null
 }
 
 const SELECT = `SELECT id, user_id AS userId, kind, csrf, client, created_at AS createdAt, last_seen_at AS lastSeenAt, ended_at AS endedAt,
-  end_reason AS endReason FROM auth_sessions`
+  end_reason AS endReason, factor_at AS factorAt FROM auth_sessions`
 
 /** The sign-in sessions store: one statement per purpose. */
-export function insertAuthSession(db: Db, s: { hash: string; userId: number; kind: SessionKind; csrf: string; client: string; at: string }): number {
+export function insertAuthSession(
+  db: Db,
+  s: { hash: string; userId: number; kind: SessionKind; csrf: string; client: string; at: string; factorAt?: string | null },
+): number {
   return Number(
     db
-      .prepare('INSERT INTO auth_sessions (hash, user_id, kind, csrf, client, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(s.hash, s.userId, s.kind, s.csrf, s.client, s.at, s.at).lastInsertRowid,
+      .prepare('INSERT INTO auth_sessions (hash, user_id, kind, csrf, client, created_at, last_seen_at, factor_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.hash, s.userId, s.kind, s.csrf, s.client, s.at, s.at, s.factorAt ?? null).lastInsertRowid,
   )
+}
+
+/** A second factor given in a live session (a step-up). */
+export function setSessionFactorAt(db: Db, id: number, at: string): void {
+  db.prepare('UPDATE auth_sessions SET factor_at = ? WHERE id = ? AND ended_at IS NULL').run(at, id)
 }
 
 export function authSessionByHash(db: Db, hash: string): AuthSessionRow | undefined {

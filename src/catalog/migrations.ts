@@ -13,6 +13,7 @@ import { registry } from './migrations/015-registry.js'
 import { people } from './migrations/016-people.js'
 import { dockPins } from './migrations/018-dock-pins.js'
 import { markers } from './migrations/020-markers.js'
+import { secondFactor } from './migrations/021-second-factor.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -35,6 +36,7 @@ export const migrations: readonly Migration[] = [
   people,
   dockPins,
   markers,
+  secondFactor,
 ]
 
 export type { Migration }

@@ -20,12 +20,14 @@ export interface UserRow {
   passwordChangedAt: string | null
   createdAt: string
   disabledAt: string | null
+  /** Where the account comes from: kept here (`local`: break-glass admins, people without a directory) or the directory (auth.ldap). */
+  source: 'local' | 'directory'
 }
 
 type Row = Omit<UserRow, 'roles' | 'enabled' | 'mustChange'> & { roles: string; enabled: number; mustChange: number }
 
 const SELECT = `SELECT id, username, display_name AS displayName, kind, police_no AS policeNo, unit, roles, enabled, must_change AS mustChange,
-  password_changed_at AS passwordChangedAt, created_at AS createdAt, disabled_at AS disabledAt FROM users`
+  password_changed_at AS passwordChangedAt, created_at AS createdAt, disabled_at AS disabledAt, source FROM users`
 
 function fromRow(r: Row | undefined): UserRow | undefined {
   if (!r) return undefined
@@ -101,4 +103,33 @@ export function setUserEnabled(db: Db, id: number, enabled: boolean, at: string)
 /** How many enabled accounts hold the admin role (none: the CLI may bootstrap the first). */
 export function countEnabledAdmins(db: Db): number {
   return listUsers(db).filter((u) => u.enabled && u.kind === 'person' && u.roles.includes('admin')).length
+}
+
+/** A person the directory vouched for, made on their first sign-in: no local password, nothing to change. */
+export function insertDirectoryUser(
+  db: Db,
+  u: { username: string; displayName: string; policeNo: string; unit: string | null; roles: Role[]; dn: string; createdAt: string },
+): number {
+  return Number(
+    db
+      .prepare(
+        `INSERT INTO users (username, display_name, kind, police_no, unit, roles, password_hash, must_change, created_at, source, directory_dn)
+         VALUES (?, ?, 'person', ?, ?, ?, NULL, 0, ?, 'directory', ?)`,
+      )
+      .run(u.username, u.displayName, u.policeNo, u.unit, JSON.stringify(u.roles), u.createdAt, u.dn).lastInsertRowid,
+  )
+}
+
+/** The directory's facts about a person as they are now. */
+export function setDirectoryFacts(db: Db, id: number, f: { displayName: string; policeNo: string; unit: string | null; dn: string }): void {
+  db.prepare('UPDATE users SET display_name = ?, police_no = ?, unit = ?, directory_dn = ? WHERE id = ?').run(f.displayName, f.policeNo, f.unit, f.dn, id)
+}
+
+/** Whether the directory (not an admin here) disabled this account: only then does the directory enable it again. */
+export function directoryDisabled(db: Db, id: number): boolean {
+  return (db.prepare('SELECT directory_disabled AS d FROM users WHERE id = ?').get(id) as { d: number } | undefined)?.d === 1
+}
+
+export function setDirectoryDisabled(db: Db, id: number, disabled: boolean): void {
+  db.prepare('UPDATE users SET directory_disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id)
 }

@@ -145,6 +145,7 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Signs this OS user in as a person for the CLI (a session file only they can read, expiring): evidence commands record that person.',
     examples: [
       'bodyvault login li.na',
+      'BODYVAULT_PASSWORD=... BODYVAULT_TOTP=123456 bodyvault login wang.fang',
       'bodyvault categorize 42 --category evidence',
       'BODYVAULT_PASSWORD=... bodyvault categorize 42 --category evidence --as li.na',
     ],
@@ -152,6 +153,16 @@ export const HELP: Record<string, CommandHelp> = {
   logout: {
     summary: "Ends this OS user's CLI session.",
     examples: ['bodyvault logout'],
+  },
+  '2fa': {
+    summary:
+      'Your second factor (TOTP): enrol with the QR code in the terminal, confirm with a first code (recovery codes shown once); an admin resets a lost one.',
+    examples: [
+      'bodyvault 2fa enrol',
+      'bodyvault 2fa confirm 123456',
+      'bodyvault 2fa reset wang.fang --as admin',
+      'BODYVAULT_TOTP=123456 bodyvault hold place 42 --reason complaint',
+    ],
   },
   tls: {
     summary: "The certificate the daemon serves over HTTPS, and its public key's SHA-256 for clerks' PCs to pin.",

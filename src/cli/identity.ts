@@ -2,9 +2,10 @@ import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { homedir, userInfo } from 'node:os'
 import { dirname, join } from 'node:path'
 import { hasEnabledAdmin } from '../api/accounts.js'
-import { peopleSettings } from '../api/people-settings.js'
 import { can, type Right } from '../api/roles.js'
-import { makePeople, type People, signIn } from '../api/sign-in.js'
+import { type People, signIn } from '../api/sign-in.js'
+import { stepUpAnswer } from '../api/second-factor.js'
+import type { OpenSession } from '../api/sessions.js'
 import type { UserRow } from '../catalog/users.js'
 import { BodyvaultError, UsageError } from '../common/errors.js'
 import { actors } from '../ledger/events.js'
@@ -32,7 +33,7 @@ export function osLogin(): string {
 }
 
 export function cliPeople(st: Station): People {
-  return makePeople(st.db, peopleSettings(st.cfg.people), st.cfg.station.id)
+  return st.people()
 }
 
 /** Reads a line from the terminal without echoing it. */
@@ -78,15 +79,54 @@ async function newPassword(env: NodeJS.ProcessEnv): Promise<string> {
   return a
 }
 
-/** Signs in from the CLI (a forced password change asks for the new one); returns the session's secret. */
+/** The second factor: BODYVAULT_TOTP (scripts, tests: a code or a recovery code), else asked on the terminal. */
+async function factorCode(env: NodeJS.ProcessEnv, why: string): Promise<string> {
+  if (env.BODYVAULT_TOTP !== undefined) return env.BODYVAULT_TOTP
+  if (!process.stdin.isTTY) throw new BodyvaultError('SECOND_FACTOR_REQUIRED', `${why}: no terminal to ask the code: set BODYVAULT_TOTP`)
+  return promptHidden(`${why}: code from your authenticator (or a recovery code): `)
+}
+
+/** Signs in from the CLI (a forced password change asks for the new one, a second factor its code); returns the session's secret. */
 export async function cliSignIn(p: People, username: string, env: NodeJS.ProcessEnv = process.env) {
-  const base = { username, password: await password(env, username), client: `cli:${osLogin()}`, kind: 'cli' as const, component: 'cli' as const }
-  try {
-    return await signIn(p, base)
-  } catch (err) {
-    if (!(err instanceof BodyvaultError) || err.code !== 'PASSWORD_CHANGE_REQUIRED') throw err
-    return signIn(p, { ...base, newPassword: await newPassword(env) })
+  const base: Parameters<typeof signIn>[1] = {
+    username,
+    password: await password(env, username),
+    client: `cli:${osLogin()}`,
+    kind: 'cli' as const,
+    component: 'cli' as const,
   }
+  for (;;) {
+    try {
+      return await signIn(p, base)
+    } catch (err) {
+      if (!(err instanceof BodyvaultError)) throw err
+      if (err.code === 'PASSWORD_CHANGE_REQUIRED' && base.newPassword === undefined) base.newPassword = await newPassword(env)
+      else if (err.code === 'SECOND_FACTOR_REQUIRED' && base.secondFactor === undefined)
+        base.secondFactor = await factorCode(env, `${username} has a second factor`)
+      else throw err
+    }
+  }
+}
+
+/** The rights whose acts need a fresh second factor (approving exports, holds): the CLI asks for a step-up as the API does. */
+const STEP_UP_RIGHTS: readonly Right[] = ['exports:approve', 'holds:write']
+
+/** A step-up at the CLI: the rule of the API (stepUpAnswer), the code from BODYVAULT_TOTP or the terminal when the session's is too old. */
+async function cliStepUp(p: People, open: OpenSession, env: NodeJS.ProcessEnv): Promise<void> {
+  const f = p.secondFactor
+  if (!f) return
+  const answer = stepUpAnswer({
+    via: 'session',
+    enrolled: f.enrolled(open.user),
+    roleRequires: f.roleRequires(open.user),
+    strict: f.settings.strict,
+    factorAt: open.session.factorAt,
+    nowMs: f.now().getTime(),
+    windowMinutes: f.settings.stepUpMinutes,
+  })
+  if (answer === 'enrol') throw new BodyvaultError('SECOND_FACTOR_ENROLMENT_REQUIRED')
+  if (answer === 'ok') return
+  if (!(await f.stepUp(open, await factorCode(env, 'this act needs your second factor again'), 'cli'))) throw new BodyvaultError('SECOND_FACTOR_INVALID')
 }
 
 export function writeSessionFile(path: string, s: { username: string; secret: string }): void {
@@ -123,18 +163,21 @@ export async function signedInPerson(
   as: string | undefined,
   what: string,
   env: NodeJS.ProcessEnv = process.env,
+  stepUp = false,
 ): Promise<CliPerson & { user: UserRow }> {
   const p = cliPeople(st)
   if (as !== undefined) {
     const s = await cliSignIn(p, as, env)
     const open = p.sessions.check(s.secret, 'cli')
-    return {
-      user: s.user,
-      actor: actors.user(s.user.username),
-      done: () => {
-        if (open.ok) p.sessions.close(open.open, { client: `cli:${osLogin()}`, component: 'cli' })
-      },
+    const done = () => {
+      if (open.ok) p.sessions.close(open.open, { client: `cli:${osLogin()}`, component: 'cli' })
     }
+    if (stepUp && open.ok)
+      await cliStepUp(p, open.open, env).catch((err) => {
+        done()
+        throw err
+      })
+    return { user: s.user, actor: actors.user(s.user.username), done }
   }
   const file = readSessionFile(sessionFile(st.cfg.station.id, env))
   const c = file ? p.sessions.check(file.secret, 'cli') : undefined
@@ -143,6 +186,7 @@ export async function signedInPerson(
       'SESSION_REQUIRED',
       `${what} records who did it: ${c && !c.ok && c.why === 'expired' ? 'the session expired: ' : ''}sign in first (bodyvault login USER, or --as USER; BODYVAULT_PASSWORD for scripts)`,
     )
+  if (stepUp) await cliStepUp(p, c.open, env)
   return { user: c.open.user, actor: actors.user(c.open.user.username), done: () => {} }
 }
 
@@ -178,7 +222,7 @@ export async function evidenceActor(
   what: string,
   right: Right,
 ): Promise<CliPerson & { user: UserRow }> {
-  const who = await signedInPerson(st, values.as, what)
+  const who = await signedInPerson(st, values.as, what, process.env, STEP_UP_RIGHTS.includes(right))
   signIns.set(st, who)
   // The same rights as through the API: the person's roles.
   if (!who.user.roles.some((r) => can(r, right)))

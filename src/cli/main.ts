@@ -25,6 +25,7 @@ import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
+import { secondFactorCommand } from './commands/second-factor.js'
 import { tlsCommand } from './commands/tls.js'
 import { userCommand } from './commands/user.js'
 import { verifyCommand } from './commands/verify.js'
@@ -64,6 +65,7 @@ export const COMMANDS: Command[] = [
   userCommand,
   loginCommand,
   logoutCommand,
+  secondFactorCommand,
   tlsCommand,
 ]
 

@@ -147,6 +147,16 @@ const catalogue = {
   DOCK_SESSION: [409, 2, 'this docking is not finished, or too old to classify at the dock'],
   NOT_DOCKED: [409, 2, 'the device is not docked at this station now'],
   NOT_POOL: [409, 2, 'the device is not a pool camera free to check out, or not checked out to this officer'],
+  // Second factor and directory sign-in (issue 23).
+  STEP_UP_REQUIRED: [401, 2, 'this act needs your second factor again: give the code from your authenticator (POST /v1/session/step-up), then repeat it'],
+  SECOND_FACTOR_INVALID: [401, 2, 'the code is wrong, used already or too old: give the next code your authenticator shows, or a recovery code'],
+  SECOND_FACTOR_ENROLMENT_REQUIRED: [403, 2, 'your role needs a second factor: enrol one first (/account/security, or bodyvault 2fa enrol)'],
+  SECOND_FACTOR_EXISTS: [409, 2, 'a second factor is enrolled already: an admin resets it (bodyvault 2fa reset USER) before a new one is enrolled'],
+  SECOND_FACTOR_NOT_ENROLLED: [409, 2, 'no second factor is enrolled for this account'],
+  SECOND_FACTOR_KEY: [500, 3, "the second-factor key (keys/second-factor.key in the data dir) is missing or unreadable: restore it from the station's backup"],
+  DIRECTORY_UNAVAILABLE: [503, 3, 'the directory does not answer: local accounts (break-glass admins) can still sign in; check auth.ldap and the network'],
+  DIRECTORY_NO_ROLE: [403, 2, 'the directory puts you in no group that has a role at this station: ask the directory admin'],
+  DIRECTORY_ACCOUNT: [409, 2, 'this account comes from the directory: change its password, name or groups there'],
   // HTTP.
   BAD_REQUEST: [400, 2, 'the request is malformed'],
   BAD_CURSOR: [400, 2, 'the cursor is not one this search returned'],

@@ -1,3 +1,4 @@
+import { authConfigSchema, type AuthConfigFile } from '../api/auth-settings.js'
 import { peopleConfigSchema, type PeopleConfigFile } from '../api/people-settings.js'
 import { tlsConfigSchema, type TlsSettings } from '../api/tls.js'
 import type { DockingSettings } from '../dock/settings.js'
@@ -130,6 +131,7 @@ export const configSchema = {
     },
     people: peopleConfigSchema,
     tls: tlsConfigSchema,
+    auth: authConfigSchema,
   },
 } as const
 
@@ -161,4 +163,6 @@ export interface Config {
   people?: PeopleConfigFile
   /** HTTPS (optional; src/api/tls.ts has the defaults: TLS on any address but loopback, a station certificate made at first start). */
   tls?: Partial<TlsSettings>
+  /** The second factor and directory sign-in (optional; src/api/auth-settings.ts has the defaults; auth.ldap off unless set). */
+  auth?: AuthConfigFile
 }

@@ -29,9 +29,13 @@ export type AccessVocabulary = {
   'token-revoked': { subject: TokenSubject; payload: { tokenId: number } & Partial<AuthFields> & { owner?: string } }
 
   // people (src/api/accounts.ts, sessions.ts, sign-in.ts): the CJIS 5.4 audit fields in every payload (the time is the event's)
+  /** `source` and `dn`: a person the directory vouched for, made at their first sign-in (absent: a local account). */
   'user-created': {
     subject: UserSubject
-    payload: AuthFields & { kind: 'person' | 'service'; displayName: string; policeNo: string | null; unit: string | null; roles: string[] }
+    payload: AuthFields & { kind: 'person' | 'service'; displayName: string; policeNo: string | null; unit: string | null; roles: string[] } & {
+      source?: 'directory'
+      dn?: string
+    }
   }
   'roles-changed': { subject: UserSubject; payload: AuthFields & { from: string[]; to: string[] } }
   'user-disabled': { subject: UserSubject; payload: AuthFields & { tokensRevoked: number[]; sessionsEnded: number[] } }
@@ -60,6 +64,21 @@ export type AccessVocabulary = {
       addresses: { address: string; failures: number; lockedUntil: string | null }[]
       unknownAccountFailures: number
     }
+  }
+
+  // second factor and directory (src/api/second-factor.ts, directory-sign-in.ts)
+  /** A person confirmed a TOTP enrolment with a first code; `recoveryCodes` single-use codes were shown once. */
+  'second-factor-enrolled': { subject: UserSubject; payload: AuthFields & { method: 'totp'; recoveryCodes: number } }
+  /** A recovery code stood in for the authenticator (it is used up); `remaining` unused codes are left. */
+  'recovery-code-used': { subject: UserSubject; payload: AuthFields & { remaining: number } }
+  /** A second factor was removed (an admin's reset, or the person's own): the person enrols again. */
+  'second-factor-reset': { subject: UserSubject; payload: AuthFields & { method: 'totp'; recoveryCodesDropped: number } }
+  /** A second factor given again inside a session, for an act that needs a fresh one (approvals, holds, flag removals). */
+  'stepped-up': { subject: UserSubject; payload: AuthFields & { sessionId: number; via: 'totp' | 'recovery-code' } }
+  /** The directory's facts about a person changed since the last sign-in (name, police number, unit, DN), or it disabled or enabled them. */
+  'directory-synced': {
+    subject: UserSubject
+    payload: AuthFields & { dn: string; changed: { field: string; from: string | null; to: string | null }[] }
   }
   'export-requested': {
     subject: ExportSubject

@@ -14,9 +14,8 @@ import { checkForRestore } from '../anchor/restore-check.js'
 import { gatherOutside } from '../anchor/sources.js'
 import { buildApi } from '../api/app.js'
 import { stationSigners } from '../ledger/checkpoint-check.js'
-import { peopleSettings } from '../api/people-settings.js'
 import { listenOn, parseListen, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
-import { makePeople, recordSignInFailures } from '../api/sign-in.js'
+import { recordSignInFailures } from '../api/sign-in.js'
 import { describeCertificate, loadOrMakeCertificate, TLS_DEFAULTS, tlsWanted } from '../api/tls.js'
 import { stationEventRoutes } from '../api/station-events.js'
 import { dockRoutes } from '../api/routes/dock.js'
@@ -60,7 +59,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
   // `bodyvault status` uses the station-local credential.
   let server: FastifyInstance
   // Accounts, sign-in and sessions: one lockout and one window of counted failures per daemon, written every minute it is over.
-  const people = makePeople(st.db, peopleSettings(st.cfg.people), st.cfg.station.id)
+  const people = st.people()
   const failures = setInterval(() => recordSignInFailures(people), 60_000)
   failures.unref()
   try {

@@ -6,6 +6,12 @@
  * config, a logger, the environment) are for tests and benches.
  */
 import { basename } from 'node:path'
+import { authSettings } from '../api/auth-settings.js'
+import { Directory } from '../api/directory-sign-in.js'
+import { peopleSettings } from '../api/people-settings.js'
+import { secondFactorKeyPath } from '../api/second-factor-key.js'
+import type { Clock } from '../api/sessions.js'
+import { makePeople, type People } from '../api/sign-in.js'
 import { recordingFacts } from '../camera/names.js'
 import type { AnchorDeps } from '../anchor/deps.js'
 import { anchorOnce } from '../anchor/job.js'
@@ -105,6 +111,8 @@ export interface Station {
   witness(): Witness | null
   /** One anchor pass now (bucket and witnesses), for a checkpoint that is about to leave the station (an export). Never throws. */
   anchorNow(): Promise<void>
+  /** Accounts, sign-in, sessions, second factors and the directory (auth.ldap), from the `people` and `auth` sections: one per daemon or command. */
+  people(now?: Clock): People
   /** Where `verify` and `doctor` look for this station's checkpoints outside the catalog. */
   anchorSources(): { origin: string; bucket: AnchorDeps['bucket']; peers: AnchorDeps['peers']; timeoutMs: number }
   close(): void
@@ -189,6 +197,9 @@ export function openStation(opts: StationOptions = {}): Station {
   // Never makes a key over an existing vault: the key file the chain of keys names, else KEY_MISMATCH.
   const key = (): StationKey => signingKey(db, cfg.dataDir, cfg.station.id)
   let anchors: AnchorDeps | undefined
+  // A bad auth section (plain ldap:// without StartTLS, a missing CA file) is a configuration error at start, like any other.
+  const auth = authSettings(cfg.auth)
+  let directory: Directory | undefined
   const st: Station = {
     cfg,
     logger,
@@ -252,6 +263,15 @@ export function openStation(opts: StationOptions = {}): Station {
     witness: () => (peers.length ? new Witness({ db, key: key(), peers, actor, logger }) : null),
     anchorNow: async () => {
       await anchorOnce(st.anchors(), { force: true })
+    },
+    people: (now) => {
+      if (auth.ldap && !directory) directory = new Directory(auth.ldap)
+      return makePeople(db, peopleSettings(cfg.people), cfg.station.id, now, {
+        auth,
+        keyPath: secondFactorKeyPath(cfg.dataDir),
+        issuer: `bodyvault ${cfg.station.name}`,
+        ...(directory ? { directory } : {}),
+      })
     },
     anchorSources: () => {
       const a = st.anchors()

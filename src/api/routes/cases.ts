@@ -8,6 +8,7 @@ import type { ApiDeps } from '../deps.js'
 import { actorOf } from '../auth.js'
 import { isoInstant } from '../params.js'
 import { type ApiPlugin, id, idParams, instant, ref } from '../schemas.js'
+import { requireStepUp } from '../step-up.js'
 import { visibleRecording } from './recordings.js'
 
 const caseParams = {
@@ -192,6 +193,7 @@ export const caseRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
     },
     async (req, reply) => {
       visibleRecording(deps, req, req.params.id)
+      requireStepUp(req) // a hold is guarded by a fresh second factor (issue 23)
       return reply.status(201).send(placeHold(ctx(req), req.params.id, req.body.reason))
     },
   )
@@ -222,6 +224,7 @@ export const caseRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
     },
     async (req) => {
       if (!getHold(deps.db, req.params.id)) throw new BodyvaultError('HOLD_NOT_FOUND', `no hold ${req.params.id}`)
+      requireStepUp(req) // lifting a hold too
       return releaseHold(ctx(req), req.params.id, req.body.reason)
     },
   )

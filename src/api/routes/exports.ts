@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.js'
 import { tokenOf } from '../auth.js'
 import { type ApiPlugin, id, idParams, ref } from '../schemas.js'
 import type { People } from '../sign-in.js'
+import { requireStepUp } from '../step-up.js'
 import { sendEvidencePackage } from '../stream.js'
 
 /**
@@ -78,8 +79,11 @@ export const exportRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app,
           response: { 200: ref.export, '4xx': ref.error },
         },
       },
-      async (req) =>
-        decideExport(deps.db, tokenOf(req), req.params.id, decision, req.body?.reason?.trim() ?? null, deps.people.settings.exportDownloadsPerApproval),
+      async (req) => {
+        // Approving is guarded by a fresh second factor (issue 23); rejecting gives nothing out.
+        if (decision === 'approved') requireStepUp(req)
+        return decideExport(deps.db, tokenOf(req), req.params.id, decision, req.body?.reason?.trim() ?? null, deps.people.settings.exportDownloadsPerApproval)
+      },
     )
   }
 

@@ -5,6 +5,7 @@ import { changePassword } from '../accounts.js'
 import { ownOrigin, SESSION_COOKIE, tokenOf } from '../auth.js'
 import type { ApiDeps } from '../deps.js'
 import { type ApiPlugin, ref } from '../schemas.js'
+import { factorStatusSchema } from './security.js'
 import { LockedError, type People, signIn } from '../sign-in.js'
 
 const account = {
@@ -23,6 +24,7 @@ const account = {
     passwordChangedAt: { type: ['string', 'null'] },
     createdAt: { type: 'string' },
     disabledAt: { type: ['string', 'null'] },
+    source: { type: 'string', enum: ['local', 'directory'] },
   },
 } as const
 export { account as accountSchema }
@@ -46,6 +48,8 @@ const view = (u: UserRow) => ({ ...u })
  */
 export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app, deps) => {
   const p = deps.people
+  // Whether the person has a second factor and whether their role asks one (the page sends those who need one to /account/security).
+  const factorOf = (u: UserRow) => (p.secondFactor && u.kind === 'person' ? { secondFactor: p.secondFactor.status(u) } : {})
   const times = { idleTimeoutSeconds: p.settings.session.idleMinutes * 60, absoluteTimeoutSeconds: p.settings.session.absoluteHours * 3600 }
   app.post(
     '/session',
@@ -74,6 +78,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
               sessionId: { type: 'integer' },
               idleTimeoutSeconds: { type: 'integer' },
               absoluteTimeoutSeconds: { type: 'integer' },
+              secondFactor: factorStatusSchema,
             },
           },
           '4xx': ref.error,
@@ -87,7 +92,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
       try {
         const s = await signIn(p, { ...req.body, client: req.ip, kind: 'web', component: 'api' })
         reply.header('set-cookie', cookie(req, s.secret, times.absoluteTimeoutSeconds)).header('cache-control', 'no-store')
-        return { user: view(s.user), csrfToken: s.csrf, sessionId: s.sessionId, ...times }
+        return { user: view(s.user), csrfToken: s.csrf, sessionId: s.sessionId, ...times, ...factorOf(s.user) }
       } catch (err) {
         if (err instanceof LockedError) reply.header('retry-after', err.retryAfter)
         throw err
@@ -109,6 +114,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
               via: { type: 'string' },
               role: { type: 'string' },
               csrfToken: { type: ['string', 'null'] },
+              secondFactor: factorStatusSchema,
             },
           },
           '4xx': ref.error,
@@ -118,7 +124,13 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
     async (req, reply) => {
       const t = tokenOf(req)
       reply.header('cache-control', 'no-store')
-      return { user: t.user ? view(t.user) : null, via: t.session ? 'session' : 'token', role: t.role, csrfToken: t.session?.session.csrf ?? null }
+      return {
+        user: t.user ? view(t.user) : null,
+        via: t.session ? 'session' : 'token',
+        role: t.role,
+        csrfToken: t.session?.session.csrf ?? null,
+        ...(t.user ? factorOf(t.user) : {}),
+      }
     },
   )
 

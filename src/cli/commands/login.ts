@@ -2,7 +2,8 @@ import { UsageError } from '../../common/errors.js'
 import { cliPeople, cliSignIn, osLogin, readSessionFile, removeSessionFile, sessionFile, writeSessionFile } from '../identity.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
 
-const loginUsage = 'login USER   (the password from the terminal, or BODYVAULT_PASSWORD; a new one from BODYVAULT_NEW_PASSWORD when it must change)'
+const loginUsage =
+  'login USER   (the password from the terminal, or BODYVAULT_PASSWORD; a new one from BODYVAULT_NEW_PASSWORD when it must change; a second factor from the terminal or BODYVAULT_TOTP)'
 const logoutUsage = 'logout'
 
 /** Opens a CLI session for this OS user: the session's secret in a 0600 file under the user's state dir; it expires like a web session. */
