@@ -33,7 +33,7 @@ const app = await buildApi({
   vault: s.vault,
   logger: silentLogger(),
   station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
-  policy: retentionPolicy(loadConfig({ env: {} })),
+  policy: retentionPolicy(loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })),
   openChecked: s.st.openChecked,
   rateLimitPerMinute: 100_000,
   people,
