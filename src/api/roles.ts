@@ -21,6 +21,8 @@ export const RIGHTS = [
   'exports:request',
   'exports:approve',
   'holds:write',
+  'flags:write',
+  'flags:approve',
   'ledger:read',
   'verify:run',
   'stats:read',
@@ -49,6 +51,7 @@ const clerk: Right[] = [
   'recordings:categorize',
   'cases:read',
   'cases:write',
+  'flags:write',
   'exports:read',
   'exports:request',
   'stats:read',
@@ -69,7 +72,7 @@ export type PrincipalRole = Role | 'station-local'
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
   officer: new Set<Right>([...service, 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
-  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
+  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write', 'flags:approve']),
   auditor: new Set<Right>([
     ...service,
     'station:read',

@@ -11,6 +11,7 @@ import { anchors } from './migrations/011-anchors.js'
 import { fixity } from './migrations/012-fixity.js'
 import { registry } from './migrations/015-registry.js'
 import { people } from './migrations/016-people.js'
+import { compliance } from './migrations/019-compliance.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -18,6 +19,20 @@ import { people } from './migrations/016-people.js'
  * a database has come. Never edit a released migration: add a new file and
  * list it here, in version order.
  */
-export const migrations: readonly Migration[] = [foundation, media, retention, docking, checkpoints, api, ingestTruth, kiosk, anchors, fixity, registry, people]
+export const migrations: readonly Migration[] = [
+  foundation,
+  media,
+  retention,
+  docking,
+  checkpoints,
+  api,
+  ingestTruth,
+  kiosk,
+  anchors,
+  fixity,
+  registry,
+  people,
+  compliance,
+]
 
 export type { Migration }

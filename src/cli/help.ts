@@ -45,6 +45,15 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Places and releases legal holds: a held recording is never purged.',
     examples: ['bodyvault hold place 42 --reason "complaint 2026-33" --by li.na', 'bodyvault hold list'],
   },
+  flag: {
+    summary: "Retention flags (evidence-used, obstruction, major-incident, complaint): kept permanently; removed only with another supervisor's approval.",
+    examples: [
+      'bodyvault flag set 42 obstruction --reason "警情 2026-1187: 阻碍执法"',
+      'bodyvault flag remove 3 --reason "entered on the wrong recording"',
+      'bodyvault flag approve 3 --as supervisor.wang',
+      'bodyvault flag list --pending',
+    ],
+  },
   retention: {
     summary: 'What is due when, by which rule; the nightly purge, now or as a dry run.',
     examples: ['bodyvault retention plan', 'bodyvault retention purge --dry-run', 'bodyvault retention show 42'],

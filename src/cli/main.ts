@@ -12,6 +12,7 @@ import { exportPackageCommand } from './commands/export-package.js'
 import { fixityCommand } from './commands/fixity.js'
 import { findingCommand } from './commands/finding.js'
 import { holdCommand } from './commands/hold.js'
+import { flagCommand } from './commands/flag.js'
 import { ingestCommand } from './commands/ingest.js'
 import { keyCommand } from './commands/key.js'
 import { mediaCommand } from './commands/media.js'
@@ -44,6 +45,7 @@ export const COMMANDS: Command[] = [
   categorizeCommand,
   caseCommand,
   holdCommand,
+  flagCommand,
   retentionCommand,
   offloadCommand,
   reindexCommand,

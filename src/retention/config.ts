@@ -50,6 +50,20 @@ export const retentionConfigSchema = {
       },
     },
     unlinkedCaseFootage: { anyOf: [{ type: 'string', enum: ['indefinite'] }, periodSchema] },
+    // Retention flags a clerk sets with a reason (art. 13: permanent); removed only with another person's approval.
+    flags: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['keep'],
+        properties: {
+          keep: { anyOf: [{ type: 'string', enum: ['permanent'] }, periodSchema] },
+          label: { type: 'string', maxLength: 200 },
+        },
+      },
+    },
     graceDays: { type: 'integer', minimum: 0, maximum: 3650 },
     purge: {
       type: 'object',
@@ -69,6 +83,8 @@ export interface RetentionSettings {
   categories: Record<string, { keep: Period | 'case'; label?: string }>
   caseTypes: Record<string, { archive: Period | 'indefinite'; label?: string }>
   unlinkedCaseFootage: Period | 'indefinite'
+  /** Optional in a config file: none means no flags can be set. */
+  flags?: Record<string, { keep: Period | 'permanent'; label?: string }>
   graceDays: number
   purge: { enabled: boolean; schedule: string; timezone: string | null }
 }
@@ -96,6 +112,7 @@ export function retentionPolicy(cfg: { station: { timezone: string }; retention:
     caseTypes: Object.fromEntries(Object.entries(r.caseTypes).map(([k, v]) => [k, { archive: v.archive }])),
     unlinkedCaseFootage: r.unlinkedCaseFootage,
     graceDays: r.graceDays,
+    flags: Object.fromEntries(Object.entries(r.flags ?? {}).map(([k, v]) => [k, { keep: v.keep }])),
   }
 }
 
