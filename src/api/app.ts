@@ -11,6 +11,7 @@ import { PEOPLE_DEFAULTS } from './people-settings.js'
 import { makePeople } from './sign-in.js'
 import { caseRoutes } from './routes/cases.js'
 import { flagRoutes } from './routes/flags.js'
+import { complianceStatsRoutes } from './routes/compliance-stats.js'
 import { auditRoutes } from './routes/audit.js'
 import { exportRoutes } from './routes/exports.js'
 import { sessionRoutes } from './routes/session.js'
@@ -23,7 +24,18 @@ import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 export type { ApiDeps }
 
 /** The route groups under /v1, each a fastify plugin with the API's type provider. */
-const V1 = [recordingRoutes, caseRoutes, flagRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes] as const
+const V1 = [
+  recordingRoutes,
+  caseRoutes,
+  flagRoutes,
+  exportRoutes,
+  statsRoutes,
+  complianceStatsRoutes,
+  registryRoutes,
+  sessionRoutes,
+  userRoutes,
+  auditRoutes,
+] as const
 
 /**
  * The HTTP API: fastify 5, JSON schemas on every route (shared ones by

@@ -25,6 +25,8 @@ export interface ApiDeps {
   /** Takes the latest checkpoint to the bucket and the witnesses now (before an evidence package is built). */
   anchorNow?: () => Promise<void>
   rateLimitPerMinute?: number
+  /** 及时移交: seconds from a recording's end to its commit (config retention.handoverLimitHours); 24 h when absent. */
+  handoverLimitSeconds?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string
   /** Accounts, sign-in, sessions and the lockout (src/station/ makes one per daemon; else one with the default settings). */

@@ -58,6 +58,10 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'What is due when, by which rule; the nightly purge, now or as a dry run.',
     examples: ['bodyvault retention plan', 'bodyvault retention purge --dry-run', 'bodyvault retention show 42'],
   },
+  stats: {
+    summary: 'Monthly statistics (统计考核) per officer or unit, and handover on time (及时移交): a table, JSON, CSV or XLSX.',
+    examples: ['bodyvault stats', 'bodyvault stats --month 2026-11 --by unit --format xlsx --out 2026-11.xlsx'],
+  },
   offload: {
     summary: 'The S3 offload queue and remote copies; a pass by hand.',
     examples: ['bodyvault offload status', 'bodyvault offload run --once'],

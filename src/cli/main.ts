@@ -24,6 +24,7 @@ import { restoreObjectCommand } from './commands/restore-object.js'
 import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
+import { statsCommand } from './commands/stats.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { tlsCommand } from './commands/tls.js'
@@ -47,6 +48,7 @@ export const COMMANDS: Command[] = [
   holdCommand,
   flagCommand,
   retentionCommand,
+  statsCommand,
   offloadCommand,
   reindexCommand,
   restoreObjectCommand,

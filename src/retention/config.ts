@@ -65,6 +65,8 @@ export const retentionConfigSchema = {
       },
     },
     graceDays: { type: 'integer', minimum: 0, maximum: 3650 },
+    // 及时移交: hours from the end of a recording to its commit in the vault (provincial rules: 24).
+    handoverLimitHours: { type: 'number', exclusiveMinimum: 0, maximum: 8760 },
     purge: {
       type: 'object',
       additionalProperties: false,
@@ -86,6 +88,8 @@ export interface RetentionSettings {
   /** Optional in a config file: none means no flags can be set. */
   flags?: Record<string, { keep: Period | 'permanent'; label?: string }>
   graceDays: number
+  /** Optional in a config file: 24 when absent. */
+  handoverLimitHours?: number
   purge: { enabled: boolean; schedule: string; timezone: string | null }
 }
 
@@ -120,4 +124,9 @@ export function retentionPolicy(cfg: { station: { timezone: string }; retention:
 export function purgeSchedule(cfg: { station: { timezone: string }; retention: RetentionSettings }): { enabled: boolean; schedule: string; timezone: string } {
   retentionPolicy(cfg)
   return { enabled: cfg.retention.purge.enabled, schedule: cfg.retention.purge.schedule, timezone: cfg.retention.purge.timezone ?? cfg.station.timezone }
+}
+
+/** The handover limit in seconds (retention.handoverLimitHours, 24 h by default). */
+export function handoverLimitSeconds(r: Pick<RetentionSettings, 'handoverLimitHours'>): number {
+  return Math.round((r.handoverLimitHours ?? 24) * 3600)
 }
