@@ -62,6 +62,10 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Monthly statistics (统计考核) per officer or unit, and handover on time (及时移交): a table, JSON, CSV or XLSX.',
     examples: ['bodyvault stats', 'bodyvault stats --month 2026-11 --by unit --format xlsx --out 2026-11.xlsx'],
   },
+  report: {
+    summary: 'Custody report (视听资料清单, chain of custody, checkpoint, how to verify) of a recording, a case or an export: PDF or HTML, Chinese or English.',
+    examples: ['bodyvault report case 2026-0117 --out 2026-0117.pdf', 'bodyvault report recording 42 --lang en --out 42.html'],
+  },
   offload: {
     summary: 'The S3 offload queue and remote copies; a pass by hand.',
     examples: ['bodyvault offload status', 'bodyvault offload run --once'],

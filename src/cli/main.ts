@@ -25,6 +25,7 @@ import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { statsCommand } from './commands/stats.js'
+import { reportCommand } from './commands/report.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { tlsCommand } from './commands/tls.js'
@@ -49,6 +50,7 @@ export const COMMANDS: Command[] = [
   flagCommand,
   retentionCommand,
   statsCommand,
+  reportCommand,
   offloadCommand,
   reindexCommand,
   restoreObjectCommand,

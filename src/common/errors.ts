@@ -99,6 +99,7 @@ const catalogue = {
   CATEGORY_UNCHANGED: [409, 2, 'the recording already has this category'],
   HOLD_NOT_FOUND: [404, 2, 'no such legal hold'],
   HOLD_RELEASED: [409, 2, 'the legal hold is already released'],
+  REPORT_FONT_MISSING: [503, 3, "the CJK font for custody reports is missing: install Debian's fonts-noto-cjk (scripts/ensure-system-deps)"],
   // Retention flags (issue 20): set by a clerk, removed with another person's approval.
   FLAG_UNKNOWN: [400, 2, 'the retention flag is not configured (config retention.flags)'],
   FLAG_NOT_FOUND: [404, 2, 'no such retention flag'],
