@@ -23,6 +23,7 @@ export const RIGHTS = [
   'holds:write',
   'flags:write',
   'flags:approve',
+  'reviews:write',
   'ledger:read',
   'verify:run',
   'stats:read',
@@ -72,7 +73,7 @@ export type PrincipalRole = Role | 'station-local'
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
   officer: new Set<Right>([...service, 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
-  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write', 'flags:approve']),
+  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write', 'flags:approve', 'reviews:write']),
   auditor: new Set<Right>([
     ...service,
     'station:read',

@@ -66,6 +66,10 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Custody report (视听资料清单, chain of custody, checkpoint, how to verify) of a recording, a case or an export: PDF or HTML, Chinese or English.',
     examples: ['bodyvault report case 2026-0117 --out 2026-0117.pdf', 'bodyvault report recording 42 --lang en --out 42.html'],
   },
+  review: {
+    summary: 'Random review (随机抽查): a sample of N recordings per officer of a month, reproducible from its seed, and an outcome per item.',
+    examples: ['bodyvault review sample --month 2026-11 --per-officer 2', 'bodyvault review outcome 1 42 wrong-category', 'bodyvault review show 1'],
+  },
   offload: {
     summary: 'The S3 offload queue and remote copies; a pass by hand.',
     examples: ['bodyvault offload status', 'bodyvault offload run --once'],

@@ -26,6 +26,7 @@ import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
 import { statsCommand } from './commands/stats.js'
 import { reportCommand } from './commands/report.js'
+import { reviewCommand } from './commands/review.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { tlsCommand } from './commands/tls.js'
@@ -51,6 +52,7 @@ export const COMMANDS: Command[] = [
   retentionCommand,
   statsCommand,
   reportCommand,
+  reviewCommand,
   offloadCommand,
   reindexCommand,
   restoreObjectCommand,

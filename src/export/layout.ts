@@ -26,7 +26,6 @@ export const PACKAGE_FORMAT = 'bodyvault-evidence-package/1'
 export const F = {
   verify: 'VERIFY.md',
   custodyHtml: 'custody-report.html',
-  custodyPdf: 'custody-report.pdf',
   manifest: 'manifest.json',
   sums: 'SHA256SUMS',
   packageNote: 'package.note',
