@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs'
-import PDFDocument from 'pdfkit'
 import { BodyvaultError } from '../common/errors.js'
 import type { CustodyReport } from './custody.js'
 import { labelsOf } from './labels.js'
@@ -33,6 +32,8 @@ function fonts(): { regular: (typeof CJK_FONTS)[number]; bold: (typeof CJK_FONTS
 export async function custodyPdf(r: CustodyReport): Promise<Buffer> {
   const f = fonts()
   const L = labelsOf(r)
+  // pdfkit is loaded when a PDF is made: every other command starts without it.
+  const PDFDocument = (await import('pdfkit')).default
   const doc = new PDFDocument({ size: 'A4', margins: { top: 56, bottom: 56, left: 50, right: 50 }, info: { Title: r.title, Creator: 'bodyvault' } })
   const chunks: Buffer[] = []
   doc.on('data', (c: Buffer) => chunks.push(c))

@@ -1,4 +1,4 @@
-import ExcelJS from 'exceljs'
+import type ExcelJS from 'exceljs'
 import { stringify } from 'csv-stringify/sync'
 import { DateTime } from 'luxon'
 import type { Db } from '../catalog/db.js'
@@ -78,8 +78,13 @@ export function monthlyCsv(r: MonthlyReport): string {
   return stringify([header, ...r.rows.map((row) => MONTHLY_COLUMNS.map(([f]) => row[f] ?? ''))], { bom: true })
 }
 
+/** exceljs, loaded when a sheet is written or read (it is large: every other command starts without it). */
+async function excel(): Promise<typeof ExcelJS> {
+  return (await import('exceljs')).default
+}
+
 export async function monthlyXlsx(r: MonthlyReport): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook()
+  const wb = new (await excel()).Workbook()
   wb.creator = 'bodyvault'
   const ws = wb.addWorksheet(`${r.month} ${r.by}`)
   const header = MONTHLY_COLUMNS.map(([, h]) => h)
@@ -101,7 +106,7 @@ export async function monthlyXlsx(r: MonthlyReport): Promise<Buffer> {
 
 /** Reads the first sheet of a workbook written by monthlyXlsx back into rows (the test's round trip, and a check for admins). */
 export async function readMonthlyXlsx(data: Buffer): Promise<MonthlyRow[]> {
-  const wb = new ExcelJS.Workbook()
+  const wb = new (await excel()).Workbook()
   await wb.xlsx.load(data as unknown as ArrayBuffer) // exceljs types want an ArrayBuffer; it reads a Node Buffer
   const ws = wb.worksheets[0]!
   const out: MonthlyRow[] = []
