@@ -29,6 +29,7 @@ const V1 = [
   recordingRoutes,
   caseRoutes,
   flagRoutes,
+  reportRoutes,
   exportRoutes,
   statsRoutes,
   complianceStatsRoutes,
