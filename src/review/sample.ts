@@ -39,9 +39,9 @@ export function pickSample(
   const by = new Map<string, { id: number; rank: string }[]>()
   for (const c of candidates) {
     const rank = createHash('sha256').update(`${seed}|${c.officerId}|${c.id}`).digest('hex')
-    let list = by.get(c.officerId)
-    if (!list) by.set(c.officerId, (list = []))
+    const list = by.get(c.officerId) ?? []
     list.push({ id: c.id, rank })
+    by.set(c.officerId, list)
   }
   const out: { recordingId: number; officerId: string }[] = []
   for (const officerId of [...by.keys()].sort()) {
