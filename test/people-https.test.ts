@@ -224,7 +224,10 @@ t.test('bodyvault status and doctor reach the HTTPS daemon, trusting only the ce
   writeFileSync(join(dir, 'other.crt'), other.cert)
   writeFileSync(join(dir, 'other.key'), other.key)
   const cfg2 = join(dir, 'daemon-other.json')
-  writeFileSync(cfg2, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), tls: { mode: 'on', cert: join(dir, 'other.crt'), key: join(dir, 'other.key') } }))
+  writeFileSync(
+    cfg2,
+    JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), tls: { mode: 'on', cert: join(dir, 'other.crt'), key: join(dir, 'other.key') } }),
+  )
   const bad = cli(['status', '--config', cfg2], env)
   t.not(bad.code, 0)
   t.match(bad.stderr, /does not serve the certificate on disk|cannot ask the daemon/, bad.stderr)

@@ -1,10 +1,12 @@
 // The retention rule as a table: month ends, leap years, time zones, open and
-// closed cases, several cases, holds, the important mark, uncategorised footage.
+// closed cases, several cases, holds, the important mark, uncategorised footage,
+// and the retention flags of art. 13 (with and without cases and holds, removed
+// with an approval, or only asked to be removed).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { retentionPolicy, type RetentionSettings } from '../src/retention/config.js'
-import { deadline, periodEnd, purgeAfter, type PolicyCase, type PolicyHold, type RetentionPolicy } from '../src/retention/policy.js'
+import { deadline, periodEnd, purgeAfter, type PolicyCase, type PolicyFlag, type PolicyHold, type RetentionPolicy } from '../src/retention/policy.js'
 import { ROOT } from './helpers.js'
 
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }
@@ -18,6 +20,9 @@ const open = (number: string, type = 'penalty-general-procedure'): PolicyCase =>
 const closed = (number: string, closedAt: string, type = 'penalty-general-procedure'): PolicyCase => ({ number, type, status: 'closed', closedAt })
 const held = (id: number): PolicyHold => ({ id, releasedAt: null })
 const released = (id: number): PolicyHold => ({ id, releasedAt: '2026-10-01T00:00:00.000Z' })
+const flagged = (flag: string, id = 1): PolicyFlag => ({ id, flag, removedAt: null })
+/** Removed: a supervisor (another person) approved the removal. A removal only asked for is still `flagged`. */
+const unflagged = (flag: string, id = 1): PolicyFlag => ({ id, flag, removedAt: '2027-01-01T00:00:00.000Z' })
 const rec = (recordedAt: string, category: string | null, important = false) => ({ recordedAt: new Date(recordedAt).toISOString(), category, important })
 
 interface Row {
@@ -27,6 +32,7 @@ interface Row {
   important?: boolean
   cases?: PolicyCase[]
   holds?: PolicyHold[]
+  flags?: PolicyFlag[]
   policy?: RetentionPolicy
   /** Expected deadline as an instant with its offset, or 'indefinite'. */
   want: string
@@ -347,11 +353,137 @@ const rows: Row[] = [
     want: 'indefinite',
     rule: 'open-case',
   },
+  // Retention flags (art. 13 of the 2016 recording rules; complaint by local rule): permanent.
+  ...['evidence-used', 'obstruction', 'major-incident', 'complaint'].map(
+    (flag): Row => ({
+      name: `patrol footage flagged ${flag}: kept permanently, by the flag`,
+      recordedAt: '2026-02-10T08:00:00+08:00',
+      category: 'patrol',
+      flags: [flagged(flag)],
+      want: 'indefinite',
+      rule: 'flag',
+      ref: flag,
+    }),
+  ),
+  {
+    name: 'obstruction, removal asked for but not approved: still kept by the flag',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    flags: [flagged('obstruction', 4)],
+    want: 'indefinite',
+    rule: 'flag',
+    ref: 'obstruction',
+  },
+  {
+    name: 'obstruction removed with approval: back to the category minimum',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    flags: [unflagged('obstruction')],
+    want: '2026-08-11T00:00:00+08:00',
+    rule: 'category-period',
+  },
+  {
+    name: 'flag and open case: the flag names the decision (permanent outlasts the case)',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'evidence',
+    cases: [open('C-1')],
+    flags: [flagged('evidence-used')],
+    want: 'indefinite',
+    rule: 'flag',
+    ref: 'evidence-used',
+  },
+  {
+    name: 'flag and a case closed 30 years ago: still kept',
+    recordedAt: '1990-02-10T08:00:00+08:00',
+    category: 'evidence',
+    cases: [closed('C-1', '1991-01-10T09:00:00+08:00')],
+    flags: [flagged('evidence-used')],
+    want: 'indefinite',
+    rule: 'flag',
+  },
+  {
+    name: 'flag removed, case closed: the case archive period decides',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'evidence',
+    cases: [closed('C-1', '2027-01-10T09:00:00+08:00')],
+    flags: [unflagged('evidence-used')],
+    want: '2057-01-11T00:00:00+08:00',
+    rule: 'case-archive',
+    ref: 'C-1',
+  },
+  {
+    name: 'flag and hold: the flag first (a hold can be released by one supervisor)',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    holds: [held(3)],
+    flags: [flagged('complaint')],
+    want: 'indefinite',
+    rule: 'flag',
+    ref: 'complaint',
+  },
+  {
+    name: 'flag removed, hold in force: the hold decides',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    holds: [held(3)],
+    flags: [unflagged('complaint')],
+    want: 'indefinite',
+    rule: 'hold',
+    ref: '3',
+  },
+  {
+    name: 'one flag removed, another in force: the one in force',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    flags: [unflagged('complaint', 1), flagged('major-incident', 2)],
+    want: 'indefinite',
+    rule: 'flag',
+    ref: 'major-incident',
+  },
+  {
+    name: 'a flag the config no longer knows: kept (never deleted by a config edit)',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    flags: [flagged('retired-flag')],
+    want: 'indefinite',
+    rule: 'unknown-flag',
+    ref: 'retired-flag',
+  },
+  {
+    name: 'a local flag with a period (complaint: 2 years) outlasts patrol',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    flags: [flagged('complaint')],
+    policy: policyIn('Asia/Shanghai', { flags: { complaint: { keep: { years: 2 } } } }),
+    want: '2028-02-11T00:00:00+08:00',
+    rule: 'flag',
+    ref: 'complaint',
+  },
+  {
+    name: 'a 2-year flag loses to an open case',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'evidence',
+    cases: [open('C-5')],
+    flags: [flagged('complaint')],
+    policy: policyIn('Asia/Shanghai', { flags: { complaint: { keep: { years: 2 } } } }),
+    want: 'indefinite',
+    rule: 'open-case',
+    ref: 'C-5',
+  },
+  {
+    name: 'a policy without flags: any flag is unknown and kept',
+    recordedAt: '2026-02-10T08:00:00+08:00',
+    category: 'patrol',
+    flags: [flagged('obstruction')],
+    policy: policyIn('Asia/Shanghai', { flags: {} }),
+    want: 'indefinite',
+    rule: 'unknown-flag',
+  },
 ]
 
 t.test('deadline table', async (t) => {
   for (const row of rows) {
-    const d = deadline(rec(row.recordedAt, row.category, row.important), row.cases ?? [], row.holds ?? [], row.policy ?? SH)
+    const d = deadline(rec(row.recordedAt, row.category, row.important), row.cases ?? [], row.holds ?? [], row.policy ?? SH, row.flags ?? [])
     const got = d.deadline === 'indefinite' ? 'indefinite' : d.deadline.toISOString()
     const want = row.want === 'indefinite' ? 'indefinite' : new Date(row.want).toISOString()
     t.equal(got, want, `${row.name}: deadline`)

@@ -10,6 +10,9 @@ import { strictNumbers } from './params.js'
 import { PEOPLE_DEFAULTS } from './people-settings.js'
 import { makePeople } from './sign-in.js'
 import { caseRoutes } from './routes/cases.js'
+import { flagRoutes } from './routes/flags.js'
+import { reportRoutes } from './routes/reports.js'
+import { complianceStatsRoutes } from './routes/compliance-stats.js'
 import { auditRoutes } from './routes/audit.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { exportRoutes } from './routes/exports.js'
@@ -25,7 +28,22 @@ import { type ApiTypeProvider, ref, SHARED } from './schemas.js'
 export type { ApiDeps }
 
 /** The route groups under /v1, each a fastify plugin with the API's type provider. */
-const V1 = [recordingRoutes, caseRoutes, exportRoutes, statsRoutes, registryRoutes, sessionRoutes, userRoutes, auditRoutes, dashboardRoutes, clerkRoutes, securityRoutes] as const
+const V1 = [
+  recordingRoutes,
+  caseRoutes,
+  flagRoutes,
+  reportRoutes,
+  exportRoutes,
+  statsRoutes,
+  complianceStatsRoutes,
+  registryRoutes,
+  sessionRoutes,
+  userRoutes,
+  auditRoutes,
+  dashboardRoutes,
+  clerkRoutes,
+  securityRoutes,
+] as const
 
 /**
  * The HTTP API: fastify 5, JSON schemas on every route (shared ones by

@@ -32,6 +32,8 @@ export interface ApiDeps {
   /** Signs a checkpoint now when the ledger grew (the station's, which never throws): the proof material of events newer than the latest checkpoint. */
   checkpointNow?: () => void
   rateLimitPerMinute?: number
+  /** 及时移交: seconds from a recording's end to its commit (config retention.handoverLimitHours); 24 h when absent. */
+  handoverLimitSeconds?: number
   /** The daemon's station-local status credential (see roles.ts), if any. */
   localSecret?: string
   /** Accounts, sign-in, sessions and the lockout (src/station/ makes one per daemon; else one with the default settings). */

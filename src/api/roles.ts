@@ -22,6 +22,9 @@ export const RIGHTS = [
   'exports:request',
   'exports:approve',
   'holds:write',
+  'flags:write',
+  'flags:approve',
+  'reviews:write',
   'ledger:read',
   'verify:run',
   'stats:read',
@@ -51,6 +54,7 @@ const clerk: Right[] = [
   'recordings:categorize',
   'cases:read',
   'cases:write',
+  'flags:write',
   'exports:read',
   'exports:request',
   'stats:read',
@@ -71,7 +75,7 @@ export type PrincipalRole = Role | 'station-local'
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
   officer: new Set<Right>([...service, 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
-  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write']),
+  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write', 'flags:approve', 'reviews:write']),
   auditor: new Set<Right>([
     ...service,
     'station:read',

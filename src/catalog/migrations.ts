@@ -11,6 +11,7 @@ import { anchors } from './migrations/011-anchors.js'
 import { fixity } from './migrations/012-fixity.js'
 import { registry } from './migrations/015-registry.js'
 import { people } from './migrations/016-people.js'
+import { compliance } from './migrations/019-compliance.js'
 import { dockPins } from './migrations/018-dock-pins.js'
 import { markers } from './migrations/020-markers.js'
 import { secondFactor } from './migrations/021-second-factor.js'
@@ -35,6 +36,7 @@ export const migrations: readonly Migration[] = [
   registry,
   people,
   dockPins,
+  compliance,
   markers,
   secondFactor,
 ]

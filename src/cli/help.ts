@@ -46,9 +46,30 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Places and releases legal holds: a held recording is never purged.',
     examples: ['bodyvault hold place 42 --reason "complaint 2026-33" --by li.na', 'bodyvault hold list'],
   },
+  flag: {
+    summary: "Retention flags (evidence-used, obstruction, major-incident, complaint): kept permanently; removed only with another supervisor's approval.",
+    examples: [
+      'bodyvault flag set 42 obstruction --reason "警情 2026-1187: 阻碍执法"',
+      'bodyvault flag remove 3 --reason "entered on the wrong recording"',
+      'bodyvault flag approve 3 --as supervisor.wang',
+      'bodyvault flag list --pending',
+    ],
+  },
   retention: {
     summary: 'What is due when, by which rule; the nightly purge, now or as a dry run.',
     examples: ['bodyvault retention plan', 'bodyvault retention purge --dry-run', 'bodyvault retention show 42'],
+  },
+  stats: {
+    summary: 'Monthly statistics (统计考核) per officer or unit, and handover on time (及时移交): a table, JSON, CSV or XLSX.',
+    examples: ['bodyvault stats', 'bodyvault stats --month 2026-11 --by unit --format xlsx --out 2026-11.xlsx'],
+  },
+  report: {
+    summary: 'Custody report (视听资料清单, chain of custody, checkpoint, how to verify) of a recording, a case or an export: PDF or HTML, Chinese or English.',
+    examples: ['bodyvault report case 2026-0117 --out 2026-0117.pdf', 'bodyvault report recording 42 --lang en --out 42.html'],
+  },
+  review: {
+    summary: 'Random review (随机抽查): a sample of N recordings per officer of a month, reproducible from its seed, and an outcome per item.',
+    examples: ['bodyvault review sample --month 2026-11 --per-officer 2', 'bodyvault review outcome 1 42 wrong-category', 'bodyvault review show 1'],
   },
   offload: {
     summary: 'The S3 offload queue and remote copies; a pass by hand.',

@@ -109,7 +109,7 @@ export async function cliSignIn(p: People, username: string, env: NodeJS.Process
 }
 
 /** The rights whose acts need a fresh second factor (approving exports, holds): the CLI asks for a step-up as the API does. */
-const STEP_UP_RIGHTS: readonly Right[] = ['exports:approve', 'holds:write']
+const STEP_UP_RIGHTS: readonly Right[] = ['exports:approve', 'holds:write', 'flags:approve']
 
 /** A step-up at the CLI: the rule of the API (stepUpAnswer), the code from BODYVAULT_TOTP or the terminal when the session's is too old. */
 async function cliStepUp(p: People, open: OpenSession, env: NodeJS.ProcessEnv): Promise<void> {

@@ -12,6 +12,7 @@ import { exportPackageCommand } from './commands/export-package.js'
 import { fixityCommand } from './commands/fixity.js'
 import { findingCommand } from './commands/finding.js'
 import { holdCommand } from './commands/hold.js'
+import { flagCommand } from './commands/flag.js'
 import { ingestCommand } from './commands/ingest.js'
 import { keyCommand } from './commands/key.js'
 import { mediaCommand } from './commands/media.js'
@@ -23,6 +24,9 @@ import { restoreObjectCommand } from './commands/restore-object.js'
 import { retentionCommand } from './commands/retention.js'
 import { startCommand } from './commands/start.js'
 import { statusCommand } from './commands/status.js'
+import { statsCommand } from './commands/stats.js'
+import { reportCommand } from './commands/report.js'
+import { reviewCommand } from './commands/review.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { secondFactorCommand } from './commands/second-factor.js'
@@ -45,7 +49,11 @@ export const COMMANDS: Command[] = [
   categorizeCommand,
   caseCommand,
   holdCommand,
+  flagCommand,
   retentionCommand,
+  statsCommand,
+  reportCommand,
+  reviewCommand,
   offloadCommand,
   reindexCommand,
   restoreObjectCommand,

@@ -25,6 +25,7 @@ export const PACKAGE_FORMAT = 'bodyvault-evidence-package/1'
 
 export const F = {
   verify: 'VERIFY.md',
+  custodyHtml: 'custody-report.html',
   manifest: 'manifest.json',
   sums: 'SHA256SUMS',
   packageNote: 'package.note',

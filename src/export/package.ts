@@ -17,6 +17,8 @@
  * recorded export whose file is the temporary one (over-reporting, never
  * under-reporting).
  */
+import { custodyReport } from '../report/custody.js'
+import { custodyHtml } from '../report/html.js'
 import { link, mkdir, rm, stat } from 'node:fs/promises'
 import { randomUUID } from 'node:crypto'
 import { basename, dirname, join, resolve } from 'node:path'
@@ -311,6 +313,10 @@ export async function buildEvidencePackage(req: EvidencePackageRequest): Promise
     texts.set(r.sheet, Buffer.from(evidenceSheetHtml(manifest, r, trail), 'utf8'))
   }
   texts.set(F.verify, Buffer.from(verifyMd(manifest), 'utf8'))
+  // The custody report (视听资料清单) courts read, as HTML (no font needed; the PDF, ~1 s of CPU for its
+  // CJK font, is one command away: bodyvault report export ID).
+  const report = custodyReport(req.db, { kind: 'export', ref: packageId, lang: 'zh', station: req.station, now: new Date(createdAt), recordingIds: ids })
+  texts.set(F.custodyHtml, Buffer.from(custodyHtml(report), 'utf8'))
   const files: ManifestFile[] = []
   for (const [path, b] of texts) files.push({ path, sha256: sha256Hex(b), size: b.length })
   for (const s of streams) files.push({ path: s.path, sha256: s.sha256, size: s.size })

@@ -1,5 +1,6 @@
 import { allCaseLinks, allCases, allHolds, type CaseLinkRow, type CaseRow, type HoldRow } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
+import { allFlags, type FlagRow } from '../catalog/flags.js'
 import { allRetention, type RetentionRow } from '../catalog/retention.js'
 import type { Problem } from '../common/problems.js'
 import { subjects } from '../ledger/events.js'
@@ -9,16 +10,17 @@ type P = Record<string, unknown>
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
 
 /**
- * The cases, case links, holds and deadlines the ledger says the catalog
+ * The cases, case links, holds, retention flags and deadlines the ledger says the catalog
  * must hold (recording fields themselves are folded by foldRecordings in
  * src/verify/vault.ts). `verify` feeds every event here, then compares the
  * tables. It also checks every `purged` tombstone against the state at
- * that point of the chain: no hold in force, no open case, deadline passed.
+ * that point of the chain: no hold or flag in force, no open case, deadline passed.
  */
 export class RetentionFold {
   readonly cases = new Map<string, CaseRow>()
   readonly links = new Map<string, CaseLinkRow>()
   readonly holds = new Map<number, HoldRow>()
+  readonly flags = new Map<number, FlagRow>()
   readonly retention = new Map<number, Omit<RetentionRow, 'recordingId'>>()
   readonly problems: Problem[] = []
 
@@ -77,6 +79,44 @@ export class RetentionFold {
         if (h) Object.assign(h, { releasedAt: ev.at, releasedBy: ev.actor, releaseReason: str(p.reason) })
         break
       }
+      case 'flag-set': {
+        const id = Number(p.flagId)
+        this.flags.set(id, {
+          id,
+          recordingId: Number(p.recordingId),
+          flag: String(p.flag),
+          reason: String(p.reason),
+          setBy: ev.actor,
+          setPerson: String(p.person),
+          setAt: ev.at,
+          removalRequestedBy: null,
+          removalPerson: null,
+          removalRequestedAt: null,
+          removalReason: null,
+          removedAt: null,
+          removedBy: null,
+          removedPerson: null,
+        })
+        break
+      }
+      case 'flag-removal-requested':
+      case 'flag-removal-withdrawn': {
+        const f = this.flags.get(Number(p.flagId))
+        const asked = ev.type === 'flag-removal-requested'
+        if (f)
+          Object.assign(f, {
+            removalRequestedBy: asked ? ev.actor : null,
+            removalPerson: asked ? String(p.person) : null,
+            removalRequestedAt: asked ? ev.at : null,
+            removalReason: asked ? str(p.reason) : null,
+          })
+        break
+      }
+      case 'flag-removed': {
+        const f = this.flags.get(Number(p.flagId))
+        if (f) Object.assign(f, { removedAt: ev.at, removedBy: ev.actor, removedPerson: String(p.person) })
+        break
+      }
       case 'retention-changed': {
         const d = String(p.deadline)
         this.retention.set(Number(p.recordingId), {
@@ -101,6 +141,10 @@ export class RetentionFold {
       if (h.recordingId === id && h.releasedAt === null)
         this.problems.push({ kind: 'retention', subject, detail: `${who} was purged while legal hold #${h.id} was in force` })
     }
+    for (const f of this.flags.values()) {
+      if (f.recordingId === id && f.removedAt === null)
+        this.problems.push({ kind: 'retention', subject, detail: `${who} was purged while flag #${f.id} (${f.flag}) was set` })
+    }
     for (const l of this.links.values()) {
       if (l.recordingId === id && this.cases.get(l.caseNumber)?.status !== 'closed')
         this.problems.push({ kind: 'retention', subject, detail: `${who} was purged while linked to open case ${l.caseNumber}` })
@@ -118,6 +162,7 @@ export function checkRetentionCatalog(db: Db, fold: RetentionFold): Problem[] {
   compare(out, 'case', allCases(db), (r) => r.number, fold.cases)
   compare(out, 'case-link', allCaseLinks(db), (r) => `${r.recordingId}|${r.caseNumber}`, fold.links)
   compare(out, 'hold', allHolds(db), (r) => r.id, fold.holds)
+  compare(out, 'flag', allFlags(db), (r) => r.id, fold.flags)
   compare(out, 'retention', allRetention(db), (r) => r.recordingId, new Map([...fold.retention].map(([k, v]) => [k, { recordingId: k, ...v }])))
   return out
 }

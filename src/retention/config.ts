@@ -50,7 +50,23 @@ export const retentionConfigSchema = {
       },
     },
     unlinkedCaseFootage: { anyOf: [{ type: 'string', enum: ['indefinite'] }, periodSchema] },
+    // Retention flags a clerk sets with a reason (art. 13: permanent); removed only with another person's approval.
+    flags: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['keep'],
+        properties: {
+          keep: { anyOf: [{ type: 'string', enum: ['permanent'] }, periodSchema] },
+          label: { type: 'string', maxLength: 200 },
+        },
+      },
+    },
     graceDays: { type: 'integer', minimum: 0, maximum: 3650 },
+    // 及时移交: hours from the end of a recording to its commit in the vault (provincial rules: 24).
+    handoverLimitHours: { type: 'number', exclusiveMinimum: 0, maximum: 8760 },
     purge: {
       type: 'object',
       additionalProperties: false,
@@ -69,7 +85,11 @@ export interface RetentionSettings {
   categories: Record<string, { keep: Period | 'case'; label?: string }>
   caseTypes: Record<string, { archive: Period | 'indefinite'; label?: string }>
   unlinkedCaseFootage: Period | 'indefinite'
+  /** Optional in a config file: none means no flags can be set. */
+  flags?: Record<string, { keep: Period | 'permanent'; label?: string }>
   graceDays: number
+  /** Optional in a config file: 24 when absent. */
+  handoverLimitHours?: number
   purge: { enabled: boolean; schedule: string; timezone: string | null }
 }
 
@@ -96,6 +116,7 @@ export function retentionPolicy(cfg: { station: { timezone: string }; retention:
     caseTypes: Object.fromEntries(Object.entries(r.caseTypes).map(([k, v]) => [k, { archive: v.archive }])),
     unlinkedCaseFootage: r.unlinkedCaseFootage,
     graceDays: r.graceDays,
+    flags: Object.fromEntries(Object.entries(r.flags ?? {}).map(([k, v]) => [k, { keep: v.keep }])),
   }
 }
 
@@ -103,4 +124,9 @@ export function retentionPolicy(cfg: { station: { timezone: string }; retention:
 export function purgeSchedule(cfg: { station: { timezone: string }; retention: RetentionSettings }): { enabled: boolean; schedule: string; timezone: string } {
   retentionPolicy(cfg)
   return { enabled: cfg.retention.purge.enabled, schedule: cfg.retention.purge.schedule, timezone: cfg.retention.purge.timezone ?? cfg.station.timezone }
+}
+
+/** The handover limit in seconds (retention.handoverLimitHours, 24 h by default). */
+export function handoverLimitSeconds(r: Pick<RetentionSettings, 'handoverLimitHours'>): number {
+  return Math.round((r.handoverLimitHours ?? 24) * 3600)
 }

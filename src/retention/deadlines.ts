@@ -1,11 +1,12 @@
 import { casesOf, holdsOf } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
+import { flagsOf } from '../catalog/flags.js'
 import { getRecording, storedRecordingIds, type Recording } from '../catalog/recordings.js'
 import { getRetention, putRetention } from '../catalog/retention.js'
 import { BodyvaultError } from '../common/errors.js'
 import { subjects } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
-import { deadline, deadlineFromDb, deadlineText, deadlineToDb, type Decision, type PolicyHold, type RetentionPolicy } from './policy.js'
+import { deadline, deadlineFromDb, deadlineText, deadlineToDb, type Decision, type PolicyFlag, type PolicyHold, type RetentionPolicy } from './policy.js'
 
 /**
  * Each recording's retention deadline as the catalog stores it: the rule
@@ -26,7 +27,8 @@ export interface Ctx {
 /** The rule applied to a recording as the catalog stands now (reads, no writes). */
 export function decide(db: Db, r: Pick<Recording, 'id' | 'recordedAt' | 'category' | 'important'>, policy: RetentionPolicy): Decision {
   const holds: PolicyHold[] = holdsOf(db, r.id, true).map((h) => ({ id: h.id, releasedAt: h.releasedAt }))
-  return deadline(r, casesOf(db, r.id), holds, policy)
+  const flags: PolicyFlag[] = flagsOf(db, r.id, true).map((f) => ({ id: f.id, flag: f.flag, removedAt: f.removedAt }))
+  return deadline(r, casesOf(db, r.id), holds, policy, flags)
 }
 
 /**

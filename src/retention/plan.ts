@@ -97,6 +97,8 @@ export function retentionPlan(db: Db, policy: RetentionPolicy, now: Date = new D
 
 function emptyCounts(): RetentionCounts {
   const byRule: Record<RuleCode, number> = {
+    flag: 0,
+    'unknown-flag': 0,
     hold: 0,
     'open-case': 0,
     'case-archive': 0,

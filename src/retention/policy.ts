@@ -43,6 +43,12 @@ export interface RetentionPolicy {
   unlinkedCaseFootage: Period | 'indefinite'
   /** Days between "due" and deletion, during which a case link or a hold can rescue it. */
   graceDays: number
+  /**
+   * Retention flags (公安机关现场执法视音频记录工作规定 2016, art. 13, and local rules):
+   * per flag, `permanent` or a minimum period after recording. Optional: a policy
+   * without flags knows none (a flag it meets is kept, as an unknown case type is).
+   */
+  flags?: Record<string, { keep: Period | 'permanent' }>
 }
 
 /** What the rule needs of a recording. */
@@ -61,6 +67,18 @@ export interface PolicyCase {
   closedAt: string | null
 }
 
+/**
+ * A retention flag on the recording. Set by a clerk; removed only when a
+ * supervisor, another person than the one who set it, approved its removal:
+ * until then (a removal asked for and not yet approved) it counts.
+ */
+export interface PolicyFlag {
+  id: number
+  flag: string
+  /** null while the flag is in force (its removal not approved). */
+  removedAt: string | null
+}
+
 export interface PolicyHold {
   id: number
   /** null while the hold is in force. */
@@ -68,6 +86,8 @@ export interface PolicyHold {
 }
 
 export type RuleCode =
+  | 'flag' // a retention flag is set (evidence-used, obstruction...): its keep rule
+  | 'unknown-flag' // a flag the config does not know (any more): kept
   | 'hold' // a legal hold is in force
   | 'open-case' // linked to a case that is still open
   | 'case-archive' // linked to a closed case: closing date + archive period of its type
@@ -97,12 +117,27 @@ export interface Decision extends Candidate {
  * it indefinite; a closed case gives closing date + archive period of its
  * type; the category gives its own minimum (patrol, inspection: 6 months);
  * a recording marked important on the camera and not yet categorised is
- * evidence. Ties go to the earlier candidate: holds, then cases in link
+ * evidence. A retention flag in force keeps it by the flag's rule
+ * (permanent for art. 13's flags). Ties go to the earlier candidate: flags
+ * (permanent is the strongest reason to keep), holds, then cases in link
  * order, then the category.
  */
-export function deadline(recording: PolicyRecording, caseLinks: readonly PolicyCase[], holds: readonly PolicyHold[], policy: RetentionPolicy): Decision {
+export function deadline(
+  recording: PolicyRecording,
+  caseLinks: readonly PolicyCase[],
+  holds: readonly PolicyHold[],
+  policy: RetentionPolicy,
+  flags: readonly PolicyFlag[] = [],
+): Decision {
   const zone = policy.timezone
   const candidates: Candidate[] = []
+
+  for (const f of flags) {
+    if (f.removedAt !== null) continue
+    const keep = policy.flags?.[f.flag]?.keep
+    if (keep === undefined) candidates.push({ rule: 'unknown-flag', ref: f.flag, deadline: 'indefinite' })
+    else candidates.push({ rule: 'flag', ref: f.flag, deadline: keep === 'permanent' ? 'indefinite' : periodEnd(recording.recordedAt, keep, zone) })
+  }
 
   for (const h of holds) if (h.releasedAt === null) candidates.push({ rule: 'hold', ref: String(h.id), deadline: 'indefinite' })
 
@@ -194,6 +229,10 @@ export function deadlineText(d: Deadline): string {
 /** One line saying which rule decided, for people. */
 export function describeRule(rule: RuleCode, ref: string | null): string {
   switch (rule) {
+    case 'flag':
+      return `flag ${ref}`
+    case 'unknown-flag':
+      return `flag "${ref}" the config does not know: kept`
     case 'hold':
       return `legal hold #${ref}`
     case 'open-case':

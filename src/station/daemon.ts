@@ -7,6 +7,7 @@
  * ledger checkpoints and the anchor job that takes them to the bucket and
  * the witnesses.
  */
+import { handoverLimitSeconds } from '../retention/config.js'
 import { rm } from 'node:fs/promises'
 import type { FastifyInstance } from 'fastify'
 import { startAnchoring } from '../anchor/job.js'
@@ -93,6 +94,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         reserveBytes: st.cfg.ingest.minFreeBytes,
         checkpointNow: () => void st.checkpoint(),
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
+        handoverLimitSeconds: handoverLimitSeconds(st.cfg.retention),
         localSecret: await writeStatusSecret(st.cfg.dataDir),
         people,
         ...(https ? { https: { cert: https.cert, key: https.key } } : {}),

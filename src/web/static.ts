@@ -10,7 +10,20 @@ export function webRoot(): string {
 }
 
 /** The front end's pages: each is index.html, which picks its screen from the path. */
-export const WEB_PAGES = ['/', '/station', '/signin', '/account/password', '/clerks', '/clerks/*', '/exports', '/approvals', '/dashboard', '/audit', '/audit/trail', '/account/security'] as const
+export const WEB_PAGES = [
+  '/',
+  '/station',
+  '/signin',
+  '/account/password',
+  '/clerks',
+  '/clerks/*',
+  '/exports',
+  '/approvals',
+  '/dashboard',
+  '/audit',
+  '/audit/trail',
+  '/account/security',
+] as const
 
 /**
  * Served with every page: scripts, styles and connections only from this

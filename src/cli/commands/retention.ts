@@ -5,6 +5,7 @@ import { retentionPlan, type PlanItem } from '../../retention/plan.js'
 import { deadlineText, describeRule, purgeAfter } from '../../retention/policy.js'
 import { runPurge } from '../../retention/purge.js'
 import { casesOf, holdsOf } from '../../catalog/cases.js'
+import { flagsOf } from '../../catalog/flags.js'
 import { getRetention } from '../../catalog/retention.js'
 import { decide } from '../../retention/deadlines.js'
 import { bytes, table } from '../format.js'
@@ -100,6 +101,7 @@ async function cmdRetention(args: string[]): Promise<number> {
           recorded: stored ? { deadline: stored.deadline ?? 'indefinite', rule: stored.rule, ruleRef: stored.ruleRef, eventSeq: stored.eventSeq } : null,
           cases: casesOf(st.db, id),
           holds: holdsOf(st.db, id),
+          flags: flagsOf(st.db, id),
         }
         if (values.json) {
           io.stdout(JSON.stringify(info, null, 2) + '\n')

@@ -1,0 +1,81 @@
+import type { CustodyReport, Lang } from './custody.js'
+
+/** The report's words, in Chinese (default) and English. */
+export const LABELS = {
+  zh: {
+    station: '工作站',
+    generated: '生成时间',
+    list: '一、视听资料清单',
+    no: '序号',
+    type: '类型',
+    format: '格式',
+    size: '大小(字节)',
+    sha256: 'SHA-256',
+    officer: '采集人(警号)',
+    device: '设备',
+    time: '拍摄时间(含时区)',
+    place: '地点',
+    method: '采集方式',
+    trail: '二、保管链(账本事件)',
+    seq: '序号',
+    at: '时间(UTC)',
+    event: '事件',
+    actor: '操作人',
+    checkpoint: '三、签名检查点与密钥',
+    treeSize: '账本条数',
+    rootHash: '默克尔根',
+    keyId: '密钥编号',
+    fingerprint: '公钥指纹(SPKI SHA-256)',
+    none: '尚无检查点',
+    verify: '四、如何核验',
+    verifyText: [
+      '1. 对每个文件计算 SHA-256(例如 sha256sum 文件名),与本清单所列值逐一比对;一致即证明文件自导入起未被改动。',
+      '2. 证据包内运行 bodyvault verify-package 包路径:核对清单、每个事件的哈希链、默克尔包含证明及检查点签名。',
+      '3. 用上列公钥指纹核对工作站公钥(由工作站管理员另行提供),确认检查点由本站签名。',
+    ],
+    recording: '录像',
+    signatures: ['移交人(签名):', '接收人(签名):', '日期:'],
+    purged: '(已按保存期限删除,仅存墓碑记录)',
+  },
+  en: {
+    station: 'Station',
+    generated: 'Generated',
+    list: '1. List of audio-visual material',
+    no: 'No.',
+    type: 'Type',
+    format: 'Format',
+    size: 'Size (bytes)',
+    sha256: 'SHA-256',
+    officer: 'Collector (police no.)',
+    device: 'Device',
+    time: 'Recorded (with offset)',
+    place: 'Place',
+    method: 'Method of collection',
+    trail: '2. Chain of custody (ledger events)',
+    seq: 'Seq',
+    at: 'Time (UTC)',
+    event: 'Event',
+    actor: 'By',
+    checkpoint: '3. Signed checkpoint and key',
+    treeSize: 'Ledger size',
+    rootHash: 'Merkle root',
+    keyId: 'Key id',
+    fingerprint: 'Public key fingerprint (SPKI SHA-256)',
+    none: 'no checkpoint yet',
+    verify: '4. How to verify',
+    verifyText: [
+      '1. Compute the SHA-256 of each file (e.g. sha256sum FILE) and compare it with this list: equal values prove the file is unchanged since it was docked.',
+      "2. In the evidence package, run bodyvault verify-package PACKAGE: it checks the manifest, each event's hash chain, the Merkle inclusion proofs and the checkpoint's signature.",
+      "3. Compare the station's public key (given separately by the station's administrator) with the fingerprint above: the checkpoint was signed by this station.",
+    ],
+    recording: 'Recording',
+    signatures: ['Handed over by (signature):', 'Received by (signature):', 'Date:'],
+    purged: '(deleted at the end of its retention period; its tombstone remains)',
+  },
+} as const satisfies Record<Lang, Record<string, string | readonly string[]>>
+
+export type Labels = (typeof LABELS)[Lang]
+
+export function labelsOf(r: Pick<CustodyReport, 'lang'>): Labels {
+  return LABELS[r.lang]
+}
