@@ -31,6 +31,25 @@ export const AUDIT_TYPES = [
  * people event), filtered by type, account, outcome and time, paged by
  * `after` (the last seq seen).
  */
+/** The time window and the paging both routes take: from/to (instants), after (the last seq seen), limit. */
+const windowProps = {
+  from: instant,
+  to: instant,
+  after: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+  limit: { type: 'integer', minimum: 1, maximum: 1000 },
+} as const
+
+function windowOf(q: { from?: string; to?: string; after?: number }): { afterSeq: number; from: string | undefined; to: string | undefined } {
+  return {
+    afterSeq: q.after ?? 0,
+    from: q.from === undefined ? undefined : isoInstant(q.from, 'from'),
+    to: q.to === undefined ? undefined : isoInstant(q.to, 'to'),
+  }
+}
+
+/** A page of events and where the next one starts (null: this was the last). */
+const pageOf = <T extends { seq: number }>(items: T[], limit: number) => ({ items, next: items.length === limit ? items[items.length - 1]!.seq : null })
+
 export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
   const page = { type: 'object', properties: { items: { type: 'array', items: ref.event }, next: { type: ['integer', 'null'] } } } as const
   app.get(
@@ -46,10 +65,7 @@ export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
             type: { type: 'array', items: { type: 'string', enum: AUDIT_TYPES }, maxItems: AUDIT_TYPES.length },
             user: { type: 'string', minLength: 1, maxLength: 64 },
             outcome: { type: 'string', enum: ['success', 'failure'] },
-            from: instant,
-            to: instant,
-            after: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+            ...windowProps,
           },
         },
         response: { 200: page, '4xx': ref.error },
@@ -60,14 +76,12 @@ export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       const limit = q.limit ?? 200
       const items = auditEvents(deps.db, {
         types: q.type?.length ? q.type : AUDIT_TYPES,
-        afterSeq: q.after ?? 0,
-        from: q.from === undefined ? undefined : isoInstant(q.from, 'from'),
-        to: q.to === undefined ? undefined : isoInstant(q.to, 'to'),
+        ...windowOf(q),
         user: q.user?.toLowerCase(),
         outcome: q.outcome,
         limit,
       })
-      return { items, next: items.length === limit ? items[items.length - 1]!.seq : null }
+      return pageOf(items, limit)
     },
   )
 
@@ -86,10 +100,7 @@ export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
             actor: { type: 'string', minLength: 3, maxLength: 200, pattern: '^[a-z]+:' },
             user: { type: 'string', minLength: 1, maxLength: 64 },
             unit: { type: 'string', minLength: 1, maxLength: 64 },
-            from: instant,
-            to: instant,
-            after: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+            ...windowProps,
           },
         },
         response: { 200: page, '4xx': ref.error },
@@ -100,16 +111,14 @@ export const auditRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       const limit = q.limit ?? 200
       const items = auditEvents(deps.db, {
         types: q.type?.length ? q.type : undefined,
-        afterSeq: q.after ?? 0,
-        from: q.from === undefined ? undefined : isoInstant(q.from, 'from'),
-        to: q.to === undefined ? undefined : isoInstant(q.to, 'to'),
+        ...windowOf(q),
         user: q.user?.toLowerCase(),
         subject: q.subject,
         actor: q.actor,
         unit: q.unit,
         limit,
       })
-      return { items, next: items.length === limit ? items[items.length - 1]!.seq : null }
+      return pageOf(items, limit)
     },
   )
 }
