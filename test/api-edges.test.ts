@@ -5,6 +5,7 @@
 // more than status, and a purged recording that answered two ways.
 import { createHash } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import { type ApiDeps, buildApi } from '../src/api/app.js'
@@ -247,6 +248,19 @@ t.test('a purged recording answers 410 RECORDING_PURGED everywhere', async (t) =
 t.test('header abuse: huge headers, odd Authorization schemes', async (t) => {
   const huge = await call('/v1/recordings', { token: tokens.clerk, headers: { 'x-pad': 'x'.repeat(20_000) } })
   t.same([huge.status, huge.json?.error?.code], [431, 'HEADERS_TOO_LARGE'], 'over the header limit: 431 in our JSON shape')
+  // The same to a HEAD request: the answer's head and nothing after it (a body would be read as the next answer).
+  const { hostname: host, port } = new URL(base)
+  const rawHead = await new Promise<string>((resolve, reject) => {
+    const sock = connect({ host, port: Number(port) }, () => sock.end(`HEAD /v1/recordings HTTP/1.1\r\nHost: ${host}\r\nX-Pad: ${'x'.repeat(20_000)}\r\n\r\n`))
+    let got = ''
+    sock.on('data', (b: Buffer) => {
+      got += b.toString('latin1')
+    })
+    sock.on('error', reject)
+    sock.on('close', () => resolve(got))
+  })
+  t.match(rawHead, /^HTTP\/1\.1 431 /, 'HEAD over the header limit: 431')
+  t.equal(rawHead.slice(rawHead.indexOf('\r\n\r\n') + 4), '', 'and no body after the head')
   for (const authorization of [
     'Basic YTpi',
     'Bearer',
