@@ -2,7 +2,7 @@
 // dashboard's figures into chart series, the links behind the bars, what an
 // export lets its requester do, the ids a clerk types, a reason made one line.
 import t from 'tap'
-import { anchorStep, daySeries, dayAxis, findingCounts, officerSeries, workState } from '../web/src/supervisors/dashboard-data.js'
+import { anchorStep, daySeries, dayAxis, delayBars, findingCounts, officerSeries, workState } from '../web/src/supervisors/dashboard-data.js'
 import { searchLink, trailLink } from '../web/src/supervisors/links.js'
 import { type ExportRequest, exportAction, oneLine, parseIds, summarise } from '../web/src/supervisors/present.js'
 
@@ -108,4 +108,22 @@ t.test('ids typed by a clerk, a reason made one line, a payload in one line', as
   t.equal(oneLine('  移送\n检察院\t第 2 次  '), '移送 检察院 第 2 次')
   t.equal(summarise({ recordingId: 3, sha256: 'a'.repeat(64), reason: null, what: 'original' }), `recordingId: 3; sha256: ${'a'.repeat(12)}…; what: original`)
   t.ok(summarise({ text: 'x'.repeat(500) }).length <= 240)
+})
+
+t.test('the handover histogram as bars: the buckets past the limit are late, the line between the last on time and the first late', async (t) => {
+  const h = (limitSeconds: number) => ({
+    limitSeconds,
+    totals: { recordings: 10, late: 4, onTime: 6, onTimeRate: 0.6 },
+    histogram: { le1h: 1, le8h: 2, le24h: 3, le48h: 4 },
+    byOfficer: [],
+    byUnit: [],
+    late: [],
+  })
+  const day = delayBars(h(86400))
+  t.same(day.keys, ['le1h', 'le8h', 'le24h', 'le48h', 'le72h', 'le7d', 'more'])
+  t.same(day.values, [1, 2, 3, 4, 0, 0, 0], 'a bucket the API left out is 0')
+  t.same(day.late, [false, false, false, true, true, true, true], '24 h: late from the 24-48 h bucket on')
+  t.equal(day.limitAfter, 3)
+  t.equal(delayBars(h(8 * 3600)).limitAfter, 2, 'an 8 h limit: the line after the 1-8 h bucket')
+  t.equal(delayBars(h(48 * 3600)).limitAfter, 4, 'a 48 h limit')
 })

@@ -241,8 +241,8 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
   await t.test('the dashboard draws the API’s figures with Chart.js, and each bar leads to the recordings behind it', async (t) => {
     const { page, ctx } = auditor
     await page.goto(`/dashboard?from=${first}&to=${last}`)
-    const names = ['hours', 'uncategorised', 'findings', 'deletions', 'storage', 'work']
-    await waitFor(async () => (await page.evaluate('Object.keys(window.bodyvaultCharts || {}).length')) === names.length, 'six charts', 30_000, 100)
+    const names = ['handovers', 'late', 'hours', 'uncategorised', 'findings', 'deletions', 'storage', 'work']
+    await waitFor(async () => (await page.evaluate('Object.keys(window.bodyvaultCharts || {}).length')) === names.length, 'eight charts', 30_000, 100)
     const charts = (await page.evaluate(`Object.fromEntries(Object.entries(window.bodyvaultCharts).map(([k, c]) =>
       [k, { type: c.config.type, labels: c.data.labels, datasets: c.data.datasets.map((s) => ({ label: s.label, data: s.data })) }]))`)) as Record<
       string,
@@ -264,6 +264,25 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
       t.equal(hours.datasets.find((s) => s.label === r.officerId)!.data[hours.labels.indexOf(r.day)], r.hours, `bar ${r.officerId} ${r.day}`)
     t.ok(sum(hours.datasets.flatMap((s) => s.data)) > 0, 'the media worker measured the footage')
     t.ok(hours.labels.length >= 28, `a month of days on the axis (${hours.labels[0]} to ${hours.labels.at(-1)})`)
+
+    // Handover on time: the histogram is the API's, bucket by bucket; footage docked 150+ days after it was recorded is all late, and so drawn.
+    const h = api.handovers
+    t.same(
+      charts.handovers!.datasets[0]!.data,
+      ['le1h', 'le8h', 'le24h', 'le48h', 'le72h', 'le7d', 'more'].map((k) => h.histogram[k]),
+      'the delay histogram, bucket by bucket',
+    )
+    t.equal(sum(charts.handovers!.datasets[0]!.data), h.totals.recordings, `${h.totals.recordings} recordings in the histogram`)
+    t.ok(h.totals.recordings > 0 && h.totals.late === h.totals.recordings, `all ${h.totals.late} handed over late (recorded months before docking)`)
+    t.equal(sum(charts.late!.datasets[0]!.data), h.totals.late, 'late handovers per officer add up to the late total')
+    t.same(
+      charts.late!.labels.sort(),
+      h.byOfficer
+        .filter((o: Json) => o.late > 0)
+        .map((o: Json) => o.officerId)
+        .sort(),
+      'one bar per officer with late handovers',
+    )
 
     const uncat = charts.uncategorised!
     t.equal(sum(uncat.datasets[0]!.data), stats.uncategorised, `uncategorised: ${stats.uncategorised} recordings, as /v1/stats counts them`)
@@ -290,8 +309,9 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
     t.match(await page.locator('.levels').getAttribute('data-level'), api.anchoring.level, `anchoring: ${api.anchoring.level}`)
 
     // The links behind the bars: each officer-day's search lists exactly the recordings the bar counts.
-    await page.locator('details summary').first().click()
-    const links = await page.locator('details a').evaluateAll((as) => as.map((a) => ({ href: a.getAttribute('href') ?? '', n: Number(a.textContent) })))
+    const hoursCard = page.locator('section[aria-labelledby="c-hours"]')
+    await hoursCard.locator('details summary').click()
+    const links = await hoursCard.locator('details a').evaluateAll((as) => as.map((a) => ({ href: a.getAttribute('href') ?? '', n: Number(a.textContent) })))
     t.equal(links.length, api.hoursByOfficerDay.length)
     for (const l of links) {
       const q = new URL(l.href, d.url)
@@ -301,7 +321,7 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
       )
       t.equal(found.length, l.n, `${l.href}: ${l.n} recordings`)
     }
-    await page.locator('details summary').first().click()
+    await hoursCard.locator('details summary').click()
     await shots.take(page, 'dashboard-1920.png')
     await axe(t, page, 'dashboard')
     await page.setViewportSize(LAPTOP)
@@ -309,6 +329,7 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
     await shots.take(page, 'dashboard-1366.png')
 
     // A click on a bar goes to the search with its filters.
+    await page.locator('section[aria-labelledby="c-uncat"] canvas').scrollIntoViewIfNeeded()
     const point = (await page.evaluate(`(() => { const c = window.bodyvaultCharts.uncategorised; const m = c.getDatasetMeta(0);
       const i = c.data.datasets[0].data.findIndex((v) => v > 0); const b = m.data[i]; const r = c.canvas.getBoundingClientRect();
       return { x: r.left + b.x, y: r.top + (b.y + b.base) / 2, day: c.data.labels[i] } })()`)) as { x: number; y: number; day: string }

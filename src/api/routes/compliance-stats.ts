@@ -24,7 +24,7 @@ const perGroup = (key: string) =>
   }) as const
 
 /** The handover figures of a month (what the supervisors' dashboard draws). */
-const handoverSchema = {
+export const handoverSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {

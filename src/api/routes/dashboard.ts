@@ -1,10 +1,13 @@
 import { listFindings } from '../../catalog/findings.js'
 import { dashboardSeries, INFLOW_DAYS, inflowBytesSince, queueDepth, storedBytes } from '../../catalog/stats.js'
 import { BodyvaultError, errorMessage } from '../../common/errors.js'
+import { handoverStats } from '../../catalog/handovers.js'
 import { retentionPlan } from '../../retention/plan.js'
+import { refreshHandovers } from '../../stats/handover.js'
 import type { ApiDeps } from '../deps.js'
 import { isoInstant } from '../params.js'
 import { type ApiPlugin, instant, ref } from '../schemas.js'
+import { handoverSchema } from './compliance-stats.js'
 
 const DAY_MS = 86_400_000
 const HORIZON_DAYS = 30
@@ -26,6 +29,12 @@ const rows = (properties: Record<string, unknown>) => ({ type: 'array', items: {
  * state, and the anchoring level.
  */
 export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
+  const limitSeconds = deps.handoverLimitSeconds ?? 86400
+  // Each recording's delay is stored when first asked for (and again once probed): the figures of the window, as the monthly statistics count them.
+  const handoversIn = (from: string, to: string) => {
+    refreshHandovers(deps.db, limitSeconds)
+    return handoverStats(deps.db, { from, to, limitSeconds })
+  }
   app.get(
     '/dashboard',
     {
@@ -64,6 +73,8 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
                   daysLeft: { type: ['integer', 'null'] },
                 },
               },
+              /** Handover on time (及时移交) of the recordings recorded in the window: the delay histogram, late ones per officer and unit. */
+              handovers: handoverSchema,
               queues: rows({ queue: str, state: str, n: int }),
               fixity: { type: ['object', 'null'], additionalProperties: true },
               anchoring: {
@@ -129,6 +140,7 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
           perDayBytes: Math.round(perDay),
           daysLeft: free === null || perDay <= 0 ? null : Math.floor(Math.max(0, free - reserve) / perDay),
         },
+        handovers: handoversIn(from, to),
         queues: queueDepth(deps.db),
         fixity: deps.fixityState ? deps.fixityState() : null,
         anchoring,

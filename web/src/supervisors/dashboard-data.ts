@@ -16,9 +16,38 @@ export interface Dashboard {
   findings: { id: number; code: string; deviceId: string | null; recordingId: number | null; message: string; foundAt: string }[]
   deletionsDue: ({ day: string; recordings: number; bytes: number } & Span)[]
   storage: { usedBytes: number; freeBytes: number | null; reserveBytes: number; inflowDays: number; perDayBytes: number; daysLeft: number | null }
+  handovers: Handovers
   queues: { queue: 'media' | 'offload'; state: string; n: number }[]
   fixity: { objects: number; remote: number; neverChecked: number; due: number; overdue: number; failed: number } | null
   anchoring: { level: string; checkpoint: number | null; treeSize: number | null; error: string | null } | null
+}
+
+/** Handover on time (GET /v1/dashboard `handovers`, as GET /v1/stats/handovers): delay = commit - end of the recording. */
+export interface Handovers {
+  limitSeconds: number
+  totals: { recordings: number; late: number; onTime: number; onTimeRate: number | null }
+  histogram: Record<string, number>
+  byOfficer: { officerId: string; recordings: number; late: number; onTimeRate: number | null; maxDelaySeconds: number }[]
+  byUnit: { unitCode: string; recordings: number; late: number; onTimeRate: number | null; maxDelaySeconds: number }[]
+  late: { recordingId: number; officerId: string | null; unitCode: string | null; endedAt: string; committedAt: string; delaySeconds: number }[]
+}
+
+/** The histogram's buckets in order with their upper bounds in seconds (the API's names; `more` has none). */
+export const DELAY_BUCKETS: readonly (readonly [string, number])[] = [
+  ['le1h', 3600],
+  ['le8h', 8 * 3600],
+  ['le24h', 86400],
+  ['le48h', 2 * 86400],
+  ['le72h', 3 * 86400],
+  ['le7d', 7 * 86400],
+  ['more', Number.POSITIVE_INFINITY],
+]
+
+/** The histogram as bars: each bucket's count, and whether it lies past the handover limit (drawn in the late colour, right of the limit's line). */
+export function delayBars(h: Handovers): { keys: string[]; values: number[]; late: boolean[]; limitAfter: number } {
+  const keys = DELAY_BUCKETS.map(([k]) => k)
+  const late = DELAY_BUCKETS.map((_, i) => (i === 0 ? 0 : DELAY_BUCKETS[i - 1]![1]) >= h.limitSeconds)
+  return { keys, values: keys.map((k) => h.histogram[k] ?? 0), late, limitAfter: late.indexOf(true) }
 }
 
 /** Every calendar day from `first` to `last` (YYYY-MM-DD, inclusive). */
