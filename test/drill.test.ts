@@ -13,7 +13,7 @@ import t from 'tap'
 import { offloadSettings } from '../src/offload/config.js'
 import { S3Store } from '../src/offload/s3.js'
 import { placeFolder, startDaemon, waitFor, type RunningDaemon } from './daemon-support.js'
-import { cli, makeCamera, tempDir } from './helpers.js'
+import { cli, makeCamera, signedInEnv, tempDir } from './helpers.js'
 import { useS3Server } from './s3-support.js'
 
 const server = await useS3Server(t, 'drill')
@@ -98,10 +98,12 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
   const hevc = by(/_0004\.MP4$/)
   const wav = by(/\.WAV$/)
   await waitFor(() => count(data1, "SELECT count(*) FROM media_jobs WHERE state IN ('queued', 'running')") === 0, 'the media jobs', 180_000, 250)
-  t.equal(cli(['categorize', String(hevc.id), 'patrol', '--reason', 'routine patrol'], e1).code, 0)
-  t.equal(cli(['case', 'create', 'XZ-2026-9', '--type', 'compulsory-measures'], e1).code, 0)
-  t.equal(cli(['case', 'link', 'XZ-2026-9', String(clip.id), String(srt.id), '--reason', 'seizure'], e1).code, 0)
-  t.equal(cli(['hold', 'place', String(wav.id), '--reason', 'complaint filed', '--by', 'sup.zhao'], e1).code, 0)
+  // Evidence commands record a signed-in person (issue 18).
+  const sup1 = await signedInEnv(e1, { username: 'sup.zhao', roles: 'clerk,supervisor' })
+  t.equal(cli(['categorize', String(hevc.id), 'patrol', '--reason', 'routine patrol'], sup1).code, 0)
+  t.equal(cli(['case', 'create', 'XZ-2026-9', '--type', 'compulsory-measures'], sup1).code, 0)
+  t.equal(cli(['case', 'link', 'XZ-2026-9', String(clip.id), String(srt.id), '--reason', 'seizure'], sup1).code, 0)
+  t.equal(cli(['hold', 'place', String(wav.id), '--reason', 'complaint filed'], sup1).code, 0)
   const clerk1 = json<{ token: string }>(cli(['token', 'create', '--role', 'clerk', '--name', 'desk', '--json'], e1), 'token create').token
   const before = new Map<number, unknown>()
   for (const r of recs) {
@@ -198,9 +200,11 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
   t.equal(sha(Buffer.from(await proxy.arrayBuffer())), clipBefore.derivatives.find((x) => x.kind === 'proxy')!.sha256, 'and its proxy')
 
   const out1 = join(dir, 'export-1.zip')
-  const refused = cli(['export-package', '--recording', String(hevc.id), '--reason', 'prosecutor request', '--out', out1], e2)
+  // Accounts are the station's, not the bucket's: the rebuilt station's supervisor signs in there.
+  const sup2 = await signedInEnv(e2, { username: 'sup.zhao', roles: 'clerk,supervisor' })
+  const refused = cli(['export-package', '--recording', String(hevc.id), '--reason', 'prosecutor request', '--out', out1], sup2)
   t.match(refused, { code: 3, stderr: /held only in S3.*--restore/ }, 'an export of an evicted original offers to restore it')
-  const exp = cli(['export-package', '--recording', String(hevc.id), '--reason', 'prosecutor request', '--out', out1, '--restore', '--json'], e2)
+  const exp = cli(['export-package', '--recording', String(hevc.id), '--reason', 'prosecutor request', '--out', out1, '--restore', '--json'], sup2)
   t.equal(exp.code, 0, exp.stderr)
   t.equal(cli(['verify-package', out1]).code, 0, 'the package verifies')
 
@@ -246,21 +250,21 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
   )
 
   // ---- 6. By hand: restore-object brings a recording's objects back, each hashed, with its event naming the person.
-  const byHand = cli(['restore-object', String(wav.id), '--by', 'clerk.wang', '--json'], e2)
+  const byHand = cli(['restore-object', String(wav.id), '--json'], sup2)
   t.equal(byHand.code, 0, byHand.stderr)
   const restored = JSON.parse(byHand.stdout) as { objects: { sha256: string; role: string; status: string }[]; fetched: number }
   t.match(restored.objects, [{ sha256: wav.sha256, role: 'original', status: 'fetched' }], 'restore-object fetches the evicted original')
   t.match(
     query<{ actor: string; payload: string }>(data2, `SELECT actor, payload FROM events WHERE type = 'fetched-back' AND subject = 'object:${wav.sha256}'`),
-    [{ actor: 'user:clerk.wang', payload: /"reason":"restore-object"/ }],
+    [{ actor: 'user:sup.zhao', payload: /"reason":"restore-object"/ }],
     'with a fetched-back event naming the person',
   )
-  const again = json<{ objects: { status: string }[] }>(cli(['restore-object', String(wav.id), '--by', 'clerk.wang', '--json'], e2), 'restore-object')
+  const again = json<{ objects: { status: string }[] }>(cli(['restore-object', String(wav.id), '--json'], sup2), 'restore-object')
   t.ok(
     again.objects.every((o) => o.status === 'local'),
     'a second time: already local',
   )
-  t.match(cli(['restore-object', 'no-such-thing', '--by', 'clerk.wang'], e2), { code: 2, stderr: /neither a SHA-256/ }, 'a bad name is refused')
+  t.match(cli(['restore-object', 'no-such-thing'], sup2), { code: 2, stderr: /neither a SHA-256/ }, 'a bad name is refused')
   const v4 = cli(['verify', '--json'], e2)
   t.equal(v4.code, 0, v4.stdout)
 

@@ -106,7 +106,7 @@ t.test('late handovers per officer and unit; the monthly statistics as JSON and 
   const cam = join(tempDir(t), 'cam')
   mkdirSync(join(cam, 'DCIM'), { recursive: true })
   // Three days old (late), and two hours old (on time), by officer 012345 on device A1B2C3D.
-  const late = now.minus({ days: 3 })
+  const late = now.minus({ days: 3, minutes: 1 })
   const fresh = now.minus({ hours: 2 })
   writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${late.toFormat('yyyyMMddHHmmss')}_0001.MP4`), Buffer.alloc(30_000, 1))
   writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${fresh.toFormat('yyyyMMddHHmmss')}_0002.MP4`), Buffer.alloc(30_000, 2))
