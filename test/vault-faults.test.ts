@@ -225,10 +225,10 @@ t.test('key faults: removed or replaced stops start and signing; rotate keeps th
 
   writeFileSync(keyPath, original, { mode: 0o600 })
   t.equal(cli(['checkpoint'], env).code, 0, 'the key restored from the backup: signing again')
-  t.match(cli(['key', 'replace', '--reason', 'lost', '--by', 'admin'], env), { code: 2, stderr: /^bodyvault: KEY_AT_HAND: .*key rotate/ })
+  t.match(cli(['key', 'replace', '--reason', 'lost'], env), { code: 2, stderr: /^bodyvault: KEY_AT_HAND: .*key rotate/ })
   t.match(cli(['key', 'rotate'], env), { code: 2, stderr: /REASON_REQUIRED|reason/ }, 'a rotation needs a reason')
 
-  const rot = cli(['key', 'rotate', '--reason', 'yearly rotation', '--by', 'admin', '--json'], env)
+  const rot = cli(['key', 'rotate', '--reason', 'yearly rotation', '--json'], env)
   t.equal(rot.code, 0, rot.stderr)
   const r = JSON.parse(rot.stdout) as { previousFingerprint: string; fingerprint: string; checkpoint: { treeSize: number } }
   t.equal(r.previousFingerprint, first)
@@ -243,7 +243,7 @@ t.test('key faults: removed or replaced stops start and signing; rotate keeps th
   t.match(cli(['checkpoint'], env), { code: 3, stderr: /KEY_MISMATCH/ }, 'the old key put back after a rotation signs nothing')
 
   // The rotated key lost for good; the file holds the old key from a backup made before the rotation: set aside, never used.
-  const rep = cli(['key', 'replace', '--reason', 'disk failed, no backup of the key', '--by', 'admin', '--json'], env)
+  const rep = cli(['key', 'replace', '--reason', 'disk failed, no backup of the key', '--json'], env)
   t.equal(rep.code, 0, rep.stderr)
   t.match(JSON.parse(rep.stdout), { previousFingerprint: r.fingerprint, setAside: /station\.ed25519\.set-aside-/ })
   t.equal(cli(['ingest', cam], env).code, 0, 'working again')
@@ -251,11 +251,11 @@ t.test('key faults: removed or replaced stops start and signing; rotate keeps th
   for (let i = 0; i < 2; i++) {
     const v = cli(['verify'], env)
     t.equal(v.code, 0, v.stdout)
-    t.match(v.stdout, /KEY CHAIN BROKEN at event \d+: the station key was replaced without the old one by user:admin .*disk failed/, 'verify shows the break')
+    t.match(v.stdout, /KEY CHAIN BROKEN at event \d+: the station key was replaced without the old one by user:os:\S+ .*disk failed/, 'verify shows the break')
     const d = cli(['doctor'], env)
     t.match(d.stdout, /WARN +key chain +BROKEN at event \d+/, 'doctor shows the break')
     if (i === 0) figures.push(`key replaced after loss: verify ${v.stdout.trim().split('\n').at(-1)}; doctor WARN key chain`)
-    t.equal(cli(['key', 'rotate', '--reason', 'after the break', '--by', 'admin'], env).code, 0, 'a later rotation does not hide it')
+    t.equal(cli(['key', 'rotate', '--reason', 'after the break'], env).code, 0, 'a later rotation does not hide it')
   }
   t.match(show(), { chain: [{ how: 'created' }, { how: 'rotated' }, { how: 'replaced' }, { how: 'rotated' }, { how: 'rotated' }] })
   t.comment(`key faults:\n  ${figures.join('\n  ')}`)

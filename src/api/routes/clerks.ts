@@ -2,7 +2,8 @@ import { getDerivative } from '../../catalog/derivatives.js'
 import { markersOf } from '../../catalog/markers.js'
 import { subjects } from '../../ledger/events.js'
 import { eventsFor } from '../../ledger/ledger.js'
-import { actorOf } from '../auth.js'
+import { actorOf, tokenOf } from '../auth.js'
+import { can } from '../roles.js'
 import type { ApiDeps } from '../deps.js'
 import { addMarker } from '../markers.js'
 import { proofMaterial } from '../proof.js'
@@ -69,13 +70,16 @@ export const clerkRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       },
     },
     async (req) => ({
-      ids: req.query.id.filter((n) => {
-        try {
-          return visibleRecording(deps, req, n).status === 'stored' && getDerivative(deps.db, n, 'thumbnail') !== undefined
-        } catch {
-          return false // not there, or not the asker's to see: no thumbnail either way
-        }
-      }),
+      // Who may not see footage (auditors: not even thumbnails) is told of none: the page then asks for none.
+      ids: !tokenOf(req).roles.some((r) => can(r, 'media:read'))
+        ? []
+        : req.query.id.filter((n) => {
+            try {
+              return visibleRecording(deps, req, n).status === 'stored' && getDerivative(deps.db, n, 'thumbnail') !== undefined
+            } catch {
+              return false // not there, or not the asker's to see: no thumbnail either way
+            }
+          }),
     }),
   )
 
