@@ -1,3 +1,4 @@
+import { load, pct, requireBrowserBench } from './browser-bench.js'
 /**
  * The clerks' search page in a real browser over a big catalog: seeds N
  * recordings (default 1,000,000; catalog rows only, as bench/api.ts does:
@@ -10,8 +11,8 @@
  *
  *   node dist/bench/web-clerks.js [--rows 1000000] [--loads 15]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -28,19 +29,7 @@ const ROWS = Number(values.rows)
 const LOADS = Number(values.loads)
 const GOAL_MS = 300
 const GOAL_GZ = 300 * 1024
-if (!existsSync(join(webRoot(), 'index.html'))) {
-  console.error('the web front end is not built: run scripts/setup')
-  process.exit(2)
-}
-if (!existsSync('/usr/bin/chromium')) {
-  console.error('chromium is missing: run scripts/ensure-browser-deps')
-  process.exit(2)
-}
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? Number.NaN
+requireBrowserBench()
 
 const work = mkdtempSync(join(tmpdir(), 'bv-bench-clerks-'))
 process.on('exit', () => rmSync(work, { recursive: true, force: true }))

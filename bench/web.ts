@@ -1,3 +1,4 @@
+import { load, pct, requireBrowserBench } from './browser-bench.js'
 /**
  * Dock screen benchmark: 8 cameras docked at once at a station (the real
  * StationDaemon, API and web front end in one process, as `bodyvault start`
@@ -17,8 +18,8 @@
  * (scripts/setup) and chromium installed (scripts/ensure-browser-deps).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -43,23 +44,8 @@ const MIB = Number(values.mib)
 const REPEAT = Number(values.repeat)
 const GOAL_MS = 1000
 const GOAL_GZ = 100 * 1024
-if (!existsSync(join(webRoot(), 'index.html'))) {
-  console.error('the web front end is not built: run scripts/setup')
-  process.exit(2)
-}
-if (!existsSync('/usr/bin/chromium')) {
-  console.error('chromium is missing: run scripts/ensure-browser-deps')
-  process.exit(2)
-}
+requireBrowserBench()
 
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN
-}
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`
 
 // The dock screen's code: what a kiosk downloads (the daemon sends it as is; a proxy may gzip it).
