@@ -18,7 +18,17 @@ import { reindexFromS3 } from '../src/offload/reindex.js'
 import { restoreObjects, restoreTargets } from '../src/offload/restore.js'
 import { S3Store } from '../src/offload/s3.js'
 import { runOffloadOnce } from '../src/offload/worker.js'
+import { addMarker } from '../src/api/markers.js'
+import { listAssignments } from '../src/catalog/assignments.js'
+import { allFlags } from '../src/catalog/flags.js'
+import { markersOf } from '../src/catalog/markers.js'
+import { getRecording } from '../src/catalog/recordings.js'
+import { listDevices, listOfficers, listUnits, unitHistory } from '../src/catalog/registry.js'
+import { assignDevice, returnDevice } from '../src/registry/assign.js'
+import { type RegistryCtx, saveOfficerEntry } from '../src/registry/manage.js'
+import { importRoster } from '../src/registry/roster.js'
 import { createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
+import { requestFlagRemoval, setFlag } from '../src/retention/flags.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
@@ -206,6 +216,68 @@ t.test(
     t.ok(a)
   },
 )
+
+t.test('a rebuild keeps what only the ledger says: retention flags (a permanent keep survives a purge three years on), markers, the roster', async (t) => {
+  const s = station(t)
+  const [a, b] = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(3), seq: 1 },
+        { time: ago(3, 9), seq: 2 },
+      ]),
+    )
+  ).ingested.sort((x, y) => x.id - y.id)
+  const flagCtx = (actor: string, person: string) => ({ db: s.db, policy: s.st.policy, actor, person, now: new Date() })
+  const kept = setFlag(flagCtx('user:li', '900001'), a!.id, 'obstruction', '妨害执行职务 2026-1187')
+  const asked = setFlag(flagCtx('user:li', '900001'), a!.id, 'complaint', '投诉 88')
+  requestFlagRemoval(flagCtx('user:zhang', '900004'), asked.flag.id, 'complaint withdrawn')
+  addMarker(s.db, getRecording(s.db, a!.id)!, { positionMs: 0, note: '00:00 出示证件', actor: 'user:li' })
+  const roster: RegistryCtx = { db: s.db, actor: 'user:admin', via: 'test', zone: 'Asia/Shanghai', now: new Date() }
+  await importRoster(
+    roster,
+    'units',
+    Buffer.from('code,name,level,parent\nB1,市公安局,bureau,\nS1,城北派出所,station,B1\nT1,巡逻一队,team,S1\nT2,巡逻二队,team,S1\n'),
+    'csv',
+  )
+  await importRoster(roster, 'officers', Buffer.from('police_number,name,unit,active_from\n000111,张三,T1,2026-01-01\n'), 'csv')
+  await importRoster(roster, 'devices', Buffer.from('device_number,serial,usb_id,profile,unit\nCAM-01,SN-CAM-01,abcd:0001,generic-dcim,T1\n'), 'csv')
+  saveOfficerEntry({ ...roster, now: new Date(Date.now() + 1000) }, { police_number: '000111', unit: 'T2', unit_from: '2026-06-01' }, 'upsert')
+  assignDevice(roster, { deviceNumber: 'CAM-01', policeNumber: '000111', kind: 'checkout', from: new Date(Date.now() - 3600_000).toISOString() })
+  returnDevice({ ...roster, now: new Date(Date.now() + 2000) }, 'CAM-01')
+  const d = deps(t, s, settings(bucketName('flags')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d)
+
+  const re = await rebuild(t, d)
+  t.equal(re.r.flags, 2, 'both flags counted')
+  t.same(allFlags(re.s.db), allFlags(s.db), 'the flags come back as they were, the removal request included')
+  t.same(markersOf(re.s.db, a!.id), markersOf(s.db, a!.id), 'the marker comes back')
+  t.same(listUnits(re.s.db), listUnits(s.db), 'units')
+  t.same(listOfficers(re.s.db), listOfficers(s.db), 'officers')
+  t.same(unitHistory(re.s.db, '000111'), unitHistory(s.db, '000111'), "the officer's unit over time (footage before the move stays with the old unit)")
+  t.same(listDevices(re.s.db), listDevices(s.db), 'devices')
+  t.same(listAssignments(re.s.db, {}), listAssignments(s.db, {}), 'who carried which camera when')
+  t.same(re.r.roster, { units: 4, officers: 1, devices: 1, assignments: 1, attributions: re.r.roster.attributions })
+  t.same((await verifyVault(re.s.db, re.s.vault)).problems, [], 'verify clean on the rebuilt catalog (it replays the flags too)')
+
+  // The threat: a rebuilt station forgets the flag, and the nightly purge takes footage that must stay for good.
+  const later = DateTime.now().plus({ years: 3 }).toJSDate()
+  const rep = await runPurge({
+    db: re.s.db,
+    vault: re.s.vault,
+    policy: re.s.st.policy,
+    now: later,
+    dryRun: false,
+    actor: 'station:test-station',
+    logger: silentLogger(),
+  })
+  t.same(
+    rep.purged.map((p) => p.recordingId),
+    [b!.id],
+    'three years on, the rebuilt station purges the unflagged clip only',
+  )
+  t.equal(getRecording(re.s.db, a!.id)!.status, 'stored', `recording ${a!.id} (flag #${kept.flag.id}, obstruction) stays`)
+})
 
 t.test("a purged recording's manifest is released once its remote copy is deleted", async (t) => {
   const s = station(t)

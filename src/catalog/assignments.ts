@@ -125,3 +125,9 @@ export function previousDocking(db: Db, deviceNumber: string, sessionId: number)
       .get(sessionId, deviceNumber) as string | null) ?? undefined
   )
 }
+
+/** An assignment as the ledger recorded it, with its own id (a catalog rebuilt from the ledger: src/registry/fold.ts). */
+export function restoreAssignment(db: Db, a: Assignment): void {
+  db.prepare(`INSERT INTO device_assignments (id, device_number, police_number, kind, valid_from, valid_to, created_at, created_by)
+    VALUES (@id, @deviceNumber, @policeNumber, @kind, @validFrom, @validTo, @createdAt, @createdBy)`).run(a)
+}

@@ -1,6 +1,8 @@
 import { insertCase, insertCaseLink, insertHold } from '../catalog/cases.js'
 import type { Db } from '../catalog/db.js'
 import { insertDerivative, type DerivativeKind } from '../catalog/derivatives.js'
+import { insertFlag, markFlagRemoved, setFlagRemovalRequest } from '../catalog/flags.js'
+import { insertMarker, type Marker } from '../catalog/markers.js'
 import { insertLink, insertMediaInfo, MEDIA_FIELDS, type MediaFacts } from '../catalog/media-info.js'
 import { restoreMediaJob, type JobKind } from '../catalog/media-jobs.js'
 import { insertRecording, recordCameraIdentity, setRecordingStatus, touchDeviceAndOfficer } from '../catalog/recordings.js'
@@ -13,6 +15,7 @@ import { foldRecordings, type Expected } from '../ledger/recordings.js'
 import { MediaFold } from '../media/check.js'
 import { sha256Text } from '../media/facts.js'
 import { jobsFor } from '../media/policy.js'
+import { RosterFold } from '../registry/fold.js'
 import { RetentionFold } from '../retention/check.js'
 import type { FoundManifest } from './bucket-index.js'
 import { OffloadFold } from './check.js'
@@ -21,15 +24,17 @@ type P = Record<string, unknown>
 
 /**
  * The state a rebuilt catalog gets, folded from the chain: the same folds
- * verify runs (recordings, retention, remote copies, media), plus what
- * only a rebuild needs (ingest sessions, camera identities, the counts of
- * what it cannot restore).
+ * verify runs (recordings, retention with its flags, remote copies,
+ * media), plus what only a rebuild needs (ingest sessions, camera
+ * identities, the roster, markers, the counts of what it cannot restore).
  */
 export class RebuildFold {
   readonly recordings = new Map<number, Expected>()
   readonly retention = new RetentionFold()
   readonly offload = new OffloadFold()
   readonly media = new MediaFold()
+  readonly roster = new RosterFold()
+  readonly markers: Marker[] = []
   readonly sessions = new Map<number, { at: string; p: P }>()
   readonly offloaded = new Map<string, { at: string; p: P }>()
   readonly deleted = new Map<string, string>()
@@ -43,6 +48,7 @@ export class RebuildFold {
     this.retention.apply(ev)
     this.offload.apply(ev)
     this.media.apply(ev)
+    this.roster.apply(ev)
     const p = ev.payload
     switch (ev.type) {
       case 'ingest-session-ended':
@@ -66,6 +72,19 @@ export class RebuildFold {
       case 'export-requested':
         this.exportRequests++
         break
+      case 'marker-added': {
+        const m = p as EventPayload<'marker-added'>
+        this.markers.push({
+          id: m.markerId,
+          recordingId: m.recordingId,
+          positionMs: m.positionMs,
+          note: m.note,
+          createdBy: ev.actor,
+          createdAt: ev.at,
+          eventSeq: ev.seq,
+        })
+        break
+      }
     }
   }
 }
@@ -76,6 +95,10 @@ export interface RebuildCounts {
   purged: number
   cases: number
   holds: number
+  /** Retention flags (kept for good while in force: losing one would let the purge take what must stay). */
+  flags: number
+  markers: number
+  roster: ReturnType<RosterFold['write']>
   mediaInfo: number
   derivatives: number
   links: number
@@ -115,6 +138,9 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     purged: 0,
     cases: 0,
     holds: 0,
+    flags: 0,
+    markers: 0,
+    roster: { units: 0, officers: 0, devices: 0, assignments: 0, attributions: 0 },
     mediaInfo: 0,
     derivatives: 0,
     links: 0,
@@ -174,6 +200,20 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     c.holds++
   }
   for (const [id, t] of retention.retention) putRetention(db, { recordingId: id, ...t })
+  for (const fl of [...retention.flags.values()].sort((a, b) => a.id - b.id)) {
+    insertFlag(db, fl)
+    if (fl.removalRequestedBy !== null)
+      setFlagRemovalRequest(db, fl.id, {
+        by: fl.removalRequestedBy,
+        person: fl.removalPerson ?? '',
+        at: fl.removalRequestedAt ?? '',
+        reason: fl.removalReason ?? '',
+      })
+    if (fl.removedAt !== null) markFlagRemoved(db, fl.id, fl.removedBy ?? '', fl.removedPerson ?? '', fl.removedAt)
+    c.flags++
+  }
+  for (const m of f.markers) if (f.recordings.has(m.recordingId)) c.markers += insertMarker(db, m) ? 1 : 0
+  c.roster = f.roster.write(db)
 
   for (const [sha, o] of f.offload.objects) {
     const e = f.offloaded.get(sha)!

@@ -26,6 +26,10 @@ export interface ReindexReport {
   purged: number
   cases: number
   holds: number
+  /** Retention flags, markers and the roster (units, officers, devices, assignments, attributions), from their events. */
+  flags: number
+  markers: number
+  roster: RebuildCounts['roster']
   media: Pick<RebuildCounts, 'mediaInfo' | 'derivatives' | 'links' | 'mediaJobs' | 'reprobe'>
   /** Problems the rebuilt chain has (e.g. events missing from the bucket). */
   ledgerProblems: ChainProblem[]
@@ -144,6 +148,9 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
     purged: r.counts.purged,
     cases: r.counts.cases,
     holds: r.counts.holds,
+    flags: r.counts.flags,
+    markers: r.counts.markers,
+    roster: r.counts.roster,
     media: {
       mediaInfo: r.counts.mediaInfo,
       derivatives: r.counts.derivatives,

@@ -27,7 +27,11 @@ async function cmdReindex(args: string[]): Promise<number> {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
       } else {
         io.stdout(
-          `rebuilt from s3://${r.bucket}/${r.prefix} in ${duration(r.durationMs)}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds\n`,
+          `rebuilt from s3://${r.bucket}/${r.prefix} in ${duration(r.durationMs)}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds, ${r.flags} retention flags, ${r.markers} markers\n`,
+        )
+        const ro = r.roster
+        io.stdout(
+          `roster: ${ro.units} units, ${ro.officers} officers, ${ro.devices} devices, ${ro.assignments} assignments, ${ro.attributions} recording attributions\n`,
         )
         const m = r.media
         io.stdout(
