@@ -29,6 +29,8 @@ import { type RegistryCtx, saveOfficerEntry } from '../src/registry/manage.js'
 import { importRoster } from '../src/registry/roster.js'
 import { createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
 import { requestFlagRemoval, setFlag } from '../src/retention/flags.js'
+import { getSample, sampleItems } from '../src/catalog/reviews.js'
+import { drawSample, recordOutcome } from '../src/review/sample.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
@@ -244,6 +246,9 @@ t.test('a rebuild keeps what only the ledger says: retention flags (a permanent 
   saveOfficerEntry({ ...roster, now: new Date(Date.now() + 1000) }, { police_number: '000111', unit: 'T2', unit_from: '2026-06-01' }, 'upsert')
   assignDevice(roster, { deviceNumber: 'CAM-01', policeNumber: '000111', kind: 'checkout', from: new Date(Date.now() - 3600_000).toISOString() })
   returnDevice({ ...roster, now: new Date(Date.now() + 2000) }, 'CAM-01')
+  const review = { db: s.db, actor: 'user:wang', person: '900002', stationId: 'test-station', now: new Date() }
+  const drawn = drawSample(review, { month: '2026-11', from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z', perOfficer: 1, seed: 'dr-seed' })
+  recordOutcome(review, drawn.sample.id, drawn.items[0]!.recordingId, 'late', undefined)
   const d = deps(t, s, settings(bucketName('flags')))
   await runOffloadOnce(d)
   await runOffloadOnce(d)
@@ -252,6 +257,11 @@ t.test('a rebuild keeps what only the ledger says: retention flags (a permanent 
   t.equal(re.r.flags, 2, 'both flags counted')
   t.same(allFlags(re.s.db), allFlags(s.db), 'the flags come back as they were, the removal request included')
   t.same(markersOf(re.s.db, a!.id), markersOf(s.db, a!.id), 'the marker comes back')
+  t.same(
+    [getSample(re.s.db, drawn.sample.id), sampleItems(re.s.db, drawn.sample.id)],
+    [getSample(s.db, drawn.sample.id), sampleItems(s.db, drawn.sample.id)],
+    'the random-review sample and its outcome (they count in the monthly statistics)',
+  )
   t.same(listUnits(re.s.db), listUnits(s.db), 'units')
   t.same(listOfficers(re.s.db), listOfficers(s.db), 'officers')
   t.same(unitHistory(re.s.db, '000111'), unitHistory(s.db, '000111'), "the officer's unit over time (footage before the move stays with the old unit)")

@@ -8,6 +8,7 @@ import { restoreMediaJob, type JobKind } from '../catalog/media-jobs.js'
 import { insertRecording, recordCameraIdentity, setRecordingStatus, touchDeviceAndOfficer } from '../catalog/recordings.js'
 import { restoreCopy } from '../catalog/remote-copies.js'
 import { putRetention } from '../catalog/retention.js'
+import { insertSample, type ReviewOutcome, setOutcome } from '../catalog/reviews.js'
 import { restoreIngestSession } from '../catalog/sessions.js'
 import type { EventPayload } from '../ledger/events.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
@@ -35,6 +36,13 @@ export class RebuildFold {
   readonly media = new MediaFold()
   readonly roster = new RosterFold()
   readonly markers: Marker[] = []
+  /** Random-review samples and their outcomes, in chain order. */
+  readonly reviews: {
+    at: string
+    actor: string
+    p: EventPayload<'review-sampled'>
+    outcomes: { at: string; actor: string; p: EventPayload<'review-outcome'> }[]
+  }[] = []
   readonly sessions = new Map<number, { at: string; p: P }>()
   readonly offloaded = new Map<string, { at: string; p: P }>()
   readonly deleted = new Map<string, string>()
@@ -72,6 +80,14 @@ export class RebuildFold {
       case 'export-requested':
         this.exportRequests++
         break
+      case 'review-sampled':
+        this.reviews.push({ at: ev.at, actor: ev.actor, p: p as EventPayload<'review-sampled'>, outcomes: [] })
+        break
+      case 'review-outcome': {
+        const o = p as EventPayload<'review-outcome'>
+        this.reviews.find((r) => r.p.sampleId === o.sampleId)?.outcomes.push({ at: ev.at, actor: ev.actor, p: o })
+        break
+      }
       case 'marker-added': {
         const m = p as EventPayload<'marker-added'>
         this.markers.push({
@@ -98,6 +114,7 @@ export interface RebuildCounts {
   /** Retention flags (kept for good while in force: losing one would let the purge take what must stay). */
   flags: number
   markers: number
+  reviews: number
   roster: ReturnType<RosterFold['write']>
   mediaInfo: number
   derivatives: number
@@ -140,6 +157,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     holds: 0,
     flags: 0,
     markers: 0,
+    reviews: 0,
     roster: { units: 0, officers: 0, devices: 0, assignments: 0, attributions: 0 },
     mediaInfo: 0,
     derivatives: 0,
@@ -214,6 +232,13 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
   }
   for (const m of f.markers) if (f.recordings.has(m.recordingId)) c.markers += insertMarker(db, m) ? 1 : 0
   c.roster = f.roster.write(db)
+  for (const r of f.reviews) {
+    const items = r.p.recordingIds.map((id) => ({ recordingId: id, officerId: f.recordings.get(id)?.officerId ?? '' }))
+    const id = insertSample(db, { month: r.p.month, perOfficer: r.p.perOfficer, seed: r.p.seed, requestedBy: r.actor, requestedAt: r.at }, items)
+    if (id !== r.p.sampleId) throw new Error(`review sample ${r.p.sampleId} of the ledger was rebuilt as ${id}: samples are numbered in chain order`)
+    for (const o of r.outcomes) setOutcome(db, id, o.p.recordingId, { outcome: o.p.outcome as ReviewOutcome, note: o.p.note, by: o.actor, at: o.at })
+    c.reviews++
+  }
 
   for (const [sha, o] of f.offload.objects) {
     const e = f.offloaded.get(sha)!

@@ -29,6 +29,7 @@ export interface ReindexReport {
   /** Retention flags, markers and the roster (units, officers, devices, assignments, attributions), from their events. */
   flags: number
   markers: number
+  reviews: number
   roster: RebuildCounts['roster']
   media: Pick<RebuildCounts, 'mediaInfo' | 'derivatives' | 'links' | 'mediaJobs' | 'reprobe'>
   /** Problems the rebuilt chain has (e.g. events missing from the bucket). */
@@ -150,6 +151,7 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
     holds: r.counts.holds,
     flags: r.counts.flags,
     markers: r.counts.markers,
+    reviews: r.counts.reviews,
     roster: r.counts.roster,
     media: {
       mediaInfo: r.counts.mediaInfo,

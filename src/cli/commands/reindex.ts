@@ -27,7 +27,7 @@ async function cmdReindex(args: string[]): Promise<number> {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
       } else {
         io.stdout(
-          `rebuilt from s3://${r.bucket}/${r.prefix} in ${duration(r.durationMs)}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds, ${r.flags} retention flags, ${r.markers} markers\n`,
+          `rebuilt from s3://${r.bucket}/${r.prefix} in ${duration(r.durationMs)}: ${r.events} events (${r.ledgerSegments} ledger segments, ${r.manifests} manifests), ${r.recordings} recordings (${r.stored} stored, ${r.purged} purged), ${r.cases} cases, ${r.holds} holds, ${r.flags} retention flags, ${r.markers} markers, ${r.reviews} review samples\n`,
         )
         const ro = r.roster
         io.stdout(
