@@ -13,7 +13,12 @@ import { load, pct, requireBrowserBench } from './browser-bench.js'
  * (Performance API), is printed for one load. Several runs over the same
  * catalog; the figure is their median.
  *
- *   node dist/bench/web-clerks.js [--rows 1000000] [--loads 15] [--runs 3]
+ * With --against DIR (another build's web/dist, e.g. the one before a
+ * change), that build is served on a second port over the same catalog
+ * and its loads interleaved with this one's: a before/after in the same
+ * conditions on a shared machine.
+ *
+ *   node dist/bench/web-clerks.js [--rows 1000000] [--loads 15] [--runs 3] [--against DIR]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -29,7 +34,12 @@ import { openStation } from '../src/station/station.js'
 import { webRoot, webRoutes } from '../src/web/static.js'
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '1000000' }, loads: { type: 'string', default: '15' }, runs: { type: 'string', default: '3' } },
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    loads: { type: 'string', default: '15' },
+    runs: { type: 'string', default: '3' },
+    against: { type: 'string' },
+  },
 })
 const ROWS = Number(values.rows)
 const LOADS = Number(values.loads)
@@ -78,6 +88,23 @@ const app = await buildApi({
 })
 await webRoutes(app)
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
+// --against DIR: another build of the front end (e.g. the one before a change) on a second port over the same
+// catalog, its loads interleaved with this build's, so that both meet the same load on a shared machine.
+const other = values.against
+  ? await (async () => {
+      const a = await buildApi({
+        db: st.db,
+        vault: st.vault,
+        logger: silentLogger(),
+        station: config.station,
+        policy: st.policy,
+        openChecked: st.openChecked,
+        rateLimitPerMinute: 1_000_000,
+      })
+      await webRoutes(a, { root: values.against })
+      return { app: a, base: await a.listen({ host: '127.0.0.1', port: 0 }) }
+    })()
+  : null
 const made = await createAccount(
   st.db,
   { username: 'bench.clerk', displayName: '检索计时', kind: 'person', policeNo: 'B0001', roles: ['clerk'] },
@@ -103,6 +130,7 @@ const searches: { name: string; page: string }[] = [
 ]
 const cpu0 = process.cpuUsage()
 const runsP95: number[] = []
+const againstP95: number[] = []
 // The browser's own timings of one load (Performance API): when each request of the page's chain started and
 // ended, from navigation start, and when the page marked its first results (web/src/clerks/Search.svelte).
 const CHAIN = `(() => {
@@ -114,6 +142,7 @@ const CHAIN = `(() => {
 type Chain = { html: { name: string; start: number; end: number }; rs: { name: string; start: number; end: number }[]; results: number | null }
 for (let run = 1; run <= RUNS; run++) {
   const all: number[] = []
+  const allAgainst: number[] = []
   let missed = false
   console.log(
     `\nrun ${run} of ${RUNS}: first results on screen (navigation to results), ${LOADS} loads each; baseline: the same API query from the page alone; load average ${load()}`,
@@ -122,9 +151,16 @@ for (let run = 1; run <= RUNS; run++) {
     const shown: number[] = []
     const inPage: number[] = []
     const apiOnly: number[] = []
+    const against: number[] = []
     let chain: Chain | null = null
     const url = `${base}/clerks${s.page ? `?${s.page}` : ''}`
     for (let i = 0; i < LOADS; i++) {
+      if (other) {
+        t0 = performance.now()
+        await page.goto(`${other.base}/clerks${s.page ? `?${s.page}` : ''}`)
+        await page.locator('a[data-result], [data-state="empty"]').first().waitFor()
+        against.push(performance.now() - t0)
+      }
       t0 = performance.now()
       await page.goto(url)
       await page.locator('a[data-result], [data-state="empty"]').first().waitFor()
@@ -137,10 +173,11 @@ for (let run = 1; run <= RUNS; run++) {
       apiOnly.push(q as number)
     }
     all.push(...shown)
+    allAgainst.push(...against)
     const p95 = pct(shown, 95)
     if (p95 >= GOAL_MS) missed = true
     console.log(
-      `  ${s.name.padEnd(26)} page p50 ${pct(shown, 50).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms | in the page's own clock p50 ${inPage.length ? `${pct(inPage, 50).toFixed(0)} ms` : 'n/a'} | API alone p50 ${pct(apiOnly, 50).toFixed(0)} ms, p95 ${pct(apiOnly, 95).toFixed(0)} ms | page/API p50 ${(pct(shown, 50) / Math.max(1, pct(apiOnly, 50))).toFixed(1)}x`,
+      `  ${s.name.padEnd(26)} page p50 ${pct(shown, 50).toFixed(0)} ms, p95 ${p95.toFixed(0)} ms${other ? ` | the --against build p50 ${pct(against, 50).toFixed(0)} ms, p95 ${pct(against, 95).toFixed(0)} ms` : ''} | in the page's own clock p50 ${inPage.length ? `${pct(inPage, 50).toFixed(0)} ms` : 'n/a'} | API alone p50 ${pct(apiOnly, 50).toFixed(0)} ms, p95 ${pct(apiOnly, 95).toFixed(0)} ms | page/API p50 ${(pct(shown, 50) / Math.max(1, pct(apiOnly, 50))).toFixed(1)}x`,
     )
     if (s === searches[0] && run === 1 && chain) {
       console.log(`    its last load, as the browser timed it (ms from navigation start: start-end):`)
@@ -150,14 +187,19 @@ for (let run = 1; run <= RUNS; run++) {
     }
   }
   runsP95.push(pct(all, 95))
+  if (other) againstP95.push(pct(allAgainst, 95))
   console.log(
-    `run ${run}, all searches: p95 ${pct(all, 95).toFixed(0)} ms (goal < ${GOAL_MS} ms${missed ? ': MISSED by at least one search' : ''}); load average after ${load()}`,
+    `run ${run}, all searches: p95 ${pct(all, 95).toFixed(0)} ms (goal < ${GOAL_MS} ms${missed ? ': MISSED by at least one search' : ''})${other ? `; the --against build p95 ${pct(allAgainst, 95).toFixed(0)} ms` : ''}; load average after ${load()}`,
   )
 }
 const cpu = process.cpuUsage(cpu0)
 console.log(
   `\nmedian of ${RUNS} runs, all searches p95: ${pct(runsP95, 50).toFixed(0)} ms (runs: ${runsP95.map((x) => x.toFixed(0)).join(', ')}; goal < ${GOAL_MS} ms${pct(runsP95, 50) >= GOAL_MS ? ': MISSED' : ''}); this process (server + driver) CPU ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s; load average ${load()}`,
 )
+if (other)
+  console.log(
+    `the --against build (${values.against}), interleaved: median of ${RUNS} runs, all searches p95 ${pct(againstP95, 50).toFixed(0)} ms (runs: ${againstP95.map((x) => x.toFixed(0)).join(', ')})`,
+  )
 
 // Each route's initial JavaScript: what the browser fetched to show it (the entry and the route's chunks), gzipped.
 console.log('\ninitial JavaScript per route (gzip -9 of the files the browser fetched):')
@@ -183,5 +225,6 @@ for (const route of ['/station', '/signin', '/clerks', '/clerks/recordings/1', '
   await p.close()
 }
 await browser.close()
+await other?.app.close()
 await app.close()
 st.close()
