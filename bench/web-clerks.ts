@@ -22,7 +22,7 @@ import { load, pct, requireBrowserBench } from './browser-bench.js'
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { chromium } from 'playwright-core'
@@ -101,7 +101,7 @@ const other = values.against
         openChecked: st.openChecked,
         rateLimitPerMinute: 1_000_000,
       })
-      await webRoutes(a, { root: values.against })
+      await webRoutes(a, { root: resolve(values.against ?? '') })
       return { app: a, base: await a.listen({ host: '127.0.0.1', port: 0 }) }
     })()
   : null
