@@ -5,6 +5,7 @@
 // recording's events, which the browser's own checker (web/src/clerks/
 // proof.ts) must find verified, and not verified once anything in it is
 // changed: what would make "verified" on the page a lie.
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { buildApi } from '../src/api/app.js'
@@ -216,6 +217,40 @@ t.test('proof material: verified in the checker the browser runs; any change to 
   t.equal((await verifyMaterial(pending)).overall, 'pending', 'an event not yet in a checkpoint is pending, not verified')
 })
 
+t.test("the GPS track: the sidecar's positions, read like footage and recorded; none is a 404, not a read", async (t) => {
+  // The generated camera's .SRT rides beside its first clip: one position per cue, each "[latitude: ...]".
+  const srt = ingest.ingested.find((r) => /\.SRT$/i.test(r.sourcePath))!
+  const want = readFileSync(join(cam, srt.sourcePath), 'utf8')
+    .split('\n')
+    .filter((l) => /\[latitude: /.test(l)).length
+  const clip = (await call(`/v1/recordings/${srt.id}`, tokens.clerk)).json.media.sidecarOf as number
+  t.ok(clip, `the sidecar is linked to clip ${clip}`)
+  const probed = eventsFor(s.db, `recording:${srt.id}`).find((e) => e.type === 'probed')!.payload as { gpsTrackSha256: string }
+  const viewsOf = (id: number): number => eventsFor(s.db, `recording:${id}`).filter((e) => e.type === 'viewed' && e.payload.what === 'gps-track').length
+  const r = await call(`/v1/recordings/${clip}/track`, tokens.clerk)
+  t.equal(r.status, 200)
+  t.equal(r.json.points.length, want, `${want} positions, one per cue`)
+  t.equal(r.json.sidecarId, srt.id)
+  t.equal(r.json.sha256, probed.gpsTrackSha256, "the track's SHA-256 is the one its probed event names")
+  t.ok(r.json.extent.north > r.json.extent.south && r.json.extent.east > r.json.extent.west, 'its extent')
+  t.ok(
+    r.json.points.every((p: number[]) => p.length === 3 && p[1]! >= r.json.extent.south && p[1]! <= r.json.extent.north),
+    'every point inside it',
+  )
+  const read = eventsFor(s.db, `recording:${clip}`)
+    .filter((e) => e.type === 'viewed')
+    .at(-1)!
+  t.match(read.payload, { what: 'gps-track', sha256: probed.gpsTrackSha256, role: 'clerk' }, 'the read is a ledger event')
+  t.equal((await call(`/v1/recordings/${srt.id}/track`, tokens.clerk)).json.points.length, want, 'the sidecar itself serves its own track')
+  const before = viewsOf(clip)
+  t.equal((await call(`/v1/recordings/${clip}/track`, tokens.auditor)).status, 403, 'auditors see no footage, and no positions')
+  t.equal(viewsOf(clip), before, 'a refused read is not a read')
+  const none = ingest.ingested.find((x) => /\.MP4$/.test(x.sourcePath) && x.id !== clip)!
+  const n = await call(`/v1/recordings/${none.id}/track`, tokens.clerk)
+  t.same([n.status, n.json.error.code], [404, 'NO_GPS_TRACK'], 'a clip without a sidecar has no track')
+  t.equal(viewsOf(none.id), 0, 'and nothing was read')
+})
+
 t.test('odd input to the new routes is 4xx, never 5xx', async (t) => {
   const ids = ['0', '-1', 'abc', '%00', '9007199254740993', '1e3', String(video.id), '99999999999999999999']
   const bodies = [
@@ -246,6 +281,7 @@ t.test('odd input to the new routes is 4xx, never 5xx', async (t) => {
       ['POST', `/v1/recordings/${id}/markers`],
       ['GET', `/v1/recordings/${id}/proof`],
       ['HEAD', `/v1/recordings/${id}/proof`],
+      ['GET', `/v1/recordings/${id}/track`],
     ] as const)
       for (const body of method === 'POST' ? bodies : [undefined]) {
         const res = await fetch(base + path, {

@@ -5,6 +5,7 @@
 // never leaves the station (web/src/lib/api-paths.ts safeNext).
 import t from 'tap'
 import { actorName, apiQuery, offsetMinutes, position, recordedText, searchFromUrl, searchToUrl, trailRows } from '../web/src/clerks/present.js'
+import { trackDrawing } from '../web/src/clerks/track.js'
 import { safeNext, withQuery } from '../web/src/lib/api-paths.js'
 
 t.test('a search through the address and back', async (t) => {
@@ -85,4 +86,30 @@ t.test("after signing in, back to this station's pages only", async (t) => {
   ]
   for (const [next, want] of cases) t.equal(safeNext(next), want, String(next))
   t.equal(withQuery('/v1/recordings', { a: '', b: undefined, c: 0, d: 'x y' }), '/v1/recordings?c=0&d=x+y')
+})
+
+t.test('the GPS track drawing (web/src/clerks/track.ts): scaled to its box, north up, east right, the playback dot on the line', async (t) => {
+  // A walk north-east at Shanghai's latitude, as the generated cameras' .SRT sidecars write it.
+  const pts: [number, number, number][] = [
+    [0, 31.23, 121.47],
+    [1, 31.231, 121.471],
+    [2, 31.232, 121.472],
+  ]
+  const d = trackDrawing(pts)
+  t.equal(d.line.split(' ').length, 3, 'one polyline vertex per point')
+  const [x0, y0] = d.start
+  const [x1, y1] = d.end
+  t.ok(x1 > x0 && y1 < y0, 'north-east goes right and up')
+  t.ok(Math.max(d.w, d.h) <= 300 && Math.max(d.w, d.h) >= 299, `the longer side fills the box (${d.w}x${d.h})`)
+  // Equal steps in degrees north and east: the drawn east-west side is cos(latitude) of the north-south one.
+  t.ok(Math.abs((d.w - 24) / (d.h - 24) - Math.cos((31.231 * Math.PI) / 180)) < 0.01, 'east-west shortened by the cosine of the latitude')
+  t.ok(Math.abs(d.heightM - 222.6) < 1, `north-south extent in metres (${d.heightM.toFixed(1)})`)
+  t.same(d.at(-5), d.start, 'before the first point: the start')
+  t.same(d.at(99), d.end, 'after the last: the end')
+  t.same(d.at(1), trackDrawing(pts).line.split(' ')[1]!.split(',').map(Number), 'on a point: that point')
+  const [mx, my] = d.at(0.5)
+  t.ok(mx > x0 && mx < x1 && my < y0 && my > y1, 'between two points: between them')
+  const one = trackDrawing([[0, 31.23, 121.47]])
+  t.same(one.start, [one.w / 2, one.h / 2], 'a single point sits in the middle (no division by a zero extent)')
+  t.equal(trackDrawing([]).line, '', 'no points: no line')
 })

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { fromBase64, groupedFingerprint, parseCheckpointNote, verifyInclusion } from '../web/src/clerks/proof.js'
+import { cosignedBy, cosignerKeyIdOf, fromBase64, groupedFingerprint, parseCheckpointNote, toHex, verifyInclusion } from '../web/src/clerks/proof.js'
 
 const root = fileURLToPath(new URL('./fixtures/rfc6962/inclusion/', import.meta.url))
 
@@ -52,4 +52,39 @@ t.test('checkpoint notes: what parses and what does not', async (t) => {
   ]
   for (const [what, note] of bad) t.equal(parseCheckpointNote(note), null, what)
   t.equal(groupedFingerprint('0123456789abcdef'), '0123 4567 89ab cdef')
+})
+
+t.test('witness co-signatures: the browser checks each line itself (C2SP tlog-cosignature, as the station writes them)', async (t) => {
+  // The station's own co-signer (src/ledger/cosignature.ts) writes the lines; the page's checker must accept
+  // exactly those, and nothing altered: a co-signature shown as checked that was not is a witness that never was.
+  const { generateKeyPairSync, sign } = await import('node:crypto')
+  const { cosign, signatureLine } = await import('../src/ledger/cosignature.js')
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519')
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  const signer = { name: 'bodyvault/witness-1', publicKey: raw, sign: (d: Uint8Array) => sign(null, d, privateKey) }
+  const text = `bodyvault/s1\n12\n${Buffer.alloc(32, 2).toString('base64')}\n`
+  const note = parseCheckpointNote(`${text}\n\u2014 bodyvault/s1 ${Buffer.alloc(68, 1).toString('base64')}\n`)!
+  const line = signatureLine(cosign(text, signer, 1_764_000_000))
+  t.equal(await cosignedBy(note, line, signer.name, raw), 1_764_000_000, 'a real co-signature checks, with its time')
+  const b = Buffer.from(line.slice(line.lastIndexOf(' ') + 1, -1), 'base64')
+  const flip = (i: number): string => {
+    const c = Buffer.from(b)
+    c[i] = (c[i] ?? 0) ^ 1
+    return `\u2014 ${signer.name} ${c.toString('base64')}\n`
+  }
+  const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)
+  const bad: [string, Promise<number | null>][] = [
+    ['one bit of the signature', cosignedBy(note, flip(40), signer.name, raw)],
+    ['one bit of the time', cosignedBy(note, flip(11), signer.name, raw)],
+    ['one bit of the key id', cosignedBy(note, flip(0), signer.name, raw)],
+    ['another witness key', cosignedBy(note, line, signer.name, other)],
+    ['another name', cosignedBy(note, line, 'bodyvault/witness-2', raw)],
+    ['another checkpoint', cosignedBy({ ...note, text: text.replace('\n12\n', '\n13\n') }, line, signer.name, raw)],
+    [
+      'a station signature line (68 bytes), not a co-signature',
+      cosignedBy(note, `\u2014 ${signer.name} ${Buffer.alloc(68).toString('base64')}\n`, signer.name, raw),
+    ],
+  ]
+  for (const [what, got] of bad) t.equal(await got, null, what)
+  t.equal(toHex(await cosignerKeyIdOf(signer.name, raw)), b.subarray(0, 4).toString('hex'), 'the co-signer key id is the one the station writes')
 })

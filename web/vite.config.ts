@@ -9,6 +9,6 @@ import { defineConfig } from 'vite'
 export default defineConfig({
   root: import.meta.dirname,
   plugins: [svelte()],
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2020', reportCompressedSize: false },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2020', reportCompressedSize: false, manifest: true },
   logLevel: 'warn',
 })

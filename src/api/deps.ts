@@ -29,6 +29,8 @@ export interface ApiDeps {
   anchoring?: () => Promise<AnchoringReport>
   /** The free space ingest keeps in reserve (ingest.minFreeBytes), for the dashboard's days left. */
   reserveBytes?: number
+  /** The witness stations that co-sign this station's checkpoints (config `witnesses` with a url): their key names and keys, for the proof material. */
+  witnessKeys?: { name: string; publicKey: Uint8Array }[]
   /** Signs a checkpoint now when the ledger grew (the station's, which never throws): the proof material of events newer than the latest checkpoint. */
   checkpointNow?: () => void
   rateLimitPerMinute?: number

@@ -24,6 +24,13 @@ export function latestCheckpoint(db: Db): Checkpoint | undefined {
   return db.prepare(`${SELECT} ORDER BY id DESC LIMIT 1`).get() as Checkpoint | undefined
 }
 
+/** The newest checkpoint of at least `minSize` leaves that a witness co-signed, if any (the proof the clerks' page checks, src/api/proof.ts). */
+export function latestCosignedCheckpoint(db: Db, minSize: number): Checkpoint | undefined {
+  return db.prepare(`${SELECT} WHERE tree_size >= ? AND id IN (SELECT checkpoint_id FROM checkpoint_cosignatures) ORDER BY id DESC LIMIT 1`).get(minSize) as
+    | Checkpoint
+    | undefined
+}
+
 export function listCheckpoints(db: Db): Checkpoint[] {
   return db.prepare(`${SELECT} ORDER BY id`).all() as Checkpoint[]
 }

@@ -179,6 +179,20 @@ export function storedRecordingsOfBase(db: Db, deviceId: string | null, base: st
 }
 
 /** The sidecar recordings linked to this clip. */
+/**
+ * The GPS track a recording's positions come from: its own when it is a
+ * recorder's .SRT sidecar, else the first of its linked sidecars that has
+ * one. `track` is the JSON text the probe stored ([[tSec, lat, lon], ...]),
+ * whose SHA-256 its `probed` event names (gpsTrackSha256).
+ */
+export function gpsTrackOf(db: Db, recordingId: number): { sidecarId: number; track: string } | undefined {
+  for (const id of [recordingId, ...sidecarsOf(db, recordingId)]) {
+    const track = db.prepare('SELECT gps_track FROM media_info WHERE recording_id = ? AND gps_track IS NOT NULL').pluck().get(id) as string | undefined
+    if (track !== undefined) return { sidecarId: id, track }
+  }
+  return undefined
+}
+
 export function sidecarsOf(db: Db, recordingId: number): number[] {
   return db.prepare('SELECT sidecar_id FROM media_links WHERE recording_id = ? ORDER BY sidecar_id').pluck().all(recordingId) as number[]
 }

@@ -172,6 +172,7 @@ const catalogue = {
   BAD_RANGE: [400, 2, 'Range must look like bytes=START-END'],
   RANGE_NOT_SATISFIABLE: [416, 2, 'the range starts after the end of the object'],
   NO_DERIVATIVE: [404, 2, 'no proxy or thumbnail yet (bodyvault media status shows the queue)'],
+  NO_GPS_TRACK: [404, 2, 'the recording has no GPS track (no sidecar with positions beside it)'],
   UNAUTHENTICATED: [401, 2, 'send Authorization: Bearer <token> (bodyvault token create makes one)'],
   FORBIDDEN: [403, 2, 'this role may not do this'],
   NOT_FOUND: [404, 2, 'no such route'],

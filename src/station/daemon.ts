@@ -93,6 +93,7 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
         anchoring: async () => (await gatherOutside({ db: st.db, publicKey: stationSigners(st.db, st.cfg.dataDir), ...st.anchorSources() })).report,
         reserveBytes: st.cfg.ingest.minFreeBytes,
         checkpointNow: () => void st.checkpoint(),
+        witnessKeys: st.anchorSources().peers.filter((p) => p.url !== null),
         rateLimitPerMinute: st.cfg.api.rateLimitPerMinute,
         handoverLimitSeconds: handoverLimitSeconds(st.cfg.retention),
         localSecret: await writeStatusSecret(st.cfg.dataDir),

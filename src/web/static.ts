@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { packageRoot } from '../common/paths.js'
 
 /** Where scripts/setup builds the front end (web/ compiled by Vite). */
@@ -24,6 +24,49 @@ export const WEB_PAGES = [
   '/audit/trail',
   '/account/security',
 ] as const
+
+/**
+ * Routes whose workspace code the page preloads from its HTML: the browser
+ * fetches the workspace's chunk (and its imports and styles) beside the
+ * entry script instead of after it has run (on the clerks' search page
+ * that was one round trip of the chain before the first results).
+ * `module` is the chunk's source as the Vite manifest names it.
+ */
+export const PRELOADS: readonly { prefix: string; module: string }[] = [{ prefix: '/clerks', module: 'src/clerks/Clerks.svelte' }]
+
+type Manifest = Record<string, { file: string; imports?: string[]; css?: string[]; isEntry?: boolean }>
+
+/** The <link> tags that preload `module` and what it imports statically (not the entry: the page loads it anyway). */
+export function preloadTags(manifest: Manifest, module: string): string {
+  const js = new Set<string>()
+  const css = new Set<string>()
+  const walk = (key: string): void => {
+    const c = manifest[key]
+    if (!c || c.isEntry || js.has(c.file)) return
+    js.add(c.file)
+    for (const f of c.css ?? []) css.add(f)
+    for (const i of c.imports ?? []) walk(i)
+  }
+  walk(module)
+  return [
+    ...[...css].map((f) => `<link rel="stylesheet" crossorigin href="/${f}">`),
+    ...[...js].map((f) => `<link rel="modulepreload" crossorigin href="/${f}">`),
+  ].join('\n    ')
+}
+
+/** index.html for each preloading route (with its tags before </head>); none when the build has no manifest. */
+function preloadedPages(root: string): Map<string, string> {
+  const out = new Map<string, string>()
+  const at = join(root, '.vite', 'manifest.json')
+  if (!existsSync(at)) return out
+  const manifest = JSON.parse(readFileSync(at, 'utf8')) as Manifest
+  const html = readFileSync(join(root, 'index.html'), 'utf8')
+  for (const p of PRELOADS) {
+    const tags = preloadTags(manifest, p.module)
+    if (tags) out.set(p.prefix, html.replace('</head>', `  ${tags}\n  </head>`))
+  }
+  return out
+}
 
 /**
  * Served with every page: scripts, styles and connections only from this
@@ -62,11 +105,16 @@ export async function webRoutes(app: FastifyInstance, o: { root?: string } = {})
         immutable: true,
         serveDotFiles: false,
       })
-    const page = async (_req: unknown, reply: FastifyReply): Promise<FastifyReply> => {
+    const preloaded = built ? preloadedPages(root) : new Map<string, string>()
+    const page = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
       if (!built)
         return reply.status(503).send({
           error: { code: 'WEB_NOT_BUILT', message: `the web front end is not built (no ${join(root, 'index.html')}): run scripts/setup` },
         })
+      const path = req.url.split('?')[0] ?? ''
+      const html = PRELOADS.find((p) => path === p.prefix || path.startsWith(`${p.prefix}/`))
+      const withPreloads = html && preloaded.get(html.prefix)
+      if (withPreloads) return reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(withPreloads)
       return reply.headers(PAGE_HEADERS).sendFile('index.html', root, { maxAge: 0, immutable: false, cacheControl: false })
     }
     for (const url of WEB_PAGES) scope.get(url, { schema: { hide: true } }, page)

@@ -31,15 +31,16 @@ export function visibleRecording(deps: ApiDeps, req: FastifyRequest, id: number)
 }
 
 /** The footage of a recording can be read: it was not purged (410 RECORDING_PURGED, as everywhere). */
-function requireStored(r: Recording): void {
+export function requireStored(r: Recording): void {
   if (r.status !== 'stored') throw new BodyvaultError('RECORDING_PURGED', `recording ${r.id} was purged under its retention rule; its ledger events remain`)
 }
 
 /**
  * Writes the access record for a read of footage: who (token and role),
- * why, from where, which bytes. Appended before any byte is sent.
+ * why, from where, which bytes (or, for a GPS track, which positions: the
+ * SHA-256 of the track its probe stored). Appended before any byte is sent.
  */
-function recordView(deps: ApiDeps, req: FastifyRequest, r: Recording, what: string, sha256: string, range: string, reason: string | null): void {
+export function recordView(deps: ApiDeps, req: FastifyRequest, r: Recording, what: string, sha256: string, range: string, reason: string | null): void {
   const t = tokenOf(req)
   appendEvent(deps.db, {
     type: 'viewed',

@@ -15,7 +15,11 @@
  *   0x01 || key)[0:4], Ed25519 over the text);
  * - the key's fingerprint, SHA-256 of its DER SubjectPublicKeyInfo, for the
  *   clerk to compare out of band with `bodyvault key show`: a key the page
- *   was handed proves nothing until someone compares it.
+ *   was handed proves nothing until someone compares it;
+ * - each witness's co-signature of that checkpoint (C2SP tlog-cosignature,
+ *   src/ledger/cosignature.ts: key id = SHA-256(name || 0x0A || 0x04 ||
+ *   key)[0:4], Ed25519 over "cosignature/v1\ntime <t>\n" || checkpoint
+ *   text), each with its own key's fingerprint to compare on that station.
  */
 import canonicalize from 'canonicalize'
 
@@ -33,12 +37,26 @@ export interface ProofEvent {
 export interface ProofMaterial {
   checkpoint: { id: number; treeSize: number; note: string; createdAt: string } | null
   keys: { name: string; publicKey: string }[]
+  /** Co-signature lines of the checkpoint beside the keys the station's config names (absent from older stations). */
+  witnesses?: { name: string; publicKey: string | null; line: string | null }[]
   events: { event: ProofEvent; leafIndex: number | null; proof: string[] | null }[]
 }
 
 /** Why an event is not verified: its bytes, its place in the tree, or the checkpoint's signature. */
 export type Failure = 'event-hash' | 'inclusion' | 'checkpoint' | 'signature'
 export type EventVerdict = { seq: number; status: 'verified' } | { seq: number; status: 'pending' } | { seq: number; status: 'failed'; why: Failure }
+
+/**
+ * One witness: `verified` (its co-signature checks with its key), `failed` (it does not: altered, or not by
+ * that key), `missing` (no co-signature from it on this checkpoint yet), `unknown` (a co-signer the station
+ * names no key for: nothing to check it against). `at`: the co-signature's own time, when it checked.
+ */
+export interface WitnessVerdict {
+  name: string
+  status: 'verified' | 'failed' | 'missing' | 'unknown'
+  fingerprint: string | null
+  at: string | null
+}
 
 export interface Verdict {
   /** The checkpoint as the browser read it (null: none, or unreadable). */
@@ -47,6 +65,7 @@ export interface Verdict {
   signed: boolean
   fingerprint: string | null
   events: EventVerdict[]
+  witnesses: WitnessVerdict[]
   /** verified: every event checked; pending: the rest await a checkpoint; failed: at least one did not check. */
   overall: 'verified' | 'pending' | 'failed'
 }
@@ -182,6 +201,42 @@ export async function noteSignedBy(note: Note, name: string, publicKey: Uint8Arr
   return false
 }
 
+export async function cosignerKeyIdOf(name: string, publicKey: Uint8Array): Promise<Uint8Array> {
+  return (await sha256(concat(enc.encode(name), Uint8Array.of(0x0a, 0x04), publicKey))).subarray(0, 4)
+}
+
+/** The time (POSIX seconds) of a valid co-signature `line` by `publicKey` under `name` on `note`, else null. */
+export async function cosignedBy(note: Note, line: string, name: string, publicKey: Uint8Array): Promise<number | null> {
+  const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})\n?$/.exec(line)
+  const raw = m ? fromBase64(m[2]!) : null
+  if (!m || m[1] !== name || !raw || raw.length !== 4 + 8 + 64 || publicKey.length !== 32) return null
+  if (!equal(raw.subarray(0, 4), await cosignerKeyIdOf(name, publicKey))) return null
+  const time = new DataView(raw.buffer, raw.byteOffset + 4, 8).getBigUint64(0)
+  if (time > BigInt(Number.MAX_SAFE_INTEGER)) return null
+  try {
+    const key = await crypto.subtle.importKey('raw', concat(publicKey), { name: 'Ed25519' }, false, ['verify'])
+    const signed = enc.encode(`cosignature/v1\ntime ${time}\n${note.text}`)
+    return (await crypto.subtle.verify({ name: 'Ed25519' }, key, concat(raw.subarray(12)), signed)) ? Number(time) : null
+  } catch {
+    return null
+  }
+}
+
+async function checkWitnesses(note: Note | null, ws: ProofMaterial['witnesses']): Promise<WitnessVerdict[]> {
+  const out: WitnessVerdict[] = []
+  for (const w of ws ?? []) {
+    const pub = w.publicKey === null ? null : fromBase64(w.publicKey)
+    const fingerprint = pub?.length === 32 ? await spkiFingerprint(pub) : null
+    if (w.line === null) out.push({ name: w.name, status: 'missing', fingerprint, at: null })
+    else if (!pub || !fingerprint) out.push({ name: w.name, status: 'unknown', fingerprint: null, at: null })
+    else {
+      const time = note ? await cosignedBy(note, w.line, w.name, pub) : null
+      out.push({ name: w.name, status: time === null ? 'failed' : 'verified', fingerprint, at: time === null ? null : new Date(time * 1000).toISOString() })
+    }
+  }
+  return out
+}
+
 /** Checks everything the material claims; the verdict says per event what held. */
 export async function verifyMaterial(m: ProofMaterial): Promise<Verdict> {
   const note = m.checkpoint ? parseCheckpointNote(m.checkpoint.note) : null
@@ -216,6 +271,7 @@ export async function verifyMaterial(m: ProofMaterial): Promise<Verdict> {
     signed: signer !== null,
     fingerprint: signer ? await spkiFingerprint(signer) : null,
     events,
+    witnesses: await checkWitnesses(note, m.witnesses),
     overall: failed ? 'failed' : events.some((e) => e.status === 'pending') || events.length === 0 ? 'pending' : 'verified',
   }
 }
