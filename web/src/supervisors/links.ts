@@ -26,6 +26,9 @@ export function searchLink(f: SearchFilter): string {
   return `/clerks?${q.toString()}`
 }
 
+/** The custody report (视听资料清单 and chain of custody) of an export request: a PDF from GET /v1/reports/export/:id, Chinese unless asked. */
+export const custodyReportLink = (exportId: number, lang: 'zh' | 'en' = 'zh'): string => `/v1/reports/export/${exportId}${lang === 'zh' ? '' : '?lang=en'}`
+
 /** A recording's page in the clerks' workspace. */
 export const recordingLink = (id: number): string => `/clerks/recordings/${id}`
 
