@@ -13,7 +13,7 @@
 // accessibility barrier.
 // Screenshots at 1920x1080 and 1366x768 go to artifacts/web-supervisors/.
 import { createHmac } from 'node:crypto'
-import { cpSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, cpSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import t from 'tap'
@@ -74,6 +74,11 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
   const videos: number[] = []
   // Videos the officer did not mark important (an important one is categorised evidence at ingest).
   const plain: number[] = []
+  // The last docking holds one clip whose bytes are not a video (a camera's write cut short): its media jobs fail.
+  let corruptName = ''
+  let corruptId = 0
+  // Originals with no media job's reads to disturb (sound, photos): one of them is damaged in the vault later.
+  const stills: { id: number; sha256: string }[] = []
   for (const [i, c] of dockings.entries()) {
     const cam = join(dir, `cam${i}`)
     cpSync(original, cam, { recursive: true })
@@ -89,19 +94,27 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
           if (!m) continue
           const at = Date.UTC(+m[1]!.slice(0, 4), +m[1]!.slice(4, 6) - 1, +m[1]!.slice(6, 8), +m[1]!.slice(8, 10), +m[1]!.slice(10, 12), +m[1]!.slice(12, 14))
           // A recording deleted on the camera before docking: a gap in its counter.
+          const name = `${c.device}_${c.officer}_${stamp(start + at - startMs)}_${m[2]}${m[3]}`
           if (c.gap && m[2] === '0004') rmSync(p)
-          else renameSync(p, join(d, `${c.device}_${c.officer}_${stamp(start + at - startMs)}_${m[2]}${m[3]}`))
+          else renameSync(p, join(d, name))
+          if (i === dockings.length - 1 && corruptName === '' && m[3] === '.MP4') {
+            writeFileSync(join(d, name), Buffer.alloc(64 * 1024, 0x5a))
+            corruptName = name
+          }
         }
       }
     }
     walk(cam)
     const r = cli(['ingest', cam, '--json'], env)
     t.equal(r.code, 0, `docking ${i} ingested: ${r.stderr}`)
-    const got = (JSON.parse(r.stdout) as { ingested: { id: number; sourcePath: string }[] }).ingested
+    const got = (JSON.parse(r.stdout) as { ingested: { id: number; sha256: string; sourcePath: string }[] }).ingested
     ids.push(...got.map((x) => x.id))
     videos.push(...got.filter((x) => /\.MP4$/.test(x.sourcePath)).map((x) => x.id))
     plain.push(...got.filter((x) => /_\d{4}\.MP4$/.test(x.sourcePath)).map((x) => x.id))
+    stills.push(...got.filter((x) => /\.(WAV|JPG)$/.test(x.sourcePath)).map((x) => ({ id: x.id, sha256: x.sha256 })))
+    corruptId ||= got.find((x) => corruptName !== '' && x.sourcePath.endsWith(corruptName))?.id ?? 0
   }
+  t.ok(corruptId > 0 && corruptId !== videos[0] && corruptId !== videos[3], `recording ${corruptId} (${corruptName}) is not a video`)
   const pem = cli(['key', 'show', '--pem'], env)
   t.equal(pem.code, 0, pem.stderr)
   writeFileSync(join(dir, 'station.pem'), pem.stdout)
@@ -128,7 +141,7 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
   t.comment(`seeded ${ids.length} recordings in ${((Date.now() - t0) / 1000).toFixed(0)} s`)
   // Small proxies, made fast: the charts are compared with the API once the media worker is done.
   const media = { preset: 'ultrafast', maxHeight: 240, thumbnailWidth: 160, concurrency: 2 }
-  const d = await startDaemon(t, { dataDir: data, roots: [join(dir, 'no-cameras')], configDir: dir, listenMs: 60_000, config: { media } })
+  const d = await startDaemon(t, { dataDir: data, roots: [join(dir, 'no-cameras')], configDir: dir, listenMs: 120_000, config: { media } })
   const browser = await launchBrowser(t)
   const shots = screenshots(join(dir, 'screenshots'), 'web-supervisors')
   t.comment(`screenshots: ${shots.dir} (copies in ${shots.kept})`)
@@ -358,6 +371,29 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
     500,
   )
   t.comment(`media jobs done ${((Date.now() - t0) / 1000).toFixed(0)} s after the start`)
+  // A vault object damaged on disk (a bad sector, a stray write), found by a fixity run: the dashboard's fixity failure.
+  const damaged = stills[0]!
+  const object = join(data, 'objects', damaged.sha256.slice(0, 2), damaged.sha256)
+  chmodSync(object, 0o644)
+  const bytes = readFileSync(object)
+  const mid = bytes.length >> 1
+  bytes.writeUInt8(bytes.readUInt8(mid) ^ 0xff, mid)
+  writeFileSync(object, bytes)
+  chmodSync(object, 0o444)
+  let fixity = cli(['fixity', 'run', '--all'], env)
+  // The daemon's own run may hold the lease a moment.
+  for (let i = 0; i < 20 && /holds the lease/.test(fixity.stdout); i++) {
+    await new Promise((r) => setTimeout(r, 1000))
+    fixity = cli(['fixity', 'run', '--all'], env)
+  }
+  t.match(fixity.stdout, / 1 FAILED/, `the fixity run finds the damaged object of recording ${damaged.id}: ${fixity.stdout.trim()}`)
+  // The daemon counts its objects' fixity at most once a minute (src/station/station.ts): the dashboard shows the run within that.
+  await waitFor(
+    async () => ((await (await auditor.ctx.request.get('/v1/dashboard')).json()) as Json).fixity?.failed === 1,
+    'the dashboard to count the failed object',
+    90_000,
+    2000,
+  )
 
   await t.test('the dashboard draws the API’s figures with Chart.js, and each bar leads to the recordings behind it', async (t) => {
     const { page, ctx } = auditor
@@ -463,6 +499,71 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
     // The clerks' search page opens with those filters.
     await page.waitForLoadState('load')
     searchVisitedAt = before
+  })
+
+  await t.test('the work chart and the anchoring panel lead to the items they count', async (t) => {
+    const { page, ctx } = auditor
+    await page.setViewportSize(BIG)
+    await page.goto(`/dashboard?from=${first}&to=${last}`)
+    await waitFor(async () => (await page.evaluate('!!(window.bodyvaultCharts && window.bodyvaultCharts.work)')) === true, 'the work chart', 30_000, 100)
+    const work = (await page.evaluate(
+      `(() => { const c = window.bodyvaultCharts.work; return { labels: c.data.labels, data: c.data.datasets[0].data } })()`,
+    )) as {
+      labels: string[]
+      data: number[]
+    }
+    const counted = new Map(work.labels.map((l, i) => [l, work.data[i]!]))
+    t.equal(counted.get('media:failed'), 3, 'the clip that is not a video: its probe failed, its proxy and thumbnail with it')
+    t.equal(counted.get('fixity:failed'), 1, 'the damaged object')
+    const card = page.locator('section[aria-labelledby="c-work"]')
+    await card.scrollIntoViewIfNeeded()
+    await shots.take(page, 'dashboard-work-1920.png')
+    const links = await card.locator('a[data-what]').evaluateAll((as) => as.map((a) => ({ href: a.getAttribute('href')!, what: a.getAttribute('data-what')! })))
+    t.same(
+      links.map((l) => l.what),
+      work.labels.filter((l, i) => work.data[i]! > 0 && !/^media:done$|^fixity:(due|overdue)$/.test(l)),
+      'a link under the chart for each bar with items to list',
+    )
+    const anchor = page.locator('section[aria-labelledby="c-anchor"] a[data-what="unanchored"]')
+    const unanchored = Number(await anchor.getAttribute('data-n'))
+    links.push({ href: (await anchor.getAttribute('href'))!, what: 'unanchored' })
+    counted.set('unanchored', unanchored)
+    const dash = (await (await ctx.request.get('/v1/dashboard')).json()) as Json
+
+    for (const l of links) {
+      await page.goto(l.href)
+      await page.locator('[data-total]').waitFor()
+      const rows = await page.locator('table.work-items tbody tr').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('data-recording'))))
+      t.equal(rows.length, counted.get(l.what), `${l.href}: ${rows.length} items listed, ${counted.get(l.what)} counted`)
+      if (l.what === 'media:failed') t.same([...new Set(rows)], [corruptId], `all of recording ${corruptId}`)
+      if (l.what === 'fixity:failed') t.same(rows, [damaged.id], `recording ${damaged.id}`)
+      if (l.what === 'unanchored')
+        for (const id of rows) {
+          const ev = ((await (await ctx.request.get(`/v1/recordings/${id}/events`)).json()) as Json).events
+          t.ok(ev[0].seq > dash.anchoring.treeSize, `recording ${id}: ingested at event ${ev[0].seq}, after checkpoint ${dash.anchoring.checkpoint}`)
+        }
+      if (l.what === 'media:failed') {
+        await shots.take(page, 'work-items-1920.png')
+        await axe(t, page, 'work items')
+        await page.setViewportSize(LAPTOP)
+        await shots.take(page, 'work-items-1366.png')
+        await page.setViewportSize(BIG)
+      }
+    }
+    t.comment(
+      `anchoring ${dash.anchoring.level}, checkpoint ${dash.anchoring.checkpoint} of ${dash.anchoring.treeSize} events: ${unanchored} recordings after it`,
+    )
+
+    // A click on the media:failed bar goes to the same list.
+    await page.goto(`/dashboard?from=${first}&to=${last}`)
+    await waitFor(async () => (await page.evaluate('!!(window.bodyvaultCharts && window.bodyvaultCharts.work)')) === true, 'the work chart', 30_000, 100)
+    await card.locator('canvas').scrollIntoViewIfNeeded()
+    const point = (await page.evaluate(`(() => { const c = window.bodyvaultCharts.work; const i = c.data.labels.indexOf('media:failed');
+      const b = c.getDatasetMeta(0).data[i]; const r = c.canvas.getBoundingClientRect();
+      return { x: r.left + (b.x + b.base) / 2, y: r.top + b.y } })()`)) as { x: number; y: number }
+    await Promise.all([page.waitForURL(/\/dashboard\/items\?what=media%3Afailed$/), page.mouse.click(point.x, point.y)])
+    await page.locator('[data-total]').waitFor()
+    t.equal(await page.locator('table.work-items tbody tr').count(), 3, 'the bar leads to its three jobs')
   })
 
   await t.test('the audit browser finds the clerk’s view, and prints the recording’s trail', async (t) => {
