@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { buildApi } from '../src/api/app.js'
 import { createToken } from '../src/api/tokens.js'
+import { queueOffloadJob } from '../src/catalog/offload-queue.js'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
 import { subjects } from '../src/ledger/events.js'
@@ -28,6 +29,7 @@ const cams = [
   { device: 'DEV0001', officer: '010101', start: local(20 * DAY) },
 ]
 const ids: number[] = []
+const shas: string[] = []
 for (const [i, c] of cams.entries()) {
   const dir = await makeCamera(join(work, `cam${i}`), ['--device', c.device, '--officer', c.officer, '--start', c.start, '--count', '6'])
   if (c.gap) {
@@ -36,7 +38,9 @@ for (const [i, c] of cams.entries()) {
     const victim = readdirSync(media).find((f) => /_0002\.[A-Z0-9]+$/.test(f))!
     rmSync(join(media, victim))
   }
-  ids.push(...(await s.ingest(dir)).ingested.map((r) => r.id))
+  const got = (await s.ingest(dir)).ingested
+  ids.push(...got.map((r) => r.id))
+  shas.push(...got.map((r) => r.sha256))
 }
 // The latest checkpoint as the anchoring report gives it: its tree ends at the ingest of the fourth recording from the end, so the last three are not in it yet.
 const TREE = s.db
@@ -166,6 +170,16 @@ t.test('dashboard items: the media jobs, offload jobs, objects and recordings be
   )
   t.equal(un.total, 3)
   t.equal((await items('offload:queued')).total, 0, 'no offload configured: nothing queued')
+  // Two jobs queued the way the offload worker queues them (its store): an original's upload and a manifest's.
+  const sha = shas[0]!
+  queueOffloadJob(s.db, 'object', sha, new Date())
+  queueOffloadJob(s.db, 'manifest', '1', new Date())
+  const off = await items('offload:queued')
+  t.equal(off.total, (await get('/v1/dashboard')).json.queues.find((q: { queue: string; state: string }) => q.queue === 'offload' && q.state === 'queued').n)
+  t.match(off.items, [
+    { item: 'object', sha256: sha, subject: null, recordingId: ids[0] },
+    { item: 'manifest', sha256: null, subject: '1', recordingId: null },
+  ])
   t.equal((await get('/v1/dashboard/items?what=media:done')).status, 400, 'done jobs are not a list to work through')
   t.equal((await items('media:queued', 'officer')).error.code, 'FORBIDDEN', 'officers have no dashboard')
 })

@@ -26,6 +26,9 @@ import { startDaemon, waitFor } from './daemon-support.js'
 import { childEnv, cli, makeCamera, tempDir } from './helpers.js'
 
 const skip = cannotBrowse() ?? false
+// Five dockings ingested, a daemon's media jobs, a fixity run and a minute for the daemon's fixity count: on a loaded
+// 2-core machine it can outlast the suite's 300 s per file; this tells the runner (tap's root setTimeout).
+t.setTimeout(600_000)
 const BIG = { width: 1920, height: 1080 }
 const LAPTOP = { width: 1366, height: 768 }
 const DAY = 86_400_000
