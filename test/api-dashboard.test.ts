@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { buildApi } from '../src/api/app.js'
 import { createToken } from '../src/api/tokens.js'
+import { queueOffloadJob } from '../src/catalog/offload-queue.js'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
 import { subjects } from '../src/ledger/events.js'
@@ -28,6 +29,7 @@ const cams = [
   { device: 'DEV0001', officer: '010101', start: local(20 * DAY) },
 ]
 const ids: number[] = []
+const shas: string[] = []
 for (const [i, c] of cams.entries()) {
   const dir = await makeCamera(join(work, `cam${i}`), ['--device', c.device, '--officer', c.officer, '--start', c.start, '--count', '6'])
   if (c.gap) {
@@ -36,8 +38,15 @@ for (const [i, c] of cams.entries()) {
     const victim = readdirSync(media).find((f) => /_0002\.[A-Z0-9]+$/.test(f))!
     rmSync(join(media, victim))
   }
-  ids.push(...(await s.ingest(dir)).ingested.map((r) => r.id))
+  const got = (await s.ingest(dir)).ingested
+  ids.push(...got.map((r) => r.id))
+  shas.push(...got.map((r) => r.sha256))
 }
+// The latest checkpoint as the anchoring report gives it: its tree ends at the ingest of the fourth recording from the end, so the last three are not in it yet.
+const TREE = s.db
+  .prepare('SELECT event_seq FROM recordings WHERE id = ?')
+  .pluck()
+  .get(ids[ids.length - 4]) as number
 const app = await buildApi({
   db: s.db,
   vault: s.vault,
@@ -48,7 +57,7 @@ const app = await buildApi({
   reserveBytes: 0,
   anchoring: async () => ({
     level: 'log file',
-    latest: { id: 3, treeSize: 40 },
+    latest: { id: 3, treeSize: TREE },
     log: { path: null, exists: true, entries: 3, hasLatest: true },
     bucket: null,
     witnesses: [],
@@ -121,9 +130,58 @@ t.test('dashboard: counter gap, deletions due, storage from the files, queues, a
     d.queues.some((q: { queue: string }) => q.queue === 'media'),
     'media jobs are queued (no worker here)',
   )
-  t.same(d.anchoring, { level: 'log file', checkpoint: 3, treeSize: 40, error: null })
+  // Recordings not yet at the shown level: those whose ingest event is after the latest checkpoint's tree, read from the ledger.
+  const ingests = (await get('/v1/ledger?type=ingested&limit=1000')).json.items as { seq: number; subject: string }[]
+  const after = ingests.filter((e) => e.seq > TREE).map((e) => Number(e.subject.replace('recording:', '')))
+  t.same(after, ids.slice(-3), `the last three of ${ids.length} recordings were ingested after event ${TREE}`)
+  t.same(d.anchoring, { level: 'log file', checkpoint: 3, treeSize: TREE, error: null, unanchored: 3 })
   t.equal((await get('/v1/dashboard', 'officer')).status, 403, 'officers have no dashboard')
   t.equal((await get('/v1/dashboard?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z')).json.error.code, 'BAD_REQUEST', 'from after to')
+})
+
+t.test('dashboard items: the media jobs, offload jobs, objects and recordings behind the work chart and the anchoring panel', async (t) => {
+  const d = (await get('/v1/dashboard', 'supervisor')).json
+  const items = async (what: string, role = 'supervisor') => (await get(`/v1/dashboard/items?what=${encodeURIComponent(what)}`, role)).json
+  const queued = d.queues.find((q: { queue: string; state: string }) => q.queue === 'media' && q.state === 'queued').n
+  const media = await items('media:queued')
+  t.equal(media.total, queued, `${queued} queued media jobs, as the chart counts them`)
+  t.equal(media.items.length, queued)
+  t.ok(
+    media.items.every((i: { item: string; recordingId: number }) => ['probe', 'proxy', 'thumbnail'].includes(i.item) && ids.includes(i.recordingId)),
+    'each a probe, proxy or thumbnail of an ingested recording',
+  )
+  t.same(await items('media:failed'), { what: 'media:failed', total: 0, treeSize: null, items: [] }, 'none failed')
+  // No fixity run yet: every local object is never checked, as the fixity state says.
+  const never = await items('fixity:neverChecked')
+  let onDisk = 0
+  for (const dir of readdirSync(join(s.dataDir, 'objects'))) onDisk += readdirSync(join(s.dataDir, 'objects', dir)).length
+  t.equal(never.total, onDisk, `${onDisk} objects in the vault, none checked`)
+  t.ok(
+    never.items.every((i: { sha256: string; recordingId: number }) => /^[0-9a-f]{64}$/.test(i.sha256) && ids.includes(i.recordingId)),
+    'each object with its recording',
+  )
+  const ingests = (await get('/v1/ledger?type=ingested&limit=1000')).json.items as { seq: number; subject: string }[]
+  const un = await items('unanchored')
+  t.equal(un.treeSize, TREE)
+  t.same(
+    un.items.map((i: { recordingId: number }) => i.recordingId),
+    ingests.filter((e) => e.seq > TREE).map((e) => Number(e.subject.replace('recording:', ''))),
+    'the recordings ingested after the checkpoint, in ledger order',
+  )
+  t.equal(un.total, 3)
+  t.equal((await items('offload:queued')).total, 0, 'no offload configured: nothing queued')
+  // Two jobs queued the way the offload worker queues them (its store): an original's upload and a manifest's.
+  const sha = shas[0]!
+  queueOffloadJob(s.db, 'object', sha, new Date())
+  queueOffloadJob(s.db, 'manifest', '1', new Date())
+  const off = await items('offload:queued')
+  t.equal(off.total, (await get('/v1/dashboard')).json.queues.find((q: { queue: string; state: string }) => q.queue === 'offload' && q.state === 'queued').n)
+  t.match(off.items, [
+    { item: 'object', sha256: sha, subject: null, recordingId: ids[0] },
+    { item: 'manifest', sha256: null, subject: '1', recordingId: null },
+  ])
+  t.equal((await get('/v1/dashboard/items?what=media:done')).status, 400, 'done jobs are not a list to work through')
+  t.equal((await items('media:queued', 'officer')).error.code, 'FORBIDDEN', 'officers have no dashboard')
 })
 
 t.test('ledger: auditors filter the whole chain by type, subject, actor, unit and time, and page it', async (t) => {

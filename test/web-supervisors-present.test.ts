@@ -3,8 +3,10 @@
 // export lets its requester do, the ids a clerk types, a reason made one line.
 import t from 'tap'
 import { anchorStep, daySeries, dayAxis, delayBars, findingCounts, officerSeries, workState } from '../web/src/supervisors/dashboard-data.js'
-import { searchLink, trailLink } from '../web/src/supervisors/links.js'
-import { type ExportRequest, exportAction, oneLine, parseIds, summarise } from '../web/src/supervisors/present.js'
+import { WORK_ITEMS as SERVED } from '../src/catalog/work-items.js'
+import { withQuery } from '../web/src/lib/api-paths.js'
+import { custodyReportLink, itemsLink, searchLink, trailLink, WORK_ITEMS } from '../web/src/supervisors/links.js'
+import { type ExportRequest, exportAction, hasRole, oneLine, parseIds, summarise } from '../web/src/supervisors/present.js'
 
 const span = { recordedFrom: '2026-06-01T01:00:00.000Z', recordedTo: '2026-06-01T02:00:00.000Z' }
 
@@ -126,4 +128,22 @@ t.test('the handover histogram as bars: the buckets past the limit are late, the
   t.equal(day.limitAfter, 3)
   t.equal(delayBars(h(8 * 3600)).limitAfter, 2, 'an 8 h limit: the line after the 1-8 h bucket')
   t.equal(delayBars(h(48 * 3600)).limitAfter, 4, 'a 48 h limit')
+})
+
+t.test('the links behind the work chart and the anchoring panel, the custody report, the roles', async (t) => {
+  t.same(WORK_ITEMS, SERVED, 'the page lists what GET /v1/dashboard/items serves, no more, no less')
+  t.equal(itemsLink('media:failed'), '/dashboard/items?what=media%3Afailed')
+  t.equal(itemsLink('unanchored'), '/dashboard/items?what=unanchored')
+  for (const none of ['media:done', 'fixity:due', 'fixity:overdue', '', 'x']) t.equal(itemsLink(none), null, `${JSON.stringify(none)}: no list`)
+  t.equal(custodyReportLink(7), '/v1/reports/export/7', 'Chinese by default')
+  t.equal(custodyReportLink(7, 'en'), '/v1/reports/export/7?lang=en')
+  t.ok(hasRole({ roles: ['clerk', 'auditor'] }, 'auditor'))
+  t.notOk(hasRole({ roles: ['clerk'] }, 'supervisor', 'auditor'))
+  t.notOk(hasRole(null, 'clerk'))
+  t.equal(
+    withQuery('/v1/ledger', { type: ['viewed', 'exported'], subject: '', after: 0 }),
+    '/v1/ledger?type=viewed&type=exported&after=0',
+    'a list repeats its name',
+  )
+  t.equal(withQuery('/v1/ledger', { type: [] }), '/v1/ledger')
 })

@@ -129,6 +129,20 @@ export function fixityCounts(db: Db, o: { dueBefore: string; overdueBefore: stri
   return r
 }
 
+/** The local objects fixityCounts counts as failed or never checked (the dashboard's fixity bars): how many, and the first `limit`, oldest first. */
+export function fixityObjects(
+  db: Db,
+  which: 'failed' | 'neverChecked',
+  limit: number,
+): { total: number; objects: { sha256: string; failedAt: string | null; failure: string | null }[] } {
+  const from = `FROM objs o LEFT JOIN object_fixity f ON f.sha256 = o.sha256 WHERE NOT o.remote AND ${which === 'failed' ? 'f.failed_at IS NOT NULL' : 'f.checked_at IS NULL'}`
+  const total = db.prepare(`${OBJECTS} SELECT count(*) ${from}`).pluck().get() as number
+  const objects = db
+    .prepare(`${OBJECTS} SELECT o.sha256, f.failed_at AS failedAt, f.failure ${from} ORDER BY coalesce(f.failed_at, o.since), o.sha256 LIMIT ?`)
+    .all(limit) as { sha256: string; failedAt: string | null; failure: string | null }[]
+  return { total, objects }
+}
+
 /** Bytes of the local objects (the job's pass time at its budget). */
 export function localObjectBytes(db: Db): number {
   return (db.prepare(`${OBJECTS} SELECT coalesce(sum(size), 0) FROM objs WHERE NOT remote`).pluck().get() as number) ?? 0

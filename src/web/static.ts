@@ -20,6 +20,7 @@ export const WEB_PAGES = [
   '/exports',
   '/approvals',
   '/dashboard',
+  '/dashboard/items',
   '/audit',
   '/audit/trail',
   '/account/security',

@@ -2,6 +2,7 @@ import { listFindings } from '../../catalog/findings.js'
 import { dashboardSeries, INFLOW_DAYS, inflowBytesSince, queueDepth, storedBytes } from '../../catalog/stats.js'
 import { BodyvaultError, errorMessage } from '../../common/errors.js'
 import { handoverStats } from '../../catalog/handovers.js'
+import { WORK_ITEMS, workItems } from '../../catalog/work-items.js'
 import { retentionPlan } from '../../retention/plan.js'
 import { refreshHandovers } from '../../stats/handover.js'
 import type { ApiDeps } from '../deps.js'
@@ -79,7 +80,14 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
               fixity: { type: ['object', 'null'], additionalProperties: true },
               anchoring: {
                 type: ['object', 'null'],
-                properties: { level: str, checkpoint: { type: ['integer', 'null'] }, treeSize: { type: ['integer', 'null'] }, error: strOrNull },
+                properties: {
+                  level: str,
+                  checkpoint: { type: ['integer', 'null'] },
+                  treeSize: { type: ['integer', 'null'] },
+                  error: strOrNull,
+                  /** Recordings ingested after the latest checkpoint's tree: not yet at this level (GET /v1/dashboard/items?what=unanchored lists them). */
+                  unanchored: { type: ['integer', 'null'] },
+                },
               },
             },
           },
@@ -121,9 +129,10 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       if (deps.anchoring)
         try {
           const r = await deps.anchoring()
-          anchoring = { level: r.level, checkpoint: r.latest?.id ?? null, treeSize: r.latest?.treeSize ?? null, error: null }
+          const unanchored = workItems(deps.db, 'unanchored', { limit: 0, anchoredEvents: r.latest?.treeSize ?? 0 }).total
+          anchoring = { level: r.level, checkpoint: r.latest?.id ?? null, treeSize: r.latest?.treeSize ?? null, error: null, unanchored }
         } catch (err) {
-          anchoring = { level: 'unknown', checkpoint: null, treeSize: null, error: errorMessage(err) }
+          anchoring = { level: 'unknown', checkpoint: null, treeSize: null, error: errorMessage(err), unanchored: null }
         }
       return {
         at: now.toISOString(),
@@ -145,6 +154,53 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         fixity: deps.fixityState ? deps.fixityState() : null,
         anchoring,
       }
+    },
+  )
+
+  const workItem = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      item: str,
+      sha256: strOrNull,
+      subject: strOrNull,
+      recordingId: { type: ['integer', 'null'] },
+      recordedAt: strOrNull,
+      officerId: strOrNull,
+      deviceId: strOrNull,
+      note: strOrNull,
+      attempts: { type: ['integer', 'null'] },
+      at: strOrNull,
+    },
+  } as const
+  app.get(
+    '/dashboard/items',
+    {
+      config: { right: 'stats:read' },
+      schema: {
+        summary:
+          'The items behind a bar of the dashboard’s work chart or its anchoring panel: media jobs, offload jobs, vault objects, recordings not yet in a checkpoint',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['what'],
+          properties: { what: { type: 'string', enum: [...WORK_ITEMS] }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 200 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { what: str, total: int, treeSize: { type: ['integer', 'null'] }, items: { type: 'array', items: workItem } },
+          },
+          '4xx': ref.error,
+        },
+      },
+    },
+    async (req) => {
+      // Unanchored: beyond the tree of the latest checkpoint the anchoring panel shows (none yet: every recording).
+      let treeSize: number | null = null
+      if (req.query.what === 'unanchored' && deps.anchoring) treeSize = (await deps.anchoring()).latest?.treeSize ?? 0
+      const r = workItems(deps.db, req.query.what, { limit: req.query.limit ?? 200, anchoredEvents: treeSize ?? 0 })
+      return { what: req.query.what, total: r.total, treeSize, items: r.items }
     },
   )
 }

@@ -19,7 +19,7 @@ export interface Dashboard {
   handovers: Handovers
   queues: { queue: 'media' | 'offload'; state: string; n: number }[]
   fixity: { objects: number; remote: number; neverChecked: number; due: number; overdue: number; failed: number } | null
-  anchoring: { level: string; checkpoint: number | null; treeSize: number | null; error: string | null } | null
+  anchoring: { level: string; checkpoint: number | null; treeSize: number | null; error: string | null; unanchored: number | null } | null
 }
 
 /** Handover on time (GET /v1/dashboard `handovers`, as GET /v1/stats/handovers): delay = commit - end of the recording. */

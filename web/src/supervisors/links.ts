@@ -26,6 +26,27 @@ export function searchLink(f: SearchFilter): string {
   return `/clerks?${q.toString()}`
 }
 
+/** The custody report (视听资料清单 and chain of custody) of an export request: a PDF from GET /v1/reports/export/:id, Chinese unless asked. */
+export const custodyReportLink = (exportId: number, lang: 'zh' | 'en' = 'zh'): string => `/v1/reports/export/${exportId}${lang === 'zh' ? '' : '?lang=en'}`
+
+/** The work chart's bars and the anchoring panel that lead to a list (GET /v1/dashboard/items' `what`). */
+export const WORK_ITEMS = [
+  'media:queued',
+  'media:running',
+  'media:failed',
+  'offload:queued',
+  'offload:retrying',
+  'fixity:neverChecked',
+  'fixity:failed',
+  'unanchored',
+] as const
+export type WorkItemKind = (typeof WORK_ITEMS)[number]
+
+/** The list of the items behind a work bar or the anchoring panel; null for a bar with no list (media done, fixity due or overdue). */
+export function itemsLink(what: string): string | null {
+  return (WORK_ITEMS as readonly string[]).includes(what) ? `/dashboard/items?what=${encodeURIComponent(what)}` : null
+}
+
 /** A recording's page in the clerks' workspace. */
 export const recordingLink = (id: number): string => `/clerks/recordings/${id}`
 

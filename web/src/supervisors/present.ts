@@ -1,5 +1,10 @@
 import type { Lang } from '../lib/i18n.js'
 
+/** Whether the signed-in person (lib/api.ts's Person; not imported: this file is tested without a DOM) holds one of the roles. */
+export function hasRole(p: { roles: readonly string[] } | null, ...roles: string[]): boolean {
+  return !!p && p.roles.some((r) => roles.includes(r))
+}
+
 /** An export request as GET /v1/exports returns it. */
 export interface ExportRequest {
   id: number
