@@ -4,7 +4,8 @@
  * (the server's acceptance is delivery). Each throws on failure; the
  * outbox (./notifier.ts) decides about retrying.
  */
-import nodemailer from 'nodemailer'
+import type { Transporter } from 'nodemailer'
+import { errorMessage } from '../common/errors.js'
 import { signWebhook } from './notice.js'
 import { channelId, readSecret, type ChannelConfig } from './settings.js'
 
@@ -43,6 +44,10 @@ export function makeSender(c: ChannelConfig, env: NodeJS.ProcessEnv): Sender {
           body: n.body,
           redirect: 'error',
           signal: AbortSignal.timeout(timeoutMs),
+        }).catch((err: unknown) => {
+          // fetch says only "fetch failed"; the log and the outbox want the reason (ECONNREFUSED, a timeout, a TLS error).
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause
+          throw new Error(`the webhook could not be reached: ${cause?.code ?? cause?.message ?? errorMessage(err)}`)
         })
         await res.arrayBuffer().catch(() => undefined)
         if (res.status < 200 || res.status > 299) throw new Error(`the webhook answered HTTP ${res.status}`)
@@ -51,21 +56,23 @@ export function makeSender(c: ChannelConfig, env: NodeJS.ProcessEnv): Sender {
     }
   }
   const password = c.auth ? readSecret(c.auth.password, `notify channel ${id} (auth.password)`, env) : null
-  const transport = nodemailer.createTransport({
-    host: c.host,
-    port: c.port,
-    secure: c.secure,
-    requireTLS: c.requireTLS ?? false,
-    ...(c.auth && password !== null ? { auth: { user: c.auth.user, pass: password } } : {}),
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-  })
+  let transport: Transporter | null = null
   return {
     id,
     config: c,
     to: c.to.join(', '),
     send: async (n) => {
+      // nodemailer is loaded at the first mail, not by every command that opens a station.
+      transport ??= (await import('nodemailer')).default.createTransport({
+        host: c.host,
+        port: c.port,
+        secure: c.secure,
+        requireTLS: c.requireTLS ?? false,
+        ...(c.auth && password !== null ? { auth: { user: c.auth.user, pass: password } } : {}),
+        connectionTimeout: timeoutMs,
+        greetingTimeout: timeoutMs,
+        socketTimeout: timeoutMs,
+      })
       await transport.sendMail({
         from: c.from,
         to: c.to,
@@ -75,6 +82,6 @@ export function makeSender(c: ChannelConfig, env: NodeJS.ProcessEnv): Sender {
         attachments: [{ filename: 'notice.json', content: n.body, contentType: 'application/json; charset=utf-8' }],
       })
     },
-    close: () => transport.close(),
+    close: () => transport?.close(),
   }
 }
