@@ -37,7 +37,7 @@ import {
   type PendingExport,
   type Station,
 } from './notice.js'
-import { channelTakes, type NoticeKind, type NotifySettings } from './settings.js'
+import { channelTakes, type NotifySettings } from './settings.js'
 
 export interface NotifierDeps {
   db: Db
@@ -195,7 +195,7 @@ export class Notifier {
     const digest = noticeDigest(body)
     const out: { channel: string; to: string; ok: boolean; error?: string }[] = []
     for (const s of this.d.senders) {
-      if (!channelTakes(s.config, n.kind as NoticeKind)) continue
+      if (!channelTakes(s.config, n.kind)) continue
       try {
         await s.send({ kind: n.kind, key: n.key, subject: n.subject, text: n.text, body })
       } catch (err) {
