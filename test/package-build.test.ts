@@ -190,6 +190,28 @@ t.test('verify-package: clean, with and without the trusted key (library and CLI
   t.match(cli(['verify-package', join(work, 'nope.zip')]), { code: 2, stderr: /cannot read/ })
 })
 
+t.test("the custody report PDF is in the package and its manifest; pdftotext reads each recording's hash from it", async (t) => {
+  const { entries } = await readPackage(zip)
+  const manifest = JSON.parse(entries.get('manifest.json')!.bytes!.toString()) as {
+    files: { path: string; sha256: string }[]
+    recordings: { sha256: string }[]
+  }
+  const listed = manifest.files.find((f) => f.path === 'custody-report.pdf')
+  t.ok(listed, 'listed in the signed manifest (verify-package checks its hash)')
+  const pdf = entries.get('custody-report.pdf')!.bytes!
+  t.equal(pdf.subarray(0, 5).toString(), '%PDF-')
+  t.equal(createHash('sha256').update(pdf).digest('hex'), listed!.sha256)
+  t.ok(
+    manifest.files.some((f) => f.path === 'custody-report.html'),
+    'beside the HTML',
+  )
+  const file = join(work, 'custody-report.pdf')
+  writeFileSync(file, pdf)
+  const text = spawnSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' }).stdout.replace(/\s+/g, '')
+  for (const r of manifest.recordings) t.ok(text.includes(r.sha256), `the PDF's text holds ${r.sha256}`)
+  t.match(text, /视听资料/, 'in Chinese')
+})
+
 t.test('by hand, as VERIFY.md says: sha256sum, openssl, xxd, python3', async (t) => {
   const dir = join(work, 'unzipped')
   mkdirSync(dir)

@@ -167,6 +167,16 @@ t.test('a changed byte in an evidence sheet', async (t) => {
   t.same(codes(r), ['file-changed', 'sums-mismatch'])
 })
 
+t.test('a changed custody report PDF (another hash in the list a clerk prints)', async (t) => {
+  const d = copy()
+  t.ok(existsIn(d, F.custodyPdf), 'the package carries the PDF report')
+  flipByte(d, F.custodyPdf)
+  resum(d)
+  const r = await check(d)
+  t.ok(hasFailure(r, 'file-changed', F.custodyPdf), 'its hash is checked against the signed manifest')
+  t.same(codes(r), ['file-changed'])
+})
+
 t.test('a dropped event', async (t) => {
   const d = copy()
   const m = manifestOf(d)

@@ -11,6 +11,7 @@ import { PEOPLE_DEFAULTS } from './people-settings.js'
 import { makePeople } from './sign-in.js'
 import { caseRoutes } from './routes/cases.js'
 import { flagRoutes } from './routes/flags.js'
+import { reviewRoutes } from './routes/reviews.js'
 import { reportRoutes } from './routes/reports.js'
 import { complianceStatsRoutes } from './routes/compliance-stats.js'
 import { auditRoutes } from './routes/audit.js'
@@ -36,6 +37,7 @@ const V1 = [
   exportRoutes,
   statsRoutes,
   complianceStatsRoutes,
+  reviewRoutes,
   registryRoutes,
   sessionRoutes,
   userRoutes,

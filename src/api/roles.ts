@@ -25,6 +25,7 @@ export const RIGHTS = [
   'flags:write',
   'flags:approve',
   'reviews:write',
+  'reviews:read',
   'ledger:read',
   'verify:run',
   'stats:read',
@@ -75,7 +76,7 @@ export type PrincipalRole = Role | 'station-local'
 export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
   officer: new Set<Right>([...service, 'station:read', 'recordings:read', 'media:read']),
   clerk: new Set(clerk),
-  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write', 'flags:approve', 'reviews:write']),
+  supervisor: new Set<Right>([...clerk, 'exports:approve', 'holds:write', 'flags:approve', 'reviews:write', 'reviews:read']),
   auditor: new Set<Right>([
     ...service,
     'station:read',
@@ -89,6 +90,8 @@ export const GRANTS: Record<PrincipalRole, ReadonlySet<Right>> = {
     'registry:read',
     'findings:read',
     'audit:read',
+    // Random review: the samples, their seeds and outcomes (drawn and decided by supervisors).
+    'reviews:read',
   ]),
   // Admins keep the roster (units, officers, devices, who carries which camera) and the accounts.
   admin: new Set<Right>([...service, 'station:read', 'tokens:admin', 'users:admin', 'audit:read', 'registry:read', 'registry:write']),

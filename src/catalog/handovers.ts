@@ -115,3 +115,19 @@ export function handoverStats(db: Db, q: { from: string; to: string; limitSecond
     late,
   }
 }
+
+/** Late handovers committed in [from, to) (UTC ISO), oldest first: what a daily notice lists. */
+export function lateHandoversCommitted(
+  db: Db,
+  from: string,
+  to: string,
+  limit = 500,
+): { recordingId: number; officerId: string | null; unitCode: string | null; endedAt: string; committedAt: string; delaySeconds: number }[] {
+  return db
+    .prepare(
+      `SELECT r.id AS recordingId, r.officer_id AS officerId, a.unit_code AS unitCode, h.ended_at AS endedAt, h.committed_at AS committedAt,
+       h.delay_seconds AS delaySeconds FROM handovers h JOIN recordings r ON r.id = h.recording_id LEFT JOIN recording_attribution a ON a.recording_id = r.id
+       WHERE h.late = 1 AND r.kind <> 'sidecar' AND h.committed_at >= ? AND h.committed_at < ? ORDER BY h.committed_at, r.id LIMIT ?`,
+    )
+    .all(from, to, limit) as ReturnType<typeof lateHandoversCommitted>
+}

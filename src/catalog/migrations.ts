@@ -15,6 +15,7 @@ import { compliance } from './migrations/019-compliance.js'
 import { dockPins } from './migrations/018-dock-pins.js'
 import { markers } from './migrations/020-markers.js'
 import { secondFactor } from './migrations/021-second-factor.js'
+import { noticeOutbox } from './migrations/022-notice-outbox.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -39,6 +40,7 @@ export const migrations: readonly Migration[] = [
   compliance,
   markers,
   secondFactor,
+  noticeOutbox,
 ]
 
 export type { Migration }

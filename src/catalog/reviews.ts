@@ -72,3 +72,11 @@ export function setOutcome(db: Db, sampleId: number, recordingId: number, o: { o
       .run(o.outcome, o.note, o.by, o.at, sampleId, recordingId).changes === 1
   )
 }
+
+/** The samples of a month (or all), newest first. */
+export function listSamples(db: Db, month?: string, limit = 200): ReviewSample[] {
+  const sql = 'SELECT id, month, per_officer AS perOfficer, seed, requested_by AS requestedBy, requested_at AS requestedAt FROM review_samples'
+  return (
+    month ? db.prepare(`${sql} WHERE month = ? ORDER BY id DESC LIMIT ?`).all(month, limit) : db.prepare(`${sql} ORDER BY id DESC LIMIT ?`).all(limit)
+  ) as ReviewSample[]
+}

@@ -71,6 +71,10 @@ export const HELP: Record<string, CommandHelp> = {
     summary: 'Random review (随机抽查): a sample of N recordings per officer of a month, reproducible from its seed, and an outcome per item.',
     examples: ['bodyvault review sample --month 2026-11 --per-officer 2', 'bodyvault review outcome 1 42 wrong-category', 'bodyvault review show 1'],
   },
+  notify: {
+    summary: 'Notices by webhook and mail (notify.channels): a test notice on every channel, the daily, weekly or at-once notices now, the outbox.',
+    examples: ['bodyvault notify test', 'bodyvault notify run weekly', 'bodyvault notify status'],
+  },
   offload: {
     summary: 'The S3 offload queue and remote copies; a pass by hand.',
     examples: ['bodyvault offload status', 'bodyvault offload run --once'],

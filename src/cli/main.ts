@@ -27,6 +27,7 @@ import { statusCommand } from './commands/status.js'
 import { statsCommand } from './commands/stats.js'
 import { reportCommand } from './commands/report.js'
 import { reviewCommand } from './commands/review.js'
+import { notifyCommand } from './commands/notify.js'
 import { tokenCommand } from './commands/token.js'
 import { loginCommand, logoutCommand } from './commands/login.js'
 import { secondFactorCommand } from './commands/second-factor.js'
@@ -54,6 +55,7 @@ export const COMMANDS: Command[] = [
   statsCommand,
   reportCommand,
   reviewCommand,
+  notifyCommand,
   offloadCommand,
   reindexCommand,
   restoreObjectCommand,

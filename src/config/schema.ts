@@ -7,6 +7,7 @@ import type { IngestSettings } from '../ingest/session.js'
 import { proxySettingsSchema } from '../media/proxy-policy.js'
 import type { MediaSettings } from '../media/settings.js'
 import { anchorLedgerSchema, type AnchorLedgerSettings, witnessesConfigSchema, type WitnessesConfig } from '../anchor/settings.js'
+import { notifyConfigSchema, type NotifyConfigFile } from '../notify/settings.js'
 import { offloadConfigSchema, type OffloadConfigFile } from '../offload/config.js'
 import { retentionConfigSchema, type RetentionSettings } from '../retention/config.js'
 
@@ -132,6 +133,7 @@ export const configSchema = {
     people: peopleConfigSchema,
     tls: tlsConfigSchema,
     auth: authConfigSchema,
+    notify: notifyConfigSchema,
   },
 } as const
 
@@ -165,4 +167,6 @@ export interface Config {
   tls?: Partial<TlsSettings>
   /** The second factor and directory sign-in (optional; src/api/auth-settings.ts has the defaults; auth.ldap off unless set). */
   auth?: AuthConfigFile
+  /** Notices by webhook and mail (optional; src/notify/settings.ts has the defaults; no channel: none sent). */
+  notify?: NotifyConfigFile
 }

@@ -2,6 +2,7 @@
  * What an evidence package contains, as data and text. Pure: no I/O.
  *
  *   VERIFY.md                     how to check the package by hand (sha256sum, openssl, xxd)
+ *   custody-report.html, .pdf     the custody report (视听资料清单, custody trails, checkpoint); the PDF when the CJK font is installed
  *   manifest.json                 recordings, events, checkpoint, key, and every file's SHA-256 and size
  *   package.note                  signed note (station key) over: format, package id, SHA-256 of manifest.json
  *   package.body, package.sig     its text and raw 64-byte Ed25519 signature, for openssl
@@ -26,6 +27,7 @@ export const PACKAGE_FORMAT = 'bodyvault-evidence-package/1'
 export const F = {
   verify: 'VERIFY.md',
   custodyHtml: 'custody-report.html',
+  custodyPdf: 'custody-report.pdf',
   manifest: 'manifest.json',
   sums: 'SHA256SUMS',
   packageNote: 'package.note',

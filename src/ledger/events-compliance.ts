@@ -36,9 +36,12 @@ export type ComplianceVocabulary = {
   }
 
   // notices (src/notify/)
-  /** A notice sent through one channel (webhook, smtp): what and to whom, never a secret. */
+  /**
+   * A notice delivered through one channel (webhook: a 2xx answer; smtp: the server took it): what and to whom (the
+   * webhook's origin, the mail's recipients), never a secret; `digest` is the SHA-256 of the notice as rendered (its body).
+   */
   'notice-sent': {
     subject: StationSubject
-    payload: { kind: string; key: string; channel: string; to: string; subject: string; items: number; attempts: number }
+    payload: { kind: string; key: string; channel: string; to: string; subject: string; items: number; attempts: number; digest: string }
   }
 }

@@ -21,6 +21,7 @@ import { describeCertificate, loadOrMakeCertificate, TLS_DEFAULTS, tlsWanted } f
 import { stationEventRoutes } from '../api/station-events.js'
 import { dockRoutes } from '../api/routes/dock.js'
 import { witnessRoutes } from '../api/witness.js'
+import { startCronJob } from '../common/cron.js'
 import { errorMessage } from '../common/errors.js'
 import type { StationDaemon, StationDaemonDeps } from '../dock/daemon.js'
 import { startFixityJob } from '../fixity/job.js'
@@ -31,6 +32,7 @@ import { startOffloadWorker } from '../offload/worker.js'
 import { purgeSchedule } from '../retention/config.js'
 import { startNightlyPurge } from '../retention/schedule.js'
 import { webRoutes } from '../web/static.js'
+import type { Notifier } from '../notify/notifier.js'
 import type { Station } from './station.js'
 
 export interface RunningStation {
@@ -195,6 +197,7 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
           logger: st.logger,
         })
       : null
+  const notices = startNotices(st) // notices by webhook and mail (notify.channels), when any is configured
   const deps = st.offload()
   const worker = deps ? startOffloadWorker(deps) : null
   if (deps)
@@ -207,6 +210,69 @@ export function startBackgroundJobs(st: Station): { stop(): Promise<void> } {
       await purge?.stop()
       await backup?.stop()
       await worker?.stop()
+      await notices?.stop()
+    },
+  }
+}
+
+/**
+ * The notices (src/notify/), when notify.channels names any: every
+ * notify.checkSeconds, what goes out at once (fixity failures, low disk,
+ * export requests) is queued and the outbox's due attempts are made (so a
+ * notice left pending by a stopped daemon goes out after the restart); the
+ * daily list (notify.daily) and the weekly one (notify.weekly) on their
+ * cron schedules in station time. A daily run missed while the daemon was
+ * down is folded into the next one (a list starts where the last ended).
+ */
+export function startNotices(st: Station): { notifier: Notifier; stop(): Promise<void> } | null {
+  const notifier = st.notifier()
+  if (!notifier) return null
+  const s = notifier.d.settings
+  const log = st.logger
+  let running: Promise<void> | null = null
+  const tick = (): Promise<void> => {
+    running ??= (async () => {
+      try {
+        if (st.db.open) await notifier.checkNow()
+        if (st.db.open) await notifier.deliverDue()
+      } catch (err) {
+        log.error({ event: 'notify.check_failed', err: errorMessage(err) }, 'the notices could not be checked: trying again at the next check')
+      } finally {
+        running = null
+      }
+    })()
+    return running
+  }
+  const cron = (name: 'daily' | 'weekly') =>
+    startCronJob({
+      name: `notify-${name}`,
+      schedule: s[name],
+      timezone: st.cfg.station.timezone,
+      log,
+      run: async () => {
+        notifier[name]()
+        return notifier.deliverDue()
+      },
+      failed: { event: `notify.${name}_failed`, message: `the ${name} notices failed: they are tried again at the next scheduled time` },
+      whileRunning: 'join',
+    })
+  const daily = cron('daily')
+  const weekly = cron('weekly')
+  const timer = setInterval(() => void tick(), s.checkSeconds * 1000)
+  timer.unref()
+  void tick()
+  log.info(
+    { event: 'notify.start', channels: notifier.d.senders.map((c) => c.id), daily: s.daily, weekly: s.weekly },
+    'notices will be sent on the configured channels',
+  )
+  return {
+    notifier,
+    stop: async () => {
+      clearInterval(timer)
+      await daily.stop()
+      await weekly.stop()
+      await running // a pass in flight ends (a notice it delivers is recorded); what is still pending waits for the next start
+      notifier.close()
     },
   }
 }

@@ -33,13 +33,16 @@ import { stationKeyName, type StationKey } from '../ledger/keys.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
 import { jobsFor } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
+import { makeSender } from '../notify/channels.js'
+import { Notifier } from '../notify/notifier.js'
+import { notifySettings } from '../notify/settings.js'
 import { offloadSettings } from '../offload/config.js'
 import { openObject } from '../offload/cache.js'
 import { S3Store } from '../offload/s3.js'
 import type { OffloadDeps } from '../offload/context.js'
 import { attributeRecording } from '../registry/attribute.js'
 import { reconcileSession } from '../registry/reconcile.js'
-import { retentionPolicy } from '../retention/config.js'
+import { handoverLimitSeconds, retentionPolicy } from '../retention/config.js'
 import type { RetentionPolicy } from '../retention/policy.js'
 import { Vault } from '../vault/store.js'
 import { prepareDataDir } from './data-dir.js'
@@ -115,6 +118,8 @@ export interface Station {
   people(now?: Clock): People
   /** Where `verify` and `doctor` look for this station's checkpoints outside the catalog. */
   anchorSources(): { origin: string; bucket: AnchorDeps['bucket']; peers: AnchorDeps['peers']; timeoutMs: number }
+  /** The notifier on the `notify` section's channels (their secrets read now), or null when none is configured; the caller closes it. */
+  notifier(): Notifier | null
   close(): void
 }
 
@@ -276,6 +281,24 @@ export function openStation(opts: StationOptions = {}): Station {
     anchorSources: () => {
       const a = st.anchors()
       return { origin: stationKeyName(cfg.station.id), bucket: a.bucket, peers, timeoutMs: cfg.ledger.witnessTimeoutSeconds * 1000 }
+    },
+    notifier: () => {
+      const settings = notifySettings(cfg.notify)
+      if (settings.channels.length === 0) return null
+      const env = opts.env ?? process.env
+      return new Notifier({
+        db,
+        station: cfg.station,
+        actor,
+        logger,
+        settings,
+        senders: settings.channels.map((c) => makeSender(c, env)),
+        policy,
+        handoverLimitSeconds: handoverLimitSeconds(cfg.retention),
+        freeBytes: () => vault.freeBytes(),
+        // Before docking stops for want of space (ingest keeps minFreeBytes in reserve).
+        lowDiskBytes: settings.lowDiskBytes ?? 2 * cfg.ingest.minFreeBytes,
+      })
     },
     close: () => {
       if (offload) offload.s3.destroy()

@@ -1,3 +1,4 @@
+import { outboxCounts } from '../../catalog/notices.js'
 import { constants as C, accessSync, existsSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -202,6 +203,24 @@ async function anchoringCheck(st: Station): Promise<Check> {
 }
 
 /** Tokens made before named accounts belong to nobody in particular: listed until revoked. */
+/** The notice channels: configured, their secrets readable, nothing given up in the outbox. */
+function noticesCheck(st: Station): Check {
+  try {
+    const n = st.notifier()
+    if (!n) return { check: 'notices', ok: true, detail: 'no channel configured (notify.channels): no notice is sent' }
+    n.close()
+    const c = outboxCounts(st.db)
+    const names = n.d.senders.map((s) => `${s.id} (${s.to})`).join(', ')
+    return {
+      check: 'notices',
+      ok: c.givenUp === 0,
+      detail: `${names}; ${c.pending} pending, last sent ${c.lastSentAt ?? 'never'}${c.givenUp ? `; ${c.givenUp} given up after every attempt: see bodyvault notify status and the log (notify.given_up)` : ''}`,
+    }
+  } catch (err) {
+    return { check: 'notices', ok: false, detail: errorMessage(err) }
+  }
+}
+
 function legacyTokensCheck(db: Db): Check {
   const legacy = userByName(db, 'legacy')
   const old = legacy ? liveTokensOf(db, legacy.id) : []
@@ -263,6 +282,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       checks.push(await listenCheck(st.cfg))
       checks.push(...(await spaceChecks(st)))
       checks.push(await anchoringCheck(st))
+      checks.push(noticesCheck(st))
     } finally {
       st.close()
     }
