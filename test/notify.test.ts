@@ -46,7 +46,8 @@ function secretFile(dir: string, name: string, value: string): string {
 async function ingestAt(t: Test, st: Station, times: string[]): Promise<number[]> {
   const cam = join(tempDir(t), 'cam')
   mkdirSync(join(cam, 'DCIM'), { recursive: true })
-  times.forEach((time, i) => writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${time}_${String(i + 1).padStart(4, '0')}.MP4`), randomBytes(20_000 + i)))
+  for (const [i, time] of times.entries())
+    writeFileSync(join(cam, 'DCIM', `A1B2C3D_012345_${time}_${String(i + 1).padStart(4, '0')}.MP4`), randomBytes(20_000 + i))
   const r = await ingestCamera(st.ingestContext, { root: cam, profile: GAT947 })
   return r.ingested.map((x) => x.id)
 }
