@@ -13,7 +13,7 @@ import t from 'tap'
 import { offloadSettings } from '../src/offload/config.js'
 import { S3Store } from '../src/offload/s3.js'
 import { placeFolder, startDaemon, waitFor, type RunningDaemon } from './daemon-support.js'
-import { cli, makeCamera, signedInEnv, tempDir } from './helpers.js'
+import { cli, makeCamera, ROLLOUT_AUTH, signedInEnv, tempDir } from './helpers.js'
 import { useS3Server } from './s3-support.js'
 
 const server = await useS3Server(t, 'drill')
@@ -26,6 +26,7 @@ mkdirSync(roots)
 const bucket = `bv-drill-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
 const config = {
   station: { id: 'drill-7', name: 'Drill station' },
+  auth: ROLLOUT_AUTH,
   offload: { bucket, intervalSeconds: 2, retry: { baseSeconds: 0.2, maxSeconds: 1 } },
 }
 const cfgFile = join(dir, 'station.json')
