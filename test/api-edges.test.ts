@@ -15,7 +15,7 @@ import { silentLogger } from '../src/common/log.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { runPurge } from '../src/retention/purge.js'
 import { setCategory } from '../src/retention/actions.js'
-import { station, tempDir } from './helpers.js'
+import { station, tempDir, personToken } from './helpers.js'
 import { type HttpResult, httpCall } from './http-support.js'
 
 const s = station(t)
@@ -52,8 +52,9 @@ async function api(over: Partial<ApiDeps> = {}, register?: Parameters<typeof bui
 const base = await api()
 
 const tokens: Record<string, string> = {}
-for (const role of ['clerk', 'supervisor', 'admin', 'auditor'] as Role[]) tokens[role] = createToken(s.db, { name: role, role, actor: 'test' }).secret
-tokens.supervisor2 = createToken(s.db, { name: 'second supervisor', role: 'supervisor', actor: 'test' }).secret
+for (const role of ['clerk', 'admin', 'auditor'] as Role[]) tokens[role] = createToken(s.db, { name: role, role, actor: 'test' }).secret
+tokens.supervisor = await personToken(s.db, 'sup.wang', 'supervisor', '900101')
+tokens.supervisor2 = await personToken(s.db, 'sup.zhao', 'supervisor', '900102')
 tokens.officer = createToken(s.db, { name: 'PC 012345', role: 'officer', officerId: '012345', actor: 'test' }).secret
 
 type Res = HttpResult

@@ -12,7 +12,7 @@ import { verifyEvidencePackage } from '../src/export/verify-package.js'
 import { MediaWorker } from '../src/media/worker.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { eventsFor } from '../src/ledger/ledger.js'
-import { defaultConfig, makeCamera, station, tempDir } from './helpers.js'
+import { defaultConfig, makeCamera, station, tempDir, personToken } from './helpers.js'
 import { type HttpResult, httpCall } from './http-support.js'
 
 const s = station(t)
@@ -32,8 +32,9 @@ const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
 
 const tokens: Record<string, string> = {}
-for (const role of ['clerk', 'supervisor', 'auditor', 'admin'] as Role[]) tokens[role] = createToken(s.db, { name: role, role, actor: 'test' }).secret
-tokens.supervisor2 = createToken(s.db, { name: 'second supervisor', role: 'supervisor', actor: 'test' }).secret
+for (const role of ['clerk', 'auditor', 'admin'] as Role[]) tokens[role] = createToken(s.db, { name: role, role, actor: 'test' }).secret
+tokens.supervisor = await personToken(s.db, 'sup.wang', 'supervisor', '900101')
+tokens.supervisor2 = await personToken(s.db, 'sup.zhao', 'supervisor', '900102')
 tokens.officer = createToken(s.db, { name: 'PC 012345', role: 'officer', officerId: '012345', actor: 'test' }).secret
 tokens.otherOfficer = createToken(s.db, { name: 'PC 999999', role: 'officer', officerId: '999999', actor: 'test' }).secret
 

@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { assertPinned, NO_SYSTEM_CONFIG, spawnCli } from './helpers.js'
+import { assertPinned, NO_SYSTEM_CONFIG, ROLLOUT_AUTH, spawnCli } from './helpers.js'
 import type { Db } from '../src/catalog/db.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import type { StationDaemon } from '../src/dock/daemon.js'
@@ -183,7 +183,12 @@ export async function startDaemon(
   const cfgFile = join(o.configDir, `daemon-${port}.json`)
   writeFileSync(
     cfgFile,
-    JSON.stringify({ ...o.config, listen: `127.0.0.1:${port}`, docking: { mountRoots: o.roots, pollMs: 150, settleMs: 500, ...o.docking } }),
+    JSON.stringify({
+      auth: ROLLOUT_AUTH,
+      ...o.config,
+      listen: `127.0.0.1:${port}`,
+      docking: { mountRoots: o.roots, pollMs: 150, settleMs: 500, ...o.docking },
+    }),
   )
   const child = spawnCli(
     ['start', '--config', cfgFile],
@@ -267,6 +272,7 @@ export function daemonConfig(dataDir: string, roots: string[], docking: Partial<
   const cfg = loadConfig({ env: { ...NO_SYSTEM_CONFIG, BODYVAULT_DATA_DIR: dataDir } })
   const out = {
     ...cfg,
+    auth: { ...ROLLOUT_AUTH, ...cfg.auth },
     docking: { ...cfg.docking, mountRoots: roots, pollMs: 100, settleMs: 500, ...docking },
     ingest: { ...cfg.ingest, chunkBytes: 1 << 20, ...ingest },
   }

@@ -198,6 +198,6 @@ t.test('directory sign-in against slapd', async (t) => {
 t.test('the auth.ldap section: defaults and refusals', async (t) => {
   const a = authSettings({ ldap: { url: 'ldaps://dc.example.local', bindDn: '{user}@example.local', userBase: 'dc=example,dc=local' } })
   t.match(a.ldap, { startTls: false, userFilter: '(uid={user})', attributes: { displayName: 'cn', policeNo: 'employeeNumber', unit: 'departmentNumber' } })
-  t.same(a.secondFactor, { requiredFor: ['supervisor', 'admin'], stepUpMinutes: 5, window: 1, issuer: null, strict: false })
+  t.same(a.secondFactor, { requiredFor: ['supervisor', 'admin'], stepUpMinutes: 5, window: 1, issuer: null, stepUp: true, graceDays: 0, strict: false })
   t.equal(authSettings(undefined).ldap, null, 'off unless configured')
 })

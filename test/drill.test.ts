@@ -13,7 +13,7 @@ import t from 'tap'
 import { offloadSettings } from '../src/offload/config.js'
 import { S3Store } from '../src/offload/s3.js'
 import { placeFolder, startDaemon, waitFor, type RunningDaemon } from './daemon-support.js'
-import { cli, makeCamera, signedInEnv, tempDir } from './helpers.js'
+import { cli, makeCamera, ROLLOUT_AUTH, signedInEnv, tempDir } from './helpers.js'
 import { useS3Server } from './s3-support.js'
 
 const server = await useS3Server(t, 'drill')
@@ -26,6 +26,7 @@ mkdirSync(roots)
 const bucket = `bv-drill-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
 const config = {
   station: { id: 'drill-7', name: 'Drill station' },
+  auth: ROLLOUT_AUTH,
   offload: { bucket, intervalSeconds: 2, retry: { baseSeconds: 0.2, maxSeconds: 1 } },
 }
 const cfgFile = join(dir, 'station.json')
@@ -89,7 +90,7 @@ const cam1 = await makeCamera(join(dir, 'cam1'), ['--count', '6', '--broken'])
 t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
   // ---- 1. The station at work.
   const started = Date.now()
-  const a = await startDaemon(t, { dataDir: data1, roots: [roots], configDir: dir, config })
+  const a = await startDaemon(t, { dataDir: data1, roots: [roots], configDir: dir, config, listenMs: 90_000 })
   await dock(a, cam1, 'CAM1')
   const recs = recordings(data1)
   const by = (re: RegExp): Rec => recs.find((r) => re.test(r.sourcePath))!
@@ -180,7 +181,7 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
 
   phase('rebuilt and verified')
   // ---- 4. The rebuilt station at work.
-  const b = await startDaemon(t, { dataDir: data2, roots: [roots], configDir: dir, config })
+  const b = await startDaemon(t, { dataDir: data2, roots: [roots], configDir: dir, config, listenMs: 90_000 })
   const clerk2 = json<{ token: string }>(cli(['token', 'create', '--role', 'clerk', '--name', 'desk', '--json'], e2), 'token create').token
   t.equal((await api(b, clerk1, '/v1/recordings')).status, 401, 'the old token is gone with the old data dir')
   const search2 = (await (await api(b, clerk2, '/v1/recordings?officer=012345&limit=100')).json()) as { items: { id: number }[] }

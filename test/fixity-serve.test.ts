@@ -16,7 +16,7 @@ import { subjects } from '../src/ledger/events.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { BLOCK_BYTES } from '../src/vault/blocks.js'
 import { flipByte, getBody, MiB, randomCamera, truncateObject } from './fixity-support.js'
-import { station } from './helpers.js'
+import { personToken, station } from './helpers.js'
 import { httpCall } from './http-support.js'
 
 const s = station(t)
@@ -35,9 +35,9 @@ const app = await buildApi({
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
-const token = (role: 'clerk' | 'supervisor', name: string): string => createToken(s.db, { name, role, actor: 'test' }).secret
+const token = (role: 'clerk', name: string): string => createToken(s.db, { name, role, actor: 'test' }).secret
 const clerk = token('clerk', 'clerk')
-const supervisor = token('supervisor', 'supervisor')
+const supervisor = await personToken(s.db, 'sup.wang', 'supervisor', '900101')
 const original = (id: number): string => `${base}/v1/recordings/${id}/original?reason=${encodeURIComponent('fixity test')}`
 const bytesOf = (sha: string): Buffer => readFileSync(s.vault.objectPath(sha))
 const failures = (sha: string) => eventsFor(s.db, subjects.object(sha)).filter((e) => e.type === 'fixity-failed')

@@ -11,6 +11,8 @@ import { loadConfig, type Config } from '../src/config/load.js'
 import { ingestCamera, type IngestReport, type IngestSessionOptions, type IngestSettings } from '../src/ingest/session.js'
 import { openStation, type Station } from '../src/station/station.js'
 import { createAccount } from '../src/api/accounts.js'
+import { createToken } from '../src/api/tokens.js'
+import type { Role } from '../src/catalog/tokens.js'
 import { cliPeople, cliSignIn, sessionFile, writeSessionFile } from '../src/cli/identity.js'
 import type { Vault } from '../src/vault/store.js'
 
@@ -47,6 +49,14 @@ export function sha256sum(path: string): string {
  */
 export const NO_SYSTEM_CONFIG = { BODYVAULT_SYSTEM_CONFIG: 'none' } as const
 
+/**
+ * The suite's stations are rolling second factors out (auth.secondFactor.
+ * graceDays): the tests of other parts sign supervisors and admins in
+ * without enrolling one first. test/second-factor*.test.ts set the
+ * shipped default (no grace days) themselves and test that rule.
+ */
+export const ROLLOUT_AUTH = { secondFactor: { graceDays: 30 } } as const
+
 /** The shipped defaults, read as a test must read them (no host variable, no system config). */
 export function defaultConfig(): Config {
   return loadConfig({ env: { ...NO_SYSTEM_CONFIG } })
@@ -65,6 +75,7 @@ export function testConfig(
   return {
     ...cfg,
     station: { ...cfg.station, id: 'test-station', name: 'Test station' },
+    auth: { ...ROLLOUT_AUTH, ...cfg.auth },
     docking: { ...cfg.docking, mountRoots: over.mountRoots ?? [join(dataDir, '..', 'no-cameras-here')], ...over.docking },
     ingest: { ...cfg.ingest, chunkBytes: 1 << 20, minFreeBytes: 0, ...over.ingest },
   }
@@ -149,7 +160,7 @@ export function childEnv(env: Record<string, string>, args: readonly string[] = 
     const dir = mkdtempSync(join(tmpdir(), 'bv-pinned-'))
     chmodSync(dir, 0o755) // the service-user tests' children read it as another user
     pinnedConfigFile = join(dir, 'config.json')
-    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] } }), { mode: 0o644 })
+    writeFileSync(pinnedConfigFile, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] }, auth: ROLLOUT_AUTH }), { mode: 0o644 })
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   }
   // XDG_STATE_HOME: where `bodyvault login` keeps its session; pinned so that no test finds a real person's session.
@@ -220,4 +231,10 @@ export async function signedInEnv(
     st.close()
   }
   return e
+}
+
+/** A bearer token of a new person holding `role` (no service account holds a supervisor's role: its acts need a person). */
+export async function personToken(db: Db, username: string, role: Role, policeNo: string): Promise<string> {
+  await createAccount(db, { username, displayName: username, kind: 'person', policeNo, roles: [role] }, { actor: 'user:os:test', component: 'cli' })
+  return createToken(db, { name: username, role, user: username, actor: 'test' }).secret
 }

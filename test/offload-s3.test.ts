@@ -23,7 +23,7 @@ import { purgeAfter, type RetentionPolicy } from '../src/retention/policy.js'
 import { runPurge } from '../src/retention/purge.js'
 import { closeCase, createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { cli, ROOT, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
+import { cli, ROLLOUT_AUTH, ROOT, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
 import { useS3Server } from './s3-support.js'
 
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }
@@ -390,6 +390,7 @@ t.test('bodyvault reindex --from-s3 rebuilds the catalog, with its hashes, into 
     cfg,
     JSON.stringify({
       station: { id: 'east-7' },
+      auth: ROLLOUT_AUTH,
       docking: { mountRoots: [join(dir, 'roots')] },
       offload: { bucket, partSizeBytes: 5 << 20, multipartThresholdBytes: 5 << 20, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } },
     }),

@@ -11,7 +11,7 @@ import { buildEvidencePackage, type EvidencePackageResult } from '../src/export/
 import { readPackage, verifyEvidencePackage } from '../src/export/verify-package.js'
 import { loadOrCreateStationKey, type StationKey } from '../src/ledger/keys.js'
 import { appendEvent, eventsFor } from '../src/ledger/ledger.js'
-import { cli, makeCamera, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
+import { cli, makeCamera, ROLLOUT_AUTH, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
 import { appendForeignEvent } from './ledger-support.js'
 
 const STATION = { id: 'test-station', name: 'Test Station <1>', timezone: 'Asia/Shanghai' }
@@ -314,7 +314,11 @@ function writeConfig(dir: string): string {
   const f = join(dir, 'cfg.json')
   writeFileSync(
     f,
-    JSON.stringify({ station: { id: STATION.id, name: 'Test Station', timezone: STATION.timezone }, docking: { mountRoots: [join(dir, 'roots')] } }),
+    JSON.stringify({
+      station: { id: STATION.id, name: 'Test Station', timezone: STATION.timezone },
+      auth: ROLLOUT_AUTH,
+      docking: { mountRoots: [join(dir, 'roots')] },
+    }),
   )
   return f
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { makeStationCertificate } from '../src/api/tls.js'
-import { cli, makeCamera, spawnCli, tempDir } from './helpers.js'
+import { cli, makeCamera, ROLLOUT_AUTH, spawnCli, tempDir } from './helpers.js'
 import { freePort, waitFor } from './daemon-support.js'
 
 /**
@@ -39,6 +39,7 @@ writeFileSync(
     listen: `127.0.0.1:${port}`,
     station: { hostnames: ['station01.example.lan'] },
     tls: { mode: 'on' },
+    auth: ROLLOUT_AUTH,
     docking: { mountRoots: [join(dir, 'media')], usb: false },
   }),
 )

@@ -70,3 +70,26 @@ t.test('a hold and a login with the second factor from the CLI', async (t) => {
     st2.close()
   }
 })
+
+t.test('at the CLI, a supervisor without a factor may only enrol, and enrolling asks the password again', async (t) => {
+  const dir = tempDir(t)
+  // The shipped default (no grace days), not the suite's rollout setting.
+  const config = join(dir, 'config.json')
+  writeFileSync(config, JSON.stringify({ docking: { mountRoots: [join(dir, 'no-cameras-here')] }, auth: { secondFactor: { graceDays: 0 } } }))
+  const env = { BODYVAULT_DATA_DIR: join(dir, 'data'), BODYVAULT_CONFIG: config }
+  const cam = join(dir, 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  writeFileSync(join(cam, 'DCIM', 'A1B2C3D_012345_20260110080000_0001.MP4'), Buffer.alloc(40_000, 1))
+  const ing = cli(['ingest', cam, '--json'], env)
+  t.equal(ing.code, 0, ing.stderr)
+  const id = String((JSON.parse(ing.stdout) as { ingested: { id: number }[] }).ingested[0]!.id)
+  const sup = await signedInEnv(env, { username: 'sup.li', roles: 'supervisor', policeNo: '900003' })
+  t.match(cli(['hold', 'place', id, '--reason', 'complaint filed'], sup), { code: 2, stderr: /SECOND_FACTOR_ENROLMENT_REQUIRED: .*enrol one first/ }, 'no hold')
+  t.match(cli(['case', 'create', 'ZF-9', '--type', 'penalty-general-procedure'], sup), { code: 2, stderr: /needs a second factor/ }, 'no case either')
+  t.match(cli(['2fa', 'status', '--json'], sup), { code: 0, stdout: /"required": true/ }, 'the status is open')
+  t.match(cli(['2fa', 'enrol'], sup), { code: 2, stderr: /BODYVAULT_PASSWORD/ }, 'enrolling asks the password (no terminal here)')
+  t.match(cli(['2fa', 'enrol'], { ...sup, BODYVAULT_PASSWORD: 'not-it-at-all' }), { code: 2, stderr: /the current password is wrong/ })
+  const ok = cli(['2fa', 'enrol', '--json'], { ...sup, BODYVAULT_PASSWORD: 'Evidence-Desk-Passphrase-42' })
+  t.equal(ok.code, 0, ok.stderr)
+  t.match(JSON.parse(ok.stdout), { secret: /^[A-Z2-7]{32}$/ })
+})

@@ -5,7 +5,7 @@ import { createAccount } from '../src/api/accounts.js'
 import { buildApi } from '../src/api/app.js'
 import { authSettings } from '../src/api/auth-settings.js'
 import { PEOPLE_DEFAULTS } from '../src/api/people-settings.js'
-import { stepUpAnswer } from '../src/api/second-factor.js'
+import { enrolmentAnswer, stepUpAnswer } from '../src/api/second-factor.js'
 import { openSecret, secondFactorKey, secondFactorKeyPath } from '../src/api/second-factor-key.js'
 import { makePeople } from '../src/api/sign-in.js'
 import { createToken } from '../src/api/tokens.js'
@@ -49,19 +49,48 @@ t.test('RFC 6238 appendix B vector and the window, as a table', async (t) => {
 
 t.test('step-up rule, as a table', async (t) => {
   const now = Date.parse('2026-01-01T12:00:00Z')
-  const base = { via: 'session' as const, enrolled: true, roleRequires: true, strict: false, factorAt: null, nowMs: now, windowMinutes: 5 }
+  const base = {
+    via: 'session' as const,
+    person: true,
+    stepUp: true,
+    enrolment: 'ok' as const,
+    enrolled: true,
+    factorAt: null,
+    nowMs: now,
+    windowMinutes: 5,
+  }
   const rows: [string, Partial<Parameters<typeof stepUpAnswer>[0]>, string][] = [
-    ['a bearer token: the admin who issued it decided', { via: 'token' }, 'ok'],
+    ["a person's bearer token: it cannot give a code", { via: 'token' }, 'session'],
+    ["a person's bearer token, with a fresh code in some session", { via: 'token', factorAt: new Date(now).toISOString() }, 'session'],
+    ["a person's bearer token, step-up turned off", { via: 'token', stepUp: false }, 'ok'],
+    ["a service account's token, step-up turned off", { via: 'token', person: false, stepUp: false }, 'session'],
     ['enrolled, never gave a code in this session', {}, 'step-up'],
     ['enrolled, code 4 min ago', { factorAt: new Date(now - 4 * 60_000).toISOString() }, 'ok'],
     ['enrolled, code 5 min ago (the edge)', { factorAt: new Date(now - 5 * 60_000).toISOString() }, 'ok'],
     ['enrolled, code 5 min 1 s ago', { factorAt: new Date(now - 5 * 60_000 - 1000).toISOString() }, 'step-up'],
     ['enrolled, a code from the future (clock moved back)', { factorAt: new Date(now + 60_000).toISOString() }, 'step-up'],
-    ['not enrolled, role needs one, rollout', { enrolled: false }, 'ok'],
-    ['not enrolled, role needs one, strict', { enrolled: false, strict: true }, 'enrol'],
-    ['not enrolled, role needs none, strict', { enrolled: false, roleRequires: false, strict: true }, 'ok'],
+    ['enrolled, step-up turned off', { stepUp: false }, 'ok'],
+    ['not enrolled, role needs one, in the grace days', { enrolled: false, enrolment: 'grace' }, 'ok'],
+    ['not enrolled, role needs one, past the grace days', { enrolled: false, enrolment: 'enrol' }, 'enrol'],
+    ['not enrolled, must enrol, step-up turned off', { enrolled: false, enrolment: 'enrol', stepUp: false }, 'enrol'],
+    ['not enrolled, role needs none', { enrolled: false }, 'ok'],
   ]
   for (const [what, over, want] of rows) t.equal(stepUpAnswer({ ...base, ...over }), want, what)
+})
+
+t.test('enrolment rule, as a table', async (t) => {
+  const created = '2026-01-01T00:00:00Z'
+  const day = 86_400_000
+  const base = { roleRequires: true, enrolled: false, createdAt: created, graceDays: 0, nowMs: Date.parse(created) + 1000 }
+  const rows: [string, Partial<Parameters<typeof enrolmentAnswer>[0]>, string][] = [
+    ['required, none, no grace (the default)', {}, 'enrol'],
+    ['required, enrolled', { enrolled: true }, 'ok'],
+    ['not required', { roleRequires: false }, 'ok'],
+    ['required, none, day 6 of 7 grace days', { graceDays: 7, nowMs: Date.parse(created) + 6 * day }, 'grace'],
+    ['required, none, 7 grace days just over', { graceDays: 7, nowMs: Date.parse(created) + 7 * day }, 'enrol'],
+    ['required, none, an old account, 7 grace days', { graceDays: 7, nowMs: Date.parse(created) + 400 * day }, 'enrol'],
+  ]
+  for (const [what, over, want] of rows) t.equal(enrolmentAnswer({ ...base, ...over }), want, what)
 })
 
 t.test('enrolment, sign-in with a code, reuse, recovery codes, step-up for approvals and holds, reset', async (t) => {
@@ -122,9 +151,26 @@ t.test('enrolment, sign-in with a code, reuse, recovery codes, step-up for appro
 
   // A supervisor without a factor signs in with the password alone and is told the role needs one.
   const w0 = await signIn('wang.sup')
-  t.same(w0.json.secondFactor, { enrolled: false, pending: false, required: true, recoveryCodesLeft: 0 }, 'told to enrol')
+  t.same(w0.json.secondFactor, { enrolled: false, pending: false, required: true, recoveryCodesLeft: 0, graceUntil: null }, 'told to enrol')
   const wang0 = signed(w0)
-  const begun = await httpCall(`${base}/v1/session/second-factor`, as(wang0, 'POST', {}))
+  // Until enrolled, the session may only enrol, see itself, change its password and sign out (no grace days configured).
+  for (const [what, path] of [
+    ['search', '/v1/recordings'],
+    ['exports', '/v1/exports'],
+    ['the statistics', '/v1/stats'],
+  ] as const) {
+    const r = await httpCall(`${base}${path}`, as(wang0))
+    t.same([r.status, r.json.error?.code], [403, 'SECOND_FACTOR_ENROLMENT_REQUIRED'], `before enrolling: no ${what}`)
+  }
+  t.equal((await httpCall(`${base}/v1/session`, as(wang0))).status, 200, 'before enrolling: who am I')
+  t.equal((await httpCall(`${base}/v1/session/second-factor`, as(wang0))).status, 200, 'before enrolling: the status')
+  // Enrolling asks the current password again: a session left open on a desk is not enough.
+  const noPw = await httpCall(`${base}/v1/session/second-factor`, as(wang0, 'POST', {}))
+  t.same([noPw.status, noPw.json.error.code], [400, 'BAD_REQUEST'], 'enrolling without the password')
+  const badPw = await httpCall(`${base}/v1/session/second-factor`, as(wang0, 'POST', { password: 'not-the-password' }))
+  t.same([badPw.status, badPw.json.error.code], [401, 'SIGN_IN_FAILED'], 'enrolling with a wrong password')
+  t.equal((s.db.prepare('SELECT count(*) AS n FROM second_factors').get() as { n: number }).n, 0, 'nothing pending after a wrong password')
+  const begun = await httpCall(`${base}/v1/session/second-factor`, as(wang0, 'POST', { password: good }))
   t.equal(begun.status, 200, 'enrolment begun')
   const secret: string = begun.json.secret
   t.match(begun.json.uri, /^otpauth:\/\/totp\/bodyvault%20Test:wang\.sup\?issuer=bodyvault%20Test&secret=[A-Z2-7]{32}&algorithm=SHA1&digits=6&period=30$/)
@@ -222,22 +268,113 @@ t.test('enrolment, sign-in with a code, reuse, recovery codes, step-up for appro
     { user: 'wang.sup', via: 'recovery-code' },
   ])
 
-  // A supervisor's bearer token is a machine's credential: no session to step up in (documented), the approval goes through.
+  // A supervisor's bearer token cannot give a code: approving, holding and lifting are refused with a stable code, nothing changes.
   const tok = createToken(s.db, { name: 'wang-script', role: 'supervisor', user: 'wang.sup', actor: 'user:admin1' })
   const e4 = await request()
-  t.equal((await httpCall(`${base}/v1/exports/${e4}/approve`, { method: 'POST', token: tok.secret, body: {} })).status, 200)
+  const byToken = await httpCall(`${base}/v1/exports/${e4}/approve`, { method: 'POST', token: tok.secret, body: {} })
+  t.same([byToken.status, byToken.json.error.code], [403, 'STEP_UP_SESSION_REQUIRED'], "a supervisor's token is refused the approval")
+  t.match(byToken.json.error.message, /signed in with your second factor/)
+  const holdByToken = await httpCall(`${base}/v1/recordings/${rec[0]}/holds`, { method: 'POST', token: tok.secret, body: { reason: 'by script' } })
+  t.equal(holdByToken.json.error?.code, 'STEP_UP_SESSION_REQUIRED', 'and a hold')
+  t.equal((await httpCall(`${base}/v1/exports/${e4}`, { token: tok.secret })).json.state, 'requested', 'nothing was approved')
+  t.equal((await httpCall(`${base}/v1/exports/${e4}/reject`, { method: 'POST', token: tok.secret, body: {} })).status, 200, 'rejecting needs no code')
+  const e5 = await request()
+  nowMs += 30_000
+  t.equal((await httpCall(`${base}/v1/session/step-up`, as(wang, 'POST', { secondFactor: totpCode(secret, nowMs) }))).status, 200)
+  t.equal((await httpCall(`${base}/v1/exports/${e5}/approve`, as(wang, 'POST', {}))).status, 200, 'the session with a step-up approves')
+  // No service account holds a right whose acts need a person's code.
+  t.throws(() => createToken(s.db, { name: 'approver-bot', role: 'supervisor', actor: 'user:admin1' }), { code: 'SERVICE_ROLE' }, 'no service supervisor')
 
-  // The phone is lost: an admin resets; the person signs in with the password again and enrols anew.
-  const admin = signed(await signIn('admin1'))
+  // The phone is lost: an admin resets (the admin enrols first: the role needs a factor); the person signs in with the password again and enrols anew.
+  const admin0 = signed(await signIn('admin1'))
+  t.equal((await httpCall(`${base}/v1/users/wang.sup/second-factor/reset`, as(admin0, 'POST'))).json.error.code, 'SECOND_FACTOR_ENROLMENT_REQUIRED')
+  const adminSecret: string = (await httpCall(`${base}/v1/session/second-factor`, as(admin0, 'POST', { password: good }))).json.secret
+  t.equal((await httpCall(`${base}/v1/session/second-factor/confirm`, as(admin0, 'POST', { code: totpCode(adminSecret, nowMs) }))).status, 200)
+  nowMs += 30_000
+  const admin = signed(await signIn('admin1', { secondFactor: totpCode(adminSecret, nowMs) }))
   t.equal((await httpCall(`${base}/v1/users/wang.sup/second-factor/reset`, as(admin, 'POST'))).status, 204)
   t.match(events('second-factor-reset'), [{ actor: 'user:admin1', user: 'wang.sup', recoveryCodesDropped: 8 }])
   const w3 = await signIn('wang.sup')
   t.equal(w3.status, 200, 'signs in without a code after the reset')
-  t.same(w3.json.secondFactor, { enrolled: false, pending: false, required: true, recoveryCodesLeft: 0 })
+  t.same(w3.json.secondFactor, { enrolled: false, pending: false, required: true, recoveryCodesLeft: 0, graceUntil: null })
   t.equal(
     (await httpCall(`${base}/v1/session/second-factor/confirm`, as(signed(w3), 'POST', { code: '123456' }))).json.error.code,
     'SECOND_FACTOR_NOT_ENROLLED',
   )
   // A token cannot enrol: a second factor belongs to a person at a sign-in.
-  t.equal((await httpCall(`${base}/v1/session/second-factor`, { method: 'POST', token: tok.secret, body: {} })).json.error.code, 'SESSION_REQUIRED')
+  t.equal(
+    (await httpCall(`${base}/v1/session/second-factor`, { method: 'POST', token: tok.secret, body: { password: good } })).json.error.code,
+    'SESSION_REQUIRED',
+  )
+})
+
+t.test('a station rolling factors out: grace days from account creation, recorded; step-up turned off lets a person token approve', async (t) => {
+  const s = station(t)
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  writeFileSync(join(cam, 'DCIM', 'A1B2C3D_012345_20260110080000_0001.MP4'), Buffer.alloc(40_000, 1))
+  const rec = (await s.ingest(cam)).ingested[0]!.id
+  let nowMs = Date.now()
+  const auth = authSettings({ secondFactor: { graceDays: 7, stepUp: false } })
+  const people = makePeople(s.db, PEOPLE_DEFAULTS, 'test-station', () => new Date(nowMs), {
+    auth,
+    keyPath: secondFactorKeyPath(s.dataDir),
+    issuer: 'bodyvault Test',
+  })
+  const app = await buildApi({
+    db: s.db,
+    vault: s.vault,
+    logger: silentLogger(),
+    station: { id: 'test-station', name: 'Test station', timezone: 'Asia/Shanghai' },
+    policy: retentionPolicy(loadConfig({ env: { ...NO_SYSTEM_CONFIG } })),
+    openChecked: s.st.openChecked,
+    rateLimitPerMinute: 100_000,
+    people,
+  })
+  const base = await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  const good = 'Correct-Horse-Battery-Staple-7'
+  const by = { actor: 'user:os:test', component: 'cli' as const }
+  for (const [username, policeNo, roles] of [
+    ['zhao.sup', '030003', ['supervisor']],
+    ['li.clerk', '010001', ['clerk']],
+  ] as const) {
+    const pw = (await createAccount(s.db, { username, displayName: username, policeNo, kind: 'person', roles }, by)).password!
+    t.equal((await httpCall(`${base}/v1/session`, { method: 'POST', body: { username, password: pw, newPassword: good } })).status, 200)
+  }
+  const signIn = async (username: string) => {
+    const r = await httpCall(`${base}/v1/session`, { method: 'POST', body: { username, password: good } })
+    const who = { cookie: String(r.headers['set-cookie']).split(';')[0]!, csrf: r.json.csrfToken as string }
+    return {
+      r,
+      as: (method = 'GET', body?: unknown) => ({ method, headers: { cookie: who.cookie, 'x-csrf-token': who.csrf, origin: base }, ...(body ? { body } : {}) }),
+    }
+  }
+  const zhao = await signIn('zhao.sup')
+  const created = Date.parse((s.db.prepare("SELECT created_at AS c FROM users WHERE username = 'zhao.sup'").get() as { c: string }).c)
+  t.equal(zhao.r.json.secondFactor.graceUntil, new Date(created + 7 * 86_400_000).toISOString(), 'the page is told until when')
+  t.equal((await httpCall(`${base}/v1/recordings`, zhao.as())).status, 200, 'in the grace days: acts without a factor')
+  const grace = s.db.prepare("SELECT actor, payload FROM events WHERE type = 'second-factor-grace' ORDER BY seq").all() as { actor: string; payload: string }[]
+  t.equal(grace.length, 2, 'each sign-in under the grace days is in the ledger (the first one too)')
+  t.match(JSON.parse(grace[1]!.payload), { user: 'zhao.sup', graceDays: 7, until: zhao.r.json.secondFactor.graceUntil, component: 'api' })
+
+  // With step-up turned off, a person's token may approve (the station's decision); a service account still holds no supervisor role.
+  const clerk = await signIn('li.clerk')
+  t.equal((await httpCall(`${base}/v1/session`, clerk.as())).json.secondFactor.graceUntil, null, 'a clerk needs no factor: no grace')
+  const e = await httpCall(`${base}/v1/exports`, clerk.as('POST', { recordingIds: [rec], reason: 'court request', recipient: 'court' }))
+  const tok = createToken(s.db, { name: 'zhao-script', role: 'supervisor', user: 'zhao.sup', actor: 'user:admin1' })
+  t.equal(
+    (await httpCall(`${base}/v1/exports/${e.json.id}/approve`, { method: 'POST', token: tok.secret, body: {} })).status,
+    200,
+    'step-up off: the token approves',
+  )
+
+  // Eight days after the account was made: the session may only enrol.
+  nowMs = created + 8 * 86_400_000
+  const late = await signIn('zhao.sup')
+  t.equal(late.r.json.secondFactor.graceUntil, null, 'the grace is over')
+  const r = await httpCall(`${base}/v1/recordings`, late.as())
+  t.same([r.status, r.json.error?.code], [403, 'SECOND_FACTOR_ENROLMENT_REQUIRED'], 'past the grace days: enrol first')
+  t.equal((await httpCall(`${base}/v1/session/second-factor`, late.as('POST', { password: good }))).status, 200, 'enrolling is open')
+  t.equal((await httpCall(`${base}/v1/session`, late.as('DELETE'))).status, 204, 'and signing out')
 })

@@ -62,6 +62,7 @@ t.test('enrolment with the QR code, recovery codes, the step-up prompt', { skip 
   t.equal(signIn.status(), 200)
   await page.goto(`${base}/account/security`)
   await page.getByText('您的角色需要双因素认证').waitFor()
+  await page.getByLabel('当前密码').fill(password) // the station asks the password again before enrolling
   await page.getByRole('button', { name: '绑定验证器' }).click()
   const secret = (await page.locator('[data-secret]').textContent())!.trim()
   t.match(secret, /^[A-Z2-7]{32}$/, 'the secret is shown for typing')

@@ -177,61 +177,59 @@ t.test('the dock screen follows a real daemon: copying, verifying, safe to undoc
   })
 })
 
-t.test('an error on the dock screen says what to do', { skip }, async (t) => {
+// One daemon and one browser for both (the cases do not interfere: the credential screens never connect to a camera's state).
+t.test('an error on the dock screen says what to do; without a credential, or with a revoked one, how to get one', { skip }, async (t) => {
   const dir = tempDir(t, 'bv-web-')
   const cam = await makeCamera(join(dir, 'cam'))
   const root = join(dir, 'media')
   mkdirSync(root)
   const data = join(dir, 'data')
   // A disk that is "full": the station keeps more in reserve than the disk has.
-  const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir, config: { ingest: { minFreeBytes: 1e15 } } })
-  const url = kioskUrl(d, data)
+  const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir, config: { ingest: { minFreeBytes: 1e15 } }, listenMs: 90_000 })
   const browser = await launchBrowser(t)
-  const big = await openScreen(browser, url, BIG)
-  const small = await openScreen(browser, url, SMALL)
-  const shots = screenshots(join(dir, 'screenshots'), 'web-station')
-  t.comment(`screenshots: ${shots.dir} (copies in ${shots.kept})`)
-  dockCamera(t, cam, root, 'CAM1', dir)
-  for (const s of [big, small]) await s.page.waitForSelector('[data-state="error"]', { timeout: 60_000 })
-  const id = (await big.page.locator('[data-state="error"]').getAttribute('data-camera')) ?? ''
-  const text = await tileText(big, id)
-  t.match(text, /出错/)
-  t.match(text, /请拔出记录仪，再重新插入重试/, 'what to do')
-  t.match(text, /详细信息：.*(disk|space)/i, "the daemon's own words")
-  t.notMatch(text, /可以拔出/)
-  await Promise.all([shots.take(big.page, 'error-1920x1080.png'), shots.take(small.page, 'error-800x480.png')])
-  for (const s of [big, small]) {
-    t.same(await seriousViolations(s.page), [], `axe: no serious or critical violation on an error (${s.page.viewportSize()?.width})`)
-    t.same(s.errors, [], 'no console errors')
-  }
-  const lag = await lags(big, d, id)
-  t.ok(
-    lag.every((l) => l.ms < 1000),
-    `error on screen within a second (${lag.map((l) => `${l.state} +${l.ms} ms`).join(', ')})`,
-  )
-  await d.stop()
-})
 
-t.test('without a credential, or with a revoked one, the screen says how to get one', { skip }, async (t) => {
-  const dir = tempDir(t, 'bv-web-')
-  const data = join(dir, 'data')
-  const root = join(dir, 'media')
-  mkdirSync(root)
-  const d = await startDaemon(t, { dataDir: data, roots: [root], configDir: dir })
-  const browser = await launchBrowser(t)
-  const bare = await openScreen(browser, `${d.url}/station`, SMALL)
-  await bare.page.waitForSelector('[data-connection="no-credential"]')
-  t.match(await bare.page.locator('main').textContent(), /此屏幕还没有采集站凭据[\s\S]*token create --role kiosk/)
-  t.same(await seriousViolations(bare.page), [])
-  t.same(bare.errors, [])
+  await t.test('an error says what to do', async (t) => {
+    const url = kioskUrl(d, data)
+    const big = await openScreen(browser, url, BIG)
+    const small = await openScreen(browser, url, SMALL)
+    const shots = screenshots(join(dir, 'screenshots'), 'web-station')
+    t.comment(`screenshots: ${shots.dir} (copies in ${shots.kept})`)
+    dockCamera(t, cam, root, 'CAM1', dir)
+    for (const s of [big, small]) await s.page.waitForSelector('[data-state="error"]', { timeout: 60_000 })
+    const id = (await big.page.locator('[data-state="error"]').getAttribute('data-camera')) ?? ''
+    const text = await tileText(big, id)
+    t.match(text, /出错/)
+    t.match(text, /请拔出记录仪，再重新插入重试/, 'what to do')
+    t.match(text, /详细信息：.*(disk|space)/i, "the daemon's own words")
+    t.notMatch(text, /可以拔出/)
+    await Promise.all([shots.take(big.page, 'error-1920x1080.png'), shots.take(small.page, 'error-800x480.png')])
+    for (const s of [big, small]) {
+      t.same(await seriousViolations(s.page), [], `axe: no serious or critical violation on an error (${s.page.viewportSize()?.width})`)
+      t.same(s.errors, [], 'no console errors')
+    }
+    const lag = await lags(big, d, id)
+    t.ok(
+      lag.every((l) => l.ms < 1000),
+      `error on screen within a second (${lag.map((l) => `${l.state} +${l.ms} ms`).join(', ')})`,
+    )
+  })
 
-  const url = kioskUrl(d, data)
-  const id = cli(['token', 'list', '--json'], { BODYVAULT_DATA_DIR: data })
-  const tokenId = (JSON.parse(id.stdout) as { id: number }[])[0]!.id
-  t.equal(cli(['token', 'revoke', String(tokenId)], { BODYVAULT_DATA_DIR: data }).code, 0)
-  const revoked = await openScreen(browser, url, SMALL)
-  await revoked.page.waitForSelector('[data-connection="refused"]')
-  t.match(await revoked.page.locator('main').textContent(), /采集站拒绝了此屏幕的凭据/)
-  t.equal(await revoked.page.evaluate("localStorage.getItem('bodyvault.kioskToken')"), null, 'the refused token is forgotten')
+  await t.test('without a credential, or with a revoked one, the screen says how to get one', async (t) => {
+    const bare = await openScreen(browser, `${d.url}/station`, SMALL)
+    await bare.page.waitForSelector('[data-connection="no-credential"]')
+    t.match(await bare.page.locator('main').textContent(), /此屏幕还没有采集站凭据[\s\S]*token create --role kiosk/)
+    t.same(await seriousViolations(bare.page), [])
+    t.same(bare.errors, [])
+
+    const url = kioskUrl(d, data)
+    const id = cli(['token', 'list', '--json'], { BODYVAULT_DATA_DIR: data })
+    // The newest token: the one just made for this screen (the error screens' token stays).
+    const tokenId = Math.max(...(JSON.parse(id.stdout) as { id: number }[]).map((x) => x.id))
+    t.equal(cli(['token', 'revoke', String(tokenId)], { BODYVAULT_DATA_DIR: data }).code, 0)
+    const revoked = await openScreen(browser, url, SMALL)
+    await revoked.page.waitForSelector('[data-connection="refused"]')
+    t.match(await revoked.page.locator('main').textContent(), /采集站拒绝了此屏幕的凭据/)
+    t.equal(await revoked.page.evaluate("localStorage.getItem('bodyvault.kioskToken')"), null, 'the refused token is forgotten')
+  })
   await d.stop()
 })

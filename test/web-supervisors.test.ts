@@ -212,6 +212,7 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
   await t.test('a second person enrols a second factor on the security page', async (t) => {
     const { page } = sup
     await page.goto('/account/security')
+    await page.getByLabel('当前密码').fill(PASSWORD) // the station asks the password again before enrolling
     await page.getByRole('button', { name: '绑定验证器' }).click()
     secret = (await page.locator('[data-secret]').textContent())!.trim()
     t.match(secret, /^[A-Z2-7]{32}$/, 'the secret to type into an authenticator is shown')

@@ -20,6 +20,7 @@ import { BodyvaultError } from '../common/errors.js'
 import { type AuthFields, subjects } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import { hashPassword, oneTimePassword, type PasswordPolicy, requireGoodPassword, verifyPassword } from './passwords.js'
+import { needsPerson } from './roles.js'
 
 /**
  * Named accounts: people (user name, display name, police number, unit,
@@ -63,6 +64,10 @@ function checkRoles(kind: AccountKind, roles: readonly string[]): Role[] {
   const out = [...new Set(roles)]
   if (out.length === 0) throw new BodyvaultError('USER_INVALID', 'an account needs at least one role')
   for (const r of out) if (!allowed.includes(r)) throw new BodyvaultError('USER_INVALID', `unknown role "${r}" (one of ${allowed.join(', ')})`)
+  // Their acts need a fresh second factor, which only a person in a session gives (./step-up.ts).
+  const held = kind === 'service' ? (out as Role[]).filter(needsPerson) : []
+  if (held.length > 0)
+    throw new BodyvaultError('SERVICE_ROLE', `a service account cannot hold the ${held.join(', ')} role: its acts need a person's second factor`)
   return out as Role[]
 }
 
@@ -126,6 +131,7 @@ export async function createAccount(db: Db, a: NewAccount, by: Acting): Promise<
 /** The service account of that name, made on first use (`kiosk` for dock screens; a script's own name for its tokens). */
 export function serviceAccount(db: Db, username: string, role: Role, by: Acting): UserRow {
   const name = username.trim().toLowerCase()
+  checkRoles('service', [role])
   if (!USERNAME.test(name))
     throw new BodyvaultError('USER_INVALID', 'a service account name is 2-32 characters: a lower-case letter, then letters, digits, . _ -')
   return db

@@ -16,10 +16,21 @@ export interface SecondFactorSettings {
   /** The name the authenticator app shows (default: the station's name). */
   issuer: string | null
   /**
-   * true: a person whose role requires a second factor and who has none yet
-   * may not approve, hold or remove a flag until they enrol; false (the
-   * default, for the rollout): they may, and are told to enrol.
+   * false: no act asks for a fresh second factor (sessions step up for
+   * nothing, and a person's bearer token may approve, hold and remove
+   * flags). Default true: those acts need a factor given within
+   * stepUpMinutes, so a bearer token cannot do them (STEP_UP_SESSION_REQUIRED).
    */
+  stepUp: boolean
+  /**
+   * A station rolling second factors out: a person whose role requires one
+   * and who has none may still act for this many days after their account
+   * was created (each such sign-in is a `second-factor-grace` ledger event).
+   * Default 0: until enrolled, such a session may only enrol, change its
+   * password and sign out (SECOND_FACTOR_ENROLMENT_REQUIRED for the rest).
+   */
+  graceDays: number
+  /** Before graceDays: true meant what is now the default. Still read: true keeps graceDays at 0. */
   strict: boolean
 }
 
@@ -53,7 +64,15 @@ export interface AuthSettings {
   ldap: LdapSettings | null
 }
 
-export const SECOND_FACTOR_DEFAULTS: SecondFactorSettings = { requiredFor: ['supervisor', 'admin'], stepUpMinutes: 5, window: 1, issuer: null, strict: false }
+export const SECOND_FACTOR_DEFAULTS: SecondFactorSettings = {
+  requiredFor: ['supervisor', 'admin'],
+  stepUpMinutes: 5,
+  window: 1,
+  issuer: null,
+  stepUp: true,
+  graceDays: 0,
+  strict: false,
+}
 
 const LDAP_DEFAULTS: Omit<LdapSettings, 'url' | 'bindDn' | 'userBase'> = {
   startTls: false,
@@ -85,6 +104,8 @@ export const authConfigSchema = {
         stepUpMinutes: int(1, 24 * 60),
         window: int(0, 10),
         issuer: nullable(str),
+        stepUp: { type: 'boolean' },
+        graceDays: int(0, 365),
         strict: { type: 'boolean' },
       },
     },

@@ -44,6 +44,8 @@ declare module 'fastify' {
     public?: boolean
     /** Sign-in itself: a cookie sent along is not asked for its CSRF token (there is no session yet to have one). */
     csrfExempt?: boolean
+    /** Open to a session that must enrol a second factor first (enrolling, one's password, signing out); every other route answers SECOND_FACTOR_ENROLMENT_REQUIRED. */
+    enrolment?: boolean
   }
 }
 
@@ -103,7 +105,9 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
  * neither missing nor made-up credentials escape the limit), does a
  * state-changing request under a cookie carry its CSRF token and a
  * matching Origin, and may it do this (401 without a valid credential, 403
- * when no role of it has the route's right). One hook, so the order cannot
+ * when no role of it has the route's right; 403 SECOND_FACTOR_ENROLMENT_REQUIRED
+ * for a session whose role needs a second factor not yet enrolled, outside
+ * the routes marked `enrolment`). One hook, so the order cannot
  * drift. A bearer token wins over a cookie: a browser never adds one by
  * itself, so it needs no CSRF token.
  */
@@ -162,6 +166,9 @@ export function installAuth(app: FastifyInstance, o: { db: Db; localSecret?: str
     const right = cfg?.right
     if (!right) throw new BodyvaultError('FORBIDDEN', 'this route has no right assigned')
     if (!who.token.roles.some((r) => can(r, right))) throw new BodyvaultError('FORBIDDEN', `the ${who.token.role} role may not do this (needs ${right})`)
+    // Here, not in each route: a route added later cannot forget it.
+    if (who.token.session && !cfg?.enrolment && o.people.secondFactor?.enrolment(who.token.session.user).answer === 'enrol')
+      throw new BodyvaultError('SECOND_FACTOR_ENROLMENT_REQUIRED')
   })
 }
 

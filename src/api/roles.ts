@@ -104,6 +104,19 @@ export function can(role: PrincipalRole, right: Right): boolean {
   return GRANTS[role].has(right)
 }
 
+/**
+ * The rights whose acts need a fresh second factor (./step-up.ts): approving
+ * an export, placing or lifting a hold, removing a permanent-retention flag.
+ * Only a person in a session can give one, so no service account holds a
+ * role with any of them (checkRoles in ./accounts.ts).
+ */
+export const STEP_UP_RIGHTS: readonly Right[] = ['exports:approve', 'holds:write', 'flags:approve']
+
+/** Whether a role holds a right that needs a fresh second factor (a person's role only). */
+export function needsPerson(role: PrincipalRole): boolean {
+  return STEP_UP_RIGHTS.some((r) => can(role, r))
+}
+
 export function isRole(v: string): v is Role {
   return (ROLES as readonly string[]).includes(v)
 }

@@ -36,6 +36,8 @@ export interface FactorStatus {
   /** The person's role asks for one (auth.secondFactor.requiredFor). */
   required: boolean
   recoveryCodesLeft: number
+  /** Required, not enrolled, and acting under auth.secondFactor.graceDays until then; null otherwise. */
+  graceUntil: string | null
 }
 
 /**
@@ -66,6 +68,18 @@ export class SecondFactors {
     return secondFactorOf(this.db, user.id)?.state === 'active'
   }
 
+  /**
+   * Whether the person may act beyond enrolling: `ok` (enrolled, or their
+   * role needs no factor), `grace` until `until` (auth.secondFactor.graceDays
+   * after the account was made), else `enrol` (enrolmentAnswer).
+   */
+  enrolment(user: UserRow): { answer: EnrolmentAnswer; until: string | null } {
+    const s = this.settings
+    const o = { roleRequires: this.roleRequires(user), enrolled: this.enrolled(user), createdAt: user.createdAt, nowMs: this.now().getTime() }
+    const answer = enrolmentAnswer({ ...o, graceDays: s.strict ? 0 : s.graceDays })
+    return { answer, until: answer === 'grace' ? new Date(Date.parse(user.createdAt) + s.graceDays * DAY_MS).toISOString() : null }
+  }
+
   /** The sign-in seam (./sign-in.ts): a code is asked of whoever has enrolled one. */
   required(user: UserRow): boolean {
     return this.enrolled(user)
@@ -78,6 +92,7 @@ export class SecondFactors {
       pending: f?.state === 'pending',
       required: this.roleRequires(user),
       recoveryCodesLeft: f?.state === 'active' ? unusedRecoveryCodes(this.db, user.id) : 0,
+      graceUntil: this.enrolment(user).until,
     }
   }
 
@@ -194,28 +209,49 @@ export class SecondFactors {
   }
 }
 
-export type StepUpAnswer = 'ok' | 'step-up' | 'enrol'
+const DAY_MS = 86_400_000
+
+export type EnrolmentAnswer = 'ok' | 'grace' | 'enrol'
+
+/**
+ * Whether a person may act beyond enrolling (signing out, changing their
+ * password): the rule as one pure function (test/second-factor.test.ts has
+ * its table). Enrolled, or a role that needs no factor: `ok`. Otherwise
+ * `enrol`, unless the account is younger than graceDays (`grace`: a station
+ * rolling factors out gives its people days to do it).
+ */
+export function enrolmentAnswer(o: { roleRequires: boolean; enrolled: boolean; createdAt: string; graceDays: number; nowMs: number }): EnrolmentAnswer {
+  if (!o.roleRequires || o.enrolled) return 'ok'
+  return o.graceDays > 0 && o.nowMs - Date.parse(o.createdAt) < o.graceDays * DAY_MS ? 'grace' : 'enrol'
+}
+
+export type StepUpAnswer = 'ok' | 'step-up' | 'enrol' | 'session'
 
 /**
  * Whether an act guarded by a fresh second factor (approving an export,
  * placing or lifting a hold, removing a permanent-retention flag) may go on:
  * the rule as one pure function (test/second-factor.test.ts has its table).
- * A bearer token is a machine's credential an admin issued: it cannot give
- * a code, and its rights are the admin's decision (`ok`). A person with a
- * second factor gives it within the step-up window (`step-up` otherwise); a
- * person without one whose role needs one is sent to enrol when `strict`.
+ * A bearer token cannot give a code: `session` (do it signed in), except a
+ * person's token where the station turned step-up off (auth.secondFactor.
+ * stepUp false); a service account's never (none holds these rights; an old
+ * one that does is refused all the same). In a session: a person who must
+ * enrol first is sent to (`enrol`); with step-up off, `ok`; a person with a
+ * second factor gives it within the step-up window (`step-up` otherwise);
+ * one without, whose role needs none or who is in the grace days, `ok`.
  */
 export function stepUpAnswer(o: {
   via: 'token' | 'session'
+  person: boolean
+  stepUp: boolean
+  enrolment: EnrolmentAnswer
   enrolled: boolean
-  roleRequires: boolean
-  strict: boolean
   factorAt: string | null
   nowMs: number
   windowMinutes: number
 }): StepUpAnswer {
-  if (o.via === 'token') return 'ok'
-  if (!o.enrolled) return o.roleRequires && o.strict ? 'enrol' : 'ok'
+  if (o.via === 'token') return o.person && !o.stepUp ? 'ok' : 'session'
+  if (o.enrolment === 'enrol') return 'enrol'
+  if (!o.stepUp || !o.enrolled) return 'ok'
   if (o.factorAt === null) return 'step-up'
   const age = o.nowMs - Date.parse(o.factorAt)
   return age >= 0 && age <= o.windowMinutes * 60_000 ? 'ok' : 'step-up'

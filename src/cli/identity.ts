@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { hasEnabledAdmin } from '../api/accounts.js'
 import { can, type Right } from '../api/roles.js'
 import { type People, signIn } from '../api/sign-in.js'
-import { stepUpAnswer } from '../api/second-factor.js'
+import { STEP_UP_RIGHTS, stepUpError, stepUpFor } from '../api/step-up.js'
 import type { OpenSession } from '../api/sessions.js'
 import type { UserRow } from '../catalog/users.js'
 import { BodyvaultError, UsageError } from '../common/errors.js'
@@ -67,7 +67,7 @@ export async function promptHidden(question: string): Promise<string> {
 }
 
 /** The password for a sign-in: BODYVAULT_PASSWORD, else asked on the terminal. */
-async function password(env: NodeJS.ProcessEnv, username: string): Promise<string> {
+export async function password(env: NodeJS.ProcessEnv, username: string): Promise<string> {
   return env.BODYVAULT_PASSWORD ?? promptHidden(`password for ${username}: `)
 }
 
@@ -108,25 +108,21 @@ export async function cliSignIn(p: People, username: string, env: NodeJS.Process
   }
 }
 
-/** The rights whose acts need a fresh second factor (approving exports, holds): the CLI asks for a step-up as the API does. */
-const STEP_UP_RIGHTS: readonly Right[] = ['exports:approve', 'holds:write', 'flags:approve']
-
-/** A step-up at the CLI: the rule of the API (stepUpAnswer), the code from BODYVAULT_TOTP or the terminal when the session's is too old. */
+/** A step-up at the CLI: the rule of the API (stepUpFor), the code from BODYVAULT_TOTP or the terminal when the session's is too old. */
 async function cliStepUp(p: People, open: OpenSession, env: NodeJS.ProcessEnv): Promise<void> {
   const f = p.secondFactor
   if (!f) return
-  const answer = stepUpAnswer({
-    via: 'session',
-    enrolled: f.enrolled(open.user),
-    roleRequires: f.roleRequires(open.user),
-    strict: f.settings.strict,
-    factorAt: open.session.factorAt,
-    nowMs: f.now().getTime(),
-    windowMinutes: f.settings.stepUpMinutes,
-  })
-  if (answer === 'enrol') throw new BodyvaultError('SECOND_FACTOR_ENROLMENT_REQUIRED')
+  const answer = stepUpFor(f, open.user, { factorAt: open.session.factorAt })
   if (answer === 'ok') return
+  if (answer !== 'step-up') throw stepUpError(answer, f.settings.stepUpMinutes)
   if (!(await f.stepUp(open, await factorCode(env, 'this act needs your second factor again'), 'cli'))) throw new BodyvaultError('SECOND_FACTOR_INVALID')
+}
+
+/** A person whose role needs a second factor and who has none (past auth.secondFactor.graceDays) may only enrol, as through the API. */
+function requireEnrolled(p: People, who: CliPerson & { user: UserRow }): void {
+  if (p.secondFactor?.enrolment(who.user).answer !== 'enrol') return
+  who.done()
+  throw new BodyvaultError('SECOND_FACTOR_ENROLMENT_REQUIRED', `${who.user.username}'s role needs a second factor: enrol one first (bodyvault 2fa enrol)`)
 }
 
 export function writeSessionFile(path: string, s: { username: string; secret: string }): void {
@@ -200,6 +196,7 @@ export async function accountAdmin(st: Station, as: string | undefined, env: Nod
     if (!readSessionFile(sessionFile(st.cfg.station.id, env))) return { user: null, actor: actors.user(`os:${osLogin()}`), done: () => {} }
   }
   const who = await signedInPerson(st, as, 'managing accounts', env)
+  requireEnrolled(cliPeople(st), who)
   if (!who.user.roles.includes('admin')) {
     who.done()
     throw new BodyvaultError('FORBIDDEN', `${who.user.username} is not an admin: account and token commands need an admin's sign-in`)
@@ -223,6 +220,7 @@ export async function evidenceActor(
   right: Right,
 ): Promise<CliPerson & { user: UserRow }> {
   const who = await signedInPerson(st, values.as, what, process.env, STEP_UP_RIGHTS.includes(right))
+  requireEnrolled(cliPeople(st), who)
   signIns.set(st, who)
   // The same rights as through the API: the person's roles.
   if (!who.user.roles.some((r) => can(r, right)))

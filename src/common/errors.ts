@@ -160,6 +160,12 @@ const catalogue = {
   STEP_UP_REQUIRED: [401, 2, 'this act needs your second factor again: give the code from your authenticator (POST /v1/session/step-up), then repeat it'],
   SECOND_FACTOR_INVALID: [401, 2, 'the code is wrong, used already or too old: give the next code your authenticator shows, or a recovery code'],
   SECOND_FACTOR_ENROLMENT_REQUIRED: [403, 2, 'your role needs a second factor: enrol one first (/account/security, or bodyvault 2fa enrol)'],
+  STEP_UP_SESSION_REQUIRED: [
+    403,
+    2,
+    'this act needs a fresh second factor, which a bearer token cannot give: do it signed in with your second factor (the web page, or bodyvault login then the command)',
+  ],
+  SERVICE_ROLE: [400, 2, 'a service account cannot hold the supervisor role: approvals, holds and flag removals need a person with a second factor'],
   SECOND_FACTOR_EXISTS: [409, 2, 'a second factor is enrolled already: an admin resets it (bodyvault 2fa reset USER) before a new one is enrolled'],
   SECOND_FACTOR_NOT_ENROLLED: [409, 2, 'no second factor is enrolled for this account'],
   SECOND_FACTOR_KEY: [500, 3, "the second-factor key (keys/second-factor.key in the data dir) is missing or unreadable: restore it from the station's backup"],

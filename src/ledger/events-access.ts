@@ -73,6 +73,8 @@ export type AccessVocabulary = {
   'recovery-code-used': { subject: UserSubject; payload: AuthFields & { remaining: number } }
   /** A second factor was removed (an admin's reset, or the person's own): the person enrols again. */
   'second-factor-reset': { subject: UserSubject; payload: AuthFields & { method: 'totp'; recoveryCodesDropped: number } }
+  /** A person whose role needs a second factor and who has none signed in under auth.secondFactor.graceDays (allowed to act until `until`). */
+  'second-factor-grace': { subject: UserSubject; payload: AuthFields & { sessionId: number; until: string; graceDays: number } }
   /** A second factor given again inside a session, for an act that needs a fresh one (approvals, holds, flag removals). */
   'stepped-up': { subject: UserSubject; payload: AuthFields & { sessionId: number; via: 'totp' | 'recovery-code' } }
   /** The directory's facts about a person changed since the last sign-in (name, police number, unit, DN), or it disabled or enabled them. */

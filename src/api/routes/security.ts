@@ -4,14 +4,20 @@ import { tokenOf } from '../auth.js'
 import type { ApiDeps } from '../deps.js'
 import { type ApiPlugin, ref } from '../schemas.js'
 import type { SecondFactors } from '../second-factor.js'
-import type { People } from '../sign-in.js'
+import { type People, recheckPassword } from '../sign-in.js'
 import { requireStepUp } from '../step-up.js'
 
 const code = { type: 'string', minLength: 1, maxLength: 64 } as const
 const status = {
   type: 'object',
   additionalProperties: false,
-  properties: { enrolled: { type: 'boolean' }, pending: { type: 'boolean' }, required: { type: 'boolean' }, recoveryCodesLeft: { type: 'integer' } },
+  properties: {
+    enrolled: { type: 'boolean' },
+    pending: { type: 'boolean' },
+    required: { type: 'boolean' },
+    recoveryCodesLeft: { type: 'integer' },
+    graceUntil: { type: ['string', 'null'] },
+  },
 } as const
 export { status as factorStatusSchema }
 
@@ -25,7 +31,7 @@ const nameParams = {
 /**
  * The second factor (issue 23) for the signed-in person: its status, an
  * enrolment (the secret, its otpauth:// URI and the QR code as SVG drawn on
- * the station), the confirmation with a first code (which returns the
+ * the station; the current password asked again), the confirmation with a first code (which returns the
  * recovery codes, once), the step-up inside a session (POST
  * /v1/session/step-up), removing one's own factor (a fresh factor needed);
  * and for admins, resetting a person's (a lost phone).
@@ -45,7 +51,7 @@ export const securityRoutes: ApiPlugin<ApiDeps & { people: People }> = async (ap
   app.get(
     '/session/second-factor',
     {
-      config: { right: 'session:own' },
+      config: { right: 'session:own', enrolment: true },
       schema: { summary: 'Your second factor: enrolled, required by your role, recovery codes left', response: { 200: status, '4xx': ref.error } },
     },
     async (req) => factors().status(signedIn(req).user),
@@ -54,10 +60,16 @@ export const securityRoutes: ApiPlugin<ApiDeps & { people: People }> = async (ap
   app.post(
     '/session/second-factor',
     {
-      config: { right: 'session:own' },
+      config: { right: 'session:own', enrolment: true },
       schema: {
-        summary: 'Start enrolling a second factor (TOTP): the secret, its otpauth:// URI and a QR code (SVG) for the authenticator app',
-        body: { type: ['object', 'null'], additionalProperties: false, properties: {} },
+        summary:
+          'Start enrolling a second factor (TOTP), giving your current password: the secret, its otpauth:// URI and a QR code (SVG) for the authenticator app',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['password'],
+          properties: { password: { type: 'string', minLength: 1, maxLength: 1024 } },
+        },
         response: {
           200: { type: 'object', additionalProperties: false, properties: { secret: { type: 'string' }, uri: { type: 'string' }, qrSvg: { type: 'string' } } },
           '4xx': ref.error,
@@ -65,15 +77,18 @@ export const securityRoutes: ApiPlugin<ApiDeps & { people: People }> = async (ap
       },
     },
     async (req, reply) => {
+      const s = signedIn(req)
       reply.header('cache-control', 'no-store')
-      return factors().begin(signedIn(req).user)
+      // A session left open must not be enough to tie the account to someone else's phone.
+      await recheckPassword(deps.people, s.user, req.body.password, req.ip, 'api')
+      return factors().begin(s.user)
     },
   )
 
   app.post(
     '/session/second-factor/confirm',
     {
-      config: { right: 'session:own' },
+      config: { right: 'session:own', enrolment: true },
       schema: {
         summary: 'Confirm the enrolment with the code the app shows: returns the single-use recovery codes (shown once)',
         body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code } },
@@ -93,12 +108,13 @@ export const securityRoutes: ApiPlugin<ApiDeps & { people: People }> = async (ap
   app.delete(
     '/session/second-factor',
     {
-      config: { right: 'session:own' },
+      config: { right: 'session:own', enrolment: true },
       schema: { summary: 'Remove your own second factor (needs a fresh one: a step-up)', response: { 204: { type: 'null' }, '4xx': ref.error } },
     },
     async (req, reply) => {
       const s = signedIn(req)
-      if (factors().enrolled(s.user)) requireStepUp(req)
+      // A fresh factor even where the station turned step-up off: removing it weakens the account.
+      if (factors().enrolled(s.user)) requireStepUp(req, true)
       factors().reset(s.user, { actor: s.actor, component: 'api' })
       return reply.status(204).send(null)
     },

@@ -103,7 +103,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
   app.get(
     '/session',
     {
-      config: { right: 'session:own' },
+      config: { right: 'session:own', enrolment: true },
       schema: {
         summary: 'Who is signed in (or whose token this is), and the session CSRF token',
         response: {
@@ -136,7 +136,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
 
   app.delete(
     '/session',
-    { config: { right: 'session:own' }, schema: { summary: 'Sign out', response: { 204: { type: 'null' }, '4xx': ref.error } } },
+    { config: { right: 'session:own', enrolment: true }, schema: { summary: 'Sign out', response: { 204: { type: 'null' }, '4xx': ref.error } } },
     async (req, reply) => {
       const t = tokenOf(req)
       if (!t.session) throw new BodyvaultError('BAD_REQUEST', 'a token has no session to sign out of: an admin revokes tokens (bodyvault token revoke)')
@@ -151,7 +151,7 @@ export const sessionRoutes: ApiPlugin<ApiDeps & { people: People }> = async (app
   app.put(
     '/session/password',
     {
-      config: { right: 'session:own' },
+      config: { right: 'session:own', enrolment: true },
       schema: {
         summary: 'Change your own password (signed in)',
         body: { type: 'object', additionalProperties: false, required: ['current', 'new'], properties: { current: password, new: password } },

@@ -1,7 +1,8 @@
 import { getAccount } from '../../api/accounts.js'
 import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
-import { accountAdmin, cliPeople, signedInPerson } from '../identity.js'
+import { recheckPassword } from '../../api/sign-in.js'
+import { accountAdmin, cliPeople, osLogin, password, signedInPerson } from '../identity.js'
 
 const usage = [
   '2fa status [--as USER] [--json]',
@@ -12,7 +13,7 @@ const usage = [
 
 /**
  * The second factor at the terminal: the signed-in person's status, an
- * enrolment (the QR code drawn in the terminal, the secret and its URI),
+ * enrolment (the current password again; the QR code drawn in the terminal, the secret and its URI),
  * its confirmation with a first code (the recovery codes, shown once); an
  * admin's reset of a person's factor (a lost phone). The web page
  * /account/security does the same for the browser.
@@ -46,6 +47,8 @@ async function cmd2fa(args: string[]): Promise<number> {
       }
       case 'enrol': {
         const who = await me()
+        // The password again (BODYVAULT_PASSWORD for scripts), unless --as signed in with it just now: a login session left open is not enough.
+        if (values.as === undefined) await recheckPassword(cliPeople(st), who.user, await password(process.env, who.user.username), `cli:${osLogin()}`, 'cli')
         const e = await factors.begin(who.user)
         const { default: QRCode } = await import('qrcode')
         const qr = await QRCode.toString(e.uri, { type: 'terminal', small: true })

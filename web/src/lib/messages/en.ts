@@ -528,6 +528,7 @@ export const en: Messages = {
   'security.required': 'Your role needs a second factor: set one up now.',
   'security.optional': 'No second factor is set up.',
   'security.enrolled': 'A second factor is set up; {n} recovery codes left.',
+  'security.enrol.password': 'Your current password',
   'security.enrol.start': 'Set up an authenticator',
   'security.enrol.title': 'Set up an authenticator',
   'security.enrol.scan': 'Scan this QR code with the authenticator app on your phone:',

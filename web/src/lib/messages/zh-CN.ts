@@ -524,6 +524,7 @@ export const zhCN = {
   'security.required': '您的角色需要双因素认证，请现在绑定。',
   'security.optional': '尚未绑定双因素认证。',
   'security.enrolled': '已绑定双因素认证；剩余 {n} 个恢复码。',
+  'security.enrol.password': '当前密码',
   'security.enrol.start': '绑定验证器',
   'security.enrol.title': '绑定验证器',
   'security.enrol.scan': '用手机上的验证器应用扫描此二维码：',
