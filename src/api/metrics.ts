@@ -1,17 +1,33 @@
 import type { FastifyInstance } from 'fastify'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Db } from '../catalog/db.js'
 import { fixityBytesTotal } from '../catalog/fixity.js'
 import { queueDepth, sessionsByState, stationGauges } from '../catalog/stats.js'
 import type { FixityState } from '../fixity/state.js'
 
-/** Prometheus metrics for one API instance (its own registry). */
+/**
+ * The process's own figures (CPU, memory, event-loop delay, garbage
+ * collection pauses), once per process however many API instances it runs:
+ * each collection starts a delay monitor and a GC observer that live as long
+ * as the process. The event-loop delay percentiles are since the last scrape.
+ */
+let processRegistry: Registry | undefined
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry()
+    collectDefaultMetrics({ register: processRegistry })
+  }
+  return processRegistry
+}
+
+/** Prometheus metrics for one API instance (its own registry) and its process. */
 export class Metrics {
   private registry = new Registry()
   private latency: Histogram
   private requests: Counter
 
   constructor(db: Db, fixityState?: () => FixityState) {
+    processMetrics()
     const r = this.registry
     this.latency = new Histogram({
       name: 'bodyvault_http_request_duration_seconds',
@@ -106,8 +122,8 @@ export class Metrics {
     return this.registry.contentType
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics()
+  async render(): Promise<string> {
+    return (await this.registry.metrics()) + (await processMetrics().metrics())
   }
 
   instrument(app: FastifyInstance): void {
