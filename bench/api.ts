@@ -10,7 +10,7 @@
  *   node dist/bench/api.js [--rows 1000000] [--rate 200] [--seconds 10] [--runs 3] [--connections 1,10]
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { join } from 'node:path'
@@ -32,61 +32,72 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '1,10' },
     seconds: { type: 'string', default: '10' },
     runs: { type: 'string', default: '3' },
+    // Keep the seeded catalog in this folder, or measure the one seeded there before (a shared machine seeds 1M rows slowly).
+    keep: { type: 'string' },
   },
 })
 const ROWS = Number(values.rows)
-const dir = mkdtempSync(join(tmpdir(), 'bv-bench-api-'))
+const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'bv-bench-api-'))
+mkdirSync(dir, { recursive: true })
+const reuse = values.keep !== undefined && existsSync(join(dir, 'catalog.db'))
 const db = openCatalog(join(dir, 'catalog.db'))
-
-// Seeding writes catalog rows directly (no ledger events: this bench measures search).
-console.log(`seeding ${ROWS} recordings ...`)
-let t0 = performance.now()
-db.pragma('foreign_keys = OFF')
-// The file-name index is rebuilt once after the rows are in (much faster than a trigger per row).
-db.exec('DROP TRIGGER recordings_name_ai')
-db.pragma('synchronous = OFF')
-const ins =
-  db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset, recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '+08:00', 'filename', ?, ?, ?, 'gat947', NULL, ?, ?)`)
 const start = Date.UTC(2025, 0, 1)
-const span = 2 * 365 * 86400_000
-const cats = ['patrol', 'patrol', 'patrol', 'inspection', 'evidence', null, null, 'hearing', 'enforcement', 'service']
-db.transaction(() => {
-  for (let i = 1; i <= ROWS; i++) {
-    const h = Math.imul(i, 2654435761) >>> 0
-    const officer = String(h % 2000).padStart(6, '0')
-    const device = `D${String((h >>> 11) % 1000).padStart(6, '0')}`
-    const at = new Date(start + Math.floor((i / ROWS) * span) + (h % 3600_000))
-    const important = h % 13 === 0 ? 1 : 0
-    const name = `DCIM/100MEDIA/${device}_${officer}_${at.toISOString().replace(/\D/g, '').slice(0, 14)}_${String(i % 10000).padStart(4, '0')}${important ? '_IMP' : ''}.MP4`
-    ins.run(
-      i,
-      h.toString(16).padStart(64, '0'),
-      100_000_000 + (h % 1000),
-      h % 20 === 0 ? 'photo' : 'video',
-      name,
-      `station-${h % 4}`,
-      device,
-      officer,
-      at.toISOString(),
-      important,
-      important ? 'evidence' : (cats[h % cats.length] ?? null),
-      h % 97 === 0 ? `CASE-${h % 5000}` : null,
-      new Date(at.getTime() + 6 * 3600_000).toISOString(),
-      i,
-    )
-  }
-})()
-db.exec("INSERT INTO recordings_name(recordings_name) VALUES ('rebuild')")
-db.exec(
-  "INSERT INTO cases (number, type, status, opened_at, opened_by) SELECT DISTINCT case_number, 'other', 'open', '2025-01-01T00:00:00.000Z', 'bench' FROM recordings WHERE case_number IS NOT NULL",
-)
-db.exec(
-  "INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) SELECT id, case_number, ingested_at, 'bench' FROM recordings WHERE case_number IS NOT NULL",
-)
-db.pragma('synchronous = FULL')
-db.exec('ANALYZE')
-console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+let t0 = performance.now()
+if (reuse) {
+  const n = db.prepare('SELECT count(*) FROM recordings').pluck().get() as number
+  if (n !== ROWS) throw new Error(`${dir} holds ${n} recordings, not ${ROWS}: remove it or pass --rows ${n}`)
+  console.log(`reusing the ${n} recordings seeded in ${dir}`)
+} else seed()
+
+function seed(): void {
+  // Seeding writes catalog rows directly (no ledger events: this bench measures search).
+  console.log(`seeding ${ROWS} recordings ...`)
+  db.pragma('foreign_keys = OFF')
+  // The file-name index is rebuilt once after the rows are in (much faster than a trigger per row).
+  db.exec('DROP TRIGGER recordings_name_ai')
+  db.pragma('synchronous = OFF')
+  const ins =
+    db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset, recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '+08:00', 'filename', ?, ?, ?, 'gat947', NULL, ?, ?)`)
+  const span = 2 * 365 * 86400_000
+  const cats = ['patrol', 'patrol', 'patrol', 'inspection', 'evidence', null, null, 'hearing', 'enforcement', 'service']
+  db.transaction(() => {
+    for (let i = 1; i <= ROWS; i++) {
+      const h = Math.imul(i, 2654435761) >>> 0
+      const officer = String(h % 2000).padStart(6, '0')
+      const device = `D${String((h >>> 11) % 1000).padStart(6, '0')}`
+      const at = new Date(start + Math.floor((i / ROWS) * span) + (h % 3600_000))
+      const important = h % 13 === 0 ? 1 : 0
+      const name = `DCIM/100MEDIA/${device}_${officer}_${at.toISOString().replace(/\D/g, '').slice(0, 14)}_${String(i % 10000).padStart(4, '0')}${important ? '_IMP' : ''}.MP4`
+      ins.run(
+        i,
+        h.toString(16).padStart(64, '0'),
+        100_000_000 + (h % 1000),
+        h % 20 === 0 ? 'photo' : 'video',
+        name,
+        `station-${h % 4}`,
+        device,
+        officer,
+        at.toISOString(),
+        important,
+        important ? 'evidence' : (cats[h % cats.length] ?? null),
+        h % 97 === 0 ? `CASE-${h % 5000}` : null,
+        new Date(at.getTime() + 6 * 3600_000).toISOString(),
+        i,
+      )
+    }
+  })()
+  db.exec("INSERT INTO recordings_name(recordings_name) VALUES ('rebuild')")
+  db.exec(
+    "INSERT INTO cases (number, type, status, opened_at, opened_by) SELECT DISTINCT case_number, 'other', 'open', '2025-01-01T00:00:00.000Z', 'bench' FROM recordings WHERE case_number IS NOT NULL",
+  )
+  db.exec(
+    "INSERT INTO case_links (recording_id, case_number, linked_at, linked_by) SELECT id, case_number, ingested_at, 'bench' FROM recordings WHERE case_number IS NOT NULL",
+  )
+  db.pragma('synchronous = FULL')
+  db.exec('ANALYZE')
+  console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+}
 
 const day = (d: number): string => new Date(start + d * 86400_000).toISOString()
 const mixes: { name: string; q: SearchQuery; url: string }[] = [
@@ -127,7 +138,7 @@ for (const m of mixes) {
   )
 }
 
-const token = createToken(db, { name: 'bench', role: 'clerk', actor: 'bench' }).secret
+const token = createToken(db, { name: `bench ${Date.now()}`, role: 'clerk', actor: 'bench' }).secret
 const app = await buildApi({
   db,
   vault: new Vault(dir),
@@ -234,4 +245,4 @@ for (const connections of values.connections.split(',').map(Number)) {
 gcObserver.disconnect()
 await app.close()
 db.close()
-rmSync(dir, { recursive: true, force: true })
+if (values.keep === undefined) rmSync(dir, { recursive: true, force: true })
