@@ -74,9 +74,9 @@ export interface VerifyOptions {
  *
  * All catalog reads happen in one read snapshot (readSnapshot): a daemon
  * writing meanwhile (an ingest, a probe) cannot make the ledger and the
- * tables look apart. The ledger is audited and folded on all cores
- * (auditLedger: every hash, link and gap, and the state of the catalog the
- * events give) through the snapshot's last event, whose hash it must end
+ * tables look apart. Its events are folded into the state the catalog
+ * must have while auditLedger recomputes every hash, link and gap on the
+ * other cores, through the snapshot's last event, whose hash it must end
  * on. Hashing objects follows, on all cores with bounded memory; an object
  * missing then is looked up once more in the ledger as it is now (purged or
  * evicted since the snapshot is not a problem).
@@ -196,11 +196,13 @@ async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined,
   let snap: Snapshot
   let audit: Promise<LedgerAudit>
   let headHash = ''
+  let headSeq = 0
   on.exec('BEGIN')
   try {
     const last = on.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
     headHash = last?.hash ?? ''
-    audit = reader ? auditLedger(db, { ...ledger, throughSeq: last?.seq ?? 0 }) : Promise.resolve(auditLedgerSync(db, last?.seq ?? 0))
+    headSeq = last?.seq ?? 0
+    audit = reader ? auditLedger(db, { ...ledger, throughSeq: headSeq }) : Promise.resolve(auditLedgerSync(db, headSeq))
     // Awaited below; a throw here must not leave its rejection unhandled.
     audit.catch(() => undefined)
     snap = compareSnapshot(on, vault, stationId)
@@ -210,11 +212,11 @@ async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined,
   }
   const a = await audit
   const problems: Problem[] = a.problems.map((c) => ({ kind: 'ledger' as const, subject: `event:${c.seq}`, detail: c.detail }))
-  if (snap.head > 0 && (a.lastSeq !== snap.head || a.lastHash !== headHash))
+  if (headSeq > 0 && (a.lastSeq !== headSeq || a.lastHash !== headHash))
     problems.push({
       kind: 'ledger',
-      subject: `event:${snap.head}`,
-      detail: `the ledger changed while verify read it: the hash audit ended at event ${a.lastSeq} (${a.lastHash.slice(0, 12)}…), the catalog snapshot at ${snap.head} (${headHash.slice(0, 12)}…); run verify again`,
+      subject: `event:${headSeq}`,
+      detail: `the ledger changed while verify read it: the hash audit ended at event ${a.lastSeq} (${a.lastHash.slice(0, 12)}…), the catalog snapshot at ${headSeq} (${headHash.slice(0, 12)}…); run verify again`,
     })
   snap.problems.unshift(...problems)
   return snap
