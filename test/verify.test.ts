@@ -195,3 +195,40 @@ t.test('the parallel hash audit stops where the snapshot stopped', async (t) => 
     t.strictSame([a.events, a.lastSeq, a.lastHash, a.problems], [rows.length - 1, mid.seq, mid.hash, []], `${workers} worker(s)`)
   }
 })
+
+t.test("verify with the hash audit in workers: a tampered catalog row whose events lie in any worker's block is found, as in one thread", async (t) => {
+  const { s, ids } = await setup(t)
+  const { retentionPolicy } = await import('../src/retention/config.js')
+  const { setCategory, setImportant } = await import('../src/retention/actions.js')
+  const { defaultConfig } = await import('./helpers.js')
+  const ctx = { db: s.db, policy: retentionPolicy(defaultConfig()), actor: 'user:clerk', now: new Date() }
+  // Changes late in the chain to recordings made early: they fall in a later worker's block than the ingest.
+  setCategory(ctx, ids[0]!.id, 'patrol', 'routine patrol')
+  setImportant(ctx, ids[0]!.id, true, 'a complaint came in')
+  setCategory(ctx, ids[0]!.id, 'evidence', 'the complaint is formal')
+  setCategory(ctx, ids[2]!.id, 'inspection', 'site inspection')
+  const events = s.db.prepare('SELECT count(*) FROM events').pluck().get() as number
+  const folded = async (workers: number): Promise<string[]> =>
+    (await verifyVault(s.db, s.vault, { quick: true, ledger: { workers, minRows: 1 } })).problems.map((p) => `${p.kind} ${p.subject} ${p.detail}`)
+  for (const w of [1, 2, 4]) t.same(await folded(w), [], `clean with ${w} worker(s) over ${events} events`)
+  // The catalog as it was before the later changes (category and importance), and the last recording's category edited.
+  raw(
+    s,
+    `UPDATE recordings SET category = 'patrol', important = 0 WHERE id = ${ids[0]!.id}; UPDATE recordings SET category = 'hearing' WHERE id = ${ids[2]!.id}`,
+  )
+  const want = [
+    `catalog-mismatch recording:${ids[0]!.id} important is false in the catalog but true in ledger event`,
+    `catalog-mismatch recording:${ids[0]!.id} category is "patrol" in the catalog but "evidence" in ledger event`,
+    `catalog-mismatch recording:${ids[2]!.id} category is "hearing" in the catalog but "inspection" in ledger event`,
+  ]
+  const one = await folded(1)
+  for (const w of [2, 4]) {
+    const p = await folded(w)
+    t.same(p, one, `${w} workers find what one thread finds: ${p.join('; ')}`)
+  }
+  for (const w of want)
+    t.ok(
+      one.some((p) => p.startsWith(w)),
+      w,
+    )
+})

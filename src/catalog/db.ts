@@ -4,6 +4,29 @@ import { migrations } from './migrations.js'
 
 export type Db = Database.Database
 
+/**
+ * The prepared statement for `sql` on this connection, prepared once: for
+ * what runs on every request (the token check, a search), where preparing
+ * costs as much as running. Only for statements run with get/all/run (an
+ * iterate in progress keeps its statement busy). Per connection, at most
+ * 256 texts (a search's text depends only on which filters it has).
+ */
+const statements = new WeakMap<Db, Map<string, Database.Statement<unknown[], unknown>>>()
+export function prepared(db: Db, sql: string): Database.Statement<unknown[], unknown> {
+  let cache = statements.get(db)
+  if (!cache) {
+    cache = new Map()
+    statements.set(db, cache)
+  }
+  let st = cache.get(sql)
+  if (!st) {
+    if (cache.size >= 256) cache.clear()
+    st = db.prepare(sql)
+    cache.set(sql, st)
+  }
+  return st
+}
+
 /** How long a writer waits for another process's write lock (every write transaction starts IMMEDIATE, so it applies). */
 export const BUSY_TIMEOUT_MS = 10_000
 
@@ -38,6 +61,18 @@ export function openCatalog(path: string, opts: { readonly?: boolean } = {}): Db
     if (isCatalogDamage(err)) throw catalogCorrupt(path, errorMessage(err), err)
     throw err
   }
+}
+
+/**
+ * A second, read-only connection to the catalog file of `db`: for a reader
+ * that holds one snapshot (BEGIN, then its first read) across awaits, which
+ * the shared connection must not do (verify: the catalog rows and the
+ * ledger's head while the audit's workers fold the chain).
+ */
+export function openSnapshotReader(db: Db): Db {
+  const reader = new Database(db.name, { readonly: true, fileMustExist: true })
+  reader.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  return reader
 }
 
 /** SQLite's own page-level check (PRAGMA quick_check): what it found wrong, empty when the file is sound. */

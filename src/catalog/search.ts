@@ -1,5 +1,4 @@
-import type { Statement } from 'better-sqlite3'
-import type { Db } from './db.js'
+import { type Db, prepared } from './db.js'
 import { fromRow, SELECT_COLUMNS, type Recording, type RecordingRow } from './recordings.js'
 
 /** Sort keys a search may use; a leading '-' is descending. */
@@ -27,26 +26,6 @@ export interface SearchQuery {
 }
 
 export class BadCursorError extends Error {}
-
-/**
- * Prepared statements by SQL text, per connection: a search's SQL depends
- * only on which filters are present, so a handful of shapes recur.
- */
-const statements = new WeakMap<Db, Map<string, Statement<unknown[], unknown>>>()
-function statement(db: Db, sql: string): Statement<unknown[], unknown> {
-  let cache = statements.get(db)
-  if (!cache) {
-    cache = new Map()
-    statements.set(db, cache)
-  }
-  let st = cache.get(sql)
-  if (!st) {
-    if (cache.size >= 256) cache.clear()
-    st = db.prepare(sql)
-    cache.set(sql, st)
-  }
-  return st
-}
 
 const SORT_COLUMN = { recordedAt: 'recorded_at', ingestedAt: 'ingested_at' } as const
 
@@ -126,7 +105,7 @@ export function searchRecordings(db: Db, q: SearchQuery): { items: Recording[]; 
   const limit = q.limit ?? 50
   const dir = desc ? 'DESC' : 'ASC'
   const sql = `SELECT ${SELECT_COLUMNS} FROM recordings${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY recordings.${col} ${dir}, recordings.id ${dir} LIMIT ?`
-  const rows = (statement(db, sql).all(...args, limit + 1) as RecordingRow[]).map(fromRow)
+  const rows = (prepared(db, sql).all(...args, limit + 1) as RecordingRow[]).map(fromRow)
   const more = rows.length > limit
   const items = more ? rows.slice(0, limit) : rows
   const last = items[items.length - 1]

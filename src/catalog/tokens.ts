@@ -1,4 +1,4 @@
-import type { Db } from './db.js'
+import { type Db, prepared } from './db.js'
 
 /** The roles a token can have (the tokens table's CHECK constraint; the rights of each are in api/roles.ts). */
 export const ROLES = ['officer', 'clerk', 'supervisor', 'auditor', 'admin', 'kiosk'] as const
@@ -36,9 +36,9 @@ export function getToken(db: Db, id: number): TokenRow | undefined {
   return db.prepare(`${SELECT} WHERE id = ?`).get(id) as TokenRow | undefined
 }
 
-/** The token whose secret hashes to `hash`, revoked or not. */
+/** The token whose secret hashes to `hash`, revoked or not (every bearer request asks: prepared once). */
 export function tokenByHash(db: Db, hash: string): TokenRow | undefined {
-  return db.prepare(`${SELECT} WHERE hash = ?`).get(hash) as TokenRow | undefined
+  return prepared(db, `${SELECT} WHERE hash = ?`).get(hash) as TokenRow | undefined
 }
 
 export function listTokens(db: Db): TokenRow[] {

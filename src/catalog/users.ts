@@ -1,4 +1,4 @@
-import type { Db } from './db.js'
+import { type Db, prepared } from './db.js'
 import { ROLES, type Role } from './tokens.js'
 
 /** What an account is: a person (with a police number) or a machine (a service account: scripts, the kiosk, `legacy`). */
@@ -59,7 +59,8 @@ export function insertUser(
 }
 
 export function getUser(db: Db, id: number): UserRow | undefined {
-  return fromRow(db.prepare(`${SELECT} WHERE id = ?`).get(id) as Row | undefined)
+  // Every bearer request asks (the token's account): prepared once.
+  return fromRow(prepared(db, `${SELECT} WHERE id = ?`).get(id) as Row | undefined)
 }
 
 /** By user name, case-insensitively. */

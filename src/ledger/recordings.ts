@@ -9,14 +9,15 @@ export type Expected = Omit<Recording, 'status'> & { status: Recording['status']
  */
 export function foldRecordings(ev: { seq: number; type: string; at: string; payload: Record<string, unknown> }, into: Map<number, Expected>): void {
   if (ev.type === 'ingested') {
-    const { recordingId, ...facts } = ev.payload as { recordingId: number } & Record<string, unknown>
-    into.set(recordingId, {
-      ...(facts as unknown as Omit<Recording, 'id' | 'ingestedAt' | 'eventSeq' | 'status'>),
-      id: recordingId,
-      ingestedAt: ev.at,
-      eventSeq: ev.seq,
-      status: 'stored',
-    })
+    // The parsed payload becomes the recording, in place: copying its sixteen fields into a new object cost ten
+    // times the JSON parse (measured: 11 µs against 0.8 µs per event). A fold owns the events it is given (walkChain
+    // parses each afresh). `recordingId` stays beside `id`; comparisons go by the catalog's columns.
+    const r = ev.payload
+    r.id = r.recordingId
+    r.ingestedAt = ev.at
+    r.eventSeq = ev.seq
+    r.status = 'stored'
+    into.set(r.id as number, r as unknown as Expected)
   } else if (ev.type === 'category-changed' || ev.type === 'case-linked' || ev.type === 'case-unlinked' || ev.type === 'purged') {
     // src/retention/actions.ts writes these; case_number is the earliest-linked case still linked.
     const p = ev.payload as { recordingId: number; to?: string | null; recordingCaseNumber?: string | null }
