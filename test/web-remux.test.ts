@@ -68,12 +68,13 @@ t.test('a remuxed proxy: the derived event says remux with its arguments, and it
   const browser = await launchBrowser(t, ['--autoplay-policy=no-user-gesture-required'])
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
   const errors: string[] = []
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(m.text())
-  })
-  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`))
   const path = `/clerks/recordings/${ev.recordingId}`
   await signInFirstTime(page, d.url, '/clerks?officer=012345', { name: 'wang.fang', oneTime, newPassword: 'Remux-Desk-Passphrase-16' })
+  // From here on (before it, the page's 401 is what sends it to the sign-in page).
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`)
+  })
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`))
   await page.goto(`${d.url}${path}`)
   const video = page.locator('video[data-playing="proxy"]')
   await video.waitFor()
