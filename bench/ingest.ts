@@ -103,10 +103,15 @@ async function main(): Promise<void> {
   const best = { ingest: Infinity, cpSync: Infinity, cpSha: Infinity }
   const cpuPerGB: number[] = []
   const loads: string[] = []
-  // The fixed cost of a process (start-up, module loading, opening the vault): an ingest of a camera with no files, same run.
+  // The fixed cost of a process (start-up, module loading, opening the vault): an ingest of a camera with one
+  // small photo, same run (a camera with no media at all is refused with NO_MEDIA before any of that work).
   const empty = join(work, 'cam-empty')
   mkdirSync(join(empty, 'DCIM', '100MEDIA'), { recursive: true })
   writeFileSync(join(empty, 'DEVICE.TXT'), readFileSync(join(cam, 'DEVICE.TXT')))
+  const photo = files(cam)
+    .filter((f) => f.endsWith('.JPG'))
+    .sort((a, b) => statSync(a).size - statSync(b).size)[0]!
+  writeFileSync(join(empty, 'DCIM', '100MEDIA', photo.slice(photo.lastIndexOf('/') + 1)), readFileSync(photo))
   const fixed: number[] = []
   for (let r = 0; r < rounds; r++) {
     rmSync(dst, { recursive: true, force: true })
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
   const perGB = cpu - start / (bytes / 1e9)
   console.log(
     `ingest CPU: ${cpu.toFixed(2)} CPU-s per GB for the whole process (user + system, median of ${cpuPerGB.length}: ${cpuPerGB.map((c) => c.toFixed(2)).join(', ')}); ` +
-      `${perGB.toFixed(2)} CPU-s per GB without the ${start.toFixed(2)} CPU-s a process spends on an empty camera (goal <= 1.5) ${perGB <= 1.5 ? 'ok' : 'MISSED'}`,
+      `${perGB.toFixed(2)} CPU-s per GB without the ${start.toFixed(2)} CPU-s a process spends on a camera with one photo (goal <= 1.5) ${perGB <= 1.5 ? 'ok' : 'MISSED'}`,
   )
   console.log(`ratio ingest / (cp+sync):       ${r1.toFixed(2)}x  (goal >= 0.6x) ${r1 >= 0.6 ? 'ok' : 'MISSED'}`)
   console.log(`ratio ingest / (cp+sha256sum):  ${r2.toFixed(2)}x  (goal >= 3x)   ${r2 >= 3 ? 'ok' : 'MISSED'}`)

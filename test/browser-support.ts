@@ -125,3 +125,27 @@ export function dockCamera(t: Teardown, camera: string, root: string, name: stri
   placeFolder(camera, mp)
   return { how: 'folder', unplug: () => renameSync(mp, join(work, `${name}-unplugged-${Date.now()}`)) }
 }
+
+/**
+ * Signs a freshly created user in through the sign-in page (its one-time
+ * password, then the new one it must choose), starting at `path`, and
+ * waits until the page is back at `path`.
+ */
+export async function signInFirstTime(page: Page, url: string, path: string, user: { name: string; oneTime: string; newPassword: string }): Promise<void> {
+  await page.goto(`${url}${path}`)
+  await page.waitForURL(/\/signin\?next=/, { timeout: 15_000 }).catch((err: Error) => {
+    throw new Error(`${path} did not lead to the sign-in page (at ${page.url()}): ${err.message}`)
+  })
+  await page.getByLabel('用户名').fill(user.name)
+  await page.getByLabel('密码').fill(user.oneTime)
+  await page.getByRole('button', { name: '登录' }).click()
+  await page.getByLabel('新密码', { exact: true }).waitFor()
+  await page.getByLabel('新密码', { exact: true }).fill(user.newPassword)
+  await page.getByLabel('再次输入新密码').fill(user.newPassword)
+  await page.getByRole('button', { name: '继续' }).click()
+  await page
+    .waitForURL((u) => `${u.pathname}${u.search}` === path, { timeout: 15_000 })
+    .catch((err: Error) => {
+      throw new Error(`the sign-in did not come back to ${path} (at ${page.url()}): ${err.message}`)
+    })
+}

@@ -1,6 +1,7 @@
 import { constants as C } from 'node:fs'
 import { type FileHandle, open, rm } from 'node:fs/promises'
 import type { CopyResult } from '../vault/hash.js'
+import { type StagingWriter, stagingWriter } from './direct.js'
 import type { ReadBackVerifier } from './readback.js'
 import { type Fingerprint, openCameraFile, readCameraFile } from './source.js'
 
@@ -41,14 +42,6 @@ export async function hashSource(f: SourceRef, o: ReadOptions): Promise<SourceRe
   return { sha256: r.sha256, size: r.bytes, before: src.before, after: r.after, changed: r.changed }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer, at: number): Promise<void> {
-  let off = 0
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, at + off)
-    off += bytesWritten
-  }
-}
-
 /** A camera file whose bytes are in staging but not yet durable and verified. */
 export interface StagedCopy extends SourceRead {
   /** The staging file. */
@@ -70,10 +63,13 @@ export interface StagedCopy extends SourceRead {
  */
 export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOptions & { verifier?: ReadBackVerifier | undefined }): Promise<StagedCopy> {
   let dst: FileHandle | undefined
+  let writer: StagingWriter | undefined
   let follow: ReturnType<ReadBackVerifier['follow']> | undefined
   const fail = async (err: unknown): Promise<never> => {
     follow?.abandon()
     follow = undefined
+    await writer?.close().catch(() => undefined)
+    writer = undefined
     await dst?.close().catch(() => undefined)
     dst = undefined
     await rm(stagingPath, { force: true })
@@ -81,15 +77,21 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
   }
   try {
     dst = await open(stagingPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600)
-    follow = o.verifier?.follow(stagingPath)
     const out = dst
-    // Opened after the staging file, so readCameraFile (which always closes it) owns it from here.
+    // Opened after the staging file, so readCameraFile (which always closes it) owns it from here (the writer closes it if it fails first).
     const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
+    const w = await stagingWriter(stagingPath, out, o.chunk, Number(src.before.size)).catch(async (err: unknown) => {
+      await src.fh.close().catch(() => undefined)
+      throw err
+    })
+    writer = w
+    follow = o.verifier?.follow(stagingPath, w.direct)
     let written = 0
     const r = await readCameraFile(src, {
       ...o,
       display: f.sourcePath,
-      sink: (buf, pos) => writeAll(out, buf, pos),
+      bufs: w.bufs,
+      sink: (buf, pos) => w.write(buf, pos),
       // The read-back worker may read a chunk once it is written and counted (onBytes runs after the write).
       onBytes: (n) => {
         written += n
@@ -108,7 +110,10 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
       path: stagingPath,
       finalize: async () => {
         try {
+          // One fsync of the file covers what both descriptors wrote.
           await out.sync()
+          await w.close()
+          writer = undefined
           await out.close()
           dst = undefined
           if (follow) {

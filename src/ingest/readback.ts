@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { DIRECT_ALIGN } from './direct.js'
 
 /**
  * Read-back verification on the second core. A worker thread follows the
@@ -8,39 +9,74 @@ import { Worker } from 'node:worker_threads'
  * worker returns the SHA-256 of what it read. The caller compares that with
  * the hash of the bytes read from the camera; only a match may enter the vault.
  *
- * This reads the staged copy back through the kernel, as any later reader
- * will; it cannot see below the page cache (no O_DIRECT in Node).
+ * What the writer wrote with O_DIRECT (direct.ts) is read back with
+ * O_DIRECT too, from the disk; anything else (small files, a file system
+ * without O_DIRECT, unaligned tails) through the page cache, as any later
+ * reader will.
  *
  * The worker is plain JavaScript evaluated from a string so that it runs the
  * same from src/ (tests, TypeScript loader) and from dist/.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
-const { openSync, readSync, closeSync } = require('node:fs')
+const { openSync, readSync, closeSync, constants } = require('node:fs')
 const { createHash } = require('node:crypto')
-let buf = Buffer.allocUnsafe(0)
+const ALIGN = ${DIRECT_ALIGN}
+let raw = Buffer.allocUnsafe(0)
+let start = -1 // where in raw a direct read is accepted; -1 not found yet
 parentPort.on('message', (m) => {
   const state = new BigInt64Array(m.sab) // [0] bytes written, [1] 0 running, 1 done, 2 abandoned
   let fd
+  let dfd
   try {
-    if (buf.length < m.chunk) buf = Buffer.allocUnsafe(m.chunk)
+    if (raw.length < m.chunk + ALIGN) {
+      raw = Buffer.allocUnsafe(m.chunk + ALIGN)
+      start = -1
+    }
+    const len = m.chunk - (m.chunk % ALIGN)
     fd = openSync(m.path, 'r')
+    if (m.direct) {
+      try { dfd = openSync(m.path, constants.O_RDONLY | constants.O_DIRECT) } catch {}
+    }
     const h = createHash('sha256')
     let pos = 0
     for (;;) {
       const written = Number(Atomics.load(state, 0))
       if (pos < written) {
-        const want = Math.min(buf.length, written - pos)
-        const n = readSync(fd, buf, 0, want, pos)
-        if (n === 0) throw new Error('staged file shorter than written (' + pos + ' < ' + written + ')')
-        h.update(buf.subarray(0, n))
+        let n = -1
+        const whole = Math.min(len, written - pos) - (Math.min(len, written - pos) % ALIGN)
+        // What the writer wrote straight to the disk is read from the disk (O_DIRECT), not from memory.
+        if (dfd !== undefined && pos % ALIGN === 0 && whole > 0) {
+          if (start < 0) start = findAligned(dfd, pos)
+          if (start < 0) {
+            closeSync(dfd)
+            dfd = undefined
+          } else {
+            try {
+              n = readSync(dfd, raw, start, whole, pos)
+              if (n === 0) throw new Error('staged file shorter than written (' + pos + ' < ' + written + ')')
+              h.update(raw.subarray(start, start + n))
+            } catch (err) {
+              if (err.code !== 'EINVAL') throw err
+              closeSync(dfd)
+              dfd = undefined
+              start = -1
+              n = -1
+            }
+          }
+        }
+        if (n < 0) {
+          n = readSync(fd, raw, 0, Math.min(m.chunk, written - pos), pos)
+          if (n === 0) throw new Error('staged file shorter than written (' + pos + ' < ' + written + ')')
+          h.update(raw.subarray(0, n))
+        }
         pos += n
         continue
       }
       const s = Atomics.load(state, 1)
       if (s === 2n) { parentPort.postMessage({ id: m.id, abandoned: true }); return }
       if (s === 1n && pos >= Number(Atomics.load(state, 0))) {
-        const extra = readSync(fd, buf, 0, 1, pos)
+        const extra = readSync(fd, raw, 0, 1, pos)
         parentPort.postMessage({ id: m.id, sha256: h.digest('hex'), bytes: pos + extra })
         return
       }
@@ -50,8 +86,21 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ id: m.id, error: String(err && err.message || err) })
   } finally {
     if (fd !== undefined) closeSync(fd)
+    if (dfd !== undefined) closeSync(dfd)
   }
 })
+// The first offset into raw from which a direct read of one block is accepted (-1: none).
+function findAligned(dfd, pos) {
+  for (let off = 0; off < ALIGN; off += 8) {
+    try {
+      readSync(dfd, raw, off, ALIGN, pos)
+      return off
+    } catch (err) {
+      if (err.code !== 'EINVAL') return -1
+    }
+  }
+  return -1
+}
 `
 
 export interface Follow {
@@ -86,13 +135,14 @@ export class ReadBackVerifier {
     })
   }
 
-  follow(path: string): Follow {
+  /** Follows the writer of `path`; `direct`: it writes with O_DIRECT, so read back from the disk the same way. */
+  follow(path: string, direct = false): Follow {
     const id = this.nextId++
     const sab = new SharedArrayBuffer(16)
     const state = new BigInt64Array(sab)
     const reply = new Promise<Reply>((resolve) => this.waiting.set(id, resolve))
     this.worker.ref()
-    this.worker.postMessage({ id, path, sab, chunk: this.chunk })
+    this.worker.postMessage({ id, path, sab, chunk: this.chunk, direct })
     const settle = (): void => {
       if (this.waiting.size === 0) this.worker.unref()
     }

@@ -194,6 +194,8 @@ export async function readCameraFile(
     display: string
     signal?: AbortSignal | undefined
     sink?: (buf: Buffer, pos: number) => Promise<void>
+    /** The two read buffers to alternate (the staging writer's aligned ones); else two of `chunk` bytes. */
+    bufs?: [Buffer, Buffer] | undefined
     onBytes?: (n: number) => void
     onWait?: (since: number | null) => void
   },
@@ -206,10 +208,11 @@ export async function readCameraFile(
     })
   try {
     const h = createHash('sha256')
-    const bufs = [Buffer.allocUnsafe(o.chunk), Buffer.allocUnsafe(o.chunk)]
+    const bufs = o.bufs ?? [Buffer.allocUnsafe(o.chunk), Buffer.allocUnsafe(o.chunk)]
+    const chunk = bufs[0].length
     let pos = 0
     let i = 0
-    let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0]!, 0, o.chunk, 0)
+    let pending: Promise<{ bytesRead: number }> | undefined = fh.read(bufs[0], 0, chunk, 0)
     try {
       for (;;) {
         const { bytesRead }: { bytesRead: number } = await wait(pending)
@@ -218,7 +221,7 @@ export async function readCameraFile(
         const cur = bufs[i]!.subarray(0, bytesRead)
         i ^= 1
         // The next read goes to the other buffer, whose write has completed.
-        pending = fh.read(bufs[i]!, 0, o.chunk, pos + bytesRead)
+        pending = fh.read(bufs[i]!, 0, chunk, pos + bytesRead)
         const written = o.sink?.(cur, pos)
         h.update(cur)
         await written

@@ -1,0 +1,266 @@
+/**
+ * Docking at camera speed: 1, 4 and 8 cameras, each an ext4 image on its
+ * own loop device whose reads the kernel throttles to USB 2.0 speed
+ * (35 MiB/s: cgroup v1 `blkio.throttle.read_bps_device`, or v2 `io.max`;
+ * never a throttle in user space), docked at once through the station
+ * daemon into a fresh vault. Prints the aggregate ingest rate as a ratio of
+ * the sum of the sources' own read speeds, each measured in the same run
+ * (`dd` of the device alone, O_DIRECT so no cache helps), and the CPU the
+ * ingest left for media work on this machine's cores. Goal: 8 cameras at
+ * >= 0.9x the sum of their sources' speeds.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/throttled-dock.js [--mib 96] [--cameras 1,4,8] [--repeat 1]
+ *     [--concurrency N] [--streams N]   (default: docking.concurrency and docking.diskStreams of config/default.json)
+ *
+ * The time of a run is from the daemon's first sight of a camera to the
+ * last one safe to undock (as bench/multidock.ts); how long the daemon took
+ * to see the mounts (its poll and settle) is printed beside it.
+ *
+ * Needs root, losetup/mkfs.ext4/mount and a blkio (v1) or io (v2) controller;
+ * without one it says so and prints no figure. Caches: each image is mounted
+ * afresh for each run (a new mount starts with no cached pages), its loop
+ * device's buffers and its backing file's pages are dropped first; the
+ * machine's whole page cache is left alone (other work shares this host).
+ * Loop devices, mounts and the cgroup are removed on the way out, failure
+ * or Ctrl-C included. Nothing under /media or /run/media is touched: the
+ * mount root is a temporary folder.
+ */
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { loadProfiles } from '../src/camera/profile.js'
+import { silentLogger } from '../src/common/log.js'
+import { packageRoot } from '../src/common/paths.js'
+import { loadConfig } from '../src/config/load.js'
+import { FakeUsbBackend } from '../src/dock/usb.js'
+import { openStation } from '../src/station/station.js'
+import { linkCamera } from './cameras.js'
+
+const { values } = parseArgs({
+  options: {
+    mib: { type: 'string', default: '96' },
+    cameras: { type: 'string', default: '1,4,8' },
+    repeat: { type: 'string', default: '1' },
+    concurrency: { type: 'string' },
+    streams: { type: 'string' },
+  },
+})
+const MIB = Number(values.mib)
+const COUNTS = values.cameras.split(',').map(Number)
+const REPEAT = Number(values.repeat)
+const BPS = 35 * 1024 * 1024
+const GOAL = 0.9
+const line = 'docking at camera speed (35 MiB/s per camera, kernel throttle)'
+
+/** Which I/O controller can throttle a device's reads here, or why none can. */
+function controller(): { kind: 'v1'; dir: string } | { kind: 'v2'; dir: string } | { none: string } {
+  if (process.getuid?.() !== 0) return { none: 'needs root (cgroups, loop devices, mounts)' }
+  for (const tool of ['losetup', 'mkfs.ext4', 'mount', 'umount', 'dd', 'lsblk']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { none: `${tool} is not installed` }
+  }
+  if (existsSync('/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device')) return { kind: 'v1', dir: '/sys/fs/cgroup/blkio' }
+  try {
+    if (readFileSync('/sys/fs/cgroup/cgroup.controllers', 'utf8').split(/\s+/).includes('io')) return { kind: 'v2', dir: '/sys/fs/cgroup' }
+  } catch {
+    /* no cgroup v2 */
+  }
+  return { none: 'no blkio (cgroup v1) or io (cgroup v2) controller is mounted' }
+}
+
+const ctl = controller()
+if ('none' in ctl) {
+  console.log(`${line}: not measured: ${ctl.none}`)
+  process.exit(0)
+}
+if (!(MIB >= 8) || !(REPEAT >= 1) || COUNTS.some((n) => !Number.isInteger(n) || n < 1 || n > 32)) {
+  console.error('usage: node dist/bench/throttled-dock.js [--mib N>=8] [--cameras 1,4,8] [--repeat N]')
+  process.exit(2)
+}
+
+const io = ctl as { kind: 'v1' | 'v2'; dir: string }
+const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+const work = mkdtempSync(join(tmpdir(), 'bv-bench-throttled-'))
+const cgroup = join(io.dir, `bodyvault-bench-${process.pid}`)
+const loops: string[] = []
+const mounts: string[] = []
+
+/** Undoes everything this bench set up; safe to call twice, never throws. */
+function cleanUp(): void {
+  for (const m of mounts.splice(0)) spawnSync('umount', ['-l', m])
+  for (const l of loops.splice(0)) spawnSync('losetup', ['-d', l])
+  if (existsSync(cgroup)) {
+    try {
+      writeFileSync(join(io.dir, 'cgroup.procs'), String(process.pid))
+    } catch {
+      /* already out */
+    }
+    try {
+      rmdirSync(cgroup)
+    } catch (err) {
+      console.error(`could not remove the cgroup ${cgroup}: ${(err as Error).message}`)
+    }
+  }
+  rmSync(work, { recursive: true, force: true })
+}
+process.on('exit', cleanUp)
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.once(sig, () => {
+    cleanUp()
+    process.exit(130)
+  })
+
+const mb = (b: number): string => (b / 1e6).toFixed(1)
+const n = Math.max(...COUNTS)
+
+// One generated camera (real ffmpeg media, grown to MIB), one ext4 image per camera under its own device id.
+const source = join(work, 'source')
+execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', source, '--quiet', '--size', `${MIB}M`], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+})
+const devices = Array.from({ length: n }, (_, i) => `T${String(i).padStart(6, '0')}`)
+const images = devices.map((d) => {
+  const tree = join(work, 'trees', d)
+  linkCamera(source, tree, d)
+  const bytes = Number(sh('du', ['-sb', tree]).split('\t')[0])
+  const img = join(work, `${d}.img`)
+  sh('mkfs.ext4', ['-q', '-F', '-E', 'root_owner=0:0', '-d', tree, img, `${Math.ceil((bytes * 1.15) / (1 << 20)) + 24}M`])
+  const loop = sh('losetup', ['-f', '--show', '-r', img]).trim()
+  loops.push(loop)
+  const majMin = sh('lsblk', ['-dno', 'MAJ:MIN', loop]).trim()
+  return { device: d, img, loop, majMin }
+})
+const cameraBytes = (function size(p: string): number {
+  let s = 0
+  for (const e of readdirSync(p, { withFileTypes: true }))
+    s += e.isDirectory() ? size(join(p, e.name)) : /\.(mp4|avi|wav|jpg|srt)$/i.test(e.name) ? statSync(join(p, e.name)).size : 0
+  return s
+})(join(work, 'trees', devices[0]!))
+
+// The throttle: one line per loop device in one cgroup, which this process (the daemon's, and its threads') joins.
+mkdirSync(cgroup)
+for (const im of images) {
+  if (io.kind === 'v1') writeFileSync(join(cgroup, 'blkio.throttle.read_bps_device'), `${im.majMin} ${BPS}`)
+  else writeFileSync(join(cgroup, 'io.max'), `${im.majMin} rbps=${BPS}`)
+}
+writeFileSync(join(cgroup, 'cgroup.procs'), String(process.pid))
+
+/** Drops what the kernel caches of an image: its backing file's pages and its loop device's buffers. */
+function dropCaches(im: (typeof images)[number]): void {
+  sh('dd', [`if=${im.img}`, 'iflag=nocache', 'count=0', 'status=none'])
+  spawnSync('blockdev', ['--flushbufs', im.loop])
+}
+
+// The sources' own speed: each device read alone, O_DIRECT, as many bytes as its camera holds (a child of this process: throttled the same).
+const sourceMBps = images.map((im) => {
+  dropCaches(im)
+  const t0 = performance.now()
+  sh('dd', [`if=${im.loop}`, 'of=/dev/null', 'bs=1M', `count=${Math.ceil(cameraBytes / (1 << 20))}`, 'iflag=direct', 'status=none'])
+  return cameraBytes / 1e6 / ((performance.now() - t0) / 1000)
+})
+
+const defaults = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none', BODYVAULT_DATA_DIR: join(work, 'unused') } })
+const loaded = {
+  ...defaults,
+  docking: {
+    ...defaults.docking,
+    concurrency: Number(values.concurrency ?? defaults.docking.concurrency),
+    diskStreams: Number(values.streams ?? defaults.docking.diskStreams),
+  },
+}
+const profiles = loadProfiles(loaded.docking.profilesDir)
+const cores = availableParallelism()
+console.log(
+  `throttled-dock bench: node ${process.version}, ${io.kind === 'v1' ? 'cgroup v1 blkio.throttle' : 'cgroup v2 io.max'}, camera ${mb(cameraBytes)} MB of media, ${cores} cores, concurrency ${loaded.docking.concurrency}, disk streams ${loaded.docking.diskStreams}`,
+)
+console.log(`sources alone (dd, O_DIRECT, each throttled device): ${sourceMBps.map((s) => s.toFixed(1)).join(', ')} MB/s`)
+
+interface Run {
+  cameras: number
+  seconds: number
+  mbps: number
+  sourcesMBps: number
+  /** Cores' worth of CPU the daemon's process did not use while the cameras docked. */
+  coresLeft: number
+  /** From the mounts to the daemon's first sight of a camera. */
+  seenS: number
+  load: string
+}
+
+async function run(count: number, k: number): Promise<Run> {
+  const dir = join(work, `run-${count}-${k}`)
+  const root = join(dir, 'media')
+  mkdirSync(root, { recursive: true })
+  for (const im of images.slice(0, count)) mkdirSync(join(root, im.device))
+  const cfg = { ...loaded, dataDir: join(dir, 'data'), docking: { ...loaded.docking, mountRoots: [root], pollMs: 100 } }
+  const st = openStation({ config: cfg, logger: silentLogger(), profiles })
+  const daemon = st.dock({ usb: new FakeUsbBackend('not used by the benchmark') })
+  await daemon.start()
+  const mine = images.slice(0, count)
+  const mine0 = mounts.length
+  try {
+    for (const im of mine) dropCaches(im)
+    const seenAt = new Map<string, number>()
+    const doneAt = new Map<string, number>()
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    for (const im of mine) {
+      const mp = join(root, im.device)
+      sh('mount', ['-t', 'ext4', '-o', 'ro,noload', im.loop, mp])
+      mounts.push(mp)
+    }
+    void daemon.rescan()
+    for (;;) {
+      const now = performance.now()
+      for (const c of daemon.status().cameras) {
+        if (c.state === 'error') throw new Error(`camera ${c.deviceId}: ${c.lastError}`)
+        if (!seenAt.has(c.id)) seenAt.set(c.id, now)
+        if (c.state === 'safe-to-undock' && !doneAt.has(c.id)) doneAt.set(c.id, now)
+      }
+      if (doneAt.size >= count) break
+      if (now - t0 > 600_000) throw new Error(`${count} camera(s) not done after 10 minutes`)
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    const cpu = process.cpuUsage(cpu0)
+    const first = Math.min(...seenAt.values())
+    const ms = Math.max(...doneAt.values()) - first
+    const used = (cpu.user + cpu.system) / 1e3 / ms
+    return {
+      cameras: count,
+      seconds: ms / 1000,
+      mbps: (count * cameraBytes) / 1e6 / (ms / 1000),
+      sourcesMBps: sourceMBps.slice(0, count).reduce((a, b) => a + b, 0),
+      coresLeft: cores - used,
+      seenS: (first - t0) / 1000,
+      load: readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!,
+    }
+  } finally {
+    await daemon.stop()
+    st.close()
+    for (const mp of mounts.splice(mine0)) spawnSync('umount', [mp])
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const best = new Map<number, Run>()
+for (let k = 0; k < REPEAT; k++) {
+  for (const count of COUNTS) {
+    const r = await run(count, k)
+    console.log(
+      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores; seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
+    )
+    const b = best.get(count)
+    if (!b || r.mbps / r.sourcesMBps > b.mbps / b.sourcesMBps) best.set(count, r)
+  }
+}
+console.log(`best of ${REPEAT} run(s):`)
+for (const count of COUNTS) {
+  const r = best.get(count)!
+  const ratio = r.mbps / r.sourcesMBps
+  const goal = count === 8 ? ` (goal >= ${GOAL}x) ${ratio >= GOAL ? 'ok' : 'MISSED'}` : ''
+  console.log(
+    `  ${line}, ${count} camera(s): ${r.mbps.toFixed(1)} MB/s = ${ratio.toFixed(2)}x the sum of the sources' own ${r.sourcesMBps.toFixed(1)} MB/s${goal}; CPU left for media work: ${r.coresLeft.toFixed(2)} of ${cores} cores (${((100 * r.coresLeft) / cores).toFixed(0)}%)`,
+  )
+}
+console.log(`(load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`)

@@ -1,0 +1,86 @@
+// The staged copy written with O_DIRECT (src/ingest/direct.ts) and read back
+// from the disk (readback.ts): what would make it lie? A misaligned tail
+// dropped or written twice, the probe's garbage left at the start, a change
+// to the staged file the direct read-back does not see, a chunk size that
+// is no multiple of the block.
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { copyToStaging, type SourceRef } from '../src/ingest/copy.js'
+import { DIRECT_MIN_BYTES, stagingWriter } from '../src/ingest/direct.js'
+import { ReadBackVerifier } from '../src/ingest/readback.js'
+import { sha256sum, tempDir } from './helpers.js'
+
+const ref = (path: string): SourceRef => {
+  const st = statSync(path, { bigint: true })
+  return { absPath: Buffer.from(path), sourcePath: path, dev: st.dev, ino: st.ino }
+}
+
+/** Bytes that differ at every offset (a shifted or repeated block shows). */
+function pattern(n: number): Buffer {
+  const b = Buffer.allocUnsafe(n + 4)
+  for (let i = 0; i < n; i += 4) b.writeUInt32LE(i, i)
+  return b.subarray(0, n)
+}
+
+async function directHere(dir: string): Promise<boolean> {
+  const p = join(dir, 'probe.part')
+  const fh = await open(p, 'wx')
+  const w = await stagingWriter(p, fh, 1 << 20, DIRECT_MIN_BYTES)
+  await w.close()
+  await fh.close()
+  return w.direct
+}
+
+t.test('copies of every awkward size are byte-exact, direct where the file system allows it', async (t) => {
+  const dir = tempDir(t)
+  const direct = await directHere(dir)
+  t.comment(`O_DIRECT on the temp folder's file system: ${direct ? 'yes' : 'no (the ordinary path is what is tested)'}`)
+  const verifier = new ReadBackVerifier(1 << 20)
+  t.teardown(() => verifier.close())
+  const sizes = [DIRECT_MIN_BYTES, DIRECT_MIN_BYTES + 1, DIRECT_MIN_BYTES + 4095, 9 * (1 << 20) + 123, (5 << 20) - 1]
+  for (const chunk of [1 << 20, (1 << 16) + 100]) {
+    for (const size of sizes) {
+      const src = join(dir, `src-${size}.bin`)
+      writeFileSync(src, pattern(size))
+      const staging = join(dir, `copy-${size}-${chunk}.part`)
+      const r = await copyToStaging(ref(src), staging, { chunk, verifier })
+      t.equal(r.size, size, `${size} B in chunks of ${chunk}: size`)
+      t.equal(r.sha256, sha256sum(src), `${size} B in chunks of ${chunk}: SHA-256 of the camera file`)
+      t.ok(readFileSync(staging).equals(readFileSync(src)), `${size} B in chunks of ${chunk}: the staged copy is byte for byte the source`)
+    }
+  }
+})
+
+t.test('the direct read-back sees a staged copy changed after it was written', async (t) => {
+  const dir = tempDir(t)
+  const src = join(dir, 'src.bin')
+  const bytes = pattern(12 << 20)
+  writeFileSync(src, bytes)
+  const verifier = new ReadBackVerifier(1 << 20)
+  t.teardown(() => verifier.close())
+  // Each chunk is changed on the disk side just after it was written, at a different place each time.
+  for (const at of [0, 4096 + 7, (3 << 20) + 1, (12 << 20) - 1]) {
+    const staging = join(dir, `staging-${at}.part`)
+    let written = 0
+    let done = false
+    await t.rejects(
+      copyToStaging(ref(src), staging, {
+        chunk: 1 << 20,
+        verifier,
+        onBytes: (n) => {
+          written += n
+          if (done || written <= at) return
+          done = true
+          const fd = openSync(staging, 'r+')
+          writeSync(fd, Buffer.from([0x5a ^ bytes[at]!]), 0, 1, at)
+          closeSync(fd)
+        },
+      }),
+      /read-back verification failed/,
+      `a byte changed at offset ${at} is refused`,
+    )
+    t.notOk(existsSync(staging), 'the bad staged copy is removed')
+  }
+})
