@@ -233,7 +233,7 @@ function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined): S
   for (const ev of walkChain(db, [], { links: true })) {
     events++
     head = ev.seq
-    foldRecordings(ev, expected)
+    foldRecordings(ev, expected, true)
     retention.apply(ev)
     offload.apply(ev)
   }
