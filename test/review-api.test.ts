@@ -15,7 +15,7 @@ import { eventsFor } from '../src/ledger/ledger.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { pickSample } from '../src/review/sample.js'
 import { monthBounds } from '../src/stats/monthly.js'
-import { defaultConfig, station, tempDir } from './helpers.js'
+import { defaultConfig, personToken, station, tempDir } from './helpers.js'
 import { httpCall } from './http-support.js'
 
 const s = station(t)
@@ -44,14 +44,16 @@ const app = await buildApi({
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
 const tok: Record<string, string> = {}
-for (const role of ['clerk', 'supervisor', 'officer', 'auditor'] as Role[])
+for (const role of ['clerk', 'officer', 'auditor'] as Role[])
   tok[role] = createToken(s.db, { name: role, role, actor: 'test', ...(role === 'officer' ? { officerId: '012345' } : {}) }).secret
+// No service account holds a supervisor's role: the reviewer is a person.
+tok.supervisor = await personToken(s.db, 'wang.sup', 'supervisor', '020002')
 const call = (path: string, token: string, o: { method?: string; body?: unknown } = {}) => httpCall(base + path, { token, ...o })
 
 t.test('a sample over HTTP is reproducible from its seed, by the API and by anyone re-drawing it', async (t) => {
   const a = await call('/v1/reviews/samples', tok.supervisor!, { method: 'POST', body: { month: '2026-11', perOfficer: 2, seed: 'audit-2026-11' } })
   t.equal(a.status, 201, JSON.stringify(a.json))
-  t.match(a.json, { month: '2026-11', perOfficer: 2, seed: 'audit-2026-11', requestedBy: /^token:/ })
+  t.match(a.json, { month: '2026-11', perOfficer: 2, seed: 'audit-2026-11', requestedBy: /^(token|user):/ })
   t.equal(a.json.items.length, 4, '2 per officer, 2 officers')
   const picked = (r: { json: { items: { recordingId: number; officerId: string }[] } }) => r.json.items.map((i) => [i.officerId, i.recordingId])
   const b = await call('/v1/reviews/samples', tok.supervisor!, { method: 'POST', body: { month: '2026-11', perOfficer: 2, seed: 'audit-2026-11' } })
@@ -87,7 +89,7 @@ t.test('outcomes: a supervisor records them; a clerk, an officer or an auditor g
   t.equal((await call(`/v1/reviews/samples/${a.json.id}`, tok.clerk!)).status, 403, 'a clerk may not read samples')
   const ok = await put(tok.supervisor!, first!.recordingId, { outcome: 'late' })
   t.equal(ok.status, 200, JSON.stringify(ok.json))
-  t.match(ok.json, { recordingId: first!.recordingId, outcome: 'late', note: null, decidedBy: /^token:/ })
+  t.match(ok.json, { recordingId: first!.recordingId, outcome: 'late', note: null, decidedBy: /^(token|user):/ })
   const noNote = await put(tok.supervisor!, second!.recordingId, { outcome: 'other' })
   t.match([noNote.status, noNote.json.error.code], [400, 'REASON_REQUIRED'], '"other" needs a note')
   t.equal((await put(tok.supervisor!, second!.recordingId, { outcome: 'other', note: '画面遮挡 lens covered' })).status, 200)
