@@ -8,7 +8,7 @@ import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
 import { subjects } from '../src/ledger/events.js'
 import { retentionPolicy } from '../src/retention/config.js'
-import { makeCamera, NO_SYSTEM_CONFIG, station, tempDir } from './helpers.js'
+import { makeCamera, NO_SYSTEM_CONFIG, personToken, station, tempDir } from './helpers.js'
 import { httpCall } from './http-support.js'
 
 /**
@@ -67,8 +67,9 @@ const app = await buildApi({
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
 const tok: Record<string, string> = {}
-for (const role of ['clerk', 'supervisor', 'auditor', 'officer', 'admin'] as const)
+for (const role of ['clerk', 'auditor', 'officer', 'admin'] as const)
   tok[role] = createToken(s.db, { name: role, role, actor: 'test', ...(role === 'officer' ? { officerId: '010101' } : {}) }).secret
+tok.supervisor = await personToken(s.db, 'wang.sup', 'supervisor', '020002') // no service account holds a supervisor's role
 const get = async (path: string, role = 'auditor') => httpCall(`${base}${path}`, { token: tok[role] })
 const wide = `from=${new Date(Date.now() - 200 * DAY).toISOString()}&to=${new Date(Date.now() + DAY).toISOString()}`
 

@@ -21,7 +21,7 @@ import { FakeUsbBackend } from '../src/dock/usb.js'
 import { openStation } from '../src/station/station.js'
 import { webRoot, webRoutes } from '../src/web/static.js'
 import { daemonConfig, placeFolder, waitFor } from './daemon-support.js'
-import { cli, emptyVault, makeCamera, tempDir } from './helpers.js'
+import { cli, emptyVault, makeCamera, personToken, tempDir } from './helpers.js'
 
 /** Reads a server-sent event stream; `events` fills as `status` events arrive, each stamped with its arrival. */
 async function follow(url: string, token: string): Promise<{ events: { at: number; status: StationStatus }[]; ended: Promise<void>; stop(): void }> {
@@ -80,8 +80,11 @@ t.teardown(async () => {
 await dock.start()
 const roles: Role[] = ['officer', 'clerk', 'supervisor', 'auditor', 'admin', 'kiosk']
 const tokens = Object.fromEntries(
-  roles.map((r) => [r, createToken(st.db, { name: r, role: r, officerId: r === 'officer' ? '012345' : null, actor: 'test' }).secret]),
+  roles
+    .filter((r) => r !== 'supervisor')
+    .map((r) => [r, createToken(st.db, { name: r, role: r, officerId: r === 'officer' ? '012345' : null, actor: 'test' }).secret]),
 ) as Record<Role, string>
+tokens.supervisor = await personToken(st.db, 'wang.sup', 'supervisor', '020002') // no service account holds a supervisor's role
 const get = (path: string, token?: string): Promise<Response> => fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
 
 t.test('the kiosk role reads station status and nothing else', async (t) => {
