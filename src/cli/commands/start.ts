@@ -9,16 +9,19 @@ async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
   const st = station(values, { quiet: false, create: true, daemon: true, checkIntegrity: true })
+  // The handlers go in before the daemon starts: a stop asked for while it starts (systemd's, or Ctrl-C) is kept and
+  // honoured once it has started, through the same orderly stop, instead of the signal's default killing it half-started.
+  const stopped = new Promise<void>((done) => {
+    const stop = (sig: string): void => {
+      st.logger.info({ event: 'station.stop', signal: sig }, 'bodyvault station stopping')
+      done()
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+  })
   try {
     const running = await startDaemon(st, { usb: realUsbBackend() })
-    await new Promise<void>((done) => {
-      const stop = (sig: string): void => {
-        st.logger.info({ event: 'station.stop', signal: sig }, 'bodyvault station stopping')
-        done()
-      }
-      process.once('SIGINT', () => stop('SIGINT'))
-      process.once('SIGTERM', () => stop('SIGTERM'))
-    })
+    await stopped
     await running.stop()
     const stuck = stuckReads(0)
     if (stuck.length) {
