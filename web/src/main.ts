@@ -1,3 +1,5 @@
+// First: the page's first requests go out before the app's code runs.
+import './first.js'
 import { mount } from 'svelte'
 import App from './App.svelte'
 import './app.css'

@@ -4,6 +4,9 @@
  * recording's own clock showed them, the custody trail's rows.
  */
 
+import { withQuery } from '../lib/api-paths.js'
+import type { Recording } from './recording.js'
+
 /** The search form, as the address bar keeps it (so a search can be shared). */
 export interface SearchForm {
   q: string
@@ -145,3 +148,15 @@ export function actorName(actor: string): { kind: 'user' | 'station' | 'token' |
   const name = actor.slice(i + 1)
   return kind === 'user' || kind === 'station' || kind === 'token' ? { kind, name } : { kind: 'other', name: actor }
 }
+
+/** Results per search page. */
+export const PAGE = 48
+
+/** One page of search results, as GET /v1/recordings answers. */
+export interface SearchPage {
+  items: Recording[]
+  nextCursor: string | null
+}
+
+/** The API request of the search in `search` (the address's query). */
+export const searchUrl = (search: string): string => withQuery('/v1/recordings', apiQuery(searchFromUrl(search), PAGE))

@@ -50,6 +50,27 @@ async function send(method: string, path: string, body: unknown): Promise<Respon
   return fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) })
 }
 
+/**
+ * GET answers asked for before the page's own code ran (web/src/first.ts), by
+ * address; the api() call for the same GET takes its answer, once. A page's
+ * first requests then go out beside the loading of its code, not after it.
+ */
+const firstAnswers = new Map<string, Promise<Response>>()
+
+/** Sends GET `url` now, for the api() call that will ask for it first. */
+export function sendFirst(url: string): void {
+  const answer = send('GET', url, undefined)
+  // Handled where it is taken; until then a refused request is not an uncaught rejection.
+  answer.catch(() => {})
+  firstAnswers.set(url, answer)
+}
+
+function takeFirst(method: string, url: string): Promise<Response> | undefined {
+  const answer = method === 'GET' ? firstAnswers.get(url) : undefined
+  if (answer) firstAnswers.delete(url)
+  return answer
+}
+
 async function errorOf(res: Response): Promise<ApiError> {
   try {
     const j = (await res.json()) as { error?: { code?: string; message?: string } }
@@ -65,7 +86,7 @@ export async function api<T>(path: string, o: { method?: string; body?: unknown;
   const url = withQuery(path, o.query)
   let res: Response
   try {
-    res = await send(method, url, o.body)
+    res = await (takeFirst(method, url) ?? send(method, url, o.body))
     if (res.status === 401 && stepUp.prompt) {
       const e = await errorOf(res.clone())
       if (e.code === 'STEP_UP_REQUIRED') {
