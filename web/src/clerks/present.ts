@@ -5,7 +5,6 @@
  */
 
 import { withQuery } from '../lib/api-paths.js'
-import type { Recording } from './recording.js'
 
 /** The search form, as the address bar keeps it (so a search can be shared). */
 export interface SearchForm {
@@ -152,9 +151,9 @@ export function actorName(actor: string): { kind: 'user' | 'station' | 'token' |
 /** Results per search page. */
 export const PAGE = 48
 
-/** One page of search results, as GET /v1/recordings answers. */
-export interface SearchPage {
-  items: Recording[]
+/** One page of search results, as GET /v1/recordings answers (T: a recording, web/src/clerks/recording.ts). */
+export interface SearchPage<T> {
+  items: T[]
   nextCursor: string | null
 }
 
