@@ -271,7 +271,9 @@ t.test('a clerk signs in, searches, plays, reads the original with a reason, see
     await witness.waitFor({ timeout: 30_000 })
     t.equal(await witness.getAttribute('data-cosignature'), 'failed', 'the altered co-signature is not verified')
     t.match(await witness.textContent(), /联署签名未通过验证/)
-    t.equal(await page.locator('.proof').getAttribute('data-proof'), 'verified', "the station's own signature and proofs still check")
+    // The station's own signature and proofs still check, but a witness that does not is no detail under a green badge.
+    t.equal(await page.locator('.proof').getAttribute('data-proof'), 'failed', 'the whole proof is not verified')
+    t.match(await page.locator('.proof').textContent(), /见证站联署签名未通过验证/, 'and it says why: the witness, not the records')
     await look(page, 'recording-cosignature-not-verified', '#trail-title')
     await page.unroute(`**/v1/recordings/${id}/proof`)
   })

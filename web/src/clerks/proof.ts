@@ -66,7 +66,11 @@ export interface Verdict {
   fingerprint: string | null
   events: EventVerdict[]
   witnesses: WitnessVerdict[]
-  /** verified: every event checked; pending: the rest await a checkpoint; failed: at least one did not check. */
+  /**
+   * verified: every event checked; pending: the rest await a checkpoint; failed: at least one did not check,
+   * or a witness's co-signature of the checkpoint did not (a witness exists to catch a station that rewrote
+   * its history: a co-signature that fails is no reassurance, and not a detail under a green badge).
+   */
   overall: 'verified' | 'pending' | 'failed'
 }
 
@@ -265,13 +269,14 @@ export async function verifyMaterial(m: ProofMaterial): Promise<Verdict> {
       events.push(ok ? { seq, status: 'verified' } : { seq, status: 'failed', why: 'inclusion' })
     }
   }
-  const failed = events.some((e) => e.status === 'failed') || (m.checkpoint !== null && (!note || !signer))
+  const witnesses = await checkWitnesses(note, m.witnesses)
+  const failed = events.some((e) => e.status === 'failed') || (m.checkpoint !== null && (!note || !signer)) || witnesses.some((w) => w.status === 'failed')
   return {
     checkpoint: note && m.checkpoint ? { origin: note.origin, treeSize: note.treeSize, rootHex: toHex(note.root), createdAt: m.checkpoint.createdAt } : null,
     signed: signer !== null,
     fingerprint: signer ? await spkiFingerprint(signer) : null,
     events,
-    witnesses: await checkWitnesses(note, m.witnesses),
+    witnesses,
     overall: failed ? 'failed' : events.some((e) => e.status === 'pending') || events.length === 0 ? 'pending' : 'verified',
   }
 }

@@ -467,6 +467,8 @@ export const en: Messages = {
   'clerks.proof.failed': 'Not verified',
   'clerks.proof.failedWhat':
     'The records marked ✗ do not match the signed checkpoint: records or proofs may have been altered. Do not rely on them; report to the administrator at once (bodyvault verify).',
+  'clerks.proof.failedWitness':
+    "The station's signature and every record checked, but a witness's co-signature (marked ✗ below) did not: the checkpoint or its co-signature may have been altered. Do not rely on it; report to the administrator at once (bodyvault verify).",
   'clerks.proof.checkpoint': 'Checkpoint: {origin}, {size} records, signed {at}',
   'clerks.proof.fingerprint': 'Station key fingerprint:',
   'clerks.proof.compare':

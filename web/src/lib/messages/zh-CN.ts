@@ -465,6 +465,8 @@ export const zhCN = {
   'clerks.proof.pendingWhat': '最新的记录尚未纳入签名检查点；已纳入的记录均已核对。稍后点击“重新核对”。',
   'clerks.proof.failed': '未通过验证',
   'clerks.proof.failedWhat': '下列标 ✗ 的记录与签名检查点不符：记录或证明可能被改动。请勿据此出具证据，并立即报告系统管理员（bodyvault verify）。',
+  'clerks.proof.failedWitness':
+    '本站签名和各条记录均已核验，但下列标 ✗ 的见证站联署签名未通过验证：检查点或联署签名可能被改动。请勿据此出具证据，并立即报告系统管理员（bodyvault verify）。',
   'clerks.proof.checkpoint': '检查点：{origin}，共 {size} 条记录，签名于 {at}',
   'clerks.proof.fingerprint': '采集站公钥指纹：',
   'clerks.proof.compare': '请与在采集站上运行 bodyvault key show 所显示的指纹，或单位备案的指纹逐位核对：一致才说明签名来自本采集站。',
