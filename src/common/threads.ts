@@ -1,14 +1,16 @@
 /**
  * The size of libuv's thread pool, which runs every file system call Node
- * makes. A read from a camera holds one of its threads for as long as the
- * camera takes to deliver (a 4 MiB read from a USB 2.0 camera: about a
- * tenth of a second), so with libuv's default of 4 threads no more than 4
- * cameras read at once, and their staging writes and fsyncs queue behind
- * those reads. Each camera docked at once needs about three: its read, its
- * staging write, its fsync; 24 covers 8 cameras (docking.concurrency).
- * Importing this module sets it when the environment does not (an admin's
- * UV_THREADPOOL_SIZE wins); it must run before the first file system call
- * that goes to the pool, so the entry points import it first.
+ * makes: each docked camera's reads (which wait for the camera), staging
+ * writes and fsyncs (which wait for the data disk) share it. With libuv's
+ * default of 4 threads, eight cameras' calls queue behind each other's
+ * fsyncs. Measured (bench/throttled-dock.ts, eight cameras throttled to
+ * 35 MiB/s, a loaded 2-core host): 0.16x and 0.16x of the sources' speed
+ * with 4 threads, 0.18x with 24. Plain reads alone did not need it (the
+ * kernel's read-ahead keeps a camera busy while its reader waits for a
+ * thread): it is the writes and fsyncs beside them. 24 = eight cameras x
+ * (read, staging write, fsync). Importing this module sets it when the
+ * environment does not (an admin's UV_THREADPOOL_SIZE wins); it must run
+ * before the first call that goes to the pool, so entry points import it first.
  */
 export const THREAD_POOL_SIZE = 24
 
