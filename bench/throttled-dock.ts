@@ -7,7 +7,10 @@
  * the sum of the sources' own read speeds, each measured in the same run
  * (`dd` of the device alone, O_DIRECT so no cache helps), and the CPU the
  * ingest left for media work on this machine's cores. Goal: 8 cameras at
- * >= 0.9x the sum of their sources' speeds.
+ * >= 0.9x the sum of their sources' speeds. Beside each run: the process's
+ * CPU per GB docked (eight cameras ask 8 x 35 MiB/s of it), and what the
+ * cameras' devices saw (/proc/diskstats: mean read size, reads in flight,
+ * bytes read over the media's: above 1 means a camera read twice).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/throttled-dock.js [--mib 96] [--cameras 1,4,8] [--repeat 1]
  *     [--concurrency N] [--streams N]   (default: docking.concurrency and docking.diskStreams of config/default.json)
@@ -195,6 +198,8 @@ interface Run {
   sourcesMBps: number
   /** Cores' worth of CPU the daemon's process did not use while the cameras docked. */
   coresLeft: number
+  /** The daemon's process CPU (user + system, all its threads) per GB docked: what the cameras' sum asks of the cores. */
+  cpuSPerGB: number
   /** From the mounts to the daemon's first sight of a camera. */
   seenS: number
   load: string
@@ -268,6 +273,7 @@ async function run(count: number, k: number): Promise<Run> {
       mbps: (count * cameraBytes) / 1e6 / (ms / 1000),
       sourcesMBps: sourceMBps.slice(0, count).reduce((a, b) => a + b, 0),
       coresLeft: cores - used,
+      cpuSPerGB: (cpu.user + cpu.system) / 1e6 / ((count * cameraBytes) / 1e9),
       seenS: (first - t0) / 1000,
       load: readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!,
       reqKiB: bytesRead / Math.max(1, reads) / 1024,
@@ -288,7 +294,7 @@ for (let k = 0; k < REPEAT; k++) {
   for (const count of COUNTS) {
     const r = await run(count, k)
     console.log(
-      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores; seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
+      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores (${r.cpuSPerGB.toFixed(1)} CPU-s/GB); seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
     )
     console.log(
       `         the cameras' devices saw reads of ${r.reqKiB.toFixed(0)} KiB on average, ${r.depth.toFixed(1)} in flight while busy, ${r.readFactor.toFixed(2)}x their media's bytes; per camera copying at / safe at (s): ${r.cams.map((c) => `${c.copyingS.toFixed(1)}/${c.doneS.toFixed(1)}`).join(' ')}`,
