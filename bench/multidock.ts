@@ -20,6 +20,8 @@
  * station (hash, staging write, fsync, read-back, commit, scheduling), not
  * a USB bus. USB is not used (no bus on most benchmark hosts).
  */
+// First: the thread pool's size, as the daemon's entry point sets it (src/common/threads.ts).
+import '../src/common/threads.js'
 import { openStation } from '../src/station/station.js'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'

@@ -7,7 +7,10 @@
  * the sum of the sources' own read speeds, each measured in the same run
  * (`dd` of the device alone, O_DIRECT so no cache helps), and the CPU the
  * ingest left for media work on this machine's cores. Goal: 8 cameras at
- * >= 0.9x the sum of their sources' speeds.
+ * >= 0.9x the sum of their sources' speeds. Beside each run: the process's
+ * CPU per GB docked (eight cameras ask 8 x 35 MiB/s of it), and what the
+ * cameras' devices saw (/proc/diskstats: mean read size, reads in flight,
+ * bytes read over the media's: above 1 means a camera read twice).
  *
  *   npx tsc -p tsconfig.json && node dist/bench/throttled-dock.js [--mib 96] [--cameras 1,4,8] [--repeat 1]
  *     [--concurrency N] [--streams N]   (default: docking.concurrency and docking.diskStreams of config/default.json)
@@ -25,6 +28,8 @@
  * or Ctrl-C included. Nothing under /media or /run/media is touched: the
  * mount root is a temporary folder.
  */
+// First: the thread pool's size, as the daemon's entry point sets it (src/common/threads.ts).
+import '../src/common/threads.js'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -176,6 +181,16 @@ console.log(
 )
 console.log(`sources alone (dd, O_DIRECT, each throttled device): ${sourceMBps.map((s) => s.toFixed(1)).join(', ')} MB/s`)
 
+/** The loop devices' lines of /proc/diskstats (one read for all): reads completed, sectors read, I/Os in flight. */
+function diskstats(loops: string[]): { reads: number; sectors: number; inflight: number }[] {
+  const by = new Map<string, { reads: number; sectors: number; inflight: number }>()
+  for (const l of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
+    const f = l.trim().split(/\s+/)
+    by.set(`/dev/${f[2]}`, { reads: Number(f[3]), sectors: Number(f[5]), inflight: Number(f[11]) })
+  }
+  return loops.map((l) => by.get(l) ?? { reads: 0, sectors: 0, inflight: 0 })
+}
+
 interface Run {
   cameras: number
   seconds: number
@@ -183,9 +198,17 @@ interface Run {
   sourcesMBps: number
   /** Cores' worth of CPU the daemon's process did not use while the cameras docked. */
   coresLeft: number
+  /** The daemon's process CPU (user + system, all its threads) per GB docked: what the cameras' sum asks of the cores. */
+  cpuSPerGB: number
   /** From the mounts to the daemon's first sight of a camera. */
   seenS: number
   load: string
+  /** What the cameras' devices saw: mean read request size, mean reads in flight while a device had any, bytes read over the cameras' media. */
+  reqKiB: number
+  depth: number
+  readFactor: number
+  /** Per camera: seconds from its first sight to copying, and to safe to undock. */
+  cams: { copyingS: number; doneS: number }[]
 }
 
 async function run(count: number, k: number): Promise<Run> {
@@ -202,7 +225,12 @@ async function run(count: number, k: number): Promise<Run> {
   try {
     for (const im of mine) dropCaches(im)
     const seenAt = new Map<string, number>()
+    const copyingAt = new Map<string, number>()
     const doneAt = new Map<string, number>()
+    const loopsOf = mine.map((im) => im.loop)
+    const ds0 = diskstats(loopsOf)
+    let depthSum = 0
+    let depthN = 0
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     for (const im of mine) {
@@ -216,13 +244,26 @@ async function run(count: number, k: number): Promise<Run> {
       for (const c of daemon.status().cameras) {
         if (c.state === 'error') throw new Error(`camera ${c.deviceId}: ${c.lastError}`)
         if (!seenAt.has(c.id)) seenAt.set(c.id, now)
+        if (c.state === 'copying' && !copyingAt.has(c.id)) copyingAt.set(c.id, now)
         if (c.state === 'safe-to-undock' && !doneAt.has(c.id)) doneAt.set(c.id, now)
+      }
+      for (const { inflight } of diskstats(loopsOf)) {
+        if (inflight > 0) {
+          depthSum += inflight
+          depthN++
+        }
       }
       if (doneAt.size >= count) break
       if (now - t0 > 600_000) throw new Error(`${count} camera(s) not done after 10 minutes`)
-      await new Promise((r) => setTimeout(r, 5))
+      // The bench shares the daemon's event loop: poll no more often than the figures need.
+      await new Promise((r) => setTimeout(r, 20))
     }
     const cpu = process.cpuUsage(cpu0)
+    const ds = diskstats(loopsOf).map((b, i) => {
+      return { reads: b.reads - ds0[i]!.reads, bytes: (b.sectors - ds0[i]!.sectors) * 512 }
+    })
+    const reads = ds.reduce((a, d) => a + d.reads, 0)
+    const bytesRead = ds.reduce((a, d) => a + d.bytes, 0)
     const first = Math.min(...seenAt.values())
     const ms = Math.max(...doneAt.values()) - first
     const used = (cpu.user + cpu.system) / 1e3 / ms
@@ -232,8 +273,13 @@ async function run(count: number, k: number): Promise<Run> {
       mbps: (count * cameraBytes) / 1e6 / (ms / 1000),
       sourcesMBps: sourceMBps.slice(0, count).reduce((a, b) => a + b, 0),
       coresLeft: cores - used,
+      cpuSPerGB: (cpu.user + cpu.system) / 1e6 / ((count * cameraBytes) / 1e9),
       seenS: (first - t0) / 1000,
       load: readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!,
+      reqKiB: bytesRead / Math.max(1, reads) / 1024,
+      depth: depthN ? depthSum / depthN : 0,
+      readFactor: bytesRead / (count * cameraBytes),
+      cams: [...doneAt.keys()].map((id) => ({ copyingS: ((copyingAt.get(id) ?? first) - first) / 1000, doneS: (doneAt.get(id)! - first) / 1000 })),
     }
   } finally {
     await daemon.stop()
@@ -248,7 +294,10 @@ for (let k = 0; k < REPEAT; k++) {
   for (const count of COUNTS) {
     const r = await run(count, k)
     console.log(
-      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores; seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
+      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores (${r.cpuSPerGB.toFixed(1)} CPU-s/GB); seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
+    )
+    console.log(
+      `         the cameras' devices saw reads of ${r.reqKiB.toFixed(0)} KiB on average, ${r.depth.toFixed(1)} in flight while busy, ${r.readFactor.toFixed(2)}x their media's bytes; per camera copying at / safe at (s): ${r.cams.map((c) => `${c.copyingS.toFixed(1)}/${c.doneS.toFixed(1)}`).join(' ')}`,
     )
     const b = best.get(count)
     if (!b || r.mbps / r.sourcesMBps > b.mbps / b.sourcesMBps) best.set(count, r)

@@ -55,7 +55,7 @@ t.test('station status', async (t) => {
       mountRoots: [root],
       cameras: [],
       recent: [],
-      scheduler: { concurrency: 4, active: 0, queued: 0, diskStreams: 2 },
+      scheduler: { concurrency: 8, active: 0, queued: 0, diskStreams: 8 },
     })
     t.equal(typeof idle.usb.available, 'boolean')
     const health = await fetch(`${d.url}/healthz`)

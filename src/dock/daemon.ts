@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises'
 import type { Db } from '../catalog/db.js'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
+import { threadPoolSize } from '../common/threads.js'
 import type { DockingSettings } from './settings.js'
 import type { IngestReport, IngestSessionOptions } from '../ingest/session.js'
 import type { Vault } from '../vault/store.js'
@@ -102,6 +103,7 @@ export class StationDaemon {
         mountRoots: this.d.docking.mountRoots,
         concurrency: this.d.docking.concurrency,
         diskStreams: this.d.docking.diskStreams,
+        threadPool: threadPoolSize(),
       },
       'docking started',
     )
