@@ -185,7 +185,12 @@ export async function openCameraFile(
 export async function openDirect(src: OpenedSource, o: { signal?: AbortSignal | undefined; display: string }): Promise<FileHandle | undefined> {
   let fh: FileHandle | undefined
   try {
-    fh = await open(`/proc/self/fd/${src.fh.fd}`, C.O_RDONLY | C.O_DIRECT)
+    const opening = open(`/proc/self/fd/${src.fh.fd}`, C.O_RDONLY | C.O_DIRECT)
+    fh = await kernelWait(opening, o.display, o.signal).catch((err: unknown) => {
+      // Aborted while the kernel was still opening it: close it whenever the open returns.
+      if (o.signal?.aborted) opening.then((late) => late.close()).catch(() => undefined)
+      throw err
+    })
     const st = await kernelWait(fh.stat({ bigint: true }), o.display, o.signal)
     if (st.dev === src.before.dev && st.ino === src.before.ino) return fh
   } catch {
