@@ -84,3 +84,22 @@ t.test('the direct read-back sees a staged copy changed after it was written', a
     t.notOk(existsSync(staging), 'the bad staged copy is removed')
   }
 })
+
+t.test('a camera file read with O_DIRECT gives its newest bytes, also those not yet written back to the disk', async (t) => {
+  const dir = tempDir(t)
+  t.comment(`O_DIRECT on the temp folder's file system: ${(await directHere(dir)) ? 'yes' : 'no (the ordinary path is what is tested)'}`)
+  const verifier = new ReadBackVerifier(1 << 20)
+  t.teardown(() => verifier.close())
+  // A direct read that skipped the page cache would return what the disk held before these writes: the old hash.
+  for (const size of [8 << 20, (9 << 20) + 4095]) {
+    const src = join(dir, `dirty-${size}.bin`)
+    writeFileSync(src, pattern(size))
+    const fd = openSync(src, 'r+')
+    for (const at of [0, 4096, (4 << 20) + 1, size - 1]) writeSync(fd, Buffer.from([0xa5]), 0, 1, at)
+    closeSync(fd)
+    const staging = join(dir, `dirty-${size}.part`)
+    const r = await copyToStaging(ref(src), staging, { chunk: 1 << 20, verifier })
+    t.equal(r.sha256, sha256sum(src), `${size} B: the hash is of the bytes as last written`)
+    t.ok(readFileSync(staging).equals(readFileSync(src)), `${size} B: the staged copy holds them`)
+  }
+})

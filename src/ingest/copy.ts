@@ -3,7 +3,7 @@ import { type FileHandle, open, rm } from 'node:fs/promises'
 import type { CopyResult } from '../vault/hash.js'
 import { type StagingWriter, stagingWriter } from './direct.js'
 import type { ReadBackVerifier } from './readback.js'
-import { type Fingerprint, openCameraFile, readCameraFile } from './source.js'
+import { type Fingerprint, openCameraFile, openDirect, readCameraFile } from './source.js'
 
 export type { CopyResult } from '../vault/hash.js'
 
@@ -85,12 +85,15 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
       throw err
     })
     writer = w
+    // Where the staging buffers are aligned for direct writes, the camera is read into them directly too (source.ts openDirect).
+    const direct = w.direct ? await openDirect(src, { signal: o.signal, display: f.sourcePath }) : undefined
     follow = o.verifier?.follow(stagingPath, w.direct)
     let written = 0
     const r = await readCameraFile(src, {
       ...o,
       display: f.sourcePath,
       bufs: w.bufs,
+      direct,
       sink: (buf, pos) => w.write(buf, pos),
       // The read-back worker may read a chunk once it is written and counted (onBytes runs after the write).
       onBytes: (n) => {

@@ -1,6 +1,4 @@
-import { realUsbBackend } from '../../dock/usb.js'
 import { stuckReads } from '../../ingest/source.js'
-import { startDaemon } from '../../station/daemon.js'
 import { EXIT, parse, showUsage, station, type Command } from '../common.js'
 
 const usage = 'start'
@@ -20,6 +18,9 @@ async function cmdStart(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'))
   })
   try {
+    // Loaded here, not at the top: every other command (an ingest, a status) would pay for the daemon's API and web
+    // modules at start-up, about 0.3 CPU-s each (bench/ingest.ts counts it in the CPU per GB).
+    const [{ startDaemon }, { realUsbBackend }] = await Promise.all([import('../../station/daemon.js'), import('../../dock/usb.js')])
     const running = await startDaemon(st, { usb: realUsbBackend() })
     await stopped
     await running.stop()
