@@ -37,7 +37,7 @@ export interface VerifyReport {
 }
 
 /** Everything verify reads from the catalog and the ledger, compared, from one snapshot. */
-interface Snapshot {
+export interface Snapshot {
   head: number
   events: number
   recordings: number
@@ -189,8 +189,9 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
  * structured-clone decoding, more than parsing and folding them here.)
  * The workers read through their own connections: the audit must end on
  * the head's stored hash, or the ledger was rewritten under verify.
+ * Exported for bench/ledger.ts: this is "the ledger part of verify".
  */
-async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined, ledger: VerifyOptions['ledger']): Promise<Snapshot> {
+export async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined, ledger: VerifyOptions['ledger']): Promise<Snapshot> {
   const reader = db.memory ? undefined : openSnapshotReader(db)
   const on = reader ?? db
   let snap: Snapshot
