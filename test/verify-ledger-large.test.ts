@@ -3,9 +3,13 @@
 // comparison is streamed (src/verify/recordings-check.ts); each fault must still be found, with the audit's hashing in
 // worker threads. 100,000 recordings; 25,000 when CI=true (the audit in two workers all the same: minRows 1).
 import t from 'tap'
+import { auditLedger } from '../src/ledger/audit.js'
 import { canonicalBytes, chainHash } from '../src/ledger/canonical.js'
+import { writeCheckpoint } from '../src/ledger/checkpoint.js'
+import { loadOrCreateStationKey } from '../src/ledger/keys.js'
 import { ledgerHead } from '../src/ledger/ledger.js'
-import { readSnapshot } from '../src/verify/vault.js'
+import { LedgerTree } from '../src/ledger/tree.js'
+import { readSnapshot, verifyVault } from '../src/verify/vault.js'
 import { station, type TestStation } from './helpers.js'
 
 const N = process.env.CI === 'true' ? 25_000 : 100_000
@@ -138,4 +142,74 @@ t.test('recordings ingested out of id order, and one ingested twice: the later e
     `UPDATE recordings SET officer_id = '054321', ingested_at = (SELECT at FROM events WHERE seq = ${last}), event_seq = ${last}, recorded_at = (SELECT at FROM events WHERE seq = ${last}) WHERE id = 42`,
   )
   t.same(await findings(s), [], 'clean once the row follows the later event')
+})
+
+t.test("the audit's tree, assembled from its workers' blocks, is the tree built from the event hashes", async (t) => {
+  const s = station(t)
+  seed(s, ids(1, 5000))
+  const built = LedgerTree.build(s.db)
+  for (const workers of [2, 3, 4]) {
+    const a = await auditLedger(s.db, { workers, minRows: 1 })
+    t.ok(a.tree, `${workers} workers hand back a tree`)
+    const tree = LedgerTree.fromAudit(s.db, { tree: a.tree!, lastSeq: a.lastSeq, lastHash: a.lastHash })
+    t.equal(tree.size, built.size, 'same size')
+    t.same(tree.root(), built.root(), 'same root')
+    const sizes = [1, 2, 3, 1023, 1024, 1025, 2500, built.size - 1]
+    t.ok(
+      sizes.every((m) => tree.rootAt(m).equals(built.rootAt(m)) && Buffer.concat(tree.consistencyProof(m)).equals(Buffer.concat(built.consistencyProof(m)))),
+      `same roots and consistency proofs at ${sizes.join(', ')}`,
+    )
+    t.ok(
+      tree.inclusionProof(777).every((h, i) => h.equals(built.inclusionProof(777)[i]!)),
+      'same inclusion proof',
+    )
+  }
+  seed(s, [5001])
+  const snap = await readSnapshot(s.db, s.vault, undefined, { workers: 2, minRows: 1 })
+  t.ok(snap.tree, "verify's ledger part keeps the audit's tree")
+  t.same(snap.tree!.root(), LedgerTree.build(s.db).root(), 'the tree of the whole ledger')
+})
+
+t.test("a history rewritten with every chain hash recomputed is caught by the checkpoint, against the audit's tree", async (t) => {
+  const s = station(t)
+  seed(s, ids(1, 5000))
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  writeCheckpoint(s.db, key)
+  const checkpoints = async (): Promise<string[]> =>
+    (await verifyVault(s.db, s.vault, { quick: true, ledger: { workers: 2, minRows: 1 } })).problems
+      .filter((p) => p.kind === 'checkpoint' || p.kind === 'ledger' || p.kind.startsWith('catalog-'))
+      .map((p) => `${p.kind} ${p.subject} ${p.detail}`)
+  t.same(await checkpoints(), [], 'clean')
+  // The attacker changes one recording's size in its event and its row, and recomputes every hash from there on.
+  const rows = s.db.prepare('SELECT seq, type, at, actor, subject, payload FROM events WHERE seq >= ? ORDER BY seq').all(ledgerHead(s.db).seq - 3000) as {
+    seq: number
+    type: string
+    at: string
+    actor: string
+    subject: string
+    payload: string
+  }[]
+  let prev = s.db
+    .prepare('SELECT hash FROM events WHERE seq = ?')
+    .pluck()
+    .get(rows[0]!.seq - 1) as string
+  const sql: string[] = []
+  for (const r of rows) {
+    const payload = JSON.parse(r.payload) as Record<string, unknown>
+    if (r.subject === 'recording:2500') payload.size = 1
+    const hash = chainHash(prev, { ...r, payload })
+    sql.push(`UPDATE events SET payload = '${canonicalBytes(payload).toString('utf8')}', prev_hash = '${prev}', hash = '${hash}' WHERE seq = ${r.seq};`)
+    prev = hash
+  }
+  tamper(s, `${sql.join('\n')} UPDATE recordings SET size = 1 WHERE id = 2500`)
+  const found = await checkpoints()
+  t.same(
+    found.filter((p) => !p.startsWith('checkpoint ')),
+    [],
+    'the chain and the catalog alone look fine',
+  )
+  t.ok(
+    found.some((p) => /^checkpoint checkpoint:1 .*no longer have the signed root.*history was rewritten/.test(p)),
+    found.join('; '),
+  )
 })

@@ -8,6 +8,7 @@ import { checkAnchors } from '../anchor/check.js'
 import type { AnchoringReport } from '../anchor/sources.js'
 import { subjects } from '../ledger/events.js'
 import type { KeyBreak } from '../ledger/key-chain.js'
+import { LedgerTree } from '../ledger/tree.js'
 import { auditLedger, auditLedgerSync, type LedgerAudit } from '../ledger/audit.js'
 import { countEvents, type FoldEvent, foldEventsOfType, storedEventsOfType } from '../ledger/ledger.js'
 import { RECORDING_CHANGES } from '../ledger/recordings.js'
@@ -47,6 +48,8 @@ export interface Snapshot {
   media: MediaCatalogCheck
   offload: OffloadFold
   identity: IdentityReport
+  /** The ledger's tree from the audit's workers (the checkpoints are checked against it), when they ran and found nothing wrong. */
+  tree: LedgerTree | undefined
 }
 
 export interface VerifyOptions {
@@ -86,7 +89,7 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
   const { problems, needed, media, offload } = snap
   const chunkBytes = opts.chunkBytes ?? 4 << 20
   // The checkpoints, inside the catalog and outside it (log file, bucket, witnesses): async, so after the snapshot; a checkpoint signs a prefix of the ledger, which later events do not change.
-  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
+  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors, snap.tree)
   problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
@@ -220,6 +223,8 @@ export async function readSnapshot(db: Db, vault: Vault, stationId: string | und
       detail: `the ledger changed while verify read it: the hash audit ended at event ${a.lastSeq} (${a.lastHash.slice(0, 12)}…), the catalog snapshot at ${headSeq} (${headHash.slice(0, 12)}…); run verify again`,
     })
   snap.problems.unshift(...problems)
+  // Synced with the events appended since the snapshot, as a tree built afresh would be.
+  if (a.tree && problems.length === 0) snap.tree = LedgerTree.fromAudit(db, { tree: a.tree, lastSeq: a.lastSeq, lastHash: a.lastHash })
   return snap
 }
 
@@ -245,7 +250,7 @@ function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined, he
   problems.push(...identity.problems)
   const media = checkMediaCatalog(db)
   problems.push(...media.problems)
-  return { head, events: countEvents(db), recordings, problems, needed, media, offload, identity }
+  return { head, events: countEvents(db), recordings, problems, needed, media, offload, identity, tree: undefined }
 }
 
 /** Objects the ledger has purged or evicted after event `seq`: absent now by right. */
