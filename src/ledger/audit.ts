@@ -295,7 +295,11 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
   const audit = combine(results, blocks.length)
   // The blocks are aligned subtrees of 2^k leaves: level j of the whole tree is their levels j laid end to end (j <= k).
   const parts: Uint8Array[][] = []
-  for (const r of results) r.levels.forEach((l, j) => (parts[j] ??= []).push(l))
+  for (const r of results)
+    for (const [j, l] of r.levels.entries()) {
+      parts[j] ??= []
+      parts[j].push(l)
+    }
   audit.tree = MerkleTree.fromLevels(parts, n)
   return audit
 }
