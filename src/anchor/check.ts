@@ -33,6 +33,8 @@ export async function checkAnchors(
   db: Db,
   dataDir: string,
   anchors?: { origin: string; bucket: { s3: S3Store; prefix: string } | null; peers: WitnessPeer[]; timeoutMs: number },
+  /** The ledger's tree already built (verify's audit: LedgerTree.fromAudit); built from the event hashes when absent. */
+  built?: LedgerTree,
 ): Promise<AnchorCheck> {
   // A marked vault's checkpoints verify with the key the chain of keys names for their size (the key file is not needed).
   let publicKey: Buffer | CheckpointSigners | undefined
@@ -41,7 +43,7 @@ export async function checkAnchors(
   } catch (err) {
     return { problems: [{ subject: 'station-key', detail: errorMessage(err) }], notes: [], anchoring: null }
   }
-  const tree = LedgerTree.build(db)
+  const tree = built ?? LedgerTree.build(db)
   const problems = checkCheckpoints(db, publicKey, tree)
   const path = checkpointLogPath(db)
   const origin = anchors?.origin ?? latestCheckpoint(db)?.origin ?? (path ? lastLogEntry(path)?.origin : undefined)

@@ -31,7 +31,7 @@ import canonicalize from 'canonicalize'
 import { canonicalEventText, GENESIS_HASH } from './canonical.js'
 import { isCanonicalJson } from './fastcanon.js'
 import type { ChainProblem } from './ledger.js'
-import { rootFromLeafHashes } from './merkle.js'
+import { MerkleTree, rootFromLeafHashes } from './merkle.js'
 
 export interface LedgerAudit {
   events: number
@@ -45,6 +45,11 @@ export interface LedgerAudit {
   /** The last event audited and its stored hash (0 and the genesis hash for an empty ledger). */
   lastSeq: number
   lastHash: string
+  /**
+   * The whole tree, every level, from the workers' blocks (verify checks the checkpoints against it instead of
+   * reading and hashing every event hash again: LedgerTree.fromAudit); absent from the one-thread audit.
+   */
+  tree?: MerkleTree
 }
 
 type Row = [number, string, string, string, string, string, string, string] // seq, type, at, actor, subject, payload, prev_hash, hash
@@ -78,7 +83,14 @@ interface AuditDeps {
  * of the ledger; null at the start of a worker's block, where the caller
  * checks the link). Self-contained: worker threads get its source text.
  */
-function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: string | null, deps: AuditDeps): BlockResult {
+function auditBlock(
+  rows: Iterable<Row>,
+  prevSeq: number | null,
+  prevHash: string | null,
+  deps: AuditDeps,
+  /** Filled when given: levels[j] gets the root of each aligned subtree of 2^j leaves, in order (level 0: the leaf hashes). */
+  levels: Uint8Array[] | null = null,
+): BlockResult {
   const problems: ChainProblem[] = []
   let scratch = Buffer.allocUnsafe(1 << 16)
   const leafBuf = Buffer.alloc(33)
@@ -93,6 +105,12 @@ function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: strin
   let firstPrev = ''
   let expected = prevSeq === null ? -1 : prevSeq + 1
   let prev = prevHash
+  const filled = levels ? levels.map(() => 0) : []
+  // A block longer than it was sized for: the caller sees the count and does not use the levels.
+  const keep = (j: number, h: Buffer): void => {
+    const level = levels?.[j]
+    if (level && (filled[j]! + 1) * 32 <= level.length) level.set(h, 32 * filled[j]!++)
+  }
   for (const r of rows) {
     const seq = r[0]
     const storedPrev = r[6]
@@ -142,12 +160,14 @@ function auditBlock(rows: Iterable<Row>, prevSeq: number | null, prevHash: strin
     // Append the leaf: merge equal-height subtrees (each merge completes an aligned perfect subtree).
     let h = deps.sha256(leafBuf)
     let height = 0
+    if (levels) keep(0, h)
     while (heights.length > 0 && heights[heights.length - 1] === height) {
       nodeBuf.set(nodes.pop()!, 1)
       heights.pop()
       nodeBuf.set(h, 33)
       h = deps.sha256(nodeBuf)
       height++
+      if (levels) keep(height, h)
     }
     heights.push(height)
     nodes.push(h)
@@ -182,8 +202,10 @@ const auditBlock = ${auditBlock.toString()}
     const canonicalize = (await import(${JSON.stringify(canonicalizePath)})).default
     db = new Database(workerData.path, { readonly: true, fileMustExist: true })
     const rows = db.prepare(${JSON.stringify(SELECT)} + ' WHERE seq >= ? ORDER BY seq LIMIT ?').raw().iterate(workerData.fromSeq, workerData.count)
-    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { sha256: (d) => hash('sha256', d, 'buffer'), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText })
-    parentPort.postMessage({ ok: true, r })
+    const levels = []
+    for (let j = 0; workerData.count >= 2 ** j; j++) levels.push(new Uint8Array(32 * Math.floor(workerData.count / 2 ** j)))
+    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { sha256: (d) => hash('sha256', d, 'buffer'), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText }, levels)
+    parentPort.postMessage({ ok: true, r, levels }, levels.map((l) => l.buffer))
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) })
   } finally {
@@ -256,11 +278,11 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
   const results = await Promise.all(
     blocks.map(
       (block) =>
-        new Promise<BlockResult>((resolve, reject) => {
+        new Promise<BlockResult & { levels: Uint8Array[] }>((resolve, reject) => {
           const w = new Worker(source, { eval: true, workerData: { path: db.name, ...block } })
-          w.once('message', (m: { ok: true; r: BlockResult } | { ok: false; error: string }) => {
+          w.once('message', (m: { ok: true; r: BlockResult; levels: Uint8Array[] } | { ok: false; error: string }) => {
             void w.terminate()
-            if (m.ok) resolve(m.r)
+            if (m.ok) resolve({ ...m.r, levels: m.levels })
             else reject(new Error(`ledger audit worker: ${m.error}`))
           })
           w.once('error', reject)
@@ -270,5 +292,14 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
   // Rows added or removed while the workers read: the blocks do not tile the ledger any more.
   const total = db.prepare('SELECT count(*) FROM events WHERE seq <= ?').pluck().get(through) as number
   if (total !== n || results.some((r, j) => r.count !== blocks[j]!.count || (j > 0 && r.firstSeq !== blocks[j]!.fromSeq))) return auditLedgerSync(db, through)
-  return combine(results, blocks.length)
+  const audit = combine(results, blocks.length)
+  // The blocks are aligned subtrees of 2^k leaves: level j of the whole tree is their levels j laid end to end (j <= k).
+  const parts: Uint8Array[][] = []
+  for (const r of results)
+    for (const [j, l] of r.levels.entries()) {
+      parts[j] ??= []
+      parts[j].push(l)
+    }
+  audit.tree = MerkleTree.fromLevels(parts, n)
+  return audit
 }

@@ -135,6 +135,25 @@ class HashLevel {
     this.count++
   }
 
+  /** Appends whole entries (a multiple of 32 bytes) in bulk: full chunks, one copy. */
+  pushBytes(bytes: Uint8Array): void {
+    for (let off = 0; off < bytes.length; ) {
+      const c = Math.floor(this.count / CHUNK_ENTRIES)
+      const pos = (this.count % CHUNK_ENTRIES) * HASH_SIZE
+      let chunk = this.chunks[c]
+      if (chunk === undefined || chunk.length < CHUNK_ENTRIES * HASH_SIZE) {
+        const full = new Uint8Array(CHUNK_ENTRIES * HASH_SIZE)
+        if (chunk) full.set(chunk)
+        chunk = full
+        this.chunks[c] = chunk
+      }
+      const n = Math.min(bytes.length - off, chunk.length - pos)
+      chunk.set(bytes.subarray(off, off + n), pos)
+      off += n
+      this.count += n / HASH_SIZE
+    }
+  }
+
   /** A view (not a copy) of entry i; the caller guarantees 0 <= i < length. */
   view(i: number): Uint8Array {
     const chunk = this.chunks[Math.floor(i / CHUNK_ENTRIES)]
@@ -179,6 +198,29 @@ export class MerkleTree {
   /** Optionally start from existing leaf hashes (each 32 bytes), appended in order. */
   constructor(leafHashes?: Iterable<Uint8Array>) {
     if (leafHashes !== undefined) for (const h of leafHashes) this.append(h)
+  }
+
+  /**
+   * The tree of `n` leaves from its stored levels, computed elsewhere (the ledger audit's workers, each an aligned
+   * block): parts[j], laid end to end, must hold exactly the floor(n / 2^j) roots of level j; the levels above the
+   * last one given are hashed here. Undefined when a level has not the size it must have.
+   */
+  static fromLevels(parts: Uint8Array[][], n: number): MerkleTree | undefined {
+    checkSize('n', n, MAX_TREE_SIZE)
+    const t = new MerkleTree()
+    for (let j = 0; n >= 2 ** j; j++) {
+      const level = j === 0 ? (t.levels[0] as HashLevel) : new HashLevel()
+      if (j > 0) t.levels.push(level)
+      const want = Math.floor(n / 2 ** j)
+      if (j < parts.length) for (const p of parts[j] ?? []) level.pushBytes(p)
+      else {
+        const below = t.levels[j - 1] as HashLevel
+        for (let i = 0; i < want; i++) level.push(nodeHash(below.view(2 * i), below.view(2 * i + 1)))
+      }
+      if (level.length !== want) return undefined
+    }
+    t.n = n
+    return t
   }
 
   /** Number of leaves. */

@@ -1,6 +1,16 @@
 import type { Recording } from '../catalog/recordings.js'
+import type { EventType } from './events.js'
 
 export type Expected = Omit<Recording, 'status'> & { status: Recording['status'] }
+
+/** The event types that change a recording `ingested` made; foldRecordings looks at no others, so this list cannot fall behind it. */
+export const RECORDING_CHANGES: ReadonlySet<EventType> = new Set<EventType>([
+  'category-changed',
+  'case-linked',
+  'case-unlinked',
+  'purged',
+  'importance-changed',
+])
 
 /**
  * The state of every recording as the ledger says it is: the one place
@@ -24,6 +34,8 @@ export function foldRecordings(
     r.eventSeq = ev.seq
     r.status = 'stored'
     into.set(r.id as number, r as unknown as Expected)
+  } else if (!RECORDING_CHANGES.has(ev.type as EventType)) {
+    return
   } else if (ev.type === 'category-changed' || ev.type === 'case-linked' || ev.type === 'case-unlinked' || ev.type === 'purged') {
     // src/retention/actions.ts writes these; case_number is the earliest-linked case still linked.
     const p = ev.payload as { recordingId: number; to?: string | null; recordingCaseNumber?: string | null }

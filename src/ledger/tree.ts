@@ -52,6 +52,21 @@ export class LedgerTree {
     return t
   }
 
+  /**
+   * A fresh tree from the one the ledger audit built (auditLedger's `tree`, of the events through `lastSeq`, the last
+   * with the stored hash `lastHash`), then synced like build(): the same tree, without reading and hashing every event
+   * hash again. The caller hands only an audit that found nothing wrong (leaves are the stored hashes as they are).
+   */
+  static fromAudit(db: Db, audit: { tree: MerkleTree; lastSeq: number; lastHash: string }): LedgerTree {
+    const t = new LedgerTree(db)
+    t.tree = audit.tree
+    t.lastSeq = audit.lastSeq
+    t.lastHash = audit.lastHash
+    t.contiguous = audit.lastSeq === audit.tree.size
+    t.sync()
+    return t
+  }
+
   get size(): number {
     return this.tree.size
   }

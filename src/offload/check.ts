@@ -1,5 +1,6 @@
 import type { Db } from '../catalog/db.js'
 import { verifiedCopies } from '../catalog/remote-copies.js'
+import type { EventType } from '../ledger/events.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
 import type { Problem } from '../common/problems.js'
 
@@ -21,9 +22,12 @@ type P = Record<string, unknown>
  * verified remote copy exists and the local one was dropped on the record.
  */
 export class OffloadFold {
+  /** The event types apply() looks at, and the only ones: verify reads just these (by the type index), so the list cannot fall behind the switch. */
+  static readonly types: ReadonlySet<EventType> = new Set<EventType>(['offloaded', 'evicted', 'fetched-back', 'remote-deleted', 'catalog-rebuilt'])
   readonly objects = new Map<string, RemoteState>()
 
   apply(ev: Pick<LedgerEvent, 'type' | 'payload'>): void {
+    if (!OffloadFold.types.has(ev.type as EventType)) return
     const p = ev.payload as P
     switch (ev.type) {
       case 'offloaded':

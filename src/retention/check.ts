@@ -3,7 +3,7 @@ import type { Db } from '../catalog/db.js'
 import { allFlags, type FlagRow } from '../catalog/flags.js'
 import { allRetention, type RetentionRow } from '../catalog/retention.js'
 import type { Problem } from '../common/problems.js'
-import { subjects } from '../ledger/events.js'
+import { type EventType, subjects } from '../ledger/events.js'
 import type { LedgerEvent } from '../ledger/ledger.js'
 
 type P = Record<string, unknown>
@@ -17,6 +17,22 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null)
  * that point of the chain: no hold or flag in force, no open case, deadline passed.
  */
 export class RetentionFold {
+  /** The event types apply() looks at, and the only ones: verify reads just these (by the type index), so the list cannot fall behind the switch. */
+  static readonly types: ReadonlySet<EventType> = new Set<EventType>([
+    'case-created',
+    'case-closed',
+    'case-reopened',
+    'case-linked',
+    'case-unlinked',
+    'hold-placed',
+    'hold-released',
+    'flag-set',
+    'flag-removal-requested',
+    'flag-removal-withdrawn',
+    'flag-removed',
+    'retention-changed',
+    'purged',
+  ])
   readonly cases = new Map<string, CaseRow>()
   readonly links = new Map<string, CaseLinkRow>()
   readonly holds = new Map<number, HoldRow>()
@@ -25,6 +41,7 @@ export class RetentionFold {
   readonly problems: Problem[] = []
 
   apply(ev: Pick<LedgerEvent, 'seq' | 'type' | 'at' | 'actor' | 'payload'>): void {
+    if (!RetentionFold.types.has(ev.type as EventType)) return
     const p = ev.payload as P
     switch (ev.type) {
       case 'case-created': {

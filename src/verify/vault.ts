@@ -2,16 +2,16 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Db, openSnapshotReader } from '../catalog/db.js'
 import { objectInUse } from '../catalog/objects.js'
-import { allRecordings, COLUMNS, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import type { Problem } from '../common/problems.js'
 import { checkAnchors } from '../anchor/check.js'
 import type { AnchoringReport } from '../anchor/sources.js'
 import { subjects } from '../ledger/events.js'
 import type { KeyBreak } from '../ledger/key-chain.js'
+import { LedgerTree } from '../ledger/tree.js'
 import { auditLedger, auditLedgerSync, type LedgerAudit } from '../ledger/audit.js'
-import { storedEventsOfType, walkChain } from '../ledger/ledger.js'
-import { type Expected, foldRecordings } from '../ledger/recordings.js'
+import { countEvents, type FoldEvent, foldEventsOfType, storedEventsOfType } from '../ledger/ledger.js'
+import { RECORDING_CHANGES } from '../ledger/recordings.js'
 import { checkMediaCatalog, hashMediaObjects, type MediaCatalogCheck } from '../media/check.js'
 import { checkOffloadCatalog, OffloadFold } from '../offload/check.js'
 import { checkRetentionCatalog, RetentionFold } from '../retention/check.js'
@@ -21,6 +21,7 @@ import type { CopyResult } from '../vault/hash.js'
 import { forEachLimit, HashPool } from '../vault/hash-pool.js'
 import type { Vault } from '../vault/store.js'
 import { checkVaultIdentity, type IdentityReport } from './identity.js'
+import { checkRecordings, recordingChanges } from './recordings-check.js'
 
 export type { Problem, ProblemKind } from '../common/problems.js'
 
@@ -37,7 +38,7 @@ export interface VerifyReport {
 }
 
 /** Everything verify reads from the catalog and the ledger, compared, from one snapshot. */
-interface Snapshot {
+export interface Snapshot {
   head: number
   events: number
   recordings: number
@@ -47,6 +48,8 @@ interface Snapshot {
   media: MediaCatalogCheck
   offload: OffloadFold
   identity: IdentityReport
+  /** The ledger's tree from the audit's workers (the checkpoints are checked against it), when they ran and found nothing wrong. */
+  tree: LedgerTree | undefined
 }
 
 export interface VerifyOptions {
@@ -86,7 +89,7 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
   const { problems, needed, media, offload } = snap
   const chunkBytes = opts.chunkBytes ?? 4 << 20
   // The checkpoints, inside the catalog and outside it (log file, bucket, witnesses): async, so after the snapshot; a checkpoint signs a prefix of the ledger, which later events do not change.
-  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors)
+  const anchors = await checkAnchors(db, vault.dataDir, opts.anchors, snap.tree)
   problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
@@ -189,8 +192,9 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
  * structured-clone decoding, more than parsing and folding them here.)
  * The workers read through their own connections: the audit must end on
  * the head's stored hash, or the ledger was rewritten under verify.
+ * Exported for bench/ledger.ts: this is "the ledger part of verify".
  */
-async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined, ledger: VerifyOptions['ledger']): Promise<Snapshot> {
+export async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined, ledger: VerifyOptions['ledger']): Promise<Snapshot> {
   const reader = db.memory ? undefined : openSnapshotReader(db)
   const on = reader ?? db
   let snap: Snapshot
@@ -205,7 +209,7 @@ async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined,
     audit = reader ? auditLedger(db, { ...ledger, throughSeq: headSeq }) : Promise.resolve(auditLedgerSync(db, headSeq))
     // Awaited below; a throw here must not leave its rejection unhandled.
     audit.catch(() => undefined)
-    snap = compareSnapshot(on, vault, stationId)
+    snap = compareSnapshot(on, vault, stationId, headSeq)
   } finally {
     on.exec('COMMIT')
     reader?.close()
@@ -219,65 +223,34 @@ async function readSnapshot(db: Db, vault: Vault, stationId: string | undefined,
       detail: `the ledger changed while verify read it: the hash audit ended at event ${a.lastSeq} (${a.lastHash.slice(0, 12)}…), the catalog snapshot at ${headSeq} (${headHash.slice(0, 12)}…); run verify again`,
     })
   snap.problems.unshift(...problems)
+  // Synced with the events appended since the snapshot, as a tree built afresh would be.
+  if (a.tree && problems.length === 0) snap.tree = LedgerTree.fromAudit(db, { tree: a.tree, lastSeq: a.lastSeq, lastHash: a.lastHash })
   return snap
 }
 
-/** The snapshot's events folded (links, hashes and gaps are the audit's) and every table compared with the fold; synchronous, inside the snapshot. */
-function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined): Snapshot {
+/**
+ * The snapshot's events folded (links, hashes and gaps are the audit's) and every table compared with the fold;
+ * synchronous, inside the snapshot. Only the events a fold looks at are read, by the type index: first the few that
+ * the retention and offload folds take and that change a recording, then the `ingested` ones, streamed against the
+ * catalog rows (recordings-check.ts).
+ */
+function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined, head: number): Snapshot {
   const problems: Problem[] = []
-  const expected = new Map<number, Expected>()
   const retention = new RetentionFold()
   const offload = new OffloadFold()
-  let events = 0
-  let head = 0
-  for (const ev of walkChain(db, [], { links: true })) {
-    events++
-    head = ev.seq
-    foldRecordings(ev, expected, true)
+  const changes = new Map<number, FoldEvent[]>()
+  for (const ev of foldEventsOfType(db, new Set([...RetentionFold.types, ...OffloadFold.types, ...RECORDING_CHANGES]))) {
     retention.apply(ev)
     offload.apply(ev)
+    recordingChanges(changes, ev)
   }
-
-  let recordings = 0
-  const seen = new Set<number>()
-  for (const row of allRecordings(db)) {
-    recordings++
-    seen.add(row.id)
-    const want = expected.get(row.id)
-    if (!want) {
-      problems.push({ kind: 'catalog-extra', subject: subjects.recording(row.id), detail: 'catalog row has no ingested event in the ledger' })
-      continue
-    }
-    for (const field of Object.keys(COLUMNS) as (keyof Recording)[]) {
-      const a = row[field]
-      const b = want[field] ?? null
-      if (a !== b) {
-        problems.push({
-          kind: 'catalog-mismatch',
-          subject: subjects.recording(row.id),
-          detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}`,
-        })
-      }
-    }
-  }
-  for (const [id, want] of expected) {
-    if (!seen.has(id))
-      problems.push({ kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
-  }
-  problems.push(...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
+  const { problems: rows, recordings, needed } = checkRecordings(db, changes)
+  problems.push(...rows, ...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
   const identity = checkVaultIdentity(db, vault.dataDir, stationId)
   problems.push(...identity.problems)
-
-  const needed = new Map<string, { size: number; ids: number[] }>()
-  for (const r of expected.values()) {
-    if (r.status !== 'stored') continue
-    const n = needed.get(r.sha256)
-    if (n) n.ids.push(r.id)
-    else needed.set(r.sha256, { size: r.size, ids: [r.id] })
-  }
   const media = checkMediaCatalog(db)
   problems.push(...media.problems)
-  return { head, events, recordings, problems, needed, media, offload, identity }
+  return { head, events: countEvents(db), recordings, problems, needed, media, offload, identity, tree: undefined }
 }
 
 /** Objects the ledger has purged or evicted after event `seq`: absent now by right. */
