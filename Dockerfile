@@ -13,9 +13,10 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 COPY bench ./bench
+COPY scripts/build-validators.js ./scripts/build-validators.js
 COPY web ./web
 # The TypeScript build, and the web front end (Vite: web/ -> web/dist, served by the daemon at /station).
-RUN npx tsc -p tsconfig.json && npx vite build --config web/vite.config.ts && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && node scripts/build-validators.js && npx vite build --config web/vite.config.ts && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg tini && rm -rf /var/lib/apt/lists/*

@@ -1,10 +1,9 @@
-import 'reflect-metadata' // @peculiar/x509's dependency injection needs the Reflect metadata polyfill, loaded once before it
 import { createHash, randomBytes, webcrypto, X509Certificate } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { dirname, join } from 'node:path'
-import * as x509 from '@peculiar/x509'
+import type * as X509 from '@peculiar/x509'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 
 /**
@@ -68,7 +67,11 @@ export function certificateNames(hostnames: readonly string[], listenHost: strin
 }
 
 export async function makeStationCertificate(o: { stationId: string; dns: string[]; ips: string[]; now?: Date }): Promise<{ cert: string; key: string }> {
-  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+  // Loaded here, not at start-up (~0.25 CPU-s): only a first start or `tls` makes a certificate.
+  // Its dependency injection needs the Reflect metadata polyfill, loaded once before it.
+  await import('reflect-metadata')
+  const x509 = await import('@peculiar/x509')
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof X509.cryptoProvider.set>[0])
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])
   const now = o.now ?? new Date()
@@ -77,7 +80,7 @@ export async function makeStationCertificate(o: { stationId: string; dns: string
     name: `CN=bodyvault ${o.stationId.replace(/[,+="<>#;\\]/g, '_')}`,
     notBefore: new Date(now.getTime() - 3_600_000),
     notAfter: new Date(now.getTime() + 5 * 365 * 86_400_000),
-    keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
+    keys: keys as unknown as X509.X509CertificateCreateSelfSignedParams['keys'],
     signingAlgorithm: alg,
     extensions: [
       new x509.SubjectAlternativeNameExtension([

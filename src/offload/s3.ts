@@ -1,29 +1,16 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectLegalHoldCommand,
-  GetObjectLockConfigurationCommand,
-  GetObjectRetentionCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  ListPartsCommand,
-  PutObjectCommand,
-  PutObjectLegalHoldCommand,
-  PutObjectRetentionCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3'
+import { createRequire } from 'node:module'
+import type * as S3Sdk from '@aws-sdk/client-s3'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import type { OffloadSettings } from './config.js'
+
+/**
+ * The SDK, loaded by the first store made (~0.15 CPU-s): a station without
+ * offload, and every command that makes no store, starts without it.
+ */
+let S: typeof S3Sdk
 
 /**
  * The one thin adapter over @aws-sdk/client-s3: every S3 call bodyvault
@@ -53,7 +40,7 @@ export interface RemoteHash {
 }
 
 export class S3Store {
-  readonly client: S3Client
+  readonly client: S3Sdk.S3Client
   readonly bucket: string
 
   constructor(s: OffloadSettings) {
@@ -61,7 +48,8 @@ export class S3Store {
     // The SDK is pinned at 3.1169.0 on purpose (later releases need Node 22): its Node 20 notice would
     // print on every CLI run. An operator can still see it by setting the variable to "false".
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
-    this.client = new S3Client({
+    S ??= createRequire(import.meta.url)('@aws-sdk/client-s3') as typeof S3Sdk
+    this.client = new S.S3Client({
       ...(s.endpoint ? { endpoint: s.endpoint } : {}),
       region: s.region,
       forcePathStyle: s.forcePathStyle,
@@ -81,7 +69,7 @@ export class S3Store {
   async ensureBucket(create: boolean): Promise<void> {
     let exists = true
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
+      await this.client.send(new S.HeadBucketCommand({ Bucket: this.bucket }))
     } catch (err) {
       if (httpStatus(err) !== 404) throw err
       exists = false
@@ -93,11 +81,11 @@ export class S3Store {
           `bucket ${this.bucket} does not exist and offload.createBucket is false: create it with Object Lock enabled`,
           3,
         )
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ObjectLockEnabledForBucket: true }))
+      await this.client.send(new S.CreateBucketCommand({ Bucket: this.bucket, ObjectLockEnabledForBucket: true }))
     }
     let enabled = false
     try {
-      const c = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }))
+      const c = await this.client.send(new S.GetObjectLockConfigurationCommand({ Bucket: this.bucket }))
       enabled = c.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled'
     } catch (err) {
       if (httpStatus(err) !== 404) throw err
@@ -113,7 +101,7 @@ export class S3Store {
   /** Single PUT of a file (small objects), lock applied with the write. */
   async putFile(key: string, path: string, sha256: string, size: number, lock: Lock): Promise<string> {
     const res = await this.client.send(
-      new PutObjectCommand({
+      new S.PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: createReadStream(path),
@@ -133,7 +121,7 @@ export class S3Store {
     const body = Buffer.from(text, 'utf8')
     const sha = createHash('sha256').update(body).digest('hex')
     const res = await this.client.send(
-      new PutObjectCommand({
+      new S.PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
         Body: body,
@@ -148,7 +136,7 @@ export class S3Store {
   }
 
   async createMultipart(key: string, sha256: string): Promise<string> {
-    const res = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, Metadata: { sha256 }, ChecksumAlgorithm: 'SHA256' }))
+    const res = await this.client.send(new S.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, Metadata: { sha256 }, ChecksumAlgorithm: 'SHA256' }))
     if (!res.UploadId) throw new Error(`no upload id for ${key}`)
     return res.UploadId
   }
@@ -156,7 +144,7 @@ export class S3Store {
   async uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<{ etag: string; checksum: string }> {
     const checksum = createHash('sha256').update(body).digest('base64')
     const res = await this.client.send(
-      new UploadPartCommand({
+      new S.UploadPartCommand({
         Bucket: this.bucket,
         Key: key,
         UploadId: uploadId,
@@ -176,7 +164,7 @@ export class S3Store {
     let marker: string | undefined
     try {
       for (;;) {
-        const res = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }))
+        const res = await this.client.send(new S.ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }))
         for (const p of res.Parts ?? []) if (p.PartNumber && p.ETag) out.set(p.PartNumber, p.ETag)
         if (!res.IsTruncated) break
         marker = res.NextPartNumberMarker
@@ -190,7 +178,7 @@ export class S3Store {
 
   async completeMultipart(key: string, uploadId: string, parts: { n: number; etag: string }[]): Promise<string> {
     const res = await this.client.send(
-      new CompleteMultipartUploadCommand({
+      new S.CompleteMultipartUploadCommand({
         Bucket: this.bucket,
         Key: key,
         UploadId: uploadId,
@@ -199,14 +187,14 @@ export class S3Store {
     )
     if (res.VersionId) return res.VersionId
     // Some servers leave it out of the answer: the newest version of the key is ours (one writer per key).
-    const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+    const head = await this.client.send(new S.HeadObjectCommand({ Bucket: this.bucket, Key: key }))
     if (!head.VersionId) throw new Error(`no version id for ${key} after completing the upload`)
     return head.VersionId
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+      await this.client.send(new S.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
     } catch (err) {
       if (httpStatus(err) !== 404) throw err
     }
@@ -214,7 +202,7 @@ export class S3Store {
 
   /** Reads a version back and hashes it (streamed: memory stays bounded). */
   async hashVersion(key: string, versionId: string): Promise<RemoteHash> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
+    const res = await this.client.send(new S.GetObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
     const h = createHash('sha256')
     let size = 0
     for await (const chunk of res.Body as Readable) {
@@ -226,7 +214,7 @@ export class S3Store {
 
   /** The body of a version as a stream (fetch back into the local cache). */
   async getStream(key: string, versionId: string | null): Promise<Readable> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+    const res = await this.client.send(new S.GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
     return res.Body as Readable
   }
 
@@ -236,14 +224,14 @@ export class S3Store {
 
   /** A small text object (a version of it, or the newest), with the legal hold the server reports for it. */
   async getTextVersion(key: string, versionId: string | null): Promise<{ text: string; legalHold: boolean }> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+    const res = await this.client.send(new S.GetObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
     const text = await (res.Body as { transformToString(enc?: string): Promise<string> }).transformToString('utf8')
     return { text, legalHold: res.ObjectLockLegalHoldStatus === 'ON' }
   }
 
   async head(key: string, versionId?: string): Promise<{ size: number; sha256: string | null; versionId: string | null } | null> {
     try {
-      const h = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
+      const h = await this.client.send(new S.HeadObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }))
       return { size: h.ContentLength ?? 0, sha256: h.Metadata?.sha256 ?? null, versionId: h.VersionId ?? null }
     } catch (err) {
       if (httpStatus(err) === 404) return null
@@ -255,13 +243,13 @@ export class S3Store {
     let retainUntil: Date | null = null
     let legalHold = false
     try {
-      const r = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
+      const r = await this.client.send(new S.GetObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
       if (r.Retention?.Mode === 'COMPLIANCE' && r.Retention.RetainUntilDate) retainUntil = r.Retention.RetainUntilDate
     } catch (err) {
       if (!noLockConfigured(err)) throw err
     }
     try {
-      const l = await this.client.send(new GetObjectLegalHoldCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
+      const l = await this.client.send(new S.GetObjectLegalHoldCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
       legalHold = l.LegalHold?.Status === 'ON'
     } catch (err) {
       if (!noLockConfigured(err)) throw err
@@ -272,12 +260,12 @@ export class S3Store {
   /** COMPLIANCE retain-until (only ever extended: the server refuses to shorten it). */
   async setRetention(key: string, versionId: string, until: Date): Promise<void> {
     await this.client.send(
-      new PutObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }),
+      new S.PutObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: until } }),
     )
   }
 
   async setLegalHold(key: string, versionId: string, on: boolean): Promise<void> {
-    await this.client.send(new PutObjectLegalHoldCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, LegalHold: { Status: on ? 'ON' : 'OFF' } }))
+    await this.client.send(new S.PutObjectLegalHoldCommand({ Bucket: this.bucket, Key: key, VersionId: versionId, LegalHold: { Status: on ? 'ON' : 'OFF' } }))
   }
 
   /** Every version of one key (ours: one writer per key). */
@@ -287,7 +275,7 @@ export class S3Store {
     let versionMarker: string | undefined
     for (;;) {
       const res = await this.client.send(
-        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+        new S.ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
       )
       for (const v of [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])]) if (v.Key === key && v.VersionId) out.push(v.VersionId)
       if (!res.IsTruncated) break
@@ -298,7 +286,7 @@ export class S3Store {
   }
 
   async deleteVersion(key: string, versionId: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
+    await this.client.send(new S.DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }))
   }
 
   /**
@@ -311,7 +299,7 @@ export class S3Store {
     let versionMarker: string | undefined
     for (;;) {
       const res = await this.client.send(
-        new ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+        new S.ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
       )
       for (const v of res.Versions ?? [])
         if (v.Key && v.VersionId) yield { key: v.Key, versionId: v.VersionId, isLatest: v.IsLatest === true, deleteMarker: false, size: v.Size ?? 0 }
@@ -327,7 +315,7 @@ export class S3Store {
   async *list(prefix: string): AsyncGenerator<{ key: string; size: number; lastModified: Date | null }> {
     let token: string | undefined
     for (;;) {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+      const res = await this.client.send(new S.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
       for (const o of res.Contents ?? []) if (o.Key) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null }
       if (!res.IsTruncated) break
       token = res.NextContinuationToken
