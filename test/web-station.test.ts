@@ -144,11 +144,10 @@ t.test('the dock screen follows a real daemon: copying, verifying, safe to undoc
     t.match(outcome, /设备编号 B7C8D9E/)
     t.equal(await big.page.locator(`[data-camera="${id}"]`).count(), 0, 'no tile left for it')
     const st = await d.status()
-    t.match(
-      st.recent.find((r) => r.id === id),
-      { outcome: 'incomplete' },
-      'the daemon agrees',
-    )
+    const left = st.recent.find((r) => r.id === id)
+    t.match(left, { outcome: 'incomplete', deviceId: 'B7C8D9E', officerId: '004321' }, 'the daemon agrees, and still knows whose camera it was')
+    t.ok(left && left.files.stored < left.files.total, `saved ${left?.files.stored} of ${left?.files.total}: fewer than all`)
+    t.match(outcome, new RegExp(`已存入 ${left?.files.stored} / ${left?.files.total} 个文件`), 'the screen says how many are saved, not how many were tried')
     t.match(await big.page.locator(`[data-recent="${first}"]`).textContent(), /采集完成/, 'the first camera is still listed as complete')
   })
 

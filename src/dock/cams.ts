@@ -29,7 +29,7 @@ export interface Cam {
   namedDevice: string | null
   namedOfficer: string | null
   sessionId: number | null
-  progress: { filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number }
+  progress: { filesDone: number; filesTotal: number; filesStored: number; bytesDone: number; bytesTotal: number }
   /** The running session's live progress (its waitingSince says when the current call on the camera started). */
   live: IngestProgress | null
   rate: RateMeter
@@ -58,7 +58,7 @@ export function newCam(id: string, now: number, o: { usb?: Cam['usb']; profile?:
     namedDevice: null,
     namedOfficer: null,
     sessionId: null,
-    progress: { filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0 },
+    progress: { filesDone: 0, filesTotal: 0, filesStored: 0, bytesDone: 0, bytesTotal: 0 },
     live: null,
     rate: new RateMeter(),
     drift: null,
@@ -111,6 +111,16 @@ export function camStatus(c: Cam, now: number): CameraStatus {
   }
 }
 
+/**
+ * What the names of a listing say about the camera. A listing that names
+ * nobody (the mount point left empty by an unplug, a camera emptied
+ * mid-docking) leaves what earlier listings said: the camera did not change.
+ */
+export function learnNames(c: Pick<Cam, 'namedDevice' | 'namedOfficer'>, named: { deviceId: string | null; officerId: string | null }): void {
+  c.namedDevice = named.deviceId ?? c.namedDevice
+  c.namedOfficer = named.officerId ?? c.namedOfficer
+}
+
 /** How a camera that left is remembered under `recent`. */
 export function recentOf(c: Cam, now: number): RecentDocking {
   return {
@@ -125,7 +135,11 @@ export function recentOf(c: Cam, now: number): RecentDocking {
     outcome: c.state === 'safe-to-undock' ? 'complete' : 'incomplete',
     dockedAt: new Date(c.dockedAt).toISOString(),
     endedAt: new Date(now).toISOString(),
-    files: { done: c.progress.filesDone, total: Math.max(c.progress.filesTotal, c.progress.filesDone) },
+    files: {
+      done: c.progress.filesDone,
+      total: Math.max(c.progress.filesTotal, c.progress.filesDone),
+      stored: c.progress.filesStored,
+    },
     bytes: { done: c.progress.bytesDone, total: Math.max(c.progress.bytesTotal, c.progress.bytesDone) },
     lastError: c.lastError,
   }

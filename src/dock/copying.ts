@@ -15,7 +15,7 @@ import type { Logger } from '../common/log.js'
 import type { IngestProgress, IngestReport, IngestSessionOptions } from '../ingest/session.js'
 import type { Listing } from '../ingest/walk.js'
 import type { Vault } from '../vault/store.js'
-import type { Cam } from './cams.js'
+import { type Cam, learnNames } from './cams.js'
 import type { DiskShare } from './fairshare.js'
 import { clockDrift, RateMeter } from './progress.js'
 import { recordWipe } from './record.js'
@@ -141,8 +141,7 @@ export async function runCameraSession(cam: Cam, x: CopyingDeps): Promise<void> 
 function onListing(cam: Cam, l: Listing, x: CopyingDeps): void {
   const names = l.files.map((f) => f.sourcePath.slice(f.sourcePath.lastIndexOf('/') + 1))
   const named = idsFromNames(names, [cam.profile!, ...x.profiles.values()])
-  cam.namedDevice = named.deviceId
-  cam.namedOfficer = named.officerId
+  learnNames(cam, named)
   if (cam.drift) return
   const identity = { deviceId: cam.identity.deviceId, officerId: cam.identity.officerId }
   const times = l.files.map((f, i) => Date.parse(recordingFacts(names[i]!, f.mtimeMs, cam.profile!, identity).recordedAt))
@@ -158,7 +157,7 @@ function onListing(cam: Cam, l: Listing, x: CopyingDeps): void {
 function onProgress(cam: Cam, p: IngestProgress, x: CopyingDeps): void {
   cam.live = p
   cam.sessionId = p.sessionId
-  cam.progress = { filesDone: p.filesDone, filesTotal: p.filesTotal, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }
+  cam.progress = { filesDone: p.filesDone, filesTotal: p.filesTotal, filesStored: p.filesStored, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal }
   cam.rate.add(x.now(), p.bytesDone)
   const allRead = p.bytesDone >= p.bytesTotal && p.filesDone >= p.filesTotal
   if (cam.state === 'copying' && allRead) x.setState(cam, 'verifying')

@@ -68,7 +68,8 @@ export interface RecentDocking {
   outcome: 'complete' | 'incomplete'
   dockedAt: string
   endedAt: string
-  files: { done: number; total: number }
+  /** done: files whose copy was tried; stored: of those, the ones now in the vault (an incomplete docking's saved part). */
+  files: { done: number; total: number; stored: number }
   bytes: { done: number; total: number }
   lastError: string | null
 }
@@ -215,7 +216,12 @@ const recentSchema = {
     outcome: { type: 'string', enum: ['complete', 'incomplete'] },
     dockedAt: str,
     endedAt: str,
-    files: count,
+    files: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['done', 'total', 'stored'],
+      properties: { done: { type: 'integer' }, total: { type: 'integer' }, stored: { type: 'integer' } },
+    },
     bytes: count,
     lastError: strOrNull,
   },

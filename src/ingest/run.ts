@@ -52,7 +52,7 @@ export class SessionRun {
     readonly volume: { id: number; key: string },
     readonly identity: Identity,
   ) {
-    this.progress = { sessionId: report.sessionId, filesDone: 0, filesTotal: 0, bytesDone: 0, bytesTotal: 0, pass: 0, waitingSince: null }
+    this.progress = { sessionId: report.sessionId, filesDone: 0, filesTotal: 0, filesStored: 0, bytesDone: 0, bytesTotal: 0, pass: 0, waitingSince: null }
   }
 
   get sessionId(): number {
@@ -117,14 +117,21 @@ export class SessionRun {
   present(f: CameraFile, r: SourceRead, earlier: { id: number; session: number | null }): void {
     rememberPresent(this, f, r, earlier.id)
     this.outcomes.set(f.rawB64, { kind: 'present', fp: r.after })
+    this.stored()
     this.report.present.push({ id: earlier.id, sha256: r.sha256, size: r.size, sourcePath: f.sourcePath, raw: f.rawB64, earlierSession: earlier.session })
   }
 
   ingested(f: CameraFile, r: SourceRead, id: number): void {
     this.outcomes.set(f.rawB64, { kind: 'ingested', fp: r.after })
+    this.stored()
     this.report.ingested.push({ id, sha256: r.sha256, size: r.size, sourcePath: f.sourcePath, raw: f.rawB64 })
     this.report.bytesIngested += r.size
     this.o.logger.debug({ event: 'ingest.file', sessionId: this.sessionId, id, sourcePath: f.sourcePath, sha256: r.sha256, size: r.size }, 'ingested')
+  }
+
+  private stored(): void {
+    this.progress.filesStored++
+    this.o.onProgress?.(this.progress)
   }
 
   retried(f: CameraFile, attempts: number, changes: string[]): void {

@@ -100,6 +100,8 @@ export interface IngestProgress {
   /** Files whose copy (or check) is done, of those planned so far; never above filesTotal. */
   filesDone: number
   filesTotal: number
+  /** Files now in the vault from this session (ingested or found already there): what an incomplete docking has saved so far. */
+  filesStored: number
   /** Bytes read of the files planned so far; never above bytesTotal (a file that grows raises the total). */
   bytesDone: number
   bytesTotal: number

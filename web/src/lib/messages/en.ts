@@ -52,6 +52,7 @@ export const en: Messages = {
   'recent.incomplete': 'Not complete: dock it again to finish',
   'recent.left': 'undocked {time}',
   'recent.files': '{done} / {total} files',
+  'recent.stored': '{stored} of {total} files saved',
 
   'credential.missing.title': 'This screen has no station credential yet',
   'credential.missing.body': 'On the station PC run the command below, then open the address it prints in this browser (once):',

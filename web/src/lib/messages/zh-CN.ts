@@ -55,6 +55,7 @@ export const zhCN = {
   'recent.incomplete': '采集未完成：请重新插入以继续采集',
   'recent.left': '{time} 拔出',
   'recent.files': '{done} / {total} 个文件',
+  'recent.stored': '已存入 {stored} / {total} 个文件',
 
   'credential.missing.title': '此屏幕还没有采集站凭据',
   'credential.missing.body': '在采集站电脑上运行下面的命令，然后在此浏览器中打开它给出的地址（只需一次）：',
