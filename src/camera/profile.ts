@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ErrorObject, Options } from 'ajv'
 import { IANAZone } from 'luxon'
 import { ConfigError, errorMessage } from '../common/errors.js'
+import { loadValidator, schemaDigest, type Validator } from '../common/validator.js'
 
 /**
  * A docking profile (docking/<id>.json) says how to read one camera model:
@@ -100,7 +102,7 @@ export function wipesAfterIngest(p: Pick<DockingProfile, 'readOnly' | 'wipeAfter
   return p.wipeAfterIngest === true && !isReadOnly(p)
 }
 
-const profileSchema = {
+export const profileSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'name', 'media', 'timezone'],
@@ -157,8 +159,23 @@ const profileSchema = {
   },
 } as const
 
-const ajv = new Ajv({ allErrors: true, strict: true })
-const validate = ajv.compile(profileSchema)
+/** Ajv's options for the profile schema: the build's precompiled validator (scripts/build-validators.js) uses the same. */
+export const PROFILE_AJV_OPTIONS: Options = { allErrors: true, strict: true }
+
+/** The precompiled validator, written next to this module by the build (dist/src/camera/). */
+export const PROFILE_VALIDATOR_FILE = join(dirname(fileURLToPath(import.meta.url)), 'profile-validator.cjs')
+
+/** Names the schema a precompiled profile validator was generated from. */
+export function profileSchemaDigest(): string {
+  return schemaDigest(profileSchema)
+}
+
+let validator: Validator | undefined
+/** The profile validator: the build's precompiled one (src/common/validator.ts), loaded on first use. */
+function profileValidator(): Validator {
+  validator ??= loadValidator(PROFILE_VALIDATOR_FILE, profileSchema, PROFILE_AJV_OPTIONS)
+  return validator
+}
 
 function where(e: ErrorObject): string {
   const p = e.instancePath.replace(/^\//, '').replace(/\//g, '.')
@@ -170,6 +187,7 @@ function where(e: ErrorObject): string {
 
 /** Validates one parsed profile; `file` is only used in messages. */
 export function checkProfile(value: unknown, file: string): DockingProfile {
+  const validate = profileValidator()
   if (!validate(value)) {
     throw new ConfigError(`docking profile ${file} is invalid:\n${(validate.errors ?? []).map((e) => '  ' + where(e)).join('\n')}`)
   }
