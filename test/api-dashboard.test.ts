@@ -3,9 +3,11 @@ import { join } from 'node:path'
 import t from 'tap'
 import { buildApi } from '../src/api/app.js'
 import { createToken } from '../src/api/tokens.js'
+import { markObjectChecked, markObjectFailed } from '../src/catalog/fixity.js'
 import { queueOffloadJob } from '../src/catalog/offload-queue.js'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
+import { fixityState } from '../src/fixity/state.js'
 import { subjects } from '../src/ledger/events.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { makeCamera, NO_SYSTEM_CONFIG, personToken, station, tempDir } from './helpers.js'
@@ -47,6 +49,7 @@ const TREE = s.db
   .prepare('SELECT event_seq FROM recordings WHERE id = ?')
   .pluck()
   .get(ids[ids.length - 4]) as number
+const FIXITY = loadConfig({ env: { ...NO_SYSTEM_CONFIG } }).fixity
 const app = await buildApi({
   db: s.db,
   vault: s.vault,
@@ -63,6 +66,8 @@ const app = await buildApi({
     witnesses: [],
   }),
   rateLimitPerMinute: 100_000,
+  // Uncached: the fixity subtest changes checks between two reads.
+  fixityState: () => fixityState(s.db, FIXITY, new Date()),
 })
 const base = await app.listen({ host: '127.0.0.1', port: 0 })
 t.teardown(() => app.close())
@@ -151,7 +156,7 @@ t.test('dashboard items: the media jobs, offload jobs, objects and recordings be
     media.items.every((i: { item: string; recordingId: number }) => ['probe', 'proxy', 'thumbnail'].includes(i.item) && ids.includes(i.recordingId)),
     'each a probe, proxy or thumbnail of an ingested recording',
   )
-  t.same(await items('media:failed'), { what: 'media:failed', total: 0, treeSize: null, items: [] }, 'none failed')
+  t.same(await items('media:failed'), { what: 'media:failed', total: 0, treeSize: null, fixity: null, items: [] }, 'none failed')
   // No fixity run yet: every local object is never checked, as the fixity state says.
   const never = await items('fixity:neverChecked')
   let onDisk = 0
@@ -183,6 +188,56 @@ t.test('dashboard items: the media jobs, offload jobs, objects and recordings be
   ])
   t.equal((await get('/v1/dashboard/items?what=media:done')).status, 400, 'done jobs are not a list to work through')
   t.equal((await items('media:queued', 'officer')).error.code, 'FORBIDDEN', 'officers have no dashboard')
+})
+
+t.test('dashboard items: the fixity bars due and overdue list exactly the objects they count, at the same cut-offs', async (t) => {
+  // The threat: a bar that says "5 overdue" while its list shows others, or none (the bars used to lead nowhere).
+  const items = async (what: string) => (await get(`/v1/dashboard/items?what=${encodeURIComponent(what)}&limit=1000`, 'supervisor')).json
+  const all = (await items('fixity:neverChecked')).items.map((i: { sha256: string }) => i.sha256) as string[]
+  t.ok(all.length >= 6, `${all.length} local objects`)
+  const now = Date.now()
+  const ago = (days: number) => new Date(now - days * DAY).toISOString()
+  const cycle = FIXITY.cycleDays
+  // What this test did to each object: checked long ago, checked a while ago, checked just now, or found bad just now; the rest never checked.
+  const checkedAt = new Map<string, string>([
+    [all[0]!, ago(cycle + 2)],
+    [all[1]!, ago(cycle + 30)],
+    [all[2]!, ago(cycle * 0.9)],
+    [all[3]!, ago(0)],
+  ])
+  for (const [sha, at] of checkedAt) {
+    markObjectFailed(s.db, { sha256: sha, size: 1, at, failure: 'seeded' })
+    markObjectChecked(s.db, sha, at)
+  }
+  markObjectFailed(s.db, { sha256: all[4]!, size: 1, at: ago(0), failure: 'hash: seeded mismatch' })
+  const d = (await get('/v1/dashboard', 'supervisor')).json
+  const due = await items('fixity:due')
+  const overdue = await items('fixity:overdue')
+  t.comment(`cut-offs: due before ${due.fixity.dueBefore}, overdue before ${due.fixity.overdueBefore}; bars: due ${d.fixity.due}, overdue ${d.fixity.overdue}`)
+  t.ok(due.fixity.overdueBefore <= due.fixity.dueBefore, 'overdue lies before due')
+  // Each object's expected bar from what was done to it, by the rules the dashboard states.
+  const since = (sha: string) => checkedAt.get(sha) ?? null
+  const wantDue = all.filter((sha) => sha === all[4] || since(sha) === null || since(sha)! < due.fixity.dueBefore)
+  const wantOverdue = all.filter((sha) => sha !== all[4] && since(sha) !== null && since(sha)! < overdue.fixity.overdueBefore)
+  const got = (r: { items: { sha256: string }[] }) => r.items.map((i) => i.sha256).sort()
+  t.same(got(due), [...wantDue].sort(), `due: ${wantDue.length} objects (never checked, bad, or checked before the cut-off)`)
+  t.same(got(overdue), [...wantOverdue].sort(), `overdue: the ${wantOverdue.length} checked more than ${cycle} days ago`)
+  t.ok(wantOverdue.includes(all[0]!) && wantOverdue.includes(all[1]!) && !wantOverdue.includes(all[3]!), 'long ago is overdue; just now is not')
+  t.ok(!wantDue.includes(all[3]!) && wantDue.includes(all[4]!), 'just checked is not due; known bad is')
+  t.equal(due.total, d.fixity.due, 'the due bar counts its list')
+  t.equal(overdue.total, d.fixity.overdue, 'the overdue bar counts its list')
+  t.same(
+    overdue.items.map((i: { sha256: string }) => i.sha256),
+    [all[1]!, all[0]!],
+    'oldest check first',
+  )
+  t.ok(
+    overdue.items.every(
+      (i: { recordingId: number; at: string }) => (ids.includes(i.recordingId) && i.at === checkedAt.get(all[0]!)) || i.at === checkedAt.get(all[1]!),
+    ),
+    'each with its recording and its last check',
+  )
+  t.equal((await items('media:queued')).fixity, null, 'no cut-offs on other lists')
 })
 
 t.test('ledger: auditors filter the whole chain by type, subject, actor, unit and time, and page it', async (t) => {

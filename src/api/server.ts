@@ -38,6 +38,8 @@ const fixityStateSchema = {
     overdue: count,
     failed: count,
     oldestCheck: instantOrNull,
+    dueBefore: { type: 'string' },
+    overdueBefore: { type: 'string' },
     cycleDays: count,
     budgetMBps: { type: 'number' },
     lastFullCycle: instantOrNull,

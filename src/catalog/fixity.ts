@@ -113,33 +113,58 @@ export interface FixityCounts {
   oldestCheck: string | null
 }
 
-export function fixityCounts(db: Db, o: { dueBefore: string; overdueBefore: string }): FixityCounts {
+/** The cut-offs of the fixity schedule at one instant (src/fixity/schedule.ts computes them from the settings). */
+export interface FixityCutoffs {
+  /** Last checked before this (or never), or known bad: due. */
+  dueBefore: string
+  /** Not checked since this (never-checked ones counted from when they came into the vault): overdue. */
+  overdueBefore: string
+}
+
+// Each bar's rule, once: fixityCounts counts them, fixityObjects lists them (over objs o LEFT JOIN object_fixity f).
+const WHICH = {
+  neverChecked: 'f.checked_at IS NULL',
+  due: '(f.failed_at IS NOT NULL OR f.checked_at IS NULL OR f.checked_at < @dueBefore)',
+  overdue: 'coalesce(f.checked_at, o.since) < @overdueBefore',
+  failed: 'f.failed_at IS NOT NULL',
+} as const
+export type FixityBar = keyof typeof WHICH
+
+export function fixityCounts(db: Db, o: FixityCutoffs): FixityCounts {
   const r = db
     .prepare(
       `${OBJECTS}
     SELECT count(*) AS objects, coalesce(sum(o.remote), 0) AS remote, coalesce(sum(CASE WHEN NOT o.remote THEN o.size END), 0) AS localBytes,
-      coalesce(sum(NOT o.remote AND f.checked_at IS NULL), 0) AS neverChecked,
-      coalesce(sum(NOT o.remote AND (f.failed_at IS NOT NULL OR f.checked_at IS NULL OR f.checked_at < @dueBefore)), 0) AS due,
-      coalesce(sum(NOT o.remote AND coalesce(f.checked_at, o.since) < @overdueBefore), 0) AS overdue,
-      coalesce(sum(NOT o.remote AND f.failed_at IS NOT NULL), 0) AS failed,
+      coalesce(sum(NOT o.remote AND ${WHICH.neverChecked}), 0) AS neverChecked,
+      coalesce(sum(NOT o.remote AND ${WHICH.due}), 0) AS due,
+      coalesce(sum(NOT o.remote AND ${WHICH.overdue}), 0) AS overdue,
+      coalesce(sum(NOT o.remote AND ${WHICH.failed}), 0) AS failed,
       min(CASE WHEN NOT o.remote THEN f.checked_at END) AS oldestCheck
     FROM objs o LEFT JOIN object_fixity f ON f.sha256 = o.sha256`,
     )
-    .get(o) as FixityCounts
+    .get({ dueBefore: o.dueBefore, overdueBefore: o.overdueBefore }) as FixityCounts
   return r
 }
 
-/** The local objects fixityCounts counts as failed or never checked (the dashboard's fixity bars): how many, and the first `limit`, oldest first. */
+/**
+ * The local objects one of fixityCounts' bars counts (the dashboard's fixity
+ * bars): how many, and the first `limit`, oldest first (by failure, else last
+ * check, else arrival in the vault). `at` is the failure, else the last check.
+ */
 export function fixityObjects(
   db: Db,
-  which: 'failed' | 'neverChecked',
+  which: FixityBar,
   limit: number,
-): { total: number; objects: { sha256: string; failedAt: string | null; failure: string | null }[] } {
-  const from = `FROM objs o LEFT JOIN object_fixity f ON f.sha256 = o.sha256 WHERE NOT o.remote AND ${which === 'failed' ? 'f.failed_at IS NOT NULL' : 'f.checked_at IS NULL'}`
-  const total = db.prepare(`${OBJECTS} SELECT count(*) ${from}`).pluck().get() as number
-  const objects = db
-    .prepare(`${OBJECTS} SELECT o.sha256, f.failed_at AS failedAt, f.failure ${from} ORDER BY coalesce(f.failed_at, o.since), o.sha256 LIMIT ?`)
-    .all(limit) as { sha256: string; failedAt: string | null; failure: string | null }[]
+  cutoffs: FixityCutoffs,
+): { total: number; objects: { sha256: string; at: string | null; failure: string | null }[] } {
+  const from = `FROM objs o LEFT JOIN object_fixity f ON f.sha256 = o.sha256 WHERE NOT o.remote AND ${WHICH[which]}`
+  const params = { dueBefore: cutoffs.dueBefore, overdueBefore: cutoffs.overdueBefore }
+  const uses = (sql: string) => Object.fromEntries(Object.entries(params).filter(([k]) => sql.includes(`@${k}`)))
+  const count = `${OBJECTS} SELECT count(*) ${from}`
+  const total = db.prepare(count).pluck().get(uses(count)) as number
+  const list = `${OBJECTS} SELECT o.sha256, coalesce(f.failed_at, f.checked_at) AS at, f.failure ${from}
+    ORDER BY coalesce(f.failed_at, f.checked_at, o.since), o.sha256 LIMIT @limit`
+  const objects = db.prepare(list).all({ ...uses(list), limit }) as { sha256: string; at: string | null; failure: string | null }[]
   return { total, objects }
 }
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.js'
-import { fixityObjects } from './fixity.js'
+import { type FixityBar, type FixityCutoffs, fixityObjects } from './fixity.js'
 
 /**
  * The items behind the dashboard's work chart and anchoring panel, one row
@@ -16,6 +16,8 @@ export const WORK_ITEMS = [
   'offload:queued',
   'offload:retrying',
   'fixity:neverChecked',
+  'fixity:due',
+  'fixity:overdue',
   'fixity:failed',
   'unanchored',
 ] as const
@@ -36,7 +38,7 @@ export type WorkItem = {
   /** The last error, or the fixity failure. */
   note: string | null
   attempts: number | null
-  /** When the job last changed, the object failed its check, or the recording was ingested. */
+  /** When the job last changed, the object failed (else was last found good), or the recording was ingested. */
   at: string | null
 }
 
@@ -46,7 +48,11 @@ const OWNER = `coalesce((SELECT id FROM recordings WHERE sha256 = x.sha256 ORDER
 const REC = 'r.id AS recordingId, r.recorded_at AS recordedAt, r.officer_id AS officerId, r.device_id AS deviceId'
 
 /** The items of one bar: the first `limit` of them, oldest first, and how many there are. */
-export function workItems(db: Db, what: WorkItemKind, o: { limit: number; anchoredEvents?: number }): { total: number; items: WorkItem[] } {
+export function workItems(
+  db: Db,
+  what: WorkItemKind,
+  o: { limit: number; anchoredEvents?: number; fixity?: FixityCutoffs | undefined },
+): { total: number; items: WorkItem[] } {
   if (what.startsWith('media:')) {
     const state = what.slice('media:'.length)
     const total = db.prepare('SELECT count(*) FROM media_jobs WHERE state = ?').pluck().get(state) as number
@@ -72,7 +78,10 @@ export function workItems(db: Db, what: WorkItemKind, o: { limit: number; anchor
     return { total, items }
   }
   if (what.startsWith('fixity:')) {
-    const { total, objects } = fixityObjects(db, what === 'fixity:failed' ? 'failed' : 'neverChecked', o.limit)
+    // Due and overdue are counted at the dashboard's cut-offs (the fixity state's); the others need none.
+    const bar = what.slice('fixity:'.length) as FixityBar
+    if ((bar === 'due' || bar === 'overdue') && !o.fixity) return { total: 0, items: [] }
+    const { total, objects } = fixityObjects(db, bar, o.limit, o.fixity ?? { dueBefore: '', overdueBefore: '' })
     const stmt = db.prepare(`SELECT ${REC} FROM (SELECT ? AS sha256) x JOIN recordings r ON r.id = ${OWNER}`)
     const items = objects.map((f): WorkItem => {
       const r = (stmt.get(f.sha256) as Pick<WorkItem, 'recordingId' | 'recordedAt' | 'officerId' | 'deviceId'> | undefined) ?? {
@@ -81,7 +90,7 @@ export function workItems(db: Db, what: WorkItemKind, o: { limit: number; anchor
         officerId: null,
         deviceId: null,
       }
-      return { item: 'object', sha256: f.sha256, subject: null, ...r, note: f.failure, attempts: null, at: f.failedAt }
+      return { item: 'object', sha256: f.sha256, subject: null, ...r, note: f.failure, attempts: null, at: f.at }
     })
     return { total, items }
   }

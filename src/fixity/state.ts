@@ -3,12 +3,12 @@
  * show it: how many objects, how many due, overdue and known bad, since when
  * every local object has been checked, the last run, and a warning.
  */
-import { fixityCounts, type FixityCounts, type FixityRun, lastFixityRun, localObjectBytes } from '../catalog/fixity.js'
+import { fixityCounts, type FixityCounts, type FixityCutoffs, type FixityRun, lastFixityRun, localObjectBytes } from '../catalog/fixity.js'
 import type { Db } from '../catalog/db.js'
 import { dueBefore, fixityWarning, overdueBefore } from './schedule.js'
 import type { FixitySettings } from './settings.js'
 
-export interface FixityState extends FixityCounts {
+export interface FixityState extends FixityCounts, FixityCutoffs {
   cycleDays: number
   budgetMBps: number
   /** Every local object has been re-hashed since this instant (null: some never were). */
@@ -18,12 +18,14 @@ export interface FixityState extends FixityCounts {
 }
 
 export function fixityState(db: Db, settings: FixitySettings, now: Date): FixityState {
-  const counts = fixityCounts(db, {
+  const cutoffs: FixityCutoffs = {
     dueBefore: dueBefore(now, settings, localObjectBytes(db)).toISOString(),
     overdueBefore: overdueBefore(now, settings).toISOString(),
-  })
+  }
+  const counts = fixityCounts(db, cutoffs)
   return {
     ...counts,
+    ...cutoffs,
     cycleDays: settings.cycleDays,
     budgetMBps: settings.budgetMBps,
     lastFullCycle: counts.neverChecked === 0 ? counts.oldestCheck : null,

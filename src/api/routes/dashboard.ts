@@ -189,7 +189,18 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
         response: {
           200: {
             type: 'object',
-            properties: { what: str, total: int, treeSize: { type: ['integer', 'null'] }, items: { type: 'array', items: workItem } },
+            properties: {
+              what: str,
+              total: int,
+              treeSize: { type: ['integer', 'null'] },
+              // The fixity bars' cut-offs (due: last checked before dueBefore; overdue: not since overdueBefore); null for other lists.
+              fixity: {
+                type: ['object', 'null'],
+                additionalProperties: false,
+                properties: { dueBefore: str, overdueBefore: str },
+              },
+              items: { type: 'array', items: workItem },
+            },
           },
           '4xx': ref.error,
         },
@@ -199,8 +210,11 @@ export const dashboardRoutes: ApiPlugin<ApiDeps> = async (app, deps) => {
       // Unanchored: beyond the tree of the latest checkpoint the anchoring panel shows (none yet: every recording).
       let treeSize: number | null = null
       if (req.query.what === 'unanchored' && deps.anchoring) treeSize = (await deps.anchoring()).latest?.treeSize ?? 0
-      const r = workItems(deps.db, req.query.what, { limit: req.query.limit ?? 200, anchoredEvents: treeSize ?? 0 })
-      return { what: req.query.what, total: r.total, treeSize, items: r.items }
+      // Due and overdue at the cut-offs of the fixity state the dashboard's bars were counted at.
+      const fixity = req.query.what.startsWith('fixity:') ? deps.fixityState?.() : undefined
+      const r = workItems(deps.db, req.query.what, { limit: req.query.limit ?? 200, anchoredEvents: treeSize ?? 0, fixity })
+      const cutoffs = fixity ? { dueBefore: fixity.dueBefore, overdueBefore: fixity.overdueBefore } : null
+      return { what: req.query.what, total: r.total, treeSize, fixity: cutoffs, items: r.items }
     },
   )
 }

@@ -37,12 +37,14 @@ export const WORK_ITEMS = [
   'offload:queued',
   'offload:retrying',
   'fixity:neverChecked',
+  'fixity:due',
+  'fixity:overdue',
   'fixity:failed',
   'unanchored',
 ] as const
 export type WorkItemKind = (typeof WORK_ITEMS)[number]
 
-/** The list of the items behind a work bar or the anchoring panel; null for a bar with no list (media done, fixity due or overdue). */
+/** The list of the items behind a work bar or the anchoring panel; null for a bar with no list (media jobs done). */
 export function itemsLink(what: string): string | null {
   return (WORK_ITEMS as readonly string[]).includes(what) ? `/dashboard/items?what=${encodeURIComponent(what)}` : null
 }

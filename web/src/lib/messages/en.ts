@@ -272,6 +272,10 @@ export const en: Messages = {
   'sup.items.about.offload:queued': 'Jobs waiting to go to the object store.',
   'sup.items.about.offload:retrying': 'Offload jobs that failed and wait for a retry (see the last error).',
   'sup.items.about.fixity:neverChecked': 'Local objects no fixity check has read yet.',
+  'sup.items.about.fixity:due':
+    'Local objects the rolling fixity check should re-read now: last checked before {dueBefore}, never checked, or known bad. The scheduled check works through them, oldest first.',
+  'sup.items.about.fixity:overdue':
+    'Local objects not checked since {overdueBefore}: past the whole cycle. The check is falling behind: see its budget and the last run under status.',
   'sup.items.about.fixity:failed':
     'Objects that failed their fixity check: their content no longer matches the hash taken at ingest; repair them from a backup or the object store (install guide).',
   'sup.items.about.unanchored': 'Recordings ingested after the latest checkpoint ({size} events): the next signed and anchored checkpoint takes them in.',
@@ -281,6 +285,8 @@ export const en: Messages = {
   'sup.items.name.offload:queued': 'Uploads queued',
   'sup.items.name.offload:retrying': 'Uploads retrying',
   'sup.items.name.fixity:neverChecked': 'Objects never checked',
+  'sup.items.name.fixity:due': 'Objects due for a check',
+  'sup.items.name.fixity:overdue': 'Objects overdue for a check',
   'sup.items.name.fixity:failed': 'Objects that failed fixity',
   'sup.items.name.unanchored': 'Recordings not yet anchored',
   'sup.items.none': 'Nothing of this kind.',
