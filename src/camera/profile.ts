@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ErrorObject, Options } from 'ajv'
 import { IANAZone } from 'luxon'
 import { ConfigError, errorMessage } from '../common/errors.js'
+import { builtValidator, schemaDigest, type Validator } from '../common/validator.js'
 
 /**
  * A docking profile (docking/<id>.json) says how to read one camera model:
@@ -100,7 +102,7 @@ export function wipesAfterIngest(p: Pick<DockingProfile, 'readOnly' | 'wipeAfter
   return p.wipeAfterIngest === true && !isReadOnly(p)
 }
 
-const profileSchema = {
+export const profileSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['id', 'name', 'media', 'timezone'],
@@ -157,8 +159,18 @@ const profileSchema = {
   },
 } as const
 
-const ajv = new Ajv({ allErrors: true, strict: true })
-const validate = ajv.compile(profileSchema)
+/** Ajv's options for the profile schema: the build's precompiled validator (scripts/build-validators.js) uses the same. */
+export const PROFILE_AJV_OPTIONS: Options = { allErrors: true, strict: true }
+
+/** Names the schema the build's validator was generated from. */
+export function profileSchemaDigest(): string {
+  return schemaDigest(profileSchema)
+}
+
+/** The precompiled validator, written next to this module by the build (dist/src/camera/). */
+export const PROFILE_VALIDATOR_FILE = join(dirname(fileURLToPath(import.meta.url)), 'profile-validator.cjs')
+
+let validator: Validator | undefined
 
 function where(e: ErrorObject): string {
   const p = e.instancePath.replace(/^\//, '').replace(/\//g, '.')
@@ -170,8 +182,9 @@ function where(e: ErrorObject): string {
 
 /** Validates one parsed profile; `file` is only used in messages. */
 export function checkProfile(value: unknown, file: string): DockingProfile {
-  if (!validate(value)) {
-    throw new ConfigError(`docking profile ${file} is invalid:\n${(validate.errors ?? []).map((e) => '  ' + where(e)).join('\n')}`)
+  validator ??= builtValidator(PROFILE_VALIDATOR_FILE, profileSchema, PROFILE_AJV_OPTIONS)
+  if (!validator(value)) {
+    throw new ConfigError(`docking profile ${file} is invalid:\n${(validator.errors ?? []).map((e) => '  ' + where(e)).join('\n')}`)
   }
   const p = value as DockingProfile
   if (!IANAZone.isValidZone(p.timezone)) throw new ConfigError(`docking profile ${file}: timezone: "${p.timezone}" is not an IANA time zone`)

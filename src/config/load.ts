@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Ajv, ErrorObject, Options } from 'ajv'
+import type { ErrorObject, Options } from 'ajv'
 import { IANAZone } from 'luxon'
 import { validate as validCron } from 'node-cron'
 import { ConfigError, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
+import { builtValidator, schemaDigest, type Validator } from '../common/validator.js'
 import { configSchema, type Config } from './schema.js'
 
 export type { Config }
@@ -109,30 +108,17 @@ export const CONFIG_AJV_OPTIONS: Options = { allErrors: true, strict: true, allo
 
 /** Names the schema a precompiled validator was generated from: a stale one (schema edited, only tsc run) is never used. */
 export function configSchemaDigest(): string {
-  return createHash('sha256').update(JSON.stringify(configSchema)).digest('hex')
+  return schemaDigest(configSchema)
 }
 
 /** The precompiled validator, written next to this module by the build (dist/src/config/). */
 export const CONFIG_VALIDATOR_FILE = join(dirname(fileURLToPath(import.meta.url)), 'config-validator.cjs')
 
-type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
 let validator: Validator | undefined
 
-/**
- * The config validator. Compiling the schema with Ajv costs every process
- * ~0.2 CPU-s at start-up (and loading Ajv ~0.1 s more), so the build
- * generates it ahead (Ajv standalone code); without it (tests from src/, a
- * bare tsc) or when its digest says another schema, Ajv compiles it here.
- */
+/** The config validator: the build's (common/validator.ts says why), else compiled here once. */
 function configValidator(): Validator {
-  if (validator) return validator
-  const require = createRequire(import.meta.url)
-  const built = existsSync(CONFIG_VALIDATOR_FILE) ? (require(CONFIG_VALIDATOR_FILE) as Validator & { schemaDigest?: string }) : undefined
-  if (built?.schemaDigest === configSchemaDigest()) validator = built
-  else {
-    const { Ajv: AjvClass } = require('ajv') as { Ajv: typeof Ajv }
-    validator = new AjvClass(CONFIG_AJV_OPTIONS).compile(configSchema)
-  }
+  validator ??= builtValidator(CONFIG_VALIDATOR_FILE, configSchema, CONFIG_AJV_OPTIONS)
   return validator
 }
 
