@@ -14,7 +14,14 @@ export type { Logger }
 function stderrDestination(): DestinationStream {
   if (process.stderr.isTTY && process.env.BODYVAULT_LOG_FORMAT !== 'json')
     // Loaded only for a terminal: ~0.06 CPU-s that a daemon or a piped command would pay for nothing.
-    return (createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPretty }).PinoPretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,app', singleLine: true })
+    return (createRequire(import.meta.url)('pino-pretty') as { PinoPretty: typeof PinoPretty }).PinoPretty({
+      destination: 2,
+      sync: true,
+      colorize: true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,app',
+      singleLine: true,
+    })
   return pino.destination({ fd: 2, sync: true })
 }
 
