@@ -59,8 +59,15 @@ export async function makeCamera(out: string, args: string[] = []): Promise<stri
   }
   const cached = join(CAMERA_CACHE, cameraKey(args))
   if (!existsSync(cached)) {
-    mkdirSync(CAMERA_CACHE, { recursive: true })
-    const fresh = mkdtempSync(`${cached}.tmp-`)
+    let fresh: string
+    try {
+      mkdirSync(CAMERA_CACHE, { recursive: true })
+      fresh = mkdtempSync(`${cached}.tmp-`)
+    } catch {
+      // A cache this user cannot write (made by another user): the script itself.
+      await generate(out)
+      return out
+    }
     try {
       await generate(fresh)
       renameSync(fresh, cached) // whole or not at all: a parallel file that made it first wins
