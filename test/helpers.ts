@@ -69,8 +69,9 @@ export async function makeCamera(out: string, args: string[] = []): Promise<stri
       return out
     }
     try {
-      await generate(fresh)
-      renameSync(fresh, cached) // whole or not at all: a parallel file that made it first wins
+      // Into a folder the script makes, as it makes `out` (mode and all; mkdtemp's folder is 0700).
+      await generate(join(fresh, 'camera'))
+      renameSync(join(fresh, 'camera'), cached) // whole or not at all: a parallel file that made it first wins
     } catch (err) {
       if (!existsSync(cached)) throw err
     } finally {
