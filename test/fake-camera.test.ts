@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { basename, join, relative } from 'node:path'
 
+import { makeCamera } from './helpers.js'
 const ROOT = join(import.meta.dirname, '..')
 const SCRIPT = join(ROOT, 'scripts/make-fake-camera')
 const NAME = /^([A-Z0-9]{7})_(\d{6})_(\d{14})_(\d{4})(_IMP)?/
@@ -209,6 +210,21 @@ t.test('make-fake-camera', { skip: hasFfmpeg ? false : 'ffmpeg/ffprobe not insta
     t.equal(again.code, 0, 'second run', { stderr: again.stderr })
     t.equal(again.stdout, '', '--quiet prints nothing')
     t.same(fingerprint(b), fingerprint(a), 'identical trees')
+  })
+
+  await t.test("makeCamera's cached copy is the generator's tree: bytes, names, mtimes and modes of files and folders", async (t) => {
+    // Every file and folder with its mode (another user must read a camera as the generator leaves it), folders with their mtimes.
+    const folders = (dir: string): string[] =>
+      ['', ...readdirSync(dir, { recursive: true, encoding: 'utf8' })].sort().map((d) => {
+        const st = statSync(join(dir, d))
+        return `${d} ${st.mode.toString(8)}${st.isDirectory() ? ` ${st.mtimeMs}` : ''}`
+      })
+    // The first may generate into the cache or copy from it; the second copies.
+    for (const out of [join(base, 'c1'), join(base, 'c2')]) {
+      await makeCamera(out, ['--broken', '--device', 'Z9Y8X7W', '--officer', '004711'])
+      t.same(fingerprint(out), fingerprint(a), 'identical files')
+      t.same(folders(out), folders(a), 'identical modes, identical folders')
+    }
   })
 
   await t.test('--size 64M: at least 64 MiB, within 5%, still valid media', async (t) => {

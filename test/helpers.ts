@@ -1,6 +1,19 @@
 import { type ChildProcess, execFile, type SpawnOptions, spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -27,10 +40,73 @@ export function tempDir(t: { teardown: (fn: () => void) => void }, prefix = 'bv-
   return d
 }
 
-/** Builds a fake camera with the project's generator (real ffmpeg media). */
+/**
+ * Builds a fake camera with the project's generator (real ffmpeg media).
+ * The generator is byte-deterministic (same options, same ffmpeg build:
+ * same files, names and mtimes; test/fake-camera.test.ts holds it to that)
+ * and costs ~8 CPU-s a camera, so a camera up to 64 MiB is generated once
+ * per options, script and ffmpeg build into CAMERA_CACHE (shared by the
+ * suite's parallel files, kept between runs) and copied to `out`, mtimes
+ * and all. A camera the test then changes is its own copy.
+ */
 export async function makeCamera(out: string, args: string[] = []): Promise<string> {
-  await run('bash', [join(ROOT, 'scripts/make-fake-camera'), '--out', out, '--quiet', ...args], { maxBuffer: 1 << 24 })
+  const generate = (dir: string): Promise<unknown> =>
+    run('bash', [join(ROOT, 'scripts/make-fake-camera'), '--out', dir, '--quiet', ...args], { maxBuffer: 1 << 24 })
+  // What the script would refuse or do otherwise (a non-empty --out, --force) and large trees: the script itself.
+  if (args.includes('--force') || sizeOption(args) > 64 * 2 ** 20 || (existsSync(out) && readdirSync(out).length > 0)) {
+    await generate(out)
+    return out
+  }
+  const cached = join(CAMERA_CACHE, cameraKey(args))
+  if (!existsSync(cached)) {
+    let fresh: string
+    try {
+      mkdirSync(CAMERA_CACHE, { recursive: true })
+      fresh = mkdtempSync(`${cached}.tmp-`)
+    } catch {
+      // A cache this user cannot write (made by another user): the script itself.
+      await generate(out)
+      return out
+    }
+    try {
+      // Into a folder the script makes, as it makes `out` (mode and all; mkdtemp's folder is 0700).
+      await generate(join(fresh, 'camera'))
+      renameSync(join(fresh, 'camera'), cached) // whole or not at all: a parallel file that made it first wins
+    } catch (err) {
+      if (!existsSync(cached)) throw err
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  }
+  cpSync(cached, out, { recursive: true, preserveTimestamps: true })
+  // cpSync keeps the files' mtimes, not the folders': set them deepest first, as the script does.
+  const dirs = ['', ...readdirSync(cached, { recursive: true, encoding: 'utf8' }).filter((d) => statSync(join(cached, d)).isDirectory())]
+  for (const d of dirs.sort((a, b) => b.split('/').length - a.split('/').length || b.length - a.length)) {
+    const st = statSync(join(cached, d))
+    utimesSync(join(out, d), st.atime, st.mtime)
+  }
   return out
+}
+
+/** Where makeCamera keeps the cameras it generated (BODYVAULT_TEST_CAMERAS to move it). */
+const CAMERA_CACHE = process.env.BODYVAULT_TEST_CAMERAS ?? join(tmpdir(), 'bodyvault-test-cameras')
+let generatorDigest: string | undefined
+
+/** What a generated camera's bytes depend on: the options, the generator script and the ffmpeg build it runs. */
+function cameraKey(args: string[]): string {
+  generatorDigest ??= createHash('sha256')
+    .update(readFileSync(join(ROOT, 'scripts/make-fake-camera')))
+    .update(spawnSync(process.env.FFMPEG ?? 'ffmpeg', ['-version'], { encoding: 'utf8' }).stdout ?? 'no ffmpeg')
+    .digest('hex')
+  return createHash('sha256').update(generatorDigest).update(JSON.stringify(args)).digest('hex').slice(0, 32)
+}
+
+/** The tree size --size asks for, in bytes (0 without one). */
+function sizeOption(args: string[]): number {
+  const v = args[args.indexOf('--size') + 1]
+  if (!args.includes('--size') || !v) return 0
+  const m = /^(\d+)([KMG]?)$/i.exec(v)
+  return m ? Number(m[1]) * 1024 ** ' KMG'.indexOf((m[2] || ' ').toUpperCase()) : Number.POSITIVE_INFINITY
 }
 
 export function sha256File(path: string): string {

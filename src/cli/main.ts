@@ -1,83 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { catalogCorrupt, isCatalogDamage } from '../catalog/db.js'
 import { BodyvaultError, UsageError, errnoCode, errorMessage } from '../common/errors.js'
 import { packageRoot } from '../common/paths.js'
-import { backupCommand, restoreCommand } from './commands/backup.js'
-import { caseCommand } from './commands/case.js'
-import { categorizeCommand } from './commands/categorize.js'
-import { checkpointCommand } from './commands/checkpoint.js'
-import { doctorCommand } from './commands/doctor.js'
-import { exportPackageCommand } from './commands/export-package.js'
-import { fixityCommand } from './commands/fixity.js'
-import { findingCommand } from './commands/finding.js'
-import { holdCommand } from './commands/hold.js'
-import { flagCommand } from './commands/flag.js'
-import { ingestCommand } from './commands/ingest.js'
-import { keyCommand } from './commands/key.js'
-import { mediaCommand } from './commands/media.js'
-import { offloadCommand } from './commands/offload.js'
-import { recordingsCommand } from './commands/recordings.js'
-import { deviceCommand, officerCommand, unitCommand } from './commands/registry.js'
-import { reindexCommand } from './commands/reindex.js'
-import { restoreObjectCommand } from './commands/restore-object.js'
-import { retentionCommand } from './commands/retention.js'
-import { startCommand } from './commands/start.js'
-import { statusCommand } from './commands/status.js'
-import { statsCommand } from './commands/stats.js'
-import { reportCommand } from './commands/report.js'
-import { reviewCommand } from './commands/review.js'
-import { notifyCommand } from './commands/notify.js'
-import { tokenCommand } from './commands/token.js'
-import { loginCommand, logoutCommand } from './commands/login.js'
-import { secondFactorCommand } from './commands/second-factor.js'
-import { tlsCommand } from './commands/tls.js'
-import { userCommand } from './commands/user.js'
-import { verifyCommand } from './commands/verify.js'
-import { verifyPackageCommand } from './commands/verify-package.js'
-import { EXIT, didYouMean, io, showUsage, type Command } from './common.js'
+import { EXIT, didYouMean, io, showUsage } from './common.js'
+import { COMMANDS } from './table.js'
 
-export { EXIT }
-
-/** Every command, in the order the usage text lists them. A new command is a file in commands/ and a line here. */
-export const COMMANDS: Command[] = [
-  startCommand,
-  statusCommand,
-  ingestCommand,
-  verifyCommand,
-  fixityCommand,
-  recordingsCommand,
-  categorizeCommand,
-  caseCommand,
-  holdCommand,
-  flagCommand,
-  retentionCommand,
-  statsCommand,
-  reportCommand,
-  reviewCommand,
-  notifyCommand,
-  offloadCommand,
-  reindexCommand,
-  restoreObjectCommand,
-  backupCommand,
-  restoreCommand,
-  exportPackageCommand,
-  verifyPackageCommand,
-  checkpointCommand,
-  keyCommand,
-  mediaCommand,
-  doctorCommand,
-  tokenCommand,
-  unitCommand,
-  officerCommand,
-  deviceCommand,
-  findingCommand,
-  userCommand,
-  loginCommand,
-  logoutCommand,
-  secondFactorCommand,
-  tlsCommand,
-]
+export { COMMANDS, EXIT }
 
 function usageText(): string {
   return `bodyvault: body-camera ingest and evidence vault
@@ -111,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     const end = rest.indexOf('--')
     const opts = end < 0 ? rest : rest.slice(0, end)
     if (opts.includes('--help') || opts.includes('-h')) return showUsage(command.usage)
-    return command.run(rest)
+    return (await command.load()).run(rest)
   }
   switch (name) {
     case 'version':
@@ -158,7 +86,9 @@ export async function run(argv: string[]): Promise<void> {
   } catch (caught) {
     if (errnoCode(caught) === 'EPIPE') return
     // A damaged catalog page met by any command: the way out, never a stack trace.
-    const err = isCatalogDamage(caught) ? catalogCorrupt('catalog.db in the data dir', errorMessage(caught), caught) : caught
+    // Only a system error with a code can be one: a usage error loads no SQLite for it.
+    const db = caught instanceof BodyvaultError || errnoCode(caught) === undefined ? undefined : await import('../catalog/db.js')
+    const err = db?.isCatalogDamage(caught) ? db.catalogCorrupt('catalog.db in the data dir', errorMessage(caught), caught) : caught
     if (err instanceof BodyvaultError) {
       // An error that lists its parts (a roster's bad rows) keeps them one per line under its one-line summary.
       const details = (err as BodyvaultError & { details?: string[] }).details

@@ -4,7 +4,8 @@ import { endSignIn, evidenceActor } from '../identity.js'
 import { getCase, listCases, recordingsOfCase, type CaseRow } from '../../catalog/cases.js'
 import { closeCase, createCase, linkRecordings, reopenCase, unlinkRecording } from '../../retention/actions.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = [
   'case create <number> --type TYPE [--title TEXT] [--opened DATE] [--as USER] [--json]',

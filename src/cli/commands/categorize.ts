@@ -3,7 +3,8 @@ import { local, parseId } from '../args.js'
 import { endSignIn, evidenceActor } from '../identity.js'
 import { deadlineText, describeRule } from '../../retention/policy.js'
 import { setCategory } from '../../retention/actions.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'categorize <recording-id> <category|none> --reason TEXT [--as USER] [--json]'
 

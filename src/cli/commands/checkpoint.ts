@@ -1,6 +1,7 @@
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'checkpoint [--json]'
 

@@ -9,7 +9,8 @@ import { buildEvidencePackage } from '../../export/package.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
 import { bytes } from '../format.js'
 import { endSignIn, evidenceActor } from '../identity.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage =
   'export-package --recording ID [--recording ID ...] --reason TEXT --out FILE.zip\n      [--recipient TEXT] [--approved-by USER] [--as USER] [--no-derivatives] [--restore] [--json]'

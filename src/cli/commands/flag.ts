@@ -6,7 +6,8 @@ import { describeRule } from '../../retention/policy.js'
 import { local, parseId } from '../args.js'
 import { table } from '../format.js'
 import { endSignIn, evidenceActor } from '../identity.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = [
   'flag set <recording-id> <flag> --reason TEXT [--as USER] [--json]',

@@ -4,7 +4,8 @@ import { endSignIn, evidenceActor } from '../identity.js'
 import { holdsOf, listHolds, type HoldRow } from '../../catalog/cases.js'
 import { placeHold, releaseHold } from '../../retention/actions.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = [
   'hold place <recording-id>... --reason TEXT [--as USER] [--json]',

@@ -6,7 +6,8 @@ import { getProfile } from '../../camera/profile.js'
 import type { IngestProgress, IngestReport } from '../../ingest/session.js'
 import { stuckReads } from '../../ingest/source.js'
 import { bytes, duration } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'ingest <dir> [--profile ID] [--device ID] [--officer ID] [--json]'
 

@@ -3,7 +3,8 @@ import { readKeyChain, type KeyChain } from '../../ledger/key-chain.js'
 import { replaceStationKey, rotateStationKey, type KeyChange } from '../../ledger/key-rotation.js'
 import { operatorActor } from '../identity.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = [
   'key show [--pem] [--json]',

@@ -1,6 +1,7 @@
 import { UsageError } from '../../common/errors.js'
 import { cliPeople, cliSignIn, osLogin, readSessionFile, removeSessionFile, sessionFile, writeSessionFile } from '../identity.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const loginUsage =
   'login USER   (the password from the terminal, or BODYVAULT_PASSWORD; a new one from BODYVAULT_NEW_PASSWORD when it must change; a second factor from the terminal or BODYVAULT_TOTP)'

@@ -2,7 +2,8 @@ import { UsageError } from '../../common/errors.js'
 import { JOB_KINDS, mediaStatus, retryFailedJobs, type JobKind, type MediaStatus } from '../../catalog/media-jobs.js'
 import type { JobOutcome } from '../../media/worker.js'
 import { duration, table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'media run [--once] [--kind probe|proxy|thumbnail] [--json] | media status [--json] | media retry [--all | JOB_ID...]'
 

@@ -2,7 +2,8 @@ import { outboxCounts, sentNotices } from '../../catalog/notices.js'
 import { UsageError } from '../../common/errors.js'
 import { testNotice } from '../../notify/notice.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = ['notify test [--json]', 'notify run check|daily|weekly [--json]', 'notify status [--json]'].join('\n  bodyvault ')
 

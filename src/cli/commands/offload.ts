@@ -6,7 +6,8 @@ import { offloadSettings } from '../../offload/config.js'
 import type { OffloadReport } from '../../offload/context.js'
 import { runOffloadOnce } from '../../offload/worker.js'
 import { bytes, table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = ['offload run [--once] [--json]', 'offload status [--json]'].join('\n  bodyvault ')
 

@@ -2,7 +2,8 @@ import { DateTime } from 'luxon'
 import { searchRecordings } from '../../catalog/search.js'
 import { UsageError } from '../../common/errors.js'
 import { bytes, table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'recordings [--officer ID] [--device ID] [--from DATE] [--to DATE] [--limit N] [--json]'
 

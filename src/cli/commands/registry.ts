@@ -7,7 +7,8 @@ import { type RegistryCtx, retireDevice, retireOfficer, retireUnit, saveDeviceEn
 import { type Entity, exportRoster, formatOf, importRoster, RosterError } from '../../registry/roster.js'
 import { local, parseInstant } from '../args.js'
 import { operatorActor } from '../identity.js'
-import { EXIT, io, parse, showUsage, station, type Command } from '../common.js'
+import { EXIT, io, parse, showUsage, type Command } from '../common.js'
+import { station } from '../open-station.js'
 import { table } from '../format.js'
 
 /**

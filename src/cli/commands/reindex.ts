@@ -1,7 +1,8 @@
 import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
 import { bytes, duration } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'reindex --from-s3 [--fetch] [--json]'
 

@@ -3,7 +3,8 @@ import { UsageError } from '../../common/errors.js'
 import { custodyReport, type Lang, type ReportKind } from '../../report/custody.js'
 import { custodyHtml } from '../../report/html.js'
 import { custodyPdf } from '../../report/pdf.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'report recording|case|export <id> --out FILE.pdf|FILE.html [--lang zh|en]'
 

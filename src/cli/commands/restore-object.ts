@@ -2,7 +2,8 @@ import { UsageError } from '../../common/errors.js'
 import { restoreObjects, restoreTargets } from '../../offload/restore.js'
 import { operatorActor } from '../identity.js'
 import { bytes } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'restore-object <sha256|recording-id>... [--originals-only] [--by NAME] [--json]'
 

@@ -9,7 +9,8 @@ import { flagsOf } from '../../catalog/flags.js'
 import { getRetention } from '../../catalog/retention.js'
 import { decide } from '../../retention/deadlines.js'
 import { bytes, table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = ['retention plan [--at DATE] [--json]', 'retention purge [--at DATE] [--dry-run] [--json]', 'retention show <recording-id> [--json]'].join(
   '\n  bodyvault ',

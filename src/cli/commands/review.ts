@@ -5,7 +5,8 @@ import { currentMonth, monthBounds } from '../../stats/monthly.js'
 import { parseId } from '../args.js'
 import { table } from '../format.js'
 import { endSignIn, evidenceActor } from '../identity.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = [
   'review sample [--month YYYY-MM] --per-officer N [--seed SEED] [--as USER] [--json]',

@@ -1,6 +1,7 @@
 import { getAccount } from '../../api/accounts.js'
 import { BodyvaultError, UsageError } from '../../common/errors.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 import { recheckPassword } from '../../api/sign-in.js'
 import { accountAdmin, cliPeople, osLogin, password, signedInPerson } from '../identity.js'
 

@@ -1,5 +1,6 @@
 import { stuckReads } from '../../ingest/source.js'
-import { EXIT, parse, showUsage, station, type Command } from '../common.js'
+import { EXIT, parse, showUsage, type Command } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'start'
 

@@ -3,7 +3,8 @@ import { UsageError } from '../../common/errors.js'
 import { handoverLimitSeconds } from '../../retention/config.js'
 import { currentMonth, monthlyCsv, monthlyReport, monthlyXlsx, type MonthlyReport } from '../../stats/monthly.js'
 import { table } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'stats [--month YYYY-MM] [--by officer|unit] [--format table|json|csv|xlsx] [--out FILE]'
 

@@ -5,7 +5,8 @@ import { table } from '../format.js'
 import { daemonUrl } from '../daemon.js'
 import { accountAdmin } from '../identity.js'
 import { getUser } from '../../catalog/users.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = `token create --role ${ROLES.join('|')} --name NAME [--user USER | --service ACCOUNT] [--officer POLICE_NO] [--url BASE] [--as ADMIN] [--json]\n  bodyvault token list [--json] | token revoke ID [--as ADMIN]`
 

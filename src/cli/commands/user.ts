@@ -13,7 +13,8 @@ import { UsageError } from '../../common/errors.js'
 import { table } from '../format.js'
 import { setPin } from '../../api/pins.js'
 import { accountAdmin, promptHidden } from '../identity.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = [
   `user create NAME --display TEXT (--police-no NO | --service) [--unit CODE] --role ${HUMAN_ROLES.join('|')}[,...] [--as ADMIN] [--json]`,

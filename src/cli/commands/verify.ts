@@ -1,7 +1,8 @@
 import { describeAnchoring } from '../../anchor/sources.js'
 import { verifyVault } from '../../verify/vault.js'
 import { bytes } from '../format.js'
-import { EXIT, io, parse, station, type Command, showUsage } from '../common.js'
+import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { station } from '../open-station.js'
 
 const usage = 'verify [--quick] [--json]'
 
