@@ -56,13 +56,14 @@ t.test('the direct read-back sees a staged copy changed after it was written', a
   const bytes = pattern(12 << 20)
   writeFileSync(src, bytes)
   // The chunk holding `at` is changed on the disk side (a second writer, through the page cache) between its write and
-  // its read-back, at a different place each time: the first chunk, the middle, the last byte of the file.
-  for (const at of [0, 4096 + 7, (3 << 20) + 1, (12 << 20) - 1]) {
-    const staging = join(dir, `staging-${at}.part`)
+  // its read-back, at a different place each time: the first chunk, the middle, the last byte of the file. Chunks of
+  // 4 MiB are read back in 1 MiB pieces (READBACK_BYTES): the change is found in whichever piece holds it.
+  for (const [chunk, at] of [1 << 20, 4 << 20].flatMap((c) => [0, 4096 + 7, (3 << 20) + 1, (12 << 20) - 1].map((a) => [c, a] as const))) {
+    const staging = join(dir, `staging-${chunk}-${at}.part`)
     let flipped = false
     await t.rejects(
       copyToStaging(ref(src), staging, {
-        chunk: 1 << 20,
+        chunk,
         readBack: true,
         afterWrite: (path, pos, n) => {
           if (at < pos || at >= pos + n) return
@@ -73,7 +74,7 @@ t.test('the direct read-back sees a staged copy changed after it was written', a
         },
       }),
       new RegExp(`read-back verification failed: the staged copy differs at byte ${at} `),
-      `a byte changed at offset ${at} is refused`,
+      `chunks of ${chunk} B: a byte changed at offset ${at} is refused`,
     )
     t.ok(flipped, 'the byte was changed after its write')
     t.notOk(existsSync(staging), 'the bad staged copy is removed')

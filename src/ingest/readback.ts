@@ -32,7 +32,7 @@ import { errnoCode } from '../common/errors.js'
 import { DIRECT_ALIGN } from './direct.js'
 
 export interface ReadBack {
-  /** Reads back `buf.length` bytes at `pos` into `scratch` (as long, aligned like `buf`) and compares them with `buf`. */
+  /** Reads back `buf.length` bytes at `pos` into `scratch` (aligned like `buf`; piece by piece if shorter) and compares them with `buf`. */
   check(buf: Buffer, pos: number, scratch: Buffer): Promise<void>
   /** After the fsync: the staged file is `size` bytes long, no more. */
   finish(size: number): Promise<void>
@@ -59,25 +59,29 @@ export async function openReadBack(path: string, direct: boolean): Promise<ReadB
   }
   return {
     check: async (buf, pos, scratch) => {
-      const into = scratch.subarray(0, buf.length)
-      let off = 0
-      const whole = buf.length - (buf.length % DIRECT_ALIGN)
-      if (dfh && pos % DIRECT_ALIGN === 0 && whole > 0) {
-        try {
-          off = await readAll(dfh, into.subarray(0, whole), pos)
-        } catch (err) {
-          // The scratch buffer or the file system refused the direct read: this file is read back the ordinary way from here.
-          if (errnoCode(err) !== 'EINVAL') throw err
-          void dfh.close().catch(() => undefined)
-          dfh = undefined
+      for (let from = 0; from < buf.length; from += scratch.length) {
+        const want = buf.subarray(from, from + scratch.length)
+        const at = pos + from
+        const into = scratch.subarray(0, want.length)
+        let off = 0
+        const whole = want.length - (want.length % DIRECT_ALIGN)
+        if (dfh && at % DIRECT_ALIGN === 0 && whole > 0) {
+          try {
+            off = await readAll(dfh, into.subarray(0, whole), at)
+          } catch (err) {
+            // The scratch buffer or the file system refused the direct read: this file is read back the ordinary way from here.
+            if (errnoCode(err) !== 'EINVAL') throw err
+            void dfh.close().catch(() => undefined)
+            dfh = undefined
+          }
         }
-      }
-      if (off < buf.length) off += await readAll(fh, into.subarray(off), pos + off)
-      if (off < buf.length) throw readBackFailed(`the staged copy ends at ${pos + off} bytes, ${pos + buf.length} were written`)
-      if (!into.equals(buf)) {
-        let at = 0
-        while (into[at] === buf[at]) at++
-        throw readBackFailed(`the staged copy differs at byte ${pos + at} from the bytes read from the camera and written there`)
+        if (off < want.length) off += await readAll(fh, into.subarray(off), at + off)
+        if (off < want.length) throw readBackFailed(`the staged copy ends at ${at + off} bytes, ${pos + buf.length} were written`)
+        if (!into.equals(want)) {
+          let i = 0
+          while (into[i] === want[i]) i++
+          throw readBackFailed(`the staged copy differs at byte ${at + i} from the bytes read from the camera and written there`)
+        }
       }
     },
     finish: async (size) => {
