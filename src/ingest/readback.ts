@@ -24,7 +24,10 @@
  * staging file is removed, the file is reported failed, never ingested.
  *
  * The read-back runs on the main thread: the reads are asynchronous (libuv's
- * pool) and the compare is a memcmp, about a hundredth of a hash's CPU.
+ * pool) and the compare is a memcmp (Buffer.equals), measured here at 0.15
+ * CPU-s per GB out of the CPU cache against 0.84 for SHA-256 of the same
+ * buffers. A worker thread would spend the same CPU (the goal counts every
+ * thread) and need the slots in shared memory.
  */
 import { constants as C } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
