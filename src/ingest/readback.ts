@@ -32,6 +32,7 @@
 import { constants as C } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { errnoCode } from '../common/errors.js'
+import { readFully } from '../vault/checked-read.js'
 import { DIRECT_ALIGN } from './direct.js'
 
 export interface ReadBack {
@@ -51,15 +52,6 @@ export async function openReadBack(path: string, direct: boolean): Promise<ReadB
   const fh = await open(path, C.O_RDONLY)
   let dfh: FileHandle | undefined
   if (direct) dfh = await open(path, C.O_RDONLY | C.O_DIRECT).catch(() => undefined)
-  const readAll = async (h: FileHandle, into: Buffer, pos: number): Promise<number> => {
-    let off = 0
-    while (off < into.length) {
-      const { bytesRead } = await h.read(into, off, into.length - off, pos + off)
-      if (bytesRead === 0) break
-      off += bytesRead
-    }
-    return off
-  }
   return {
     check: async (buf, pos, scratch) => {
       for (let from = 0; from < buf.length; from += scratch.length) {
@@ -70,7 +62,7 @@ export async function openReadBack(path: string, direct: boolean): Promise<ReadB
         const whole = want.length - (want.length % DIRECT_ALIGN)
         if (dfh && at % DIRECT_ALIGN === 0 && whole > 0) {
           try {
-            off = await readAll(dfh, into.subarray(0, whole), at)
+            off = await readFully(dfh, into.subarray(0, whole), at)
           } catch (err) {
             // The scratch buffer or the file system refused the direct read: this file is read back the ordinary way from here.
             if (errnoCode(err) !== 'EINVAL') throw err
@@ -78,7 +70,7 @@ export async function openReadBack(path: string, direct: boolean): Promise<ReadB
             dfh = undefined
           }
         }
-        if (off < want.length) off += await readAll(fh, into.subarray(off), at + off)
+        if (off < want.length) off += await readFully(fh, into.subarray(off), at + off)
         if (off < want.length) throw readBackFailed(`the staged copy ends at ${at + off} bytes, ${pos + buf.length} were written`)
         if (!into.equals(want)) {
           let i = 0
