@@ -9,7 +9,6 @@ import { join } from 'node:path'
 import t from 'tap'
 import { copyToStaging, type SourceRef } from '../src/ingest/copy.js'
 import { DIRECT_MIN_BYTES, stagingWriter } from '../src/ingest/direct.js'
-import { ReadBackVerifier } from '../src/ingest/readback.js'
 import { sha256sum, tempDir } from './helpers.js'
 
 const ref = (path: string): SourceRef => {
@@ -37,15 +36,13 @@ t.test('copies of every awkward size are byte-exact, direct where the file syste
   const dir = tempDir(t)
   const direct = await directHere(dir)
   t.comment(`O_DIRECT on the temp folder's file system: ${direct ? 'yes' : 'no (the ordinary path is what is tested)'}`)
-  const verifier = new ReadBackVerifier(1 << 20)
-  t.teardown(() => verifier.close())
   const sizes = [DIRECT_MIN_BYTES, DIRECT_MIN_BYTES + 1, DIRECT_MIN_BYTES + 4095, 9 * (1 << 20) + 123, (5 << 20) - 1]
   for (const chunk of [1 << 20, (1 << 16) + 100]) {
     for (const size of sizes) {
       const src = join(dir, `src-${size}.bin`)
       writeFileSync(src, pattern(size))
       const staging = join(dir, `copy-${size}-${chunk}.part`)
-      const r = await copyToStaging(ref(src), staging, { chunk, verifier })
+      const r = await copyToStaging(ref(src), staging, { chunk, readBack: true })
       t.equal(r.size, size, `${size} B in chunks of ${chunk}: size`)
       t.equal(r.sha256, sha256sum(src), `${size} B in chunks of ${chunk}: SHA-256 of the camera file`)
       t.ok(readFileSync(staging).equals(readFileSync(src)), `${size} B in chunks of ${chunk}: the staged copy is byte for byte the source`)
@@ -58,29 +55,28 @@ t.test('the direct read-back sees a staged copy changed after it was written', a
   const src = join(dir, 'src.bin')
   const bytes = pattern(12 << 20)
   writeFileSync(src, bytes)
-  const verifier = new ReadBackVerifier(1 << 20)
-  t.teardown(() => verifier.close())
-  // Each chunk is changed on the disk side just after it was written, at a different place each time.
-  for (const at of [0, 4096 + 7, (3 << 20) + 1, (12 << 20) - 1]) {
-    const staging = join(dir, `staging-${at}.part`)
-    let written = 0
-    let done = false
+  // The chunk holding `at` is changed on the disk side (a second writer, through the page cache) between its write and
+  // its read-back, at a different place each time: the first chunk, the middle, the last byte of the file. Chunks of
+  // 4 MiB are read back in 1 MiB pieces (READBACK_BYTES): the change is found in whichever piece holds it.
+  for (const [chunk, at] of [1 << 20, 4 << 20].flatMap((c) => [0, 4096 + 7, (3 << 20) + 1, (12 << 20) - 1].map((a) => [c, a] as const))) {
+    const staging = join(dir, `staging-${chunk}-${at}.part`)
+    let flipped = false
     await t.rejects(
       copyToStaging(ref(src), staging, {
-        chunk: 1 << 20,
-        verifier,
-        onBytes: (n) => {
-          written += n
-          if (done || written <= at) return
-          done = true
-          const fd = openSync(staging, 'r+')
+        chunk,
+        readBack: true,
+        afterWrite: (path, pos, n) => {
+          if (at < pos || at >= pos + n) return
+          flipped = true
+          const fd = openSync(path, 'r+')
           writeSync(fd, Buffer.from([0x5a ^ bytes[at]!]), 0, 1, at)
           closeSync(fd)
         },
       }),
-      /read-back verification failed/,
-      `a byte changed at offset ${at} is refused`,
+      new RegExp(`read-back verification failed: the staged copy differs at byte ${at} `),
+      `chunks of ${chunk} B: a byte changed at offset ${at} is refused`,
     )
+    t.ok(flipped, 'the byte was changed after its write')
     t.notOk(existsSync(staging), 'the bad staged copy is removed')
   }
 })
@@ -88,8 +84,6 @@ t.test('the direct read-back sees a staged copy changed after it was written', a
 t.test('a camera file read with O_DIRECT gives its newest bytes, also those not yet written back to the disk', async (t) => {
   const dir = tempDir(t)
   t.comment(`O_DIRECT on the temp folder's file system: ${(await directHere(dir)) ? 'yes' : 'no (the ordinary path is what is tested)'}`)
-  const verifier = new ReadBackVerifier(1 << 20)
-  t.teardown(() => verifier.close())
   // A direct read that skipped the page cache would return what the disk held before these writes: the old hash.
   for (const size of [8 << 20, (9 << 20) + 4095]) {
     const src = join(dir, `dirty-${size}.bin`)
@@ -98,7 +92,7 @@ t.test('a camera file read with O_DIRECT gives its newest bytes, also those not 
     for (const at of [0, 4096, (4 << 20) + 1, size - 1]) writeSync(fd, Buffer.from([0xa5]), 0, 1, at)
     closeSync(fd)
     const staging = join(dir, `dirty-${size}.part`)
-    const r = await copyToStaging(ref(src), staging, { chunk: 1 << 20, verifier })
+    const r = await copyToStaging(ref(src), staging, { chunk: 1 << 20, readBack: true })
     t.equal(r.sha256, sha256sum(src), `${size} B: the hash is of the bytes as last written`)
     t.ok(readFileSync(staging).equals(readFileSync(src)), `${size} B: the staged copy holds them`)
   }

@@ -16,8 +16,6 @@ import {
 import { join } from 'node:path'
 import t from 'tap'
 import { allRecordings } from '../src/catalog/recordings.js'
-import { copyToStaging, type SourceRef } from '../src/ingest/copy.js'
-import { ReadBackVerifier } from '../src/ingest/readback.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { makeCamera, sha256sum, station, tempDir } from './helpers.js'
 
@@ -190,35 +188,62 @@ t.test('staging leftovers of a dead process are removed at start and never trust
   t.same(readdirSync(s.vault.stagingDir), [])
 })
 
-t.test('read-back verification refuses a staged copy that differs from what was read', async (t) => {
-  const dir = tempDir(t)
-  const src = join(dir, 'src.bin')
-  writeFileSync(src, Buffer.alloc(8 << 20, 7))
-  const staging = join(dir, 'staging.part')
-  const verifier = new ReadBackVerifier(1 << 20)
-  t.teardown(() => verifier.close())
-  let corrupted = false
-  const ref = (): SourceRef => {
-    const st = statSync(src, { bigint: true })
-    return { absPath: Buffer.from(src), sourcePath: 'src.bin', dev: st.dev, ino: st.ino }
+t.test('a staged copy changed on disk between its write and its read-back is a failed file, never ingested', async (t) => {
+  // The threat: the bytes that reached the staging file are not the ones hashed (a second writer, a bad disk or
+  // driver). Here a second writer flips one byte of a range just after it was written, before it is read back:
+  // in a small file (written and read back through the page cache) and a large one (O_DIRECT where the file
+  // system allows it). A third file is left alone.
+  const cam = join(tempDir(t), 'cam')
+  mkdirSync(join(cam, 'DCIM'), { recursive: true })
+  const small = 'DCIM/A1B2C3D_012345_20261120080000_0001.MP4'
+  const large = 'DCIM/A1B2C3D_012345_20261120080500_0002.MP4'
+  const fine = 'DCIM/A1B2C3D_012345_20261120081000_0003.MP4'
+  writeFileSync(join(cam, small), Buffer.alloc(100_003, 1))
+  writeFileSync(join(cam, large), Buffer.alloc((6 << 20) + 5, 2))
+  writeFileSync(join(cam, fine), Buffer.alloc(50_000, 3))
+  const flipped = new Set<string>()
+  // The byte 5000 of the range just written (its last byte for the small file's tail), once per file.
+  const afterStagedWrite = (sourcePath: string, path: string, pos: number, n: number): void => {
+    if (sourcePath.endsWith(fine) || flipped.has(sourcePath) || (pos === 0 && sourcePath.endsWith(large))) return
+    flipped.add(sourcePath)
+    const fd = openSync(path, 'r+')
+    writeSync(fd, Buffer.from([0xee]), 0, 1, pos + Math.min(5000, n - 1))
+    closeSync(fd)
   }
-  await t.rejects(
-    copyToStaging(ref(), staging, {
-      chunk: 1 << 20,
-      verifier,
-      onBytes: () => {
-        if (corrupted) return
-        corrupted = true
-        const fd = openSync(staging, 'r+')
-        writeSync(fd, Buffer.from([0xff]), 0, 1, 10)
-        closeSync(fd)
-      },
-    }),
-    /read-back verification failed/,
+  const s = station(t)
+  const r = await s.ingest(cam, { chunkBytes: 1 << 20, afterStagedWrite })
+  t.equal(flipped.size, 2, 'both files were changed after a write')
+  t.equal(r.state, 'incomplete')
+  t.same(r.failed.map((f) => f.sourcePath).sort(), [small, large], 'the two changed copies failed')
+  for (const f of r.failed)
+    t.match(f.error, /read-back verification failed: the staged copy differs at byte \d+/, `${f.sourcePath}: reported as a read-back mismatch`)
+  t.same(
+    r.ingested.map((f) => f.sourcePath),
+    [fine],
+    'only the untouched file is ingested',
   )
-  t.notOk(existsSync(staging), 'the bad staged copy is removed')
-  const ok = await copyToStaging(ref(), staging, { chunk: 1 << 20, verifier })
-  t.equal(ok.sha256, sha256sum(src))
+  t.same(
+    [...allRecordings(s.db)].map((x) => x.sourcePath),
+    [fine],
+    'the catalog records only the untouched file',
+  )
+  t.same(readdirSync(s.vault.stagingDir), [], 'no staged copy is left')
+  t.ok((await verifyVault(s.db, s.vault)).ok, 'the vault verifies')
+  // Docked again without the fault, the two are copied (not "present": they were never recorded).
+  const again = await s.ingest(cam, { chunkBytes: 1 << 20 })
+  t.same(again.ingested.map((f) => f.sourcePath).sort(), [small, large])
+  t.same(
+    again.present.map((f) => f.sourcePath),
+    [fine],
+  )
+  t.equal(again.ingested.find((f) => f.sourcePath === large)?.sha256, sha256sum(join(cam, large)))
+
+  // Without the read-back the same fault goes into the vault unseen: the read-back is what refuses it.
+  const off = station(t)
+  flipped.clear()
+  const blind = await off.ingest(cam, { chunkBytes: 1 << 20, readBackVerify: false, afterStagedWrite })
+  t.equal(blind.ingested.length, 3, 'readBackVerify off: all three recorded')
+  t.notOk((await verifyVault(off.db, off.vault)).ok, 'and the vault holds objects that do not hash to their names')
 })
 
 t.test('identical content at two paths is stored once and recorded twice', async (t) => {

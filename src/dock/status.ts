@@ -9,7 +9,7 @@ import type { ClockDrift } from './progress.js'
  * - queued: waiting for an ingest slot (docking.concurrency);
  * - copying: files are being read, hashed and staged (again after a
  *   listing found files new or changed since the last one);
- * - verifying: every byte is read; the last fsync, read-back and commit,
+ * - verifying: every byte is read; the last read-backs, fsync and commit,
  *   the volume listed once more, then the check that every file is in the
  *   vault;
  * - wiping: the profile wipes the camera after a complete ingest;

@@ -2,7 +2,7 @@ import { constants as C } from 'node:fs'
 import { type FileHandle, open, rm } from 'node:fs/promises'
 import type { CopyResult } from '../vault/hash.js'
 import { type StagingWriter, stagingWriter } from './direct.js'
-import type { ReadBackVerifier } from './readback.js'
+import { openReadBack, type ReadBack } from './readback.js'
 import { type Fingerprint, openCameraFile, openDirect, readCameraFile } from './source.js'
 
 export type { CopyResult } from '../vault/hash.js'
@@ -46,28 +46,36 @@ export async function hashSource(f: SourceRef, o: ReadOptions): Promise<SourceRe
 export interface StagedCopy extends SourceRead {
   /** The staging file. */
   path: string
-  /** fsync, then the read-back hash must equal the source hash; on failure the staging file is removed. */
+  /** fsync, then the staged file must be as long as the camera file (every range was compared as written); on failure the staging file is removed. */
   finalize(): Promise<void>
   /** Drop it: the staging file is removed. */
   discard(): Promise<void>
 }
 
+export interface StageOptions extends ReadOptions {
+  /** Read each written range back and compare it with the bytes written (readback.ts); config ingest.readBackVerify. */
+  readBack?: boolean | undefined
+  /** For fault tests only: runs after the range at `pos` of the staging file is written and before it is read back. */
+  afterWrite?: ((stagingPath: string, pos: number, n: number) => void) | undefined
+}
+
 /**
- * One pass over a camera file: each chunk is read once, hashed, and written
- * to the staging file, with the next read already under way while this one
- * is hashed and written. Resolves when every byte is written, with the
- * before/after fstat of the source: a caller must discard a copy whose
- * source `changed`. `finalize()` then fsyncs and checks the read-back, so a
- * caller can overlap one file's fsync with the next file's copy. Any
- * failure removes the staging file: nothing partial is left to trust.
+ * One pass over a camera file: each chunk is read once, hashed, written to
+ * the staging file and read back and compared with what was written, with
+ * the next read already under way meanwhile. Resolves when every byte is
+ * written and compared, with the before/after fstat of the source: a caller
+ * must discard a copy whose source `changed`. `finalize()` then fsyncs and
+ * checks the staged file's length, so a caller can overlap one file's fsync
+ * with the next file's copy. Any failure removes the staging file: nothing
+ * partial is left to trust.
  */
-export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOptions & { verifier?: ReadBackVerifier | undefined }): Promise<StagedCopy> {
+export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptions): Promise<StagedCopy> {
   let dst: FileHandle | undefined
   let writer: StagingWriter | undefined
-  let follow: ReturnType<ReadBackVerifier['follow']> | undefined
+  let back: ReadBack | undefined
   const fail = async (err: unknown): Promise<never> => {
-    follow?.abandon()
-    follow = undefined
+    await back?.close().catch(() => undefined)
+    back = undefined
     await writer?.close().catch(() => undefined)
     writer = undefined
     await dst?.close().catch(() => undefined)
@@ -87,19 +95,23 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
     writer = w
     // Where the staging buffers are aligned for direct writes, the camera is read into them directly too (source.ts openDirect).
     const direct = w.direct ? await openDirect(src, { signal: o.signal, display: f.sourcePath }) : undefined
-    follow = o.verifier?.follow(stagingPath, w.direct)
-    let written = 0
+    back = o.readBack
+      ? await openReadBack(stagingPath, w.direct).catch(async (err: unknown) => {
+          await src.fh.close().catch(() => undefined)
+          await direct?.close().catch(() => undefined)
+          throw err
+        })
+      : undefined
+    const rb = back
     const r = await readCameraFile(src, {
       ...o,
       display: f.sourcePath,
       bufs: w.bufs,
       direct,
-      sink: (buf, pos) => w.write(buf, pos),
-      // The read-back worker may read a chunk once it is written and counted (onBytes runs after the write).
-      onBytes: (n) => {
-        written += n
-        o.onBytes?.(n)
-        follow?.advance(written)
+      sink: async (buf, pos, slot) => {
+        await w.write(buf, pos)
+        o.afterWrite?.(stagingPath, pos, buf.length)
+        await rb?.check(buf, pos, w.scratch[slot]!)
       },
     })
     const sha256 = r.sha256
@@ -119,14 +131,10 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
           writer = undefined
           await out.close()
           dst = undefined
-          if (follow) {
-            const back = await follow.finish()
-            follow = undefined
-            if (back.sha256 !== sha256 || back.bytes !== size) {
-              throw new Error(
-                `read-back verification failed: staged copy has ${back.bytes} bytes with SHA-256 ${back.sha256}, camera gave ${size} bytes with ${sha256}`,
-              )
-            }
+          if (back) {
+            await back.finish(size)
+            await back.close()
+            back = undefined
           }
         } catch (err) {
           await fail(err)
@@ -141,7 +149,7 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: ReadOption
 }
 
 /** stageCopy and its finalize in one step (a source that changed while read is refused). */
-export async function copyToStaging(f: SourceRef, stagingPath: string, o: Parameters<typeof stageCopy>[2]): Promise<SourceRead> {
+export async function copyToStaging(f: SourceRef, stagingPath: string, o: StageOptions): Promise<SourceRead> {
   const staged = await stageCopy(f, stagingPath, o)
   if (staged.changed) {
     await staged.discard()

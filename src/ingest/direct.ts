@@ -9,7 +9,8 @@
  *
  * O_DIRECT needs the buffer address, the file offset and the length aligned
  * to the device's logical block. Node cannot say where a Buffer lies in
- * memory, so one buffer of 2 x chunk + 4 KiB is allocated per file and the
+ * memory, so one buffer of STAGING_SLOTS x (chunk + 1 MiB) + 4 KiB is
+ * allocated per file (each slot's read buffer and its read-back scratch) and the
  * aligned start is found by trying: a 4 KiB direct write at offset 0 fails
  * with EINVAL until the address is aligned (then the file is truncated
  * again). A write that is not aligned (the file's last bytes, a short read
@@ -24,11 +25,22 @@ import { type FileHandle, open } from 'node:fs/promises'
 export const DIRECT_ALIGN = 4096
 /** Files below this are written the ordinary way: the probe would cost more than the copy it saves. */
 export const DIRECT_MIN_BYTES = 4 << 20
+/**
+ * Chunks in flight per file: one being read from the camera, the others
+ * being written and read back (each slot's bytes are held until their
+ * read-back compared them). Four keep the camera read, the hash and the
+ * disk busy at once; 4 x 4 MiB read buffers per file.
+ */
+export const STAGING_SLOTS = 4
+/** A slot's read-back buffer: a chunk is read back and compared in pieces of this size (its memory is a fifth, not half, of the slots'). */
+export const READBACK_BYTES = 1 << 20
 
 /** A staged file's writer: `write(buf, pos)` writes all of `buf` at `pos`, directly where it can. */
 export interface StagingWriter {
-  /** Two read buffers of the same length; direct writes need them (their addresses are aligned when `direct`). */
-  bufs: [Buffer, Buffer]
+  /** STAGING_SLOTS read buffers of the same length; direct writes need them (their addresses are aligned when `direct`). */
+  bufs: Buffer[]
+  /** One read-back buffer per read buffer, READBACK_BYTES or the chunk if shorter, aligned the same way (readback.ts reads into them). */
+  scratch: Buffer[]
   direct: boolean
   write(buf: Buffer, pos: number): Promise<void>
   close(): Promise<void>
@@ -49,7 +61,8 @@ async function writeAll(fh: FileHandle, buf: Buffer, at: number): Promise<void> 
  */
 export async function stagingWriter(path: string, out: FileHandle, chunk: number, size: number): Promise<StagingWriter> {
   const plain = (): StagingWriter => ({
-    bufs: [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)],
+    bufs: Array.from({ length: STAGING_SLOTS }, () => Buffer.allocUnsafe(chunk)),
+    scratch: Array.from({ length: STAGING_SLOTS }, () => Buffer.allocUnsafe(Math.min(chunk, READBACK_BYTES))),
     direct: false,
     write: (buf, pos) => writeAll(out, buf, pos),
     close: async () => undefined,
@@ -62,7 +75,8 @@ export async function stagingWriter(path: string, out: FileHandle, chunk: number
     return plain()
   }
   const len = chunk - (chunk % DIRECT_ALIGN)
-  const raw = Buffer.allocUnsafe(2 * len + DIRECT_ALIGN)
+  const back = Math.min(len, READBACK_BYTES)
+  const raw = Buffer.allocUnsafe(STAGING_SLOTS * (len + back) + DIRECT_ALIGN)
   const start = findAligned(dfh.fd, raw)
   if (start < 0) {
     await dfh.close()
@@ -70,10 +84,13 @@ export async function stagingWriter(path: string, out: FileHandle, chunk: number
   }
   // The probe wrote up to 4 KiB of the buffer's garbage at offset 0: the copy starts from an empty file.
   ftruncateSync(out.fd, 0)
-  const bufs: [Buffer, Buffer] = [raw.subarray(start, start + len), raw.subarray(start + len, start + 2 * len)]
+  const bufs = Array.from({ length: STAGING_SLOTS }, (_, i) => raw.subarray(start + i * len, start + (i + 1) * len))
+  const at = start + STAGING_SLOTS * len
+  const scratch = Array.from({ length: STAGING_SLOTS }, (_, i) => raw.subarray(at + i * back, at + (i + 1) * back))
   let direct = true
   return {
     bufs,
+    scratch,
     direct,
     write: async (buf, pos) => {
       let off = 0

@@ -1,7 +1,7 @@
 /**
  * One enumeration pass of an ingest session over a list of camera files.
- * Two stages overlap: while file N is fsynced, read back and committed
- * (stage B), file N+1 is already being copied (stage A). Stage A re-reads
+ * Two stages overlap: while file N is fsynced and committed (stage B), file
+ * N+1 is already being copied and read back (stage A). Stage A re-reads
  * a file whose fstat changed during the read (up to `changeRetries` more
  * times) and never hands on a copy of a file that moved under it; stage B
  * renames the verified copy into the vault and records it. A file already
@@ -102,7 +102,11 @@ async function stageFile(s: SessionRun, f: CameraFile, job: ReturnType<SessionRu
     }
     const free = await o.vault.freeBytes()
     if (free < f.size + o.minFreeBytes) throw new StopSession(s.diskFullMessage(f.size + o.minFreeBytes, free))
-    const copy = await stageCopy(f, o.vault.stagingPath(), { ...read, verifier: s.verifier })
+    const copy = await stageCopy(f, o.vault.stagingPath(), {
+      ...read,
+      readBack: o.readBackVerify,
+      afterWrite: o.afterStagedWrite && ((path, pos, n) => o.afterStagedWrite?.(f.sourcePath, path, pos, n)),
+    })
     if (copy.changed) {
       await copy.discard()
       job.rewind()
@@ -121,7 +125,8 @@ async function stageFile(s: SessionRun, f: CameraFile, job: ReturnType<SessionRu
 }
 
 /**
- * Stage B: fsync and read-back check, then (the order that makes invariant
+ * Stage B: fsync and the staged copy's length check (stage A compared every
+ * range as it was written), then (the order that makes invariant
  * 1 hold) atomic rename into objects/, then the row, its ledger event and
  * the volume-file row in one transaction.
  */

@@ -11,7 +11,6 @@ import { findBySource } from '../catalog/recordings.js'
 import { knownVolumeFiles, rememberVolumeFile } from '../catalog/sessions.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import type { SourceRead } from './copy.js'
-import type { ReadBackVerifier } from './readback.js'
 import { type Fingerprint, NotRegularError, raceAbort, ReplacedError } from './source.js'
 import type { IngestOptions, IngestProgress, IngestReport } from './types.js'
 import type { CameraFile } from './walk.js'
@@ -43,7 +42,6 @@ export class ChangedWhileCopying extends Error {
 export class SessionRun {
   readonly outcomes = new Map<string, Outcome>()
   readonly progress: IngestProgress
-  verifier: ReadBackVerifier | undefined
   private pending = new Set<string>()
 
   constructor(

@@ -19,7 +19,6 @@ import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import { subjects } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import { runPass } from './pipeline.js'
-import { ReadBackVerifier } from './readback.js'
 import { keptChanging, SessionRun, StopSession } from './run.js'
 import { raceAbort } from './source.js'
 import type { IngestContext, IngestOptions, IngestReport, IngestSessionOptions } from './types.js'
@@ -117,7 +116,6 @@ export async function ingestCamera(ctx: IngestContext, session: IngestSessionOpt
   let last = first
   let stopped: string | undefined
   let files = first.files
-  run.verifier = o.readBackVerify ? new ReadBackVerifier(o.chunkBytes) : undefined
   try {
     for (let pass = 1; ; pass++) {
       report.passes = pass
@@ -146,8 +144,6 @@ export async function ingestCamera(ctx: IngestContext, session: IngestSessionOpt
     if (!(err instanceof StopSession)) slog.error({ event: 'ingest.error', err: errorMessage(err), stack: (err as Error).stack }, 'ingest session failed')
     const n = run.failPending(files, stopped)
     slog.error({ event: 'ingest.stopped', reason: stopped, remaining: n }, 'ingest session stopped early')
-  } finally {
-    await run.verifier?.close()
   }
 
   report.skipped = last.skipped

@@ -210,9 +210,12 @@ export interface ReadResult {
 
 /**
  * Reads an opened camera file once from offset 0 to its end, hashing each
- * chunk and handing it to `sink` (the staging writer) while the next read
- * is already under way; then fstat again. Closes the descriptor (without
- * waiting for a read left stuck by an abort).
+ * chunk and handing it to `sink` (the staging writer and its read-back)
+ * while the next read is already under way; then fstat again. A buffer
+ * stays with its sink until that settles (the read-back compares the very
+ * bytes that were hashed), so with n buffers up to n - 1 chunks are being
+ * written and read back while the next is read. Closes the descriptor
+ * (without waiting for a read left stuck by an abort).
  */
 export async function readCameraFile(
   src: OpenedSource,
@@ -220,9 +223,10 @@ export async function readCameraFile(
     chunk: number
     display: string
     signal?: AbortSignal | undefined
-    sink?: (buf: Buffer, pos: number) => Promise<void>
-    /** The two read buffers to alternate (the staging writer's aligned ones); else two of `chunk` bytes. */
-    bufs?: [Buffer, Buffer] | undefined
+    /** Takes the bytes of buffer `slot` at `pos`; the buffer is read into again only when its promise settled. */
+    sink?: (buf: Buffer, pos: number, slot: number) => Promise<void>
+    /** The read buffers to take in turn (the staging writer's aligned ones); else two of `chunk` bytes. */
+    bufs?: Buffer[] | undefined
     /** An O_DIRECT descriptor of the same file (openDirect) for reads at aligned offsets into `bufs`; closed here. */
     direct?: FileHandle | undefined
     onBytes?: (n: number) => void
@@ -238,7 +242,7 @@ export async function readCameraFile(
   try {
     const h = createHash('sha256')
     const bufs = o.bufs ?? [Buffer.allocUnsafe(o.chunk), Buffer.allocUnsafe(o.chunk)]
-    const chunk = bufs[0].length
+    const chunk = bufs[0]!.length
     let direct = chunk % DIRECT_ALIGN === 0 ? o.direct : undefined
     // A direct read needs an aligned offset (a short read mid-file leaves none) and is refused with EINVAL where the
     // buffer's address does not suit the camera's device: that read and all after it go through the page cache.
@@ -255,25 +259,48 @@ export async function readCameraFile(
     }
     let pos = 0
     let i = 0
-    let pending: Promise<{ bytesRead: number }> | undefined = read(bufs[0], 0)
+    // What each buffer's sink is still doing with it (a rejection is kept there and thrown when awaited).
+    const busy: ({ p: Promise<void>; done: boolean } | undefined)[] = bufs.map(() => undefined)
+    let pending: Promise<{ bytesRead: number }> | undefined = read(bufs[0]!, 0)
+    // The next read waits for its buffer's sink; until then `gate` holds that sink.
+    let gate: Promise<void> | undefined
     try {
       for (;;) {
-        const { bytesRead }: { bytesRead: number } = await wait(pending)
+        if (gate) {
+          await gate
+          gate = undefined
+          pending = read(bufs[i]!, pos)
+        }
+        const { bytesRead }: { bytesRead: number } = await wait(pending!)
         pending = undefined
         if (bytesRead === 0) break
         const cur = bufs[i]!.subarray(0, bytesRead)
-        i ^= 1
-        // The next read goes to the other buffer, whose write has completed.
-        pending = read(bufs[i]!, pos + bytesRead)
-        const written = o.sink?.(cur, pos)
+        const next = (i + 1) % bufs.length
+        // The next read goes at once to a buffer no sink holds, else as soon as its sink lets go of it.
+        const held = busy[next]
+        if (held && !held.done) gate = held.p
+        else pending = read(bufs[next]!, pos + bytesRead)
+        const sunk = o.sink?.(cur, pos, i)
+        if (sunk) {
+          const b = { p: sunk, done: false }
+          sunk.then(
+            () => {
+              b.done = true
+            },
+            () => undefined,
+          )
+          busy[i] = b
+        }
         h.update(cur)
-        await written
         pos += bytesRead
         o.onBytes?.(bytesRead)
+        i = next
       }
+      for (const b of busy) await b?.p
     } finally {
-      // A read still under way must not surface later as an unhandled rejection.
+      // A read still under way must not surface later as an unhandled rejection; no sink may still hold a buffer.
       pending?.catch(() => undefined)
+      await Promise.allSettled(busy.map((b) => b?.p))
     }
     const after = fingerprint(await wait(fh.stat({ bigint: true })))
     return { sha256: h.digest('hex'), bytes: pos, after, changed: describeChange(before, after, pos) }

@@ -66,6 +66,7 @@ export type OfficerResolver = (tx: Db, r: AttributionInput) => ResolvedOfficer
 /** The `ingest` section of the configuration. */
 export interface IngestSettings {
   chunkBytes: number
+  /** Read each range of a staged copy back as it is written and compare it with the bytes written (readback.ts). */
   readBackVerify: boolean
   minFreeBytes: number
   /** Reads of a file that changed while it was read, done again before it fails `changed-while-copying`. */
@@ -91,6 +92,8 @@ export interface IngestSessionOptions {
   onListing?: (l: Listing) => void
   /** Fair share of the disk between cameras (the station daemon's scheduler): awaited before each file is read. */
   diskGate?: (bytes: number, signal?: AbortSignal) => Promise<() => void>
+  /** For fault tests only: runs after a range of a file's staged copy is written and before it is read back. */
+  afterStagedWrite?: (sourcePath: string, stagingPath: string, pos: number, n: number) => void
 }
 
 export type IngestOptions = Omit<IngestContext, 'settings' | 'logger'> & IngestSettings & IngestSessionOptions & { logger: Logger }

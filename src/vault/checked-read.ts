@@ -41,7 +41,8 @@ export interface CheckedRangeOptions extends RecordedBlocks {
   onMismatch?: (m: FixityMismatch) => Error
 }
 
-async function readFully(fh: FileHandle, buf: Buffer, pos: number): Promise<number> {
+/** Reads into all of `buf` from `pos` (several reads where the kernel returns fewer bytes); the count read, short at the end of the file. */
+export async function readFully(fh: FileHandle, buf: Buffer, pos: number): Promise<number> {
   let got = 0
   while (got < buf.length) {
     const { bytesRead } = await fh.read(buf, got, buf.length - got, pos + got)
