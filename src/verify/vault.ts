@@ -187,8 +187,10 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
  * connection, all in this thread). The audit's workers start first and
  * recompute every hash, link and gap through that head on the other cores
  * while this thread folds the snapshot's events into the catalog state and
- * compares the tables: the two overlap instead of running one after the
- * other. (Folding in the workers was measured and rejected: handing a
+ * compares the tables (the recordings mostly by SQLite: checkRecordingsFast,
+ * trusted once the audit has found every payload canonical; the snapshot
+ * stays open until then, for the streamed comparison otherwise): the two
+ * overlap instead of running one after the other. (Folding in the workers was measured and rejected: handing a
  * million folded recordings back costs this thread 5-7 µs each in
  * structured-clone decoding, more than parsing and folding them here.)
  * The workers read through their own connections: the audit must end on
