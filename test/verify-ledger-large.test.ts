@@ -1,13 +1,14 @@
 // verify's ledger part on a large ledger, from the threat: one catalog row edited among 100,000, one row deleted and
-// one added, one event's payload edited, a recording ingested twice, recordings ingested out of id order. The
-// comparison is streamed (src/verify/recordings-check.ts); each fault must still be found, with the audit's hashing in
-// worker threads. 100,000 recordings; 25,000 when CI=true (the audit in two workers all the same: minRows 1).
+// one added, one event's payload edited, a recording ingested twice, recordings ingested out of id order, any one
+// field edited with the registry's keys in the payloads, a field only a later event sets edited, events that need
+// escapes. The comparison is SQLite's on a clean ledger and streamed otherwise (src/verify/recordings-check.ts); each
+// fault must still be found, with the audit's hashing in worker threads. 100,000 recordings; 25,000 when CI=true (the audit in two workers all the same: minRows 1).
 import t from 'tap'
 import { auditLedger } from '../src/ledger/audit.js'
 import { canonicalBytes, chainHash } from '../src/ledger/canonical.js'
 import { writeCheckpoint } from '../src/ledger/checkpoint.js'
 import { loadOrCreateStationKey } from '../src/ledger/keys.js'
-import { ledgerHead } from '../src/ledger/ledger.js'
+import { appendEvent, ledgerHead } from '../src/ledger/ledger.js'
 import { LedgerTree } from '../src/ledger/tree.js'
 import { readSnapshot, verifyVault } from '../src/verify/vault.js'
 import { station, type TestStation } from './helpers.js'
@@ -15,7 +16,7 @@ import { station, type TestStation } from './helpers.js'
 const N = process.env.CI === 'true' ? 25_000 : 100_000
 
 /** Appends one `ingested` event per id, in this order, chained as appendEvent chains them, and (unless `rows` is false) its catalog row. */
-function seed(s: TestStation, ids: number[], opts: { rows?: boolean; officer?: (id: number) => string } = {}): void {
+function seed(s: TestStation, ids: number[], opts: { rows?: boolean; officer?: (id: number) => string; extra?: Record<string, unknown> } = {}): void {
   const db = s.db
   const ev = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
   const row = db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset,
@@ -46,6 +47,7 @@ function seed(s: TestStation, ids: number[], opts: { rows?: boolean; officer?: (
         size: 1000 + id,
         sourcePath: path,
         stationId: 'station-01',
+        ...opts.extra,
       }
       const body = { seq, type: 'ingested', at, actor: 'station:station-01', subject: `recording:${id}`, payload }
       const hash = chainHash(prev, body)
@@ -142,6 +144,88 @@ t.test('recordings ingested out of id order, and one ingested twice: the later e
     `UPDATE recordings SET officer_id = '054321', ingested_at = (SELECT at FROM events WHERE seq = ${last}), event_seq = ${last}, recorded_at = (SELECT at FROM events WHERE seq = ${last}) WHERE id = 42`,
   )
   t.same(await findings(s), [], 'clean once the row follows the later event')
+})
+
+// SQLite compares the rows with their events (src/catalog/recordings-ledger.ts) when the audit finds every payload
+// canonical; these faults leave the ledger clean, so that comparison is the one that must find them.
+t.test(`with the registry's and the dock's keys in every payload, one field edited among ${N.toLocaleString('en')} rows is found, whichever`, async (t) => {
+  const s = station(t)
+  const extra = {
+    deviceNumber: 'BWC-0042',
+    fileCounter: 17,
+    officerSource: 'file-name',
+    sourceRaw: 'RENDTUEvMTAwTUVESUE=',
+    unitCode: 'PCT-3',
+    volume: 'usb:1234',
+  }
+  seed(s, ids(1, N), { extra })
+  t.same(await findings(s), [], 'clean')
+  const edits: [string, string, string][] = [
+    ['sha256', `'${'f'.repeat(64)}'`, `sha256 is "${'f'.repeat(64)}" in the catalog`],
+    ['size', '7', 'size is 7 in the catalog'],
+    ['device_id', 'NULL', 'deviceId is null in the catalog'],
+    ['session_id', '3', 'sessionId is 3 in the catalog but null'],
+    ['important', '1', 'important is true in the catalog but false'],
+    ['case_number', "'2026-0001'", 'caseNumber is "2026-0001" in the catalog but null'],
+    ['status', "'purged'", 'status is "purged" in the catalog but "stored"'],
+    ['ingested_at', "'2020-01-01T00:00:00.000Z'", 'ingestedAt is "2020-01-01T00:00:00.000Z" in the catalog'],
+  ]
+  for (const [i, [column, value, detail]] of edits.entries()) {
+    const id = 1 + Math.floor(((i + 1) * N) / (edits.length + 2))
+    const before = s.db.prepare(`SELECT ${column} FROM recordings WHERE id = ?`).pluck().get(id)
+    tamper(s, `UPDATE recordings SET ${column} = ${value} WHERE id = ${id}`)
+    const found = await findings(s)
+    t.ok(found.length === 1 && found[0]!.startsWith(`catalog-mismatch recording:${id} ${detail}`), `${column} edited: ${found.join('; ')}`)
+    s.db.prepare(`UPDATE recordings SET ${column} = ? WHERE id = ?`).run(before, id)
+  }
+  t.same(await findings(s), [], 'clean again')
+})
+
+t.test(`a field only a later event sets, edited in the catalog among ${N.toLocaleString('en')} rows, is found`, async (t) => {
+  const s = station(t)
+  seed(s, ids(1, N))
+  const id = Math.floor(N / 4)
+  const change = (to: string | null): void => {
+    s.db.transaction(() => {
+      appendEvent(s.db, {
+        type: 'category-changed',
+        actor: 'user:li.clerk',
+        subject: `recording:${id}`,
+        payload: { recordingId: id, from: null, to, reason: 'test' },
+      })
+      s.db.prepare('UPDATE recordings SET category = ? WHERE id = ?').run(to, id)
+    })()
+  }
+  change('evidence')
+  t.same(await findings(s), [], 'clean: the row follows the later event')
+  tamper(s, `UPDATE recordings SET category = NULL WHERE id = ${id}`)
+  const seqOf = (r: number): number => s.db.prepare('SELECT event_seq FROM recordings WHERE id = ?').pluck().get(r) as number
+  t.same(
+    await findings(s),
+    [`catalog-mismatch recording:${id} category is null in the catalog but "evidence" in ledger event ${seqOf(id)}`],
+    'the row put back to its ingested state',
+  )
+  tamper(s, `UPDATE recordings SET category = 'evidence' WHERE id = ${id}; UPDATE recordings SET category = 'evidence' WHERE id = ${id + 1}`)
+  t.same(
+    await findings(s),
+    [`catalog-mismatch recording:${id + 1} category is "evidence" in the catalog but null in ledger event ${seqOf(id + 1)}`],
+    'a neighbour given the change no event made',
+  )
+})
+
+t.test('events whose strings need escapes are hashed the JavaScript way: the same verdicts', async (t) => {
+  const s = station(t)
+  seed(s, ids(1, 2000))
+  // Actors and payloads that JSON escapes: a quote, a backslash, control characters, non-ASCII.
+  for (const actor of ['user:o"brien', 'user:back\\slash', 'user:tab\there\u0001', 'user:李警官']) {
+    appendEvent(s.db, { type: 'category-changed', actor, subject: 'recording:5', payload: { recordingId: 5, from: null, to: null, reason: `"why"\n${actor}` } })
+  }
+  const audit = async (): Promise<string[]> => (await auditLedger(s.db, { workers: 2, minRows: 1 })).problems.map((p) => `${p.seq} ${p.detail}`)
+  t.same(await audit(), [], 'clean')
+  const seq = ledgerHead(s.db).seq - 1
+  tamper(s, `UPDATE events SET actor = 'user:tab' || char(9) || 'there' || char(2) WHERE seq = ${seq}`)
+  const found = await audit()
+  t.ok(found.length === 1 && found[0]!.startsWith(`${seq} hash does not match its content`), `an escaped actor edited: ${found.join('; ')}`)
 })
 
 t.test("the audit's tree, assembled from its workers' blocks, is the tree built from the event hashes", async (t) => {

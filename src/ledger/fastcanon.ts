@@ -14,9 +14,10 @@
  * Self-contained on purpose (no imports, no outer variables): the audit
  * worker threads get its source text via Function.prototype.toString.
  */
-export function isCanonicalJson(text: string): boolean {
-  const n = text.length
-  let i = 0
+export function isCanonicalJson(text: string, from = 0, to = text.length): boolean {
+  // Only text[from, to) is judged (one value exactly filling it); the scan may look past `to` but then answers false.
+  const n = to
+  let i = from
   let depth = 0
   let escaped = false
   // Runs of characters that never need a look: not a quote, backslash, control character or surrogate.

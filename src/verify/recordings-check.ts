@@ -1,18 +1,109 @@
 import type { Db } from '../catalog/db.js'
 import { FIELDS, recordingRows } from '../catalog/recordings.js'
+import { matchIngested, recordingRow } from '../catalog/recordings-ledger.js'
 import type { Problem } from '../common/problems.js'
 import { type EventType, subjects } from '../ledger/events.js'
-import { type FoldEvent, foldEventsOfType } from '../ledger/ledger.js'
+import { eventAt, type FoldEvent, foldEventsOfType } from '../ledger/ledger.js'
 import { type Expected, foldRecordings, RECORDING_CHANGES } from '../ledger/recordings.js'
+import { type Needed, NeededObjects } from './needed.js'
 
 export interface RecordingsCheck {
   problems: Problem[]
   recordings: number
   /** Original objects the ledger says must exist, their size, and the recordings that use them (in chain order). */
-  needed: Map<string, { size: number; ids: number[] }>
+  needed: NeededObjects
 }
 
 const IMPORTANT = FIELDS.indexOf('important')
+const EVENT_SEQ = FIELDS.indexOf('eventSeq')
+
+/**
+ * checkRecordings' findings, most of the comparison done by SQLite
+ * (src/catalog/recordings-ledger.ts matchIngested: a row that matches its
+ * event's text is the ledger's state of it): this thread folds and compares
+ * only the rest, the recordings that later events change and any event
+ * whose row did not match. Sound only for a ledger whose every payload is
+ * in canonical form: the caller uses it when the audit found that, and the
+ * streamed comparison otherwise. Undefined when the rest is not the simple
+ * case (a catalog row without its event, a payload that is not JSON or has
+ * no numeric recordingId, a recording ingested again after the event its
+ * row matched): the caller then runs the streamed comparison, which finds
+ * and words all of it.
+ */
+export function checkRecordingsFast(db: Db, changes: ReadonlyMap<number, FoldEvent[]>, head: number): RecordingsCheck | undefined {
+  const m = matchIngested(db, head, changes.keys())
+  const others = new Set(m.others)
+  // The events left, by recording, in chain order.
+  const byId = new Map<number, FoldEvent[]>()
+  for (const seq of m.others) {
+    let ev: FoldEvent | undefined
+    try {
+      ev = eventAt(db, seq)
+    } catch {
+      return undefined
+    }
+    const id = ev?.payload.recordingId
+    if (!ev || typeof id !== 'number') return undefined
+    const list = byId.get(id)
+    if (list) list.push(ev)
+    else byId.set(id, [ev])
+  }
+  const rowProblems: { id: number; p: Problem }[] = []
+  const missing: { seq: number; p: Problem }[] = []
+  const more: (Needed & { seq: number })[] = []
+  let rows = m.matched
+  const one = new Map<number, Expected>()
+  for (const [id, evs] of byId) {
+    const row = recordingRow(db, id)
+    const last = evs[evs.length - 1]!
+    if (row) {
+      const rowSeq = row[EVENT_SEQ]
+      if (typeof rowSeq === 'number' && rowSeq <= head && !others.has(rowSeq) && eventAt(db, rowSeq)?.type === 'ingested') {
+        // Its row matched another `ingested` event of it: the last one (then these are folded over) or not the simple case.
+        if (rowSeq > last.seq) continue
+        return undefined
+      }
+      rows++
+    }
+    one.clear()
+    foldRecordings(last, one)
+    for (const c of changes.get(id) ?? []) if (c.seq > last.seq) foldRecordings(c, one)
+    const want = one.get(id)!
+    if (want.status === 'stored') more.push({ seq: last.seq, sha256: want.sha256, size: want.size, id })
+    if (row) compareRow(id, row, want, rowProblems)
+    else
+      missing.push({
+        seq: last.seq,
+        p: { kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` },
+      })
+  }
+  // A row no event accounts for: the streamed comparison names it.
+  if (rows !== m.rows) return undefined
+  rowProblems.sort((x, y) => x.id - y.id)
+  missing.sort((x, y) => x.seq - y.seq)
+  return {
+    problems: [...rowProblems.map((x) => x.p), ...missing.map((x) => x.p)],
+    recordings: m.rows,
+    needed: NeededObjects.merged(m, more),
+  }
+}
+
+function compareRow(id: number, row: unknown[], want: Expected, into: { id: number; p: Problem }[]): void {
+  for (let i = 0; i < FIELDS.length; i++) {
+    const field = FIELDS[i]!
+    const a = i === IMPORTANT ? row[i] === 1 : row[i]
+    const b = want[field] ?? null
+    if (a !== b)
+      into.push({
+        id,
+        p: {
+          kind: 'catalog-mismatch',
+          subject: subjects.recording(id),
+          detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}`,
+        },
+      })
+  }
+}
 
 /**
  * Every catalog recording against the state the ledger gives it, streamed:
@@ -100,20 +191,7 @@ function compareStreamed(
       missing.push({ kind: 'catalog-missing', subject: subjects.recording(id), detail: `ledger event ${want.eventSeq} records it but the catalog has no row` })
       continue
     }
-    for (let i = 0; i < FIELDS.length; i++) {
-      const field = FIELDS[i]!
-      const a = i === IMPORTANT ? row[i] === 1 : row[i]
-      const b = want[field] ?? null
-      if (a !== b)
-        rowProblems.push({
-          id,
-          p: {
-            kind: 'catalog-mismatch',
-            subject: subjects.recording(id),
-            detail: `${field} is ${JSON.stringify(a)} in the catalog but ${JSON.stringify(b)} in ledger event ${want.eventSeq}`,
-          },
-        })
-    }
+    compareRow(id, row, want, rowProblems)
   }
   if (twice) {
     rows.return?.()
@@ -127,7 +205,7 @@ function compareStreamed(
     rowProblems.push({ id, p: { kind: 'catalog-extra', subject: subjects.recording(id), detail: 'catalog row has no ingested event in the ledger' } })
   // Stable: a row's findings stay in field order.
   rowProblems.sort((x, y) => x.id - y.id)
-  return { problems: [...rowProblems.map((x) => x.p), ...missing], recordings, needed }
+  return { problems: [...rowProblems.map((x) => x.p), ...missing], recordings, needed: new NeededObjects(() => needed) }
 }
 
 /** Which recordings the changes are about, each recording's in chain order. */

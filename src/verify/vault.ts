@@ -21,7 +21,8 @@ import type { CopyResult } from '../vault/hash.js'
 import { forEachLimit, HashPool } from '../vault/hash-pool.js'
 import type { Vault } from '../vault/store.js'
 import { checkVaultIdentity, type IdentityReport } from './identity.js'
-import { checkRecordings, recordingChanges } from './recordings-check.js'
+import type { NeededObjects } from './needed.js'
+import { checkRecordings, checkRecordingsFast, recordingChanges } from './recordings-check.js'
 
 export type { Problem, ProblemKind } from '../common/problems.js'
 
@@ -44,7 +45,7 @@ export interface Snapshot {
   recordings: number
   problems: Problem[]
   /** Original objects the ledger says must exist, their size, and the recordings that use them. */
-  needed: Map<string, { size: number; ids: number[] }>
+  needed: NeededObjects
   media: MediaCatalogCheck
   offload: OffloadFold
   identity: IdentityReport
@@ -186,8 +187,10 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
  * connection, all in this thread). The audit's workers start first and
  * recompute every hash, link and gap through that head on the other cores
  * while this thread folds the snapshot's events into the catalog state and
- * compares the tables: the two overlap instead of running one after the
- * other. (Folding in the workers was measured and rejected: handing a
+ * compares the tables (the recordings mostly by SQLite: checkRecordingsFast,
+ * trusted once the audit has found every payload canonical; the snapshot
+ * stays open until then, for the streamed comparison otherwise): the two
+ * overlap instead of running one after the other. (Folding in the workers was measured and rejected: handing a
  * million folded recordings back costs this thread 5-7 µs each in
  * structured-clone decoding, more than parsing and folding them here.)
  * The workers read through their own connections: the audit must end on
@@ -198,7 +201,7 @@ export async function readSnapshot(db: Db, vault: Vault, stationId: string | und
   const reader = db.memory ? undefined : openSnapshotReader(db)
   const on = reader ?? db
   let snap: Snapshot
-  let audit: Promise<LedgerAudit>
+  let a: LedgerAudit
   let headHash = ''
   let headSeq = 0
   on.exec('BEGIN')
@@ -206,15 +209,19 @@ export async function readSnapshot(db: Db, vault: Vault, stationId: string | und
     const last = on.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
     headHash = last?.hash ?? ''
     headSeq = last?.seq ?? 0
-    audit = reader ? auditLedger(db, { ...ledger, throughSeq: headSeq }) : Promise.resolve(auditLedgerSync(db, headSeq))
+    const audit = reader ? auditLedger(db, { ...ledger, throughSeq: headSeq }) : Promise.resolve(auditLedgerSync(db, headSeq))
     // Awaited below; a throw here must not leave its rejection unhandled.
     audit.catch(() => undefined)
-    snap = compareSnapshot(on, vault, stationId, headSeq)
+    snap = compareSnapshot(on, vault, stationId, headSeq, true)
+    a = await audit
+    // SQLite's comparison holds for payloads in canonical form only: any other, or any other finding, and the
+    // recordings are compared the streamed way, still in the snapshot.
+    if (a.slowPath > 0 || a.problems.length > 0 || a.lastSeq !== headSeq || a.lastHash !== headHash)
+      snap = compareSnapshot(on, vault, stationId, headSeq, false)
   } finally {
     on.exec('COMMIT')
     reader?.close()
   }
-  const a = await audit
   const problems: Problem[] = a.problems.map((c) => ({ kind: 'ledger' as const, subject: `event:${c.seq}`, detail: c.detail }))
   if (headSeq > 0 && (a.lastSeq !== headSeq || a.lastHash !== headHash))
     problems.push({
@@ -232,9 +239,10 @@ export async function readSnapshot(db: Db, vault: Vault, stationId: string | und
  * The snapshot's events folded (links, hashes and gaps are the audit's) and every table compared with the fold;
  * synchronous, inside the snapshot. Only the events a fold looks at are read, by the type index: first the few that
  * the retention and offload folds take and that change a recording, then the `ingested` ones, streamed against the
- * catalog rows (recordings-check.ts).
+ * catalog rows (recordings-check.ts). `fast`: most of that comparison by SQLite (checkRecordingsFast), for a ledger
+ * whose payloads the audit finds all canonical.
  */
-function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined, head: number): Snapshot {
+function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined, head: number, fast: boolean): Snapshot {
   const problems: Problem[] = []
   const retention = new RetentionFold()
   const offload = new OffloadFold()
@@ -244,7 +252,7 @@ function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined, he
     offload.apply(ev)
     recordingChanges(changes, ev)
   }
-  const { problems: rows, recordings, needed } = checkRecordings(db, changes)
+  const { problems: rows, recordings, needed } = (fast ? checkRecordingsFast(db, changes, head) : undefined) ?? checkRecordings(db, changes)
   problems.push(...rows, ...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
   const identity = checkVaultIdentity(db, vault.dataDir, stationId)
   problems.push(...identity.problems)
