@@ -84,6 +84,16 @@ try {
   const insert = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
   let changed = 0
   let prev = GENESIS_HASH
+  // One event chained as the ledger chains it: SHA-256 of the previous hash's bytes and the event's canonical text (keys sorted).
+  const append = (seq: number, type: string, at: string, actor: string, subject: string, payload: string): void => {
+    const text = `{"actor":"${actor}","at":"${at}","payload":${payload},"seq":${seq},"subject":"${subject}","type":"${type}"}`
+    const buf = Buffer.allocUnsafe(32 + Buffer.byteLength(text))
+    buf.write(prev, 0, 32, 'hex')
+    buf.write(text, 32)
+    const h = hash('sha256', buf, 'hex')
+    insert.run(seq, type, at, actor, subject, payload, prev, h)
+    prev = h
+  }
   db.transaction(() => {
     const base = Date.parse('2026-11-20T00:00:00Z')
     for (let seq = 1; seq <= EVENTS; seq++) {
@@ -92,14 +102,7 @@ try {
       // What a docked camera's file records: the registry's attribution and the raw source name among the catalog's facts.
       const file = `A1B2C3D_012345_20261120080000_${String(seq % 10000).padStart(4, '0')}.MP4`
       const payload = `{"caseNumber":null,"category":${seq % 7 === 0 ? '"evidence"' : 'null'},"deviceId":"A1B2C3D","deviceNumber":"BWC-0042","fileCounter":${seq % 10000},"important":${seq % 7 === 0},"kind":"video","officerId":"0${String(12345 + (seq % 50)).padStart(5, '0')}","officerSource":"file-name","profileId":"gat947","recordedAt":"${at}","recordedOffset":"+08:00","recordedSource":"filename","recordingId":${seq},"sessionId":${1 + Math.floor(seq / 8)},"sha256":"${sha}","size":${100_000_000 + seq},"sourcePath":"DCIM/100MEDIA/${file}","sourceRaw":"${Buffer.from(`DCIM/100MEDIA/${file}`).toString('base64')}","stationId":"station-01","unitCode":"PCT-3","volume":"usb:A1B2C3D"}`
-      const subject = `recording:${seq}`
-      const text = `{"actor":"station:station-01","at":"${at}","payload":${payload},"seq":${seq},"subject":"${subject}","type":"ingested"}`
-      const buf = Buffer.allocUnsafe(32 + Buffer.byteLength(text))
-      buf.write(prev, 0, 32, 'hex')
-      buf.write(text, 32)
-      const h = hash('sha256', buf, 'hex')
-      insert.run(seq, 'ingested', at, 'station:station-01', subject, payload, prev, h)
-      prev = h
+      append(seq, 'ingested', at, 'station:station-01', `recording:${seq}`, payload)
     }
     // The catalog rows these events record (sessions are not seeded: foreign keys are off while seeding).
     db.exec(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset,
@@ -114,15 +117,8 @@ try {
       const at = new Date(base2 + seq).toISOString()
       const from = id % 7 === 0 ? '"evidence"' : 'null'
       const payload = `{"from":${from},"reason":"case 2026-${id}","recordingId":${id},"to":"evidence"}`
-      const subject = `recording:${id}`
-      const text = `{"actor":"user:li.clerk","at":"${at}","payload":${payload},"seq":${seq},"subject":"${subject}","type":"category-changed"}`
-      const buf = Buffer.allocUnsafe(32 + Buffer.byteLength(text))
-      buf.write(prev, 0, 32, 'hex')
-      buf.write(text, 32)
-      const h = hash('sha256', buf, 'hex')
-      insert.run(seq, 'category-changed', at, 'user:li.clerk', subject, payload, prev, h)
+      append(seq, 'category-changed', at, 'user:li.clerk', `recording:${id}`, payload)
       setCategory.run(id)
-      prev = h
       changed++
     }
   })()
