@@ -214,7 +214,8 @@ export interface ReadResult {
  * while the next read is already under way; then fstat again. A buffer
  * stays with its sink until that settles (the read-back compares the very
  * bytes that were hashed), so with n buffers up to n - 1 chunks are being
- * written and read back while the next is read. Closes the descriptor
+ * written and read back while the next is read (with one, none: each chunk
+ * is read, hashed, written and compared in turn). Closes the descriptor
  * (without waiting for a read left stuck by an abort).
  */
 export async function readCameraFile(
@@ -231,6 +232,8 @@ export async function readCameraFile(
     direct?: FileHandle | undefined
     onBytes?: (n: number) => void
     onWait?: (since: number | null) => void
+    /** Buffer `slot` may still be read into after this returns (a read not waited for): it must not be used again. */
+    leftBehind?: (slot: number) => void
   },
 ): Promise<ReadResult> {
   const { fh, before } = src
@@ -262,6 +265,7 @@ export async function readCameraFile(
     // What each buffer's sink is still doing with it (a rejection is kept there and thrown when awaited).
     const busy: ({ p: Promise<void>; done: boolean } | undefined)[] = bufs.map(() => undefined)
     let pending: Promise<{ bytesRead: number }> | undefined = read(bufs[0]!, 0)
+    let pendingSlot = 0
     // The next read waits for its buffer's sink; until then `gate` holds that sink.
     let gate: Promise<void> | undefined
     try {
@@ -270,16 +274,15 @@ export async function readCameraFile(
           await gate
           gate = undefined
           pending = read(bufs[i]!, pos)
+          pendingSlot = i
         }
         const { bytesRead }: { bytesRead: number } = await wait(pending!)
         pending = undefined
         if (bytesRead === 0) break
         const cur = bufs[i]!.subarray(0, bytesRead)
         const next = (i + 1) % bufs.length
-        // The next read goes at once to a buffer no sink holds, else as soon as its sink lets go of it.
-        const held = busy[next]
-        if (held && !held.done) gate = held.p
-        else pending = read(bufs[next]!, pos + bytesRead)
+        // With one buffer (the budget's share was one slot) the next read goes into this one: hash it first.
+        if (next === i) h.update(cur)
         const sunk = o.sink?.(cur, pos, i)
         if (sunk) {
           const b = { p: sunk, done: false }
@@ -291,15 +294,26 @@ export async function readCameraFile(
           )
           busy[i] = b
         }
-        h.update(cur)
+        // The next read goes at once to a buffer no sink holds, else as soon as its sink lets go of it.
+        const held = busy[next]
+        if (held && !held.done) gate = held.p
+        else {
+          pending = read(bufs[next]!, pos + bytesRead)
+          pendingSlot = next
+        }
+        if (next !== i) h.update(cur)
         pos += bytesRead
         o.onBytes?.(bytesRead)
         i = next
       }
       for (const b of busy) await b?.p
     } finally {
-      // A read still under way must not surface later as an unhandled rejection; no sink may still hold a buffer.
-      pending?.catch(() => undefined)
+      // A read still under way must not surface later as an unhandled rejection, nor its buffer be used again
+      // (the kernel may still write into it: a hung camera's read left behind); no sink may still hold a buffer.
+      if (pending) {
+        pending.catch(() => undefined)
+        o.leftBehind?.(pendingSlot)
+      }
       await Promise.allSettled(busy.map((b) => b?.p))
     }
     const after = fingerprint(await wait(fh.stat({ bigint: true })))
