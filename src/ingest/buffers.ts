@@ -89,12 +89,22 @@ export class IngestBuffers {
   private made = 0
   private retired = 0
 
-  /** `onChange` (tests, the status) is called after every grant and every release. */
-  constructor(
-    readonly slots: number,
-    private readonly onChange?: (s: BufferSnapshot) => void,
-  ) {
+  private readonly watchers = new Set<(s: BufferSnapshot) => void>()
+
+  constructor(readonly slots: number) {
     if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`ingest buffer slots must be a positive integer, got ${slots}`)
+  }
+
+  /** Calls `fn` after every grant and every release (tests count the slots with it); returns the unsubscribe. */
+  observe(fn: (s: BufferSnapshot) => void): () => void {
+    this.watchers.add(fn)
+    return () => this.watchers.delete(fn)
+  }
+
+  private changed(): void {
+    if (this.watchers.size === 0) return
+    const s = this.snapshot()
+    for (const fn of this.watchers) fn(s)
   }
 
   /** Up to `want` slots for chunks of `chunk` bytes: at least one, as soon as one is free and no earlier file waits. */
@@ -146,7 +156,7 @@ export class IngestBuffers {
       w.grant(this.lease(got))
       granted = true
     }
-    if (granted) this.onChange?.(this.snapshot())
+    if (granted) this.changed()
   }
 
   /** A free slot for `chunk`, counted in use (a free one made for another chunk size is dropped: never more slots than the budget). */
@@ -183,7 +193,7 @@ export class IngestBuffers {
   }
 
   private afterRelease(): void {
-    this.onChange?.(this.snapshot())
+    this.changed()
     this.pump()
   }
 }
