@@ -185,7 +185,8 @@ for (let k = 0; k < REPEAT; k++) {
 const peakMB = (process.resourceUsage().maxRSS * 1024) / 1e6
 const median = (k: string): number => {
   const xs = (all.get(k) ?? []).map((r) => r.mbps).sort((a, b) => a - b)
-  return xs[Math.floor(xs.length / 2)] ?? 0
+  const m = xs.length >> 1
+  return xs.length === 0 ? 0 : xs.length % 2 ? xs[m]! : (xs[m - 1]! + xs[m]!) / 2
 }
 console.log(`best of runs (median of ${REPEAT} in brackets):`)
 let ok = true

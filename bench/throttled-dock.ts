@@ -353,7 +353,7 @@ for (const count of COUNTS) {
   const rs = [...ratios.get(count)!].sort((a, b) => a - b)
   const goal = count === 8 ? ` (goal >= ${GOAL}x) ${ratio >= GOAL ? 'met' : 'missed'}` : ''
   console.log(
-    `  ${line}, ${count} camera(s): ${r.mbps.toFixed(1)} MB/s = ${ratio.toFixed(2)}x the sum of the sources' own ${r.sourcesMBps.toFixed(1)} MB/s (median of runs ${rs[Math.floor(rs.length / 2)]!.toFixed(2)}x)${goal}; CPU left for media work: ${r.coresLeft.toFixed(2)} of ${cores} cores (${((100 * r.coresLeft) / cores).toFixed(0)}%)`,
+    `  ${line}, ${count} camera(s): ${r.mbps.toFixed(1)} MB/s = ${ratio.toFixed(2)}x the sum of the sources' own ${r.sourcesMBps.toFixed(1)} MB/s (median of runs ${(rs.length % 2 ? rs[rs.length >> 1]! : (rs[(rs.length >> 1) - 1]! + rs[rs.length >> 1]!) / 2).toFixed(2)}x)${goal}; CPU left for media work: ${r.coresLeft.toFixed(2)} of ${cores} cores (${((100 * r.coresLeft) / cores).toFixed(0)}%)`,
   )
   console.log(
     `    the disks without bodyvault, same cameras at once: read ${r.alone.readMBps.toFixed(1)} MB/s (${(r.alone.readMBps / r.sourcesMBps).toFixed(2)}x the sum of the sources alone), dd copy + fsync + read-back ${r.alone.copyMBps.toFixed(1)} MB/s (${(r.alone.copyMBps / r.sourcesMBps).toFixed(2)}x); ingest ${(r.mbps / r.alone.copyMBps).toFixed(2)}x that copy`,
