@@ -58,9 +58,10 @@ export const configSchema = {
     ingest: {
       type: 'object',
       additionalProperties: false,
-      required: ['chunkBytes', 'minFreeBytes', 'readBackVerify', 'changeRetries', 'maxPasses'],
+      required: ['chunkBytes', 'bufferBytes', 'minFreeBytes', 'readBackVerify', 'changeRetries', 'maxPasses'],
       properties: {
         chunkBytes: { type: 'integer', minimum: 65536, maximum: 67108864 },
+        bufferBytes: { type: 'integer', minimum: 1048576, maximum: 4294967296 },
         minFreeBytes: { type: 'integer', minimum: 0 },
         readBackVerify: { type: 'boolean' },
         changeRetries: { type: 'integer', minimum: 0, maximum: 20 },

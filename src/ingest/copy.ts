@@ -1,6 +1,7 @@
 import { constants as C } from 'node:fs'
 import { type FileHandle, open, rm } from 'node:fs/promises'
 import type { CopyResult } from '../vault/hash.js'
+import { type BufferLease, type IngestBuffers, ownLease, slotsWanted } from './buffers.js'
 import { type StagingWriter, stagingWriter } from './direct.js'
 import { openReadBack, type ReadBack } from './readback.js'
 import { type Fingerprint, openCameraFile, openDirect, readCameraFile } from './source.js'
@@ -18,6 +19,8 @@ export interface SourceRef {
 
 export interface ReadOptions {
   chunk: number
+  /** The station's budget of read buffers (buffers.ts); without one, a file's buffers are its own. */
+  buffers?: IngestBuffers | undefined
   signal?: AbortSignal | undefined
   onBytes?: (n: number) => void
   /** A kernel call on the camera started (its time) or returned (null). */
@@ -38,8 +41,23 @@ export interface SourceRead extends CopyResult {
  */
 export async function hashSource(f: SourceRef, o: ReadOptions): Promise<SourceRead> {
   const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
-  const r = await readCameraFile(src, { ...o, display: f.sourcePath })
-  return { sha256: r.sha256, size: r.bytes, before: src.before, after: r.after, changed: r.changed }
+  // Two slots at most: the next read under way while this chunk is hashed (nothing is written).
+  const lease = await leaseFor(o, Math.min(2, slotsWanted(Number(src.before.size), o.chunk))).catch(async (err: unknown) => {
+    await src.fh.close().catch(() => undefined)
+    throw err
+  })
+  try {
+    const bufs = lease.slots.map((s) => s.raw.subarray(0, o.chunk))
+    const r = await readCameraFile(src, { ...o, display: f.sourcePath, bufs, leftBehind: (i) => lease.retire(i) })
+    return { sha256: r.sha256, size: r.bytes, before: src.before, after: r.after, changed: r.changed }
+  } finally {
+    lease.release()
+  }
+}
+
+/** Up to `want` slots from the station's budget, else the file's own. */
+function leaseFor(o: ReadOptions, want: number): Promise<BufferLease> {
+  return o.buffers ? o.buffers.acquire(want, o.chunk, o.signal) : Promise.resolve(ownLease(want, o.chunk))
 }
 
 /** A camera file whose bytes are in staging but not yet durable and verified. */
@@ -73,7 +91,9 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptio
   let dst: FileHandle | undefined
   let writer: StagingWriter | undefined
   let back: ReadBack | undefined
+  let lease: BufferLease | undefined
   const fail = async (err: unknown): Promise<never> => {
+    lease?.release()
     await back?.close().catch(() => undefined)
     back = undefined
     await writer?.close().catch(() => undefined)
@@ -88,10 +108,16 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptio
     const out = dst
     // Opened after the staging file, so readCameraFile (which always closes it) owns it from here (the writer closes it if it fails first).
     const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
-    const w = await stagingWriter(stagingPath, out, o.chunk, Number(src.before.size)).catch(async (err: unknown) => {
-      await src.fh.close().catch(() => undefined)
-      throw err
-    })
+    // The slots are taken after the disk gate (pipeline.ts), never before: a file holding slots waits for nothing but its own I/O.
+    const w = await leaseFor(o, slotsWanted(Number(src.before.size), o.chunk))
+      .then((l) => {
+        lease = l
+        return stagingWriter(stagingPath, out, o.chunk, Number(src.before.size), l.slots)
+      })
+      .catch(async (err: unknown) => {
+        await src.fh.close().catch(() => undefined)
+        throw err
+      })
     writer = w
     // Where the staging buffers are aligned for direct writes, the camera is read into them directly too (source.ts openDirect).
     const direct = w.direct ? await openDirect(src, { signal: o.signal, display: f.sourcePath }) : undefined
@@ -103,6 +129,7 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptio
         })
       : undefined
     const rb = back
+    const held = lease
     const r = await readCameraFile(src, {
       ...o,
       display: f.sourcePath,
@@ -113,7 +140,10 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptio
         o.afterWrite?.(stagingPath, pos, buf.length)
         await rb?.check(buf, pos, w.scratch[slot]!)
       },
+      leftBehind: (i) => held?.retire(i),
     })
+    // Every chunk is written and compared: the slots go to the next file (fsync and commit need none).
+    lease?.release()
     const sha256 = r.sha256
     const size = r.bytes
     return {

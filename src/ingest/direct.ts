@@ -9,17 +9,18 @@
  *
  * O_DIRECT needs the buffer address, the file offset and the length aligned
  * to the device's logical block. Node cannot say where a Buffer lies in
- * memory, so one buffer of STAGING_SLOTS x (chunk + 1 MiB) + 4 KiB is
- * allocated per file (each slot's read buffer and its read-back scratch) and the
- * aligned start is found by trying: a 4 KiB direct write at offset 0 fails
- * with EINVAL until the address is aligned (then the file is truncated
- * again). A write that is not aligned (the file's last bytes, a short read
+ * memory, so each slot (buffers.ts: a read buffer and its read-back scratch
+ * in one allocation of chunk + 1 MiB + 4 KiB, from the station's budget)
+ * has its aligned start found by trying, the first time a direct writer
+ * gets it: a 4 KiB direct write at offset 0 fails with EINVAL until the
+ * address is aligned (then the file is truncated again). The slot keeps it. A write that is not aligned (the file's last bytes, a short read
  * from the camera) goes through an ordinary descriptor of the same file;
  * Linux keeps the two coherent and one fsync covers both. Where the data
  * dir's file system refuses O_DIRECT, everything goes the ordinary way.
  */
 import { constants as C, ftruncateSync, writeSync } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
+import { ownLease, type Slot } from './buffers.js'
 
 /** The alignment O_DIRECT is asked to meet: the largest logical block of common disks. */
 export const DIRECT_ALIGN = 4096
@@ -29,7 +30,8 @@ export const DIRECT_MIN_BYTES = 4 << 20
  * Chunks in flight per file: one being read from the camera, the others
  * being written and read back (each slot's bytes are held until their
  * read-back compared them). Four keep the camera read, the hash and the
- * disk busy at once; 4 x 4 MiB read buffers per file.
+ * disk busy at once; 4 x 4 MiB read buffers per file, fewer when many
+ * files share the station's budget (buffers.ts).
  */
 export const STAGING_SLOTS = 4
 /** A slot's read-back buffer: a chunk is read back and compared in pieces of this size (its memory is a fifth, not half, of the slots'). */
@@ -37,7 +39,7 @@ export const READBACK_BYTES = 1 << 20
 
 /** A staged file's writer: `write(buf, pos)` writes all of `buf` at `pos`, directly where it can. */
 export interface StagingWriter {
-  /** STAGING_SLOTS read buffers of the same length; direct writes need them (their addresses are aligned when `direct`). */
+  /** One read buffer per slot, all of the same length; direct writes need them (their addresses are aligned when `direct`). */
   bufs: Buffer[]
   /** One read-back buffer per read buffer, READBACK_BYTES or the chunk if shorter, aligned the same way (readback.ts reads into them). */
   scratch: Buffer[]
@@ -57,12 +59,19 @@ async function writeAll(fh: FileHandle, buf: Buffer, at: number): Promise<void> 
 /**
  * A writer for the staging file `out` (opened by the caller, who owns and
  * fsyncs it) with read buffers of `chunk` bytes (rounded down to the
- * alignment when direct). `size` is the file's expected length.
+ * alignment when direct) cut from `slots` (made for `chunk`; by default
+ * STAGING_SLOTS of its own). `size` is the file's expected length.
  */
-export async function stagingWriter(path: string, out: FileHandle, chunk: number, size: number): Promise<StagingWriter> {
+export async function stagingWriter(
+  path: string,
+  out: FileHandle,
+  chunk: number,
+  size: number,
+  slots: readonly Slot[] = ownLease(STAGING_SLOTS, chunk).slots,
+): Promise<StagingWriter> {
   const plain = (): StagingWriter => ({
-    bufs: Array.from({ length: STAGING_SLOTS }, () => Buffer.allocUnsafe(chunk)),
-    scratch: Array.from({ length: STAGING_SLOTS }, () => Buffer.allocUnsafe(Math.min(chunk, READBACK_BYTES))),
+    bufs: slots.map((s) => s.raw.subarray(0, chunk)),
+    scratch: slots.map((s) => s.raw.subarray(chunk, chunk + Math.min(chunk, READBACK_BYTES))),
     direct: false,
     write: (buf, pos) => writeAll(out, buf, pos),
     close: async () => undefined,
@@ -76,17 +85,21 @@ export async function stagingWriter(path: string, out: FileHandle, chunk: number
   }
   const len = chunk - (chunk % DIRECT_ALIGN)
   const back = Math.min(len, READBACK_BYTES)
-  const raw = Buffer.allocUnsafe(STAGING_SLOTS * (len + back) + DIRECT_ALIGN)
-  const start = findAligned(dfh.fd, raw)
-  if (start < 0) {
-    await dfh.close()
-    return plain()
+  let probed = false
+  for (const s of slots) {
+    if (s.aligned >= 0) continue
+    s.aligned = findAligned(dfh.fd, s.raw)
+    probed = true
+    if (s.aligned < 0) {
+      await dfh.close()
+      ftruncateSync(out.fd, 0)
+      return plain()
+    }
   }
-  // The probe wrote up to 4 KiB of the buffer's garbage at offset 0: the copy starts from an empty file.
-  ftruncateSync(out.fd, 0)
-  const bufs = Array.from({ length: STAGING_SLOTS }, (_, i) => raw.subarray(start + i * len, start + (i + 1) * len))
-  const at = start + STAGING_SLOTS * len
-  const scratch = Array.from({ length: STAGING_SLOTS }, (_, i) => raw.subarray(at + i * back, at + (i + 1) * back))
+  // A probe wrote up to 4 KiB of a buffer's garbage at offset 0: the copy starts from an empty file.
+  if (probed) ftruncateSync(out.fd, 0)
+  const bufs = slots.map((s) => s.raw.subarray(s.aligned, s.aligned + len))
+  const scratch = slots.map((s) => s.raw.subarray(s.aligned + len, s.aligned + len + back))
   let direct = true
   return {
     bufs,

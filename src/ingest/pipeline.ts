@@ -83,7 +83,7 @@ async function stageFile(s: SessionRun, f: CameraFile, job: ReturnType<SessionRu
   const attempts = 1 + o.changeRetries
   for (let attempt = 1; attempt <= attempts; attempt++) {
     if (attempt > 1) await s.pause(250 * (attempt - 1))
-    const read = { chunk: o.chunkBytes, signal: o.signal, onBytes: job.bytes, onWait: s.onWait }
+    const read = { chunk: o.chunkBytes, buffers: o.buffers, signal: o.signal, onBytes: job.bytes, onWait: s.onWait }
     const facts = recordingFacts(f.sourcePath.slice(f.sourcePath.lastIndexOf('/') + 1), f.mtimeMs, o.profile, s.identity)
     const known = s.knownShas(f, facts)
     if (known.size > 0) {

@@ -210,12 +210,20 @@ export interface ReadResult {
 
 /**
  * Reads an opened camera file once from offset 0 to its end, hashing each
- * chunk and handing it to `sink` (the staging writer and its read-back)
- * while the next read is already under way; then fstat again. A buffer
- * stays with its sink until that settles (the read-back compares the very
- * bytes that were hashed), so with n buffers up to n - 1 chunks are being
- * written and read back while the next is read. Closes the descriptor
- * (without waiting for a read left stuck by an abort).
+ * chunk and handing it to `sink` (the staging writer and its read-back);
+ * then fstat again. Up to `readAhead` reads (default 2) are in flight at
+ * once into buffers no sink holds, so a slow camera (a USB 2.0 device, a
+ * throttled bus) always has a request queued while this process hashes
+ * the last chunk or waits for a core: with one read at a time, every
+ * moment between its completion and the next request is the camera idle.
+ * A buffer stays with its sink until that settles (the read-back compares
+ * the very bytes that were hashed), so with n buffers up to n - 1 chunks
+ * are being written and read back while the next is read (with one, none:
+ * each chunk is read, hashed, written and compared in turn). Bytes are
+ * taken strictly in file order: a read issued ahead of a short one (the
+ * file ends there, or grew) is dropped and done again from where the
+ * short one ended. Closes the descriptor (without waiting for a read left
+ * stuck by an abort).
  */
 export async function readCameraFile(
   src: OpenedSource,
@@ -229,8 +237,12 @@ export async function readCameraFile(
     bufs?: Buffer[] | undefined
     /** An O_DIRECT descriptor of the same file (openDirect) for reads at aligned offsets into `bufs`; closed here. */
     direct?: FileHandle | undefined
+    /** Reads in flight at once (default 2), as buffers allow. */
+    readAhead?: number
     onBytes?: (n: number) => void
     onWait?: (since: number | null) => void
+    /** Buffer `slot` may still be read into after this returns (a read not waited for): it must not be used again. */
+    leftBehind?: (slot: number) => void
   },
 ): Promise<ReadResult> {
   const { fh, before } = src
@@ -243,6 +255,7 @@ export async function readCameraFile(
     const h = createHash('sha256')
     const bufs = o.bufs ?? [Buffer.allocUnsafe(o.chunk), Buffer.allocUnsafe(o.chunk)]
     const chunk = bufs[0]!.length
+    const size = Number(before.size)
     let direct = chunk % DIRECT_ALIGN === 0 ? o.direct : undefined
     // A direct read needs an aligned offset (a short read mid-file leaves none) and is refused with EINVAL where the
     // buffer's address does not suit the camera's device: that read and all after it go through the page cache.
@@ -257,50 +270,81 @@ export async function readCameraFile(
       }
       return fh.read(buf, 0, chunk, at)
     }
+    const ahead = Math.max(1, o.readAhead ?? 2)
+    // Buffers neither being read into nor held by a sink; reads in flight, in file order; sinks not yet settled.
+    const free = bufs.map((_, i) => i)
+    const reads: { slot: number; at: number; p: Promise<{ bytesRead: number }> }[] = []
+    const sinks = new Set<Promise<void>>()
     let pos = 0
-    let i = 0
-    // What each buffer's sink is still doing with it (a rejection is kept there and thrown when awaited).
-    const busy: ({ p: Promise<void>; done: boolean } | undefined)[] = bufs.map(() => undefined)
-    let pending: Promise<{ bytesRead: number }> | undefined = read(bufs[0]!, 0)
-    // The next read waits for its buffer's sink; until then `gate` holds that sink.
-    let gate: Promise<void> | undefined
+    let next = 0
+    let ended = false
+    // The first sink that failed (a write, a read-back mismatch): the copy stops at the next step, not at the file's end.
+    let failure: { err: unknown } | undefined
+    // Past the size fstat gave, one read at a time: the one that finds the end (or that the file grew).
+    const issue = (): void => {
+      while (!ended && free.length > 0 && reads.length < ahead && (reads.length === 0 || next <= size)) {
+        const slot = free.shift()!
+        const p = read(bufs[slot]!, next)
+        p.catch(() => undefined) // awaited in order below; a read dropped or left behind must not surface unhandled
+        reads.push({ slot, at: next, p })
+        next += chunk
+      }
+    }
     try {
       for (;;) {
-        if (gate) {
-          await gate
-          gate = undefined
-          pending = read(bufs[i]!, pos)
+        if (failure) throw failure.err
+        issue()
+        const r = reads.shift()
+        if (!r) {
+          // Every buffer is with a sink: wait for one to let go (a sink's failure is thrown here).
+          await Promise.race(sinks)
+          continue
         }
-        const { bytesRead }: { bytesRead: number } = await wait(pending!)
-        pending = undefined
-        if (bytesRead === 0) break
-        const cur = bufs[i]!.subarray(0, bytesRead)
-        const next = (i + 1) % bufs.length
-        // The next read goes at once to a buffer no sink holds, else as soon as its sink lets go of it.
-        const held = busy[next]
-        if (held && !held.done) gate = held.p
-        else pending = read(bufs[next]!, pos + bytesRead)
-        const sunk = o.sink?.(cur, pos, i)
+        let bytesRead: number
+        try {
+          ;({ bytesRead } = await wait(r.p))
+        } catch (err) {
+          reads.unshift(r) // left behind in the kernel (or failed): its buffer is not free
+          throw err
+        }
+        if (r.at !== pos) {
+          free.push(r.slot) // read ahead of a short read: not the next bytes
+          continue
+        }
+        if (bytesRead === 0) {
+          free.push(r.slot)
+          break
+        }
+        // A short read (the end, or a file that changed) moves the next read to where it ended.
+        if (bytesRead < chunk) next = pos + bytesRead
+        const cur = bufs[r.slot]!.subarray(0, bytesRead)
+        const sunk = o.sink?.(cur, pos, r.slot)
         if (sunk) {
-          const b = { p: sunk, done: false }
+          sinks.add(sunk)
           sunk.then(
             () => {
-              b.done = true
+              sinks.delete(sunk)
+              free.push(r.slot)
+              issue()
             },
-            () => undefined,
+            (err: unknown) => {
+              failure ??= { err }
+            },
           )
-          busy[i] = b
         }
         h.update(cur)
+        if (!sunk) free.push(r.slot)
         pos += bytesRead
         o.onBytes?.(bytesRead)
-        i = next
       }
-      for (const b of busy) await b?.p
+      ended = true
+      await Promise.all(sinks)
     } finally {
-      // A read still under way must not surface later as an unhandled rejection; no sink may still hold a buffer.
-      pending?.catch(() => undefined)
-      await Promise.allSettled(busy.map((b) => b?.p))
+      ended = true
+      // A read still under way must not have its buffer used again (the kernel may still write into it: a hung
+      // camera's read left behind); no sink may still hold a buffer.
+      for (const r of reads) o.leftBehind?.(r.slot)
+      await Promise.allSettled(sinks)
     }
     const after = fingerprint(await wait(fh.stat({ bigint: true })))
     return { sha256: h.digest('hex'), bytes: pos, after, changed: describeChange(before, after, pos) }

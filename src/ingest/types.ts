@@ -10,6 +10,7 @@ import type { Kind } from '../common/kinds.js'
 import type { Logger } from '../common/log.js'
 import type { IngestAttribution } from '../ledger/events.js'
 import type { Vault } from '../vault/store.js'
+import type { IngestBuffers } from './buffers.js'
 import type { RecordedHook } from './record.js'
 import type { ListedFile, Listing } from './walk.js'
 
@@ -21,6 +22,8 @@ export interface IngestContext {
   /** Who the ledger names as the actor, e.g. "station:station-01". */
   actor: string
   settings: IngestSettings
+  /** The station's budget of read buffers, shared by all sessions (built once in src/station/ from ingest.bufferBytes); without it each file has its own. */
+  buffers?: IngestBuffers
   logger: Logger
   /** Every loaded profile: file-name patterns that name a device, and volume markers (whether a folder is a camera). */
   profiles?: readonly DockingProfile[]
@@ -66,6 +69,8 @@ export type OfficerResolver = (tx: Db, r: AttributionInput) => ResolvedOfficer
 /** The `ingest` section of the configuration. */
 export interface IngestSettings {
   chunkBytes: number
+  /** The station's budget for ingest read buffers, shared by every file being copied (buffers.ts). */
+  bufferBytes: number
   /** Read each range of a staged copy back as it is written and compare it with the bytes written (readback.ts). */
   readBackVerify: boolean
   minFreeBytes: number

@@ -26,6 +26,7 @@ import { StationDaemon, type StationDaemonDeps } from '../dock/daemon.js'
 import { Fixity } from '../fixity/fixity.js'
 import { fixityStateCache, type FixityState } from '../fixity/state.js'
 import { ingestCamera, type IngestContext, type IngestReport, type IngestSessionOptions } from '../ingest/session.js'
+import { budgetSlots, IngestBuffers } from '../ingest/buffers.js'
 import { checkpointStation } from '../ledger/checkpoint.js'
 import { actors } from '../ledger/events.js'
 import { signingKey } from '../ledger/key-chain.js'
@@ -160,6 +161,8 @@ export function openStation(opts: StationOptions = {}): Station {
     stationId: cfg.station.id,
     actor,
     settings: cfg.ingest,
+    // One budget of read buffers for every camera docked at once (ingest.bufferBytes): many cameras share it, one keeps its four slots.
+    buffers: new IngestBuffers(budgetSlots(cfg.ingest.bufferBytes, cfg.ingest.chunkBytes)),
     logger,
     profiles: [...profiles.values()],
     // Every new recording gets its media jobs in its own ingest transaction.
