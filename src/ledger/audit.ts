@@ -38,6 +38,7 @@ import type { Db } from '../catalog/db.js'
 import canonicalize from 'canonicalize'
 import { canonicalEventText, GENESIS_HASH } from './canonical.js'
 import { isCanonicalJson } from './fastcanon.js'
+import { treeHasher } from './tree-hash.js'
 import type { ChainProblem } from './ledger.js'
 import { MerkleTree, rootFromLeafHashes } from './merkle.js'
 
@@ -81,7 +82,8 @@ interface BlockResult {
 }
 
 interface AuditDeps {
-  sha256: (data: Uint8Array) => Buffer
+  /** The tree's leaf and node hashes (tree-hash.ts). */
+  tree: ReturnType<typeof treeHasher>
   sha256hex: (data: Uint8Array) => string
   isCanonicalJson: (text: string, from?: number, to?: number) => boolean
   /** RFC 8785 canonical text of a parsed payload (the slow path). */
@@ -108,12 +110,11 @@ function auditBlock(
 ): BlockResult {
   const problems: ChainProblem[] = []
   let scratch = Buffer.allocUnsafe(1 << 16)
-  const leafBuf = Buffer.alloc(33)
-  const nodeBuf = Buffer.alloc(65)
-  nodeBuf[0] = 1
-  // Compact range of the leaves so far: perfect subtrees, largest first (their heights and hashes).
+  // The stored hash's bytes.
+  const stored32 = Buffer.alloc(32)
+  // Compact range of the leaves so far: perfect subtrees, largest first (their heights; their hashes, 32 bytes each).
   const heights: number[] = []
-  const nodes: Buffer[] = []
+  const stack = new Uint8Array(32 * 64)
   let k = 0
   let slowPath = 0
   let firstSeq = 0
@@ -122,9 +123,11 @@ function auditBlock(
   let prev = prevHash
   const filled = levels ? levels.map(() => 0) : []
   // A block longer than it was sized for: the caller sees the count and does not use the levels.
-  const keep = (j: number, h: Buffer): void => {
+  const keep = (j: number, from: number): void => {
     const level = levels?.[j]
-    if (level && (filled[j]! + 1) * 32 <= level.length) level.set(h, 32 * filled[j]!++)
+    if (!level || (filled[j]! + 1) * 32 > level.length) return
+    const to = 32 * filled[j]!++
+    for (let b = 0; b < 32; b++) level[to + b] = stack[from + b]!
   }
   const hashOf = (base: string, text: string): string => {
     // One reused buffer: prev hash bytes, then the canonical text (grown when a text does not fit).
@@ -187,39 +190,33 @@ function auditBlock(
         seq,
         detail: `hash does not match its content (stored ${stored.slice(0, 12)}…, recomputed ${recomputed.slice(0, 12)}…): the event was edited`,
       })
-    if (stored.length !== 64 || leafBuf.write(stored, 1, 32, 'hex') !== 32) problems.push({ seq, detail: 'stored hash is not 64 hex digits' })
+    if (stored.length !== 64 || stored32.write(stored, 0, 32, 'hex') !== 32) problems.push({ seq, detail: 'stored hash is not 64 hex digits' })
     // Append the leaf: merge equal-height subtrees (each merge completes an aligned perfect subtree).
-    let h = deps.sha256(leafBuf)
+    let top = heights.length
+    deps.tree.leaf(stored32, 0, stack, 32 * top)
     let height = 0
-    if (levels) keep(0, h)
-    while (heights.length > 0 && heights[heights.length - 1] === height) {
-      nodeBuf.set(nodes.pop()!, 1)
+    if (levels) keep(0, 32 * top)
+    while (top > 0 && heights[top - 1] === height) {
+      top--
       heights.pop()
-      nodeBuf.set(h, 33)
-      h = deps.sha256(nodeBuf)
+      deps.tree.node(stack, 32 * top, stack, 32 * top + 32, stack, 32 * top)
       height++
-      if (levels) keep(height, h)
+      if (levels) keep(height, 32 * top)
     }
     heights.push(height)
-    nodes.push(h)
     prev = stored
     k++
   }
-  // The MTH of the block: fold the compact range right to left.
-  let root = nodes.length ? nodes[nodes.length - 1]! : null
-  for (let j = nodes.length - 2; j >= 0 && root; j--) {
-    nodeBuf.set(nodes[j]!, 1)
-    nodeBuf.set(root, 33)
-    root = deps.sha256(nodeBuf)
-  }
-  return { count: k, firstSeq, firstPrev, lastSeq: expected - 1, lastHash: prev ?? '', root: root ? root.toString('hex') : '', problems, slowPath }
+  // The MTH of the block: fold the compact range right to left (into its first entry).
+  for (let j = heights.length - 2; j >= 0; j--) deps.tree.node(stack, 32 * j, stack, 32 * j + 32, stack, 32 * j)
+  const root = heights.length ? Buffer.from(stack.buffer, stack.byteOffset, 32).toString('hex') : ''
+  return { count: k, firstSeq, firstPrev, lastSeq: expected - 1, lastHash: prev ?? '', root, problems, slowPath }
 }
 
-const sha256 = (data: Uint8Array): Buffer => oneShotHash('sha256', data, 'buffer')
 const depsOn = (db: Db): AuditDeps => {
   const one = db.prepare(SELECT_ONE).raw()
   return {
-    sha256,
+    tree: treeHasher(),
     sha256hex: (data) => oneShotHash('sha256', data, 'hex'),
     isCanonicalJson,
     canonicalize,
@@ -236,6 +233,7 @@ const { hash } = require('node:crypto')
 const Database = require(${JSON.stringify(sqlitePath)})
 const isCanonicalJson = ${isCanonicalJson.toString()}
 const eventText = ${canonicalEventText.toString()}
+const treeHasher = ${treeHasher.toString()}
 const auditBlock = ${auditBlock.toString()}
 ;(async () => {
   let db
@@ -246,7 +244,7 @@ const auditBlock = ${auditBlock.toString()}
     const levels = []
     for (let j = 0; workerData.count >= 2 ** j; j++) levels.push(new Uint8Array(32 * Math.floor(workerData.count / 2 ** j)))
     const one = db.prepare(${JSON.stringify(SELECT_ONE)}).raw()
-    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { sha256: (d) => hash('sha256', d, 'buffer'), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText, columns: (seq) => one.get(seq) }, levels)
+    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { tree: treeHasher(), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText, columns: (seq) => one.get(seq) }, levels)
     parentPort.postMessage({ ok: true, r, levels }, levels.map((l) => l.buffer))
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) })
@@ -306,16 +304,21 @@ export function auditLedgerSync(db: Db, throughSeq = Number.MAX_SAFE_INTEGER): L
  */
 export async function auditLedger(db: Db, opts: { workers?: number; minRows?: number; throughSeq?: number } = {}): Promise<LedgerAudit> {
   const through = opts.throughSeq ?? Number.MAX_SAFE_INTEGER
-  const n = db.prepare('SELECT count(*) FROM events WHERE seq <= ?').pluck().get(through) as number
+  // `+seq`: counted on a covering index (tens of MB), not on the table's pages (the whole ledger, a GB per million events).
+  const count = db.prepare('SELECT count(*) FROM events WHERE +seq <= ?').pluck()
+  const n = count.get(through) as number
   const want = Math.max(1, Math.min(opts.workers ?? Math.min(4, availableParallelism()), 16))
   if (n < (opts.minRows ?? 50_000) || want === 1 || db.memory) return auditLedgerSync(db, through)
   // Blocks of B = 2^k events, B >= n / want: aligned subtrees of the tree.
   let size = 1
   while (size * want < n) size *= 2
+  // Where each block starts: without gaps (n events from the first seq to the last) the n-th event's seq is the first
+  // plus n; else the table is walked to it. The workers and the count after them see a change meanwhile.
+  const [lo, hi] = db.prepare('SELECT min(seq), max(seq) FROM events WHERE seq <= ?').raw().get(through) as [number, number]
   const seqAt = db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').pluck()
   const blocks: { fromSeq: number; count: number; first: boolean }[] = []
   for (let offset = 0; offset < n; offset += size)
-    blocks.push({ fromSeq: seqAt.get(through, offset) as number, count: Math.min(size, n - offset), first: offset === 0 })
+    blocks.push({ fromSeq: hi - lo + 1 === n ? lo + offset : (seqAt.get(through, offset) as number), count: Math.min(size, n - offset), first: offset === 0 })
   const source = workerSource(requireHere.resolve('better-sqlite3'), fileURLToPath(import.meta.resolve('canonicalize')))
   const results = await Promise.all(
     blocks.map(
@@ -332,7 +335,7 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
     ),
   )
   // Rows added or removed while the workers read: the blocks do not tile the ledger any more.
-  const total = db.prepare('SELECT count(*) FROM events WHERE seq <= ?').pluck().get(through) as number
+  const total = count.get(through) as number
   if (total !== n || results.some((r, j) => r.count !== blocks[j]!.count || (j > 0 && r.firstSeq !== blocks[j]!.fromSeq))) return auditLedgerSync(db, through)
   const audit = combine(results, blocks.length)
   // The blocks are aligned subtrees of 2^k leaves: level j of the whole tree is their levels j laid end to end (j <= k).
