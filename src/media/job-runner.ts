@@ -335,9 +335,11 @@ export class MediaJobRunner {
     try {
       const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
       run.ffmpegMs += r.durationMs
-      await fsyncFile(temp)
-      // One read gives the SHA-256 and the block list the API checks every served byte against.
-      const h = await digestFile(temp, { chunkBytes: this.o.chunkBytes ?? 4 << 20 })
+      // ffmpeg has exited: the file is final (faststart's rewrite included),
+      // so it is hashed from the page cache while the kernel writes it back;
+      // both end before the commit. One read gives the SHA-256 and the block
+      // list the API checks every served byte against.
+      const [h] = await Promise.all([digestFile(temp, { chunkBytes: this.o.chunkBytes ?? 4 << 20 }), fsyncFile(temp)])
       if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
       await this.o.vault.commitObject(temp, h.sha256)
       return this.commit(
