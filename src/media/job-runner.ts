@@ -23,7 +23,7 @@ import type { Db } from '../catalog/db.js'
 import { getDerivative, insertDerivative, nextDerivativeId, type DerivativeKind } from '../catalog/derivatives.js'
 import { recordObjectBlocks } from '../catalog/fixity.js'
 import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
-import { getJob, markJobDone, noteJobProcess, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
+import { getJob, markJobDone, noteJobProcess, setJobRank, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { subjects, type ProxyRecord } from '../ledger/events.js'
@@ -40,6 +40,7 @@ import {
   describeFailure,
   PermanentMediaError,
   proxyKindFor,
+  proxyRank,
   recordedArgs,
   runTimeoutMs,
   thumbnailSeek,
@@ -228,6 +229,9 @@ export class MediaJobRunner {
           payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
         })
         insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
+        // Now the proxy's cost is known: a copy is claimed before transcodes.
+        const pk = proxyKindFor({ hasVideo: facts.videoCodec !== null, hasAudio: facts.audioCodec !== null, mediaKind: facts.mediaKind })
+        if (pk) setJobRank(this.o.db, rec.id, 'proxy', proxyRank(pk, proxyPlan(pk, facts, this.o.settings.proxy).method))
         for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
         return links.length
       },
