@@ -9,10 +9,17 @@
  * spent (ffmpeg included) per footage minute. The transcode overhead over
  * the same ffmpeg command is bench/transcode.ts.
  *
- *   node dist/bench/media.js [--seconds 180] [--runs 3] [--json]
+ * Each run also prints, per part and job kind, the jobs' wall time and the
+ * part of it ffmpeg/ffprobe ran (the rest is spawning, hashing, fsync and
+ * the catalog), the queue order and concurrency that ran.
+ *
+ *   node dist/bench/media.js [--seconds 180] [--runs 3] [--json] [--mix DIR] [--concurrency N]
+ *
+ * --mix DIR keeps the generated mix in DIR and reuses it when it is there
+ * (comparing builds without generating the same files again).
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -21,6 +28,7 @@ import { getMediaInfo } from '../src/catalog/media-info.js'
 import { silentLogger } from '../src/common/log.js'
 import { loadConfig } from '../src/config/load.js'
 import { eventsFor } from '../src/ledger/ledger.js'
+import { JOB_PRIORITY, proxyRank } from '../src/media/policy.js'
 import { openStation } from '../src/station/station.js'
 
 const { values } = parseArgs({
@@ -28,6 +36,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '180' },
     runs: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
+    mix: { type: 'string' },
+    concurrency: { type: 'string' },
   },
 })
 const total = Math.max(30, Number(values.seconds))
@@ -80,7 +90,10 @@ function plan(): Item[] {
 
 function generate(cam: string, it: Item): void {
   const dir = it.part === 'audio' ? join(cam, 'AUDIO') : join(cam, 'DCIM', '100MEDIA')
-  const out = join(dir, it.name)
+  const final = join(dir, it.name)
+  if (existsSync(final)) return // --mix: made by an earlier run
+  // Written beside and renamed, so an interrupted run never leaves a short clip for the next to reuse.
+  const out = join(work, `gen-${it.name}`)
   const d = it.seconds
   const meta = ['-metadata', 'creation_time=2026-11-20T00:00:00Z']
   if (it.part === 'h264')
@@ -101,7 +114,16 @@ function generate(cam: string, it: Item): void {
     ])
   else if (it.part === 'audio') execFileSync('ffmpeg', [...FF, ...tone(d), '-c:a', 'pcm_s16le', '-ac', '1', '-f', 'wav', out])
   else execFileSync('ffmpeg', [...FF, '-f', 'lavfi', '-i', 'testsrc2=s=4000x3000:d=1', '-frames:v', '1', '-q:v', '3', '-f', 'mjpeg', out])
+  renameSync(out, final)
 }
+
+/** The queue's claim order between kinds (src/media/policy.ts), as the bench prints it. */
+const ORDER = `${Object.entries(JOB_PRIORITY)
+  .sort((a, b) => a[1] - b[1])
+  .map(([k]) => k)
+  .join(
+    ' < ',
+  )}, proxies by rank (${[proxyRank('proxy', 'remux'), proxyRank('audio-proxy', 'transcode'), proxyRank('proxy', 'transcode')].join(', ')}: copy, audio transcode, video transcode)`
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -121,15 +143,25 @@ function cpuSeconds(): number {
 interface RunResult {
   wallMs: number
   byPart: Record<Part, { footage: number; jobMs: number; jobs: number }>
+  /** `part kind` -> jobs, their wall ms and ffmpeg ms. */
+  byKind: Record<string, { jobs: number; ms: number; ffmpegMs: number }>
   methods: Record<string, number>
   cpuSec: number
   load: number
+  /** Media jobs at once, as the worker ran them. */
+  concurrency: number
 }
 
 async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
   const dir = join(work, `data-${i}`)
   const st = openStation({
-    config: { ...cfg, dataDir: dir, station: { ...cfg.station, id: 'bench' }, ingest: { ...cfg.ingest, minFreeBytes: 0 } },
+    config: {
+      ...cfg,
+      dataDir: dir,
+      station: { ...cfg.station, id: 'bench' },
+      ingest: { ...cfg.ingest, minFreeBytes: 0 },
+      media: { ...cfg.media, concurrency: values.concurrency ? Number(values.concurrency) : cfg.media.concurrency },
+    },
     logger: silentLogger(),
     profiles,
   })
@@ -141,6 +173,7 @@ async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
       if (it) partOf.set(rec.id, it.part)
     }
     const w = st.mediaWorker()
+    const concurrency = w.concurrency
     await w.toolVersions() // a daemon looked its tools up long ago
     const load = loadavg()[0]!
     const cpu0 = cpuSeconds()
@@ -156,10 +189,18 @@ async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
       audio: { footage: 0, jobMs: 0, jobs: 0 },
       photo: { footage: 0, jobMs: 0, jobs: 0 },
     }
+    const byKind: RunResult['byKind'] = {}
     for (const o of rep.outcomes) {
-      const p = byPart[partOf.get(o.recordingId)!]
+      const part = partOf.get(o.recordingId)!
+      const p = byPart[part]
       p.jobMs += o.ms
       p.jobs++
+      const key = `${part} ${o.kind}`
+      byKind[key] ??= { jobs: 0, ms: 0, ffmpegMs: 0 }
+      const k = byKind[key]
+      k.jobs++
+      k.ms += o.ms
+      k.ffmpegMs += o.ffmpegMs ?? 0
     }
     const methods: Record<string, number> = {}
     for (const [id, part] of partOf) {
@@ -169,7 +210,7 @@ async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
         if (how) methods[`${part} ${how.method}`] = (methods[`${part} ${how.method}`] ?? 0) + 1
       }
     }
-    return { wallMs, byPart, methods, cpuSec, load }
+    return { wallMs, byPart, byKind, methods, cpuSec, load, concurrency }
   } finally {
     st.close()
     rmSync(dir, { recursive: true, force: true })
@@ -177,7 +218,7 @@ async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
 }
 
 async function main(): Promise<void> {
-  const cam = join(work, 'cam')
+  const cam = values.mix ? join(values.mix, `mix-${total}`) : join(work, 'cam')
   mkdirSync(join(cam, 'DCIM', '100MEDIA'), { recursive: true })
   mkdirSync(join(cam, 'AUDIO'), { recursive: true })
   writeFileSync(join(cam, 'DEVICE.TXT'), 'DEVICE=A1B2C3D\nOFFICER=012345\nMODEL=FAKE-GAT947\n')
@@ -197,6 +238,11 @@ async function main(): Promise<void> {
         .map(([k, v]) => `${v} ${k}`)
         .join(', ')}`,
     )
+    log(
+      `  ${r.concurrency} job${r.concurrency > 1 ? 's' : ''} at once, claimed in the order ${ORDER}; jobs: ${Object.entries(r.byKind)
+        .map(([k, v]) => `${k} ${v.jobs}x ${(v.ms / v.jobs).toFixed(0)} ms (ffmpeg ${(v.ffmpegMs / v.jobs).toFixed(0)})`)
+        .join('; ')}`,
+    )
   }
   const footage = Object.values(results[0]!.byPart).reduce((a, p) => a + p.footage, 0)
   const overall = median(results.map((r) => footage / (r.wallMs / 1000)))
@@ -210,7 +256,8 @@ async function main(): Promise<void> {
     footageSec: footage,
     files: items.length,
     cores: cpus().length,
-    concurrency: cfg.media.concurrency ?? 'auto',
+    concurrency: results[0]!.concurrency,
+    claimOrder: ORDER,
     runs,
     overallRealtime: overall,
     h264Realtime: h264,

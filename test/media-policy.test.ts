@@ -4,6 +4,7 @@ import { FfmpegError } from '../src/media/ffmpeg.js'
 import {
   afterFailure,
   autoConcurrency,
+  proxyRank,
   baseKey,
   classifyFailure,
   describeFailure,
@@ -74,9 +75,15 @@ t.test('limits and small rules', async (t) => {
   t.equal(runTimeoutMs('probe', 60, 1000), 60_000)
   t.equal(runTimeoutMs('proxy', 60, 7200), 60_000 + 7200 * 4 * 1000, 'transcodes scale with the media duration')
   t.equal(runTimeoutMs('proxy', 60, null), 60_000)
-  t.equal(autoConcurrency(2), 1)
-  t.equal(autoConcurrency(1), 1)
-  t.equal(autoConcurrency(8), 4)
+  t.equal(autoConcurrency(1), 1, 'one core: one job')
+  t.equal(autoConcurrency(2), 2, 'a 2-core station PC: two jobs (one left a third of it idle)')
+  t.equal(autoConcurrency(3), 2)
+  t.equal(autoConcurrency(8), 4, 'half the cores beyond')
+  t.equal(proxyRank('proxy', 'remux'), 0, 'a stream copy first')
+  t.equal(proxyRank('audio-proxy', 'remux'), 0)
+  t.equal(proxyRank('audio-proxy', 'transcode'), 1, 'then an audio transcode')
+  t.equal(proxyRank('proxy', 'transcode'), 2, 'video transcodes last')
+  t.equal(proxyRank(null, 'transcode'), 0, 'nothing to make: no wait')
   t.equal(thumbnailSeek(30), 3)
   t.equal(thumbnailSeek(null), 0)
   t.equal(baseKey('DCIM/100MEDIA/A_0001.MP4'), 'DCIM/100MEDIA/A_0001')

@@ -29,11 +29,13 @@ export interface MediaJob {
   workerBoot: string | null
   ffmpegPid: number | null
   tempPath: string | null
+  /** Claim order within the kind, lowest first (migration 023; a proxy's is set by its probe). */
+  rank: number
 }
 
 const JOB_SELECT = `SELECT id, recording_id AS recordingId, kind, state, attempts, last_error AS lastError, result,
   next_attempt_at AS nextAttemptAt, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt,
-  finished_at AS finishedAt, worker_pid AS workerPid, worker_boot AS workerBoot, ffmpeg_pid AS ffmpegPid, temp_path AS tempPath
+  finished_at AS finishedAt, worker_pid AS workerPid, worker_boot AS workerBoot, ffmpeg_pid AS ffmpegPid, temp_path AS tempPath, rank
   FROM media_jobs`
 
 /**
@@ -88,11 +90,16 @@ export interface Claimer {
   boot: string
 }
 
+/** Sets the claim rank of a recording's job of `kind` (lower first within its kind; migration 023). */
+export function setJobRank(db: Db, recordingId: number, kind: JobKind, rank: number): void {
+  db.prepare('UPDATE media_jobs SET rank = ? WHERE recording_id = ? AND kind = ?').run(rank, recordingId, kind)
+}
+
 /**
  * Atomically takes the next job that is due: queued, its next attempt time
  * reached, and (for proxies and thumbnails) its recording's probe done;
- * lowest `priority` first, then oldest. Counts the attempt. Undefined when
- * nothing is due.
+ * lowest `priority` first, then lowest rank, then oldest. Counts the
+ * attempt. Undefined when nothing is due.
  */
 export function claimNextJob(db: Db, who: Claimer, now: Date, priority: Record<JobKind, number>, kinds?: readonly JobKind[]): MediaJob | undefined {
   const at = now.toISOString()
@@ -104,7 +111,7 @@ export function claimNextJob(db: Db, who: Claimer, now: Date, priority: Record<J
         .prepare(`SELECT j.id FROM media_jobs j
       WHERE j.state = 'queued' AND j.next_attempt_at <= ? ${kindFilter}
         AND (j.kind = 'probe' OR EXISTS (SELECT 1 FROM media_jobs p WHERE p.recording_id = j.recording_id AND p.kind = 'probe' AND p.state = 'done'))
-      ORDER BY ${order}, j.id LIMIT 1`)
+      ORDER BY ${order}, j.rank, j.id LIMIT 1`)
         .get(at, ...(kinds ?? [])) as { id: number } | undefined
       if (!next) return undefined
       db.prepare(`UPDATE media_jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?, worker_boot = ?, started_at = ?, updated_at = ?,

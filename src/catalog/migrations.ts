@@ -16,6 +16,7 @@ import { dockPins } from './migrations/018-dock-pins.js'
 import { markers } from './migrations/020-markers.js'
 import { secondFactor } from './migrations/021-second-factor.js'
 import { noticeOutbox } from './migrations/022-notice-outbox.js'
+import { mediaJobRank } from './migrations/023-media-job-rank.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -41,6 +42,7 @@ export const migrations: readonly Migration[] = [
   markers,
   secondFactor,
   noticeOutbox,
+  mediaJobRank,
 ]
 
 export type { Migration }

@@ -23,7 +23,7 @@ import type { Db } from '../catalog/db.js'
 import { getDerivative, insertDerivative, nextDerivativeId, type DerivativeKind } from '../catalog/derivatives.js'
 import { recordObjectBlocks } from '../catalog/fixity.js'
 import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
-import { getJob, markJobDone, noteJobProcess, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
+import { getJob, markJobDone, noteJobProcess, setJobRank, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { subjects, type ProxyRecord } from '../ledger/events.js'
@@ -40,6 +40,7 @@ import {
   describeFailure,
   PermanentMediaError,
   proxyKindFor,
+  proxyRank,
   recordedArgs,
   runTimeoutMs,
   thumbnailSeek,
@@ -228,6 +229,9 @@ export class MediaJobRunner {
           payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
         })
         insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
+        // Now the proxy's cost is known: a copy is claimed before transcodes.
+        const pk = proxyKindFor({ hasVideo: facts.videoCodec !== null, hasAudio: facts.audioCodec !== null, mediaKind: facts.mediaKind })
+        if (pk) setJobRank(this.o.db, rec.id, 'proxy', proxyRank(pk, proxyPlan(pk, facts, this.o.settings.proxy).method))
         for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
         return links.length
       },
@@ -335,9 +339,11 @@ export class MediaJobRunner {
     try {
       const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
       run.ffmpegMs += r.durationMs
-      await fsyncFile(temp)
-      // One read gives the SHA-256 and the block list the API checks every served byte against.
-      const h = await digestFile(temp, { chunkBytes: this.o.chunkBytes ?? 4 << 20 })
+      // ffmpeg has exited: the file is final (faststart's rewrite included),
+      // so it is hashed from the page cache while the kernel writes it back;
+      // both end before the commit. One read gives the SHA-256 and the block
+      // list the API checks every served byte against.
+      const [h] = await Promise.all([digestFile(temp, { chunkBytes: this.o.chunkBytes ?? 4 << 20 }), fsyncFile(temp)])
       if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
       await this.o.vault.commitObject(temp, h.sha256)
       return this.commit(

@@ -29,6 +29,17 @@ export function jobsFor(kind: RecordingKind): JobKind[] {
 /** Claim order between kinds: metadata first, then the quick thumbnails, then proxies. */
 export const JOB_PRIORITY: Record<JobKind, number> = { probe: 0, thumbnail: 1, proxy: 2 }
 
+/**
+ * Claim order among proxies (media_jobs.rank, set when the probe is
+ * recorded): a stream copy (a fraction of a second) before an audio
+ * transcode (seconds) before a video transcode (about as long as the
+ * footage on a small station PC), so cheap proxies are playable first.
+ */
+export function proxyRank(kind: 'proxy' | 'audio-proxy' | null, method: 'remux' | 'transcode'): number {
+  if (kind === null || method === 'remux') return 0
+  return kind === 'audio-proxy' ? 1 : 2
+}
+
 export const DERIVATIVE_MIME: Record<DerivativeKind, string> = {
   proxy: 'video/mp4',
   'audio-proxy': 'audio/mp4',
@@ -115,9 +126,16 @@ export function runTimeoutMs(kind: JobKind, timeoutSeconds: number, durationSec:
   return Math.round((timeoutSeconds + extra) * 1000)
 }
 
-/** Default concurrency: half the cores, at least one (1 on a 2-core station PC). */
+/**
+ * Default concurrency: half the cores, but 2 from 2 cores up. One ffmpeg
+ * at a time kept 1.7 of a quiet 2-core PC's cores busy (short jobs are
+ * mostly process start-up on one core; a transcode's decoder and encoder
+ * do not fill two cores); two transcodes at once used no more CPU than one
+ * after the other (docs/design.md, Media pipeline).
+ * ffmpeg runs under `media.nice`, so ingest and the API still come first.
+ */
 export function autoConcurrency(cores: number): number {
-  return Math.max(1, Math.floor(cores / 2))
+  return cores < 2 ? 1 : Math.max(2, Math.floor(cores / 2))
 }
 
 /** Error text kept on a job: code, message and the tail of ffmpeg's stderr, bounded. */
