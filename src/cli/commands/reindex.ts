@@ -2,9 +2,10 @@ import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'reindex --from-s3 [--fetch] [--json]'
+const usage = usageOf('reindex')
 
 async function cmdReindex(args: string[]): Promise<number> {
   const { values } = parse(args, { 'from-s3': { type: 'boolean', default: false }, fetch: { type: 'boolean', default: false } }, usage)
