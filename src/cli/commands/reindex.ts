@@ -42,6 +42,10 @@ async function cmdReindex(args: string[]): Promise<number> {
         io.stdout(
           `objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache (${bytes(r.objects.fetchedBytes)})` : ' (fetched back when read, or by bodyvault restore-object)'}\n`,
         )
+        const fx = r.fixity
+        io.stdout(
+          `fixity: ${fx.open} open finding(s) (a local copy found bad, not repaired), ${fx.checked} object(s) with a check on the record, ${fx.runs} run(s) of the fixity job\n`,
+        )
         for (const p of r.ledgerProblems) io.stdout(`ledger problem at event ${p.seq}: ${p.detail}\n`)
         for (const id of r.manifestsMissing)
           io.stdout(`manifest missing: recording ${id} is in the ledger but its manifest is not in the bucket (rebuilt from the ledger alone)\n`)
