@@ -21,13 +21,15 @@ export interface ObjectFixity {
   failure: string | null
 }
 
-/** A bad local copy as its `fixity-failed` event describes it (src/ledger/events.ts). */
-export interface FixityProblem {
+/** A bad local copy: the payload of its `fixity-failed` event (src/ledger/events.ts), and what the row's `failure` says. */
+export type FixityProblem = {
   sha256: string
   size: number
   problem: 'missing' | 'size' | 'block' | 'hash'
+  /** The first block that did not match (of `blockBytes` bytes), when known. */
   block: number | null
   blockBytes: number | null
+  /** The length on disk (null: missing) and, when the whole file was hashed, its SHA-256. */
   foundSize: number | null
   foundSha256: string | null
 }
