@@ -256,6 +256,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     c.reviews++
   }
 
+  const needed = new Set(neededObjects(f).keys())
   for (const [sha, o] of f.offload.objects) {
     const e = f.offloaded.get(sha)!
     restoreCopy(db, {
@@ -268,7 +269,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
       legalHold: Boolean(e.p.legalHold),
       // A local copy found bad and not repaired stays on the record as local: the finding is about it, the
       // dashboard counts it, and the next check or serve repairs it from this remote copy (fixity-failed stays open till then).
-      evictedAt: f.fixity.isOpen(sha) ? null : now.toISOString(),
+      evictedAt: needed.has(sha) && f.fixity.isOpen(sha) ? null : now.toISOString(),
       deletedAt: f.deleted.get(sha) ?? null,
       now: now.toISOString(),
     })
@@ -312,7 +313,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     c.links++
   }
 
-  c.fixity = f.fixity.write(db, new Set(neededObjects(f).keys()))
+  c.fixity = f.fixity.write(db, needed)
 
   // Media jobs: operational state, rebuilt so that nothing is redone and nothing is forgotten.
   const at = now.toISOString()
