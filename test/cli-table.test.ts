@@ -1,20 +1,32 @@
 // The lazy command table (src/cli/table.ts): main.ts prints the usage text,
-// --help and "did you mean" from it without loading a command. What would
-// make it lie: a line whose name or usage drifted from its command's own,
-// a loader that returns another command, a command file with no line.
+// --help and "did you mean" from it without loading a command, and each
+// command takes its usage from it by name (usageOf). What would make it lie:
+// a loader that returns another command, a command that looks up another's
+// usage, a usage that names another command (--help and the usage errors
+// find the command by the usage's first word), a usage that lists roles the
+// API does not know, a command file with no line.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { COMMANDS } from '../src/cli/table.js'
+import { HUMAN_ROLES } from '../src/api/accounts.js'
+import { ROLES } from '../src/api/roles.js'
+import { COMMANDS, usageOf } from '../src/cli/table.js'
 import { ROOT } from './helpers.js'
 
-t.test("every line's name and usage are its command's own", async (t) => {
+t.test("every line loads its command, and the command's usage is the line's", async (t) => {
   for (const entry of COMMANDS) {
     const command = await entry.load()
     t.equal(command.name, entry.name, `${entry.name}: the loader returns the command of that name`)
-    t.equal(command.usage, entry.usage, `${entry.name}: the table's usage is the command's`)
+    t.equal(command.usage, entry.usage, `${entry.name}: the command took its own line's usage`)
+    t.equal(entry.usage.split(/\s/, 1)[0], entry.name, `${entry.name}: the usage starts with the command's name`)
   }
   t.equal(new Set(COMMANDS.map((c) => c.name)).size, COMMANDS.length, 'no name twice')
+  t.throws(() => usageOf('no-such-command'), /no command "no-such-command"/, 'a name not in the table fails loudly, never an empty usage')
+})
+
+t.test('the roles a usage lists are the roles the API knows', async (t) => {
+  t.match(usageOf('token'), `--role ${ROLES.join('|')} `, 'token create: every token role')
+  t.match(usageOf('user'), `--role ${HUMAN_ROLES.join('|')}[,...]`, 'user create: every role of a person')
 })
 
 t.test('every command a file in commands/ exports has its line', async (t) => {

@@ -3,8 +3,8 @@
 // S3 client is refused), a rebuild notices what was deleted or hidden
 // anyway, a lock change waiting out an outage keeps the local copy, and an
 // evicted object comes back by hand with its event.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { randomBytes } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { DeleteObjectCommand, GetObjectLegalHoldCommand, S3Client } from '@aws-sdk/client-s3'
 import t, { type Test } from 'tap'
@@ -22,6 +22,8 @@ import { addMarker } from '../src/api/markers.js'
 import { listAssignments } from '../src/catalog/assignments.js'
 import { allFlags } from '../src/catalog/flags.js'
 import { markersOf } from '../src/catalog/markers.js'
+import { failedObjects, getObjectFixity, lastFixityRun } from '../src/catalog/fixity.js'
+import { runFixity } from '../src/fixity/job.js'
 import { getRecording } from '../src/catalog/recordings.js'
 import { listDevices, listOfficers, listUnits, unitHistory } from '../src/catalog/registry.js'
 import { assignDevice, returnDevice } from '../src/registry/assign.js'
@@ -34,6 +36,7 @@ import { drawSample, recordOutcome } from '../src/review/sample.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { flipByte } from './fixity-support.js'
 import { gateway, useS3Server } from './s3-support.js'
 
 const server = await useS3Server(t, 'offload-dr')
@@ -388,6 +391,7 @@ t.test('restore-object: an evicted object comes back hashed, with a fetched-back
   t.equal(sha256File(s.vault.objectPath(a!.sha256)), a!.sha256, 'the bytes hash to the recording')
   const ev = eventsFor(s.db, `object:${a!.sha256}`).at(-1)!
   t.match(ev, { type: 'fetched-back', actor: 'user:clerk.li', payload: { sha256: a!.sha256, reason: 'restore-object' } }, 'recorded, naming the person')
+  t.equal(getObjectFixity(s.db, a!.sha256)?.checkedAt, ev.at, 'hashed whole on the way back: a check on the record, at its event')
   t.same(
     (await restoreObjects({ db: s.db, vault: s.vault, s3: d.s3, logger: silentLogger() }, targets.slice(0, 1), 'user:clerk.li')).map((o) => o.status),
     ['local'],
@@ -403,4 +407,55 @@ t.test('restore-object: an evicted object comes back hashed, with a fetched-back
   t.notOk(existsSync(s.vault.objectPath(a!.sha256)))
   t.equal(eventsFor(s.db, `object:${a!.sha256}`).at(-1)!.type, 'evicted')
   t.same((await verifyVault(s.db, s.vault)).problems, [])
+})
+
+t.test('fixity findings survive a lost catalog: a copy found bad stays open, counted and refused after reindex; one repaired stays closed', async (t) => {
+  // No offload and no backup on the station's own Fixity: a bad copy cannot be repaired, so its finding stays open.
+  const s = station(t)
+  const [bad, mended, good] = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2 },
+        { time: ago(2, 10), seq: 3 },
+      ]),
+    )
+  ).ingested.sort((x, y) => x.id - y.id)
+  const d = deps(t, s, settings(bucketName('fixity')))
+  await runOffloadOnce(d) // the good bytes in the bucket first
+  flipByte(s.vault.objectPath(bad!.sha256), 100)
+  flipByte(s.vault.objectPath(mended!.sha256), 200)
+  t.match(await runFixity(s.st.fixity, { scope: 'all', trigger: 'manual', budgetBytesPerSec: 0 }), { objects: 3, failed: 2, repaired: 0 })
+  flipByte(s.vault.objectPath(mended!.sha256), 200) // the same byte back: good in place
+  t.match(await runFixity(s.st.fixity, { scope: 'all', trigger: 'manual', budgetBytesPerSec: 0 }), { failed: 1, repaired: 1 })
+  await runOffloadOnce(d) // the chain with its fixity events in the bucket
+  const before = { failed: failedObjects(s.db), run: lastFixityRun(s.db)!, state: s.st.fixityState() }
+  t.equal(before.state.failed, 1, 'before: the dashboard counts one bad copy')
+
+  // The catalog is lost; the vault's objects (the bad copy among them) stay where they are.
+  s.st.close()
+  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  const re = station(t, s.dataDir, { rebuildCatalog: true })
+  const r = await reindexFromS3({ db: re.db, vault: re.vault, s3: d.s3, settings: d.settings, stationId: 'test-station', logger: silentLogger() })
+  re.reopen()
+  t.same(r.fixity, { open: 1, checked: 1, runs: 2 }, 'the report counts the open finding, the repaired object and both runs')
+  t.same(failedObjects(re.db), before.failed, 'the open finding comes back as it was: the object, its size, when, what was wrong')
+  t.equal(
+    getObjectFixity(re.db, mended!.sha256)?.checkedAt,
+    eventsFor(re.db, `object:${mended!.sha256}`).find((e) => e.type === 'object-repaired')?.at,
+    'the repaired one stays closed, checked when it was repaired',
+  )
+  t.equal(getObjectFixity(re.db, good!.sha256), undefined, "the good one: the job's quiet check is not on the record (due at the next run)")
+  const { startedAt, endedAt, ...run } = before.run
+  t.match(lastFixityRun(re.db), run, 'the last run comes back from its fixity-checked event')
+  const state = re.st.fixityState()
+  t.equal(state.failed, 1, 'the dashboard still counts the bad copy')
+  t.match(state.warning, /1 object\(s\) failed their check/, 'and status and doctor still warn')
+  // The rebuilt station has no repair source: the bad copy is refused, never served as good.
+  await t.rejects(re.st.fixity.open(bad!.sha256, bad!.size), { code: 'OBJECT_CORRUPT' }, 'the bad copy is not served')
+  t.equal(eventsFor(re.db, `object:${bad!.sha256}`).filter((e) => e.type === 'fixity-failed').length, 1, 'and no second finding: it was already open')
+  const ok = await re.st.fixity.open(mended!.sha256, mended!.size)
+  const bytes: Buffer[] = []
+  for await (const c of await ok.stream(0, mended!.size - 1)) bytes.push(c as Buffer)
+  t.equal(createHash('sha256').update(Buffer.concat(bytes)).digest('hex'), mended!.sha256, 'the repaired one is served, its bytes the recorded ones')
 })

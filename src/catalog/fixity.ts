@@ -21,6 +21,33 @@ export interface ObjectFixity {
   failure: string | null
 }
 
+/** A bad local copy: the payload of its `fixity-failed` event (src/ledger/events.ts), and what the row's `failure` says. */
+export type FixityProblem = {
+  sha256: string
+  size: number
+  problem: 'missing' | 'size' | 'block' | 'hash'
+  /** The first block that did not match (of `blockBytes` bytes), when known. */
+  block: number | null
+  blockBytes: number | null
+  /** The length on disk (null: missing) and, when the whole file was hashed, its SHA-256. */
+  foundSize: number | null
+  foundSha256: string | null
+}
+
+/** The `failure` column: one line for the catalog row and the logs, from the event's payload (a rebuild writes the same line again). */
+export function describeProblem(f: FixityProblem): string {
+  switch (f.problem) {
+    case 'missing':
+      return 'the local copy is missing'
+    case 'size':
+      return `the local copy has ${f.foundSize} bytes, recorded ${f.size}`
+    case 'block':
+      return `block ${f.block} (bytes from ${(f.block ?? 0) * (f.blockBytes ?? 0)}) does not match its recorded SHA-256`
+    case 'hash':
+      return `the local copy hashes to ${f.foundSha256 ?? '?'}, recorded ${f.sha256}`
+  }
+}
+
 const SELECT = `SELECT sha256, size, block_bytes AS blockBytes, blocks, hashed_at AS hashedAt, checked_at AS checkedAt,
   failed_at AS failedAt, failure FROM object_fixity`
 
@@ -53,6 +80,36 @@ export function markObjectFailed(db: Db, o: { sha256: string; size: number; at: 
     o.size,
     o.at,
     o.at,
+    o.failure,
+  )
+}
+
+/**
+ * Every byte of an object was hashed whole and found to be the recorded
+ * SHA-256 without a block list being made (fetched back from S3): it counts
+ * as checked at `at`. A block list it has stays (the bytes are the same);
+ * a known failure stays too, until a check or repair closes it on the record.
+ */
+export function recordObjectHashed(db: Db, o: { sha256: string; size: number; at: string }): void {
+  db.prepare(`INSERT INTO object_fixity (sha256, size, checked_at) VALUES (?, ?, ?)
+    ON CONFLICT(sha256) DO UPDATE SET checked_at = max(coalesce(checked_at, ''), excluded.checked_at)`).run(o.sha256, o.size, o.at)
+}
+
+/**
+ * An object's fixity state as a catalog rebuilt from the ledger finds it
+ * (src/offload/rebuild-fixity.ts): its last check the ledger proves, and
+ * its open failure. No block list: one is made again from the bytes at the
+ * next check or serve.
+ */
+export function restoreObjectFixity(
+  db: Db,
+  o: { sha256: string; size: number; checkedAt: string | null; failedAt: string | null; failure: string | null },
+): void {
+  db.prepare('INSERT INTO object_fixity (sha256, size, checked_at, failed_at, failure) VALUES (?, ?, ?, ?, ?)').run(
+    o.sha256,
+    o.size,
+    o.checkedAt,
+    o.failedAt,
     o.failure,
   )
 }

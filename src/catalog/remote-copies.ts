@@ -134,7 +134,11 @@ export function verifiedCopies(db: Db): { sha256: string; key: string; versionId
   }[]
 }
 
-/** A remote copy as the ledger left it, for a catalog rebuilt from the bucket (no local copy yet). */
+/**
+ * A remote copy as the ledger left it, for a catalog rebuilt from the
+ * bucket: evicted (no local copy yet), or, with `evictedAt` null, a local
+ * copy on the record since `now` (one with an open fixity finding).
+ */
 export function restoreCopy(
   db: Db,
   c: {
@@ -145,13 +149,26 @@ export function restoreCopy(
     verifiedAt: string
     retainUntil: string | null
     legalHold: boolean
-    evictedAt: string
+    evictedAt: string | null
     deletedAt: string | null
+    now: string
   },
 ): void {
   db.prepare(
-    `INSERT INTO offload_objects (sha256, size, key, version_id, uploaded_at, verified_at, retain_until, legal_hold, cached_since, evicted_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
-  ).run(c.sha256, c.size, c.key, c.versionId, c.verifiedAt, c.verifiedAt, c.retainUntil, c.legalHold ? 1 : 0, c.evictedAt, c.deletedAt)
+    `INSERT INTO offload_objects (sha256, size, key, version_id, uploaded_at, verified_at, retain_until, legal_hold, cached_since, evicted_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    c.sha256,
+    c.size,
+    c.key,
+    c.versionId,
+    c.verifiedAt,
+    c.verifiedAt,
+    c.retainUntil,
+    c.legalHold ? 1 : 0,
+    c.evictedAt === null ? c.now : null,
+    c.evictedAt,
+    c.deletedAt,
+  )
 }
 
 /** Counts for `bodyvault offload status`. */

@@ -4,10 +4,12 @@ import type { Command } from './common.js'
  * Every command, in the order the usage text lists them: its name and
  * usage line, known without loading it, and how to load it. A CLI process
  * imports only the command it runs (the station, fastify, the AWS SDK and
- * the rest cost about half a CPU-second to load). What --help says beyond
- * the usage line is in help.ts. A new command is a file in commands/ and a
- * line here; test/cli-table.test.ts checks that each line's name and usage
- * are its command's own.
+ * the rest cost about half a CPU-second to load). The usage lines are
+ * written here only: each command takes its own with usageOf (a command
+ * importing this file makes no cycle, as this file loads commands only
+ * lazily). What --help says beyond the usage line is in help.ts. A new
+ * command is a file in commands/ and a line here; test/cli-table.test.ts
+ * checks that each line loads the command of its name.
  */
 export interface CommandEntry {
   name: string
@@ -210,3 +212,11 @@ export const COMMANDS: CommandEntry[] = [
     load: async () => (await import('./commands/tls.js')).tlsCommand,
   },
 ]
+
+/** A command's usage (for --help and its usage errors), by its name in the table above. */
+export function usageOf(name: string): string {
+  const entry = COMMANDS.find((c) => c.name === name)
+  // A programming mistake met when the command's module loads: every test that loads it fails.
+  if (!entry) throw new Error(`no command "${name}" in src/cli/table.ts`)
+  return entry.usage
+}

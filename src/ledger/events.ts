@@ -16,6 +16,7 @@ import type { JobKind } from '../catalog/media-jobs.js'
 import type { IngestFacts } from '../catalog/recordings.js'
 import type { AssignmentKind } from '../catalog/assignments.js'
 import type { FindingKind } from '../catalog/findings.js'
+import type { FixityProblem } from '../catalog/fixity.js'
 import type { RosterDevice, RosterOfficer, Unit } from '../catalog/registry.js'
 import type {
   RecordingSubject,
@@ -288,19 +289,7 @@ type Vocabulary = AccessVocabulary &
      */
     'fixity-failed': {
       subject: ObjectSubject | ExportSubject
-      payload: {
-        sha256: string
-        size: number
-        problem: 'missing' | 'size' | 'block' | 'hash'
-        /** The first block that did not match (of `blockBytes` bytes), when known. */
-        block: number | null
-        blockBytes: number | null
-        /** The length on disk (null: missing) and, when the whole file was hashed, its SHA-256. */
-        foundSize: number | null
-        foundSha256: string | null
-        where: string
-        recordingIds: number[]
-      }
+      payload: FixityProblem & { where: string; recordingIds: number[] }
     }
     /**
      * A bad or missing local copy replaced by a good one (a backup data dir,

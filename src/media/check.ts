@@ -7,9 +7,8 @@
  * events were not edited), and hashMediaObjects after it.
  */
 import type { Db } from '../catalog/db.js'
-import { errnoCode, errorMessage } from '../common/errors.js'
 import { hashFile, type CopyResult } from '../vault/hash.js'
-import { forEachLimit } from '../vault/hash-pool.js'
+import { type RehashReport, rehashObjects } from '../vault/rehash.js'
 import type { Problem } from '../common/problems.js'
 import type { Vault } from '../vault/store.js'
 import { allDerivatives } from '../catalog/derivatives.js'
@@ -259,9 +258,11 @@ export function checkMediaCatalog(db: Db): MediaCatalogCheck {
 }
 
 /**
- * Re-hashes the derivative objects `needed` names. Objects absent from the
- * vault (ENOENT) are in `missing`, apart from the other `problems`, so that
- * a caller can look again at what the ledger says now (src/verify/vault.ts).
+ * Re-hashes the derivative objects `needed` names (the loop is
+ * src/vault/rehash.ts, which verify runs for the originals too). Objects
+ * absent from the vault (ENOENT) are in `missing`, apart from the other
+ * `problems`, so that a caller can look again at what the ledger says now
+ * (src/verify/vault.ts).
  */
 export async function hashMediaObjects(
   vault: Vault,
@@ -273,36 +274,13 @@ export async function hashMediaObjects(
     hash?: (path: string, sha256: string) => Promise<CopyResult>
     lanes?: number
   } = {},
-): Promise<{ problems: Problem[]; objects: number; bytes: number; missing: Problem[] }> {
-  const problems: Problem[] = []
-  const missing: Problem[] = []
-  let objects = 0
-  let bytes = 0
-  const hash = opts.hash ?? ((path: string) => hashFile(path, opts.chunkBytes ?? 4 << 20))
-  await forEachLimit(needed, opts.lanes ?? 1, async ([sha, { size, who }]) => {
-    const users = who.join(', ')
-    try {
-      const h = await hash(vault.objectPath(sha), sha)
-      bytes += h.size
-      if (h.sha256 !== sha)
-        problems.push({
-          kind: 'object-corrupt',
-          subject: subjects.object(sha),
-          detail: `content hashes to ${h.sha256} (${h.size} bytes): the derivative was altered; used by ${users}`,
-        })
-      else if (h.size !== size)
-        problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${users}` })
-    } catch (err) {
-      if (!(errnoCode(err) === 'ENOENT' && opts.mayBeAbsent?.(sha))) {
-        ;(errnoCode(err) === 'ENOENT' ? missing : problems).push({
-          kind: 'object-missing',
-          subject: subjects.object(sha),
-          detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${users}`,
-        })
-      }
-    }
-    objects++
+): Promise<RehashReport> {
+  return rehashObjects(vault, needed, {
+    hash: opts.hash ?? ((path: string) => hashFile(path, opts.chunkBytes ?? 4 << 20)),
+    lanes: opts.lanes ?? 1,
+    subject: subjects.object,
+    usedBy: ({ who }) => who.join(', '),
+    altered: 'the derivative was altered',
+    ...(opts.mayBeAbsent ? { mayBeAbsent: opts.mayBeAbsent } : {}),
   })
-
-  return { problems, objects, bytes, missing }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { constants as C } from 'node:fs'
 import { open, rm, stat } from 'node:fs/promises'
 import type { Db } from '../catalog/db.js'
+import { recordObjectHashed } from '../catalog/fixity.js'
 import { markFetchedBack, verifiedCopy } from '../catalog/remote-copies.js'
 import { BodyvaultError, errnoCode } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
@@ -108,6 +109,8 @@ async function fetchBack(d: OpenObjectDeps, sha256: string): Promise<OpenedObjec
           payload: { sha256, size, key: row.key, versionId: row.versionId, reason },
         })
       markFetchedBack(d.db, sha256, at.toISOString())
+      // Every byte was just hashed and matched: a check (a rebuild reads it back from the fetched-back event).
+      recordObjectHashed(d.db, { sha256, size, at: at.toISOString() })
     })
     .immediate()
   d.logger.info({ event: 'offload.fetched', sha256, size, reason }, 'evicted object fetched back from S3')

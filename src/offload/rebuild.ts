@@ -20,6 +20,7 @@ import { RosterFold } from '../registry/fold.js'
 import { RetentionFold } from '../retention/check.js'
 import type { FoundManifest } from './bucket-index.js'
 import { OffloadFold } from './check.js'
+import { FixityFold } from './rebuild-fixity.js'
 
 type P = Record<string, unknown>
 
@@ -27,7 +28,8 @@ type P = Record<string, unknown>
  * The state a rebuilt catalog gets, folded from the chain: the same folds
  * verify runs (recordings, retention with its flags, remote copies,
  * media), plus what only a rebuild needs (ingest sessions, camera
- * identities, the roster, markers, the counts of what it cannot restore).
+ * identities, the roster, markers, the fixity findings and runs, the
+ * counts of what it cannot restore).
  */
 export class RebuildFold {
   readonly recordings = new Map<number, Expected>()
@@ -35,6 +37,7 @@ export class RebuildFold {
   readonly offload = new OffloadFold()
   readonly media = new MediaFold()
   readonly roster = new RosterFold()
+  readonly fixity = new FixityFold()
   readonly markers: Marker[] = []
   /** Random-review samples and their outcomes, in chain order. */
   readonly reviews: {
@@ -57,6 +60,7 @@ export class RebuildFold {
     this.offload.apply(ev)
     this.media.apply(ev)
     this.roster.apply(ev)
+    this.fixity.apply(ev)
     const p = ev.payload
     switch (ev.type) {
       case 'ingest-session-ended':
@@ -124,6 +128,17 @@ export interface RebuildCounts {
   reprobe: number[]
   /** Purged recordings in the same case: their media_info row cannot come back (no original to probe). */
   mediaInfoLost: number[]
+  /** Objects a stored recording needs with an open fixity finding, with a check on the record; fixity job runs. */
+  fixity: ReturnType<FixityFold['write']>
+}
+
+/** Every object a stored recording needs (its original and its derivatives), and what needs it. */
+export function neededObjects(f: RebuildFold): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const r of f.recordings.values()) if (r.status === 'stored') out.set(r.sha256, `recording ${r.id}`)
+  for (const { p } of f.media.derived.values())
+    if (f.recordings.get(p.recordingId)?.status === 'stored') out.set(p.sha256, `the ${p.kind} of recording ${p.recordingId}`)
+  return out
 }
 
 /** The raw texts of a media_info row from the manifest, when they are the ones the `probed` event hashed. */
@@ -143,10 +158,10 @@ const DONE_BY: Record<Exclude<JobKind, 'probe'>, DerivativeKind[]> = { proxy: ['
 /**
  * Writes every table the fold defines into an empty catalog (inside the
  * caller's transaction): ingest sessions, devices and officers, recordings,
- * cases, links, holds, deadlines, remote copies (none cached locally),
- * media info, derivatives, sidecar links, and the media jobs (done where
- * the ledger holds the result, failed where it holds the failure, else
- * queued).
+ * cases, links, holds, deadlines, remote copies (none cached locally,
+ * but for a copy with an open fixity finding), media info, derivatives,
+ * sidecar links, the media jobs (done where the ledger holds the result,
+ * failed where it holds the failure, else queued), and the fixity state.
  */
 export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number, FoundManifest>, now: Date): RebuildCounts {
   const c: RebuildCounts = {
@@ -165,6 +180,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     mediaJobs: { done: 0, failed: 0, queued: 0 },
     reprobe: [],
     mediaInfoLost: [],
+    fixity: { open: 0, checked: 0, runs: 0 },
   }
   const recordings = [...f.recordings.values()].sort((a, b) => a.id - b.id)
 
@@ -240,6 +256,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     c.reviews++
   }
 
+  const needed = new Set(neededObjects(f).keys())
   for (const [sha, o] of f.offload.objects) {
     const e = f.offloaded.get(sha)!
     restoreCopy(db, {
@@ -250,8 +267,11 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
       verifiedAt: e.at,
       retainUntil: (e.p.retainUntil as string | null) ?? null,
       legalHold: Boolean(e.p.legalHold),
-      evictedAt: now.toISOString(),
+      // A local copy found bad and not repaired stays on the record as local: the finding is about it, the
+      // dashboard counts it, and the next check or serve repairs it from this remote copy (fixity-failed stays open till then).
+      evictedAt: needed.has(sha) && f.fixity.isOpen(sha) ? null : now.toISOString(),
       deletedAt: f.deleted.get(sha) ?? null,
+      now: now.toISOString(),
     })
   }
 
@@ -292,6 +312,8 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
     insertLink(db, sidecarId, l.recordingId, l.seq)
     c.links++
   }
+
+  c.fixity = f.fixity.write(db, needed)
 
   // Media jobs: operational state, rebuilt so that nothing is redone and nothing is forgotten.
   const at = now.toISOString()

@@ -11,7 +11,7 @@ import { readBucketIndex, type FoundManifest } from './bucket-index.js'
 import { openObject } from './cache.js'
 import type { OffloadSettings } from './config.js'
 import type { Manifest } from './manifest.js'
-import { RebuildFold, writeRebuiltTables, type RebuildCounts } from './rebuild.js'
+import { neededObjects, RebuildFold, writeRebuiltTables, type RebuildCounts } from './rebuild.js'
 import { manifestLock } from './reconcile.js'
 import type { S3Store } from './s3.js'
 
@@ -32,6 +32,8 @@ export interface ReindexReport {
   reviews: number
   roster: RebuildCounts['roster']
   media: Pick<RebuildCounts, 'mediaInfo' | 'derivatives' | 'links' | 'mediaJobs' | 'reprobe'>
+  /** Open fixity findings (the local copy known bad, not repaired), objects with a check on the record, fixity job runs. */
+  fixity: RebuildCounts['fixity']
   /** Problems the rebuilt chain has (e.g. events missing from the bucket). */
   ledgerProblems: ChainProblem[]
   /** Manifests whose snapshot disagrees with the ledger (stale: uploaded before later events). */
@@ -160,6 +162,7 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
       mediaJobs: r.counts.mediaJobs,
       reprobe: r.counts.reprobe,
     },
+    fixity: r.counts.fixity,
     ledgerProblems: chain,
     staleManifests: r.m.stale,
     manifestsMissing: r.m.missing,
@@ -185,15 +188,6 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
     'catalog rebuilt from S3',
   )
   return report
-}
-
-/** Every object a stored recording needs: its original and its derivatives. */
-function neededObjects(f: RebuildFold): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const r of f.recordings.values()) if (r.status === 'stored') out.set(r.sha256, `recording ${r.id}`)
-  for (const { p } of f.media.derived.values())
-    if (f.recordings.get(p.recordingId)?.status === 'stored') out.set(p.sha256, `the ${p.kind} of recording ${p.recordingId}`)
-  return out
 }
 
 /** Every remote object the catalog will point to: there, the right size, the right SHA-256 metadata; and every needed object has one. */

@@ -2,7 +2,6 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Db, openSnapshotReader } from '../catalog/db.js'
 import { objectInUse } from '../catalog/objects.js'
-import { errnoCode, errorMessage } from '../common/errors.js'
 import type { Problem } from '../common/problems.js'
 import { checkAnchors } from '../anchor/check.js'
 import type { AnchoringReport } from '../anchor/sources.js'
@@ -18,7 +17,8 @@ import { checkRetentionCatalog, RetentionFold } from '../retention/check.js'
 import { fixityState } from '../fixity/state.js'
 import type { FixitySettings } from '../fixity/settings.js'
 import type { CopyResult } from '../vault/hash.js'
-import { forEachLimit, HashPool } from '../vault/hash-pool.js'
+import { HashPool } from '../vault/hash-pool.js'
+import { type RehashReport, rehashObjects } from '../vault/rehash.js'
 import type { Vault } from '../vault/store.js'
 import { checkVaultIdentity, type IdentityReport } from './identity.js'
 import type { NeededObjects } from './needed.js'
@@ -94,52 +94,35 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
   problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
-  const missing: Problem[] = []
-  let objects = 0
-  let bytes = 0
-  let remoteOnly = 0
   const pool = opts.quick ? undefined : new HashPool({ chunk: chunkBytes, ...(opts.threads ? { threads: opts.threads } : {}) })
   // --quick: present and of the recorded size, taken as hashing to its name.
   const look = async (path: string, sha: string): Promise<CopyResult> => ({ sha256: sha, size: (await stat(path)).size })
   const hash = pool ? (path: string): Promise<CopyResult> => pool.hash(path) : look
   const lanes = (pool?.threads ?? 4) * 2
+  // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
+  const mayBeAbsent = (sha: string): boolean => offload.mayBeAbsent(sha)
+  let originals: RehashReport
+  let derivatives: RehashReport
   try {
-    await forEachLimit(needed, lanes, async ([sha, { size, ids }]) => {
-      const who = ids.map((i) => subjects.recording(i)).join(', ')
-      try {
-        const h = await hash(vault.objectPath(sha), sha)
-        bytes += h.size
-        if (h.sha256 !== sha)
-          problems.push({
-            kind: 'object-corrupt',
-            subject: subjects.object(sha),
-            detail: `content hashes to ${h.sha256} (${h.size} bytes): the object was altered; used by ${who}`,
-          })
-        else if (h.size !== size)
-          problems.push({ kind: 'object-corrupt', subject: subjects.object(sha), detail: `size ${h.size} differs from the recorded ${size}; used by ${who}` })
-      } catch (err) {
-        // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
-        if (errnoCode(err) === 'ENOENT' && offload.mayBeAbsent(sha)) remoteOnly++
-        else
-          (errnoCode(err) === 'ENOENT' ? missing : problems).push({
-            kind: 'object-missing',
-            subject: subjects.object(sha),
-            detail: `${errnoCode(err) === 'ENOENT' ? 'missing from the vault' : 'unreadable: ' + errorMessage(err)}; used by ${who}`,
-          })
-      }
-      objects++
-      opts.onObject?.(objects, needed.size)
+    originals = await rehashObjects(vault, needed, {
+      hash,
+      lanes,
+      mayBeAbsent,
+      subject: subjects.object,
+      usedBy: ({ ids }) => ids.map((i) => subjects.recording(i)).join(', '),
+      altered: 'the object was altered',
+      onObject: (done) => opts.onObject?.(done, needed.size),
     })
-
     // Derivative objects (proxies, thumbnails) re-hashed.
-    const hashed = await hashMediaObjects(vault, media.needed, { chunkBytes, mayBeAbsent: (sha) => offload.mayBeAbsent(sha), hash, lanes })
-    problems.push(...hashed.problems)
-    objects += hashed.objects
-    bytes += hashed.bytes
-    missing.push(...hashed.missing)
+    derivatives = await hashMediaObjects(vault, media.needed, { chunkBytes, mayBeAbsent, hash, lanes })
   } finally {
     await pool?.close()
   }
+  problems.push(...originals.problems, ...derivatives.problems)
+  const objects = originals.objects + derivatives.objects
+  const bytes = originals.bytes + derivatives.bytes
+  const remoteOnly = originals.absent
+  const missing = [...originals.missing, ...derivatives.missing]
   if (missing.length) {
     const gone = goneSince(db, snap.head)
     problems.push(...missing.filter((p) => !gone.has(p.subject.slice('object:'.length))))

@@ -7,10 +7,11 @@ import { prepareDataDir } from '../../station/data-dir.js'
 import { operatorActor } from '../identity.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const backupUsage = 'backup <DIR> [--json]'
-const restoreUsage = 'restore <BACKUP> --to <DIR> [--json]'
+const backupUsage = usageOf('backup')
+const restoreUsage = usageOf('restore')
 
 /** A progress bar on a terminal (stderr), by bytes; nothing otherwise. */
 function progressBar(json: boolean): { update: (p: BackupProgress) => void; stop: () => void } | undefined {

@@ -5,16 +5,10 @@ import { getCase, listCases, recordingsOfCase, type CaseRow } from '../../catalo
 import { closeCase, createCase, linkRecordings, reopenCase, unlinkRecording } from '../../retention/actions.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = [
-  'case create <number> --type TYPE [--title TEXT] [--opened DATE] [--as USER] [--json]',
-  'case close <number> [--closed DATE] [--reason TEXT] [--as USER] [--json]',
-  'case reopen <number> --reason TEXT [--as USER] [--json]',
-  'case link <number> <recording-id>... [--reason TEXT] [--as USER] [--json]',
-  'case unlink <number> <recording-id> --reason TEXT [--as USER] [--json]',
-  'case show <number> [--json] | case list [--status open|closed] [--json]',
-].join('\n  bodyvault ')
+const usage = usageOf('case')
 
 const options = {
   type: { type: 'string' },

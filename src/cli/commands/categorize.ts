@@ -4,9 +4,10 @@ import { endSignIn, evidenceActor } from '../identity.js'
 import { deadlineText, describeRule } from '../../retention/policy.js'
 import { setCategory } from '../../retention/actions.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'categorize <recording-id> <category|none> --reason TEXT [--as USER] [--json]'
+const usage = usageOf('categorize')
 
 async function cmdCategorize(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { reason: { type: 'string' }, by: { type: 'string' }, as: { type: 'string' } }, usage)

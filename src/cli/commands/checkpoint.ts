@@ -1,9 +1,10 @@
 import { describeAnchoring, gatherOutside } from '../../anchor/sources.js'
 import { writeCheckpoint } from '../../ledger/checkpoint.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'checkpoint [--json]'
+const usage = usageOf('checkpoint')
 
 /**
  * Prints the latest signed checkpoint, signing a new one first if the ledger grew since, after

@@ -25,12 +25,13 @@ import type { Station } from '../../station/station.js'
 import { readMarker } from '../../vault/marker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 import { daemonEndpoint, daemonGet, daemonUrl } from '../daemon.js'
 import { testEncoders } from '../../media/encoder-check.js'
 import type { ProxySettings } from '../../media/proxy-policy.js'
 
-const usage = 'doctor [--json]'
+const usage = usageOf('doctor')
 
 /** One line of the report; a note informs and never fails the doctor. */
 interface Check {

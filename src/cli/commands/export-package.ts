@@ -10,10 +10,10 @@ import { writeCheckpoint } from '../../ledger/checkpoint.js'
 import { bytes } from '../format.js'
 import { endSignIn, evidenceActor } from '../identity.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage =
-  'export-package --recording ID [--recording ID ...] --reason TEXT --out FILE.zip\n      [--recipient TEXT] [--approved-by USER] [--as USER] [--no-derivatives] [--restore] [--json]'
+const usage = usageOf('export-package')
 
 /**
  * For a supervisor at the station: writes an evidence package and records

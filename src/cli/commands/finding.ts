@@ -4,10 +4,11 @@ import { resolveFinding } from '../../registry/findings.js'
 import { local, parseId } from '../args.js'
 import { endSignIn, evidenceActor } from '../identity.js'
 import { EXIT, io, parse, showUsage, type Command } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 import { table } from '../format.js'
 
-const usage = 'finding list [--kind officer-conflict|reconciliation] [--all] | show <id> | resolve <id> --resolution TEXT [--as USER]   [--json]'
+const usage = usageOf('finding')
 const options = {
   kind: { type: 'string' },
   all: { type: 'boolean', default: false },

@@ -7,11 +7,12 @@ import { budgetBytesPerSec } from '../../fixity/schedule.js'
 import { fixityState } from '../../fixity/state.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 import { daemonEndpoint, daemonGet } from '../daemon.js'
 import { authHeader, stateText } from './status.js'
 
-const usage = 'fixity run [--all] [--budget MBPS] [--json] | fixity status [--json]'
+const usage = usageOf('fixity')
 
 function reportText(r: FixityRunReport): string {
   if (r.heldBy) return `another fixity run holds the lease (${r.heldBy}): nothing done\n`

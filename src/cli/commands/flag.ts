@@ -7,15 +7,10 @@ import { local, parseId } from '../args.js'
 import { table } from '../format.js'
 import { endSignIn, evidenceActor } from '../identity.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = [
-  'flag set <recording-id> <flag> --reason TEXT [--as USER] [--json]',
-  'flag remove <flag-id> --reason TEXT [--as USER] [--json]',
-  'flag approve <flag-id> [--reason TEXT] [--as USER] [--json]',
-  'flag withdraw <flag-id> --reason TEXT [--as USER] [--json]',
-  'flag list [--all | --pending] [--recording ID] [--json]',
-].join('\n  bodyvault ')
+const usage = usageOf('flag')
 
 /** The person behind an account: the police number (what makes two accounts one person). */
 const personOf = (u: UserRow): string => u.policeNo ?? `account:${u.id}`

@@ -5,13 +5,10 @@ import { holdsOf, listHolds, type HoldRow } from '../../catalog/cases.js'
 import { placeHold, releaseHold } from '../../retention/actions.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = [
-  'hold place <recording-id>... --reason TEXT [--as USER] [--json]',
-  'hold release <hold-id> --reason TEXT [--as USER] [--json]',
-  'hold list [--all] [--recording ID] [--json]',
-].join('\n  bodyvault ')
+const usage = usageOf('hold')
 
 async function cmdHold(args: string[]): Promise<number> {
   const { values, positionals } = parse(

@@ -7,9 +7,10 @@ import type { IngestProgress, IngestReport } from '../../ingest/session.js'
 import { stuckReads } from '../../ingest/source.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'ingest <dir> [--profile ID] [--device ID] [--officer ID] [--json]'
+const usage = usageOf('ingest')
 
 async function cmdIngest(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { profile: { type: 'string' }, device: { type: 'string' }, officer: { type: 'string' } }, usage)

@@ -4,13 +4,10 @@ import { replaceStationKey, rotateStationKey, type KeyChange } from '../../ledge
 import { operatorActor } from '../identity.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = [
-  'key show [--pem] [--json]',
-  'key rotate --reason TEXT [--by NAME] [--json]',
-  'key replace --reason TEXT --by NAME [--json]   (the old key is lost: the chain of keys is broken, on the record)',
-].join('\n  bodyvault ')
+const usage = usageOf('key')
 
 /** The chain of keys as lines: one per key, and each break. */
 export function chainLines(chain: KeyChain): string[][] {

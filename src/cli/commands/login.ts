@@ -1,11 +1,11 @@
 import { UsageError } from '../../common/errors.js'
 import { cliPeople, cliSignIn, osLogin, readSessionFile, removeSessionFile, sessionFile, writeSessionFile } from '../identity.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const loginUsage =
-  'login USER   (the password from the terminal, or BODYVAULT_PASSWORD; a new one from BODYVAULT_NEW_PASSWORD when it must change; a second factor from the terminal or BODYVAULT_TOTP)'
-const logoutUsage = 'logout'
+const loginUsage = usageOf('login')
+const logoutUsage = usageOf('logout')
 
 /** Opens a CLI session for this OS user: the session's secret in a 0600 file under the user's state dir; it expires like a web session. */
 async function cmdLogin(args: string[]): Promise<number> {

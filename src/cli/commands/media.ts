@@ -3,9 +3,10 @@ import { JOB_KINDS, mediaStatus, retryFailedJobs, type JobKind, type MediaStatus
 import type { JobOutcome } from '../../media/worker.js'
 import { duration, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'media run [--once] [--kind probe|proxy|thumbnail] [--json] | media status [--json] | media retry [--all | JOB_ID...]'
+const usage = usageOf('media')
 
 function statusText(s: MediaStatus): string {
   const lines: string[] = []

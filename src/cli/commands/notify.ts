@@ -3,9 +3,10 @@ import { UsageError } from '../../common/errors.js'
 import { testNotice } from '../../notify/notice.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = ['notify test [--json]', 'notify run check|daily|weekly [--json]', 'notify status [--json]'].join('\n  bodyvault ')
+const usage = usageOf('notify')
 
 /**
  * Notices by webhook and mail (notify.channels). `test` sends a test notice

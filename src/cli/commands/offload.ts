@@ -7,9 +7,10 @@ import type { OffloadReport } from '../../offload/context.js'
 import { runOffloadOnce } from '../../offload/worker.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = ['offload run [--once] [--json]', 'offload status [--json]'].join('\n  bodyvault ')
+const usage = usageOf('offload')
 
 function summary(r: OffloadReport): string {
   const d = r.done

@@ -3,9 +3,10 @@ import { searchRecordings } from '../../catalog/search.js'
 import { UsageError } from '../../common/errors.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'recordings [--officer ID] [--device ID] [--from DATE] [--to DATE] [--limit N] [--json]'
+const usage = usageOf('recordings')
 
 function parseWhen(v: string | undefined, key: string, zone: string): string | undefined {
   if (v === undefined) return undefined

@@ -9,6 +9,7 @@ import { local, parseInstant } from '../args.js'
 import { operatorActor } from '../identity.js'
 import { EXIT, io, parse, showUsage, type Command } from '../common.js'
 import { station } from '../open-station.js'
+import { usageOf } from '../table.js'
 import { table } from '../format.js'
 
 /**
@@ -25,10 +26,6 @@ const SPEC = {
     key: 'code',
     options: { ...common, name: { type: 'string' }, level: { type: 'string' }, parent: { type: 'string' } },
     fields: { name: 'name', level: 'level', parent: 'parent' },
-    usage: [
-      'unit list | show <code> | add <code> --name NAME --level bureau|station|team [--parent CODE] | update <code> [--name ...] | retire <code>',
-      'unit import <file.csv|file.xlsx> | export [--format csv|xlsx] [--out FILE]   [--by NAME] [--json]',
-    ],
   },
   officer: {
     entity: 'officers' as Entity,
@@ -43,10 +40,6 @@ const SPEC = {
       at: { type: 'string' },
     },
     fields: { name: 'name', unit: 'unit', from: 'active_from', to: 'active_to', 'unit-from': 'unit_from' },
-    usage: [
-      'officer list [--unit CODE] | show <police-no> | add <police-no> --name NAME --unit CODE [--from DATE] [--to DATE]',
-      'officer update <police-no> [--name ...] [--unit CODE [--unit-from DATE]] | retire <police-no> [--at DATE] | import <file> | export [--format csv|xlsx] [--out FILE]',
-    ],
   },
   device: {
     entity: 'devices' as Entity,
@@ -64,11 +57,6 @@ const SPEC = {
       at: { type: 'string' },
     },
     fields: { serial: 'serial', usb: 'usb_id', model: 'model', profile: 'profile', unit: 'unit', status: 'status' },
-    usage: [
-      'device list [--unit CODE] | show <device-no> | add <device-no> [--serial S] [--usb VID:PID] [--model M] [--profile ID] [--unit CODE] [--status in-service|repair|retired]',
-      'device update <device-no> [...] | retire <device-no> | import <file> | export [--format csv|xlsx] [--out FILE]',
-      'device assign <device-no> <police-no> [--from DATE] [--to DATE] | checkout <device-no> <police-no> | return <device-no> [--at DATE]',
-    ],
   },
 } as const
 
@@ -76,7 +64,7 @@ type Name = keyof typeof SPEC
 
 function command(name: Name): Command {
   const spec = SPEC[name]
-  const usage = spec.usage.join('\n  bodyvault ')
+  const usage = usageOf(name)
   const run = async (args: string[]): Promise<number> => {
     const { values, positionals } = parse(args, spec.options, usage)
     const v = values as Record<string, string | boolean | undefined>

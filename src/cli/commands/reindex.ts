@@ -2,9 +2,10 @@ import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { reindexFromS3 } from '../../offload/reindex.js'
 import { bytes, duration } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'reindex --from-s3 [--fetch] [--json]'
+const usage = usageOf('reindex')
 
 async function cmdReindex(args: string[]): Promise<number> {
   const { values } = parse(args, { 'from-s3': { type: 'boolean', default: false }, fetch: { type: 'boolean', default: false } }, usage)
@@ -40,6 +41,10 @@ async function cmdReindex(args: string[]): Promise<number> {
         )
         io.stdout(
           `objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache (${bytes(r.objects.fetchedBytes)})` : ' (fetched back when read, or by bodyvault restore-object)'}\n`,
+        )
+        const fx = r.fixity
+        io.stdout(
+          `fixity: ${fx.open} open finding(s) (a local copy found bad, not repaired), ${fx.checked} object(s) with a check on the record, ${fx.runs} run(s) of the fixity job\n`,
         )
         for (const p of r.ledgerProblems) io.stdout(`ledger problem at event ${p.seq}: ${p.detail}\n`)
         for (const id of r.manifestsMissing)

@@ -4,9 +4,10 @@ import { custodyReport, type Lang, type ReportKind } from '../../report/custody.
 import { custodyHtml } from '../../report/html.js'
 import { custodyPdf } from '../../report/pdf.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'report recording|case|export <id> --out FILE.pdf|FILE.html [--lang zh|en]'
+const usage = usageOf('report')
 
 async function cmdReport(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { out: { type: 'string' }, lang: { type: 'string' } }, usage)

@@ -3,9 +3,10 @@ import { restoreObjects, restoreTargets } from '../../offload/restore.js'
 import { operatorActor } from '../identity.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'restore-object <sha256|recording-id>... [--originals-only] [--by NAME] [--json]'
+const usage = usageOf('restore-object')
 
 /**
  * Brings evicted footage back into the local vault from its verified S3

@@ -10,11 +10,10 @@ import { getRetention } from '../../catalog/retention.js'
 import { decide } from '../../retention/deadlines.js'
 import { bytes, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = ['retention plan [--at DATE] [--json]', 'retention purge [--at DATE] [--dry-run] [--json]', 'retention show <recording-id> [--json]'].join(
-  '\n  bodyvault ',
-)
+const usage = usageOf('retention')
 
 /** A purge may look back (--at in the past deletes less) but never run ahead of the clock. */
 const CLOCK_SKEW_MS = 60_000

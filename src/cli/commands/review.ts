@@ -6,13 +6,10 @@ import { parseId } from '../args.js'
 import { table } from '../format.js'
 import { endSignIn, evidenceActor } from '../identity.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = [
-  'review sample [--month YYYY-MM] --per-officer N [--seed SEED] [--as USER] [--json]',
-  'review outcome <sample-id> <recording-id> ok|late|wrong-category|incomplete|other [--note TEXT] [--as USER] [--json]',
-  'review show <sample-id> [--json]',
-].join('\n  bodyvault ')
+const usage = usageOf('review')
 
 async function cmdReview(args: string[]): Promise<number> {
   const { values, positionals } = parse(

@@ -1,16 +1,12 @@
 import { getAccount } from '../../api/accounts.js'
 import { BodyvaultError, UsageError } from '../../common/errors.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 import { recheckPassword } from '../../api/sign-in.js'
 import { accountAdmin, cliPeople, osLogin, password, signedInPerson } from '../identity.js'
 
-const usage = [
-  '2fa status [--as USER] [--json]',
-  '2fa enrol [--as USER] [--json]',
-  '2fa confirm CODE [--as USER] [--json]',
-  '2fa reset USER [--as ADMIN]',
-].join('\n  bodyvault ')
+const usage = usageOf('2fa')
 
 /**
  * The second factor at the terminal: the signed-in person's status, an

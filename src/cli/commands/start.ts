@@ -1,8 +1,9 @@
 import { stuckReads } from '../../ingest/source.js'
 import { EXIT, parse, showUsage, type Command } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'start'
+const usage = usageOf('start')
 
 async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)

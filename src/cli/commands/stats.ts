@@ -4,9 +4,10 @@ import { handoverLimitSeconds } from '../../retention/config.js'
 import { currentMonth, monthlyCsv, monthlyReport, monthlyXlsx, type MonthlyReport } from '../../stats/monthly.js'
 import { table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'stats [--month YYYY-MM] [--by officer|unit] [--format table|json|csv|xlsx] [--out FILE]'
+const usage = usageOf('stats')
 
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)}%`)
 

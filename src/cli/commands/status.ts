@@ -7,8 +7,9 @@ import type { StationStatus } from '../../dock/status.js'
 import type { FixityState } from '../../fixity/state.js'
 import { bytes, duration, table } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 
-const usage = 'status [--watch [--interval SECONDS]] [--json]'
+const usage = usageOf('status')
 
 /**
  * BODYVAULT_TOKEN when set (any role may read station status), else the

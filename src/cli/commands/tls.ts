@@ -3,8 +3,9 @@ import { describeCertificate, stationCertPaths } from '../../api/tls.js'
 import { BodyvaultError } from '../../common/errors.js'
 import { loadConfig } from '../../config/load.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 
-const usage = 'tls show [--json]   (the daemon certificate, and the SHA-256 of its public key for curl --pinnedpubkey)'
+const usage = usageOf('tls')
 
 /** Prints the certificate the daemon serves (the configured one, else the station certificate made at its first start). */
 async function cmdTls(args: string[]): Promise<number> {

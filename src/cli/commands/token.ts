@@ -6,9 +6,10 @@ import { daemonUrl } from '../daemon.js'
 import { accountAdmin } from '../identity.js'
 import { getUser } from '../../catalog/users.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = `token create --role ${ROLES.join('|')} --name NAME [--user USER | --service ACCOUNT] [--officer POLICE_NO] [--url BASE] [--as ADMIN] [--json]\n  bodyvault token list [--json] | token revoke ID [--as ADMIN]`
+const usage = usageOf('token')
 
 /**
  * The dock screen's address with a kiosk token in the fragment: the

@@ -14,14 +14,10 @@ import { table } from '../format.js'
 import { setPin } from '../../api/pins.js'
 import { accountAdmin, promptHidden } from '../identity.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = [
-  `user create NAME --display TEXT (--police-no NO | --service) [--unit CODE] --role ${HUMAN_ROLES.join('|')}[,...] [--as ADMIN] [--json]`,
-  'user list [--json] | user show NAME [--json]',
-  'user disable|enable|reset-password NAME [--as ADMIN] | user set-roles NAME ROLE[,ROLE...] [--as ADMIN]',
-  "user set-pin NAME [--clear] [--as ADMIN]   (the officer's PIN for the dock screen: from the terminal, or BODYVAULT_PIN)",
-].join('\n  bodyvault ')
+const usage = usageOf('user')
 
 const row = (u: UserRow): string[] => [
   u.username,

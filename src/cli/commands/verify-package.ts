@@ -2,8 +2,9 @@ import { UsageError } from '../../common/errors.js'
 import { parseTrustedKey, readTrustedKeyFile, readWitnessKey, verifyEvidencePackage } from '../../export/verify-package.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 
-const usage = 'verify-package <FILE.zip|FOLDER> [--key FILE | --key-hex HEX] [--witness-key VKEY|FILE]... [--json]'
+const usage = usageOf('verify-package')
 
 /**
  * Checks an evidence package offline: needs no station, config or catalog.

@@ -2,9 +2,10 @@ import { describeAnchoring } from '../../anchor/sources.js'
 import { verifyVault } from '../../verify/vault.js'
 import { bytes } from '../format.js'
 import { EXIT, io, parse, type Command, showUsage } from '../common.js'
+import { usageOf } from '../table.js'
 import { station } from '../open-station.js'
 
-const usage = 'verify [--quick] [--json]'
+const usage = usageOf('verify')
 
 async function cmdVerify(args: string[]): Promise<number> {
   const { values } = parse(args, { quick: { type: 'boolean' } }, usage)
