@@ -13,7 +13,14 @@
  * part of it ffmpeg/ffprobe ran (the rest is spawning, hashing, fsync and
  * the catalog), the queue order and concurrency that ran.
  *
- *   node dist/bench/media.js [--seconds 180] [--runs 3] [--json] [--mix DIR] [--concurrency N]
+ *   node dist/bench/media.js [--seconds 180] [--clip 30] [--runs 3] [--json] [--mix DIR] [--concurrency N]
+ *
+ * --clip S cuts each part into clips of at most S seconds (30 by default;
+ * body cameras cut their recordings at several minutes, so the default
+ * counts each job's fixed cost more often than a station pays it). Beside
+ * the figures: what one ffmpeg/ffprobe process costs to start here (the
+ * median of `ffprobe -version`, same run), and the H.264 part's ceiling
+ * that sets at this clip length with three processes per clip.
  *
  * --mix DIR keeps the generated mix in DIR and reuses it when it is there
  * (comparing builds without generating the same files again).
@@ -38,10 +45,13 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     mix: { type: 'string' },
     concurrency: { type: 'string' },
+    clip: { type: 'string', default: '30' },
   },
 })
 const total = Math.max(30, Number(values.seconds))
 const runs = Math.max(1, Number(values.runs))
+/** The longest clip, in seconds: the footage of each part is cut into clips of at most this. */
+const clip = Math.max(5, Number(values.clip))
 const cfg = loadConfig({ env: { BODYVAULT_SYSTEM_CONFIG: 'none' } })
 const profiles = loadProfiles(cfg.docking.profilesDir)
 const profile = profiles.get(cfg.docking.defaultProfile)!
@@ -62,7 +72,7 @@ interface Item {
   seconds: number
 }
 
-/** The station-day mix: clips of at most 30 s, shares of `total` seconds of footage. */
+/** The station-day mix: clips of at most `clip` seconds, shares of `total` seconds of footage. */
 function plan(): Item[] {
   const items: Item[] = []
   let seq = 1
@@ -72,7 +82,7 @@ function plan(): Item[] {
   }
   const add = (part: Part, share: number, ext: string): void => {
     const secs = total * share
-    const n = Math.max(1, Math.ceil(secs / 30))
+    const n = Math.max(1, Math.ceil(secs / clip))
     for (let i = 0; i < n; i++) {
       items.push({ name: `A1B2C3D_012345_${stamp()}_${String(seq).padStart(4, '0')}.${ext}`, part, seconds: Math.round((secs / n) * 10) / 10 })
       seq++
@@ -217,8 +227,19 @@ async function once(cam: string, items: Item[], i: number): Promise<RunResult> {
   }
 }
 
+/** Wall milliseconds of starting one ffprobe process and letting it exit (`-version`): the median of 7. */
+function processStartMs(): number {
+  const ms: number[] = []
+  for (let i = 0; i < 7; i++) {
+    const t0 = process.hrtime.bigint()
+    execFileSync('ffprobe', ['-hide_banner', '-version'], { stdio: 'ignore' })
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6)
+  }
+  return median(ms)
+}
+
 async function main(): Promise<void> {
-  const cam = values.mix ? join(values.mix, `mix-${total}`) : join(work, 'cam')
+  const cam = values.mix ? join(values.mix, `mix-${total}-${clip}`) : join(work, 'cam')
   mkdirSync(join(cam, 'DCIM', '100MEDIA'), { recursive: true })
   mkdirSync(join(cam, 'AUDIO'), { recursive: true })
   writeFileSync(join(cam, 'DEVICE.TXT'), 'DEVICE=A1B2C3D\nOFFICER=012345\nMODEL=FAKE-GAT947\n')
@@ -245,6 +266,11 @@ async function main(): Promise<void> {
     )
   }
   const footage = Object.values(results[0]!.byPart).reduce((a, p) => a + p.footage, 0)
+  const startMs = processStartMs()
+  const h264Clips = items.filter((x) => x.part === 'h264')
+  const h264Clip = h264Clips.reduce((a, x) => a + x.seconds, 0) / Math.max(1, h264Clips.length)
+  // Probe, proxy and thumbnail each start one process: the H.264 part cannot beat this however little each does.
+  const h264Ceiling = h264Clip / ((3 * startMs) / 1000)
   const overall = median(results.map((r) => footage / (r.wallMs / 1000)))
   const h264 = median(results.map((r) => r.byPart.h264.footage / (r.byPart.h264.jobMs / 1000)))
   const hevc = median(results.map((r) => r.byPart.hevc.footage / (r.byPart.hevc.jobMs / 1000)))
@@ -265,6 +291,9 @@ async function main(): Promise<void> {
     cpuSecPerFootageMinute: cpuPerMin,
     realtimeOnIdleCoresByCpu: byCpu,
     loadAverages: results.map((r) => r.load),
+    clipSeconds: h264Clip,
+    processStartMs: startMs,
+    h264CeilingFromProcessStarts: h264Ceiling,
     goals: { overall: 10, h264: 100 },
     ok: overall >= 10 && h264 >= 100,
   }
@@ -272,6 +301,9 @@ async function main(): Promise<void> {
   else {
     console.log(
       `media: station-day mix (${footage.toFixed(0)} s: 70% H.264 1080p, 20% HEVC 1080p, 10% audio, photos) at ${overall.toFixed(1)}x realtime (goal >= 10x: ${overall >= 10 ? 'met' : 'NOT met'}); H.264 part ${h264.toFixed(0)}x (goal >= 100x: ${h264 >= 100 ? 'met' : 'NOT met'}); HEVC part ${hevc.toFixed(1)}x; medians of ${runs}`,
+    )
+    console.log(
+      `media: H.264 clips of ${h264Clip.toFixed(1)} s (--clip ${clip}); one ffprobe process starts and exits in ${startMs.toFixed(0)} ms here (median of 7 \`ffprobe -version\`, this run), so three processes per clip cap the H.264 part at ${h264Ceiling.toFixed(0)}x before any work`,
     )
     console.log(
       `media CPU: ${cpuPerMin.toFixed(2)} CPU-s per footage minute (process + ffmpeg): ${byCpu.toFixed(1)}x realtime on ${cores} idle cores if the jobs kept them busy; load averages at the start of each run ${result.loadAverages.map((l) => l.toFixed(2)).join(', ')}`,
