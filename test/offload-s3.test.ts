@@ -4,7 +4,7 @@
 // BODYVAULT_S3_ENDPOINT is set, a running one is used (then the gateway
 // restart test needs BODYVAULT_S3_DIR, the server's --dir, or is skipped).
 import t, { type Test } from 'tap'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -24,18 +24,16 @@ import { runPurge } from '../src/retention/purge.js'
 import { closeCase, createCase, linkRecordings, setCategory } from '../src/retention/actions.js'
 import { verifyVault } from '../src/verify/vault.js'
 import { cli, ROLLOUT_AUTH, ROOT, sha256File, signedInEnv, station, tempDir, type TestStation } from './helpers.js'
-import { useS3Server } from './s3-support.js'
+import { S3_SCRIPT, useS3Server } from './s3-support.js'
 
 const defaults = JSON.parse(readFileSync(join(ROOT, 'config/default.json'), 'utf8')) as { retention: RetentionSettings }
 const POLICY: RetentionPolicy = retentionPolicy({ station: { timezone: 'Asia/Shanghai' }, retention: defaults.retention })
 
 const { env, dir: clusterDir } = await useS3Server(t, 'offload-test')
 
-/** Stops only the gateway (by its pid file), as an outage; the cluster keeps its data. */
+/** Stops only the gateway (SIGKILL, then fenced: scripts/s3-test-server gateway stop), as an outage; the cluster keeps its data. */
 function stopGateway(): void {
-  const pid = Number(readFileSync(join(clusterDir!, 'run', 'client.rgw.a.pid'), 'utf8').trim())
-  process.kill(pid, 'SIGKILL')
-  for (let i = 0; i < 200 && existsSync(`/proc/${pid}`) && !/State:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8')); i++) spawnSync('sleep', ['0.05'])
+  execFileSync(S3_SCRIPT, ['gateway', 'stop', '--dir', clusterDir!], { stdio: 'ignore' })
 }
 
 async function startGateway(): Promise<void> {
