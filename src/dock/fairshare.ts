@@ -11,6 +11,8 @@
  * camera present, not at zero, so it cannot claim the disk for a burst.
  */
 
+import { abortReason, waitInQueue } from '../common/waiting.js'
+
 /** Awaited by an ingest session before it reads a file of `bytes`; call the returned function when the read is done. */
 export type DiskGate = (bytes: number, signal?: AbortSignal) => Promise<() => void>
 
@@ -79,25 +81,9 @@ export class DiskShare {
   acquire(key: string, bytes: number, signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(abortReason(signal))
     if (!this.served.has(key)) this.served.set(key, this.level())
-    return new Promise((resolve, reject) => {
-      const p: Pending = { key, seq: this.seq++, bytes, grant: resolve }
-      if (signal) {
-        const onAbort = (): void => {
-          const i = this.waiting.indexOf(p)
-          if (i >= 0) {
-            this.waiting.splice(i, 1)
-            reject(abortReason(signal))
-          }
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-        p.grant = (release) => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(release)
-        }
-      }
-      this.waiting.push(p)
-      this.pump()
-    })
+    const p = waitInQueue(this.waiting, (grant: (release: () => void) => void): Pending => ({ key, seq: this.seq++, bytes, grant }), signal)
+    this.pump()
+    return p
   }
 
   /**
@@ -131,8 +117,4 @@ export class DiskShare {
       })
     }
   }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('ingest aborted')
 }

@@ -20,6 +20,7 @@
  * by an abort) is retired, not reused: the kernel may still write into it;
  * its place in the budget goes to a new slot.
  */
+import { waitInQueue } from '../common/waiting.js'
 import { DIRECT_ALIGN, READBACK_BYTES, STAGING_SLOTS } from './direct.js'
 
 /** One read buffer and its read-back scratch in one allocation, with room to align both. */
@@ -109,26 +110,14 @@ export class IngestBuffers {
 
   /** Up to `want` slots for chunks of `chunk` bytes: at least one, as soon as one is free and no earlier file waits. */
   acquire(want: number, chunk: number, signal?: AbortSignal): Promise<BufferLease> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal))
-    return new Promise((resolve, reject) => {
-      const w: Waiter = { want, chunk, grant: resolve }
-      if (signal) {
-        const onAbort = (): void => {
-          const i = this.waiting.indexOf(w)
-          if (i < 0) return
-          this.waiting.splice(i, 1)
-          reject(abortReason(signal))
-          this.pump()
-        }
-        signal.addEventListener('abort', onAbort, { once: true })
-        w.grant = (l) => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(l)
-        }
-      }
-      this.waiting.push(w)
-      this.pump()
-    })
+    const p = waitInQueue(
+      this.waiting,
+      (grant: (l: BufferLease) => void): Waiter => ({ want, chunk, grant }),
+      signal,
+      () => this.pump(),
+    )
+    this.pump()
+    return p
   }
 
   snapshot(): BufferSnapshot {
@@ -202,8 +191,4 @@ export class IngestBuffers {
 export function ownLease(want: number, chunk: number): BufferLease {
   const slots = Array.from({ length: want }, (): Slot => ({ chunk, raw: Buffer.allocUnsafe(slotBytes(chunk)), aligned: -1 }))
   return { slots, release: () => undefined, retire: () => undefined }
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('ingest aborted')
 }
