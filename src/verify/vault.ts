@@ -150,7 +150,9 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
   for (const sha of await listObjects(vault)) {
     // Looked up now: an object an ingest committed after the snapshot is not unreferenced.
     if (!needed.has(sha) && !media.objectShas.has(sha) && !objectInUse(db, sha))
-      notes.push(`object ${sha} is in the vault but no recording refers to it (an ingest stopped before its commit; the next docking of that file will use it)`)
+      notes.push(
+        `object ${sha} is in the vault but no recording refers to it (an ingest or a media job stopped between storing it and its commit; the next docking of that file, or the job's next run, will use it)`,
+      )
   }
   const chain = snap.identity.chain
   return {
