@@ -23,6 +23,7 @@ import { listAssignments } from '../src/catalog/assignments.js'
 import { allFlags } from '../src/catalog/flags.js'
 import { markersOf } from '../src/catalog/markers.js'
 import { failedObjects, getObjectFixity, lastFixityRun } from '../src/catalog/fixity.js'
+import { getMediaInfo } from '../src/catalog/media-info.js'
 import { runFixity } from '../src/fixity/job.js'
 import { getRecording } from '../src/catalog/recordings.js'
 import { listDevices, listOfficers, listUnits, unitHistory } from '../src/catalog/registry.js'
@@ -35,7 +36,7 @@ import { getSample, sampleItems } from '../src/catalog/reviews.js'
 import { drawSample, recordOutcome } from '../src/review/sample.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { cli, makeCamera, sha256File, station, tempDir, type TestStation } from './helpers.js'
 import { flipByte } from './fixity-support.js'
 import { gateway, useS3Server } from './s3-support.js'
 
@@ -105,7 +106,15 @@ async function holdOf(d: OffloadDeps, key: string, versionId: string): Promise<s
 async function rebuild(t: Test, d: OffloadDeps): Promise<{ s: TestStation; r: Awaited<ReturnType<typeof reindexFromS3>>; d: OffloadDeps }> {
   const s = station(t, undefined, { rebuildCatalog: true }) // an empty catalog, as reindex opens it (no vault-created event)
   const d2 = deps(t, s, d.settings)
-  const r = await reindexFromS3({ db: s.db, vault: s.vault, s3: d2.s3, settings: d2.settings, stationId: 'test-station', logger: silentLogger() })
+  const r = await reindexFromS3({
+    db: s.db,
+    vault: s.vault,
+    s3: d2.s3,
+    settings: d2.settings,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    proxy: s.st.cfg.media.proxy,
+  })
   // As after `bodyvault reindex`: the key file put back from its backup (it is in no bucket), and the vault opened again (its marker written).
   mkdirSync(join(s.dataDir, 'keys'), { recursive: true, mode: 0o700 })
   writeFileSync(join(s.dataDir, 'keys', 'station.ed25519'), readFileSync(join(d.vault.dataDir, 'keys', 'station.ed25519')), { mode: 0o600 })
@@ -436,7 +445,15 @@ t.test('fixity findings survive a lost catalog: a copy found bad stays open, cou
   s.st.close()
   for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
   const re = station(t, s.dataDir, { rebuildCatalog: true })
-  const r = await reindexFromS3({ db: re.db, vault: re.vault, s3: d.s3, settings: d.settings, stationId: 'test-station', logger: silentLogger() })
+  const r = await reindexFromS3({
+    db: re.db,
+    vault: re.vault,
+    s3: d.s3,
+    settings: d.settings,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    proxy: re.st.cfg.media.proxy,
+  })
   re.reopen()
   t.same(r.fixity, { open: 1, checked: 1, runs: 2 }, 'the report counts the open finding, the repaired object and both runs')
   t.same(failedObjects(re.db), before.failed, 'the open finding comes back as it was: the object, its size, when, what was wrong')
@@ -458,4 +475,34 @@ t.test('fixity findings survive a lost catalog: a copy found bad stays open, cou
   const bytes: Buffer[] = []
   for await (const c of await ok.stream(0, mended!.size - 1)) bytes.push(c as Buffer)
   t.equal(createHash('sha256').update(Buffer.concat(bytes)).digest('hex'), mended!.sha256, 'the repaired one is served, its bytes the recorded ones')
+})
+
+t.test('a rebuilt queued proxy gets the rank its recorded probe implies: an HEVC transcode after an H.264 copy', async (t) => {
+  // 1 H.264/AAC clip, 1 H.265, 1 AVI, 1 WAV, 2 JPEG (scripts/make-fake-camera): ranks 0, 2, 2, 1 when probed.
+  const cam = await makeCamera(join(tempDir(t), 'cam'), ['--count', '6'])
+  const s = station(t)
+  await s.ingest(cam)
+  const probes = await s.st.mediaWorker({ kinds: ['probe'] }).drain()
+  t.ok(probes.outcomes.length > 0 && probes.outcomes.every((o) => o.outcome === 'done'), 'probed, no proxy made')
+  const d = deps(t, s, settings(bucketName('rank')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d)
+  const ranks = (db: TestStation['db']) =>
+    db.prepare("SELECT recording_id AS id, rank, state FROM media_jobs WHERE kind = 'proxy' ORDER BY recording_id").all() as {
+      id: number
+      rank: number
+      state: string
+    }[]
+  const before = ranks(s.db)
+  const re = await rebuild(t, d)
+  t.same(ranks(re.s.db), before, 'every rebuilt proxy job: queued, its rank as the probe set it')
+  const rankOf = (codec: string) => before.find((j) => getMediaInfo(s.db, j.id)?.videoCodec === codec)
+  t.match(rankOf('h264'), { rank: 0, state: 'queued' }, 'the H.264 copy: 0')
+  const hevc = rankOf('hevc')
+  if (hevc) t.match(hevc, { rank: 2, state: 'queued' }, 'the HEVC transcode: 2')
+  else t.comment('this ffmpeg has no libx265: the AVI clip stands for the video transcode')
+  t.ok(
+    before.some((j) => j.rank === 2),
+    'a video transcode among them (else rank 0 everywhere would pass)',
+  )
 })

@@ -8,6 +8,7 @@ import { appendEvent, countEvents, ledgerHead, restoreEvents, walkChain, type Ch
 import type { Expected } from '../ledger/recordings.js'
 import type { Vault } from '../vault/store.js'
 import { readBucketIndex, type FoundManifest } from './bucket-index.js'
+import type { ProxySettings } from '../media/proxy-policy.js'
 import { openObject } from './cache.js'
 import type { OffloadSettings } from './config.js'
 import type { Manifest } from './manifest.js'
@@ -60,6 +61,8 @@ export interface ReindexOptions {
   logger: Logger
   /** Also fetch every object a stored recording needs (originals and derivatives) into the local cache. */
   fetch?: boolean
+  /** The station's proxy settings: a rebuilt queued proxy job gets the rank its recorded probe implies (src/media/policy.ts). */
+  proxy: ProxySettings
   now?: () => Date
   /**
    * Called inside the rebuild's transaction, after the `catalog-rebuilt`
@@ -103,7 +106,7 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
       restoreEvents(db, index.events)
       // Walked for its problems only: the fold above read the same events from the bucket.
       for (const _ of walkChain(db, chain));
-      const counts = writeRebuiltTables(db, fold, index.manifests, now)
+      const counts = writeRebuiltTables(db, fold, index.manifests, now, d.proxy)
       const m = crossCheckManifests(db, fold.recordings, index.manifests)
       for (const id of m.recorded) {
         const found = index.manifests.get(id)!

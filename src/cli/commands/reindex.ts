@@ -24,6 +24,7 @@ async function cmdReindex(args: string[]): Promise<number> {
         stationId: st.cfg.station.id,
         logger: st.logger,
         fetch: values.fetch,
+        proxy: st.cfg.media.proxy,
       })
       if (values.json) {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
