@@ -24,6 +24,7 @@ import { allFlags } from '../src/catalog/flags.js'
 import { markersOf } from '../src/catalog/markers.js'
 import { failedObjects, getObjectFixity, lastFixityRun } from '../src/catalog/fixity.js'
 import { getMediaInfo } from '../src/catalog/media-info.js'
+import { localCopyEvicted } from '../src/catalog/remote-copies.js'
 import { runFixity } from '../src/fixity/job.js'
 import { getRecording } from '../src/catalog/recordings.js'
 import { listDevices, listOfficers, listUnits, unitHistory } from '../src/catalog/registry.js'
@@ -36,7 +37,7 @@ import { getSample, sampleItems } from '../src/catalog/reviews.js'
 import { drawSample, recordOutcome } from '../src/review/sample.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { cli, makeCamera, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { cli, makeCamera, ROLLOUT_AUTH, sha256File, station, tempDir, type TestStation } from './helpers.js'
 import { flipByte } from './fixity-support.js'
 import { gateway, useS3Server } from './s3-support.js'
 
@@ -475,6 +476,81 @@ t.test('fixity findings survive a lost catalog: a copy found bad stays open, cou
   const bytes: Buffer[] = []
   for await (const c of await ok.stream(0, mended!.size - 1)) bytes.push(c as Buffer)
   t.equal(createHash('sha256').update(Buffer.concat(bytes)).digest('hex'), mended!.sha256, 'the repaired one is served, its bytes the recorded ones')
+})
+
+t.test('reindex --fetch over a data dir that kept its objects: good copies checked and marked local, an altered one fetched back good', async (t) => {
+  // The threat: the catalog is lost but the objects are not, and one of them was altered on disk. A copy found in
+  // the folder is not proof of anything: trusted unchecked, the altered bytes would be served as evidence; left
+  // "evicted" on the record, nothing would check the good ones and verify would accept their loss.
+  const s = station(t)
+  const recs = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2 },
+        { time: ago(2, 10), seq: 3 },
+      ]),
+    )
+  ).ingested.sort((x, y) => x.id - y.id)
+  const [altered, ...good] = recs
+  const d = deps(t, s, settings(bucketName('fetch')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d) // the chain with the offloaded events in the bucket; the local copies stay (no cache limit)
+  const path = (sha: string): string => s.vault.objectPath(sha)
+  s.st.close()
+  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  flipByte(path(altered!.sha256), 100)
+  t.not(sha256File(path(altered!.sha256)), altered!.sha256, 'one object altered on disk')
+
+  const cfgFile = join(tempDir(t), 'station.json')
+  writeFileSync(
+    cfgFile,
+    JSON.stringify({
+      station: { id: 'test-station', name: 'Test station' },
+      auth: ROLLOUT_AUTH,
+      docking: { mountRoots: [join(s.dataDir, '..', 'no-cameras-here')] },
+      offload: { bucket: d.settings.bucket, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } },
+    }),
+  )
+  const run = cli(['reindex', '--from-s3', '--fetch', '--json'], { ...env, BODYVAULT_CONFIG: cfgFile, BODYVAULT_DATA_DIR: s.dataDir })
+  t.equal(run.code, 0, `reindex --fetch exits 0${run.code ? `: ${run.stderr || run.stdout}` : ''}`)
+  const r = JSON.parse(run.stdout) as Awaited<ReturnType<typeof reindexFromS3>>
+  const bytesOf = (xs: typeof recs) => xs.reduce((n, x) => n + x!.size, 0)
+  t.same(
+    r.objects,
+    {
+      remote: 3,
+      checked: 3,
+      missing: [],
+      present: 2,
+      presentBytes: bytesOf(good),
+      fetched: 1,
+      fetchedBytes: altered!.size,
+      replaced: [altered!.sha256],
+      failed: [],
+    },
+    'the report: two already here and good, one fetched in place of the altered copy, none failed',
+  )
+
+  const re = station(t, s.dataDir)
+  for (const x of recs) {
+    t.equal(sha256File(path(x!.sha256)), x!.sha256, `recording ${x!.id}: the local bytes hash to its name`)
+    t.notOk(localCopyEvicted(re.db, x!.sha256), `recording ${x!.id}: on the record as local`)
+    const ok = await re.st.fixity.open(x!.sha256, x!.size)
+    const got: Buffer[] = []
+    for await (const c of await ok.stream(0, x!.size - 1)) got.push(c as Buffer)
+    t.equal(createHash('sha256').update(Buffer.concat(got)).digest('hex'), x!.sha256, `recording ${x!.id}: served, its recorded bytes`)
+  }
+  const types = (sha: string) => eventsFor(re.db, `object:${sha}`).map((e) => e.type)
+  t.same(types(altered!.sha256).slice(-3), ['fixity-failed', 'object-repaired', 'local-copy-confirmed'], 'the altered copy: reported, repaired, local again')
+  t.match(eventsFor(re.db, `object:${altered!.sha256}`).at(-2), { payload: { from: 's3' } }, 'repaired from the bucket')
+  for (const x of good) t.equal(types(x!.sha256).at(-1), 'local-copy-confirmed', `recording ${x!.id}: checked and confirmed, no fetch`)
+  t.same(failedObjects(re.db), [], 'no open finding')
+  t.same((await verifyVault(re.db, re.vault)).problems, [], 'verify clean')
+  // What the confirmation is for: the ledger says the copy is local again, so its loss is a finding, not an eviction.
+  rmSync(path(good[0]!.sha256), { force: true })
+  const after = (await verifyVault(re.db, re.vault)).problems
+  t.ok(after.length > 0 && JSON.stringify(after).includes(good[0]!.sha256), 'a confirmed copy deleted afterwards is a problem verify reports')
 })
 
 t.test('a rebuilt queued proxy gets the rank its recorded probe implies: an HEVC transcode after an H.264 copy', async (t) => {
