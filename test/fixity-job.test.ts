@@ -209,12 +209,14 @@ t.test('the cached fixity state (dashboard, /metrics) shows a finding at the nex
   const at = new Date()
   const state = fixityStateCache(s.db, s.st.cfg.fixity, 60_000, () => at)
   t.match(state(), { objects: 3, failed: 0 }, 'the first read')
+  t.equal(s.st.fixityState().failed, 0, "the station's own (what the daemon's dashboard and /metrics read): nothing bad yet")
   await s.ingest(randomCamera(t, [200_000]))
   t.match(state(), { objects: 3 }, 'an ingest is no fixity result: the cached counts stand for their minute')
 
   flipByte(s.vault.objectPath(ingested[0]!.sha256), 3)
   await runFixity(s.st.fixity, { scope: 'all', trigger: 'manual', budgetBytesPerSec: 0 })
   t.match(state(), { objects: 4, failed: 1 }, 'a run in this process finds a bad object: the next read shows it')
+  t.equal(s.st.fixityState().failed, 1, "the station's own, read again well within its minute, shows it too")
 
   // The CLI's run beside the station, as beside a daemon that holds the catalog open: another process, another connection.
   flipByte(s.vault.objectPath(ingested[1]!.sha256), 3)
