@@ -553,6 +553,56 @@ t.test('reindex --fetch over a data dir that kept its objects: good copies check
   t.ok(after.length > 0 && JSON.stringify(after).includes(good[0]!.sha256), 'a confirmed copy deleted afterwards is a problem verify reports')
 })
 
+t.test('reindex --fetch with no good copy to be had: the bad local copy is reported, counted failed, never confirmed', async (t) => {
+  // The station rebuilding here has no repair source (no offload section: the same as a bucket whose copy cannot be read).
+  const s = station(t)
+  const [bad, ok] = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2 },
+      ]),
+    )
+  ).ingested.sort((x, y) => x.id - y.id)
+  const d = deps(t, s, settings(bucketName('nogood')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d)
+  s.st.close()
+  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  flipByte(s.vault.objectPath(bad!.sha256), 7)
+  const re = station(t, s.dataDir, { rebuildCatalog: true })
+  const r = await reindexFromS3({
+    db: re.db,
+    vault: re.vault,
+    s3: d.s3,
+    settings: d.settings,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    proxy: re.st.cfg.media.proxy,
+    fetch: { checkLocal: async (o) => (await re.st.fixity.check({ ...o, checkedAt: null, failedAt: null })).outcome },
+  })
+  t.match(r.objects, { present: 1, presentBytes: ok!.size, fetched: 0, replaced: [] }, 'the good one counted present, nothing fetched')
+  t.equal(r.objects.failed.length, 1)
+  t.match(
+    r.objects.failed[0],
+    new RegExp(`^${bad!.sha256} \\(the local copy does not hash to its name and no good copy could be had`),
+    'the bad one failed, named',
+  )
+  re.reopen()
+  t.same(
+    failedObjects(re.db).map((f) => f.sha256),
+    [bad!.sha256],
+    'an open finding: status, doctor and the dashboard count it',
+  )
+  t.notOk(
+    eventsFor(re.db, `object:${bad!.sha256}`).some((e) => e.type === 'local-copy-confirmed'),
+    'never confirmed',
+  )
+  await t.rejects(re.st.fixity.open(bad!.sha256, bad!.size), { code: 'OBJECT_CORRUPT' }, 'and never served as good')
+  const v = (await verifyVault(re.db, re.vault)).problems
+  t.ok(JSON.stringify(v).includes(bad!.sha256), 'verify reports it')
+})
+
 t.test('a rebuilt queued proxy gets the rank its recorded probe implies: an HEVC transcode after an H.264 copy', async (t) => {
   // 1 H.264/AAC clip, 1 H.265, 1 AVI, 1 WAV, 2 JPEG (scripts/make-fake-camera): ranks 0, 2, 2, 1 when probed.
   const cam = await makeCamera(join(tempDir(t), 'cam'), ['--count', '6'])

@@ -228,11 +228,11 @@ async function fetchNeeded(d: ReindexOptions, fold: RebuildFold, out: ReindexRep
       if (outcome === 'failed') {
         // Reported (fixity-failed) and still bad: on the record as local, as a rebuild leaves an open finding, so the
         // dashboard counts it and the next check or serve tries the repair again.
-        markFetchedBack(d.db, sha256, new Date().toISOString())
+        markFetchedBack(d.db, sha256, (d.now?.() ?? new Date()).toISOString())
         out.failed.push(`${sha256} (the local copy does not hash to its name and no good copy could be had: reported, see bodyvault fixity status)`)
         continue
       }
-      confirmLocalCopy({ db: d.db, actor, reason }, sha256, size)
+      confirmLocalCopy({ db: d.db, actor, reason, ...(d.now ? { now: d.now } : {}) }, sha256, size)
       if (outcome === 'ok') {
         out.present++
         out.presentBytes += size
