@@ -103,6 +103,12 @@ async function holdOf(d: OffloadDeps, key: string, versionId: string): Promise<s
   }
 }
 
+/** The catalog is lost; the vault's objects stay where they are. */
+function loseCatalog(s: TestStation): void {
+  s.st.close()
+  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+}
+
 /** A rebuild of `from`'s bucket into a fresh data dir. */
 async function rebuild(t: Test, d: OffloadDeps): Promise<{ s: TestStation; r: Awaited<ReturnType<typeof reindexFromS3>>; d: OffloadDeps }> {
   const s = station(t, undefined, { rebuildCatalog: true }) // an empty catalog, as reindex opens it (no vault-created event)
@@ -443,8 +449,7 @@ t.test('fixity findings survive a lost catalog: a copy found bad stays open, cou
   t.equal(before.state.failed, 1, 'before: the dashboard counts one bad copy')
 
   // The catalog is lost; the vault's objects (the bad copy among them) stay where they are.
-  s.st.close()
-  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  loseCatalog(s)
   const re = station(t, s.dataDir, { rebuildCatalog: true })
   const r = await reindexFromS3({
     db: re.db,
@@ -497,8 +502,7 @@ t.test('reindex --fetch over a data dir that kept its objects: good copies check
   await runOffloadOnce(d)
   await runOffloadOnce(d) // the chain with the offloaded events in the bucket; the local copies stay (no cache limit)
   const path = (sha: string): string => s.vault.objectPath(sha)
-  s.st.close()
-  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  loseCatalog(s)
   flipByte(path(altered!.sha256), 100)
   t.not(sha256File(path(altered!.sha256)), altered!.sha256, 'one object altered on disk')
 
@@ -567,8 +571,7 @@ t.test('reindex --fetch with no good copy to be had: the bad local copy is repor
   const d = deps(t, s, settings(bucketName('nogood')))
   await runOffloadOnce(d)
   await runOffloadOnce(d)
-  s.st.close()
-  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  loseCatalog(s)
   flipByte(s.vault.objectPath(bad!.sha256), 7)
   const re = station(t, s.dataDir, { rebuildCatalog: true })
   const r = await reindexFromS3({
