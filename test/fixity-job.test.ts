@@ -12,7 +12,7 @@ import { silentLogger } from '../src/common/log.js'
 import { Fixity } from '../src/fixity/fixity.js'
 import { runFixity, startFixityJob } from '../src/fixity/job.js'
 import type { FixitySettings } from '../src/fixity/settings.js'
-import { fixityState } from '../src/fixity/state.js'
+import { fixityState, fixityStateCache } from '../src/fixity/state.js'
 import { checkpointStation } from '../src/ledger/checkpoint.js'
 import { subjects } from '../src/ledger/events.js'
 import { eventsFor } from '../src/ledger/ledger.js'
@@ -200,4 +200,28 @@ t.test('CLI: fixity run --all, fixity status, doctor', async (t) => {
   )
   t.equal(cli(['fixity', 'run', '--budget', 'fast'], env).code, 2, 'a bad budget is a usage error')
   s.reopen()
+})
+
+t.test('the cached fixity state (dashboard, /metrics) shows a finding at the next read: found in this process or in another', async (t) => {
+  const s = station(t)
+  const { ingested } = await s.ingest(randomCamera(t, [300_000, 300_000, 300_000]))
+  // The station's cache as the daemon builds it (60 s), its clock stopped: only a recorded result may refresh it.
+  const at = new Date()
+  const state = fixityStateCache(s.db, s.st.cfg.fixity, 60_000, () => at)
+  t.match(state(), { objects: 3, failed: 0 }, 'the first read')
+  t.equal(s.st.fixityState().failed, 0, "the station's own (what the daemon's dashboard and /metrics read): nothing bad yet")
+  await s.ingest(randomCamera(t, [200_000]))
+  t.match(state(), { objects: 3 }, 'an ingest is no fixity result: the cached counts stand for their minute')
+
+  flipByte(s.vault.objectPath(ingested[0]!.sha256), 3)
+  await runFixity(s.st.fixity, { scope: 'all', trigger: 'manual', budgetBytesPerSec: 0 })
+  t.match(state(), { objects: 4, failed: 1 }, 'a run in this process finds a bad object: the next read shows it')
+  t.equal(s.st.fixityState().failed, 1, "the station's own, read again well within its minute, shows it too")
+
+  // The CLI's run beside the station, as beside a daemon that holds the catalog open: another process, another connection.
+  flipByte(s.vault.objectPath(ingested[1]!.sha256), 3)
+  const env = { BODYVAULT_DATA_DIR: s.dataDir, BODYVAULT_LISTEN: `127.0.0.1:${await freePort()}` }
+  const run = cli(['fixity', 'run', '--all', '--budget', '0', '--json'], env)
+  t.equal(run.code, 1, `the CLI's run finds it (exit 1)${run.code === 1 ? '' : `: ${run.stderr}`}`)
+  t.match(state(), { failed: 2 }, 'found by another process: the next read shows it too')
 })

@@ -23,6 +23,8 @@ import { listAssignments } from '../src/catalog/assignments.js'
 import { allFlags } from '../src/catalog/flags.js'
 import { markersOf } from '../src/catalog/markers.js'
 import { failedObjects, getObjectFixity, lastFixityRun } from '../src/catalog/fixity.js'
+import { getMediaInfo } from '../src/catalog/media-info.js'
+import { localCopyEvicted } from '../src/catalog/remote-copies.js'
 import { runFixity } from '../src/fixity/job.js'
 import { getRecording } from '../src/catalog/recordings.js'
 import { listDevices, listOfficers, listUnits, unitHistory } from '../src/catalog/registry.js'
@@ -35,7 +37,7 @@ import { getSample, sampleItems } from '../src/catalog/reviews.js'
 import { drawSample, recordOutcome } from '../src/review/sample.js'
 import { runPurge } from '../src/retention/purge.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { cli, sha256File, station, tempDir, type TestStation } from './helpers.js'
+import { cli, makeCamera, ROLLOUT_AUTH, sha256File, station, tempDir, type TestStation } from './helpers.js'
 import { flipByte } from './fixity-support.js'
 import { gateway, useS3Server } from './s3-support.js'
 
@@ -101,11 +103,25 @@ async function holdOf(d: OffloadDeps, key: string, versionId: string): Promise<s
   }
 }
 
+/** The catalog is lost; the vault's objects stay where they are. */
+function loseCatalog(s: TestStation): void {
+  s.st.close()
+  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+}
+
 /** A rebuild of `from`'s bucket into a fresh data dir. */
 async function rebuild(t: Test, d: OffloadDeps): Promise<{ s: TestStation; r: Awaited<ReturnType<typeof reindexFromS3>>; d: OffloadDeps }> {
   const s = station(t, undefined, { rebuildCatalog: true }) // an empty catalog, as reindex opens it (no vault-created event)
   const d2 = deps(t, s, d.settings)
-  const r = await reindexFromS3({ db: s.db, vault: s.vault, s3: d2.s3, settings: d2.settings, stationId: 'test-station', logger: silentLogger() })
+  const r = await reindexFromS3({
+    db: s.db,
+    vault: s.vault,
+    s3: d2.s3,
+    settings: d2.settings,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    proxy: s.st.cfg.media.proxy,
+  })
   // As after `bodyvault reindex`: the key file put back from its backup (it is in no bucket), and the vault opened again (its marker written).
   mkdirSync(join(s.dataDir, 'keys'), { recursive: true, mode: 0o700 })
   writeFileSync(join(s.dataDir, 'keys', 'station.ed25519'), readFileSync(join(d.vault.dataDir, 'keys', 'station.ed25519')), { mode: 0o600 })
@@ -433,10 +449,17 @@ t.test('fixity findings survive a lost catalog: a copy found bad stays open, cou
   t.equal(before.state.failed, 1, 'before: the dashboard counts one bad copy')
 
   // The catalog is lost; the vault's objects (the bad copy among them) stay where they are.
-  s.st.close()
-  for (const f of ['catalog.db', 'catalog.db-wal', 'catalog.db-shm']) rmSync(join(s.dataDir, f), { force: true })
+  loseCatalog(s)
   const re = station(t, s.dataDir, { rebuildCatalog: true })
-  const r = await reindexFromS3({ db: re.db, vault: re.vault, s3: d.s3, settings: d.settings, stationId: 'test-station', logger: silentLogger() })
+  const r = await reindexFromS3({
+    db: re.db,
+    vault: re.vault,
+    s3: d.s3,
+    settings: d.settings,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    proxy: re.st.cfg.media.proxy,
+  })
   re.reopen()
   t.same(r.fixity, { open: 1, checked: 1, runs: 2 }, 'the report counts the open finding, the repaired object and both runs')
   t.same(failedObjects(re.db), before.failed, 'the open finding comes back as it was: the object, its size, when, what was wrong')
@@ -458,4 +481,157 @@ t.test('fixity findings survive a lost catalog: a copy found bad stays open, cou
   const bytes: Buffer[] = []
   for await (const c of await ok.stream(0, mended!.size - 1)) bytes.push(c as Buffer)
   t.equal(createHash('sha256').update(Buffer.concat(bytes)).digest('hex'), mended!.sha256, 'the repaired one is served, its bytes the recorded ones')
+})
+
+t.test('reindex --fetch over a data dir that kept its objects: good copies checked and marked local, an altered one fetched back good', async (t) => {
+  // The threat: the catalog is lost but the objects are not, and one of them was altered on disk. A copy found in
+  // the folder is not proof of anything: trusted unchecked, the altered bytes would be served as evidence; left
+  // "evicted" on the record, nothing would check the good ones and verify would accept their loss.
+  const s = station(t)
+  const recs = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2 },
+        { time: ago(2, 10), seq: 3 },
+      ]),
+    )
+  ).ingested.sort((x, y) => x.id - y.id)
+  const [altered, ...good] = recs
+  const d = deps(t, s, settings(bucketName('fetch')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d) // the chain with the offloaded events in the bucket; the local copies stay (no cache limit)
+  const path = (sha: string): string => s.vault.objectPath(sha)
+  loseCatalog(s)
+  flipByte(path(altered!.sha256), 100)
+  t.not(sha256File(path(altered!.sha256)), altered!.sha256, 'one object altered on disk')
+
+  const cfgFile = join(tempDir(t), 'station.json')
+  writeFileSync(
+    cfgFile,
+    JSON.stringify({
+      station: { id: 'test-station', name: 'Test station' },
+      auth: ROLLOUT_AUTH,
+      docking: { mountRoots: [join(s.dataDir, '..', 'no-cameras-here')] },
+      offload: { bucket: d.settings.bucket, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } },
+    }),
+  )
+  const run = cli(['reindex', '--from-s3', '--fetch', '--json'], { ...env, BODYVAULT_CONFIG: cfgFile, BODYVAULT_DATA_DIR: s.dataDir })
+  t.equal(run.code, 0, `reindex --fetch exits 0${run.code ? `: ${run.stderr || run.stdout}` : ''}`)
+  const r = JSON.parse(run.stdout) as Awaited<ReturnType<typeof reindexFromS3>>
+  const bytesOf = (xs: typeof recs) => xs.reduce((n, x) => n + x!.size, 0)
+  t.same(
+    r.objects,
+    {
+      remote: 3,
+      checked: 3,
+      missing: [],
+      present: 2,
+      presentBytes: bytesOf(good),
+      fetched: 1,
+      fetchedBytes: altered!.size,
+      replaced: [altered!.sha256],
+      failed: [],
+    },
+    'the report: two already here and good, one fetched in place of the altered copy, none failed',
+  )
+
+  const re = station(t, s.dataDir)
+  for (const x of recs) {
+    t.equal(sha256File(path(x!.sha256)), x!.sha256, `recording ${x!.id}: the local bytes hash to its name`)
+    t.notOk(localCopyEvicted(re.db, x!.sha256), `recording ${x!.id}: on the record as local`)
+    const ok = await re.st.fixity.open(x!.sha256, x!.size)
+    const got: Buffer[] = []
+    for await (const c of await ok.stream(0, x!.size - 1)) got.push(c as Buffer)
+    t.equal(createHash('sha256').update(Buffer.concat(got)).digest('hex'), x!.sha256, `recording ${x!.id}: served, its recorded bytes`)
+  }
+  const types = (sha: string) => eventsFor(re.db, `object:${sha}`).map((e) => e.type)
+  t.same(types(altered!.sha256).slice(-3), ['fixity-failed', 'object-repaired', 'local-copy-confirmed'], 'the altered copy: reported, repaired, local again')
+  t.match(eventsFor(re.db, `object:${altered!.sha256}`).at(-2), { payload: { from: 's3' } }, 'repaired from the bucket')
+  for (const x of good) t.equal(types(x!.sha256).at(-1), 'local-copy-confirmed', `recording ${x!.id}: checked and confirmed, no fetch`)
+  t.same(failedObjects(re.db), [], 'no open finding')
+  t.same((await verifyVault(re.db, re.vault)).problems, [], 'verify clean')
+  // What the confirmation is for: the ledger says the copy is local again, so its loss is a finding, not an eviction.
+  rmSync(path(good[0]!.sha256), { force: true })
+  const after = (await verifyVault(re.db, re.vault)).problems
+  t.ok(after.length > 0 && JSON.stringify(after).includes(good[0]!.sha256), 'a confirmed copy deleted afterwards is a problem verify reports')
+})
+
+t.test('reindex --fetch with no good copy to be had: the bad local copy is reported, counted failed, never confirmed', async (t) => {
+  // The station rebuilding here has no repair source (no offload section: the same as a bucket whose copy cannot be read).
+  const s = station(t)
+  const [bad, ok] = (
+    await s.ingest(
+      camera(t, [
+        { time: ago(2), seq: 1 },
+        { time: ago(2, 9), seq: 2 },
+      ]),
+    )
+  ).ingested.sort((x, y) => x.id - y.id)
+  const d = deps(t, s, settings(bucketName('nogood')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d)
+  loseCatalog(s)
+  flipByte(s.vault.objectPath(bad!.sha256), 7)
+  const re = station(t, s.dataDir, { rebuildCatalog: true })
+  const r = await reindexFromS3({
+    db: re.db,
+    vault: re.vault,
+    s3: d.s3,
+    settings: d.settings,
+    stationId: 'test-station',
+    logger: silentLogger(),
+    proxy: re.st.cfg.media.proxy,
+    fetch: { checkLocal: async (o) => (await re.st.fixity.check({ ...o, checkedAt: null, failedAt: null })).outcome },
+  })
+  t.match(r.objects, { present: 1, presentBytes: ok!.size, fetched: 0, replaced: [] }, 'the good one counted present, nothing fetched')
+  t.equal(r.objects.failed.length, 1)
+  t.match(
+    r.objects.failed[0],
+    new RegExp(`^${bad!.sha256} \\(the local copy does not hash to its name and no good copy could be had`),
+    'the bad one failed, named',
+  )
+  re.reopen()
+  t.same(
+    failedObjects(re.db).map((f) => f.sha256),
+    [bad!.sha256],
+    'an open finding: status, doctor and the dashboard count it',
+  )
+  t.notOk(
+    eventsFor(re.db, `object:${bad!.sha256}`).some((e) => e.type === 'local-copy-confirmed'),
+    'never confirmed',
+  )
+  await t.rejects(re.st.fixity.open(bad!.sha256, bad!.size), { code: 'OBJECT_CORRUPT' }, 'and never served as good')
+  const v = (await verifyVault(re.db, re.vault)).problems
+  t.ok(JSON.stringify(v).includes(bad!.sha256), 'verify reports it')
+})
+
+t.test('a rebuilt queued proxy gets the rank its recorded probe implies: an HEVC transcode after an H.264 copy', async (t) => {
+  // 1 H.264/AAC clip, 1 H.265, 1 AVI, 1 WAV, 2 JPEG (scripts/make-fake-camera): ranks 0, 2, 2, 1 when probed.
+  const cam = await makeCamera(join(tempDir(t), 'cam'), ['--count', '6'])
+  const s = station(t)
+  await s.ingest(cam)
+  const probes = await s.st.mediaWorker({ kinds: ['probe'] }).drain()
+  t.ok(probes.outcomes.length > 0 && probes.outcomes.every((o) => o.outcome === 'done'), 'probed, no proxy made')
+  const d = deps(t, s, settings(bucketName('rank')))
+  await runOffloadOnce(d)
+  await runOffloadOnce(d)
+  const ranks = (db: TestStation['db']) =>
+    db.prepare("SELECT recording_id AS id, rank, state FROM media_jobs WHERE kind = 'proxy' ORDER BY recording_id").all() as {
+      id: number
+      rank: number
+      state: string
+    }[]
+  const before = ranks(s.db)
+  const re = await rebuild(t, d)
+  t.same(ranks(re.s.db), before, 'every rebuilt proxy job: queued, its rank as the probe set it')
+  const rankOf = (codec: string) => before.find((j) => getMediaInfo(s.db, j.id)?.videoCodec === codec)
+  t.match(rankOf('h264'), { rank: 0, state: 'queued' }, 'the H.264 copy: 0')
+  const hevc = rankOf('hevc')
+  if (hevc) t.match(hevc, { rank: 2, state: 'queued' }, 'the HEVC transcode: 2')
+  else t.comment('this ffmpeg has no libx265: the AVI clip stands for the video transcode')
+  t.ok(
+    before.some((j) => j.rank === 2),
+    'a video transcode among them (else rank 0 everywhere would pass)',
+  )
 })

@@ -5,6 +5,8 @@
  */
 import { fixityCounts, type FixityCounts, type FixityCutoffs, type FixityRun, lastFixityRun, localObjectBytes } from '../catalog/fixity.js'
 import type { Db } from '../catalog/db.js'
+import type { EventType } from '../ledger/events.js'
+import { latestSeqOfTypes } from '../ledger/ledger.js'
 import { dueBefore, fixityWarning, overdueBefore } from './schedule.js'
 import type { FixitySettings } from './settings.js'
 
@@ -34,12 +36,28 @@ export function fixityState(db: Db, settings: FixitySettings, now: Date): Fixity
   }
 }
 
-/** fixityState, computed at most every `ttlMs` (it counts every object: /metrics and status may ask often). */
+/**
+ * The events that record a fixity result or move an object in or out of
+ * the local vault: a finding, a repair, a run's end, a fetch-back, an
+ * eviction, a copy confirmed after a rebuild. What else changes the counts
+ * (a quiet check, a first serve, an ingest) is not news and waits the TTL.
+ */
+const RESULTS: readonly EventType[] = ['fixity-failed', 'object-repaired', 'fixity-checked', 'fetched-back', 'evicted', 'local-copy-confirmed']
+
+/**
+ * fixityState, computed at most every `ttlMs` (it counts every object:
+ * /metrics and status may ask often), and again as soon as a fixity result
+ * is recorded: each read compares the newest RESULTS event with the one the
+ * cached state saw, which catches this process's fixity job and repairs and
+ * another's (`bodyvault fixity run` beside the daemon) alike.
+ */
 export function fixityStateCache(db: Db, settings: FixitySettings, ttlMs: number, now: () => Date = () => new Date()): () => FixityState {
-  let cached: { at: number; state: FixityState } | undefined
+  let cached: { at: number; mark: number; state: FixityState } | undefined
   return () => {
     const t = now()
-    if (!cached || t.getTime() - cached.at >= ttlMs || t.getTime() < cached.at) cached = { at: t.getTime(), state: fixityState(db, settings, t) }
+    const mark = latestSeqOfTypes(db, RESULTS)
+    if (!cached || cached.mark !== mark || t.getTime() - cached.at >= ttlMs || t.getTime() < cached.at)
+      cached = { at: t.getTime(), mark, state: fixityState(db, settings, t) }
     return cached.state
   }
 }

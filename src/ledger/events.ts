@@ -243,6 +243,11 @@ type Vocabulary = AccessVocabulary &
     evicted: { subject: ObjectSubject; payload: { sha256: string; size: number; versionId: string; reason: string } }
     /** An evicted object back in the local cache: fetched from its verified remote copy, hashed on the way (`reason`: what needed it). */
     'fetched-back': { subject: ObjectSubject; payload: { sha256: string; size: number; key: string; versionId: string; reason: string } }
+    /**
+     * A local copy already in the data dir of a catalog rebuilt from the bucket (`reindex --fetch`), hashed whole and found to be
+     * the recorded bytes (or made so by a repair, with its own `object-repaired` event): on the record as local again.
+     */
+    'local-copy-confirmed': { subject: ObjectSubject; payload: { sha256: string; size: number; reason: string } }
     'remote-deleted': { subject: ObjectSubject; payload: { sha256: string; bucket: string; key: string; versionIds: string[] } }
     'catalog-rebuilt': {
       subject: StationSubject

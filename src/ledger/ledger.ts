@@ -86,6 +86,18 @@ export function latestSeqAbout(db: Db, subjects: readonly string[]): number {
   return r.m ?? 0
 }
 
+/**
+ * The seq of the newest event of any of these types (0: none): one probe of
+ * the type index per type, so a cache may ask it on every read to learn
+ * whether something it counts was recorded since, by this process or another.
+ */
+export function latestSeqOfTypes(db: Db, types: readonly EventType[]): number {
+  const newest = db.prepare('SELECT max(seq) FROM events WHERE type = ?').pluck()
+  let m = 0
+  for (const type of types) m = Math.max(m, (newest.get(type) as number | null) ?? 0)
+  return m
+}
+
 /** The subjects of the events after `seq`, each once. */
 export function subjectsSince(db: Db, seq: number): string[] {
   return db.prepare('SELECT DISTINCT subject FROM events WHERE seq > ?').pluck().all(seq) as string[]

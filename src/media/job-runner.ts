@@ -40,7 +40,7 @@ import {
   describeFailure,
   PermanentMediaError,
   proxyKindFor,
-  proxyRank,
+  proxyRankOfProbe,
   recordedArgs,
   runTimeoutMs,
   thumbnailSeek,
@@ -230,8 +230,8 @@ export class MediaJobRunner {
         })
         insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
         // Now the proxy's cost is known: a copy is claimed before transcodes.
-        const pk = proxyKindFor({ hasVideo: facts.videoCodec !== null, hasAudio: facts.audioCodec !== null, mediaKind: facts.mediaKind })
-        if (pk) setJobRank(this.o.db, rec.id, 'proxy', proxyRank(pk, proxyPlan(pk, facts, this.o.settings.proxy).method))
+        const rank = proxyRankOfProbe(facts, this.o.settings.proxy)
+        if (rank !== null) setJobRank(this.o.db, rec.id, 'proxy', rank)
         for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
         return links.length
       },

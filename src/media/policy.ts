@@ -7,6 +7,7 @@ import type { DerivativeKind } from '../catalog/derivatives.js'
 import type { JobKind } from '../catalog/media-jobs.js'
 import type { Kind as RecordingKind } from '../common/kinds.js'
 import { FfmpegError } from './ffmpeg.js'
+import { type ProxyFacts, type ProxySettings, proxyPlan } from './proxy-policy.js'
 
 /**
  * The jobs a freshly ingested recording gets, in the order they should run.
@@ -38,6 +39,16 @@ export const JOB_PRIORITY: Record<JobKind, number> = { probe: 0, thumbnail: 1, p
 export function proxyRank(kind: 'proxy' | 'audio-proxy' | null, method: 'remux' | 'transcode'): number {
   if (kind === null || method === 'remux') return 0
   return kind === 'audio-proxy' ? 1 : 2
+}
+
+/**
+ * The rank of a recording's proxy job from its probe's facts, or null when
+ * it gets no proxy: set by the probe, and set again from the `probed` event
+ * by a catalog rebuilt from the ledger (src/offload/rebuild.ts).
+ */
+export function proxyRankOfProbe(f: ProxyFacts & { mediaKind: string }, s: ProxySettings): number | null {
+  const pk = proxyKindFor({ hasVideo: f.videoCodec !== null, hasAudio: f.audioCodec !== null, mediaKind: f.mediaKind })
+  return pk ? proxyRank(pk, proxyPlan(pk, f, s).method) : null
 }
 
 export const DERIVATIVE_MIME: Record<DerivativeKind, string> = {

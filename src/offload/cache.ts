@@ -116,3 +116,21 @@ async function fetchBack(d: OpenObjectDeps, sha256: string): Promise<OpenedObjec
   d.logger.info({ event: 'offload.fetched', sha256, size, reason }, 'evicted object fetched back from S3')
   return { path: d.vault.objectPath(sha256), size, fetched: true }
 }
+
+/**
+ * A local copy found in the data dir of a rebuilt catalog and found to be
+ * the recorded bytes (the caller hashed it whole, or repaired it): on the
+ * record as local again, its `local-copy-confirmed` event in the
+ * transaction that marks it cached. Until then the rebuilt catalog and the
+ * ledger (`catalog-rebuilt`) say it was evicted: nothing would check it,
+ * and verify would accept its loss.
+ */
+export function confirmLocalCopy(d: Pick<OpenObjectDeps, 'db' | 'now'> & { actor: string; reason: string }, sha256: string, size: number): void {
+  const at = d.now?.() ?? new Date()
+  d.db
+    .transaction(() => {
+      appendEvent(d.db, { type: 'local-copy-confirmed', actor: d.actor, subject: subjects.object(sha256), at, payload: { sha256, size, reason: d.reason } })
+      markFetchedBack(d.db, sha256, at.toISOString())
+    })
+    .immediate()
+}

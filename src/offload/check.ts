@@ -17,13 +17,21 @@ type P = Record<string, unknown>
 /**
  * What the ledger says of remote copies: `offloaded` (uploaded, read back
  * and hashed), `evicted` (local cache copy dropped), `fetched-back` (the
- * local copy is back), `remote-deleted` (purged), `catalog-rebuilt` (a
+ * local copy is back), `local-copy-confirmed` (a copy already in a rebuilt
+ * data dir found good: local again), `remote-deleted` (purged), `catalog-rebuilt` (a
  * catalog rebuilt from the bucket: no local copies). `verify` accepts a missing local object only when this says a
  * verified remote copy exists and the local one was dropped on the record.
  */
 export class OffloadFold {
   /** The event types apply() looks at, and the only ones: verify reads just these (by the type index), so the list cannot fall behind the switch. */
-  static readonly types: ReadonlySet<EventType> = new Set<EventType>(['offloaded', 'evicted', 'fetched-back', 'remote-deleted', 'catalog-rebuilt'])
+  static readonly types: ReadonlySet<EventType> = new Set<EventType>([
+    'offloaded',
+    'evicted',
+    'fetched-back',
+    'local-copy-confirmed',
+    'remote-deleted',
+    'catalog-rebuilt',
+  ])
   readonly objects = new Map<string, RemoteState>()
 
   apply(ev: Pick<LedgerEvent, 'type' | 'payload'>): void {
@@ -38,7 +46,8 @@ export class OffloadFold {
         if (o) o.local = false
         break
       }
-      case 'fetched-back': {
+      case 'fetched-back':
+      case 'local-copy-confirmed': {
         const o = this.objects.get(String(p.sha256))
         if (o) o.local = true
         break

@@ -5,6 +5,8 @@
  * wrote beside an event, the rebuild writes again from it:
  *   derived          the derivative hashed as it was made: checked then
  *   fetched-back     an evicted object hashed whole on its way back: checked then
+ *   local-copy-confirmed  a copy already in a rebuilt data dir hashed whole
+ *                    and found good (reindex --fetch): checked then
  *   fixity-failed    the local copy bad (an object subject, not a package
  *                    being sent): an open finding, checked then
  *   object-repaired  a good copy in place again: the finding closed, checked then
@@ -34,6 +36,7 @@ export class FixityFold {
     switch (ev.type) {
       case 'derived':
       case 'fetched-back':
+      case 'local-copy-confirmed':
         this.checked(String(p.sha256), Number(p.size), ev.at, false)
         break
       case 'object-repaired':

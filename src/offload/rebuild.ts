@@ -4,7 +4,7 @@ import { insertDerivative, type DerivativeKind } from '../catalog/derivatives.js
 import { insertFlag, markFlagRemoved, setFlagRemovalRequest } from '../catalog/flags.js'
 import { insertMarker, type Marker } from '../catalog/markers.js'
 import { insertLink, insertMediaInfo, MEDIA_FIELDS, type MediaFacts } from '../catalog/media-info.js'
-import { restoreMediaJob, type JobKind } from '../catalog/media-jobs.js'
+import { restoreMediaJob, setJobRank, type JobKind } from '../catalog/media-jobs.js'
 import { insertRecording, recordCameraIdentity, setRecordingStatus, touchDeviceAndOfficer } from '../catalog/recordings.js'
 import { restoreCopy } from '../catalog/remote-copies.js'
 import { putRetention } from '../catalog/retention.js'
@@ -15,7 +15,8 @@ import type { LedgerEvent } from '../ledger/ledger.js'
 import { foldRecordings, type Expected } from '../ledger/recordings.js'
 import { MediaFold } from '../media/check.js'
 import { sha256Text } from '../media/facts.js'
-import { jobsFor } from '../media/policy.js'
+import { jobsFor, proxyRankOfProbe } from '../media/policy.js'
+import type { ProxySettings } from '../media/proxy-policy.js'
 import { RosterFold } from '../registry/fold.js'
 import { RetentionFold } from '../retention/check.js'
 import type { FoundManifest } from './bucket-index.js'
@@ -153,6 +154,9 @@ function mediaTexts(
   return m
 }
 
+/** The facts of a `probed` event, a field it predates as null (as its media_info row has it). */
+const factsOf = (p: Partial<MediaFacts>): MediaFacts => Object.fromEntries(MEDIA_FIELDS.map((k) => [k, p[k] ?? null])) as MediaFacts
+
 const DONE_BY: Record<Exclude<JobKind, 'probe'>, DerivativeKind[]> = { proxy: ['proxy', 'audio-proxy'], thumbnail: ['thumbnail'] }
 
 /**
@@ -161,9 +165,11 @@ const DONE_BY: Record<Exclude<JobKind, 'probe'>, DerivativeKind[]> = { proxy: ['
  * cases, links, holds, deadlines, remote copies (none cached locally,
  * but for a copy with an open fixity finding), media info, derivatives,
  * sidecar links, the media jobs (done where the ledger holds the result,
- * failed where it holds the failure, else queued), and the fixity state.
+ * failed where it holds the failure, else queued; a proxy job ranked as its
+ * recorded probe implies, by the probe's own rule and the station's `proxy`
+ * settings), and the fixity state.
  */
-export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number, FoundManifest>, now: Date): RebuildCounts {
+export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number, FoundManifest>, now: Date, proxy: ProxySettings): RebuildCounts {
   const c: RebuildCounts = {
     recordings: 0,
     stored: 0,
@@ -285,8 +291,7 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
       ;(rec.status === 'stored' ? c.reprobe : c.mediaInfoLost).push(id)
       continue
     }
-    const facts = Object.fromEntries(MEDIA_FIELDS.map((k) => [k, p[k] ?? null])) as MediaFacts
-    insertMediaInfo(db, { ...facts, recordingId: id, tags: texts.tags, gpsTrack: texts.gpsTrack, probedAt: at, eventSeq: seq })
+    insertMediaInfo(db, { ...factsOf(p), recordingId: id, tags: texts.tags, gpsTrack: texts.gpsTrack, probedAt: at, eventSeq: seq })
     probed.add(id)
     c.mediaInfo++
   }
@@ -332,6 +337,10 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
         attempts: failed?.attempts ?? 0,
         at,
       })
+      // The claim order the probe gave it (a copy before transcodes); a job without a recorded probe waits for one, which sets it.
+      const probe = kind === 'proxy' ? f.media.probed.get(r.id) : undefined
+      const rank = probe ? proxyRankOfProbe(factsOf(probe.p), proxy) : null
+      if (rank !== null) setJobRank(db, r.id, kind, rank)
       c.mediaJobs[state]++
     }
   }

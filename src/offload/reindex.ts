@@ -1,14 +1,17 @@
 import type { Db } from '../catalog/db.js'
 import { countRecordings } from '../catalog/recordings.js'
 import { recordManifestUpload, setLedgerUploadedThrough, setManifestsScannedThrough } from '../catalog/remote-copies.js'
-import { BodyvaultError, errorMessage } from '../common/errors.js'
+import { access } from 'node:fs/promises'
+import { markFetchedBack } from '../catalog/remote-copies.js'
+import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
 import { actors, subjects } from '../ledger/events.js'
 import { appendEvent, countEvents, ledgerHead, restoreEvents, walkChain, type ChainProblem } from '../ledger/ledger.js'
 import type { Expected } from '../ledger/recordings.js'
 import type { Vault } from '../vault/store.js'
 import { readBucketIndex, type FoundManifest } from './bucket-index.js'
-import { openObject } from './cache.js'
+import type { ProxySettings } from '../media/proxy-policy.js'
+import { confirmLocalCopy, openObject } from './cache.js'
 import type { OffloadSettings } from './config.js'
 import type { Manifest } from './manifest.js'
 import { neededObjects, RebuildFold, writeRebuiltTables, type RebuildCounts } from './rebuild.js'
@@ -44,7 +47,22 @@ export interface ReindexReport {
   manifestsHidden: number[]
   /** Manifests without a legal hold (written before manifests were held): the offload worker writes them again under one. */
   manifestsUnprotected: number[]
-  objects: { remote: number; checked: number; missing: string[]; fetched: number; fetchedBytes: number }
+  /**
+   * Remote copies HEAD-checked in the bucket; with `fetch`, what became of each needed object: `present`, a local copy already
+   * in the data dir and found good; `fetched`, brought back from the bucket (`replaced`: of those, the ones whose local copy was
+   * there but bad); `failed`, not brought back (why), a bad local copy among them stays reported (`fixity-failed`).
+   */
+  objects: {
+    remote: number
+    checked: number
+    missing: string[]
+    present: number
+    presentBytes: number
+    fetched: number
+    fetchedBytes: number
+    replaced: string[]
+    failed: string[]
+  }
   /** What this rebuild does not restore (also in the `catalog-rebuilt` event; `bodyvault doctor` repeats it). */
   notRestored: string[]
   notes: string[]
@@ -58,8 +76,14 @@ export interface ReindexOptions {
   settings: OffloadSettings
   stationId: string
   logger: Logger
-  /** Also fetch every object a stored recording needs (originals and derivatives) into the local cache. */
-  fetch?: boolean
+  /**
+   * Also bring every object a stored recording needs (originals and derivatives) into the local cache: fetched from the
+   * bucket when absent; when a copy is already in the data dir (objects kept, catalog lost), checked by `checkLocal` (the
+   * station's Fixity.check: hashed whole, a bad copy reported and replaced by a good one where one can be had).
+   */
+  fetch?: { checkLocal(o: { sha256: string; size: number }): Promise<'ok' | 'failed' | 'repaired'> }
+  /** The station's proxy settings: a rebuilt queued proxy job gets the rank its recorded probe implies (src/media/policy.ts). */
+  proxy: ProxySettings
   now?: () => Date
   /**
    * Called inside the rebuild's transaction, after the `catalog-rebuilt`
@@ -103,7 +127,7 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
       restoreEvents(db, index.events)
       // Walked for its problems only: the fold above read the same events from the bucket.
       for (const _ of walkChain(db, chain));
-      const counts = writeRebuiltTables(db, fold, index.manifests, now)
+      const counts = writeRebuiltTables(db, fold, index.manifests, now, d.proxy)
       const m = crossCheckManifests(db, fold.recordings, index.manifests)
       for (const id of m.recorded) {
         const found = index.manifests.get(id)!
@@ -168,26 +192,69 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
     manifestsMissing: r.m.missing,
     manifestsHidden: r.m.hidden,
     manifestsUnprotected: r.m.unprotected,
-    objects: { ...objects, fetched: 0, fetchedBytes: 0 },
+    objects: { ...objects, present: 0, presentBytes: 0, fetched: 0, fetchedBytes: 0, replaced: [], failed: [] },
     notRestored: r.notRestored,
     notes: index.notes,
     durationMs: 0,
   }
-  if (d.fetch) {
-    for (const sha of neededObjects(fold).keys()) {
-      const o = fold.offload.objects.get(sha)
-      if (!o || o.deleted) continue
-      const got = await openObject({ db, vault: d.vault, s3, logger: d.logger, actor, reason: 'reindex --fetch' }, sha)
-      report.objects.fetched++
-      report.objects.fetchedBytes += got.size
-    }
-  }
+  if (d.fetch) await fetchNeeded(d, fold, report.objects, actor)
   report.durationMs = Date.now() - t0
   d.logger.info(
     { event: 'offload.reindexed', events: report.events, recordings: report.recordings, problems: chain.length, manifestsMissing: r.m.missing.length },
     'catalog rebuilt from S3',
   )
   return report
+}
+
+/**
+ * `--fetch`: each needed object with a remote copy, local at the end or
+ * counted failed. A copy already in the data dir is never taken on trust:
+ * it is checked first, and marked local only when good (or repaired).
+ */
+async function fetchNeeded(d: ReindexOptions, fold: RebuildFold, out: ReindexReport['objects'], actor: string): Promise<void> {
+  const reason = 'reindex --fetch'
+  for (const sha256 of neededObjects(fold).keys()) {
+    const o = fold.offload.objects.get(sha256)
+    if (!o || o.deleted) continue
+    const size = Number(fold.offloaded.get(sha256)!.p.size)
+    try {
+      if (!(await isThere(d.vault.objectPath(sha256)))) {
+        const got = await openObject({ db: d.db, vault: d.vault, s3: d.s3, logger: d.logger, actor, reason }, sha256)
+        out.fetched++
+        out.fetchedBytes += got.size
+        continue
+      }
+      const outcome = await d.fetch!.checkLocal({ sha256, size })
+      if (outcome === 'failed') {
+        // Reported (fixity-failed) and still bad: on the record as local, as a rebuild leaves an open finding, so the
+        // dashboard counts it and the next check or serve tries the repair again.
+        markFetchedBack(d.db, sha256, (d.now?.() ?? new Date()).toISOString())
+        out.failed.push(`${sha256} (the local copy does not hash to its name and no good copy could be had: reported, see bodyvault fixity status)`)
+        continue
+      }
+      confirmLocalCopy({ db: d.db, actor, reason, ...(d.now ? { now: d.now } : {}) }, sha256, size)
+      if (outcome === 'ok') {
+        out.present++
+        out.presentBytes += size
+      } else {
+        out.replaced.push(sha256)
+        out.fetched++
+        out.fetchedBytes += size
+      }
+    } catch (err) {
+      out.failed.push(`${sha256} (${errorMessage(err)})`)
+    }
+  }
+}
+
+async function isThere(path: string): Promise<boolean> {
+  try {
+    await access(path)
+    return true
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false
+    throw err
+  }
 }
 
 /** Every remote object the catalog will point to: there, the right size, the right SHA-256 metadata; and every needed object has one. */

@@ -101,7 +101,7 @@ export interface Station {
   fixity: Fixity
   /** A vault object to serve, checked block by block (fetched back first if it was evicted; repaired or refused if bad). */
   openChecked: Fixity['open']
-  /** The fixity job's state (computed at most once a minute: it counts every object). */
+  /** The fixity job's state (computed at most once a minute: it counts every object; at once after a fixity result is recorded). */
   fixityState(): FixityState
   /** The docking daemon on this station's `docking` settings. */
   dock(o: Pick<StationDaemonDeps, 'usb' | 'paths' | 'env' | 'now'>): StationDaemon

@@ -23,7 +23,9 @@ async function cmdReindex(args: string[]): Promise<number> {
         settings: d.settings,
         stationId: st.cfg.station.id,
         logger: st.logger,
-        fetch: values.fetch,
+        proxy: st.cfg.media.proxy,
+        // A copy already in the data dir is checked as the fixity job checks it: a bad one reported, then replaced from the bucket.
+        ...(values.fetch ? { fetch: { checkLocal: async (o) => (await st.fixity.check({ ...o, checkedAt: null, failedAt: null })).outcome } } : {}),
       })
       if (values.json) {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
@@ -39,8 +41,13 @@ async function cmdReindex(args: string[]): Promise<number> {
         io.stdout(
           `media: ${m.mediaInfo} probe results, ${m.derivatives} derivatives, ${m.links} sidecar links; jobs ${m.mediaJobs.done} done, ${m.mediaJobs.failed} failed, ${m.mediaJobs.queued} queued\n`,
         )
+        const o = r.objects
         io.stdout(
-          `objects: ${r.objects.checked} of ${r.objects.remote} present in the bucket${r.objects.fetched ? `, ${r.objects.fetched} fetched into the local cache (${bytes(r.objects.fetchedBytes)})` : ' (fetched back when read, or by bodyvault restore-object)'}\n`,
+          `objects: ${o.checked} of ${o.remote} present in the bucket${
+            values.fetch
+              ? `; local: ${o.present} already here and good (${bytes(o.presentBytes)}), ${o.fetched} fetched (${bytes(o.fetchedBytes)}${o.replaced.length ? `, ${o.replaced.length} in place of a bad local copy` : ''}), ${o.failed.length} failed`
+              : ' (fetched back when read, or by bodyvault restore-object)'
+          }\n`,
         )
         const fx = r.fixity
         io.stdout(
@@ -56,12 +63,14 @@ async function cmdReindex(args: string[]): Promise<number> {
             `manifest unprotected: recording ${id}'s manifest has no legal hold (written before manifests were held): written again under one by the next offload pass\n`,
           )
         for (const x of r.objects.missing) io.stdout(`missing: ${x}\n`)
+        for (const x of r.objects.replaced) io.stdout(`bad local copy replaced: ${x} (reported: fixity-failed, object-repaired)\n`)
+        for (const x of r.objects.failed) io.stdout(`not fetched: ${x}\n`)
         for (const n of r.notRestored) io.stdout(`not restored: ${n}\n`)
         for (const n of r.notes) io.stdout(`note: ${n}\n`)
         io.stdout('run bodyvault verify to check the rebuilt catalog\n')
       }
       confirmVault(values)
-      const problems = r.ledgerProblems.length + r.objects.missing.length + r.manifestsMissing.length + r.manifestsHidden.length
+      const problems = r.ledgerProblems.length + r.objects.missing.length + r.objects.failed.length + r.manifestsMissing.length + r.manifestsHidden.length
       return problems ? EXIT.problems : EXIT.ok
     } finally {
       d.s3.destroy()
