@@ -40,6 +40,17 @@ export function proxyRank(kind: 'proxy' | 'audio-proxy' | null, method: 'remux' 
   return kind === 'audio-proxy' ? 1 : 2
 }
 
+/**
+ * Which of the recording's other jobs a proxy job makes in the same ffmpeg
+ * run (media_jobs.carries, set when the probe is recorded): a video remux
+ * also writes the thumbnail (one process start instead of two; both
+ * outputs are byte-identical to the separate runs'). A transcode, an
+ * audio proxy or nothing to make: none.
+ */
+export function proxyCarries(kind: 'proxy' | 'audio-proxy' | null, method: 'remux' | 'transcode'): JobKind | null {
+  return kind === 'proxy' && method === 'remux' ? 'thumbnail' : null
+}
+
 export const DERIVATIVE_MIME: Record<DerivativeKind, string> = {
   proxy: 'video/mp4',
   'audio-proxy': 'audio/mp4',
@@ -175,8 +186,11 @@ export function baseKey(sourcePath: string): string {
  * The argument list recorded in a `derived` event: the vault path of the
  * original and the temporary output are replaced by `{input}` and
  * `{output}` (they say nothing about how the bytes were made, and the temp
- * name is gone once the object is committed).
+ * name is gone once the object is committed). A run that wrote several
+ * derivatives names the others' outputs by `others` (temp path -> name:
+ * `{thumbnail}` in a remuxed proxy's list, `{proxy}` in its thumbnail's).
  */
-export function recordedArgs(args: readonly string[], input: string, output: string): string[] {
-  return args.map((a) => (a === `file:${input}` ? 'file:{input}' : a === `file:${output}` ? 'file:{output}' : a))
+export function recordedArgs(args: readonly string[], input: string, output: string, others: Record<string, string> = {}): string[] {
+  const named = new Map(Object.entries(others).map(([path, name]) => [`file:${path}`, `file:{${name}}`]))
+  return args.map((a) => (a === `file:${input}` ? 'file:{input}' : a === `file:${output}` ? 'file:{output}' : (named.get(a) ?? a)))
 }
