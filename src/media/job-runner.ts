@@ -87,6 +87,8 @@ const SIDECAR_MAX_BYTES = 16 << 20
 export class MediaJobRunner implements RunnerKit {
   private ffmpegVersion: Promise<string | null> | undefined
   private ffprobeVersion: Promise<string | null> | undefined
+  /** What a job's result says beside its own (a proxy made alone after the one run with its thumbnail failed). */
+  private readonly notes = new WeakMap<MediaJob, string>()
 
   constructor(
     readonly o: JobRunnerOptions,
@@ -98,18 +100,16 @@ export class MediaJobRunner implements RunnerKit {
     const run: Run = { job, signal, ffmpegMs: 0 }
     const rec = getRecording(this.o.db, job.recordingId)
     if (!rec) throw new PermanentMediaError('MEDIA_NO_RECORDING', `recording ${job.recordingId} is not in the catalog`)
-    let failedTogether: string | null = null
     if (job.carried) {
       const both = await remuxWithThumbnail(this, run, rec)
       if ('proxy' in both) return { result: both.proxy, ffmpegMs: run.ffmpegMs, carriedResult: both.thumbnail }
-      failedTogether = both.failed
+      if (both.failed !== null) this.notes.set(job, ` (made alone: the one run with the thumbnail failed, the thumbnail is its own job again: ${both.failed})`)
     }
     let result: string
     if (rec.status !== 'stored') result = this.commit(job, () => undefined, `skipped: recording is ${rec.status}`)
     else if (job.kind === 'probe') result = await this.probe(run, rec)
     else if (job.kind === 'proxy') result = await this.proxy(run, rec)
     else result = await this.thumbnail(run, rec)
-    if (failedTogether !== null) result += ` (made alone: the one run with the thumbnail failed, the thumbnail is its own job again: ${failedTogether})`
     return { result, ffmpegMs: run.ffmpegMs }
   }
 
@@ -127,7 +127,7 @@ export class MediaJobRunner implements RunnerKit {
       .transaction((): string => {
         if (!owned(job) || (carried && !owned(carried.job))) throw new LostClaim()
         const v = write()
-        const text = typeof result === 'string' ? result : result(v)
+        const text = (typeof result === 'string' ? result : result(v)) + (this.notes.get(job) ?? '')
         const now = new Date()
         markJobDone(this.o.db, job.id, text, now)
         if (carried) markJobDone(this.o.db, carried.job.id, carried.result(v), now)
