@@ -157,8 +157,8 @@ function cpuSeconds(): number {
 
 interface RunResult {
   wallMs: number
-  /** The H.264 clips alone through the queue: footage, and the wall from the first claim to the last job done. */
-  h264Queue: { footage: number; wallMs: number; concurrency: number; load: number }
+  /** The H.264 clips alone through the queue: footage, the wall from the first claim to the last job done, the CPU of its drain (process + ffmpeg). */
+  h264Queue: { footage: number; wallMs: number; concurrency: number; load: number; clips: number; cpuSec: number }
   byPart: Record<Part, { footage: number; jobMs: number; jobs: number }>
   /** `part kind` -> jobs, their wall ms and ffmpeg ms. */
   byKind: Record<string, { jobs: number; ms: number; ffmpegMs: number }>
@@ -197,12 +197,14 @@ async function h264ThroughQueue(h264Cam: string, i: number): Promise<RunResult['
     const w = st.mediaWorker()
     await w.toolVersions()
     const load = loadavg()[0]!
+    const cpu0 = cpuSeconds()
     const rep = await w.drain()
+    const cpuSec = cpuSeconds() - cpu0
     const bad = rep.outcomes.filter((o) => o.outcome !== 'done')
     if (bad.length) throw new Error(`media jobs did not finish: ${JSON.stringify(bad)}`)
     const span = st.db.prepare("SELECT min(started_at) AS a, max(finished_at) AS b FROM media_jobs WHERE state = 'done'").get() as { a: string; b: string }
     const footage = r.ingested.reduce((a, rec) => a + (getMediaInfo(st.db, rec.id)?.durationSec ?? 0), 0)
-    return { footage, wallMs: Date.parse(span.b) - Date.parse(span.a), concurrency: w.concurrency, load }
+    return { footage, wallMs: Date.parse(span.b) - Date.parse(span.a), concurrency: w.concurrency, load, clips: r.ingested.length, cpuSec }
   } finally {
     st.close()
     rmSync(dir, { recursive: true, force: true })
@@ -308,7 +310,7 @@ async function main(): Promise<void> {
     const h = r.byPart.h264
     const q = r.h264Queue
     log(
-      `run ${i + 1}: ${footage.toFixed(0)} s of footage in ${(r.wallMs / 1000).toFixed(2)} s = ${(footage / (r.wallMs / 1000)).toFixed(1)}x realtime; H.264 part per lane ${(h.footage / (h.jobMs / 1000)).toFixed(0)}x (${h.jobs} jobs, ${(h.jobMs / 1000).toFixed(2)} s); H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, load ${q.load.toFixed(2)}); CPU ${r.cpuSec.toFixed(1)} s; load ${r.load.toFixed(2)}; ${Object.entries(
+      `run ${i + 1}: ${footage.toFixed(0)} s of footage in ${(r.wallMs / 1000).toFixed(2)} s = ${(footage / (r.wallMs / 1000)).toFixed(1)}x realtime; H.264 part per lane ${(h.footage / (h.jobMs / 1000)).toFixed(0)}x (${h.jobs} jobs, ${(h.jobMs / 1000).toFixed(2)} s); H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip, load ${q.load.toFixed(2)}); CPU ${r.cpuSec.toFixed(1)} s; load ${r.load.toFixed(2)}; ${Object.entries(
         r.methods,
       )
         .map(([k, v]) => `${v} ${k}`)
@@ -347,6 +349,8 @@ async function main(): Promise<void> {
     /** The same H.264 clips alone through the queue, its real concurrency: footage / first claim to last job done. */
     h264QueueRealtime: h264Queue,
     h264QueueLoadAverages: results.map((r) => r.h264Queue.load),
+    /** CPU-seconds (process + ffmpeg) per H.264 clip of that drain: what the wall figures cannot say on a shared machine. */
+    h264QueueCpuSecPerClip: median(results.map((r) => r.h264Queue.cpuSec / r.h264Queue.clips)),
     hevcRealtime: hevc,
     cpuSecPerFootageMinute: cpuPerMin,
     realtimeOnIdleCoresByCpu: byCpu,
@@ -360,7 +364,7 @@ async function main(): Promise<void> {
   if (values.json) console.log(JSON.stringify(result, null, 2))
   else {
     console.log(
-      `media: station-day mix (${footage.toFixed(0)} s: 70% H.264 1080p, 20% HEVC 1080p, 10% audio, photos) at ${overall.toFixed(1)}x realtime (goal >= 10x: ${overall >= 10 ? 'met' : 'NOT met'}); H.264 part per lane (footage / sum of its jobs' walls) ${h264.toFixed(0)}x (goal >= 100x: ${h264 >= 100 ? 'met' : 'NOT met'}); H.264 clips alone through the queue (${results[0]!.h264Queue.concurrency} at once, first claim to last job done) ${h264Queue.toFixed(0)}x (goal >= 100x: ${h264Queue >= 100 ? 'met' : 'NOT met'}); HEVC part ${hevc.toFixed(1)}x; medians of ${runs}`,
+      `media: station-day mix (${footage.toFixed(0)} s: 70% H.264 1080p, 20% HEVC 1080p, 10% audio, photos) at ${overall.toFixed(1)}x realtime (goal >= 10x: ${overall >= 10 ? 'met' : 'NOT met'}); H.264 part per lane (footage / sum of its jobs' walls) ${h264.toFixed(0)}x (goal >= 100x: ${h264 >= 100 ? 'met' : 'NOT met'}); H.264 clips alone through the queue (${results[0]!.h264Queue.concurrency} at once, first claim to last job done) ${h264Queue.toFixed(0)}x (goal >= 100x: ${h264Queue >= 100 ? 'met' : 'NOT met'}; ${result.h264QueueCpuSecPerClip.toFixed(3)} CPU-s per clip); HEVC part ${hevc.toFixed(1)}x; medians of ${runs}`,
     )
     console.log(
       `media: H.264 clips of ${h264Clip.toFixed(1)} s (--clip ${clip}); one ffprobe process starts and exits in ${startMs.toFixed(0)} ms here (median of 7 \`ffprobe -version\`, this run), so two processes per clip (the probe; the remux and its thumbnail in one run) cap one lane at ${h264Ceiling.toFixed(0)}x before any work`,
