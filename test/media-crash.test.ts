@@ -184,7 +184,7 @@ t.test('kill -9 at points of the one run that makes a remux proxy and its thumbn
   const clip = readdirSync(join(cam, 'DCIM', '100MEDIA')).find((f) => /_0001(_IMP)?\.MP4$/.test(f))!
   copyFileSync(join(cam, 'DCIM', '100MEDIA', clip), join(one, 'DCIM', '100MEDIA', clip))
   const landed: string[] = []
-  for (const delayMs of [0, 250, 700, 1500]) {
+  for (const delayMs of [0, 250, 450, 700]) {
     const dataDir = join(tempDir(t), 'data')
     t.teardown(() => killLeftovers(dataDir))
     const id = await ingested(dataDir, one)
