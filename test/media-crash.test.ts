@@ -173,6 +173,80 @@ t.test('kill -9 of media run during a transcode, then a restart', async (t) => {
   t.strictSame(v.notes, [])
 })
 
+t.test('kill -9 at points of the one run that makes a remux proxy and its thumbnail, then a restart: both or neither, never half', async (t) => {
+  // What would make it false: a thumbnail job done without its derivative
+  // (or the proxy's), one of the two recorded and the other lost, a second
+  // derivative of a kind after the restart, a half-written object, an
+  // ffmpeg or a temp file of the dead run left over.
+  const one = join(tempDir(t), 'cam')
+  mkdirSync(join(one, 'DCIM', '100MEDIA'), { recursive: true })
+  copyFileSync(join(cam, 'DEVICE.TXT'), join(one, 'DEVICE.TXT'))
+  const clip = readdirSync(join(cam, 'DCIM', '100MEDIA')).find((f) => /_0001(_IMP)?\.MP4$/.test(f))!
+  copyFileSync(join(cam, 'DCIM', '100MEDIA', clip), join(one, 'DCIM', '100MEDIA', clip))
+  const landed: string[] = []
+  for (const delayMs of [0, 250, 450, 700]) {
+    const dataDir = join(tempDir(t), 'data')
+    t.teardown(() => killLeftovers(dataDir))
+    const id = await ingested(dataDir, one)
+    const run = mediaRun(dataDir)
+    // The one run has started when the proxy job and the thumbnail job it carries are both running under one claim, with its ffmpeg.
+    const ro = new Database(join(dataDir, 'catalog.db'), { readonly: true })
+    let started = false
+    for (let i = 0; i < 6000 && !started; i++) {
+      const rows = ro
+        .prepare("SELECT kind, state, started_at AS s, ffmpeg_pid AS pid FROM media_jobs WHERE recording_id = ? AND kind IN ('proxy', 'thumbnail')")
+        .all(id) as { kind: string; state: string; s: string | null; pid: number | null }[]
+      started = rows.length === 2 && rows.every((r) => r.state === 'running' && r.pid !== null && r.s === rows[0]!.s)
+      if (!started) await new Promise((r) => setTimeout(r, 5))
+    }
+    ro.close()
+    t.ok(started, `round ${delayMs} ms: the one run started (both jobs running under one claim, one ffmpeg)`)
+    await new Promise((r) => setTimeout(r, delayMs))
+    run.child.kill('SIGKILL')
+    await run.exit
+    const vault = new Vault(dataDir)
+    {
+      const db = openCatalog(vault.catalogPath)
+      const jobs = jobsOf(db, id).filter((j) => j.kind !== 'probe')
+      const ds = derivativesOf(db, id)
+      for (const j of jobs) {
+        if (j.state === 'done') t.equal(ds.filter((d) => d.kind === j.kind).length, 1, `a ${j.kind} job done has its derivative`)
+        else t.equal(ds.filter((d) => d.kind === j.kind).length, 0, `a ${j.kind} job not done has none`)
+      }
+      t.equal(new Set(jobs.map((j) => j.state)).size, 1, `both jobs in one state (${jobs.map((j) => `${j.kind} ${j.state}`).join(', ')})`)
+      const v = await verifyVault(db, vault)
+      t.strictSame(v.problems, [], 'verify is clean right after the kill')
+      for (const n of v.notes) {
+        const sha = /^object ([0-9a-f]{64}) is in the vault but no recording refers to it/.exec(n)?.[1]
+        t.ok(
+          sha &&
+            createHash('sha256')
+              .update(readFileSync(vault.objectPath(sha)))
+              .digest('hex') === sha,
+          `only a whole unreferenced object: ${n.slice(0, 90)}`,
+        )
+      }
+      landed.push(`${delayMs} ms: ${jobs.map((j) => `${j.kind} ${j.state}`).join(', ')}; ${ds.length} derivatives, ${v.notes.length} unreferenced objects`)
+      db.close()
+    }
+    const r = cli(['media', 'run', '--json'], { BODYVAULT_DATA_DIR: dataDir })
+    t.equal(r.code, 0, r.stderr)
+    const db = openCatalog(vault.catalogPath)
+    const ds = derivativesOf(db, id)
+    t.strictSame(ds.map((d) => d.kind).sort(), ['proxy', 'thumbnail'], 'after the restart: one proxy and one thumbnail')
+    t.ok(
+      jobsOf(db, id).every((j) => j.state === 'done'),
+      'every job done',
+    )
+    const v = await verifyVault(db, vault)
+    t.strictSame([v.problems, v.notes], [[], []], 'verify clean')
+    t.strictSame(readdirSync(vault.stagingDir), [], 'staging is empty')
+    t.strictSame(processesMentioning(dataDir), [], 'no ffmpeg of the dead run is left')
+    db.close()
+  }
+  t.comment(`where the kills landed: ${landed.join(' | ')}`)
+})
+
 t.test('SIGTERM of media run: the transcode is abandoned cleanly and the attempt refunded', async (t) => {
   const dataDir = join(tempDir(t), 'data')
   t.teardown(() => killLeftovers(dataDir))

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { getMediaInfo } from '../src/catalog/media-info.js'
-import { claimNextJob, getJob, jobsOf, requeueJob, type MediaJob } from '../src/catalog/media-jobs.js'
+import { claimNextJob, getJob, jobsOf, releaseCarried, requeueJob, type ClaimedJob, type MediaJob } from '../src/catalog/media-jobs.js'
 import { silentLogger } from '../src/common/log.js'
 import { JOB_PRIORITY } from '../src/media/policy.js'
 import { MediaWorker } from '../src/media/worker.js'
@@ -84,4 +84,64 @@ t.test('cheap proxies are claimed first; a retry waits out its backoff whatever 
   const later = claimNextJob(s.db, me, new Date(now.getTime() + 31_000), JOB_PRIORITY, ['proxy'])
   t.equal(later?.id, waiting.id, 'once its backoff is over it is claimed')
   t.equal(later?.attempts, 2, 'as its second attempt')
+})
+
+t.test('a remux proxy carries its thumbnail: claimed with it, never alone while the proxy waits; handed back, it runs alone', async (t) => {
+  // What would break the promise: a thumbnail of a remux recording claimed
+  // by one worker while another makes it with the proxy (a duplicate), a
+  // carried row left queued (never made), or one claimed without its count.
+  const now = new Date()
+  for (const j of proxies) requeueJob(s.db, j.id, { error: null, nextAttemptAt: now.toISOString(), refundAttempt: true }, now)
+  const thumbOf = (recordingId: number): MediaJob | undefined => jobsOf(s.db, recordingId).find((j) => j.kind === 'thumbnail')
+  const remux = proxies.filter((j) => expectedRank(j) === 0 && thumbOf(j.recordingId))
+  t.ok(remux.length >= 3, `${remux.length} remux proxies with a thumbnail job`)
+  for (const j of proxies)
+    t.equal(
+      getJob(s.db, j.id)!.carries,
+      remux.includes(j) ? 'thumbnail' : null,
+      `proxy job ${j.id} (rank ${expectedRank(j)}) carries ${remux.includes(j) ? 'its thumbnail' : 'nothing'}`,
+    )
+
+  // A claimer of thumbnails only has no proxy to carry them: it takes one alone, and that proxy then runs alone.
+  const alone = claimNextJob(s.db, me, now, JOB_PRIORITY, ['thumbnail'])
+  t.ok(alone, 'a thumbnails-only claimer takes a thumbnail')
+  const claims: ClaimedJob[] = []
+  for (;;) {
+    const j = claimNextJob(s.db, me, now, JOB_PRIORITY)
+    if (!j) break
+    claims.push(j)
+  }
+  for (const j of claims) {
+    if (j.kind === 'thumbnail')
+      t.notOk(
+        remux.some((p) => p.recordingId === j.recordingId),
+        `thumbnail job ${j.id} claimed alone is not a remux recording's`,
+      )
+  }
+  for (const p of remux) {
+    const c = claims.find((j) => j.id === p.id)!
+    const th = getJob(s.db, thumbOf(p.recordingId)!.id)!
+    if (alone?.recordingId === p.recordingId) {
+      t.equal(c.carried, undefined, 'the proxy whose thumbnail was taken alone runs alone')
+      continue
+    }
+    t.equal(c.carried?.id, th.id, `proxy job ${p.id} claimed its thumbnail job ${th.id} with it`)
+    t.strictSame(
+      [th.state, th.workerPid, th.workerBoot, th.startedAt, th.attempts],
+      ['running', me.pid, me.boot, c.startedAt, 1],
+      'same claim, same start, the attempt counted',
+    )
+  }
+  t.notOk(
+    jobsOf(s.db, remux[0]!.recordingId).some((j) => j.state === 'queued'),
+    'nothing of a carried pair is left queued',
+  )
+
+  // Handed back (a failed combined run): the thumbnail is its own job again, its attempt refunded.
+  const pair = claims.find((j) => j.carried)!
+  const thumbId = pair.carried!.id
+  t.ok(releaseCarried(s.db, pair, now), 'handed back')
+  t.equal(pair.carried, undefined, 'the carrier forgets it')
+  t.strictSame([getJob(s.db, pair.id)!.carries, getJob(s.db, thumbId)!.state, getJob(s.db, thumbId)!.attempts], [null, 'queued', 0])
+  t.equal(claimNextJob(s.db, me, now, JOB_PRIORITY)?.id, thumbId, 'and is claimed alone while its proxy still runs')
 })

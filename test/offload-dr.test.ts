@@ -606,7 +606,7 @@ t.test('reindex --fetch with no good copy to be had: the bad local copy is repor
   t.ok(JSON.stringify(v).includes(bad!.sha256), 'verify reports it')
 })
 
-t.test('a rebuilt queued proxy gets the rank its recorded probe implies: an HEVC transcode after an H.264 copy', async (t) => {
+t.test('a rebuilt queued proxy gets the rank and carried thumbnail its recorded probe implies: an HEVC transcode after an H.264 copy', async (t) => {
   // 1 H.264/AAC clip, 1 H.265, 1 AVI, 1 WAV, 2 JPEG (scripts/make-fake-camera): ranks 0, 2, 2, 1 when probed.
   const cam = await makeCamera(join(tempDir(t), 'cam'), ['--count', '6'])
   const s = station(t)
@@ -617,18 +617,19 @@ t.test('a rebuilt queued proxy gets the rank its recorded probe implies: an HEVC
   await runOffloadOnce(d)
   await runOffloadOnce(d)
   const ranks = (db: TestStation['db']) =>
-    db.prepare("SELECT recording_id AS id, rank, state FROM media_jobs WHERE kind = 'proxy' ORDER BY recording_id").all() as {
+    db.prepare("SELECT recording_id AS id, rank, carries, state FROM media_jobs WHERE kind = 'proxy' ORDER BY recording_id").all() as {
       id: number
       rank: number
+      carries: string | null
       state: string
     }[]
   const before = ranks(s.db)
   const re = await rebuild(t, d)
-  t.same(ranks(re.s.db), before, 'every rebuilt proxy job: queued, its rank as the probe set it')
+  t.same(ranks(re.s.db), before, 'every rebuilt proxy job: queued, its rank and the job it carries as the probe set them')
   const rankOf = (codec: string) => before.find((j) => getMediaInfo(s.db, j.id)?.videoCodec === codec)
-  t.match(rankOf('h264'), { rank: 0, state: 'queued' }, 'the H.264 copy: 0')
+  t.match(rankOf('h264'), { rank: 0, carries: 'thumbnail', state: 'queued' }, 'the H.264 copy: 0, its thumbnail made in the same run')
   const hevc = rankOf('hevc')
-  if (hevc) t.match(hevc, { rank: 2, state: 'queued' }, 'the HEVC transcode: 2')
+  if (hevc) t.match(hevc, { rank: 2, carries: null, state: 'queued' }, 'the HEVC transcode: 2, its thumbnail a job of its own')
   else t.comment('this ffmpeg has no libx265: the AVI clip stands for the video transcode')
   t.ok(
     before.some((j) => j.rank === 2),

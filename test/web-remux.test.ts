@@ -64,6 +64,7 @@ t.test('a remuxed proxy: the derived event says remux with its arguments, and it
   t.ok(Array.isArray(args) && args.length > 0, 'the derived event carries the ffmpeg arguments')
   t.ok(args.includes('copy') && !args.includes('libx264'), `stream copy, no encoder: ${args.join(' ')}`)
   t.match(args.join(' '), /\+faststart/, 'moov moved to the front (+faststart)')
+  t.ok(args.includes('file:{thumbnail}'), "made in one ffmpeg run with its thumbnail (the proxy that plays below is that run's)")
 
   const browser = await launchBrowser(t, ['--autoplay-policy=no-user-gesture-required'])
   const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })

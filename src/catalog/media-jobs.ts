@@ -31,11 +31,18 @@ export interface MediaJob {
   tempPath: string | null
   /** Claim order within the kind, lowest first (migration 023; a proxy's is set by its probe). */
   rank: number
+  /** The recording's other job this one makes in the same run (migration 024; set by the probe): claimed with it. */
+  carries: JobKind | null
+}
+
+/** A claimed job, and the job it carries when that was claimed with it (see claimNextJob). */
+export interface ClaimedJob extends MediaJob {
+  carried?: MediaJob
 }
 
 const JOB_SELECT = `SELECT id, recording_id AS recordingId, kind, state, attempts, last_error AS lastError, result,
   next_attempt_at AS nextAttemptAt, created_at AS createdAt, updated_at AS updatedAt, started_at AS startedAt,
-  finished_at AS finishedAt, worker_pid AS workerPid, worker_boot AS workerBoot, ffmpeg_pid AS ffmpegPid, temp_path AS tempPath, rank
+  finished_at AS finishedAt, worker_pid AS workerPid, worker_boot AS workerBoot, ffmpeg_pid AS ffmpegPid, temp_path AS tempPath, rank, carries
   FROM media_jobs`
 
 /**
@@ -95,28 +102,78 @@ export function setJobRank(db: Db, recordingId: number, kind: JobKind, rank: num
   db.prepare('UPDATE media_jobs SET rank = ? WHERE recording_id = ? AND kind = ?').run(rank, recordingId, kind)
 }
 
+/** Records which of the recording's other jobs its job of `kind` makes in the same run (null: none). */
+export function setJobCarries(db: Db, recordingId: number, kind: JobKind, carries: JobKind | null): void {
+  db.prepare('UPDATE media_jobs SET carries = ? WHERE recording_id = ? AND kind = ?').run(carries, recordingId, kind)
+}
+
 /**
  * Atomically takes the next job that is due: queued, its next attempt time
  * reached, and (for proxies and thumbnails) its recording's probe done;
  * lowest `priority` first, then lowest rank, then oldest. Counts the
  * attempt. Undefined when nothing is due.
+ *
+ * The one rule of carried jobs (migration 024): a job that `carries`
+ * another kind claims the recording's queued job of that kind with it, in
+ * this transaction (same claimer, same start, the attempt counted), when
+ * this claimer runs both kinds; and a carried job is not claimed alone
+ * while its carrier is queued or running. A carried job that was not
+ * queued (running elsewhere, done, failed) stays as it is: the carrier
+ * then runs alone.
  */
-export function claimNextJob(db: Db, who: Claimer, now: Date, priority: Record<JobKind, number>, kinds?: readonly JobKind[]): MediaJob | undefined {
+export function claimNextJob(db: Db, who: Claimer, now: Date, priority: Record<JobKind, number>, kinds?: readonly JobKind[]): ClaimedJob | undefined {
   const at = now.toISOString()
   const kindFilter = kinds?.length ? `AND j.kind IN (${kinds.map(() => '?').join(', ')})` : ''
+  const carrierFilter = kinds?.length ? `AND c.kind IN (${kinds.map(() => '?').join(', ')})` : ''
   const order = `CASE j.kind ${JOB_KINDS.map((k) => `WHEN '${k}' THEN ${Number(priority[k])}`).join(' ')} END`
+  const claim = db.prepare(`UPDATE media_jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?, worker_boot = ?, started_at = ?, updated_at = ?,
+      finished_at = NULL, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`)
   return db
-    .transaction((): MediaJob | undefined => {
+    .transaction((): ClaimedJob | undefined => {
       const next = db
         .prepare(`SELECT j.id FROM media_jobs j
       WHERE j.state = 'queued' AND j.next_attempt_at <= ? ${kindFilter}
         AND (j.kind = 'probe' OR EXISTS (SELECT 1 FROM media_jobs p WHERE p.recording_id = j.recording_id AND p.kind = 'probe' AND p.state = 'done'))
+        AND NOT EXISTS (SELECT 1 FROM media_jobs c WHERE c.recording_id = j.recording_id AND c.carries = j.kind AND c.state IN ('queued', 'running') ${carrierFilter})
       ORDER BY ${order}, j.rank, j.id LIMIT 1`)
-        .get(at, ...(kinds ?? [])) as { id: number } | undefined
+        .get(at, ...(kinds ?? []), ...(kinds ?? [])) as { id: number } | undefined
       if (!next) return undefined
-      db.prepare(`UPDATE media_jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?, worker_boot = ?, started_at = ?, updated_at = ?,
-      finished_at = NULL, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`).run(who.pid, who.boot, at, at, next.id)
-      return getJob(db, next.id)
+      claim.run(who.pid, who.boot, at, at, next.id)
+      const job: ClaimedJob = getJob(db, next.id)!
+      if (job.carries !== null && (!kinds?.length || kinds.includes(job.carries))) {
+        const c = db.prepare("SELECT id FROM media_jobs WHERE recording_id = ? AND kind = ? AND state = 'queued'").get(job.recordingId, job.carries) as
+          | { id: number }
+          | undefined
+        if (c) {
+          claim.run(who.pid, who.boot, at, at, c.id)
+          job.carried = getJob(db, c.id)!
+        }
+      }
+      return job
+    })
+    .immediate()
+}
+
+/**
+ * Hands the job `carrier` carries back to the queue as a job of its own
+ * (the carrier gives up carrying it; the attempt it counted is refunded):
+ * after a combined run failed, or when the carrier has nothing to make in
+ * one run. Only while `carrier`'s claim still holds it; `carrier` forgets
+ * it either way. Returns whether it was handed back.
+ */
+export function releaseCarried(db: Db, carrier: ClaimedJob, now: Date): boolean {
+  const c = carrier.carried
+  if (!c) return false
+  return db
+    .transaction((): boolean => {
+      db.prepare('UPDATE media_jobs SET carries = NULL, updated_at = ? WHERE id = ?').run(now.toISOString(), carrier.id)
+      const held = db
+        .prepare(`UPDATE media_jobs SET state = 'queued', attempts = max(0, attempts - 1), next_attempt_at = ?, updated_at = ?,
+        worker_pid = NULL, worker_boot = NULL, ffmpeg_pid = NULL, temp_path = NULL
+        WHERE id = ? AND state = 'running' AND worker_pid IS ? AND worker_boot IS ? AND started_at IS ?`)
+        .run(now.toISOString(), now.toISOString(), c.id, c.workerPid, c.workerBoot, c.startedAt).changes
+      delete carrier.carried
+      return held > 0
     })
     .immediate()
 }

@@ -17,6 +17,7 @@ import { markers } from './migrations/020-markers.js'
 import { secondFactor } from './migrations/021-second-factor.js'
 import { noticeOutbox } from './migrations/022-notice-outbox.js'
 import { mediaJobRank } from './migrations/023-media-job-rank.js'
+import { mediaJobCarries } from './migrations/024-media-job-carries.js'
 
 /**
  * Versioned catalog migrations, one file each under migrations/. Each runs
@@ -43,6 +44,7 @@ export const migrations: readonly Migration[] = [
   secondFactor,
   noticeOutbox,
   mediaJobRank,
+  mediaJobCarries,
 ]
 
 export type { Migration }

@@ -29,6 +29,8 @@
  *   (not `image2`, whose file names are printf patterns: a `%` in a path would
  *   be misread), scaled down only to `width`; a video's is its key frame at or
  *   before the seek position, the one frame decoded.
+ * - A remuxed video proxy and its thumbnail can be one run with two inputs
+ *   of the same file and two outputs (remuxWithThumbnailArgs).
  */
 
 import { encoderArgs, type EncoderArgs } from './encoders.js'
@@ -44,6 +46,8 @@ export interface CommandSpec {
    * is always a temporary path: the caller renames it into place.
    */
   output?: string
+  /** Further files the same run writes (a remux's thumbnail): removed and checked like `output`. */
+  extraOutputs?: string[]
 }
 
 export type MediaArgsErrorField = 'input' | 'output' | 'crf' | 'preset' | 'maxHeight' | 'audioBitrate' | 'threads' | 'atSeconds' | 'width' | 'creationTime'
@@ -285,31 +289,62 @@ export interface RemuxProxyOptions {
  */
 export function remuxProxyArgs(input: string, output: string, opts: RemuxProxyOptions): CommandSpec {
   checkInOut(input, output)
+  return { cmd: 'ffmpeg', output, args: [...FFMPEG_COMMON, ...PROGRESS, '-y', '-i', fileUrl(input), ...remuxOutput(output, opts)] }
+}
+
+/** The output half of a remux: its maps (input 0), the stream copy, the tags, `+faststart`, the file. */
+function remuxOutput(output: string, opts: RemuxProxyOptions): string[] {
   const video = opts.kind === 'proxy'
   const maps = video ? ['-map', '0:v:0', ...(opts.hasAudio ? ['-map', '0:a:0?'] : [])] : ['-map', '0:a:0', '-vn']
+  return [...maps, '-sn', '-dn', '-c', 'copy', ...metadataArgs(opts.creationTime), '-movflags', '+faststart', '-f', video ? 'mp4' : 'ipod', fileUrl(output)]
+}
+
+/**
+ * A remuxed video proxy and its thumbnail in ONE ffmpeg run (one process
+ * start instead of two): the file is opened twice, input 0 for the stream
+ * copy and input 1 seeked for the thumbnail (its options exactly as
+ * thumbnailArgs puts them), and input 1 is read for at most
+ * THUMBNAIL_READ_SECONDS after the seek position, so the run does not
+ * demux the rest of the file for a thumbnail that is already written (the
+ * key frame it decodes lies at or before the position). Both outputs are
+ * byte-identical to the separate runs' (test/media-ffmpeg.test.ts). A key
+ * frame only found later than that fails the thumbnail output: the caller
+ * falls back to the separate jobs.
+ */
+export function remuxWithThumbnailArgs(
+  input: string,
+  proxyOutput: string,
+  thumbnailOutput: string,
+  opts: { hasAudio: boolean; creationTime?: string } & ThumbnailOptions,
+): CommandSpec {
+  checkInOut(input, proxyOutput)
+  checkInOut(input, thumbnailOutput)
+  if (proxyOutput === thumbnailOutput) throw new MediaArgsError('output', 'the proxy and the thumbnail need two output paths')
+  const width = checkInt('width', opts.width ?? THUMBNAIL_DEFAULT_WIDTH, 16, 4096)
+  const seek = seekArgs(opts.atSeconds)
   return {
     cmd: 'ffmpeg',
-    output,
+    output: proxyOutput,
+    extraOutputs: [thumbnailOutput],
     args: [
       ...FFMPEG_COMMON,
       ...PROGRESS,
       '-y',
       '-i',
       fileUrl(input),
-      ...maps,
-      '-sn',
-      '-dn',
-      '-c',
-      'copy',
-      ...metadataArgs(opts.creationTime),
-      '-movflags',
-      '+faststart',
-      '-f',
-      video ? 'mp4' : 'ipod',
-      fileUrl(output),
+      ...seek,
+      '-t',
+      THUMBNAIL_READ_SECONDS,
+      '-i',
+      fileUrl(input),
+      ...remuxOutput(proxyOutput, { kind: 'proxy', hasAudio: opts.hasAudio, ...(opts.creationTime !== undefined ? { creationTime: opts.creationTime } : {}) }),
+      ...thumbnailOutputArgs(thumbnailOutput, width, 1, seek.length > 0),
     ],
   }
 }
+
+/** How much of the seeked input a combined run reads for its thumbnail (see remuxWithThumbnailArgs). */
+export const THUMBNAIL_READ_SECONDS = '0.1'
 
 /** Seconds formatted for `-ss`: fixed three decimals, never exponent notation. */
 function formatSeconds(s: number): string {
@@ -320,50 +355,52 @@ function formatSeconds(s: number): string {
 export function thumbnailArgs(input: string, output: string, opts: ThumbnailOptions = {}): CommandSpec {
   checkInOut(input, output)
   const width = checkInt('width', opts.width ?? THUMBNAIL_DEFAULT_WIDTH, 16, 4096)
-  const seek: string[] = []
-  if (opts.atSeconds !== undefined) {
-    const at = opts.atSeconds
-    if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
-      throw new MediaArgsError('atSeconds', `atSeconds must be a finite number >= 0, got ${String(at)}`)
-    }
-    // Seek before decoding, and decode one frame: the key frame at or
-    // before the position (a thumbnail needs no frame accuracy; an accurate
-    // seek decodes the whole GOP up to the position, up to seconds of 1080p).
-    seek.push('-skip_frame', 'nokey', '-noaccurate_seek', '-ss', formatSeconds(at))
-  }
-  // The key frame lies before the seek position (a negative time stamp):
-  // the default frame-rate handling would drop it as the only frame.
-  const passthrough = seek.length ? ['-fps_mode', 'passthrough'] : []
+  const seek = seekArgs(opts.atSeconds)
   return {
     cmd: 'ffmpeg',
     output,
-    args: [
-      ...FFMPEG_COMMON,
-      '-y',
-      ...seek,
-      '-i',
-      fileUrl(input),
-      '-map',
-      '0:v:0',
-      '-an',
-      '-sn',
-      '-dn',
-      '-frames:v',
-      '1',
-      ...passthrough,
-      '-vf',
-      `scale='min(${width},iw)':-2`,
-      '-c:v',
-      'mjpeg',
-      '-q:v',
-      '3',
-      '-map_metadata',
-      '-1',
-      '-f',
-      'mjpeg',
-      fileUrl(output),
-    ],
+    args: [...FFMPEG_COMMON, '-y', ...seek, '-i', fileUrl(input), ...thumbnailOutputArgs(output, width, 0, seek.length > 0)],
   }
+}
+
+/** The input options of a thumbnail's seek (none for a photo). */
+function seekArgs(at: number | undefined): string[] {
+  if (at === undefined) return []
+  if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) {
+    throw new MediaArgsError('atSeconds', `atSeconds must be a finite number >= 0, got ${String(at)}`)
+  }
+  // Seek before decoding, and decode one frame: the key frame at or
+  // before the position (a thumbnail needs no frame accuracy; an accurate
+  // seek decodes the whole GOP up to the position, up to seconds of 1080p).
+  return ['-skip_frame', 'nokey', '-noaccurate_seek', '-ss', formatSeconds(at)]
+}
+
+/** The output half of a thumbnail: one frame of input `from`'s first video stream, scaled, as a baseline JPEG. */
+function thumbnailOutputArgs(output: string, width: number, from: number, seeked: boolean): string[] {
+  // The key frame lies before the seek position (a negative time stamp):
+  // the default frame-rate handling would drop it as the only frame.
+  const passthrough = seeked ? ['-fps_mode', 'passthrough'] : []
+  return [
+    '-map',
+    `${from}:v:0`,
+    '-an',
+    '-sn',
+    '-dn',
+    '-frames:v',
+    '1',
+    ...passthrough,
+    '-vf',
+    `scale='min(${width},iw)':-2`,
+    '-c:v',
+    'mjpeg',
+    '-q:v',
+    '3',
+    '-map_metadata',
+    '-1',
+    '-f',
+    'mjpeg',
+    fileUrl(output),
+  ]
 }
 
 /** `ffmpeg -version`, for doctor. */

@@ -11,8 +11,9 @@
  *   renames it into place (same directory, so the rename is atomic) only after
  *   runFfmpeg resolved. A reader therefore never sees a half-written proxy.
  * - when the run fails, times out or is aborted, runFfmpeg deletes `output`
- *   before rejecting; when ffmpeg exits 0 but `output` is missing or empty
- *   (e.g. a thumbnail seek past the end), that is a failure too.
+ *   (and `extraOutputs`) before rejecting; when ffmpeg exits 0 but one of
+ *   them is missing or empty (e.g. a thumbnail seek past the end), that is
+ *   a failure too.
  * - originals are only ever read: the builders pass them as `-i file:<path>`.
  *
  * Processes: each run is spawned in its own process group (detached on
@@ -230,8 +231,9 @@ export async function runFfmpeg(spec: CommandSpec, opts: RunFfmpegOptions): Prom
   checkRunOptions(opts)
   const started = performance.now()
   const tool = spec.cmd
+  const outputs = [...(spec.output !== undefined ? [spec.output] : []), ...(spec.extraOutputs ?? [])]
   const cleanup = async (): Promise<void> => {
-    if (spec.output !== undefined) await rm(spec.output, { force: true })
+    await Promise.all(outputs.map((o) => rm(o, { force: true })))
   }
 
   if (opts.signal?.aborted) {
@@ -372,16 +374,16 @@ export async function runFfmpeg(spec: CommandSpec, opts: RunFfmpegOptions): Prom
     const lastLine = stderrTail.trim().split('\n').pop() ?? ''
     throw new FfmpegError('FFMPEG_FAILED', `${tool} ${how}${lastLine ? `: ${lastLine}` : ''}`, details)
   }
-  if (spec.output !== undefined) {
+  for (const o of outputs) {
     let size = -1
     try {
-      size = (await stat(spec.output)).size
+      size = (await stat(o)).size
     } catch {
       // missing: handled below
     }
     if (size <= 0) {
       await cleanup()
-      throw new FfmpegError('FFMPEG_FAILED', `${tool} exited 0 but wrote no output to ${spec.output}`, details)
+      throw new FfmpegError('FFMPEG_FAILED', `${tool} exited 0 but wrote no output to ${o}`, details)
     }
   }
   return { code: 0, stdout, stderrTail, durationMs }

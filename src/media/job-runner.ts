@@ -8,27 +8,28 @@
  *              staging (named `<pid>-media-…`, so the vault's staging sweep
  *              knows whose it is), fsync, hash, commit into objects/ like an
  *              original; then ONE transaction: the derivatives row, its
- *              `derived` event, the job marked done.
+ *              `derived` event, the job marked done (./keep-derivative.ts).
+ *   a remux proxy job that carries the thumbnail job (claimed with it:
+ *              src/catalog/media-jobs.ts) makes both in one ffmpeg run, and
+ *              records both derivatives and marks both jobs done in ONE
+ *              transaction; if that run fails, the thumbnail goes back to
+ *              its own job and the proxy is made alone.
  * Every result commits only while this worker still holds the job's claim
  * (LostClaim otherwise: recovered as stale by another process). A kill at
  * any moment leaves at worst a temp file (swept) or an object no row points
  * to (listed by verify as a note): never a half-written derivative that counts.
  */
-import { randomBytes } from 'node:crypto'
-import { constants as C } from 'node:fs'
-import { open, readFile, rm, stat } from 'node:fs/promises'
-import { extname, join } from 'node:path'
+import { readFile, rm, stat } from 'node:fs/promises'
+import { extname } from 'node:path'
 import type { DockingProfile } from '../camera/profile.js'
 import type { Db } from '../catalog/db.js'
-import { getDerivative, insertDerivative, nextDerivativeId, type DerivativeKind } from '../catalog/derivatives.js'
-import { recordObjectBlocks } from '../catalog/fixity.js'
+import { getDerivative, type DerivativeKind } from '../catalog/derivatives.js'
 import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
-import { getJob, markJobDone, noteJobProcess, setJobRank, type Claimer, type MediaJob } from '../catalog/media-jobs.js'
+import { getJob, markJobDone, noteJobProcess, setJobCarries, setJobRank, type Claimer, type ClaimedJob, type MediaJob } from '../catalog/media-jobs.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
 import { errnoCode, errorMessage } from '../common/errors.js'
 import { subjects, type ProxyRecord } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
-import { digestFile } from '../vault/blocks.js'
 import type { Vault } from '../vault/store.js'
 import { audioProxyArgs, probeArgs, remuxProxyArgs, thumbnailArgs, versionArgs, videoProxyArgs, type CommandSpec } from './args.js'
 import { factsFromProbe, factsFromSidecar, sha256Text, type FactsWithBlobs, type TimeRule } from './facts.js'
@@ -36,16 +37,17 @@ import { FfmpegError, runFfmpeg, type RunFfmpegOptions } from './ffmpeg.js'
 import {
   baseKey,
   classifyFailure,
-  DERIVATIVE_MIME,
   describeFailure,
   PermanentMediaError,
   proxyKindFor,
-  proxyRankOfProbe,
+  proxyJobOfProbe,
   recordedArgs,
   runTimeoutMs,
   thumbnailSeek,
 } from './policy.js'
 import { encoderArgs, type EncoderKind } from './encoders.js'
+import { recordDerivative, stagingTemp, storeOutput } from './keep-derivative.js'
+import { remuxWithThumbnail, type RunnerKit } from './remux-with-thumbnail.js'
 import { proxyPlan } from './proxy-policy.js'
 import { parseFfmpegVersion } from './ffmpeg-output.js'
 import { parseProbe } from './probe.js'
@@ -71,38 +73,37 @@ export interface JobRunnerOptions {
 /** The job lost its claim (recovered by another process as stale): its result is dropped. */
 export class LostClaim extends Error {}
 
-/** One run of one job: its claim, its abort signal, and the ffmpeg/ffprobe wall time it spent. */
-interface Run {
-  job: MediaJob
+/** One run of one job: its claim (with the job it carries, if claimed with it), its abort signal, and the ffmpeg/ffprobe wall time it spent. */
+export interface Run {
+  job: ClaimedJob
   signal: AbortSignal
   ffmpegMs: number
 }
 
 const SIDECAR_MAX_BYTES = 16 << 20
 
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, C.O_RDONLY)
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
-export class MediaJobRunner {
+/** What one job does (the combined remux + thumbnail run is ./remux-with-thumbnail.ts, given this runner as its kit). */
+export class MediaJobRunner implements RunnerKit {
   private ffmpegVersion: Promise<string | null> | undefined
   private ffprobeVersion: Promise<string | null> | undefined
+  /** What a job's result says beside its own (a proxy made alone after the one run with its thumbnail failed). */
+  private readonly notes = new WeakMap<MediaJob, string>()
 
   constructor(
-    private readonly o: JobRunnerOptions,
+    readonly o: JobRunnerOptions,
     private readonly me: Claimer,
   ) {}
 
   /** Runs a claimed job to its committed result; throws what went wrong (the worker decides: retry or fail). */
-  async run(job: MediaJob, signal: AbortSignal): Promise<{ result: string; ffmpegMs: number }> {
+  async run(job: ClaimedJob, signal: AbortSignal): Promise<{ result: string; ffmpegMs: number; carriedResult?: string }> {
     const run: Run = { job, signal, ffmpegMs: 0 }
     const rec = getRecording(this.o.db, job.recordingId)
     if (!rec) throw new PermanentMediaError('MEDIA_NO_RECORDING', `recording ${job.recordingId} is not in the catalog`)
+    if (job.carried) {
+      const both = await remuxWithThumbnail(this, run, rec)
+      if ('proxy' in both) return { result: both.proxy, ffmpegMs: run.ffmpegMs, carriedResult: both.thumbnail }
+      if (both.failed !== null) this.notes.set(job, ` (made alone: the one run with the thumbnail failed, the thumbnail is its own job again: ${both.failed})`)
+    }
     let result: string
     if (rec.status !== 'stored') result = this.commit(job, () => undefined, `skipped: recording is ${rec.status}`)
     else if (job.kind === 'probe') result = await this.probe(run, rec)
@@ -111,15 +112,24 @@ export class MediaJobRunner {
     return { result, ffmpegMs: run.ffmpegMs }
   }
 
-  /** Runs `write` and marks the job done in one transaction, if this worker still owns the job. */
-  private commit<T>(job: MediaJob, write: () => T, result: string | ((v: T) => string)): string {
+  /**
+   * Runs `write` and marks the job done in one transaction, if this worker
+   * still owns the job (and `carried`, the job it carries, marked done too
+   * with its own result, if it still owns that one as well).
+   */
+  commit<T>(job: MediaJob, write: () => T, result: string | ((v: T) => string), carried?: { job: MediaJob; result: (v: T) => string }): string {
+    const owned = (j: MediaJob): boolean => {
+      const cur = getJob(this.o.db, j.id)
+      return cur?.state === 'running' && cur.workerPid === this.me.pid && cur.workerBoot === this.me.boot && cur.startedAt === j.startedAt
+    }
     return this.o.db
       .transaction((): string => {
-        const cur = getJob(this.o.db, job.id)
-        if (cur?.state !== 'running' || cur.workerPid !== this.me.pid || cur.workerBoot !== this.me.boot) throw new LostClaim()
+        if (!owned(job) || (carried && !owned(carried.job))) throw new LostClaim()
         const v = write()
-        const text = typeof result === 'string' ? result : result(v)
-        markJobDone(this.o.db, job.id, text, new Date())
+        const text = (typeof result === 'string' ? result : result(v)) + (this.notes.get(job) ?? '')
+        const now = new Date()
+        markJobDone(this.o.db, job.id, text, now)
+        if (carried) markJobDone(this.o.db, carried.job.id, carried.result(v), now)
         return text
       })
       .immediate()
@@ -134,7 +144,7 @@ export class MediaJobRunner {
     }
   }
 
-  private runOpts(signal: AbortSignal, timeoutMs: number, job?: MediaJob): RunFfmpegOptions {
+  runOpts(signal: AbortSignal, timeoutMs: number, job?: MediaJob): RunFfmpegOptions {
     const s = this.o.settings
     return {
       timeoutMs,
@@ -151,7 +161,7 @@ export class MediaJobRunner {
     return { ffmpeg: await this.version('ffmpeg'), ffprobe: await this.version('ffprobe') }
   }
 
-  private version(tool: 'ffmpeg' | 'ffprobe'): Promise<string | null> {
+  version(tool: 'ffmpeg' | 'ffprobe'): Promise<string | null> {
     const get = async (): Promise<string | null> =>
       parseFfmpegVersion((await runFfmpeg(versionArgs(tool), this.runOpts(new AbortController().signal, 15_000))).stdout)
     if (tool === 'ffmpeg') {
@@ -169,7 +179,7 @@ export class MediaJobRunner {
   }
 
   /** The original's vault path (fetched back first if it was evicted); a missing object is a vault problem (verify reports it), retried. */
-  private async original(rec: Recording): Promise<string> {
+  async original(rec: Recording): Promise<string> {
     const p = this.o.vault.objectPath(rec.sha256)
     try {
       if (this.o.openOriginal) return await this.o.openOriginal(rec.sha256)
@@ -229,9 +239,12 @@ export class MediaJobRunner {
           payload: { recordingId: rec.id, ...facts, links, gpsTrackSha256: gpsTrack === null ? null : sha256Text(gpsTrack) },
         })
         insertMediaInfo(this.o.db, { ...facts, recordingId: rec.id, tags, gpsTrack, probedAt: ev.at, eventSeq: ev.seq })
-        // Now the proxy's cost is known: a copy is claimed before transcodes.
-        const rank = proxyRankOfProbe(facts, this.o.settings.proxy)
-        if (rank !== null) setJobRank(this.o.db, rec.id, 'proxy', rank)
+        // Now the proxy's cost is known (a copy is claimed before transcodes), and whether a remux also writes the thumbnail.
+        const job = proxyJobOfProbe(facts, this.o.settings.proxy)
+        if (job) {
+          setJobRank(this.o.db, rec.id, 'proxy', job.rank)
+          setJobCarries(this.o.db, rec.id, 'proxy', job.carries)
+        }
         for (const l of links) insertLink(this.o.db, l.sidecarId, l.recordingId, ev.seq)
         return links.length
       },
@@ -332,59 +345,18 @@ export class MediaJobRunner {
     proxy?: ProxyRecord,
   ): Promise<string> {
     const { job, signal } = run
-    const temp = join(this.o.vault.stagingDir, `${process.pid}-media-j${job.id}-${randomBytes(6).toString('hex')}.part`)
+    const temp = stagingTemp(this.o.vault, job.id)
     const spec = build(temp)
     const ffmpegVersion = await this.version('ffmpeg')
     noteJobProcess(this.o.db, job.id, { tempPath: temp })
     try {
       const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
       run.ffmpegMs += r.durationMs
-      // ffmpeg has exited: the file is final (faststart's rewrite included),
-      // so it is hashed from the page cache while the kernel writes it back;
-      // both end before the commit. One read gives the SHA-256 and the block
-      // list the API checks every served byte against.
-      const [h] = await Promise.all([digestFile(temp, { chunkBytes: this.o.chunkBytes ?? 4 << 20 }), fsyncFile(temp)])
-      if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
-      await this.o.vault.commitObject(temp, h.sha256)
+      const h = await storeOutput(this.o.vault, temp, this.o.chunkBytes ?? 4 << 20, () => signal.aborted)
+      const args = recordedArgs(spec.args, input, temp)
       return this.commit(
         job,
-        () => {
-          const derivativeId = nextDerivativeId(this.o.db)
-          const args = recordedArgs(spec.args, input, temp)
-          const mimeType = DERIVATIVE_MIME[kind]
-          const ev = appendEvent(this.o.db, {
-            type: 'derived',
-            actor: this.o.actor,
-            subject: subjects.recording(rec.id),
-            payload: {
-              derivativeId,
-              recordingId: rec.id,
-              kind,
-              sha256: h.sha256,
-              size: h.size,
-              mimeType,
-              inputSha256: rec.sha256,
-              ffmpegVersion,
-              args,
-              ...(proxy ? { proxy } : {}),
-            },
-          })
-          insertDerivative(this.o.db, {
-            id: derivativeId,
-            recordingId: rec.id,
-            kind,
-            sha256: h.sha256,
-            size: h.size,
-            mimeType,
-            inputSha256: rec.sha256,
-            ffmpegVersion,
-            args,
-            createdAt: ev.at,
-            eventSeq: ev.seq,
-          })
-          recordObjectBlocks(this.o.db, { ...h, at: ev.at })
-          return derivativeId
-        },
+        () => recordDerivative(this.o.db, { actor: this.o.actor, rec, kind, h, ffmpegVersion, args, ...(proxy ? { proxy } : {}) }),
         (v) => `derivative:${v}`,
       )
     } finally {

@@ -42,13 +42,27 @@ export function proxyRank(kind: 'proxy' | 'audio-proxy' | null, method: 'remux' 
 }
 
 /**
- * The rank of a recording's proxy job from its probe's facts, or null when
- * it gets no proxy: set by the probe, and set again from the `probed` event
- * by a catalog rebuilt from the ledger (src/offload/rebuild.ts).
+ * Which of the recording's other jobs a proxy job makes in the same ffmpeg
+ * run (media_jobs.carries, set when the probe is recorded): a video remux
+ * also writes the thumbnail (one process start instead of two; both
+ * outputs are byte-identical to the separate runs'). A transcode, an
+ * audio proxy or nothing to make: none.
  */
-export function proxyRankOfProbe(f: ProxyFacts & { mediaKind: string }, s: ProxySettings): number | null {
+export function proxyCarries(kind: 'proxy' | 'audio-proxy' | null, method: 'remux' | 'transcode'): JobKind | null {
+  return kind === 'proxy' && method === 'remux' ? 'thumbnail' : null
+}
+
+/**
+ * A recording's proxy job as its probe's facts shape it (its claim rank and
+ * the job it carries), or null when it gets no proxy: set by the probe, and
+ * set again from the `probed` event by a catalog rebuilt from the ledger
+ * (src/offload/rebuild.ts).
+ */
+export function proxyJobOfProbe(f: ProxyFacts & { mediaKind: string }, s: ProxySettings): { rank: number; carries: JobKind | null } | null {
   const pk = proxyKindFor({ hasVideo: f.videoCodec !== null, hasAudio: f.audioCodec !== null, mediaKind: f.mediaKind })
-  return pk ? proxyRank(pk, proxyPlan(pk, f, s).method) : null
+  if (!pk) return null
+  const method = proxyPlan(pk, f, s).method
+  return { rank: proxyRank(pk, method), carries: proxyCarries(pk, method) }
 }
 
 export const DERIVATIVE_MIME: Record<DerivativeKind, string> = {
@@ -186,8 +200,11 @@ export function baseKey(sourcePath: string): string {
  * The argument list recorded in a `derived` event: the vault path of the
  * original and the temporary output are replaced by `{input}` and
  * `{output}` (they say nothing about how the bytes were made, and the temp
- * name is gone once the object is committed).
+ * name is gone once the object is committed). A run that wrote several
+ * derivatives names the others' outputs by `others` (temp path -> name:
+ * `{thumbnail}` in a remuxed proxy's list, `{proxy}` in its thumbnail's).
  */
-export function recordedArgs(args: readonly string[], input: string, output: string): string[] {
-  return args.map((a) => (a === `file:${input}` ? 'file:{input}' : a === `file:${output}` ? 'file:{output}' : a))
+export function recordedArgs(args: readonly string[], input: string, output: string, others: Record<string, string> = {}): string[] {
+  const named = new Map(Object.entries(others).map(([path, name]) => [`file:${path}`, `file:{${name}}`]))
+  return args.map((a) => (a === `file:${input}` ? 'file:{input}' : a === `file:${output}` ? 'file:{output}' : (named.get(a) ?? a)))
 }

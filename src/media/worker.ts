@@ -30,10 +30,11 @@ import {
   jobsInState,
   markJobFailed,
   nextQueuedAt,
+  releaseCarried,
   requeueJob,
   type Claimer,
+  type ClaimedJob,
   type JobKind,
-  type MediaJob,
 } from '../catalog/media-jobs.js'
 import { errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
@@ -66,6 +67,8 @@ export interface JobOutcome {
   ms: number
   /** Of which ffmpeg/ffprobe ran (the rest is the pipeline's own work: hashing, fsync, catalog). */
   ffmpegMs?: number
+  /** The job this one carried and finished in the same run (a remuxed proxy's thumbnail). */
+  carried?: { jobId: number; kind: JobKind; result: string }
 }
 
 export interface RecoverReport {
@@ -86,7 +89,7 @@ export interface DrainReport {
 }
 
 interface Running {
-  job: MediaJob
+  job: ClaimedJob
   abort: AbortController
   done: Promise<JobOutcome>
 }
@@ -227,8 +230,10 @@ export class MediaWorker {
   async recover(): Promise<RecoverReport> {
     const report: RecoverReport = { requeued: [], failed: [], killed: [], stagingCleaned: 0 }
     const now = new Date()
+    // A job this worker runs, and the job it carries, are not leftovers.
+    const held = new Set([...this.running.values()].flatMap((r) => [r.job.id, ...(r.job.carried ? [r.job.carried.id] : [])]))
     for (const job of jobsInState(this.o.db, 'running')) {
-      if (this.running.has(job.id)) continue
+      if (held.has(job.id)) continue
       const sameBoot = this.me.boot !== '' && job.workerBoot === this.me.boot
       const mine = job.workerPid === this.me.pid && (sameBoot || this.me.boot === '')
       if (!mine && job.workerPid !== null && (sameBoot || this.me.boot === '') && isAlive(job.workerPid)) continue
@@ -266,15 +271,16 @@ export class MediaWorker {
   // -------------------------------------------------------------------------
   // one job
 
-  private async runJob(job: MediaJob, signal: AbortSignal): Promise<JobOutcome> {
+  private async runJob(job: ClaimedJob, signal: AbortSignal): Promise<JobOutcome> {
     const t0 = Date.now()
     const base = { jobId: job.id, recordingId: job.recordingId, kind: job.kind }
-    this.log.debug({ event: 'media.job_start', ...base, attempt: job.attempts }, 'media job started')
+    this.log.debug({ event: 'media.job_start', ...base, attempt: job.attempts, carries: job.carried?.id }, 'media job started')
     try {
-      const { result, ffmpegMs } = await this.runner.run(job, signal)
+      const { result, ffmpegMs, carriedResult } = await this.runner.run(job, signal)
       const ms = Date.now() - t0
-      this.log.info({ event: 'media.job_done', ...base, result, ms, ffmpegMs }, 'media job done')
-      return { ...base, outcome: 'done', result, ms, ffmpegMs }
+      const carried = job.carried && carriedResult !== undefined ? { carried: { jobId: job.carried.id, kind: job.carried.kind, result: carriedResult } } : {}
+      this.log.info({ event: 'media.job_done', ...base, result, ms, ffmpegMs, ...carried }, 'media job done')
+      return { ...base, outcome: 'done', result, ms, ffmpegMs, ...carried }
     } catch (err) {
       const ms = Date.now() - t0
       const now = new Date()
@@ -283,7 +289,13 @@ export class MediaWorker {
         return { ...base, outcome: 'interrupted', error: 'claim lost', ms }
       }
       if (signal.aborted && this.stopping) {
-        requeueJob(this.o.db, job.id, { error: null, nextAttemptAt: now.toISOString(), refundAttempt: true }, now)
+        // Both back, still together: a stop is no failure of either.
+        this.o.db
+          .transaction(() => {
+            for (const j of [job, ...(job.carried ? [job.carried] : [])])
+              requeueJob(this.o.db, j.id, { error: null, nextAttemptAt: now.toISOString(), refundAttempt: true }, now)
+          })
+          .immediate()
         this.log.info({ event: 'media.job_interrupted', ...base }, 'media job interrupted by stop; back in the queue')
         return { ...base, outcome: 'interrupted', ms }
       }
@@ -299,7 +311,13 @@ export class MediaWorker {
         )
         return { ...base, outcome: 'failed', error: why, ms }
       }
-      requeueJob(this.o.db, job.id, { error, nextAttemptAt: next.nextAttemptAt }, now)
+      // A failed attempt parts a carried job from its carrier: it runs on its own.
+      this.o.db
+        .transaction(() => {
+          releaseCarried(this.o.db, job, now)
+          requeueJob(this.o.db, job.id, { error, nextAttemptAt: next.nextAttemptAt }, now)
+        })
+        .immediate()
       this.log.warn(
         { event: 'media.job_retry', ...base, attempts: job.attempts, nextAttemptAt: next.nextAttemptAt, err: error },
         'media job failed; will retry',
@@ -308,10 +326,11 @@ export class MediaWorker {
     }
   }
 
-  /** Fails a job for good: the job row, the dependents of a probe, and a `media-failed` ledger event, in one transaction. */
-  private finalFailure(job: MediaJob, error: string, code: string, now: Date): void {
+  /** Fails a job for good: the job row, the dependents of a probe, and a `media-failed` ledger event, in one transaction (a job it carried goes back to the queue on its own). */
+  private finalFailure(job: ClaimedJob, error: string, code: string, now: Date): void {
     this.o.db
       .transaction(() => {
+        releaseCarried(this.o.db, job, now)
         markJobFailed(this.o.db, job.id, error, now)
         const dependents = job.kind === 'probe' ? failDependents(this.o.db, job.recordingId, `not run: the probe of this recording failed: ${error}`, now) : []
         appendEvent(this.o.db, {

@@ -4,7 +4,7 @@ import { insertDerivative, type DerivativeKind } from '../catalog/derivatives.js
 import { insertFlag, markFlagRemoved, setFlagRemovalRequest } from '../catalog/flags.js'
 import { insertMarker, type Marker } from '../catalog/markers.js'
 import { insertLink, insertMediaInfo, MEDIA_FIELDS, type MediaFacts } from '../catalog/media-info.js'
-import { restoreMediaJob, setJobRank, type JobKind } from '../catalog/media-jobs.js'
+import { restoreMediaJob, setJobCarries, setJobRank, type JobKind } from '../catalog/media-jobs.js'
 import { insertRecording, recordCameraIdentity, setRecordingStatus, touchDeviceAndOfficer } from '../catalog/recordings.js'
 import { restoreCopy } from '../catalog/remote-copies.js'
 import { putRetention } from '../catalog/retention.js'
@@ -15,7 +15,7 @@ import type { LedgerEvent } from '../ledger/ledger.js'
 import { foldRecordings, type Expected } from '../ledger/recordings.js'
 import { MediaFold } from '../media/check.js'
 import { sha256Text } from '../media/facts.js'
-import { jobsFor, proxyRankOfProbe } from '../media/policy.js'
+import { jobsFor, proxyJobOfProbe } from '../media/policy.js'
 import type { ProxySettings } from '../media/proxy-policy.js'
 import { RosterFold } from '../registry/fold.js'
 import { RetentionFold } from '../retention/check.js'
@@ -337,10 +337,14 @@ export function writeRebuiltTables(db: Db, f: RebuildFold, manifests: Map<number
         attempts: failed?.attempts ?? 0,
         at,
       })
-      // The claim order the probe gave it (a copy before transcodes); a job without a recorded probe waits for one, which sets it.
+      // The claim order the probe gave it (a copy before transcodes) and the thumbnail a remux makes in the same run; a job
+      // without a recorded probe waits for one, which sets both.
       const probe = kind === 'proxy' ? f.media.probed.get(r.id) : undefined
-      const rank = probe ? proxyRankOfProbe(factsOf(probe.p), proxy) : null
-      if (rank !== null) setJobRank(db, r.id, kind, rank)
+      const job = probe ? proxyJobOfProbe(factsOf(probe.p), proxy) : null
+      if (job) {
+        setJobRank(db, r.id, kind, job.rank)
+        setJobCarries(db, r.id, kind, job.carries)
+      }
       c.mediaJobs[state]++
     }
   }

@@ -41,8 +41,11 @@ function firstLine(s: string | null): string {
 function outcomeLine(o: JobOutcome): string {
   const what = `job ${o.jobId} ${o.kind} recording:${o.recordingId}`
   switch (o.outcome) {
-    case 'done':
-      return `done     ${what}: ${o.result ?? ''} (${duration(o.ms)})`
+    case 'done': {
+      // A remuxed proxy's thumbnail, made in the same run: its own line.
+      const c = o.carried ? `\ndone     job ${o.carried.jobId} ${o.carried.kind} recording:${o.recordingId}: ${o.carried.result}` : ''
+      return `done     ${what}: ${o.result ?? ''} (${duration(o.ms)})${c}`
+    }
     case 'failed':
       return `FAILED   ${what}: ${firstLine(o.error ?? null)}`
     case 'retry':
