@@ -547,6 +547,7 @@ t.test('reindex --fetch over a data dir that kept its objects: good copies check
   }
   const types = (sha: string) => eventsFor(re.db, `object:${sha}`).map((e) => e.type)
   t.same(types(altered!.sha256).slice(-3), ['fixity-failed', 'object-repaired', 'local-copy-confirmed'], 'the altered copy: reported, repaired, local again')
+  t.match(eventsFor(re.db, `object:${altered!.sha256}`).at(-3), { payload: { where: 'reindex' } }, 'the finding names reindex as who found it')
   t.match(eventsFor(re.db, `object:${altered!.sha256}`).at(-2), { payload: { from: 's3' } }, 'repaired from the bucket')
   for (const x of good) t.equal(types(x!.sha256).at(-1), 'local-copy-confirmed', `recording ${x!.id}: checked and confirmed, no fetch`)
   t.same(failedObjects(re.db), [], 'no open finding')
@@ -582,7 +583,7 @@ t.test('reindex --fetch with no good copy to be had: the bad local copy is repor
     stationId: 'test-station',
     logger: silentLogger(),
     proxy: re.st.cfg.media.proxy,
-    fetch: { checkLocal: async (o) => (await re.st.fixity.check({ ...o, checkedAt: null, failedAt: null })).outcome },
+    fetch: { checkLocal: async (o) => (await re.st.fixity.check({ ...o, checkedAt: null, failedAt: null }, { where: 'reindex' })).outcome },
   })
   t.match(r.objects, { present: 1, presentBytes: ok!.size, fetched: 0, replaced: [] }, 'the good one counted present, nothing fetched')
   t.equal(r.objects.failed.length, 1)

@@ -270,8 +270,13 @@ export class Fixity {
    * `o.afterRead`'s budget), the whole SHA-256 compared with the recorded
    * one (so a block list edited together with the bytes is caught too), the
    * block list renewed; a bad copy reported and repaired where possible.
+   * `where` names who checked in a finding's event (`reindex` checks the
+   * copies a rebuilt catalog finds in its data dir the same way).
    */
-  async check(c: FixityCandidate, o: Pick<DigestOptions, 'afterRead' | 'signal'> = {}): Promise<{ outcome: CheckOutcome; bytes: number }> {
+  async check(
+    c: FixityCandidate,
+    { where = 'fixity-job', ...o }: Pick<DigestOptions, 'afterRead' | 'signal'> & { where?: string } = {},
+  ): Promise<{ outcome: CheckOutcome; bytes: number }> {
     const path = this.d.vault.objectPath(c.sha256)
     const row = getObjectFixity(this.d.db, c.sha256)
     let got: ObjectDigest
@@ -279,7 +284,7 @@ export class Fixity {
       got = await digestFile(path, { ...o, chunkBytes: this.d.chunkBytes ?? 4 << 20 })
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err
-      return { outcome: await this.settle(c, this.failure(c.sha256, c.size, 'fixity-job', { problem: 'missing' })), bytes: 0 }
+      return { outcome: await this.settle(c, this.failure(c.sha256, c.size, where, { problem: 'missing' })), bytes: 0 }
     }
     if (got.sha256 === c.sha256 && got.size === c.size) {
       if (row?.failedAt) recordRepair(this.rec, { from: 'in-place', source: path, quarantined: null, digest: got })
@@ -290,7 +295,7 @@ export class Fixity {
       }
       return { outcome: row?.failedAt ? 'repaired' : 'ok', bytes: got.size }
     }
-    return { outcome: await this.settle(c, this.wholeFailure(c.sha256, c.size, 'fixity-job', got, row?.blocks)), bytes: got.size }
+    return { outcome: await this.settle(c, this.wholeFailure(c.sha256, c.size, where, got, row?.blocks)), bytes: got.size }
   }
 
   private async settle(c: FixityCandidate, f: Failure): Promise<CheckOutcome> {

@@ -289,7 +289,8 @@ type Vocabulary = AccessVocabulary &
     /**
      * A local copy is not what was recorded (missing, another length, a block
      * or the whole SHA-256 that does not match), found when it was about to be
-     * served (`where`: serve, export) or by the fixity job (fixity-job). For a
+     * served (`where`: serve, export), by the fixity job (fixity-job) or by
+     * `reindex --fetch` checking a copy it found (reindex). For a
      * package being sent, the subject is its export request.
      */
     'fixity-failed': {

@@ -25,7 +25,9 @@ async function cmdReindex(args: string[]): Promise<number> {
         logger: st.logger,
         proxy: st.cfg.media.proxy,
         // A copy already in the data dir is checked as the fixity job checks it: a bad one reported, then replaced from the bucket.
-        ...(values.fetch ? { fetch: { checkLocal: async (o) => (await st.fixity.check({ ...o, checkedAt: null, failedAt: null })).outcome } } : {}),
+        ...(values.fetch
+          ? { fetch: { checkLocal: async (o) => (await st.fixity.check({ ...o, checkedAt: null, failedAt: null }, { where: 'reindex' })).outcome } }
+          : {}),
       })
       if (values.json) {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
