@@ -12,8 +12,8 @@
  *
  * libuv reads UV_THREADPOOL_SIZE once, when the pool starts, and Node's ES
  * module loader starts it to read the entry file: only a CommonJS entry
- * can set it in time (bin/bodyvault.js does, with this number; an admin's
- * UV_THREADPOOL_SIZE wins). Until it did, the daemon ran with libuv's 4
+ * can set it in time (bin/bodyvault.js does, with this number, for `start`:
+ * one `ingest` keeps libuv's 4; an admin's UV_THREADPOOL_SIZE wins). Until it did, the daemon ran with libuv's 4
  * threads whatever this file said: 4 and 8 throttled cameras both stopped
  * at 113 MB/s (bench/throttled-dock.ts). A benchmark that docks in its own
  * process (an ES module) calls `ensureThreadPool()` first: it runs itself
