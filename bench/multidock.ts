@@ -20,8 +20,6 @@
  * station (hash, staging write, fsync, read-back, commit, scheduling), not
  * a USB bus. USB is not used (no bus on most benchmark hosts).
  */
-// First: the thread pool's size, as the daemon's entry point sets it (src/common/threads.ts).
-import '../src/common/threads.js'
 import { openStation } from '../src/station/station.js'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs'
@@ -30,10 +28,14 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { silentLogger } from '../src/common/log.js'
 import { packageRoot } from '../src/common/paths.js'
+import { ensureThreadPool } from '../src/common/threads.js'
 import { linkCamera } from './cameras.js'
 import { loadConfig } from '../src/config/load.js'
 import { loadProfiles } from '../src/camera/profile.js'
 import { FakeUsbBackend } from '../src/dock/usb.js'
+
+// The daemon's pool size (bin/bodyvault.js sets it for `bodyvault start`; this process is an ES module: run again with it).
+ensureThreadPool()
 
 const { values } = parseArgs({
   options: {

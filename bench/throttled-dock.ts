@@ -18,6 +18,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/throttled-dock.js [--mib 96] [--cameras 1,4,8] [--repeat 1]
  *     [--concurrency N] [--streams N]   (default: docking.concurrency and docking.diskStreams of config/default.json)
+ *     [--buffers MiB]   (default: ingest.bufferBytes, the station-wide budget of read buffers)
  *
  * The time of a run is from the daemon's first sight of a camera to the
  * last one safe to undock (as bench/multidock.ts); how long the daemon took
@@ -32,8 +33,6 @@
  * or Ctrl-C included. Nothing under /media or /run/media is touched: the
  * mount root is a temporary folder.
  */
-// First: the thread pool's size, as the daemon's entry point sets it (src/common/threads.ts).
-import '../src/common/threads.js'
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -42,10 +41,14 @@ import { parseArgs } from 'node:util'
 import { loadProfiles } from '../src/camera/profile.js'
 import { silentLogger } from '../src/common/log.js'
 import { packageRoot } from '../src/common/paths.js'
+import { ensureThreadPool, threadPoolSize } from '../src/common/threads.js'
 import { loadConfig } from '../src/config/load.js'
 import { FakeUsbBackend } from '../src/dock/usb.js'
 import { openStation } from '../src/station/station.js'
 import { linkCamera } from './cameras.js'
+
+// The daemon's pool size (bin/bodyvault.js sets it for `bodyvault start`; this process is an ES module: run again with it).
+ensureThreadPool()
 
 const { values } = parseArgs({
   options: {
@@ -54,6 +57,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     concurrency: { type: 'string' },
     streams: { type: 'string' },
+    buffers: { type: 'string' },
   },
 })
 const MIB = Number(values.mib)
@@ -207,11 +211,12 @@ const loaded = {
     concurrency: Number(values.concurrency ?? defaults.docking.concurrency),
     diskStreams: Number(values.streams ?? defaults.docking.diskStreams),
   },
+  ingest: { ...defaults.ingest, bufferBytes: values.buffers ? Number(values.buffers) * 2 ** 20 : defaults.ingest.bufferBytes },
 }
 const profiles = loadProfiles(loaded.docking.profilesDir)
 const cores = availableParallelism()
 console.log(
-  `throttled-dock bench: node ${process.version}, ${io.kind === 'v1' ? 'cgroup v1 blkio.throttle' : 'cgroup v2 io.max'}, camera ${mb(cameraBytes)} MB of media, ${cores} cores, concurrency ${loaded.docking.concurrency}, disk streams ${loaded.docking.diskStreams}`,
+  `throttled-dock bench: node ${process.version}, ${io.kind === 'v1' ? 'cgroup v1 blkio.throttle' : 'cgroup v2 io.max'}, camera ${mb(cameraBytes)} MB of media, ${cores} cores, concurrency ${loaded.docking.concurrency}, disk streams ${loaded.docking.diskStreams}, buffers ${loaded.ingest.bufferBytes / 2 ** 20} MiB, ${threadPoolSize()} pool threads`,
 )
 console.log(`sources alone (dd, O_DIRECT, each throttled device): ${sourceMBps.map((s) => s.toFixed(1)).join(', ')} MB/s`)
 

@@ -3,7 +3,7 @@
 // dropped or written twice, the probe's garbage left at the start, a change
 // to the staged file the direct read-back does not see, a chunk size that
 // is no multiple of the block.
-import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
@@ -96,4 +96,29 @@ t.test('a camera file read with O_DIRECT gives its newest bytes, also those not 
     t.equal(r.sha256, sha256sum(src), `${size} B: the hash is of the bytes as last written`)
     t.ok(readFileSync(staging).equals(readFileSync(src)), `${size} B: the staged copy holds them`)
   }
+})
+
+t.test('the opens of a copy go at once: when one fails, no descriptor stays open and no staging file is left', async (t) => {
+  const dir = tempDir(t)
+  const src = join(dir, 'src.bin')
+  writeFileSync(src, pattern(DIRECT_MIN_BYTES + 5))
+  const fds = (): number => readdirSync('/proc/self/fd').length
+  const before = fds()
+  // The camera file is not the one listed (another inode): refused while the staging file was being created beside it.
+  const listed = ref(src)
+  const other = join(dir, 'other.bin')
+  writeFileSync(other, 'x')
+  const staging = join(dir, 'a.part')
+  await t.rejects(copyToStaging({ ...listed, ino: statSync(other, { bigint: true }).ino }, staging, { chunk: 1 << 20, readBack: true }), {
+    message: /replaced/,
+  })
+  t.notOk(existsSync(staging), 'no staging file is left')
+  // The staging file cannot be created (its folder is gone) while the camera file opened beside it.
+  await t.rejects(copyToStaging(listed, join(dir, 'no-such-folder', 'b.part'), { chunk: 1 << 20, readBack: true }), { code: 'ENOENT' })
+  // Closes that were not awaited by the failing step (the O_NONBLOCK descriptor's) settle within a tick or two.
+  await new Promise((r) => setTimeout(r, 50))
+  t.equal(fds(), before, 'every descriptor opened for the two copies is closed')
+  // And the same copy goes through when nothing is wrong.
+  const r = await copyToStaging(listed, join(dir, 'c.part'), { chunk: 1 << 20, readBack: true })
+  t.equal(r.sha256, sha256sum(src))
 })

@@ -104,10 +104,23 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptio
     throw err
   }
   try {
-    dst = await open(stagingPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600)
-    const out = dst
-    // Opened after the staging file, so readCameraFile (which always closes it) owns it from here (the writer closes it if it fails first).
-    const src = await openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath })
+    // The staging file and the camera file are opened at once, and below the writer's direct descriptor, the camera
+    // file's and the read-back's: each open is a trip through libuv's pool, and with eight cameras docked the pool is
+    // busy with their reads, so every trip waits its turn; one after another, a file's opens kept its camera idle
+    // longer than reading a 4 MiB chunk takes (bench/throttled-dock.ts).
+    const [opened, source] = await Promise.allSettled([
+      open(stagingPath, C.O_WRONLY | C.O_CREAT | C.O_EXCL, 0o600),
+      openCameraFile(f.absPath, f, { signal: o.signal, onWait: o.onWait, display: f.sourcePath }),
+    ])
+    if (opened.status === 'fulfilled') dst = opened.value
+    if (source.status === 'rejected') throw source.reason
+    // readCameraFile (which always closes it) owns the camera file from here; until then, whoever fails closes it.
+    const src = source.value
+    if (opened.status === 'rejected') {
+      await src.fh.close().catch(() => undefined)
+      throw opened.reason
+    }
+    const out = opened.value
     // The slots are taken after the disk gate (pipeline.ts), never before: a file holding slots waits for nothing but its own I/O.
     const w = await leaseFor(o, slotsWanted(Number(src.before.size), o.chunk))
       .then((l) => {
@@ -119,15 +132,23 @@ export async function stageCopy(f: SourceRef, stagingPath: string, o: StageOptio
         throw err
       })
     writer = w
-    // Where the staging buffers are aligned for direct writes, the camera is read into them directly too (source.ts openDirect).
-    const direct = w.direct ? await openDirect(src, { signal: o.signal, display: f.sourcePath }) : undefined
-    back = o.readBack
-      ? await openReadBack(stagingPath, w.direct).catch(async (err: unknown) => {
-          await src.fh.close().catch(() => undefined)
-          await direct?.close().catch(() => undefined)
-          throw err
-        })
-      : undefined
+    // Where the staging buffers are aligned for direct writes, the camera is read into them directly too (source.ts
+    // openDirect, which never rejects: without O_DIRECT it gives nothing).
+    const [direct, readBack] = await Promise.all([
+      w.direct ? openDirect(src, { signal: o.signal, display: f.sourcePath }) : undefined,
+      o.readBack
+        ? openReadBack(stagingPath, w.direct).then(
+            (rb) => ({ rb }),
+            (err: unknown) => ({ err }),
+          )
+        : undefined,
+    ])
+    if (readBack && 'err' in readBack) {
+      await src.fh.close().catch(() => undefined)
+      await direct?.close().catch(() => undefined)
+      throw readBack.err
+    }
+    back = readBack?.rb
     const rb = back
     const held = lease
     const r = await readCameraFile(src, {

@@ -49,9 +49,14 @@ export function readBackFailed(detail: string): Error {
 
 /** Opens `path` (being written) for read-back; `direct`: its writer writes with O_DIRECT, so read back the same way. */
 export async function openReadBack(path: string, direct: boolean): Promise<ReadBack> {
-  const fh = await open(path, C.O_RDONLY)
-  let dfh: FileHandle | undefined
-  if (direct) dfh = await open(path, C.O_RDONLY | C.O_DIRECT).catch(() => undefined)
+  // Both at once (two trips through libuv's pool, copy.ts says why); a direct one that opened is closed if the other failed.
+  const [plain, directly] = await Promise.allSettled([open(path, C.O_RDONLY), direct ? open(path, C.O_RDONLY | C.O_DIRECT) : Promise.resolve(undefined)])
+  let dfh: FileHandle | undefined = directly.status === 'fulfilled' ? directly.value : undefined
+  if (plain.status === 'rejected') {
+    await dfh?.close().catch(() => undefined)
+    throw plain.reason
+  }
+  const fh = plain.value
   return {
     check: async (buf, pos, scratch) => {
       for (let from = 0; from < buf.length; from += scratch.length) {

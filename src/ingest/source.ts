@@ -280,6 +280,7 @@ export async function readCameraFile(
     let ended = false
     // The first sink that failed (a write, a read-back mismatch): the copy stops at the next step, not at the file's end.
     let failure: { err: unknown } | undefined
+    let stat: Promise<BigIntStats> | undefined
     // Past the size fstat gave, one read at a time: the one that finds the end (or that the file grew).
     const issue = (): void => {
       while (!ended && free.length > 0 && reads.length < ahead && (reads.length === 0 || next <= size)) {
@@ -338,6 +339,9 @@ export async function readCameraFile(
         o.onBytes?.(bytesRead)
       }
       ended = true
+      // Every byte is read: the fstat after goes out now, beside the last chunks' writes and read-backs, not after them.
+      stat = wait(fh.stat({ bigint: true }))
+      stat.catch(() => undefined) // awaited below, once the sinks settled
       await Promise.all(sinks)
     } finally {
       ended = true
@@ -346,12 +350,11 @@ export async function readCameraFile(
       for (const r of reads) o.leftBehind?.(r.slot)
       await Promise.allSettled(sinks)
     }
-    const after = fingerprint(await wait(fh.stat({ bigint: true })))
+    const after = fingerprint(await stat)
     return { sha256: h.digest('hex'), bytes: pos, after, changed: describeChange(before, after, pos) }
   } finally {
-    for (const d of o.direct ? [fh, o.direct] : [fh]) {
-      if (src.abandoned) void d.close().catch(() => undefined)
-      else await d.close().catch(() => undefined)
-    }
+    const ds = o.direct ? [fh, o.direct] : [fh]
+    if (src.abandoned) for (const d of ds) void d.close().catch(() => undefined)
+    else await Promise.all(ds.map((d) => d.close().catch(() => undefined)))
   }
 }
