@@ -60,11 +60,7 @@ export interface LedgerAudit {
    * reading and hashing every event hash again: LedgerTree.fromAudit); absent from the one-thread audit.
    */
   tree?: MerkleTree
-  /**
-   * With `match`, from the workers: the `ingested` events through the audited head compared with their catalog
-   * rows (IngestedMatches' shape, without the count of rows) in the workers' read snapshots, all of which saw
-   * the ledger end at `head`; absent when the audit ran in this thread or a block's payloads were not all read.
-   */
+  /** With `match`: the workers' comparison of the `ingested` events with their rows, in snapshots that all ended at `head`. */
   ingested?: IngestedScan & { head: number }
 }
 
@@ -147,12 +143,25 @@ function auditBlock(
   const filled = levels ? levels.map(() => 0) : []
   // Verify's comparison of `ingested` events with their rows, from the scan's top-level values (no second parse).
   const keys = deps.keys ? new Map(deps.keys.map((k, j) => [k, j])) : null
-  const ID = keys?.get('recordingId') ?? -1
-  const SHA = keys?.get('sha256') ?? -1
-  const SIZE = keys?.get('size') ?? -1
-  const ingested = keys ? { seqs: [] as number[], ids: [] as number[], sizes: [] as number[], shas: [] as string[], others: [] as number[] } : null
+  const [ID, SHA, SIZE] = ['recordingId', 'sha256', 'size'].map((k) => keys?.get(k) ?? -1) as [number, number, number]
+  const ingested = keys ? { seqs: [] as number[], ids: [] as number[], sizes: [] as number[], others: [] as number[] } : null
+  // The matched sha256s end to end, copied out: a slice kept per event would keep its whole text alive (a GB per million).
+  let shas = Buffer.allocUnsafe(keys ? 64 << 10 : 0)
   const members: number[] = []
-  const vals: string[] = deps.keys ? deps.keys.map(() => 'null') : []
+  // Where each wanted key's value lies in the text (first and past-last), -1 when the payload lacks it.
+  const at2 = new Int32Array(2 * (deps.keys?.length ?? 0))
+  // The wanted keys in the payload's order (UTF-16, canonical form's) and their places in `keys`: merged with the members.
+  const sorted = deps.keys ? [...deps.keys].sort() : []
+  const places = sorted.map((k) => keys!.get(k)!)
+  const cmpKey = (from: number, to: number, key: string): number => {
+    const n = Math.min(to - from, key.length)
+    for (let c = 0; c < n; c++) {
+      const d = text.charCodeAt(from + c) - key.charCodeAt(c)
+      if (d !== 0) return d
+    }
+    return to - from - key.length
+  }
+  let text = ''
   // A block longer than it was sized for: the caller sees the count and does not use the levels.
   const keep = (j: number, from: number): void => {
     const level = levels?.[j]
@@ -185,7 +194,7 @@ function auditBlock(
       problems.push({ seq, detail: `prev_hash ${storedPrev.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
     // SQLite's spelling, when it is canonicalEventText's: `,"payload":` first and `,"seq":` last stand outside the
     // quoted strings (a quote inside one is escaped), and no backslash around the payload means no escape to disagree on.
-    const text = r[1]
+    text = r[1]
     const p0 = text.indexOf(',"payload":')
     const p1 = text.lastIndexOf(',"seq":')
     // json_quote spells the type "ingested" only for that type, and it is the text's last key.
@@ -204,18 +213,37 @@ function auditBlock(
       // columns, text for text (src/catalog/recordings-ledger.ts); anything else is left to verify's main thread.
       let ok = false
       if (row !== null && fast && recomputed === r[3]) {
-        vals.fill('null')
-        for (let m = 0; m < members.length; m += 4) {
-          const j = keys!.get(text.slice(members[m], members[m + 1]))
-          if (j !== undefined) vals[j] = text.slice(members[m + 2], members[m + 3])
+        at2.fill(-1)
+        for (let m = 0, w = 0; m < members.length && w < sorted.length; m += 4) {
+          let c = cmpKey(members[m]!, members[m + 1]!, sorted[w]!)
+          // Past a wanted key: it is missing (null).
+          while (c > 0 && ++w < sorted.length) c = cmpKey(members[m]!, members[m + 1]!, sorted[w]!)
+          if (c === 0) {
+            const j = places[w++]!
+            at2[2 * j] = members[m + 2]!
+            at2[2 * j + 1] = members[m + 3]!
+          }
         }
-        ok = vals[SHA]!.length === 66 && `[${vals.join(',')}]` === row
+        // The row's text is "[" the values joined by "," "]": compared character by character, nothing sliced.
+        ok = at2[2 * SHA + 1]! - at2[2 * SHA]! === 66 && row.charCodeAt(0) === 0x5b
+        let at = 1
+        for (let j = 0; ok && j < places.length; j++) {
+          const a = at2[2 * j]!
+          if (a < 0) {
+            ok = row.startsWith('null', at)
+            at += 4
+          } else for (let x = a, b = at2[2 * j + 1]!; ok && x < b; x++) ok = text.charCodeAt(x) === row.charCodeAt(at++)
+          ok &&= row.charCodeAt(at++) === (j === places.length - 1 ? 0x5d : 0x2c)
+        }
+        ok &&= at === row.length
       }
       if (ok) {
         ingested.seqs.push(seq)
-        ingested.ids.push(Number(vals[ID]))
-        ingested.sizes.push(Number(vals[SIZE]))
-        ingested.shas.push(vals[SHA]!.slice(1, -1))
+        ingested.ids.push(Number(text.slice(at2[2 * ID], at2[2 * ID + 1])))
+        ingested.sizes.push(Number(text.slice(at2[2 * SIZE], at2[2 * SIZE + 1])))
+        const to = 64 * (ingested.seqs.length - 1)
+        if (to + 64 > shas.length) shas = Buffer.concat([shas, Buffer.allocUnsafe(shas.length)])
+        shas.write(text.slice(at2[2 * SHA]! + 1, at2[2 * SHA]! + 65), to, 64, 'latin1')
       } else ingested.others.push(seq)
     }
     // Anything else, and a hash that does not match, the JavaScript way from the columns.
@@ -262,7 +290,7 @@ function auditBlock(
   // The MTH of the block: fold the compact range right to left (into its first entry).
   for (let j = heights.length - 2; j >= 0; j--) deps.tree.node(stack, 32 * j, stack, 32 * j + 32, stack, 32 * j)
   const root = heights.length ? Buffer.from(stack.buffer, stack.byteOffset, 32).toString('hex') : ''
-  const found = ingested ? { ...ingested, shas: ingested.shas.join('') } : undefined
+  const found = ingested ? { ...ingested, shas: shas.toString('latin1', 0, 64 * ingested.seqs.length) } : undefined
   return { count: k, firstSeq, firstPrev, lastSeq: expected - 1, lastHash: prev ?? '', root, problems, slowPath, ...(found ? { ingested: found } : {}) }
 }
 
