@@ -6,8 +6,8 @@
 // facts) in one transaction, the catalog rows they record, and one recording
 // in a hundred re-categorized by a later event, then times:
 //   - the ledger part of `bodyvault verify` (src/verify/vault.ts readSnapshot:
-//     the audit below on the other cores, its workers comparing every catalog
-//     row with its event, and this thread folding the changed ones), median of
+//     the audit below on the other cores while SQLite compares every catalog
+//     row with its event and this thread folds the changed ones), median of
 //     `runs` runs (default 3) against the 5 s goal, "missed" when missed;
 //   - the full audit (src/ledger/audit.ts): every hash recomputed from the
 //     event's canonical bytes, links and seq gaps checked, the RFC 6962 tree of

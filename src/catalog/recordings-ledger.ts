@@ -28,29 +28,16 @@ const PAYLOAD = (FIELDS.filter((f) => f !== 'ingestedAt' && f !== 'eventSeq' && 
   key: f === 'id' ? 'recordingId' : f,
   column: f === 'important' ? "json(CASE r.important WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)" : `r.${COLUMNS[f]}`,
 }))
-const ROW = `json_array(${PAYLOAD.map((p) => p.column).join(', ')})`
 const MATCH = `r.status = 'stored' AND r.ingested_at = e.at AND json_valid(e.payload)
-  AND json_extract(e.payload, ${PAYLOAD.map((p) => `'$.${p.key}'`).join(', ')}) = ${ROW}`
-
-/**
- * The same comparison without SQLite parsing the payload, for the ledger audit's workers (src/ledger/audit.ts),
- * whose canonical-form scan of each payload already finds its top-level values: `AS_PAYLOAD`, per `ingested`
- * event, is its row's column values as one JSON array in `INGESTED_KEYS` order, spelled by SQLite (null when
- * no row records the event, it is not `stored`, or its ingested_at is not the event's time). A row matches when
- * the payload's canonical values at those keys (a missing key as null), as one JSON array, are the same text: the
- * same JSON values, as above. Read with `LEFT JOIN recordings r ON r.event_seq = e.seq` (the workers' own
- * connections: see src/verify/vault.ts for why their snapshot is the caller's).
- */
-export const INGESTED_KEYS = PAYLOAD.map((p) => p.key)
-export const AS_PAYLOAD = `CASE WHEN e.type = 'ingested' AND r.status = 'stored' AND r.ingested_at = e.at THEN ${ROW} END`
+  AND json_extract(e.payload, ${PAYLOAD.map((p) => `'$.${p.key}'`).join(', ')}) = json_array(${PAYLOAD.map((p) => p.column).join(', ')})`
 
 export interface IngestedMatches {
   /** Rows that match their `ingested` event (and are not among `except`). */
   matched: number
-  /** Of those rows, in chain order: their events' seqs, ids and sizes and their sha256s end to end. */
-  seqs: number[]
-  ids: number[]
-  sizes: number[]
+  /** Of those rows, in chain order: their events' seqs, ids and sizes (JSON arrays) and their sha256s end to end. */
+  seqs: string
+  ids: string
+  sizes: string
   shas: string
   /** The `ingested` events through the head whose row did not match (or is among `except`), in chain order. */
   others: number[]
@@ -76,12 +63,8 @@ export function matchIngested(db: Db, head: number, except: Iterable<number>): I
     )
     .raw()
     .get(JSON.stringify([...except]), head) as [number, string, string, string, string | null, string]
-  const p = (text: string): number[] => JSON.parse(text) as number[]
-  return { matched: r[0], seqs: p(r[1]), ids: p(r[2]), sizes: p(r[3]), shas: r[4] ?? '', others: p(r[5]), rows: countRecordings(db) }
-}
-
-export function countRecordings(db: Db): number {
-  return db.prepare('SELECT count(*) FROM recordings').pluck().get() as number
+  const rows = db.prepare('SELECT count(*) FROM recordings').pluck().get() as number
+  return { matched: r[0], seqs: r[1], ids: r[2], sizes: r[3], shas: r[4] ?? '', others: JSON.parse(r[5]) as number[], rows }
 }
 
 /** One recording's column values in FIELDS order (important as 0/1), or undefined. */

@@ -35,7 +35,6 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import type { Db } from '../catalog/db.js'
-import { AS_PAYLOAD, INGESTED_KEYS } from '../catalog/recordings-ledger.js'
 import canonicalize from 'canonicalize'
 import { canonicalEventText, GENESIS_HASH } from './canonical.js'
 import { isCanonicalJson } from './fastcanon.js'
@@ -60,27 +59,12 @@ export interface LedgerAudit {
    * reading and hashing every event hash again: LedgerTree.fromAudit); absent from the one-thread audit.
    */
   tree?: MerkleTree
-  /** With `match`: the workers' comparison of the `ingested` events with their rows, in snapshots that all ended at `head`. */
-  ingested?: IngestedScan & { head: number }
 }
 
-/** What a worker found comparing its block's `ingested` events with their rows (see auditBlock). */
-export interface IngestedScan {
-  /** Rows that match their event, in chain order: the event's seq, the recording's id and size, its sha256s end to end. */
-  seqs: number[]
-  ids: number[]
-  sizes: number[]
-  shas: string
-  /** The `ingested` events whose row did not match, is absent, or whose payload was not read the fast way. */
-  others: number[]
-}
-
-type Row = [number, string, string, string, (string | null)?] // seq, the event's text as TEXT spells it, prev_hash, hash; SELECT_MATCH's row
+type Row = [number, string, string, string] // seq, the event's text as TEXT spells it, prev_hash, hash
 /** The event's canonical text, spelled by SQLite (json_quote: JSON.stringify's spelling for a string it need not escape). */
-const TEXT = `concat('{"actor":', json_quote(e.actor), ',"at":', json_quote(e.at), ',"payload":', e.payload, ',"seq":', e.seq, ',"subject":', json_quote(e.subject), ',"type":', json_quote(e.type), '}')`
-const SELECT = `SELECT e.seq, ${TEXT}, e.prev_hash, e.hash FROM events e`
-/** The same and, for an `ingested` event, its catalog row spelled as its payload's values would be (AS_PAYLOAD). */
-const SELECT_MATCH = `SELECT e.seq, ${TEXT}, e.prev_hash, e.hash, ${AS_PAYLOAD} FROM events e LEFT JOIN recordings r ON r.event_seq = e.seq`
+const TEXT = `concat('{"actor":', json_quote(actor), ',"at":', json_quote(at), ',"payload":', payload, ',"seq":', seq, ',"subject":', json_quote(subject), ',"type":', json_quote(type), '}')`
+const SELECT = `SELECT seq, ${TEXT}, prev_hash, hash FROM events`
 /** One event's columns, for the events the text above does not settle. */
 const SELECT_ONE = 'SELECT type, at, actor, subject, payload FROM events WHERE seq = ?'
 type Columns = [string, string, string, string, string] // type, at, actor, subject, payload
@@ -95,22 +79,19 @@ interface BlockResult {
   root: string
   problems: ChainProblem[]
   slowPath: number
-  ingested?: IngestedScan
 }
 
 interface AuditDeps {
   /** The tree's leaf and node hashes (tree-hash.ts). */
   tree: ReturnType<typeof treeHasher>
   sha256hex: (data: Uint8Array) => string
-  isCanonicalJson: typeof isCanonicalJson
+  isCanonicalJson: (text: string, from?: number, to?: number) => boolean
   /** RFC 8785 canonical text of a parsed payload (the slow path). */
   canonicalize: (value: unknown) => string | undefined
   /** canonical.ts canonicalEventText: the event's byte form around its payload. */
   eventText: typeof canonicalEventText
   /** The event's columns (SELECT_ONE), for the JavaScript way. */
   columns: (seq: number) => Columns | undefined
-  /** With SELECT_MATCH's rows: the payload keys its rows are spelled in (INGESTED_KEYS). */
-  keys?: string[]
 }
 
 /**
@@ -141,27 +122,6 @@ function auditBlock(
   let expected = prevSeq === null ? -1 : prevSeq + 1
   let prev = prevHash
   const filled = levels ? levels.map(() => 0) : []
-  // Verify's comparison of `ingested` events with their rows, from the scan's top-level values (no second parse).
-  const keys = deps.keys ? new Map(deps.keys.map((k, j) => [k, j])) : null
-  const [ID, SHA, SIZE] = ['recordingId', 'sha256', 'size'].map((k) => keys?.get(k) ?? -1) as [number, number, number]
-  const ingested = keys ? { seqs: [] as number[], ids: [] as number[], sizes: [] as number[], others: [] as number[] } : null
-  // The matched sha256s end to end, copied out: a slice kept per event would keep its whole text alive (a GB per million).
-  let shas = Buffer.allocUnsafe(keys ? 64 << 10 : 0)
-  const members: number[] = []
-  // Where each wanted key's value lies in the text (first and past-last), -1 when the payload lacks it.
-  const at2 = new Int32Array(2 * (deps.keys?.length ?? 0))
-  // The wanted keys in the payload's order (UTF-16, canonical form's) and their places in `keys`: merged with the members.
-  const sorted = deps.keys ? [...deps.keys].sort() : []
-  const places = sorted.map((k) => keys!.get(k)!)
-  const cmpKey = (from: number, to: number, key: string): number => {
-    const n = Math.min(to - from, key.length)
-    for (let c = 0; c < n; c++) {
-      const d = text.charCodeAt(from + c) - key.charCodeAt(c)
-      if (d !== 0) return d
-    }
-    return to - from - key.length
-  }
-  let text = ''
   // A block longer than it was sized for: the caller sees the count and does not use the levels.
   const keep = (j: number, from: number): void => {
     const level = levels?.[j]
@@ -194,58 +154,18 @@ function auditBlock(
       problems.push({ seq, detail: `prev_hash ${storedPrev.slice(0, 12)}… does not link to the previous event's hash ${prev.slice(0, 12)}…` })
     // SQLite's spelling, when it is canonicalEventText's: `,"payload":` first and `,"seq":` last stand outside the
     // quoted strings (a quote inside one is escaped), and no backslash around the payload means no escape to disagree on.
-    text = r[1]
+    const text = r[1]
     const p0 = text.indexOf(',"payload":')
     const p1 = text.lastIndexOf(',"seq":')
-    // json_quote spells the type "ingested" only for that type, and it is the text's last key.
-    const row = ingested && text.endsWith(',"type":"ingested"}') ? (r[4] ?? null) : undefined
-    members.length = 0
-    const fast =
+    let recomputed =
       p0 > 0 &&
       p1 > p0 &&
       text.charCodeAt(p0 + 11) === 0x7b &&
       text.lastIndexOf('\\', p0) === -1 &&
       text.indexOf('\\', p1) === -1 &&
-      deps.isCanonicalJson(text, p0 + 11, p1, row ? members : null)
-    let recomputed = fast ? hashOf(base, text) : ''
-    if (ingested && row !== undefined) {
-      // The row matches when the payload's canonical values at its keys (missing: null) are SQLite's spelling of its
-      // columns, text for text (src/catalog/recordings-ledger.ts); anything else is left to verify's main thread.
-      let ok = false
-      if (row !== null && fast && recomputed === r[3]) {
-        at2.fill(-1)
-        for (let m = 0, w = 0; m < members.length && w < sorted.length; m += 4) {
-          let c = cmpKey(members[m]!, members[m + 1]!, sorted[w]!)
-          // Past a wanted key: it is missing (null).
-          while (c > 0 && ++w < sorted.length) c = cmpKey(members[m]!, members[m + 1]!, sorted[w]!)
-          if (c === 0) {
-            const j = places[w++]!
-            at2[2 * j] = members[m + 2]!
-            at2[2 * j + 1] = members[m + 3]!
-          }
-        }
-        // The row's text is "[" the values joined by "," "]": compared character by character, nothing sliced.
-        ok = at2[2 * SHA + 1]! - at2[2 * SHA]! === 66 && row.charCodeAt(0) === 0x5b
-        let at = 1
-        for (let j = 0; ok && j < places.length; j++) {
-          const a = at2[2 * j]!
-          if (a < 0) {
-            ok = row.startsWith('null', at)
-            at += 4
-          } else for (let x = a, b = at2[2 * j + 1]!; ok && x < b; x++) ok = text.charCodeAt(x) === row.charCodeAt(at++)
-          ok &&= row.charCodeAt(at++) === (j === places.length - 1 ? 0x5d : 0x2c)
-        }
-        ok &&= at === row.length
-      }
-      if (ok) {
-        ingested.seqs.push(seq)
-        ingested.ids.push(Number(text.slice(at2[2 * ID], at2[2 * ID + 1])))
-        ingested.sizes.push(Number(text.slice(at2[2 * SIZE], at2[2 * SIZE + 1])))
-        const to = 64 * (ingested.seqs.length - 1)
-        if (to + 64 > shas.length) shas = Buffer.concat([shas, Buffer.allocUnsafe(shas.length)])
-        shas.write(text.slice(at2[2 * SHA]! + 1, at2[2 * SHA]! + 65), to, 64, 'latin1')
-      } else ingested.others.push(seq)
-    }
+      deps.isCanonicalJson(text, p0 + 11, p1)
+        ? hashOf(base, text)
+        : ''
     // Anything else, and a hash that does not match, the JavaScript way from the columns.
     const cols = recomputed === stored ? undefined : deps.columns(seq)
     if (cols) {
@@ -290,8 +210,7 @@ function auditBlock(
   // The MTH of the block: fold the compact range right to left (into its first entry).
   for (let j = heights.length - 2; j >= 0; j--) deps.tree.node(stack, 32 * j, stack, 32 * j + 32, stack, 32 * j)
   const root = heights.length ? Buffer.from(stack.buffer, stack.byteOffset, 32).toString('hex') : ''
-  const found = ingested ? { ...ingested, shas: shas.toString('latin1', 0, 64 * ingested.seqs.length) } : undefined
-  return { count: k, firstSeq, firstPrev, lastSeq: expected - 1, lastHash: prev ?? '', root, problems, slowPath, ...(found ? { ingested: found } : {}) }
+  return { count: k, firstSeq, firstPrev, lastSeq: expected - 1, lastHash: prev ?? '', root, problems, slowPath }
 }
 
 const depsOn = (db: Db): AuditDeps => {
@@ -321,16 +240,12 @@ const auditBlock = ${auditBlock.toString()}
   try {
     const canonicalize = (await import(${JSON.stringify(canonicalizePath)})).default
     db = new Database(workerData.path, { readonly: true, fileMustExist: true })
-    // One read snapshot: the head it saw tells the caller whether the rows compared are the ones its snapshot holds.
-    db.exec('BEGIN')
-    const head = db.prepare('SELECT max(seq) FROM events').pluck().get() ?? 0
-    const rows = db.prepare((workerData.keys ? ${JSON.stringify(SELECT_MATCH)} : ${JSON.stringify(SELECT)}) + ' WHERE e.seq >= ? ORDER BY e.seq LIMIT ?').raw().iterate(workerData.fromSeq, workerData.count)
+    const rows = db.prepare(${JSON.stringify(SELECT)} + ' WHERE seq >= ? ORDER BY seq LIMIT ?').raw().iterate(workerData.fromSeq, workerData.count)
     const levels = []
     for (let j = 0; workerData.count >= 2 ** j; j++) levels.push(new Uint8Array(32 * Math.floor(workerData.count / 2 ** j)))
     const one = db.prepare(${JSON.stringify(SELECT_ONE)}).raw()
-    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { tree: treeHasher(), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText, columns: (seq) => one.get(seq), keys: workerData.keys }, levels)
-    db.exec('COMMIT')
-    parentPort.postMessage({ ok: true, r, levels, head }, levels.map((l) => l.buffer))
+    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { tree: treeHasher(), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText, columns: (seq) => one.get(seq) }, levels)
+    parentPort.postMessage({ ok: true, r, levels }, levels.map((l) => l.buffer))
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) })
   } finally {
@@ -375,7 +290,7 @@ function combine(blocks: BlockResult[], workers: number): LedgerAudit {
 
 /** Audits the ledger (up to `throughSeq`, default all of it) in this thread, in one read transaction. */
 export function auditLedgerSync(db: Db, throughSeq = Number.MAX_SAFE_INTEGER): LedgerAudit {
-  const rows = (): Iterable<Row> => db.prepare(`${SELECT} WHERE e.seq <= ? ORDER BY e.seq`).raw().iterate(throughSeq) as Iterable<Row>
+  const rows = (): Iterable<Row> => db.prepare(`${SELECT} WHERE seq <= ? ORDER BY seq`).raw().iterate(throughSeq) as Iterable<Row>
   const r = db.transaction(() => auditBlock(rows(), 0, GENESIS_HASH, depsOn(db)))()
   return combine([r], 0)
 }
@@ -387,7 +302,7 @@ export function auditLedgerSync(db: Db, throughSeq = Number.MAX_SAFE_INTEGER): L
  * audit the events up to it (what a caller's snapshot saw; events appended
  * meanwhile are not this audit's).
  */
-export async function auditLedger(db: Db, opts: { workers?: number; minRows?: number; throughSeq?: number; match?: boolean } = {}): Promise<LedgerAudit> {
+export async function auditLedger(db: Db, opts: { workers?: number; minRows?: number; throughSeq?: number } = {}): Promise<LedgerAudit> {
   const through = opts.throughSeq ?? Number.MAX_SAFE_INTEGER
   // `+seq`: counted on a covering index (tens of MB), not on the table's pages (the whole ledger, a GB per million events).
   const count = db.prepare('SELECT count(*) FROM events WHERE +seq <= ?').pluck()
@@ -408,11 +323,11 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
   const results = await Promise.all(
     blocks.map(
       (block) =>
-        new Promise<BlockResult & { levels: Uint8Array[]; head: number }>((resolve, reject) => {
-          const w = new Worker(source, { eval: true, workerData: { path: db.name, ...block, keys: opts.match ? INGESTED_KEYS : undefined } })
-          w.once('message', (m: { ok: true; r: BlockResult; levels: Uint8Array[]; head: number } | { ok: false; error: string }) => {
+        new Promise<BlockResult & { levels: Uint8Array[] }>((resolve, reject) => {
+          const w = new Worker(source, { eval: true, workerData: { path: db.name, ...block } })
+          w.once('message', (m: { ok: true; r: BlockResult; levels: Uint8Array[] } | { ok: false; error: string }) => {
             void w.terminate()
-            if (m.ok) resolve({ ...m.r, levels: m.levels, head: m.head })
+            if (m.ok) resolve({ ...m.r, levels: m.levels })
             else reject(new Error(`ledger audit worker: ${m.error}`))
           })
           w.once('error', reject)
@@ -431,18 +346,5 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
       parts[j].push(l)
     }
   audit.tree = MerkleTree.fromLevels(parts, n)
-  // The blocks' comparisons, in chain order, when every worker's snapshot ended at the same event.
-  const head = results[0]!.head
-  if (opts.match && results.every((r) => r.ingested && r.head === head)) {
-    const all = results.map((r) => r.ingested!)
-    audit.ingested = {
-      head,
-      seqs: all.flatMap((x) => x.seqs),
-      ids: all.flatMap((x) => x.ids),
-      sizes: all.flatMap((x) => x.sizes),
-      shas: all.map((x) => x.shas).join(''),
-      others: all.flatMap((x) => x.others),
-    }
-  }
   return audit
 }

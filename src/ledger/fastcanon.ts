@@ -14,10 +14,7 @@
  * Self-contained on purpose (no imports, no outer variables): the audit
  * worker threads get its source text via Function.prototype.toString.
  */
-export function isCanonicalJson(text: string, from = 0, to = text.length, members: number[] | null = null): boolean {
-  // `members`, when given, gets four offsets per member of the outermost object (its key's first and past-last
-  // character inside the quotes, its value's first and past-last), in key order: the audit's comparison reads the
-  // values there instead of parsing the payload again. Meaningful only when the answer is true.
+export function isCanonicalJson(text: string, from = 0, to = text.length): boolean {
   // Only text[from, to) is judged (one value exactly filling it); the scan may look past `to` but then answers false.
   const n = to
   let i = from
@@ -120,9 +117,7 @@ export function isCanonicalJson(text: string, from = 0, to = text.length, member
         prev = key
         if (text.charCodeAt(i) !== 0x3a) return false
         i++
-        const vs = i
         if (!value()) return false
-        if (members !== null && depth === 1) members.push(ks, ks + key.length, vs, i)
         const d = text.charCodeAt(i)
         if (d === 0x2c) {
           i++

@@ -1,8 +1,7 @@
 import type { Db } from '../catalog/db.js'
 import { FIELDS, recordingRows } from '../catalog/recordings.js'
-import { type IngestedMatches, matchIngested, recordingRow } from '../catalog/recordings-ledger.js'
+import { matchIngested, recordingRow } from '../catalog/recordings-ledger.js'
 import type { Problem } from '../common/problems.js'
-import type { IngestedScan } from '../ledger/audit.js'
 import { type EventType, subjects } from '../ledger/events.js'
 import { eventAt, type FoldEvent, foldEventsOfType } from '../ledger/ledger.js'
 import { type Expected, foldRecordings, RECORDING_CHANGES } from '../ledger/recordings.js'
@@ -25,19 +24,14 @@ const EVENT_SEQ = FIELDS.indexOf('eventSeq')
  * only the rest, the recordings that later events change and any event
  * whose row did not match. Sound only for a ledger whose every payload is
  * in canonical form: the caller uses it when the audit found that, and the
- * streamed comparison otherwise. `m`: the matches the audit's workers found
- * (fromScan), else SQLite finds them here. Undefined when the rest is not the simple
+ * streamed comparison otherwise. Undefined when the rest is not the simple
  * case (a catalog row without its event, a payload that is not JSON or has
  * no numeric recordingId, a recording ingested again after the event its
  * row matched): the caller then runs the streamed comparison, which finds
  * and words all of it.
  */
-export function checkRecordingsFast(
-  db: Db,
-  changes: ReadonlyMap<number, FoldEvent[]>,
-  head: number,
-  m: IngestedMatches = matchIngested(db, head, changes.keys()),
-): RecordingsCheck | undefined {
+export function checkRecordingsFast(db: Db, changes: ReadonlyMap<number, FoldEvent[]>, head: number): RecordingsCheck | undefined {
+  const m = matchIngested(db, head, changes.keys())
   const others = new Set(m.others)
   // The events left, by recording, in chain order.
   const byId = new Map<number, FoldEvent[]>()
@@ -92,30 +86,6 @@ export function checkRecordingsFast(
     recordings: m.rows,
     needed: NeededObjects.merged(m, more),
   }
-}
-
-/**
- * The audit workers' matches (src/ledger/audit.ts: each `ingested` event's row compared with the payload's
- * values its canonical scan found) as matchIngested's: the recordings that `changes` touches are left to the
- * caller whatever (their rows hold a later state), with the catalog's count of rows (`rows`).
- */
-export function fromScan(scan: IngestedScan, changes: ReadonlyMap<number, FoldEvent[]>, rows: number): IngestedMatches {
-  if (changes.size === 0 || !scan.ids.some((id) => changes.has(id))) return { ...scan, matched: scan.seqs.length, rows }
-  const m: IngestedMatches = { matched: 0, seqs: [], ids: [], sizes: [], shas: '', others: [...scan.others], rows }
-  const shas: string[] = []
-  scan.ids.forEach((id, i) => {
-    if (changes.has(id)) m.others.push(scan.seqs[i]!)
-    else {
-      m.seqs.push(scan.seqs[i]!)
-      m.ids.push(id)
-      m.sizes.push(scan.sizes[i]!)
-      shas.push(scan.shas.slice(64 * i, 64 * i + 64))
-    }
-  })
-  m.matched = m.seqs.length
-  m.shas = shas.join('')
-  m.others.sort((x, y) => x - y)
-  return m
 }
 
 function compareRow(id: number, row: unknown[], want: Expected, into: { id: number; p: Problem }[]): void {

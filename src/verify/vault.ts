@@ -2,7 +2,6 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type Db, openSnapshotReader } from '../catalog/db.js'
 import { objectInUse } from '../catalog/objects.js'
-import { countRecordings, type IngestedMatches, matchIngested } from '../catalog/recordings-ledger.js'
 import type { Problem } from '../common/problems.js'
 import { checkAnchors } from '../anchor/check.js'
 import type { AnchoringReport } from '../anchor/sources.js'
@@ -23,7 +22,7 @@ import { type RehashReport, rehashObjects } from '../vault/rehash.js'
 import type { Vault } from '../vault/store.js'
 import { checkVaultIdentity, type IdentityReport } from './identity.js'
 import type { NeededObjects } from './needed.js'
-import { checkRecordings, checkRecordingsFast, fromScan, recordingChanges } from './recordings-check.js'
+import { checkRecordings, checkRecordingsFast, recordingChanges } from './recordings-check.js'
 
 export type { Problem, ProblemKind } from '../common/problems.js'
 
@@ -183,17 +182,14 @@ export function objectHashing(opts: Pick<VerifyOptions, 'quick' | 'chunkBytes' |
  * the ledger gives. The snapshot is held on a private read-only connection
  * (BEGIN, then the ledger's head; an in-memory catalog, in tests: this
  * connection, all in this thread). The audit's workers start first and
- * recompute every hash, link and gap through that head on the other cores;
- * their canonical-form scan of each `ingested` payload also finds the values
- * its catalog row must hold, and they compare the two there (the payload
- * parsed once, not again by SQLite here). Meanwhile this thread folds the
- * snapshot's events into the catalog state and compares the other tables.
- * The recordings follow: the rows the workers matched are trusted once the
- * audit has found every payload canonical, and this thread compares the rest
- * (checkRecordingsFast); streamed otherwise, still in the snapshot. (Folding
- * in the workers was measured and rejected: handing a million folded
- * recordings back costs this thread 5-7 µs each in structured-clone
- * decoding; the matches come back as three arrays of numbers and one text.)
+ * recompute every hash, link and gap through that head on the other cores
+ * while this thread folds the snapshot's events into the catalog state and
+ * compares the tables (the recordings mostly by SQLite: checkRecordingsFast,
+ * trusted once the audit has found every payload canonical; the snapshot
+ * stays open until then, for the streamed comparison otherwise): the two
+ * overlap instead of running one after the other. (Folding in the workers was measured and rejected: handing a
+ * million folded recordings back costs this thread 5-7 µs each in
+ * structured-clone decoding, more than parsing and folding them here.)
  * The workers read through their own connections: the audit must end on
  * the head's stored hash, or the ledger was rewritten under verify.
  * Exported for bench/ledger.ts: this is "the ledger part of verify".
@@ -210,22 +206,15 @@ export async function readSnapshot(db: Db, vault: Vault, stationId: string | und
     const last = on.prepare('SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1').get() as { seq: number; hash: string } | undefined
     headHash = last?.hash ?? ''
     headSeq = last?.seq ?? 0
-    const audit = reader ? auditLedger(db, { ...ledger, throughSeq: headSeq, match: true }) : Promise.resolve(auditLedgerSync(db, headSeq))
+    const audit = reader ? auditLedger(db, { ...ledger, throughSeq: headSeq }) : Promise.resolve(auditLedgerSync(db, headSeq))
     // Awaited below; a throw here must not leave its rejection unhandled.
     audit.catch(() => undefined)
-    const folded = foldSnapshot(on, vault, stationId)
+    snap = compareSnapshot(on, vault, stationId, headSeq, true)
     a = await audit
-    // The matched rows hold for payloads in canonical form only: any other, or any other finding, and the
-    // recordings are compared the streamed way, still in the snapshot. The workers' matches count when their own
-    // snapshots ended at this one's head: a row changes only with its event, in one transaction, so they saw these
-    // rows; else SQLite matches them here.
-    const clean = a.slowPath === 0 && a.problems.length === 0 && a.lastSeq === headSeq && a.lastHash === headHash
-    const m = !clean
-      ? undefined
-      : a.ingested?.head === headSeq
-        ? fromScan(a.ingested, folded.changes, countRecordings(on))
-        : matchIngested(on, headSeq, folded.changes.keys())
-    snap = compareSnapshot(on, headSeq, folded, m)
+    // SQLite's comparison holds for payloads in canonical form only: any other, or any other finding, and the
+    // recordings are compared the streamed way, still in the snapshot.
+    if (a.slowPath > 0 || a.problems.length > 0 || a.lastSeq !== headSeq || a.lastHash !== headHash)
+      snap = compareSnapshot(on, vault, stationId, headSeq, false)
   } finally {
     on.exec('COMMIT')
     reader?.close()
@@ -243,15 +232,15 @@ export async function readSnapshot(db: Db, vault: Vault, stationId: string | und
   return snap
 }
 
-type Folded = ReturnType<typeof foldSnapshot>
-
 /**
- * The snapshot's events folded (links, hashes and gaps are the audit's) and every table but the recordings
- * compared with the fold, while the audit's workers run; synchronous, inside the snapshot. Only the events a fold
- * looks at are read, by the type index: the few that the retention and offload folds take and that change a
- * recording (`changes`, for the recordings' comparison after the audit).
+ * The snapshot's events folded (links, hashes and gaps are the audit's) and every table compared with the fold;
+ * synchronous, inside the snapshot. Only the events a fold looks at are read, by the type index: first the few that
+ * the retention and offload folds take and that change a recording, then the `ingested` ones, streamed against the
+ * catalog rows (recordings-check.ts). `fast`: most of that comparison by SQLite (checkRecordingsFast), for a ledger
+ * whose payloads the audit finds all canonical.
  */
-function foldSnapshot(db: Db, vault: Vault, stationId: string | undefined) {
+function compareSnapshot(db: Db, vault: Vault, stationId: string | undefined, head: number, fast: boolean): Snapshot {
+  const problems: Problem[] = []
   const retention = new RetentionFold()
   const offload = new OffloadFold()
   const changes = new Map<number, FoldEvent[]>()
@@ -260,21 +249,13 @@ function foldSnapshot(db: Db, vault: Vault, stationId: string | undefined) {
     offload.apply(ev)
     recordingChanges(changes, ev)
   }
+  const { problems: rows, recordings, needed } = (fast ? checkRecordingsFast(db, changes, head) : undefined) ?? checkRecordings(db, changes)
+  problems.push(...rows, ...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload))
   const identity = checkVaultIdentity(db, vault.dataDir, stationId)
+  problems.push(...identity.problems)
   const media = checkMediaCatalog(db)
-  const others = [...checkRetentionCatalog(db, retention), ...checkOffloadCatalog(db, offload), ...identity.problems, ...media.problems]
-  return { changes, offload, identity, media, others, events: countEvents(db) }
-}
-
-/**
- * The recordings against the `ingested` events (recordings-check.ts), inside the snapshot: with `m`, the rows
- * matched with their events (by the audit's workers or by SQLite), for a ledger whose payloads the audit finds all
- * canonical (checkRecordingsFast); else streamed, every event against its row.
- */
-function compareSnapshot(db: Db, head: number, f: Folded, m: IngestedMatches | undefined): Snapshot {
-  const { problems: rows, recordings, needed } = (m ? checkRecordingsFast(db, f.changes, head, m) : undefined) ?? checkRecordings(db, f.changes)
-  const problems = [...rows, ...f.others]
-  return { head, events: f.events, recordings, problems, needed, media: f.media, offload: f.offload, identity: f.identity, tree: undefined }
+  problems.push(...media.problems)
+  return { head, events: countEvents(db), recordings, problems, needed, media, offload, identity, tree: undefined }
 }
 
 /** Objects the ledger has purged or evicted after event `seq`: absent now by right. */
