@@ -94,11 +94,7 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
   problems.push(...anchors.problems.map((p) => ({ kind: 'checkpoint' as const, ...p })))
 
   // Objects: the ledger decides which must exist and what they must hash to.
-  const pool = opts.quick ? undefined : new HashPool({ chunk: chunkBytes, ...(opts.threads ? { threads: opts.threads } : {}) })
-  // --quick: present and of the recorded size, taken as hashing to its name.
-  const look = async (path: string, sha: string): Promise<CopyResult> => ({ sha256: sha, size: (await stat(path)).size })
-  const hash = pool ? (path: string): Promise<CopyResult> => pool.hash(path) : look
-  const lanes = (pool?.threads ?? 4) * 2
+  const { hash, lanes, close } = objectHashing(opts)
   // Evicted from the local cache after a verified offload (or never local after a rebuild from S3): on the record, not a problem.
   const mayBeAbsent = (sha: string): boolean => offload.mayBeAbsent(sha)
   let originals: RehashReport
@@ -116,7 +112,7 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
     // Derivative objects (proxies, thumbnails) re-hashed.
     derivatives = await hashMediaObjects(vault, media.needed, { chunkBytes, mayBeAbsent, hash, lanes })
   } finally {
-    await pool?.close()
+    await close()
   }
   problems.push(...originals.problems, ...derivatives.problems)
   const objects = originals.objects + derivatives.objects
@@ -163,6 +159,22 @@ export async function verifyVault(db: Db, vault: Vault, opts: VerifyOptions = {}
     keys: { count: chain.keys.length, current: chain.current?.fingerprint ?? null, breaks: chain.breaks },
     anchoring: anchors.anchoring,
   }
+}
+
+/**
+ * How verify hashes objects (rehashObjects' `hash` and `lanes`): a HashPool of
+ * one thread per core, two objects queued per thread so that none waits
+ * between files; with `quick`, a look at the size only (present and of the
+ * recorded size, taken as hashing to its name). Exported for bench/verify.ts.
+ */
+export function objectHashing(opts: Pick<VerifyOptions, 'quick' | 'chunkBytes' | 'threads'>): {
+  hash: (path: string, sha256: string) => Promise<CopyResult>
+  lanes: number
+  close: () => Promise<void>
+} {
+  if (opts.quick) return { hash: async (path, sha) => ({ sha256: sha, size: (await stat(path)).size }), lanes: 8, close: async () => undefined }
+  const pool = new HashPool({ chunk: opts.chunkBytes ?? 4 << 20, ...(opts.threads ? { threads: opts.threads } : {}) })
+  return { hash: (path) => pool.hash(path), lanes: pool.threads * 2, close: () => pool.close() }
 }
 
 /**
