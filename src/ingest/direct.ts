@@ -18,7 +18,7 @@
  * Linux keeps the two coherent and one fsync covers both. Where the data
  * dir's file system refuses O_DIRECT, everything goes the ordinary way.
  */
-import { constants as C, ftruncateSync, writeSync } from 'node:fs'
+import { constants as C } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
 import { ownLease, type Slot } from './buffers.js'
 
@@ -88,16 +88,16 @@ export async function stagingWriter(
   let probed = false
   for (const s of slots) {
     if (s.aligned >= 0) continue
-    s.aligned = findAligned(dfh.fd, s.raw)
+    s.aligned = await findAligned(dfh, s.raw)
     probed = true
     if (s.aligned < 0) {
       await dfh.close()
-      ftruncateSync(out.fd, 0)
+      await out.truncate(0)
       return plain()
     }
   }
   // A probe wrote up to 4 KiB of a buffer's garbage at offset 0: the copy starts from an empty file.
-  if (probed) ftruncateSync(out.fd, 0)
+  if (probed) await out.truncate(0)
   const bufs = slots.map((s) => s.raw.subarray(s.aligned, s.aligned + len))
   const scratch = slots.map((s) => s.raw.subarray(s.aligned + len, s.aligned + len + back))
   let direct = true
@@ -135,11 +135,15 @@ export async function stagingWriter(
   }
 }
 
-/** The first offset into `raw` from which a direct write is accepted (-1: none, O_DIRECT does not work here). */
-function findAligned(fd: number, raw: Buffer): number {
+/**
+ * The first offset into `raw` from which a direct write is accepted (-1: none, O_DIRECT does not work here). The probe
+ * writes go through libuv's pool: done synchronously they stalled the event loop (158 ms in one ingest) while other
+ * cameras' chunks waited for their hash and compare.
+ */
+async function findAligned(fh: FileHandle, raw: Buffer): Promise<number> {
   for (let off = 0; off < DIRECT_ALIGN; off += 8) {
     try {
-      writeSync(fd, raw, off, DIRECT_ALIGN, 0)
+      await fh.write(raw, off, DIRECT_ALIGN, 0)
       return off
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return -1
