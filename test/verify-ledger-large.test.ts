@@ -11,58 +11,10 @@ import { loadOrCreateStationKey } from '../src/ledger/keys.js'
 import { appendEvent, ledgerHead } from '../src/ledger/ledger.js'
 import { LedgerTree } from '../src/ledger/tree.js'
 import { readSnapshot, verifyVault } from '../src/verify/vault.js'
+import { ledgerFindings as findings, seedIngested as seed } from './ledger-support.js'
 import { station, type TestStation } from './helpers.js'
 
 const N = process.env.CI === 'true' ? 25_000 : 100_000
-
-/** Appends one `ingested` event per id, in this order, chained as appendEvent chains them, and (unless `rows` is false) its catalog row. */
-function seed(s: TestStation, ids: number[], opts: { rows?: boolean; officer?: (id: number) => string; extra?: Record<string, unknown> } = {}): void {
-  const db = s.db
-  const ev = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const row = db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset,
-    recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq) VALUES (?, ?, ?, 'video', ?, 'station-01', 'A1B2C3D', ?, ?,
-    '+08:00', 'filename', 0, NULL, NULL, 'gat947', NULL, ?, ?)`)
-  db.transaction(() => {
-    let { seq, hash: prev } = ledgerHead(db)
-    for (const id of ids) {
-      seq++
-      const at = new Date(Date.UTC(2026, 10, 20) + seq * 1000).toISOString()
-      const sha = id.toString(16).padStart(64, '0')
-      const path = `DCIM/100MEDIA/A1B2C3D_012345_20261120080000_${id}.MP4`
-      const officer = opts.officer?.(id) ?? '012345'
-      const payload = {
-        caseNumber: null,
-        category: null,
-        deviceId: 'A1B2C3D',
-        important: false,
-        kind: 'video',
-        officerId: officer,
-        profileId: 'gat947',
-        recordedAt: at,
-        recordedOffset: '+08:00',
-        recordedSource: 'filename',
-        recordingId: id,
-        sessionId: null,
-        sha256: sha,
-        size: 1000 + id,
-        sourcePath: path,
-        stationId: 'station-01',
-        ...opts.extra,
-      }
-      const body = { seq, type: 'ingested', at, actor: 'station:station-01', subject: `recording:${id}`, payload }
-      const hash = chainHash(prev, body)
-      ev.run(seq, body.type, at, body.actor, body.subject, canonicalBytes(payload).toString('utf8'), prev, hash)
-      if (opts.rows !== false) row.run(id, sha, 1000 + id, path, officer, at, at, seq)
-      prev = hash
-    }
-  }).immediate()
-}
-
-/** The ledger's and the catalog's findings of verify's ledger part, with the hash audit in two workers. */
-async function findings(s: TestStation): Promise<string[]> {
-  const snap = await readSnapshot(s.db, s.vault, undefined, { workers: 2, minRows: 1 })
-  return snap.problems.filter((p) => p.kind === 'ledger' || p.kind.startsWith('catalog-')).map((p) => `${p.kind} ${p.subject} ${p.detail}`)
-}
 
 /** Runs SQL as an attacker with the file would: the ledger's no-update triggers dropped and put back. */
 function tamper(s: TestStation, sql: string): void {

@@ -6,67 +6,16 @@
 // comparison would match it.
 import t from 'tap'
 import { auditLedger } from '../src/ledger/audit.js'
-import { canonicalBytes, chainHash } from '../src/ledger/canonical.js'
-import { ledgerHead } from '../src/ledger/ledger.js'
 import { readSnapshot } from '../src/verify/vault.js'
+import { ledgerFindings as findings, seedIngested as seed } from './ledger-support.js'
 import { station, type TestStation } from './helpers.js'
 
 const N = 1500
-
-/** One `ingested` event per id, chained as appendEvent chains them, and its row; `text` stores the payload spelled otherwise (same parsed value). */
-function seed(s: TestStation, ids: number[], opts: { officer?: string; text?: (canonical: string) => string; payload?: Record<string, unknown> } = {}): number {
-  const db = s.db
-  const ev = db.prepare('INSERT INTO events (seq, type, at, actor, subject, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-  const row = db.prepare(`INSERT INTO recordings (id, sha256, size, kind, source_path, station_id, device_id, officer_id, recorded_at, recorded_offset,
-    recorded_source, important, category, case_number, profile_id, session_id, ingested_at, event_seq) VALUES (?, ?, ?, 'video', ?, 'station-01', 'A1B2C3D', ?, ?,
-    '+08:00', 'filename', 0, NULL, NULL, 'gat947', NULL, ?, ?)`)
-  let { seq, hash: prev } = ledgerHead(db)
-  db.transaction(() => {
-    for (const id of ids) {
-      seq++
-      const at = new Date(Date.UTC(2026, 10, 20) + seq * 1000).toISOString()
-      const sha = id.toString(16).padStart(64, '0')
-      const path = `DCIM/100MEDIA/A1B2C3D_012345_20261120080000_${id}.MP4`
-      const payload = {
-        caseNumber: null,
-        category: null,
-        deviceId: 'A1B2C3D',
-        important: false,
-        kind: 'video',
-        officerId: '012345',
-        profileId: 'gat947',
-        recordedAt: at,
-        recordedOffset: '+08:00',
-        recordedSource: 'filename',
-        recordingId: id,
-        sessionId: null,
-        sha256: sha,
-        size: 1000 + id,
-        sourcePath: path,
-        stationId: 'station-01',
-        ...opts.payload,
-      }
-      const body = { seq, type: 'ingested', at, actor: 'station:station-01', subject: `recording:${id}`, payload }
-      // The ledger hashes the canonical form of the parsed payload (the audit's slow path), whatever the stored spelling.
-      const hash = chainHash(prev, body)
-      const canonical = canonicalBytes(payload).toString('utf8')
-      ev.run(seq, body.type, at, body.actor, body.subject, opts.text ? opts.text(canonical) : canonical, prev, hash)
-      row.run(id, sha, 1000 + id, path, opts.officer ?? '012345', at, at, seq)
-      prev = hash
-    }
-  }).immediate()
-  return seq
-}
 
 function tamper(s: TestStation, sql: string): void {
   s.db.pragma('foreign_keys = OFF')
   s.db.exec(sql)
   s.db.pragma('foreign_keys = ON')
-}
-
-async function findings(s: TestStation): Promise<string[]> {
-  const snap = await readSnapshot(s.db, s.vault, undefined, { workers: 2, minRows: 1 })
-  return snap.problems.filter((p) => p.kind === 'ledger' || p.kind.startsWith('catalog-')).map((p) => `${p.kind} ${p.subject} ${p.detail}`)
 }
 
 const ids = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i)
@@ -109,7 +58,7 @@ t.test('a payload with a duplicated key: the comparison takes the value JSON.par
   seed(s, ids(1, N))
   // Stored with officerId twice: first the catalog's value, last another; the ledger hashes the parsed (last) one.
   const seq = seed(s, [N + 1], {
-    payload: { officerId: '099999' },
+    extra: { officerId: '099999' },
     text: (c) => c.replace('"officerId":"099999"', '"officerId":"012345","officerId":"099999"'),
   })
   const a = await auditLedger(s.db, { workers: 2, minRows: 1 })
