@@ -12,7 +12,12 @@
  * exit), beside the floor: the CPU one SHA-256 pass costs here, measured in
  * this run (ingest hashes every byte once; its read-back compares bytes),
  * and how the CPU splits between the main thread and the others, user and
- * system (/proc/self/task/<pid>/stat at exit).
+ * system (/proc/self/task/<pid>/stat at exit). Each round also measures
+ * the disk's own ceilings with `dd` (diskCeilings: an O_DIRECT write with
+ * fsync, an O_DIRECT read, the two at once, and the three at once with the
+ * camera read too), so the ratio to cp + sync can be read beside what any
+ * copier that writes and reads back gets from this disk, and how many cores
+ * the ingest kept busy (CPU-s / wall: far below 1, it waited).
  * Goals: >= 0.6x cp + sync, <= 1.5 CPU-s per GB, peak RSS < 150 MB.
  *
  *   node dist/bench/ingest.js [--size 2G] [--work DIR] [--rounds 3] [--no-sha256sum]
@@ -142,6 +147,51 @@ function floors(): { hot: number; cold: number; compare: number } {
   }
 }
 
+/** Wall ms of shell commands started at once (each its own `bash -c`), until the last one ends. */
+async function together(cmds: string[]): Promise<number> {
+  sh('sync')
+  const t0 = process.hrtime.bigint()
+  await Promise.all(
+    cmds.map(
+      (c) =>
+        new Promise<void>((resolve, reject) =>
+          spawn('bash', ['-c', c], { stdio: ['ignore', 'ignore', 'inherit'] }).on('close', (code) =>
+            code === 0 ? resolve() : reject(new Error(`${c} exited ${code}`)),
+          ),
+        ),
+    ),
+  )
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+
+/**
+ * The disk's own ceilings for the camera's bytes, measured with `dd` in the same round (4 MiB blocks, as ingest's
+ * chunks): a write with O_DIRECT and an fsync at the end (`write`, as ingest stages), an O_DIRECT read of what it
+ * wrote (`read`, as the read-back reads), the two at once (`writeRead`: a second file written while the first is read
+ * back: what write + read-back can reach) and the three at once with the camera's single file read too
+ * (`copyReadBack`: camera read + write + read-back, everything ingest asks of this disk when the camera's image and
+ * the vault share it, as here). Wall ms of each; the written files are removed.
+ */
+async function diskCeilings(source: string, bytes: number): Promise<{ write: number; read: number; writeRead: number; copyReadBack: number }> {
+  const count = Math.ceil(bytes / (4 << 20))
+  const a = join(work, 'dd-a')
+  const b = join(work, 'dd-b')
+  const ddWrite = (to: string): string => `dd if=/dev/zero of=${to} bs=4M count=${count} oflag=direct conv=fsync status=none`
+  const ddRead = (from: string): string => `dd if=${from} of=/dev/null bs=4M iflag=direct status=none`
+  try {
+    const write = await together([ddWrite(a)])
+    const read = await together([ddRead(a)])
+    const writeRead = await together([ddWrite(b), ddRead(a)])
+    rmSync(b, { force: true })
+    evict(source)
+    const copyReadBack = await together([ddWrite(b), ddRead(a), `dd if=${source} of=/dev/null bs=4M iflag=direct count=${count} status=none`])
+    return { write, read, writeRead, copyReadBack }
+  } finally {
+    rmSync(a, { force: true })
+    rmSync(b, { force: true })
+  }
+}
+
 async function main(): Promise<void> {
   const cam = join(work, `cam-${values.size}`)
   if (!existsSync(join(cam, '.complete'))) {
@@ -186,6 +236,7 @@ async function main(): Promise<void> {
     .sort((a, b) => statSync(a).size - statSync(b).size)[0]!
   writeFileSync(join(empty, 'DCIM', '100MEDIA', photo.slice(photo.lastIndexOf('/') + 1)), readFileSync(photo))
   const fixed: number[] = []
+  const ceilings: Awaited<ReturnType<typeof diskCeilings>>[] = []
   for (let r = 0; r < rounds; r++) {
     rmSync(dst, { recursive: true, force: true })
     loads.push(load())
@@ -201,6 +252,8 @@ async function main(): Promise<void> {
     const cp = await measure('bash', ['-c', `cp -r ${cam} ${dst} && sync`])
     cpSyncMs.push(cp.ms)
     rmSync(dst, { recursive: true, force: true })
+    const ceil = await diskCeilings(oneFile, bytes)
+    ceilings.push(ceil)
     let sha = ''
     if (!values['no-sha256sum']) {
       evict(cam)
@@ -209,8 +262,9 @@ async function main(): Promise<void> {
       sha = `, cp+sha256sum ${cs.ms.toFixed(0)} ms (${(cs.ms / ing.ms).toFixed(2)}x)`
     }
     console.log(
-      `round ${r + 1} (load ${loads[r]}): ingest ${ing.ms.toFixed(0)} ms (${cpuPerGB[r]!.toFixed(2)} CPU-s/GB), cp+sync ${cp.ms.toFixed(0)} ms ` +
-        `(${(cp.ms / ing.ms).toFixed(2)}x)${sha}`,
+      `round ${r + 1} (load ${loads[r]}): ingest ${ing.ms.toFixed(0)} ms (${cpuPerGB[r]!.toFixed(2)} CPU-s/GB, ${(ing.cpuSec! / (ing.ms / 1000)).toFixed(2)} cores busy), cp+sync ${cp.ms.toFixed(0)} ms ` +
+        `(${(cp.ms / ing.ms).toFixed(2)}x)${sha}; dd write+fsync ${ceil.write.toFixed(0)} ms, direct read ${ceil.read.toFixed(0)} ms, ` +
+        `both at once ${ceil.writeRead.toFixed(0)} ms, with the camera read too ${ceil.copyReadBack.toFixed(0)} ms (${(cp.ms / ceil.copyReadBack).toFixed(2)}x)`,
     )
   }
   rmSync(dst, { recursive: true, force: true })
@@ -245,6 +299,18 @@ async function main(): Promise<void> {
     `floor: SHA-256 here costs ${f.hot.toFixed(2)} CPU-s per GB from the CPU cache, ${f.cold.toFixed(2)} from memory (4 MiB chunks of 256 MiB); ` +
       `the read-back's compare ${f.compare.toFixed(2)} (node, this run): ingest hashes every byte once and compares it once, ` +
       `${(f.cold + f.compare).toFixed(2)} CPU-s per GB it cannot avoid (the read-back compares the bytes written with what reached the disk)`,
+  )
+  const cm = (k: keyof (typeof ceilings)[number]): number => med(ceilings.map((c) => c[k]))
+  console.log(
+    `the disk's own ceilings, dd in 4 MiB blocks in the same rounds (medians): write with O_DIRECT + fsync ${rate(cm('write'))}, ` +
+      `O_DIRECT read ${rate(cm('read'))}, write + read-back at once ${rate(cm('writeRead'))}, ` +
+      `camera read + write + read-back at once ${rate(cm('copyReadBack'))}`,
+  )
+  const ceiling = med(cpSyncMs.map((c, i) => c / ceilings[i]!.copyReadBack))
+  const ofCeiling = med(ceilings.map((c, i) => c.copyReadBack / ingestMs[i]!))
+  console.log(
+    `ceiling / (cp+sync): ${ceiling.toFixed(2)}x: what any copier that reads the camera, writes and reads back from this disk reaches` +
+      `${ceiling < 0.6 ? ' (below the 0.6x goal: this disk cannot meet it)' : ''}; ingest reached ${ofCeiling.toFixed(2)}x of that ceiling`,
   )
   console.log(`ratio ingest / (cp+sync):       ${r1.toFixed(2)}x  (goal >= 0.6x) ${verdict(r1 >= 0.6)}`)
   if (r2 !== null) console.log(`ratio ingest / (cp+sha256sum):  ${r2.toFixed(2)}x  (goal >= 3x)   ${verdict(r2 >= 3)}`)
