@@ -268,6 +268,33 @@ function diskstats(loops: string[]): { reads: number; sectors: number; inflight:
   return loops.map((l) => by.get(l) ?? { reads: 0, sectors: 0, inflight: 0 })
 }
 
+/**
+ * What the machine made this process wait for: its threads' time on a run queue (ready, no core free; /proc/self/task/N/schedstat,
+ * threads alive at both reads), and the host's pressure stall totals (/proc/pressure: some task stalled on CPU, or on I/O).
+ * On a shared host the CPU left is not what this process did not use: these say whether it was held back.
+ */
+function waits(): { runQueueS: number; mainQueueS: number; cpuSomeS: number; ioSomeS: number } {
+  let runQueueS = 0
+  let mainQueueS = 0
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const s = Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[1]) / 1e9
+      runQueueS += s
+      if (t === String(process.pid)) mainQueueS = s
+    } catch {
+      /* the thread ended */
+    }
+  }
+  const some = (f: string): number => {
+    try {
+      return Number(/^some .*total=(\d+)/m.exec(readFileSync(`/proc/pressure/${f}`, 'utf8'))?.[1] ?? Number.NaN) / 1e6
+    } catch {
+      return Number.NaN
+    }
+  }
+  return { runQueueS, mainQueueS, cpuSomeS: some('cpu'), ioSomeS: some('io') }
+}
+
 interface Run {
   cameras: number
   /** The same cameras without bodyvault, just before this run (together()). */
@@ -288,6 +315,12 @@ interface Run {
   readFactor: number
   /** Per camera: seconds from its first sight to copying, and to safe to undock. */
   cams: { copyingS: number; doneS: number }[]
+  /** Seconds this process's threads waited for a core, and the share of the run some task on the host stalled on CPU, on I/O. */
+  runQueueS: number
+  /** Of it, the main thread's (the hashes, the read-back's compare, the event loop). */
+  mainQueueS: number
+  cpuSome: number
+  ioSome: number
 }
 
 async function run(count: number, k: number): Promise<Run> {
@@ -312,6 +345,7 @@ async function run(count: number, k: number): Promise<Run> {
     let depthSum = 0
     let depthN = 0
     const cpu0 = process.cpuUsage()
+    const w0 = waits()
     const t0 = performance.now()
     for (const im of mine) {
       const mp = join(root, im.device)
@@ -340,6 +374,7 @@ async function run(count: number, k: number): Promise<Run> {
       await new Promise((r) => setTimeout(r, 20))
     }
     const cpu = process.cpuUsage(cpu0)
+    const w1 = waits()
     const ds = diskstats(loopsOf).map((b, i) => {
       return { reads: b.reads - ds0[i]!.reads, bytes: (b.sectors - ds0[i]!.sectors) * 512 }
     })
@@ -362,6 +397,10 @@ async function run(count: number, k: number): Promise<Run> {
       depth: depthN ? depthSum / depthN : 0,
       readFactor: bytesRead / (count * cameraBytes),
       cams: [...doneAt.keys()].map((id) => ({ copyingS: ((copyingAt.get(id) ?? first) - first) / 1000, doneS: (doneAt.get(id)! - first) / 1000 })),
+      runQueueS: w1.runQueueS - w0.runQueueS,
+      mainQueueS: w1.mainQueueS - w0.mainQueueS,
+      cpuSome: (w1.cpuSomeS - w0.cpuSomeS) / ((performance.now() - t0) / 1000),
+      ioSome: (w1.ioSomeS - w0.ioSomeS) / ((performance.now() - t0) / 1000),
     }
   } finally {
     await daemon.stop()
@@ -377,7 +416,7 @@ for (let k = 0; k < REPEAT; k++) {
   for (const count of COUNTS) {
     const r = await run(count, k)
     console.log(
-      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores (${r.cpuSPerGB.toFixed(1)} CPU-s/GB); seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
+      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores (${r.cpuSPerGB.toFixed(1)} CPU-s/GB; its threads waited ${r.runQueueS.toFixed(1)} s for a core, the main thread ${r.mainQueueS.toFixed(1)} s; host stalled on CPU ${(100 * r.cpuSome).toFixed(0)}%, on I/O ${(100 * r.ioSome).toFixed(0)}% of the run); seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
     )
     console.log(
       `         without bodyvault, same cameras at once: read together ${r.alone.readMBps.toFixed(1)} MB/s (ingest ${(r.mbps / r.alone.readMBps).toFixed(2)}x); dd copy + fsync + read-back into the data dir ${r.alone.copyMBps.toFixed(1)} MB/s (ingest ${(r.mbps / r.alone.copyMBps).toFixed(2)}x)`,
