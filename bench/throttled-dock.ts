@@ -16,7 +16,17 @@
  * read-back): on a VM whose one disk holds the cameras' image files and the
  * vault, that copy, not the sum of the sources alone, is the ceiling.
  *
- *   npx tsc -p tsconfig.json && node dist/bench/throttled-dock.js [--mib 96] [--cameras 1,4,8] [--repeat 1]
+ * Where the cameras' image files sit (`--backing`): `ram` (the default) puts
+ * them on a tmpfs of the bench's own, mounted under its work dir with a size
+ * bound (or, where it cannot mount one, a folder in /dev/shm), so reading
+ * the cameras does not compete with the vault for the VM's one disk, as at
+ * a station where each camera is its own USB device; the throttle is on the
+ * loop device either way, and the sources' own speeds printed first show it
+ * held (about 36.7 MB/s each, not RAM's speed; the bench stops if one reads
+ * faster than 1.25x the limit). `disk` keeps them in the work dir under
+ * tmpdir(), on the vault's disk, as before 2026-11-30.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/throttled-dock.js [--mib 96] [--cameras 1,4,8] [--repeat 1] [--backing ram|disk]
  *     [--concurrency N] [--streams N]   (default: docking.concurrency and docking.diskStreams of config/default.json)
  *     [--buffers MiB]   (default: ingest.bufferBytes, the station-wide budget of read buffers)
  *
@@ -29,8 +39,8 @@
  * afresh for each run (a new mount starts with no cached pages), its loop
  * device's buffers and its backing file's pages are dropped first; the
  * machine's whole page cache is left alone (other work shares this host).
- * Loop devices, mounts and the cgroup are removed on the way out, failure
- * or Ctrl-C included. Nothing under /media or /run/media is touched: the
+ * Loop devices, mounts, the tmpfs and the cgroup are removed on the way out,
+ * failure or Ctrl-C included. Nothing under /media or /run/media is touched: the
  * mount root is a temporary folder.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -58,6 +68,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     streams: { type: 'string' },
     buffers: { type: 'string' },
+    backing: { type: 'string', default: 'ram' },
   },
 })
 const MIB = Number(values.mib)
@@ -87,8 +98,8 @@ if ('none' in ctl) {
   console.log(`${line}: not measured: ${ctl.none}`)
   process.exit(0)
 }
-if (!(MIB >= 8) || !(REPEAT >= 1) || COUNTS.some((n) => !Number.isInteger(n) || n < 1 || n > 32)) {
-  console.error('usage: node dist/bench/throttled-dock.js [--mib N>=8] [--cameras 1,4,8] [--repeat N]')
+if (!(MIB >= 8) || !(REPEAT >= 1) || COUNTS.some((n) => !Number.isInteger(n) || n < 1 || n > 32) || (values.backing !== 'ram' && values.backing !== 'disk')) {
+  console.error('usage: node dist/bench/throttled-dock.js [--mib N>=8] [--cameras 1,4,8] [--repeat N] [--backing ram|disk]')
   process.exit(2)
 }
 
@@ -98,11 +109,19 @@ const work = mkdtempSync(join(tmpdir(), 'bv-bench-throttled-'))
 const cgroup = join(io.dir, `bodyvault-bench-${process.pid}`)
 const loops: string[] = []
 const mounts: string[] = []
+/** Where the images' backing files are in RAM (`--backing ram`): a tmpfs this bench mounted, or a folder of its own in /dev/shm; null on disk. */
+let backing: { dir: string; mounted: boolean } | null = null
 
 /** Undoes everything this bench set up; safe to call twice, never throws. */
 function cleanUp(): void {
   for (const m of mounts.splice(0)) spawnSync('umount', ['-l', m])
   for (const l of loops.splice(0)) spawnSync('losetup', ['-d', l])
+  if (backing) {
+    // Lazy: a loop device lets go of its backing file a moment after `losetup -d`; the tmpfs's pages go with its last user.
+    if (backing.mounted) spawnSync('umount', ['-l', backing.dir])
+    else rmSync(backing.dir, { recursive: true, force: true })
+    backing = null
+  }
   if (existsSync(cgroup)) {
     try {
       writeFileSync(join(io.dir, 'cgroup.procs'), String(process.pid))
@@ -125,6 +144,16 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const)
   })
 
 const mb = (b: number): string => (b / 1e6).toFixed(1)
+
+/** A tmpfs of `mib` MiB under the work dir for the images (a station's cameras are not the vault's disk), else a folder in /dev/shm. */
+function ramBacking(mib: number): { dir: string; mounted: boolean } {
+  const dir = join(work, 'backing')
+  mkdirSync(dir)
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m,mode=0700`, 'bodyvault-bench', dir], { encoding: 'utf8' })
+  if (m.status === 0) return { dir, mounted: true }
+  console.error(`could not mount a tmpfs (${m.stderr.trim()}): the images go to /dev/shm`)
+  return { dir: mkdtempSync('/dev/shm/bv-bench-throttled-'), mounted: false }
+}
 const n = Math.max(...COUNTS)
 
 // One generated camera (real ffmpeg media, grown to MIB), one ext4 image per camera under its own device id.
@@ -133,12 +162,16 @@ execFileSync('bash', [join(packageRoot(), 'scripts/make-fake-camera'), '--out', 
   stdio: ['ignore', 'ignore', 'inherit'],
 })
 const devices = Array.from({ length: n }, (_, i) => `T${String(i).padStart(6, '0')}`)
-const images = devices.map((d) => {
+const trees = devices.map((d) => {
   const tree = join(work, 'trees', d)
   linkCamera(source, tree, d)
-  const bytes = Number(sh('du', ['-sb', tree]).split('\t')[0])
-  const img = join(work, `${d}.img`)
-  sh('mkfs.ext4', ['-q', '-F', '-E', 'root_owner=0:0', '-d', tree, img, `${Math.ceil((bytes * 1.15) / (1 << 20)) + 24}M`])
+  return { tree, mib: Math.ceil((Number(sh('du', ['-sb', tree]).split('\t')[0]) * 1.15) / (1 << 20)) + 24 }
+})
+backing = values.backing === 'ram' ? ramBacking(trees.reduce((a, t) => a + t.mib, 0) + 16) : null
+const images = devices.map((d, i) => {
+  const { tree, mib } = trees[i]!
+  const img = join(backing?.dir ?? work, `${d}.img`)
+  sh('mkfs.ext4', ['-q', '-F', '-E', 'root_owner=0:0', '-d', tree, img, `${mib}M`])
   const loop = sh('losetup', ['-f', '--show', '-r', img]).trim()
   loops.push(loop)
   const majMin = sh('lsblk', ['-dno', 'MAJ:MIN', loop]).trim()
@@ -159,7 +192,7 @@ for (const im of images) {
 }
 writeFileSync(join(cgroup, 'cgroup.procs'), String(process.pid))
 
-/** Drops what the kernel caches of an image: its backing file's pages and its loop device's buffers. */
+/** Drops what the kernel caches of an image: its backing file's pages (on disk; a tmpfs's pages are the file) and its loop device's buffers. */
 function dropCaches(im: (typeof images)[number]): void {
   sh('dd', [`if=${im.img}`, 'iflag=nocache', 'count=0', 'status=none'])
   spawnSync('blockdev', ['--flushbufs', im.loop])
@@ -216,9 +249,14 @@ const loaded = {
 const profiles = loadProfiles(loaded.docking.profilesDir)
 const cores = availableParallelism()
 console.log(
-  `throttled-dock bench: node ${process.version}, ${io.kind === 'v1' ? 'cgroup v1 blkio.throttle' : 'cgroup v2 io.max'}, camera ${mb(cameraBytes)} MB of media, ${cores} cores, concurrency ${loaded.docking.concurrency}, disk streams ${loaded.docking.diskStreams}, buffers ${loaded.ingest.bufferBytes / 2 ** 20} MiB, ${threadPoolSize()} pool threads`,
+  `throttled-dock bench: node ${process.version}, ${io.kind === 'v1' ? 'cgroup v1 blkio.throttle' : 'cgroup v2 io.max'}, cameras' images ${backing ? (backing.mounted ? 'in RAM (a tmpfs of the bench)' : 'in RAM (/dev/shm)') : "on disk (tmpdir(), the vault's disk)"} (--backing ${values.backing}), camera ${mb(cameraBytes)} MB of media, ${cores} cores, concurrency ${loaded.docking.concurrency}, disk streams ${loaded.docking.diskStreams}, buffers ${loaded.ingest.bufferBytes / 2 ** 20} MiB, ${threadPoolSize()} pool threads`,
 )
-console.log(`sources alone (dd, O_DIRECT, each throttled device): ${sourceMBps.map((s) => s.toFixed(1)).join(', ')} MB/s`)
+console.log(`sources alone (dd, O_DIRECT, each throttled device; the limit is ${mb(BPS)} MB/s): ${sourceMBps.map((s) => s.toFixed(1)).join(', ')} MB/s`)
+// A backing file in RAM must not make a camera faster than USB 2.0: if the throttle did not bite, no figure here means anything.
+if (sourceMBps.some((s) => s > (1.25 * BPS) / 1e6)) {
+  console.error(`the throttle did not hold: a camera read alone faster than 1.25x ${mb(BPS)} MB/s; no figure`)
+  process.exit(1)
+}
 
 /** The loop devices' lines of /proc/diskstats (one read for all): reads completed, sectors read, I/Os in flight. */
 function diskstats(loops: string[]): { reads: number; sectors: number; inflight: number }[] {
@@ -228,6 +266,33 @@ function diskstats(loops: string[]): { reads: number; sectors: number; inflight:
     by.set(`/dev/${f[2]}`, { reads: Number(f[3]), sectors: Number(f[5]), inflight: Number(f[11]) })
   }
   return loops.map((l) => by.get(l) ?? { reads: 0, sectors: 0, inflight: 0 })
+}
+
+/**
+ * What the machine made this process wait for: its threads' time on a run queue (ready, no core free; /proc/self/task/N/schedstat,
+ * threads alive at both reads), and the host's pressure stall totals (/proc/pressure: some task stalled on CPU, or on I/O).
+ * On a shared host the CPU left is not what this process did not use: these say whether it was held back.
+ */
+function waits(): { runQueueS: number; mainQueueS: number; cpuSomeS: number; ioSomeS: number } {
+  let runQueueS = 0
+  let mainQueueS = 0
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const s = Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[1]) / 1e9
+      runQueueS += s
+      if (t === String(process.pid)) mainQueueS = s
+    } catch {
+      /* the thread ended */
+    }
+  }
+  const some = (f: string): number => {
+    try {
+      return Number(/^some .*total=(\d+)/m.exec(readFileSync(`/proc/pressure/${f}`, 'utf8'))?.[1] ?? Number.NaN) / 1e6
+    } catch {
+      return Number.NaN
+    }
+  }
+  return { runQueueS, mainQueueS, cpuSomeS: some('cpu'), ioSomeS: some('io') }
 }
 
 interface Run {
@@ -250,6 +315,12 @@ interface Run {
   readFactor: number
   /** Per camera: seconds from its first sight to copying, and to safe to undock. */
   cams: { copyingS: number; doneS: number }[]
+  /** Seconds this process's threads waited for a core, and the share of the run some task on the host stalled on CPU, on I/O. */
+  runQueueS: number
+  /** Of it, the main thread's (the hashes, the read-back's compare, the event loop). */
+  mainQueueS: number
+  cpuSome: number
+  ioSome: number
 }
 
 async function run(count: number, k: number): Promise<Run> {
@@ -274,11 +345,13 @@ async function run(count: number, k: number): Promise<Run> {
     let depthSum = 0
     let depthN = 0
     const cpu0 = process.cpuUsage()
+    const w0 = waits()
     const t0 = performance.now()
     for (const im of mine) {
       const mp = join(root, im.device)
-      sh('mount', ['-t', 'ext4', '-o', 'ro,noload', im.loop, mp])
+      // Listed first: a ^C reaches mount(8) too, which can be killed after its mount took (the clean-up's `umount -l` of a bare folder is harmless).
       mounts.push(mp)
+      sh('mount', ['-t', 'ext4', '-o', 'ro,noload', im.loop, mp])
     }
     void daemon.rescan()
     for (;;) {
@@ -301,6 +374,7 @@ async function run(count: number, k: number): Promise<Run> {
       await new Promise((r) => setTimeout(r, 20))
     }
     const cpu = process.cpuUsage(cpu0)
+    const w1 = waits()
     const ds = diskstats(loopsOf).map((b, i) => {
       return { reads: b.reads - ds0[i]!.reads, bytes: (b.sectors - ds0[i]!.sectors) * 512 }
     })
@@ -323,6 +397,10 @@ async function run(count: number, k: number): Promise<Run> {
       depth: depthN ? depthSum / depthN : 0,
       readFactor: bytesRead / (count * cameraBytes),
       cams: [...doneAt.keys()].map((id) => ({ copyingS: ((copyingAt.get(id) ?? first) - first) / 1000, doneS: (doneAt.get(id)! - first) / 1000 })),
+      runQueueS: w1.runQueueS - w0.runQueueS,
+      mainQueueS: w1.mainQueueS - w0.mainQueueS,
+      cpuSome: (w1.cpuSomeS - w0.cpuSomeS) / ((performance.now() - t0) / 1000),
+      ioSome: (w1.ioSomeS - w0.ioSomeS) / ((performance.now() - t0) / 1000),
     }
   } finally {
     await daemon.stop()
@@ -338,7 +416,7 @@ for (let k = 0; k < REPEAT; k++) {
   for (const count of COUNTS) {
     const r = await run(count, k)
     console.log(
-      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores (${r.cpuSPerGB.toFixed(1)} CPU-s/GB); seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
+      `  run ${k + 1}: ${String(count).padStart(2)} camera(s) ${mb(count * cameraBytes).padStart(7)} MB in ${r.seconds.toFixed(2).padStart(6)} s = ${r.mbps.toFixed(1).padStart(6)} MB/s; sources ${r.sourcesMBps.toFixed(1)} MB/s; ratio ${(r.mbps / r.sourcesMBps).toFixed(2)}; CPU left ${r.coresLeft.toFixed(2)} of ${cores} cores (${r.cpuSPerGB.toFixed(1)} CPU-s/GB; its threads waited ${r.runQueueS.toFixed(1)} s for a core, the main thread ${r.mainQueueS.toFixed(1)} s; host stalled on CPU ${(100 * r.cpuSome).toFixed(0)}%, on I/O ${(100 * r.ioSome).toFixed(0)}% of the run); seen ${r.seenS.toFixed(2)} s after the mounts (load ${r.load})`,
     )
     console.log(
       `         without bodyvault, same cameras at once: read together ${r.alone.readMBps.toFixed(1)} MB/s (ingest ${(r.mbps / r.alone.readMBps).toFixed(2)}x); dd copy + fsync + read-back into the data dir ${r.alone.copyMBps.toFixed(1)} MB/s (ingest ${(r.mbps / r.alone.copyMBps).toFixed(2)}x)`,

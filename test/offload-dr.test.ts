@@ -558,6 +558,82 @@ t.test('reindex --fetch over a data dir that kept its objects: good copies check
   t.ok(after.length > 0 && JSON.stringify(after).includes(good[0]!.sha256), 'a confirmed copy deleted afterwards is a problem verify reports')
 })
 
+t.test(
+  'plain reindex over a data dir that kept its objects: good copies checked and kept local, an altered one not trusted, an absent one not fetched',
+  async (t) => {
+    // The threat: without --fetch the rebuilt catalog either trusts the files it finds (an altered one served as evidence)
+    // or ignores them (every kept object "evicted": nothing checks them, verify accepts their loss, and reads fetch what is
+    // already here). And a plain reindex must not turn into a download of the whole bucket.
+    const s = station(t)
+    const recs = (
+      await s.ingest(
+        camera(t, [
+          { time: ago(2), seq: 1 },
+          { time: ago(2, 9), seq: 2 },
+          { time: ago(2, 10), seq: 3 },
+        ]),
+      )
+    ).ingested.sort((x, y) => x.id - y.id)
+    const [altered, good, absent] = recs
+    const d = deps(t, s, settings(bucketName('plain')))
+    await runOffloadOnce(d)
+    await runOffloadOnce(d)
+    const path = (sha: string): string => s.vault.objectPath(sha)
+    loseCatalog(s)
+    flipByte(path(altered!.sha256), 100)
+    rmSync(path(absent!.sha256))
+
+    const cfgFile = join(tempDir(t), 'station.json')
+    writeFileSync(
+      cfgFile,
+      JSON.stringify({
+        station: { id: 'test-station', name: 'Test station' },
+        auth: ROLLOUT_AUTH,
+        docking: { mountRoots: [join(s.dataDir, '..', 'no-cameras-here')] },
+        offload: { bucket: d.settings.bucket, retry: { baseSeconds: 0.1, maxSeconds: 0.5 } },
+      }),
+    )
+    const run = cli(['reindex', '--from-s3', '--json'], { ...env, BODYVAULT_CONFIG: cfgFile, BODYVAULT_DATA_DIR: s.dataDir })
+    t.equal(run.code, 0, `reindex exits 0${run.code ? `: ${run.stderr || run.stdout}` : ''}`)
+    const r = JSON.parse(run.stdout) as Awaited<ReturnType<typeof reindexFromS3>>
+    t.same(
+      r.objects,
+      {
+        remote: 3,
+        checked: 3,
+        missing: [],
+        present: 1,
+        presentBytes: good!.size,
+        fetched: 1,
+        fetchedBytes: altered!.size,
+        replaced: [altered!.sha256],
+        failed: [],
+      },
+      'the report: one here and good, the altered one replaced (counted fetched), the absent one left in the bucket',
+    )
+    const text = cli(['reindex', '--from-s3'], { ...env, BODYVAULT_CONFIG: cfgFile, BODYVAULT_DATA_DIR: join(tempDir(t), 'again') })
+    t.match(
+      text.stdout,
+      /local: 0 already here and good \(0 B\), 0 fetched \(0 B\), 0 failed; the others stay in the bucket/,
+      'the text report says what stayed in the bucket',
+    )
+
+    const re = station(t, s.dataDir)
+    const types = (sha: string) => eventsFor(re.db, `object:${sha}`).map((e) => e.type)
+    t.same(types(altered!.sha256).slice(-3), ['fixity-failed', 'object-repaired', 'local-copy-confirmed'], 'the altered copy: reported, repaired, local again')
+    t.match(eventsFor(re.db, `object:${altered!.sha256}`).at(-3), { payload: { where: 'reindex' } }, 'the finding names reindex as who found it')
+    t.equal(sha256File(path(altered!.sha256)), altered!.sha256, 'the altered bytes are not what the vault holds under its name any more')
+    t.equal(types(good!.sha256).at(-1), 'local-copy-confirmed', 'the good copy: checked and confirmed')
+    t.match(eventsFor(re.db, `object:${good!.sha256}`).at(-1), { payload: { reason: 'reindex' } }, 'by a plain reindex')
+    for (const x of [altered, good]) t.notOk(localCopyEvicted(re.db, x!.sha256), `recording ${x!.id}: on the record as local`)
+    t.ok(localCopyEvicted(re.db, absent!.sha256), 'the absent one: evicted on the record')
+    t.notOk(existsSync(path(absent!.sha256)), 'and not fetched')
+    t.notOk(types(absent!.sha256).includes('fetched-back'), 'no fetched-back event for it')
+    t.same(failedObjects(re.db), [], 'no open finding')
+    t.same((await verifyVault(re.db, re.vault)).problems, [], 'verify clean')
+  },
+)
+
 t.test('reindex --fetch with no good copy to be had: the bad local copy is reported, counted failed, never confirmed', async (t) => {
   // The station rebuilding here has no repair source (no offload section: the same as a bucket whose copy cannot be read).
   const s = station(t)
@@ -583,7 +659,10 @@ t.test('reindex --fetch with no good copy to be had: the bad local copy is repor
     stationId: 'test-station',
     logger: silentLogger(),
     proxy: re.st.cfg.media.proxy,
-    fetch: { checkLocal: async (o) => (await re.st.fixity.check({ ...o, checkedAt: null, failedAt: null }, { where: 'reindex' })).outcome },
+    local: {
+      checkLocal: async (o) => (await re.st.fixity.check({ ...o, checkedAt: null, failedAt: null }, { where: 'reindex' })).outcome,
+      fetchMissing: true,
+    },
   })
   t.match(r.objects, { present: 1, presentBytes: ok!.size, fetched: 0, replaced: [] }, 'the good one counted present, nothing fetched')
   t.equal(r.objects.failed.length, 1)

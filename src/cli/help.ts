@@ -80,7 +80,8 @@ export const HELP: Record<string, CommandHelp> = {
     examples: ['bodyvault offload status', 'bodyvault offload run --once'],
   },
   reindex: {
-    summary: 'Rebuilds the catalog of an empty data dir from the S3 bucket.',
+    summary:
+      'Rebuilds the catalog of an empty data dir from the S3 bucket; objects already in the data dir are hashed whole and kept only when good (--fetch: the others are fetched too).',
     examples: ['BODYVAULT_DATA_DIR=/var/lib/bodyvault.new bodyvault reindex --from-s3 --fetch'],
   },
   'restore-object': {

@@ -47,9 +47,11 @@ export interface ReindexReport {
   /** Manifests without a legal hold (written before manifests were held): the offload worker writes them again under one. */
   manifestsUnprotected: number[]
   /**
-   * Remote copies HEAD-checked in the bucket; with `fetch`, what became of each needed object: `present`, a local copy already
-   * in the data dir and found good; `fetched`, brought back from the bucket (`replaced`: of those, the ones whose local copy was
-   * there but bad); `failed`, not brought back (why), a bad local copy among them stays reported (`fixity-failed`).
+   * Remote copies HEAD-checked in the bucket; with `local`, what became of each needed object whose copy is in the data dir:
+   * `present`, found good; `replaced`, found bad, reported and replaced by a good copy (counted in `fetched` too); `failed`,
+   * found bad with no good copy to be had (reported: `fixity-failed`), or (with `fetchMissing`) not brought back, each with why.
+   * With `fetchMissing`, `fetched` also counts the objects absent from the data dir, brought back from the bucket; without it
+   * those stay in the bucket, evicted on the record.
    */
   objects: {
     remote: number
@@ -76,11 +78,12 @@ export interface ReindexOptions {
   stationId: string
   logger: Logger
   /**
-   * Also bring every object a stored recording needs (originals and derivatives) into the local cache: fetched from the
-   * bucket when absent; when a copy is already in the data dir (objects kept, catalog lost), checked by `checkLocal` (the
-   * station's Fixity.check: hashed whole, a bad copy reported and replaced by a good one where one can be had).
+   * The copies already in the data dir (objects kept, catalog lost) of the objects a stored recording needs (originals and
+   * derivatives): each checked by `checkLocal` (the station's Fixity.check: hashed whole, a bad copy reported and replaced by
+   * a good one where one can be had) and on the record as local only when good. Without `local` they stay evicted on the
+   * record, unchecked and unused. `fetchMissing` (`--fetch`) also brings the absent ones back from the bucket.
    */
-  fetch?: { checkLocal(o: { sha256: string; size: number }): Promise<'ok' | 'failed' | 'repaired'> }
+  local?: { checkLocal(o: { sha256: string; size: number }): Promise<'ok' | 'failed' | 'repaired'>; fetchMissing: boolean }
   /** The station's proxy settings: a rebuilt queued proxy job gets the rank its recorded probe implies (src/media/policy.ts). */
   proxy: ProxySettings
   now?: () => Date
@@ -100,7 +103,8 @@ export interface ReindexOptions {
  * chain: a recording without one is rebuilt from the ledger alone and
  * reported, never skipped. Objects stay in S3 (each checked with a HEAD:
  * size and SHA-256 metadata) and come back into the local cache when read,
- * by `restore-object`, or all at once with `fetch`. A `catalog-rebuilt`
+ * by `restore-object`, or all at once with `local.fetchMissing`; a copy
+ * still in the data dir is hashed whole and kept only when good (`local`). A `catalog-rebuilt`
  * event closes the rebuild; the chain goes on from it.
  */
 export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
@@ -196,7 +200,7 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
     notes: index.notes,
     durationMs: 0,
   }
-  if (d.fetch) await fetchNeeded(d, fold, report.objects, actor)
+  if (d.local) await settleNeeded(d, d.local, fold, report.objects, actor)
   report.durationMs = Date.now() - t0
   d.logger.info(
     { event: 'offload.reindexed', events: report.events, recordings: report.recordings, problems: chain.length, manifestsMissing: r.m.missing.length },
@@ -206,24 +210,33 @@ export async function reindexFromS3(d: ReindexOptions): Promise<ReindexReport> {
 }
 
 /**
- * `--fetch`: each needed object with a remote copy, local at the end or
+ * Each needed object with a remote copy whose copy is in the data dir (and,
+ * with `fetchMissing`, each absent one: fetched) is local at the end or
  * counted failed. A copy already in the data dir is never taken on trust:
- * it is checked first, and marked local only when good (or repaired).
+ * it is checked first, and marked local only when good (or repaired); one
+ * rule for plain `reindex --from-s3` and for `--fetch`.
  */
-async function fetchNeeded(d: ReindexOptions, fold: RebuildFold, out: ReindexReport['objects'], actor: string): Promise<void> {
-  const reason = 'reindex --fetch'
+async function settleNeeded(
+  d: ReindexOptions,
+  local: NonNullable<ReindexOptions['local']>,
+  fold: RebuildFold,
+  out: ReindexReport['objects'],
+  actor: string,
+): Promise<void> {
+  const reason = local.fetchMissing ? 'reindex --fetch' : 'reindex'
   for (const sha256 of neededObjects(fold).keys()) {
     const o = fold.offload.objects.get(sha256)
     if (!o || o.deleted) continue
     const size = Number(fold.offloaded.get(sha256)!.p.size)
     try {
       if (!(await isThere(d.vault.objectPath(sha256)))) {
+        if (!local.fetchMissing) continue
         const got = await openObject({ db: d.db, vault: d.vault, s3: d.s3, logger: d.logger, actor, reason }, sha256)
         out.fetched++
         out.fetchedBytes += got.size
         continue
       }
-      const outcome = await d.fetch!.checkLocal({ sha256, size })
+      const outcome = await local.checkLocal({ sha256, size })
       if (outcome === 'failed') {
         // Reported (fixity-failed) and still bad: on the record as local, as a rebuild leaves an open finding, so the
         // dashboard counts it and the next check or serve tries the repair again.

@@ -24,10 +24,12 @@ async function cmdReindex(args: string[]): Promise<number> {
         stationId: st.cfg.station.id,
         logger: st.logger,
         proxy: st.cfg.media.proxy,
-        // A copy already in the data dir is checked as the fixity job checks it: a bad one reported, then replaced from the bucket.
-        ...(values.fetch
-          ? { fetch: { checkLocal: async (o) => (await st.fixity.check({ ...o, checkedAt: null, failedAt: null }, { where: 'reindex' })).outcome } }
-          : {}),
+        // A copy already in the data dir is checked as the fixity job checks it: a good one kept, a bad one reported, then
+        // replaced from the bucket; with --fetch the absent ones are fetched too.
+        local: {
+          checkLocal: async (o) => (await st.fixity.check({ ...o, checkedAt: null, failedAt: null }, { where: 'reindex' })).outcome,
+          fetchMissing: values.fetch,
+        },
       })
       if (values.json) {
         io.stdout(JSON.stringify(r, null, 2) + '\n')
@@ -45,10 +47,8 @@ async function cmdReindex(args: string[]): Promise<number> {
         )
         const o = r.objects
         io.stdout(
-          `objects: ${o.checked} of ${o.remote} present in the bucket${
-            values.fetch
-              ? `; local: ${o.present} already here and good (${bytes(o.presentBytes)}), ${o.fetched} fetched (${bytes(o.fetchedBytes)}${o.replaced.length ? `, ${o.replaced.length} in place of a bad local copy` : ''}), ${o.failed.length} failed`
-              : ' (fetched back when read, or by bodyvault restore-object)'
+          `objects: ${o.checked} of ${o.remote} present in the bucket; local: ${o.present} already here and good (${bytes(o.presentBytes)}), ${o.fetched} fetched (${bytes(o.fetchedBytes)}${o.replaced.length ? `, ${o.replaced.length} in place of a bad local copy` : ''}), ${o.failed.length} failed${
+            values.fetch ? '' : '; the others stay in the bucket (fetched back when read, by bodyvault restore-object, or reindex --fetch)'
           }\n`,
         )
         const fx = r.fixity
