@@ -17,7 +17,7 @@
  * part of it ffmpeg/ffprobe ran (the rest is spawning, hashing, fsync and
  * the catalog), the queue order and concurrency that ran.
  *
- *   node dist/bench/media.js [--seconds 180] [--clip 30] [--runs 3] [--json] [--mix DIR] [--concurrency N]
+ *   node dist/bench/media.js [--seconds 180] [--clip 30] [--runs 3] [--json] [--mix DIR] [--concurrency N] [--queue-only]
  *
  * --clip S cuts each part into clips of at most S seconds (30 by default;
  * body cameras cut their recordings at several minutes, so the default
@@ -26,6 +26,10 @@
  * median of `ffprobe -version`, same run), and the H.264 part's ceiling
  * that sets at this clip length with two processes per clip (the probe;
  * the remux and its thumbnail in one run).
+ *
+ * --queue-only runs only the H.264 clips through the queue (no mix drain,
+ * no HEVC transcodes): minutes less per run when alternating builds on a
+ * shared machine; it prints that figure, its CPU-s per clip and the load.
  *
  * --mix DIR keeps the generated mix in DIR and reuses it when it is there
  * (comparing builds without generating the same files again).
@@ -51,6 +55,7 @@ const { values } = parseArgs({
     mix: { type: 'string' },
     concurrency: { type: 'string' },
     clip: { type: 'string', default: '30' },
+    'queue-only': { type: 'boolean', default: false },
   },
 })
 const total = Math.max(30, Number(values.seconds))
@@ -301,6 +306,24 @@ async function main(): Promise<void> {
     } catch {
       copyFileSync(from, to)
     }
+  }
+  if (values['queue-only']) {
+    const qs: RunResult['h264Queue'][] = []
+    for (let i = 0; i < runs; i++) {
+      const q = await h264ThroughQueue(h264Cam, i)
+      qs.push(q)
+      log(
+        `run ${i + 1}: H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip, load ${q.load.toFixed(2)})`,
+      )
+    }
+    const x = median(qs.map((q) => q.footage / (q.wallMs / 1000)))
+    const cpu = median(qs.map((q) => q.cpuSec / q.clips))
+    if (values.json) console.log(JSON.stringify({ h264QueueRealtime: x, h264QueueCpuSecPerClip: cpu, loadAverages: qs.map((q) => q.load), runs }, null, 2))
+    else
+      console.log(
+        `media: H.264 clips alone through the queue ${x.toFixed(0)}x (goal >= 100x: ${x >= 100 ? 'met' : 'NOT met'}; ${cpu.toFixed(3)} CPU-s per clip; loads ${qs.map((q) => q.load.toFixed(2)).join(', ')}); medians of ${runs}`,
+      )
+    return
   }
   const results: RunResult[] = []
   for (let i = 0; i < runs; i++) {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { openCatalog } from '../src/catalog/db.js'
+import { commitWithoutFsync, openCatalog } from '../src/catalog/db.js'
 import { migrations } from '../src/catalog/migrations.js'
 import { tempDir, spawnCli } from './helpers.js'
 
@@ -36,4 +36,37 @@ t.test('migrations are numbered in order, and four processes opening one new cat
   t.equal(db.pragma('user_version', { simple: true }), versions[versions.length - 1])
   t.equal(db.prepare('SELECT count(*) FROM recordings').pluck().get(), 4, 'each ingest committed its file')
   db.close()
+})
+
+t.test('commitWithoutFsync: one transaction, rolled back on a throw, and the connection back at synchronous FULL either way', async (t) => {
+  const db = openCatalog(join(tempDir(t), 'catalog.db'))
+  t.teardown(() => db.close())
+  const FULL = 2
+  t.equal(db.pragma('synchronous', { simple: true }), FULL, 'the catalog commits with FULL')
+  db.exec('CREATE TABLE scratch (x INTEGER)')
+  const count = (): number => (db.prepare('SELECT count(*) AS n FROM scratch').get() as { n: number }).n
+  t.equal(
+    commitWithoutFsync(db, () => {
+      db.prepare('INSERT INTO scratch VALUES (1)').run()
+      db.prepare('INSERT INTO scratch VALUES (2)').run()
+      return 'ok'
+    }),
+    'ok',
+    'returns what it ran',
+  )
+  t.equal(count(), 2, 'both writes committed')
+  t.equal(db.pragma('synchronous', { simple: true }), FULL, 'FULL again after the commit: the evidence after it still waits for its fsync')
+  t.throws(() =>
+    commitWithoutFsync(db, () => {
+      db.prepare('INSERT INTO scratch VALUES (3)').run()
+      throw new Error('boom')
+    }),
+  )
+  t.equal(count(), 2, 'a throw rolls the whole transaction back')
+  t.equal(db.pragma('synchronous', { simple: true }), FULL, 'FULL again after the throw')
+  db.transaction(() => {
+    commitWithoutFsync(db, () => db.prepare('INSERT INTO scratch VALUES (4)').run())
+    t.equal(db.pragma('synchronous', { simple: true }), FULL, 'inside an open transaction it changes nothing: the outer commit decides')
+  })()
+  t.equal(count(), 3, 'and its write commits with the outer transaction')
 })

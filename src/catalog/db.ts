@@ -106,6 +106,27 @@ function prepareCatalog(db: Db, path: string, opts: { readonly?: boolean }): Db 
   return db
 }
 
+/**
+ * Runs `fn` as one transaction whose commit does not wait for its own fsync
+ * (synchronous NORMAL for that commit alone): for operational notes whose
+ * loss at a power cut is harmless, a media job's claim and the pid and temp
+ * file of its ffmpeg (a power cut ends every ffmpeg; the job is queued or
+ * requeued either way). A killed process loses nothing: the WAL is in the
+ * kernel's page cache, and the next FULL commit (every record of evidence)
+ * or checkpoint puts it on disk with everything before it. Inside an open
+ * transaction, the outer commit decides.
+ */
+export function commitWithoutFsync<T>(db: Db, fn: () => T): T {
+  if (db.inTransaction) return fn()
+  const prev = db.pragma('synchronous', { simple: true }) as number
+  db.pragma('synchronous = NORMAL')
+  try {
+    return db.transaction(fn).immediate()
+  } finally {
+    db.pragma(`synchronous = ${Number(prev)}`)
+  }
+}
+
 /** The schema version the catalog is at (PRAGMA user_version: the last migration applied). */
 export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number

@@ -4,7 +4,7 @@
  * process. Operational state, not evidence. The rules (which jobs a
  * recording gets, their order, retries) live in src/media/policy.ts.
  */
-import type { Db } from './db.js'
+import { commitWithoutFsync, type Db } from './db.js'
 
 export type JobKind = 'probe' | 'proxy' | 'thumbnail'
 export type JobState = 'queued' | 'running' | 'done' | 'failed'
@@ -128,30 +128,29 @@ export function claimNextJob(db: Db, who: Claimer, now: Date, priority: Record<J
   const order = `CASE j.kind ${JOB_KINDS.map((k) => `WHEN '${k}' THEN ${Number(priority[k])}`).join(' ')} END`
   const claim = db.prepare(`UPDATE media_jobs SET state = 'running', attempts = attempts + 1, worker_pid = ?, worker_boot = ?, started_at = ?, updated_at = ?,
       finished_at = NULL, ffmpeg_pid = NULL, temp_path = NULL WHERE id = ?`)
-  return db
-    .transaction((): ClaimedJob | undefined => {
-      const next = db
-        .prepare(`SELECT j.id FROM media_jobs j
+  // Without its own fsync (commitWithoutFsync): a claim lost to a power cut leaves the job queued, as recovery would.
+  return commitWithoutFsync(db, (): ClaimedJob | undefined => {
+    const next = db
+      .prepare(`SELECT j.id FROM media_jobs j
       WHERE j.state = 'queued' AND j.next_attempt_at <= ? ${kindFilter}
         AND (j.kind = 'probe' OR EXISTS (SELECT 1 FROM media_jobs p WHERE p.recording_id = j.recording_id AND p.kind = 'probe' AND p.state = 'done'))
         AND NOT EXISTS (SELECT 1 FROM media_jobs c WHERE c.recording_id = j.recording_id AND c.carries = j.kind AND c.state IN ('queued', 'running') ${carrierFilter})
       ORDER BY ${order}, j.rank, j.id LIMIT 1`)
-        .get(at, ...(kinds ?? []), ...(kinds ?? [])) as { id: number } | undefined
-      if (!next) return undefined
-      claim.run(who.pid, who.boot, at, at, next.id)
-      const job: ClaimedJob = getJob(db, next.id)!
-      if (job.carries !== null && (!kinds?.length || kinds.includes(job.carries))) {
-        const c = db.prepare("SELECT id FROM media_jobs WHERE recording_id = ? AND kind = ? AND state = 'queued'").get(job.recordingId, job.carries) as
-          | { id: number }
-          | undefined
-        if (c) {
-          claim.run(who.pid, who.boot, at, at, c.id)
-          job.carried = getJob(db, c.id)!
-        }
+      .get(at, ...(kinds ?? []), ...(kinds ?? [])) as { id: number } | undefined
+    if (!next) return undefined
+    claim.run(who.pid, who.boot, at, at, next.id)
+    const job: ClaimedJob = getJob(db, next.id)!
+    if (job.carries !== null && (!kinds?.length || kinds.includes(job.carries))) {
+      const c = db.prepare("SELECT id FROM media_jobs WHERE recording_id = ? AND kind = ? AND state = 'queued'").get(job.recordingId, job.carries) as
+        | { id: number }
+        | undefined
+      if (c) {
+        claim.run(who.pid, who.boot, at, at, c.id)
+        job.carried = getJob(db, c.id)!
       }
-      return job
-    })
-    .immediate()
+    }
+    return job
+  })
 }
 
 /**
@@ -186,9 +185,13 @@ export function nextQueuedAt(db: Db, kinds?: readonly JobKind[]): string | undef
 }
 
 /** Remembers the temp output / ffmpeg pid of a running job, for recovery after a crash. */
-export function noteJobProcess(db: Db, id: number, p: { tempPath?: string | null; ffmpegPid?: number | null }): void {
-  if (p.tempPath !== undefined) db.prepare('UPDATE media_jobs SET temp_path = ? WHERE id = ?').run(p.tempPath, id)
-  if (p.ffmpegPid !== undefined) db.prepare('UPDATE media_jobs SET ffmpeg_pid = ? WHERE id = ?').run(p.ffmpegPid, id)
+export function noteJobProcess(db: Db, notes: readonly { id: number; tempPath?: string | null; ffmpegPid?: number | null }[]): void {
+  commitWithoutFsync(db, () => {
+    for (const p of notes) {
+      if (p.tempPath !== undefined) db.prepare('UPDATE media_jobs SET temp_path = ? WHERE id = ?').run(p.tempPath, p.id)
+      if (p.ffmpegPid !== undefined) db.prepare('UPDATE media_jobs SET ffmpeg_pid = ? WHERE id = ?').run(p.ffmpegPid, p.id)
+    }
+  })
 }
 
 /** Marks a running job done (call inside the transaction that records its result). */

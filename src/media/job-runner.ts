@@ -152,7 +152,7 @@ export class MediaJobRunner implements RunnerKit {
       nice: s.nice,
       ...(s.ffmpegPath ? { ffmpegPath: s.ffmpegPath } : {}),
       ...(s.ffprobePath ? { ffprobePath: s.ffprobePath } : {}),
-      ...(job ? { onSpawn: (pid: number) => noteJobProcess(this.o.db, job.id, { ffmpegPid: pid }) } : {}),
+      ...(job ? { onSpawn: (pid: number) => noteJobProcess(this.o.db, [{ id: job.id, ffmpegPid: pid }]) } : {}),
     }
   }
 
@@ -348,7 +348,7 @@ export class MediaJobRunner implements RunnerKit {
     const temp = stagingTemp(this.o.vault, job.id)
     const spec = build(temp)
     const ffmpegVersion = await this.version('ffmpeg')
-    noteJobProcess(this.o.db, job.id, { tempPath: temp })
+    noteJobProcess(this.o.db, [{ id: job.id, tempPath: temp }])
     try {
       const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
       run.ffmpegMs += r.durationMs

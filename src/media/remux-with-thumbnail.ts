@@ -72,14 +72,17 @@ export async function remuxWithThumbnail(k: RunnerKit, run: Run, rec: Recording)
   const ffmpegVersion = await k.version('ffmpeg')
   const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec) + runTimeoutMs('thumbnail', s.timeoutSeconds, null)
   // Each row names its own temp file and the one ffmpeg: recovery after a kill treats them alike.
-  noteJobProcess(k.o.db, job.id, { tempPath: proxyTemp })
-  noteJobProcess(k.o.db, carried.id, { tempPath: thumbTemp })
+  noteJobProcess(k.o.db, [
+    { id: job.id, tempPath: proxyTemp },
+    { id: carried.id, tempPath: thumbTemp },
+  ])
   const opts: RunFfmpegOptions = {
     ...k.runOpts(signal, timeoutMs),
-    onSpawn: (pid) => {
-      noteJobProcess(k.o.db, job.id, { ffmpegPid: pid })
-      noteJobProcess(k.o.db, carried.id, { ffmpegPid: pid })
-    },
+    onSpawn: (pid) =>
+      noteJobProcess(k.o.db, [
+        { id: job.id, ffmpegPid: pid },
+        { id: carried.id, ffmpegPid: pid },
+      ]),
   }
   try {
     try {

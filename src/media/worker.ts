@@ -49,7 +49,7 @@ export type { MediaSettings } from './settings.js'
 /** A media worker: the station's parts and `media` settings, and how it polls. */
 export interface MediaWorkerOptions extends JobRunnerOptions {
   logger: Logger
-  /** How often an idle daemon worker looks for new jobs. Default 2000 ms. */
+  /** How often an idle daemon worker looks for new jobs (the station pokes it when an ingest queues some). Default 2000 ms. */
   pollMs?: number
   /** Only these job kinds (benchmarks, `media run --kind`). */
   kinds?: readonly JobKind[]
@@ -145,6 +145,14 @@ export class MediaWorker {
     const recovered = await this.recover()
     await this.runLoop(opts.waitForRetries ? 'until-empty' : 'until-idle', outcomes)
     return { recovered, outcomes, durationMs: Date.now() - t0 }
+  }
+
+  /**
+   * New jobs are in the queue (an ingest transaction committed them): an
+   * idle loop claims them now instead of at its next poll.
+   */
+  poke(): void {
+    this.wake()
   }
 
   /** Requests the end of a drain/daemon loop without waiting (signal handlers). */

@@ -155,6 +155,17 @@ export function openStation(opts: StationOptions = {}): Station {
     throw isCatalogDamage(err) ? catalogCorrupt(vault.catalogPath, errorMessage(err), err) : err
   }
   const policy = retentionPolicy(cfg)
+  // The station's media workers, poked once the ingest transaction that queued their jobs has committed (not at their next poll).
+  const mediaWorkers = new Set<MediaWorker>()
+  let pokeScheduled = false
+  const pokeMediaWorkers = (): void => {
+    if (pokeScheduled) return
+    pokeScheduled = true
+    setImmediate(() => {
+      pokeScheduled = false
+      for (const w of mediaWorkers) w.poke()
+    })
+  }
   const ingestContext: IngestContext = {
     db,
     vault,
@@ -166,7 +177,11 @@ export function openStation(opts: StationOptions = {}): Station {
     logger,
     profiles: [...profiles.values()],
     // Every new recording gets its media jobs in its own ingest transaction.
-    onRecorded: (tx, r) => queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at),
+    // The transaction runs synchronously: the poke runs after it committed (a rollback only wakes a worker to find nothing).
+    onRecorded: (tx, r) => {
+      queueMediaJobs(tx, r.id, jobsFor(r.kind), r.at)
+      pokeMediaWorkers()
+    },
     // The registry names each new recording's officer (camera first, else the device's carrier) and its unit.
     resolveOfficer: (tx, r) => attributeRecording(tx, actor, r),
     // After each docking: counter gaps and repeats, late and future-dated recordings, as findings.
@@ -218,8 +233,8 @@ export function openStation(opts: StationOptions = {}): Station {
     actor,
     ingestContext,
     ingest: (session) => ingestCamera(ingestContext, session),
-    mediaWorker: (o = {}) =>
-      new MediaWorker({
+    mediaWorker: (o = {}) => {
+      const w = new MediaWorker({
         db,
         vault,
         settings: cfg.media,
@@ -231,7 +246,10 @@ export function openStation(opts: StationOptions = {}): Station {
         // An original evicted to S3 (after a rebuild from the bucket, or a small cache) is fetched back for its jobs.
         openOriginal: (sha) => st.openObject(sha),
         ...o,
-      }),
+      })
+      mediaWorkers.add(w)
+      return w
+    },
     offload: () => {
       if (offload !== undefined) return offload
       const settings = offloadSettings(cfg, opts.env ?? process.env)
@@ -304,6 +322,7 @@ export function openStation(opts: StationOptions = {}): Station {
       })
     },
     close: () => {
+      mediaWorkers.clear()
       if (offload) offload.s3.destroy()
       offload = undefined
       anchors = undefined
