@@ -17,7 +17,9 @@
 //   - inclusion proofs (generate + verify) and consistency proofs at full size.
 // Targets: audit < 5 s, inclusion proof < 5 ms. Prints the load average: the
 // machine may be shared, and wall times then include waiting for a core.
-import { mkdtempSync, rmSync } from 'node:fs'
+// BODYVAULT_BENCH_KEEP=DIR (a new or empty folder): seed there and keep it, so
+// that profiles and builds alternated later run on the same catalog.
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { hash } from 'node:crypto'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -71,7 +73,15 @@ const stats = (xs: number[]): string => {
   return `mean ${f(s.reduce((a, b) => a + b, 0) / s.length)}, p50 ${f(at(0.5))}, p99 ${f(at(0.99))}, max ${f(at(1))}`
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'bv-bench-ledger-'))
+const keep = process.env.BODYVAULT_BENCH_KEEP
+if (keep) {
+  mkdirSync(keep, { recursive: true })
+  if (readdirSync(keep).length) {
+    console.error(`BODYVAULT_BENCH_KEEP: ${keep} is not empty`)
+    process.exit(2)
+  }
+}
+const dir = keep ?? mkdtempSync(join(tmpdir(), 'bv-bench-ledger-'))
 try {
   console.log(
     `ledger bench: ${EVENTS.toLocaleString('en')} events, ${SAMPLES} proof samples, node ${process.version}, ${availableParallelism()} cores, load average ${load()} at start`,
@@ -218,5 +228,5 @@ try {
   db.close()
   if (failures) process.exitCode = 1
 } finally {
-  rmSync(dir, { recursive: true, force: true })
+  if (!keep) rmSync(dir, { recursive: true, force: true })
 }

@@ -11,7 +11,7 @@ import t from 'tap'
 import { openCatalog, type Db } from '../src/catalog/db.js'
 import { auditLedger, auditLedgerSync } from '../src/ledger/audit.js'
 import { chainHash } from '../src/ledger/canonical.js'
-import { isCanonicalJson } from '../src/ledger/fastcanon.js'
+import { isCanonicalJson, isCanonicalJsonBytes } from '../src/ledger/fastcanon.js'
 import { walkChain, type ChainProblem } from '../src/ledger/ledger.js'
 import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle-proofs.js'
 import { LedgerTree } from '../src/ledger/tree.js'
@@ -206,6 +206,7 @@ t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', a
   let checked = 0
   const unsound: string[] = []
   const incomplete: string[] = []
+  const bytesDiffer: string[] = []
   for (let i = 0; i < 4000; i++) {
     const v = value(0)
     let canon: string
@@ -217,6 +218,8 @@ t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', a
     if (!isCanonicalJson(canon) && !/\\u[dD][89abAB]|\\\\|\\"/.test(canon) && !/"[^"]*\\[^"]*":/.test(canon)) incomplete.push(canon)
     for (const text of variants(canon)) {
       checked++
+      // The byte scanner (the audit's) gives the string scanner's verdict on the text's UTF-8 (its keys here are ASCII or below U+E000).
+      if (!text.includes('\ud83d') && isCanonicalJsonBytes(Buffer.from(text)) !== isCanonicalJson(text)) bytesDiffer.push(text)
       if (!isCanonicalJson(text)) continue
       accepted++
       let ok = false
@@ -230,6 +233,7 @@ t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', a
   }
   t.same(unsound, [], `never accepts a non-canonical text (${accepted} of ${checked} texts accepted)`)
   t.same(incomplete.slice(0, 5), [], 'accepts the canonical form of values without escapes in keys')
+  t.same(bytesDiffer.slice(0, 5), [], 'isCanonicalJsonBytes agrees with isCanonicalJson on the UTF-8 of every text')
   for (const [text, want] of [
     ['{"a":1,"b":[true,false,null],"c":{"d":"x"}}', true],
     ['{}', true],
@@ -255,6 +259,30 @@ t.test('isCanonicalJson: true only for texts canonicalize() leaves unchanged', a
     ['{"a":12345678901234567890}', false],
   ] as const)
     t.equal(isCanonicalJson(text), want, text)
+  // Keys by bytes are in code-point order; canonical order is UTF-16's, which differs where U+E000..U+FFFF meets
+  // a character above U+FFFF: there the byte scanner does not decide (false), never accepts the wrong order.
+  for (const [text, strWant, bytesWant] of [
+    ['{"\u{1f600}":1,"\uff21":2}', true, false],
+    ['{"\uff21":1,"\u{1f600}":2}', false, false],
+    ['{"\u00e9":1,"\u20ac":2,"\u{1f600}":3}', true, true],
+    ['{"\u20ac":1,"\u00e9":2}', false, false],
+    ['{"a":"\u00e9\u{1f600}\u00a0"}', true, true],
+    ['{"ab":1,"a":2}', false, false],
+    ['{"a":1,"ab":2}', true, true],
+    ['{"a":[{},[],{"b":[1,{"c":null}]}],"b":true}', true, true],
+    ['{"a":[1,]}', false, false],
+    ['{"a":tru}', false, false],
+    ['{"a":"x"', false, false],
+  ] as const) {
+    t.equal(isCanonicalJson(text), strWant, `string: ${text}`)
+    t.equal(isCanonicalJsonBytes(Buffer.from(text)), bytesWant, `bytes: ${text}`)
+  }
+  const nested = (d: number): string => (d === 0 ? '1' : `[${nested(d - 1)}]`)
+  t.equal(isCanonicalJsonBytes(Buffer.from(nested(200))), true, 'bytes: 200 levels deep')
+  t.equal(isCanonicalJsonBytes(Buffer.from(nested(201))), false, 'bytes: 201 levels deep: undecided')
+  // Only [from, to) is judged.
+  const framed = Buffer.from('x{"a":1}y')
+  t.ok(isCanonicalJsonBytes(framed, 1, 8) && !isCanonicalJsonBytes(framed, 1, 7) && !isCanonicalJsonBytes(framed, 1, 9), 'bytes: judges its range only')
 })
 
 // ---- the fast audit against walkChain ----------------------------------------------
@@ -323,6 +351,31 @@ t.test('auditLedger agrees with walkChain and LedgerTree, in one thread and in w
       },
     ],
   ]
+  cases.push([
+    // JavaScript reads stored bytes that are not UTF-8 as U+FFFD, so walkChain's canonical bytes differ from them: a
+    // hash over the raw bytes must not pass (as it would in an audit that hashed the stored bytes as they are).
+    'payload with bytes that are not UTF-8, hash over those bytes',
+    (db) => {
+      const r = db.prepare('SELECT seq, type, at, actor, subject, payload, prev_hash FROM events WHERE seq = 22').get() as {
+        seq: number
+        type: string
+        at: string
+        actor: string
+        subject: string
+        payload: string
+        prev_hash: string
+      }
+      const cut = r.payload.indexOf('event 22')
+      const payload = Buffer.concat([Buffer.from(r.payload.slice(0, cut)), Buffer.from([0xff, 0xed, 0xa0, 0x80]), Buffer.from(r.payload.slice(cut))])
+      const bytes = Buffer.concat([
+        Buffer.from(`{"actor":${JSON.stringify(r.actor)},"at":${JSON.stringify(r.at)},"payload":`),
+        payload,
+        Buffer.from(`,"seq":${r.seq},"subject":${JSON.stringify(r.subject)},"type":${JSON.stringify(r.type)}}`),
+      ])
+      const h = createHash('sha256').update(Buffer.from(r.prev_hash, 'hex')).update(bytes).digest('hex')
+      db.prepare('UPDATE events SET payload = CAST(? AS TEXT), hash = ? WHERE seq = 22').run(payload, h)
+    },
+  ])
   for (const [name, tamper] of cases) {
     const file = join(dir, `${name.replace(/\W+/g, '-')}.db`)
     const db0 = openCatalog(file)

@@ -67,10 +67,8 @@ export function matchIngested(db: Db, head: number, except: Iterable<number>): I
   return { matched: r[0], seqs: r[1], ids: r[2], sizes: r[3], shas: r[4] ?? '', others: JSON.parse(r[5]) as number[], rows }
 }
 
-/** One recording's column values in FIELDS order (important as 0/1), or undefined. */
-export function recordingRow(db: Db, id: number): unknown[] | undefined {
-  return db
-    .prepare(`SELECT ${FIELDS.map((f) => COLUMNS[f]).join(', ')} FROM recordings WHERE id = ?`)
-    .raw()
-    .get(id) as unknown[] | undefined
+/** One recording's column values in FIELDS order (important as 0/1), or undefined; the statement prepared once. */
+export function recordingRowReader(db: Db): (id: number) => unknown[] | undefined {
+  const stmt = db.prepare(`SELECT ${FIELDS.map((f) => COLUMNS[f]).join(', ')} FROM recordings WHERE id = ?`).raw()
+  return (id) => stmt.get(id) as unknown[] | undefined
 }

@@ -5,7 +5,8 @@
  * `walkChain` (ledger.ts), several times faster:
  *
  * - A stored payload is already canonical text (appendEvent stores it so).
- *   `isCanonicalJson` checks that in one scan, and the event's canonical
+ *   `isCanonicalJson` checks that in one scan (isCanonicalJsonBytes on the
+ *   bytes written for the hash, when the text is ASCII), and the event's canonical
  *   bytes are assembled around the text as is (canonical.ts
  *   canonicalEventText, the one spelling of the byte form, which the worker
  *   threads get as source); only a payload the scanner does not accept is
@@ -37,7 +38,7 @@ import { Worker } from 'node:worker_threads'
 import type { Db } from '../catalog/db.js'
 import canonicalize from 'canonicalize'
 import { canonicalEventText, GENESIS_HASH } from './canonical.js'
-import { isCanonicalJson } from './fastcanon.js'
+import { isCanonicalJson, isCanonicalJsonBytes } from './fastcanon.js'
 import { treeHasher } from './tree-hash.js'
 import type { ChainProblem } from './ledger.js'
 import { MerkleTree, rootFromLeafHashes } from './merkle.js'
@@ -86,6 +87,8 @@ interface AuditDeps {
   tree: ReturnType<typeof treeHasher>
   sha256hex: (data: Uint8Array) => string
   isCanonicalJson: (text: string, from?: number, to?: number) => boolean
+  /** isCanonicalJson on the UTF-8 bytes of a string (fastcanon.ts). */
+  isCanonicalJsonBytes: (bytes: Uint8Array, from?: number, to?: number) => boolean
   /** RFC 8785 canonical text of a parsed payload (the slow path). */
   canonicalize: (value: unknown) => string | undefined
   /** canonical.ts canonicalEventText: the event's byte form around its payload. */
@@ -129,12 +132,24 @@ function auditBlock(
     const to = 32 * filled[j]!++
     for (let b = 0; b < 32; b++) level[to + b] = stack[from + b]!
   }
-  const hashOf = (base: string, text: string): string => {
-    // One reused buffer: prev hash bytes, then the canonical text (grown when a text does not fit).
+  // One reused buffer: prev hash bytes, then the canonical text (grown when a text does not fit); the text's length in bytes, -1 for a bad base.
+  const put = (base: string, text: string): number => {
     if (32 + 3 * text.length > scratch.length) scratch = Buffer.allocUnsafe(2 * (32 + 3 * text.length))
-    if (base.length !== 64 || scratch.write(base, 0, 32, 'hex') !== 32) return ''
-    const len = scratch.write(text, 32, 'utf8')
-    return deps.sha256hex(scratch.subarray(0, 32 + len))
+    if (base.length !== 64 || scratch.write(base, 0, 32, 'hex') !== 32) return -1
+    return scratch.write(text, 32, 'utf8')
+  }
+  const hashOf = (base: string, text: string): string => {
+    const len = put(base, text)
+    return len < 0 ? '' : deps.sha256hex(scratch.subarray(0, 32 + len))
+  }
+  /** SQLite's text (below) when its payload, text[from, to), is canonical; '' otherwise. */
+  const hashIfCanonical = (base: string, text: string, from: number, to: number): string => {
+    const len = put(base, text)
+    if (len < 0) return ''
+    // An ASCII text (as many bytes as UTF-16 units): its bytes, already written for the hash, are scanned at the
+    // same offsets (faster than the string); any other text as a string.
+    const canonical = len === text.length ? deps.isCanonicalJsonBytes(scratch, 32 + from, 32 + to) : deps.isCanonicalJson(text, from, to)
+    return canonical ? deps.sha256hex(scratch.subarray(0, 32 + len)) : ''
   }
   for (const r of rows) {
     const seq = r[0]
@@ -158,13 +173,8 @@ function auditBlock(
     const p0 = text.indexOf(',"payload":')
     const p1 = text.lastIndexOf(',"seq":')
     let recomputed =
-      p0 > 0 &&
-      p1 > p0 &&
-      text.charCodeAt(p0 + 11) === 0x7b &&
-      text.lastIndexOf('\\', p0) === -1 &&
-      text.indexOf('\\', p1) === -1 &&
-      deps.isCanonicalJson(text, p0 + 11, p1)
-        ? hashOf(base, text)
+      p0 > 0 && p1 > p0 && text.charCodeAt(p0 + 11) === 0x7b && text.lastIndexOf('\\', p0) === -1 && text.indexOf('\\', p1) === -1
+        ? hashIfCanonical(base, text, p0 + 11, p1)
         : ''
     // Anything else, and a hash that does not match, the JavaScript way from the columns.
     const cols = recomputed === stored ? undefined : deps.columns(seq)
@@ -219,6 +229,7 @@ const depsOn = (db: Db): AuditDeps => {
     tree: treeHasher(),
     sha256hex: (data) => oneShotHash('sha256', data, 'hex'),
     isCanonicalJson,
+    isCanonicalJsonBytes,
     canonicalize,
     eventText: canonicalEventText,
     columns: (seq) => one.get(seq) as Columns | undefined,
@@ -232,6 +243,7 @@ const { parentPort, workerData } = require('node:worker_threads')
 const { hash } = require('node:crypto')
 const Database = require(${JSON.stringify(sqlitePath)})
 const isCanonicalJson = ${isCanonicalJson.toString()}
+const isCanonicalJsonBytes = ${isCanonicalJsonBytes.toString()}
 const eventText = ${canonicalEventText.toString()}
 const treeHasher = ${treeHasher.toString()}
 const auditBlock = ${auditBlock.toString()}
@@ -244,7 +256,7 @@ const auditBlock = ${auditBlock.toString()}
     const levels = []
     for (let j = 0; workerData.count >= 2 ** j; j++) levels.push(new Uint8Array(32 * Math.floor(workerData.count / 2 ** j)))
     const one = db.prepare(${JSON.stringify(SELECT_ONE)}).raw()
-    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { tree: treeHasher(), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, canonicalize, eventText, columns: (seq) => one.get(seq) }, levels)
+    const r = auditBlock(rows, workerData.first ? 0 : null, workerData.first ? '0'.repeat(64) : null, { tree: treeHasher(), sha256hex: (d) => hash('sha256', d, 'hex'), isCanonicalJson, isCanonicalJsonBytes, canonicalize, eventText, columns: (seq) => one.get(seq) }, levels)
     parentPort.postMessage({ ok: true, r, levels }, levels.map((l) => l.buffer))
   } catch (err) {
     parentPort.postMessage({ ok: false, error: String((err && err.stack) || err) })

@@ -170,8 +170,16 @@ export function countEventsAfter(db: Db, seq: number, except: readonly EventType
 }
 
 export function eventAt(db: Db, seq: number): LedgerEvent | undefined {
-  const r = db.prepare('SELECT * FROM events WHERE seq = ?').get(seq) as EventRow | undefined
-  return r ? fromRow(r) : undefined
+  return eventReader(db)(seq)
+}
+
+/** eventAt with its statement prepared once, for a caller that reads many events (a prepare costs more than the read). */
+export function eventReader(db: Db): (seq: number) => LedgerEvent | undefined {
+  const stmt = db.prepare('SELECT * FROM events WHERE seq = ?')
+  return (seq) => {
+    const r = stmt.get(seq) as EventRow | undefined
+    return r ? fromRow(r) : undefined
+  }
 }
 
 export function ledgerHead(db: Db): { seq: number; hash: string } {
