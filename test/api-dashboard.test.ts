@@ -23,12 +23,14 @@ import { httpCall } from './http-support.js'
 const s = station(t)
 const work = tempDir(t)
 const DAY = 86_400_000
-// Camera-local (UTC+8) start times: 176 and 172 days ago (patrol footage is kept 6 months: due in the next 30 days), and 20 days ago.
-const local = (msAgo: number) => new Date(Date.now() - msAgo + 8 * 3600_000).toISOString().slice(0, 19)
+// Camera-local (UTC+8) start times: 176 and 172 days ago (patrol footage is kept 6 months: due in the next 30 days), and 20 days ago,
+// at 10:00 on that day: the same options all day long, so makeCamera generates the three cameras once a day, not at every run
+// (about 12 CPU-s of ffmpeg each); a day more or less leaves the old ones due within 30 days on two days, the new one not due.
+const local = (daysAgo: number) => `${new Date(Date.now() - daysAgo * DAY + 8 * 3600_000).toISOString().slice(0, 10)}T10:00:00`
 const cams = [
-  { device: 'DEV0001', officer: '010101', start: local(176 * DAY) },
-  { device: 'DEV0002', officer: '010102', start: local(172 * DAY), gap: true },
-  { device: 'DEV0001', officer: '010101', start: local(20 * DAY) },
+  { device: 'DEV0001', officer: '010101', start: local(176) },
+  { device: 'DEV0002', officer: '010102', start: local(172), gap: true },
+  { device: 'DEV0001', officer: '010101', start: local(20) },
 ]
 const ids: number[] = []
 const shas: string[] = []

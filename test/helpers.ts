@@ -261,16 +261,42 @@ export function childEnv(env: Record<string, string>, args: readonly string[] = 
   return merged
 }
 
+/**
+ * NODE_OPTIONS less tap's own process-info hook (`--import=.../@tapjs/processinfo/...`, there for coverage, which the
+ * suite turns off); other options of the person running the suite stay.
+ */
+export function withoutTapHooks(options: string | undefined): string | undefined {
+  // tap quotes each of its options ("--import=file:///...").
+  const hook = /(^|\s)("(--import|--loader)=[^"]*@tapjs[/\\]processinfo[/\\][^"]*"|(--import|--loader)=\S*@tapjs[/\\]processinfo[/\\]\S*)(?=\s|$)/g
+  const kept = (options ?? '').replace(hook, ' ').replace(/\s+/g, ' ').trim()
+  return kept || undefined
+}
+
+/**
+ * The command that runs node with `argv` and `env` without tap's process-info hook. tap's hook patches this process's
+ * spawn to put itself back into every child's NODE_OPTIONS, so the child is started through `env -u NODE_OPTIONS`
+ * (env execs node: same pid, signals reach node). The hook cost each CLI run about 0.4 CPU-s before its first line
+ * (`bodyvault --help`: 0.2 CPU-s without it, 0.6 with).
+ */
+export function nodeCommand(argv: readonly string[], env: NodeJS.ProcessEnv): [string, string[]] {
+  const kept = withoutTapHooks(env.NODE_OPTIONS)
+  return ['env', ['-u', 'NODE_OPTIONS', ...(kept ? [`NODE_OPTIONS=${kept}`] : []), process.execPath, ...argv]]
+}
+
 /** Starts the built CLI as a child process (scripts/test builds dist/ first), its config pinned (childEnv). */
 export function spawnCli(args: string[], env: Record<string, string> = {}, opts: Omit<SpawnOptions, 'env'> = {}): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], { ...opts, env: childEnv(env, args) })
+  const e = childEnv(env, args)
+  const [cmd, argv] = nodeCommand([join(ROOT, 'bin/bodyvault.js'), ...args], e)
+  return spawn(cmd, argv, { ...opts, env: e })
 }
 
 /** Runs the built CLI to its end, its config pinned (childEnv); `cwd` to run it from another folder. */
 export function cli(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/bodyvault.js'), ...args], {
+  const e = childEnv(env, args)
+  const [cmd, argv] = nodeCommand([join(ROOT, 'bin/bodyvault.js'), ...args], e)
+  const r = spawnSync(cmd, argv, {
     encoding: 'utf8',
-    env: childEnv(env, args),
+    env: e,
     maxBuffer: 1 << 26,
     ...opts,
   })

@@ -3,11 +3,12 @@
 // configuration and refuses one that watches /media or /run/media; every
 // in-process station or daemon is built from testConfig / daemonConfig,
 // which refuse the same. This file proves both guards bite.
+import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { loadConfig } from '../src/config/load.js'
-import { assertPinned, childEnv, cli, ROOT, tempDir, testConfig } from './helpers.js'
+import { assertPinned, childEnv, cli, ROOT, tempDir, nodeCommand, testConfig, withoutTapHooks } from './helpers.js'
 
 t.test('no test file starts bodyvault except through the pinned helpers', async (t) => {
   const offenders: string[] = []
@@ -53,4 +54,22 @@ t.test("no test or bench reads a configuration that could pick up the host's /et
     }
   }
   t.same(offenders, [], 'loadConfig calls with the system config pinned')
+})
+
+t.test("a child runs without tap's process-info hook (0.4 CPU-s a CLI run); other node options stay", async (t) => {
+  // If tap stops putting its hook there, this fails: withoutTapHooks is then dead and goes.
+  t.match(process.env.NODE_OPTIONS ?? '', /--import=\S*@tapjs\/processinfo\//, "tap's hook is in this process's NODE_OPTIONS")
+  const hook = '--import=file:///x/node_modules/@tapjs/processinfo/dist/esm/import.mjs'
+  t.equal(withoutTapHooks(`${hook} --max-old-space-size=512 --import=./mine.mjs`), '--max-old-space-size=512 --import=./mine.mjs')
+  t.equal(withoutTapHooks(`--max-old-space-size=512 "${hook}"`), '--max-old-space-size=512', 'quoted, as tap writes it')
+  t.equal(withoutTapHooks(`"${hook}"`), undefined, 'nothing left: no NODE_OPTIONS at all')
+  t.equal(withoutTapHooks(undefined), undefined)
+  const show = ['-p', "process.env.NODE_OPTIONS ?? 'unset'"]
+  const plain = spawnSync(process.execPath, show, { env: childEnv({}), encoding: 'utf8' })
+  t.match(plain.stdout, /@tapjs\/processinfo/, 'a child spawned plainly gets the hook back from tap (why nodeCommand goes through env)')
+  const r = spawnSync(...nodeCommand(show, childEnv({})), { env: childEnv({}), encoding: 'utf8' })
+  t.equal(r.stdout.trim(), 'unset', 'a child through nodeCommand (as cli and spawnCli start bodyvault) sees no NODE_OPTIONS')
+  const mine = childEnv({ NODE_OPTIONS: `--max-old-space-size=256 "${hook}"` })
+  const own = spawnSync(...nodeCommand(show, mine), { env: mine, encoding: 'utf8' })
+  t.equal(own.stdout.trim(), '--max-old-space-size=256', "a test's own node options reach the child")
 })

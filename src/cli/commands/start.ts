@@ -8,16 +8,17 @@ const usage = usageOf('start')
 async function cmdStart(args: string[]): Promise<number> {
   const { values } = parse(args, {}, usage)
   if (values.help) return showUsage(usage)
+  // The handlers go in before the station opens (its first log lines, a new key's, come from opening it) and before the
+  // daemon starts: a stop asked for meanwhile (systemd's, or Ctrl-C) is kept and honoured once it has started, through
+  // the same orderly stop, instead of the signal's default killing it half-started. (The tests' children used to carry
+  // tap's hook, whose own SIGTERM handler hid a signal sent during the opening.)
+  const signalled = new Promise<string>((done) => {
+    process.once('SIGINT', () => done('SIGINT'))
+    process.once('SIGTERM', () => done('SIGTERM'))
+  })
   const st = station(values, { quiet: false, create: true, daemon: true, checkIntegrity: true })
-  // The handlers go in before the daemon starts: a stop asked for while it starts (systemd's, or Ctrl-C) is kept and
-  // honoured once it has started, through the same orderly stop, instead of the signal's default killing it half-started.
-  const stopped = new Promise<void>((done) => {
-    const stop = (sig: string): void => {
-      st.logger.info({ event: 'station.stop', signal: sig }, 'bodyvault station stopping')
-      done()
-    }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
+  const stopped = signalled.then((sig) => {
+    st.logger.info({ event: 'station.stop', signal: sig }, 'bodyvault station stopping')
   })
   try {
     // Loaded here, not at the top: every other command (an ingest, a status) would pay for the daemon's API and web
