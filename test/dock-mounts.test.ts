@@ -195,3 +195,47 @@ t.test('a real loop mount under a root comes and goes', { skip: noMount ? `needs
   umountLazy(join(root, 'CAM'))
   await waitFor(() => removed.length === 1, 'the unmount')
 })
+
+t.test(
+  'an empty mount point whose camera is mounted while the scan looks at it is a mount, never also a folder',
+  { skip: noMount ? `needs loop mounts: ${noMount}` : false },
+  async (t) => {
+    // The threat (seen once in daemon-multi): a scan finds the empty folder left by an undock, settles it, and the camera is
+    // mounted on it between the scan's device check and its camera check. The check then sees the mounted camera, and the
+    // folder became a second volume for the same camera: two sessions, one ending "the camera volume vanished".
+    const dir = tempDir(t)
+    const src = join(dir, 'src')
+    mkdirSync(join(src, 'DCIM/100MEDIA'), { recursive: true })
+    writeFileSync(join(src, 'DEVICE.TXT'), 'DEVICE=A1B2C3D\n')
+    const img = makeImage(src, join(dir, 'cam.img'))
+    const root = join(dir, 'media')
+    const point = join(root, 'CAM')
+    mkdirSync(point, { recursive: true })
+    let mountedInCheck = 0
+    const w = new MountWatcher({
+      roots: [root],
+      pollMs: 100,
+      settleMs: 0,
+      logger: pino({ level: 'silent' }),
+      // The camera is mounted at the worst moment: inside the camera check of the folder it is mounted on.
+      isCameraFolder: async (p) => {
+        if (p === point && mountedInCheck++ === 0) mountImage(t, img, point)
+        return looksLikeCamera(PROFILES.values(), await readdir(p))
+      },
+    })
+    const added: Volume[] = []
+    w.on('added', (v) => added.push(v))
+    t.teardown(() => w.stop())
+    await w.start()
+    await waitFor(() => added.length >= 1, 'the mount')
+    // A further pass or two, for a late second volume to show.
+    await new Promise((r) => setTimeout(r, 400))
+    t.equal(mountedInCheck, 1, 'the camera was mounted inside the camera check')
+    t.same(
+      added.map((v) => [v.path, v.kind]),
+      [[point, 'mount']],
+      'one volume, a mount',
+    )
+    umountLazy(point)
+  },
+)

@@ -117,6 +117,15 @@ export interface MountWatcherEvents {
   removed: [Volume]
 }
 
+/** Whether `p` is still a folder on the device `dev` (not a mount point since, and still there). */
+async function onDevice(p: string, dev: number): Promise<boolean> {
+  try {
+    return (await lstat(p)).dev === dev
+  } catch {
+    return false
+  }
+}
+
 /**
  * Notices camera volumes coming and going: mount points under the mount
  * roots in the mount table (polled), and folders appearing directly under a
@@ -261,6 +270,12 @@ export class MountWatcher extends EventEmitter<MountWatcherEvents> {
         }
         seen.add(p)
         if (await this.settled(p)) {
+          // Mounted while it was looked at (an empty mount point whose camera was mounted between the lstat above and the
+          // camera check, which then saw the mounted camera): a mount, not a folder; the next pass sees it as one.
+          if (!(await onDevice(p, rootDev))) {
+            this.again = true
+            continue
+          }
           current.set(p, { path: p, kind: 'folder', source: null, fstype: null, majorMinor: null, mountId: null, usb: null, diskId: null })
         }
       }
