@@ -95,7 +95,10 @@ t.test('six cameras at once on a budget of three slots: never more in use, nobod
   const snap = st.ingestContext.buffers!.snapshot()
   t.equal(snap.inUse, 0, 'every slot was given back')
   t.equal(snap.waiting, 0, 'nobody is left waiting')
-  t.ok(snap.made <= 3, `slots are reused, not made per file (${snap.made} made for ${6 * SIZES.length} files)`)
+  // Seen once in a clean-clone run: 4 made. Apart, so that a failure says whether a read was left behind (its slot retired
+  // and replaced, which no file of a complete ingest should cause) or a free slot was not reused.
+  t.equal(snap.retired, 0, 'no camera read was left behind (no slot retired)')
+  t.ok(snap.made <= 3 + snap.retired, `slots are reused, not made per file (${snap.made} made for ${6 * SIZES.length} files, ${snap.retired} retired)`)
   for (const [n, r] of reports.entries()) {
     t.equal(r.state, 'complete', `camera ${n}: complete`)
     t.equal(r.ingested.length, SIZES.length, `camera ${n}: every file ingested`)

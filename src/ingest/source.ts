@@ -281,9 +281,12 @@ export async function readCameraFile(
     // The first sink that failed (a write, a read-back mismatch): the copy stops at the next step, not at the file's end.
     let failure: { err: unknown } | undefined
     let stat: Promise<BigIntStats> | undefined
-    // Past the size fstat gave, one read at a time: the one that finds the end (or that the file grew).
+    // The read taken out of `reads` and waited for: a sink letting go meanwhile runs issue(), which must count it.
+    let waiting = false
+    // Past the size fstat gave, one read at a time (the one waited for counts): the one that finds the end (or that
+    // the file grew). Not counting it left a read past the end in flight as the end was found, its slot retired.
     const issue = (): void => {
-      while (!ended && free.length > 0 && reads.length < ahead && (reads.length === 0 || next <= size)) {
+      while (!ended && free.length > 0 && reads.length < ahead && ((reads.length === 0 && !waiting) || next <= size)) {
         const slot = free.shift()!
         const p = read(bufs[slot]!, next)
         p.catch(() => undefined) // awaited in order below; a read dropped or left behind must not surface unhandled
@@ -303,10 +306,13 @@ export async function readCameraFile(
         }
         let bytesRead: number
         try {
+          waiting = true
           ;({ bytesRead } = await wait(r.p))
         } catch (err) {
           reads.unshift(r) // left behind in the kernel (or failed): its buffer is not free
           throw err
+        } finally {
+          waiting = false
         }
         if (r.at !== pos) {
           free.push(r.slot) // read ahead of a short read: not the next bytes
