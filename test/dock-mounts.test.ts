@@ -179,12 +179,17 @@ t.test('the mount table: a mount under a root is a volume tied to its USB device
 })
 
 const noMount = cannotMount()
-t.test('a real loop mount under a root comes and goes', { skip: noMount ? `needs loop mounts: ${noMount}` : false }, async (t) => {
+
+/** A camera-looking ext4 image (DCIM and a DEVICE.TXT) in a temporary folder of the test. */
+function cameraImage(t: Parameters<typeof tempDir>[0]): { dir: string; img: string } {
   const dir = tempDir(t)
   const src = join(dir, 'src')
   mkdirSync(join(src, 'DCIM/100MEDIA'), { recursive: true })
   writeFileSync(join(src, 'DEVICE.TXT'), 'DEVICE=A1B2C3D\n')
-  const img = makeImage(src, join(dir, 'cam.img'))
+  return { dir, img: makeImage(src, join(dir, 'cam.img')) }
+}
+t.test('a real loop mount under a root comes and goes', { skip: noMount ? `needs loop mounts: ${noMount}` : false }, async (t) => {
+  const { dir, img } = cameraImage(t)
   const root = join(dir, 'media')
   mkdirSync(join(root, 'CAM'), { recursive: true })
   const { w, added, removed } = watcher(t, { roots: [root] })
@@ -203,11 +208,7 @@ t.test(
     // The threat (seen once in daemon-multi): a scan finds the empty folder left by an undock, settles it, and the camera is
     // mounted on it between the scan's device check and its camera check. The check then sees the mounted camera, and the
     // folder became a second volume for the same camera: two sessions, one ending "the camera volume vanished".
-    const dir = tempDir(t)
-    const src = join(dir, 'src')
-    mkdirSync(join(src, 'DCIM/100MEDIA'), { recursive: true })
-    writeFileSync(join(src, 'DEVICE.TXT'), 'DEVICE=A1B2C3D\n')
-    const img = makeImage(src, join(dir, 'cam.img'))
+    const { dir, img } = cameraImage(t)
     const root = join(dir, 'media')
     const point = join(root, 'CAM')
     mkdirSync(point, { recursive: true })
