@@ -9,7 +9,7 @@ import type { Role } from '../src/api/roles.js'
 import { createToken } from '../src/api/tokens.js'
 import { silentLogger } from '../src/common/log.js'
 import { retentionPolicy } from '../src/retention/config.js'
-import { readMonthlyXlsx } from '../src/stats/monthly.js'
+import { currentMonth, readMonthlyXlsx } from '../src/stats/monthly.js'
 import { defaultConfig, personToken, station, tempDir } from './helpers.js'
 import { httpCall } from './http-support.js'
 
@@ -59,7 +59,14 @@ t.test('statistics and the custody report over HTTP', async (t) => {
   t.equal(h.status, 200)
   t.match(h.json, { totals: { recordings: 1, late: 1 }, byOfficer: [{ officerId: '012345', late: 1 }], histogram: { more: 1 } })
   const m = await call('/v1/stats/monthly?month=2026-11&by=officer', tok.supervisor!)
-  t.match(m.json.rows, [{ key: '012345', recordings: 1, late: 1, flags: 1 }])
+  // the recording counts in the month it was recorded, its flag in the month it was set (now, station time)
+  const flagMonth = currentMonth('Asia/Shanghai')
+  if (flagMonth === '2026-11') t.match(m.json.rows, [{ key: '012345', recordings: 1, late: 1, flags: 1 }])
+  else {
+    t.match(m.json.rows, [{ key: '012345', recordings: 1, late: 1, flags: 0 }])
+    const now = await call(`/v1/stats/monthly?month=${flagMonth}&by=officer`, tok.supervisor!)
+    t.match(now.json.rows, [{ key: '012345', recordings: 0, flags: 1 }], 'the flag in the month it was set')
+  }
   const x = await call('/v1/stats/monthly/xlsx?month=2026-11&by=officer', tok.supervisor!)
   t.match(x.headers['content-type'], /spreadsheetml/)
   t.same(await readMonthlyXlsx(x.buf), m.json.rows, 'the XLSX equals the JSON')

@@ -14,7 +14,7 @@ import { silentLogger } from '../src/common/log.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { retentionPolicy } from '../src/retention/config.js'
 import { pickSample } from '../src/review/sample.js'
-import { monthBounds } from '../src/stats/monthly.js'
+import { currentMonth, monthBounds } from '../src/stats/monthly.js'
 import { defaultConfig, personToken, station, tempDir } from './helpers.js'
 import { httpCall } from './http-support.js'
 
@@ -108,7 +108,8 @@ t.test('outcomes: a supervisor records them; a clerk, an officer or an auditor g
     [{ payload: { outcome: 'late', sampleId: a.json.id } }],
     'the outcome is a ledger event',
   )
-  const m = await call('/v1/stats/monthly?month=2026-11&by=officer', tok.supervisor!)
+  // outcomes count in the month they were decided (now), in the station's zone: not the sample's month
+  const m = await call(`/v1/stats/monthly?month=${currentMonth('Asia/Shanghai')}&by=officer`, tok.supervisor!)
   const row = (o: string) => m.json.rows.find((r: { key: string }) => r.key === o)
   t.match(row(first!.officerId), { reviewed: 1, reviewLate: 1 })
   t.match(row(second!.officerId), { reviewed: 1, reviewOther: 1 })
