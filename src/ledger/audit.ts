@@ -326,7 +326,12 @@ export async function auditLedger(db: Db, opts: { workers?: number; minRows?: nu
   while (size * want < n) size *= 2
   // Where each block starts: without gaps (n events from the first seq to the last) the n-th event's seq is the first
   // plus n; else the table is walked to it. The workers and the count after them see a change meanwhile.
-  const [lo, hi] = db.prepare('SELECT min(seq), max(seq) FROM events WHERE seq <= ?').raw().get(through) as [number, number]
+  // Two subqueries, each one step down the rowid tree: min() and max() in one SELECT scan the whole table (a GB per
+  // million events: 0.9 CPU-s and 1.6 s before the workers could start, measured 2026-11-30).
+  const [lo, hi] = db
+    .prepare('SELECT (SELECT min(seq) FROM events WHERE seq <= ?), (SELECT max(seq) FROM events WHERE seq <= ?)')
+    .raw()
+    .get(through, through) as [number, number]
   const seqAt = db.prepare('SELECT seq FROM events WHERE seq <= ? ORDER BY seq LIMIT 1 OFFSET ?').pluck()
   const blocks: { fromSeq: number; count: number; first: boolean }[] = []
   for (let offset = 0; offset < n; offset += size)

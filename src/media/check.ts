@@ -12,7 +12,7 @@ import { type RehashReport, rehashObjects } from '../vault/rehash.js'
 import type { Problem } from '../common/problems.js'
 import type { Vault } from '../vault/store.js'
 import { allDerivatives } from '../catalog/derivatives.js'
-import { recordingStatuses } from '../catalog/recordings.js'
+import { recordingsNotStored } from '../catalog/recordings.js'
 import { subjects } from '../ledger/events.js'
 import { storedEventsOfType } from '../ledger/ledger.js'
 import { allLinks, allMediaInfo, MEDIA_FIELDS, type MediaFacts } from '../catalog/media-info.js'
@@ -176,7 +176,8 @@ export function checkMediaCatalog(db: Db): MediaCatalogCheck {
   }
 
   // derivative objects: the ledger decides what must exist and what it hashes to
-  const status = recordingStatuses(db)
+  // Only the recordings not stored are asked for, and only when there are derivatives to look them up for.
+  const status = derived.size ? recordingsNotStored(db) : new Map<number, string>()
   const objectShas = new Set<string>()
   const needed = new Map<string, { size: number; who: string[] }>()
   for (const [id, { p }] of derived) {
