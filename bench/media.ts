@@ -153,17 +153,25 @@ const median = (xs: number[]): number => {
 
 /** CPU seconds of this process and its waited-for children (ffmpeg) so far. */
 function cpuSeconds(): number {
+  return ownCpuSeconds() + childCpuSeconds()
+}
+
+function ownCpuSeconds(): number {
   const self = process.cpuUsage()
+  return (self.user + self.system) / 1e6
+}
+
+/** CPU seconds of the waited-for children (ffmpeg, ffprobe, nice) so far. */
+function childCpuSeconds(): number {
   const kids = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')
   // Fields 16 and 17 of /proc/PID/stat (cutime, cstime), in clock ticks; 14th and 15th after the ") ".
-  const ticks = Number(kids[13]) + Number(kids[14])
-  return (self.user + self.system) / 1e6 + ticks / 100
+  return (Number(kids[13]) + Number(kids[14])) / 100
 }
 
 interface RunResult {
   wallMs: number
   /** The H.264 clips alone through the queue: footage, the wall from the first claim to the last job done, the CPU of its drain (process + ffmpeg). */
-  h264Queue: { footage: number; wallMs: number; concurrency: number; load: number; clips: number; cpuSec: number }
+  h264Queue: { footage: number; wallMs: number; concurrency: number; load: number; clips: number; cpuSec: number; ffmpegCpuSec: number }
   byPart: Record<Part, { footage: number; jobMs: number; jobs: number }>
   /** `part kind` -> jobs, their wall ms and ffmpeg ms. */
   byKind: Record<string, { jobs: number; ms: number; ffmpegMs: number }>
@@ -203,13 +211,15 @@ async function h264ThroughQueue(h264Cam: string, i: number): Promise<RunResult['
     await w.toolVersions()
     const load = loadavg()[0]!
     const cpu0 = cpuSeconds()
+    const kids0 = childCpuSeconds()
     const rep = await w.drain()
     const cpuSec = cpuSeconds() - cpu0
+    const ffmpegCpuSec = childCpuSeconds() - kids0
     const bad = rep.outcomes.filter((o) => o.outcome !== 'done')
     if (bad.length) throw new Error(`media jobs did not finish: ${JSON.stringify(bad)}`)
     const span = st.db.prepare("SELECT min(started_at) AS a, max(finished_at) AS b FROM media_jobs WHERE state = 'done'").get() as { a: string; b: string }
     const footage = r.ingested.reduce((a, rec) => a + (getMediaInfo(st.db, rec.id)?.durationSec ?? 0), 0)
-    return { footage, wallMs: Date.parse(span.b) - Date.parse(span.a), concurrency: w.concurrency, load, clips: r.ingested.length, cpuSec }
+    return { footage, wallMs: Date.parse(span.b) - Date.parse(span.a), concurrency: w.concurrency, load, clips: r.ingested.length, cpuSec, ffmpegCpuSec }
   } finally {
     st.close()
     rmSync(dir, { recursive: true, force: true })
@@ -313,15 +323,23 @@ async function main(): Promise<void> {
       const q = await h264ThroughQueue(h264Cam, i)
       qs.push(q)
       log(
-        `run ${i + 1}: H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip, load ${q.load.toFixed(2)})`,
+        `run ${i + 1}: H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip of which ffmpeg ${(q.ffmpegCpuSec / q.clips).toFixed(3)}, load ${q.load.toFixed(2)})`,
       )
     }
     const x = median(qs.map((q) => q.footage / (q.wallMs / 1000)))
     const cpu = median(qs.map((q) => q.cpuSec / q.clips))
-    if (values.json) console.log(JSON.stringify({ h264QueueRealtime: x, h264QueueCpuSecPerClip: cpu, loadAverages: qs.map((q) => q.load), runs }, null, 2))
+    const ffCpu = median(qs.map((q) => q.ffmpegCpuSec / q.clips))
+    if (values.json)
+      console.log(
+        JSON.stringify(
+          { h264QueueRealtime: x, h264QueueCpuSecPerClip: cpu, h264QueueFfmpegCpuSecPerClip: ffCpu, loadAverages: qs.map((q) => q.load), runs },
+          null,
+          2,
+        ),
+      )
     else
       console.log(
-        `media: H.264 clips alone through the queue ${x.toFixed(0)}x (goal >= 100x: ${x >= 100 ? 'met' : 'NOT met'}; ${cpu.toFixed(3)} CPU-s per clip; loads ${qs.map((q) => q.load.toFixed(2)).join(', ')}); medians of ${runs}`,
+        `media: H.264 clips alone through the queue ${x.toFixed(0)}x (goal >= 100x: ${x >= 100 ? 'met' : 'NOT met'}; ${cpu.toFixed(3)} CPU-s per clip, of which ffmpeg and ffprobe ${ffCpu.toFixed(3)}; loads ${qs.map((q) => q.load.toFixed(2)).join(', ')}); medians of ${runs}`,
       )
     return
   }

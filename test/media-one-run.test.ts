@@ -43,6 +43,33 @@ execFileSync('ffmpeg', [...FF, ...picture(6), ...h264, '-g', '30', '-f', 'mp4', 
 const whole = join(root, 'whole.mp4')
 execFileSync('ffmpeg', [...FF, ...picture(9, '640x360'), ...tone(9), ...h264, '-g', '90', '-c:a', 'aac', '-f', 'mp4', whole])
 execFileSync('ffmpeg', [...FF, '-i', whole, '-ss', '0.1', '-c', 'copy', '-copyinkf', '-f', 'mp4', clip(3)])
+// B-frames and four slices a picture (what the combined run's one-thread
+// thumbnail decoder could decode differently from the separate run's
+// threaded one, if the decoder were not bit-exact); not a camera clip, so
+// outside the camera folder.
+const sliced = join(root, 'sliced.mp4')
+execFileSync('ffmpeg', [
+  ...FF,
+  ...picture(4),
+  ...tone(4),
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-bf',
+  '3',
+  '-slices',
+  '4',
+  '-g',
+  '30',
+  '-pix_fmt',
+  'yuv420p',
+  '-c:a',
+  'aac',
+  '-f',
+  'mp4',
+  sliced,
+])
 
 t.test('one run, two outputs: byte-identical to the separate remux and thumbnail runs', async (t) => {
   const out = join(root, 'runs')
@@ -53,6 +80,7 @@ t.test('one run, two outputs: byte-identical to the separate remux and thumbnail
     { file: clip(1), hasAudio: true, atSeconds: 7.99, what: 'the last key frame' },
     { file: clip(1), hasAudio: true, atSeconds: 60, what: 'past the end (a duration that overstates the file)' },
     { file: clip(2), hasAudio: false, atSeconds: 0.6, what: 'no audio' },
+    { file: sliced, hasAudio: true, atSeconds: 2.5, what: 'B-frames, four slices a picture' },
   ]
   for (const [i, c] of cases.entries()) {
     const o = { hasAudio: c.hasAudio, atSeconds: c.atSeconds, width: 320, creationTime: '2026-11-20T00:00:00Z' }

@@ -306,7 +306,8 @@ function remuxOutput(output: string, opts: RemuxProxyOptions): string[] {
  * thumbnailArgs puts them), and input 1 is read for at most
  * THUMBNAIL_READ_SECONDS after the seek position, so the run does not
  * demux the rest of the file for a thumbnail that is already written (the
- * key frame it decodes lies at or before the position). Both outputs are
+ * key frame it decodes lies at or before the position), and decoded in one
+ * thread (THUMBNAIL_DECODER_THREADS). Both outputs are
  * byte-identical to the separate runs' (test/media-ffmpeg.test.ts). A key
  * frame only found later than that fails the thumbnail output: the caller
  * falls back to the separate jobs.
@@ -333,6 +334,7 @@ export function remuxWithThumbnailArgs(
       '-i',
       fileUrl(input),
       ...seek,
+      ...THUMBNAIL_DECODER_THREADS,
       '-t',
       THUMBNAIL_READ_SECONDS,
       '-i',
@@ -342,6 +344,16 @@ export function remuxWithThumbnailArgs(
     ],
   }
 }
+
+/**
+ * The combined run's thumbnail decoder runs in one thread: it decodes one key
+ * frame, which frame threading cannot spread over cores, but each extra
+ * thread costs its own decoder context and zeroed frame buffers (about 35 ms
+ * of CPU per run on a 1080p clip, docs/design.md "Benchmarks"). H.264
+ * decoding is bit-exact whatever the thread count: the thumbnail stays
+ * byte-identical to thumbnailArgs' (test/media-one-run.test.ts).
+ */
+const THUMBNAIL_DECODER_THREADS = ['-threads', '1'] as const
 
 /** How much of the seeked input a combined run reads for its thumbnail (see remuxWithThumbnailArgs). */
 export const THUMBNAIL_READ_SECONDS = '0.1'
