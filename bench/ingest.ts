@@ -17,7 +17,11 @@
  * fsync, an O_DIRECT read, the two at once, and the three at once with the
  * camera read too), so the ratio to cp + sync can be read beside what any
  * copier that writes and reads back gets from this disk, and how many cores
- * the ingest kept busy (CPU-s / wall: far below 1, it waited).
+ * the ingest kept busy (CPU-s / wall: far below 1, it waited), and what the
+ * data dir's disk did meanwhile (disk-state.ts: its busy %, requests in
+ * flight, the time a request took, a depth-1 latency probe just before, and
+ * the last round's trims let settle first): a slow disk versus a disk
+ * ingest left idle.
  * Goals: >= 0.6x cp + sync, <= 1.5 CPU-s per GB, peak RSS < 150 MB.
  *
  *   node dist/bench/ingest.js [--size 2G] [--work DIR] [--rounds 3] [--no-sha256sum]
@@ -32,6 +36,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { packageRoot } from '../src/common/paths.js'
+import { type DiskState, describeDisk, latencyProbe, settleDiscards, watchDisk } from './disk-state.js'
 
 const { values } = parseArgs({
   options: {
@@ -237,21 +242,32 @@ async function main(): Promise<void> {
   writeFileSync(join(empty, 'DCIM', '100MEDIA', photo.slice(photo.lastIndexOf('/') + 1)), readFileSync(photo))
   const fixed: number[] = []
   const ceilings: Awaited<ReturnType<typeof diskCeilings>>[] = []
+  const disks: { settledS: number; probe: ReturnType<typeof latencyProbe>; ingest: DiskState | undefined; cp: DiskState | undefined }[] = []
   for (let r = 0; r < rounds; r++) {
     rmSync(dst, { recursive: true, force: true })
+    // The last round's 2 GiB trimmed (discard), then the disk's latency this minute, then the ingest watched.
+    const settledS = await settleDiscards(work)
+    const probe = latencyProbe(work)
     loads.push(load())
     evict(cam)
+    const watch = watchDisk(work)
     const ing = await measure(node, [cli, 'ingest', cam, '--json'], env)
+    const ingDisk = watch.stop()
     ingestMs.push(ing.ms)
     cpuPerGB.push(ing.cpuSec! / (bytes / 1e9))
     splits.push(ing.split!)
     rmSync(dst, { recursive: true, force: true })
     fixed.push((await measure(node, [cli, 'ingest', empty, '--json'], env)).cpuSec!)
     rmSync(dst, { recursive: true, force: true })
+    await settleDiscards(work)
     evict(cam)
+    const cpWatch = watchDisk(work)
     const cp = await measure('bash', ['-c', `cp -r ${cam} ${dst} && sync`])
+    const cpDisk = cpWatch.stop()
     cpSyncMs.push(cp.ms)
+    disks.push({ settledS, probe, ingest: ingDisk, cp: cpDisk })
     rmSync(dst, { recursive: true, force: true })
+    await settleDiscards(work)
     const ceil = await diskCeilings(oneFile, bytes)
     ceilings.push(ceil)
     let sha = ''
@@ -265,6 +281,10 @@ async function main(): Promise<void> {
       `round ${r + 1} (load ${loads[r]}): ingest ${ing.ms.toFixed(0)} ms (${cpuPerGB[r]!.toFixed(2)} CPU-s/GB, ${(ing.cpuSec! / (ing.ms / 1000)).toFixed(2)} cores busy), cp+sync ${cp.ms.toFixed(0)} ms ` +
         `(${(cp.ms / ing.ms).toFixed(2)}x)${sha}; dd write+fsync ${ceil.write.toFixed(0)} ms, direct read ${ceil.read.toFixed(0)} ms, ` +
         `both at once ${ceil.writeRead.toFixed(0)} ms, with the camera read too ${ceil.copyReadBack.toFixed(0)} ms (${(cp.ms / ceil.copyReadBack).toFixed(2)}x)`,
+    )
+    console.log(
+      `  disk: trims of the last round settled ${settledS.toFixed(1)} s; probe at depth 1: a 4 MiB direct write ${probe.writeMs.toFixed(0)} ms, read ${probe.readMs.toFixed(0)} ms; ` +
+        `during ingest ${describeDisk(ingDisk)}; during cp+sync ${describeDisk(cpDisk)}`,
     )
   }
   rmSync(dst, { recursive: true, force: true })
@@ -318,6 +338,11 @@ async function main(): Promise<void> {
   console.log(
     `peak RSS ingesting one ${(bigBytes / 2 ** 30).toFixed(2)} GiB file: ${((big.rssMiB * 2 ** 20) / 1e6).toFixed(0)} MB (goal < 150 MB) ${verdict(big.rssMiB * 2 ** 20 < 150e6)}; ` +
       `${(bigBytes / 1e6 / (big.ms / 1000)).toFixed(0)} MB/s on it`,
+  )
+  const dm = (f: (d: (typeof disks)[number]) => number | undefined): string => med(disks.map((d) => f(d) ?? 0)).toFixed(1)
+  console.log(
+    `the disk during the rounds (medians): 4 MiB direct write ${dm((d) => d.probe.writeMs)} ms, read ${dm((d) => d.probe.readMs)} ms at depth 1 (probe before each ingest); ` +
+      `in flight during ingest ${dm((d) => d.ingest?.depth)} (busy ${dm((d) => d.ingest?.busyPct)}%), during cp+sync ${dm((d) => d.cp?.depth)} (busy ${dm((d) => d.cp?.busyPct)}%)`,
   )
   console.log(`(load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`)
 }

@@ -56,6 +56,7 @@ import { loadConfig } from '../src/config/load.js'
 import { FakeUsbBackend } from '../src/dock/usb.js'
 import { openStation } from '../src/station/station.js'
 import { linkCamera } from './cameras.js'
+import { type DiskState, describeDisk, latencyProbe, watchDisk } from './disk-state.js'
 
 // The daemon's pool size (bin/bodyvault.js sets it for `bodyvault start`; this process is an ES module: run again with it).
 ensureThreadPool()
@@ -297,6 +298,9 @@ function waits(): { runQueueS: number; mainQueueS: number; cpuSomeS: number; ioS
 
 interface Run {
   cameras: number
+  /** The data dir's disk: a depth-1 latency probe just before, and what it did while the cameras docked (disk-state.ts). */
+  probe: { writeMs: number; readMs: number }
+  disk: DiskState | undefined
   /** The same cameras without bodyvault, just before this run (together()). */
   alone: { readMBps: number; copyMBps: number }
   seconds: number
@@ -344,6 +348,8 @@ async function run(count: number, k: number): Promise<Run> {
     const ds0 = diskstats(loopsOf)
     let depthSum = 0
     let depthN = 0
+    const probe = latencyProbe(dir)
+    const watch = watchDisk(dir)
     const cpu0 = process.cpuUsage()
     const w0 = waits()
     const t0 = performance.now()
@@ -374,6 +380,7 @@ async function run(count: number, k: number): Promise<Run> {
       await new Promise((r) => setTimeout(r, 20))
     }
     const cpu = process.cpuUsage(cpu0)
+    const disk = watch.stop()
     const w1 = waits()
     const ds = diskstats(loopsOf).map((b, i) => {
       return { reads: b.reads - ds0[i]!.reads, bytes: (b.sectors - ds0[i]!.sectors) * 512 }
@@ -385,6 +392,8 @@ async function run(count: number, k: number): Promise<Run> {
     const used = (cpu.user + cpu.system) / 1e3 / ms
     return {
       cameras: count,
+      probe,
+      disk,
       alone,
       seconds: ms / 1000,
       mbps: (count * cameraBytes) / 1e6 / (ms / 1000),
@@ -423,6 +432,9 @@ for (let k = 0; k < REPEAT; k++) {
     )
     console.log(
       `         the cameras' devices saw reads of ${r.reqKiB.toFixed(0)} KiB on average, ${r.depth.toFixed(1)} in flight while busy, ${r.readFactor.toFixed(2)}x their media's bytes; per camera copying at / safe at (s): ${r.cams.map((c) => `${c.copyingS.toFixed(1)}/${c.doneS.toFixed(1)}`).join(' ')}`,
+    )
+    console.log(
+      `         the data dir's disk: probe at depth 1 before, a 4 MiB direct write ${r.probe.writeMs.toFixed(0)} ms, read ${r.probe.readMs.toFixed(0)} ms; while docking ${describeDisk(r.disk)} (the whole device: other work's requests included)`,
     )
     const b = best.get(count)
     if (!b || r.mbps / r.sourcesMBps > b.mbps / b.sourcesMBps) best.set(count, r)

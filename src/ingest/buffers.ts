@@ -55,6 +55,21 @@ export interface BufferSnapshot {
   retired: number
 }
 
+/**
+ * `bytes` of zeroed memory that start on a page boundary. An ordinary
+ * Buffer this large comes from malloc, 16 bytes into a page on glibc; a
+ * resizable ArrayBuffer's store is reserved from V8's page allocator, so
+ * it starts on a page (its size fixed: it is never resized). Node cannot
+ * say where a Buffer lies, so this is what V8 does, not a promise: direct.ts
+ * still probes where a direct write is accepted, and a buffer off the page
+ * is only slower, never wrong.
+ */
+export function pageAligned(bytes: number): Buffer {
+  // ES2024's resizable ArrayBuffer (V8 11, Node 20); the project's lib is ES2022, so its constructor is typed by hand.
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer
+  return Buffer.from(new Resizable(bytes, { maxByteLength: bytes }))
+}
+
 /** Bytes of one slot for `chunk`: the read buffer, its read-back scratch and the alignment room. */
 export const slotBytes = (chunk: number): number => chunk + Math.min(chunk, READBACK_BYTES) + DIRECT_ALIGN
 
@@ -155,7 +170,7 @@ export class IngestBuffers {
     if (i >= 0) return this.free.splice(i, 1)[0]!
     if (this.free.length + this.inUse > this.slots) this.free.shift()
     this.made++
-    return { chunk, raw: Buffer.allocUnsafe(slotBytes(chunk)), aligned: -1 }
+    return { chunk, raw: pageAligned(slotBytes(chunk)), aligned: -1 }
   }
 
   private lease(slots: Slot[]): BufferLease {
@@ -189,6 +204,6 @@ export class IngestBuffers {
 
 /** Slots for one file outside any station's budget (a test's own copy): made for it, dropped with it. */
 export function ownLease(want: number, chunk: number): BufferLease {
-  const slots = Array.from({ length: want }, (): Slot => ({ chunk, raw: Buffer.allocUnsafe(slotBytes(chunk)), aligned: -1 }))
+  const slots = Array.from({ length: want }, (): Slot => ({ chunk, raw: pageAligned(slotBytes(chunk)), aligned: -1 }))
   return { slots, release: () => undefined, retire: () => undefined }
 }
