@@ -32,12 +32,30 @@ function daemonStates(d: RunningDaemon, camera: string): { state: string; at: nu
     .map((e) => ({ state: String(e.to), at: Date.parse(String(e.time)) }))
 }
 
+/**
+ * While the test itself runs axe-core in a page (a second or more of that page's main thread on a loaded machine),
+ * the page may not get to show a state: that wait is the test's, not the dock screen's. A state's lag is the time
+ * from the daemon's change to the page showing it, less the part of it the test spent running axe in that page.
+ */
+const testBusy = new Map<Screen['page'], [number, number][]>()
+async function axeOf(s: Screen): Promise<Awaited<ReturnType<typeof seriousViolations>>> {
+  const from = Date.now()
+  try {
+    return await seriousViolations(s.page)
+  } finally {
+    testBusy.set(s.page, [...(testBusy.get(s.page) ?? []), [from, Date.now()]])
+  }
+}
+
 /** How long after the daemon each of its state changes appeared in the page; fails on one that never did. */
 async function lags(s: Screen, d: RunningDaemon, camera: string): Promise<{ state: string; ms: number }[]> {
   const seen = (await s.seen()).filter((x) => x.camera === camera)
+  const busy = testBusy.get(s.page) ?? []
   return daemonStates(d, camera).map((ch) => {
     const shown = seen.find((x) => x.state === ch.state && x.at >= ch.at - 50)
-    return { state: ch.state, ms: shown ? shown.at - ch.at : Number.POSITIVE_INFINITY }
+    if (!shown) return { state: ch.state, ms: Number.POSITIVE_INFINITY }
+    const excused = busy.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, shown.at) - Math.max(a, ch.at)), 0)
+    return { state: ch.state, ms: shown.at - ch.at - excused }
   })
 }
 
@@ -84,7 +102,7 @@ t.test('the dock screen follows a real daemon: copying, verifying, safe to undoc
     t.match(copying, /个文件/, 'files')
     t.notMatch(copying, /可以拔出/, 'never "safe" while copying')
     await Promise.all([shots.take(big.page, 'copying-1920x1080.png'), shots.take(small.page, 'copying-800x480.png')])
-    for (const s of both) t.same(await seriousViolations(s.page), [], `axe: no serious or critical violation while copying (${s.page.viewportSize()?.width})`)
+    for (const s of both) t.same(await axeOf(s), [], `axe: no serious or critical violation while copying (${s.page.viewportSize()?.width})`)
 
     await Promise.all(both.map((s) => s.page.waitForSelector('[data-state="safe-to-undock"]', { timeout: 120_000 })))
     const safe = await tileText(big, first)
@@ -92,7 +110,7 @@ t.test('the dock screen follows a real daemon: copying, verifying, safe to undoc
     t.notMatch(safe, /请勿拔出/, 'no "do not undock" once safe')
     t.match(safe, /全部 \d+ 个文件已校验存入/)
     await Promise.all([shots.take(big.page, 'safe-1920x1080.png'), shots.take(small.page, 'safe-800x480.png')])
-    for (const s of both) t.same(await seriousViolations(s.page), [], `axe: no serious or critical violation when safe (${s.page.viewportSize()?.width})`)
+    for (const s of both) t.same(await axeOf(s), [], `axe: no serious or critical violation when safe (${s.page.viewportSize()?.width})`)
 
     const daemonSaid = daemonStates(d, first).map((x) => x.state)
     t.same(daemonSaid, ['detected', 'queued', 'copying', 'verifying', 'safe-to-undock'], 'the daemon went through every state')
@@ -100,7 +118,10 @@ t.test('the dock screen follows a real daemon: copying, verifying, safe to undoc
       const shown = [...new Set((await s.seen()).filter((x) => x.camera === first).map((x) => x.state))]
       t.same(shown, daemonSaid, 'the page showed every state the daemon went through, in order')
       const late = await lags(s, d, first)
-      t.comment(`page ${s.page.viewportSize()?.width}: ${late.map((l) => `${l.state} +${l.ms} ms`).join(', ')}`)
+      const axeMs = (testBusy.get(s.page) ?? []).map(([a, b]) => b - a)
+      t.comment(
+        `page ${s.page.viewportSize()?.width}: ${late.map((l) => `${l.state} +${l.ms} ms`).join(', ')} (the test's axe runs in it: ${axeMs.join(', ')} ms)`,
+      )
       t.ok(
         late.every((l) => l.ms < 1000),
         'each state on screen within a second of the daemon',
@@ -211,7 +232,7 @@ t.test('an error on the dock screen says what to do; without a credential, or wi
     t.notMatch(text, /可以拔出/)
     await Promise.all([shots.take(big.page, 'error-1920x1080.png'), shots.take(small.page, 'error-800x480.png')])
     for (const s of [big, small]) {
-      t.same(await seriousViolations(s.page), [], `axe: no serious or critical violation on an error (${s.page.viewportSize()?.width})`)
+      t.same(await axeOf(s), [], `axe: no serious or critical violation on an error (${s.page.viewportSize()?.width})`)
       t.same(s.errors, [], 'no console errors')
     }
     const lag = await lags(big, d, id)
