@@ -161,7 +161,7 @@ function ownCpuSeconds(): number {
   return (self.user + self.system) / 1e6
 }
 
-/** CPU seconds of the waited-for children (ffmpeg, ffprobe, nice) so far. */
+/** CPU seconds of the waited-for children (ffmpeg, ffprobe) so far. */
 function childCpuSeconds(): number {
   const kids = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')
   // Fields 16 and 17 of /proc/PID/stat (cutime, cstime), in clock ticks; 14th and 15th after the ") ".

@@ -368,7 +368,13 @@ t.test('abort via AbortSignal', async (t) => {
   let pid: number | undefined
   let progressSeen = 0
   let niceSeen: number | undefined
+  let threadNices: number[] = []
   const procStat = existsSync('/proc/self/stat')
+  // Field 19 of /proc/<pid>/stat is the nice value (fields after the parenthesised command name start at 3).
+  const niceOf = (statFile: string): number => {
+    const stat = readFileSync(statFile, 'utf8')
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])
+  }
   const err = await runFfmpeg(endlessSpec(out), {
     timeoutMs: 30_000,
     signal: ac.signal,
@@ -379,11 +385,10 @@ t.test('abort via AbortSignal', async (t) => {
     onProgress: () => {
       progressSeen++
       if (pid !== undefined && procStat) {
-        // Field 19 of /proc/<pid>/stat is the nice value (fields after the
-        // parenthesised command name start at 3).
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        niceSeen = Number(fields[16])
+        niceSeen = niceOf(`/proc/${pid}/stat`)
+        // Each thread has its own niceness on Linux: libx264's threads, started by ffmpeg
+        // after the spawn, must run lowered too, not only the process's main thread.
+        threadNices = readdirSync(`/proc/${pid}/task`).map((tid) => niceOf(`/proc/${pid}/task/${tid}/stat`))
       }
       ac.abort()
     },
@@ -392,7 +397,11 @@ t.test('abort via AbortSignal', async (t) => {
     (e: unknown) => e,
   )
   // `nice -n 7` adds 7 to the niceness this test runs at (a suite started under nice or renice), up to 19.
-  if (procStat) t.equal(niceSeen, Math.min(19, getPriority() + 7), 'ran under nice -n 7')
+  if (procStat) {
+    t.equal(niceSeen, Math.min(19, getPriority() + 7), 'ran under nice -n 7')
+    t.ok(threadNices.length > 1, `its encoder's threads were running (${threadNices.length} threads)`)
+    t.same(new Set(threadNices), new Set([Math.min(19, getPriority() + 7)]), 'every thread ran under nice -n 7')
+  }
   t.ok(err instanceof FfmpegError)
   t.equal((err as FfmpegError).code, 'FFMPEG_ABORTED')
   t.ok(progressSeen >= 1, 'it was running when aborted')
