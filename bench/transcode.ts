@@ -13,7 +13,7 @@
 import { openStation } from '../src/station/station.js'
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
-import { getPriority, setPriority, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { silentLogger } from '../src/common/log.js'
@@ -21,7 +21,7 @@ import { loadConfig } from '../src/config/load.js'
 import { loadProfiles } from '../src/camera/profile.js'
 import { derivativesOf } from '../src/catalog/derivatives.js'
 import { getMediaInfo } from '../src/catalog/media-info.js'
-import { locateFfmpeg } from '../src/media/ffmpeg.js'
+import { locateFfmpeg, lowerPriority } from '../src/media/ffmpeg.js'
 
 const { values } = parseArgs({
   options: {
@@ -85,11 +85,11 @@ function makeClip(out: string, seconds: number): void {
   ])
 }
 
-/** The identical command, run directly (lowered by the same `nice` as the job, as src/media/ffmpeg.ts does it: on the child, right after the spawn). */
+/** The identical command, run directly (lowered by the same `nice` as the job, with the job's own lowerPriority: on the child, right after the spawn). */
 async function direct(ffmpeg: string, args: string[], nice: number): Promise<number> {
   const t0 = process.hrtime.bigint()
   const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  if (nice > 0 && child.pid !== undefined) setPriority(child.pid, Math.min(19, getPriority() + nice))
+  if (nice > 0 && child.pid !== undefined) lowerPriority(child.pid, nice)
   child.stdout.resume()
   let err = ''
   child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))

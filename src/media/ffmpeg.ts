@@ -177,7 +177,7 @@ export function locateFfprobe(configPath?: string): Promise<string> {
  * failure is expected (lowering one's own child's priority needs no right),
  * and none may orphan the child, so the run goes on at the caller's priority.
  */
-function lowerPriority(pid: number, by: number): void {
+export function lowerPriority(pid: number, by: number): void {
   const niceness = Math.min(19, getPriority() + by)
   try {
     setPriority(pid, niceness)
