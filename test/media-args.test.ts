@@ -302,14 +302,6 @@ t.test('remuxProxyArgs: stream copy, tags dropped, faststart', async (t) => {
   t.throws(() => remuxProxyArgs('a', 'a', { kind: 'proxy', hasAudio: true }), argsError('output'))
   t.throws(() => remuxProxyArgs('-a', 'b', { kind: 'proxy', hasAudio: true }), argsError('input'))
   t.throws(() => remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, creationTime: '2026-11-20 08:00' }), argsError('creationTime'))
-  // moov written in place into a reserve instead of +faststart's second pass (src/media/moov-reserve.ts), never both.
-  const reserved = remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, moovReserve: 460_344 }).args
-  t.strictSame(reserved.slice(reserved.indexOf('copy') + 1), ['-map_metadata', '-1', '-map_chapters', '-1', '-moov_size', '460344', '-f', 'mp4', 'file:b'])
-  t.notOk(reserved.includes('-movflags'), 'no +faststart beside the reserve')
-  t.ok(remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, moovReserve: null }).args.includes('+faststart'), 'null: +faststart')
-  for (const bad of [0, 1023, 1.5, Number.NaN, 2 ** 31]) {
-    t.throws(() => remuxProxyArgs('a', 'b', { kind: 'proxy', hasAudio: true, moovReserve: bad }), argsError('moovReserve'), `reserve ${bad}`)
-  }
 })
 
 t.test('videoProxyArgs with a hardware encoder: its options before the input, upload after the scale, its codec', async (t) => {

@@ -17,7 +17,6 @@ import { silentLogger } from '../src/common/log.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { remuxProxyArgs, remuxWithThumbnailArgs, thumbnailArgs } from '../src/media/args.js'
 import { runFfmpeg } from '../src/media/ffmpeg.js'
-import { proxyMoovReserve } from '../src/media/moov-reserve.js'
 import { thumbnailSeek } from '../src/media/policy.js'
 import { MediaWorker } from '../src/media/worker.js'
 import { verifyVault } from '../src/verify/vault.js'
@@ -84,8 +83,7 @@ t.test('one run, two outputs: byte-identical to the separate remux and thumbnail
     { file: sliced, hasAudio: true, atSeconds: 2.5, what: 'B-frames, four slices a picture' },
   ]
   for (const [i, c] of cases.entries()) {
-    // Every other case with its moov in a reserve (as the queue runs it), the others with +faststart.
-    const o = { hasAudio: c.hasAudio, atSeconds: c.atSeconds, width: 320, creationTime: '2026-11-20T00:00:00Z', moovReserve: i % 2 ? null : 64 * 1024 }
+    const o = { hasAudio: c.hasAudio, atSeconds: c.atSeconds, width: 320, creationTime: '2026-11-20T00:00:00Z' }
     const p = join(out, `${i}-proxy.part`)
     const j = join(out, `${i}-thumb.part`)
     await runFfmpeg(remuxProxyArgs(c.file, p, { kind: 'proxy', ...o }), { timeoutMs: 60_000 })
@@ -175,7 +173,7 @@ t.test('the queue: one job makes both, each derivative recorded with the command
     mkdirSync(sep)
     const mi = getMediaInfo(s.db, rid)!
     const ct = mi.createdUtc ? { creationTime: mi.createdUtc } : {}
-    await runFfmpeg(remuxProxyArgs(input, join(sep, 'p'), { kind: 'proxy', ...info, ...ct, moovReserve: proxyMoovReserve(mi) }), { timeoutMs: 60_000 })
+    await runFfmpeg(remuxProxyArgs(input, join(sep, 'p'), { kind: 'proxy', ...info, ...ct }), { timeoutMs: 60_000 })
     await runFfmpeg(thumbnailArgs(input, join(sep, 't'), { ...info, atSeconds: thumbnailSeek(mi.durationSec) }), { timeoutMs: 60_000 })
     t.equal(proxy.sha256, sha(join(sep, 'p')), 'the proxy is what a separate remux makes')
     t.equal(thumb.sha256, sha(join(sep, 't')), 'the thumbnail is what a separate thumbnail run makes')

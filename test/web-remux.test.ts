@@ -63,7 +63,7 @@ t.test('a remuxed proxy: the derived event says remux with its arguments, and it
   const args = ev.payload.args as string[]
   t.ok(Array.isArray(args) && args.length > 0, 'the derived event carries the ffmpeg arguments')
   t.ok(args.includes('copy') && !args.includes('libx264'), `stream copy, no encoder: ${args.join(' ')}`)
-  t.match(args.join(' '), /-moov_size \d+/, 'moov written in place at the front (a reserve sized from the probe: src/media/moov-reserve.ts)')
+  t.match(args.join(' '), /\+faststart/, 'moov moved to the front (+faststart)')
   t.ok(args.includes('file:{thumbnail}'), "made in one ffmpeg run with its thumbnail (the proxy that plays below is that run's)")
 
   const browser = await launchBrowser(t, ['--autoplay-policy=no-user-gesture-required'])

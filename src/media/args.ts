@@ -24,9 +24,7 @@
  *   no audio track at all (no synthetic silence: an evidence proxy should not
  *   suggest an audio recording that never existed); `+faststart`.
  * - Remuxed proxies (remuxProxyArgs) copy the streams as they are; the same
- *   tags are dropped and `moov` goes first: `+faststart`, or written in place
- *   into a reserve (`-moov_size`, sized by ./moov-reserve.ts; the caller checks
- *   it fit and falls back to `+faststart`).
+ *   tags are dropped and `+faststart` is set.
  * - Thumbnails are a single baseline JPEG written with the raw `mjpeg` muxer
  *   (not `image2`, whose file names are printf patterns: a `%` in a path would
  *   be misread), scaled down only to `width`; a video's is its key frame at or
@@ -52,18 +50,7 @@ export interface CommandSpec {
   extraOutputs?: string[]
 }
 
-export type MediaArgsErrorField =
-  | 'input'
-  | 'output'
-  | 'crf'
-  | 'preset'
-  | 'maxHeight'
-  | 'audioBitrate'
-  | 'threads'
-  | 'atSeconds'
-  | 'width'
-  | 'creationTime'
-  | 'moovReserve'
+export type MediaArgsErrorField = 'input' | 'output' | 'crf' | 'preset' | 'maxHeight' | 'audioBitrate' | 'threads' | 'atSeconds' | 'width' | 'creationTime'
 
 /** Thrown by the builders for arguments that must never reach ffmpeg. */
 export class MediaArgsError extends Error {
@@ -293,12 +280,10 @@ export interface RemuxProxyOptions {
   hasAudio: boolean
   /** Normalized UTC creation time (ISO, ending in Z) to stamp on the proxy. */
   creationTime?: string
-  /** Bytes reserved for `moov` after `ftyp` (./moov-reserve.ts), written in place: no `+faststart` pass. */
-  moovReserve?: number | null
 }
 
 /**
- * Stream copy into a fresh MP4/M4A with `moov` first (`+faststart`, or in a reserve: moovReserve) (see proxy-policy.ts
+ * Stream copy into a fresh MP4/M4A with `+faststart` (see proxy-policy.ts
  * for when): no decoding, no encoding; camera tags dropped as for a
  * transcode. Data and subtitle tracks (GPS, camera text) are not copied.
  */
@@ -307,13 +292,11 @@ export function remuxProxyArgs(input: string, output: string, opts: RemuxProxyOp
   return { cmd: 'ffmpeg', output, args: [...FFMPEG_COMMON, ...PROGRESS, '-y', '-i', fileUrl(input), ...remuxOutput(output, opts)] }
 }
 
-/** The output half of a remux: its maps (input 0), the stream copy, the tags, `moov` first, the file. */
+/** The output half of a remux: its maps (input 0), the stream copy, the tags, `+faststart`, the file. */
 function remuxOutput(output: string, opts: RemuxProxyOptions): string[] {
   const video = opts.kind === 'proxy'
   const maps = video ? ['-map', '0:v:0', ...(opts.hasAudio ? ['-map', '0:a:0?'] : [])] : ['-map', '0:a:0', '-vn']
-  const r = opts.moovReserve
-  const moov = r === undefined || r === null ? ['-movflags', '+faststart'] : ['-moov_size', String(checkInt('moovReserve', r, 1024, 1 << 30))]
-  return [...maps, '-sn', '-dn', '-c', 'copy', ...metadataArgs(opts.creationTime), ...moov, '-f', video ? 'mp4' : 'ipod', fileUrl(output)]
+  return [...maps, '-sn', '-dn', '-c', 'copy', ...metadataArgs(opts.creationTime), '-movflags', '+faststart', '-f', video ? 'mp4' : 'ipod', fileUrl(output)]
 }
 
 /**
@@ -333,7 +316,7 @@ export function remuxWithThumbnailArgs(
   input: string,
   proxyOutput: string,
   thumbnailOutput: string,
-  opts: { hasAudio: boolean; creationTime?: string; moovReserve?: number | null } & ThumbnailOptions,
+  opts: { hasAudio: boolean; creationTime?: string } & ThumbnailOptions,
 ): CommandSpec {
   checkInOut(input, proxyOutput)
   checkInOut(input, thumbnailOutput)
@@ -356,12 +339,7 @@ export function remuxWithThumbnailArgs(
       THUMBNAIL_READ_SECONDS,
       '-i',
       fileUrl(input),
-      ...remuxOutput(proxyOutput, {
-        kind: 'proxy',
-        hasAudio: opts.hasAudio,
-        moovReserve: opts.moovReserve ?? null,
-        ...(opts.creationTime !== undefined ? { creationTime: opts.creationTime } : {}),
-      }),
+      ...remuxOutput(proxyOutput, { kind: 'proxy', hasAudio: opts.hasAudio, ...(opts.creationTime !== undefined ? { creationTime: opts.creationTime } : {}) }),
       ...thumbnailOutputArgs(thumbnailOutput, width, 1, seek.length > 0),
     ],
   }

@@ -46,8 +46,7 @@ import {
   thumbnailSeek,
 } from './policy.js'
 import { encoderArgs, type EncoderKind } from './encoders.js'
-import { moovFits, recordDerivative, stagingTemp, storeOutput } from './keep-derivative.js'
-import { proxyMoovReserve } from './moov-reserve.js'
+import { recordDerivative, stagingTemp, storeOutput } from './keep-derivative.js'
 import { remuxWithThumbnail, type RunnerKit } from './remux-with-thumbnail.js'
 import { proxyPlan } from './proxy-policy.js'
 import { parseFfmpegVersion } from './ffmpeg-output.js'
@@ -297,11 +296,7 @@ export class MediaJobRunner implements RunnerKit {
     const plan = proxyPlan(kind, info, s.proxy)
     if (plan.method === 'transcode') return transcode(plan)
     try {
-      // A video proxy's moov written in place when its reserve can be sized; +faststart if it did not fit.
-      const moovReserve = kind === 'proxy' ? proxyMoovReserve(info) : null
-      const remux = (reserve: number | null) => (out: string) => remuxProxyArgs(input, out, { kind, hasAudio, moovReserve: reserve, ...ct })
-      const retry = moovReserve === null ? undefined : { moovReserve, build: remux(null) }
-      return await this.makeDerivative(run, rec, kind, input, timeoutMs, remux(moovReserve), plan, retry)
+      return await this.makeDerivative(run, rec, kind, input, timeoutMs, (out) => remuxProxyArgs(input, out, { kind, hasAudio, ...ct }), plan)
     } catch (err) {
       // Streams the probe called playable that the MP4 muxer refuses (odd
       // time stamps, a damaged packet): the proxy is still made in this run.
@@ -348,21 +343,15 @@ export class MediaJobRunner implements RunnerKit {
     timeoutMs: number,
     build: (out: string) => CommandSpec,
     proxy?: ProxyRecord,
-    unlessMoovFits?: { moovReserve: number; build: (out: string) => CommandSpec },
   ): Promise<string> {
     const { job, signal } = run
     const temp = stagingTemp(this.o.vault, job.id)
-    let spec = build(temp)
+    const spec = build(temp)
     const ffmpegVersion = await this.version('ffmpeg')
     noteJobProcess(this.o.db, [{ id: job.id, tempPath: temp }])
     try {
       const r = await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))
       run.ffmpegMs += r.durationMs
-      if (unlessMoovFits && !(await moovFits(temp, unlessMoovFits.moovReserve))) {
-        // The index outgrew its reserve (ffmpeg wrote it over the samples and exited 0): again with +faststart, the command recorded.
-        spec = unlessMoovFits.build(temp)
-        run.ffmpegMs += (await runFfmpeg(spec, this.runOpts(signal, timeoutMs, job))).durationMs
-      }
       const h = await storeOutput(this.o.vault, temp, this.o.chunkBytes ?? 4 << 20, () => signal.aborted)
       const args = recordedArgs(spec.args, input, temp)
       return this.commit(

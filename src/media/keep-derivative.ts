@@ -23,7 +23,6 @@ import { appendEvent } from '../ledger/ledger.js'
 import { digestFile, type ObjectDigest } from '../vault/blocks.js'
 import type { Vault } from '../vault/store.js'
 import { FfmpegError } from './ffmpeg.js'
-import { moovHeadBytes, moovInPlace } from './moov-reserve.js'
 import { DERIVATIVE_MIME } from './policy.js'
 
 export type StoredOutput = ObjectDigest
@@ -37,22 +36,6 @@ async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, C.O_RDONLY)
   try {
     await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
-/**
- * Whether a remux written with `-moov_size reserve` has its index in place
- * (./moov-reserve.ts): ffmpeg 5.1 exits 0 with a broken file when it did not
- * fit, so the caller runs again with `+faststart` when this is false.
- */
-export async function moovFits(path: string, reserve: number): Promise<boolean> {
-  const fh = await open(path, C.O_RDONLY)
-  try {
-    const head = Buffer.alloc(moovHeadBytes(reserve))
-    const { bytesRead } = await fh.read(head, 0, head.length, 0)
-    return moovInPlace(head.subarray(0, bytesRead), reserve)
   } finally {
     await fh.close()
   }

@@ -18,8 +18,7 @@ import type { Recording } from '../catalog/recordings.js'
 import { remuxWithThumbnailArgs } from './args.js'
 import { FfmpegError, runFfmpeg, type RunFfmpegOptions } from './ffmpeg.js'
 import type { JobRunnerOptions, Run } from './job-runner.js'
-import { moovFits, recordDerivative, stagingTemp, storeOutput } from './keep-derivative.js'
-import { proxyMoovReserve } from './moov-reserve.js'
+import { recordDerivative, stagingTemp, storeOutput } from './keep-derivative.js'
 import { describeFailure, proxyCarries, proxyKindFor, recordedArgs, runTimeoutMs, thumbnailSeek } from './policy.js'
 import { proxyPlan, type ProxyPlan } from './proxy-policy.js'
 
@@ -64,16 +63,12 @@ export async function remuxWithThumbnail(k: RunnerKit, run: Run, rec: Recording)
   const proxyTemp = stagingTemp(k.o.vault, job.id)
   const thumbTemp = stagingTemp(k.o.vault, carried.id)
   const ct = info.createdUtc ? { creationTime: info.createdUtc } : {}
-  const moovReserve = proxyMoovReserve(info)
-  const build = (reserve: number | null) =>
-    remuxWithThumbnailArgs(input, proxyTemp, thumbTemp, {
-      hasAudio: info.audioCodec !== null,
-      width: s.thumbnailWidth,
-      atSeconds: thumbnailSeek(info.durationSec),
-      moovReserve: reserve,
-      ...ct,
-    })
-  let spec = build(moovReserve)
+  const spec = remuxWithThumbnailArgs(input, proxyTemp, thumbTemp, {
+    hasAudio: info.audioCodec !== null,
+    width: s.thumbnailWidth,
+    atSeconds: thumbnailSeek(info.durationSec),
+    ...ct,
+  })
   const ffmpegVersion = await k.version('ffmpeg')
   const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec) + runTimeoutMs('thumbnail', s.timeoutSeconds, null)
   // Each row names its own temp file and the one ffmpeg: recovery after a kill treats them alike.
@@ -92,11 +87,6 @@ export async function remuxWithThumbnail(k: RunnerKit, run: Run, rec: Recording)
   try {
     try {
       run.ffmpegMs += (await runFfmpeg(spec, opts)).durationMs
-      if (moovReserve !== null && !(await moovFits(proxyTemp, moovReserve))) {
-        // The proxy's index outgrew its reserve (ffmpeg wrote it over the samples and exited 0): both outputs again with +faststart, that command recorded.
-        spec = build(null)
-        run.ffmpegMs += (await runFfmpeg(spec, opts)).durationMs
-      }
     } catch (err) {
       // Only the outputs could be at fault (a thumbnail's seek, the muxer):
       // the proxy must not wait for a thumbnail problem. A stop, or ffmpeg
