@@ -388,7 +388,10 @@ t.test('abort via AbortSignal', async (t) => {
         niceSeen = niceOf(`/proc/${pid}/stat`)
         // Each thread has its own niceness on Linux: libx264's threads, started by ffmpeg
         // after the spawn, must run lowered too, not only the process's main thread.
+        // On a loaded machine the first report can come before the encoder has started its threads:
+        // wait for them (a few reports at most), so the check below sees them, not a race.
         threadNices = readdirSync(`/proc/${pid}/task`).map((tid) => niceOf(`/proc/${pid}/task/${tid}/stat`))
+        if (threadNices.length < 2 && progressSeen < 20) return
       }
       ac.abort()
     },
