@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Db } from '../src/catalog/db.js'
 import { silentLogger } from '../src/common/log.js'
+import { packageRoot } from '../src/common/paths.js'
 import { loadProfiles, type DockingProfile } from '../src/camera/profile.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import { ingestCamera, type IngestReport, type IngestSessionOptions, type IngestSettings } from '../src/ingest/session.js'
@@ -29,7 +30,8 @@ import type { Role } from '../src/catalog/tokens.js'
 import { cliPeople, cliSignIn, sessionFile, writeSessionFile } from '../src/cli/identity.js'
 import type { Vault } from '../src/vault/store.js'
 
-export const ROOT = join(import.meta.dirname, '..')
+// The checkout, found from the package.json above: the same whether this runs from test/ (tsx) or dist/test/ (scripts/test).
+export const ROOT = packageRoot()
 export const PROFILES = loadProfiles(join(ROOT, 'docking'))
 export const GAT947 = PROFILES.get('gat947') as DockingProfile
 const run = promisify(execFile)
