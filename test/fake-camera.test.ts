@@ -7,8 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os'
 import { basename, join, relative } from 'node:path'
 
-import { makeCamera } from './helpers.js'
-const ROOT = join(import.meta.dirname, '..')
+import { makeCamera, ROOT } from './helpers.js'
 const SCRIPT = join(ROOT, 'scripts/make-fake-camera')
 const NAME = /^([A-Z0-9]{7})_(\d{6})_(\d{14})_(\d{4})(_IMP)?/
 const GAT947 =

@@ -19,6 +19,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Db } from '../src/catalog/db.js'
 import { silentLogger } from '../src/common/log.js'
+import { packageRoot } from '../src/common/paths.js'
 import { loadProfiles, type DockingProfile } from '../src/camera/profile.js'
 import { loadConfig, type Config } from '../src/config/load.js'
 import { ingestCamera, type IngestReport, type IngestSessionOptions, type IngestSettings } from '../src/ingest/session.js'
@@ -29,7 +30,8 @@ import type { Role } from '../src/catalog/tokens.js'
 import { cliPeople, cliSignIn, sessionFile, writeSessionFile } from '../src/cli/identity.js'
 import type { Vault } from '../src/vault/store.js'
 
-export const ROOT = join(import.meta.dirname, '..')
+// The checkout, found from the package.json above: the same whether this runs from test/ (tsx) or dist/test/ (scripts/test).
+export const ROOT = packageRoot()
 export const PROFILES = loadProfiles(join(ROOT, 'docking'))
 export const GAT947 = PROFILES.get('gat947') as DockingProfile
 const run = promisify(execFile)
@@ -44,7 +46,8 @@ export function tempDir(t: { teardown: (fn: () => void) => void }, prefix = 'bv-
  * Builds a fake camera with the project's generator (real ffmpeg media).
  * The generator is byte-deterministic (same options, same ffmpeg build:
  * same files, names and mtimes; test/fake-camera.test.ts holds it to that)
- * and costs ~8 CPU-s a camera, so a camera up to 64 MiB is generated once
+ * and costs ~8 CPU-s a camera (a 300 MiB one 10 to 15: its clips grown by stream copy), so a camera up to
+ * 512 MiB (the suite's largest is 400 MiB; about 2 GiB of them in all) is generated once
  * per options, script and ffmpeg build into CAMERA_CACHE (shared by the
  * suite's parallel files, kept between runs) and copied to `out`, mtimes
  * and all. A camera the test then changes is its own copy.
@@ -53,7 +56,7 @@ export async function makeCamera(out: string, args: string[] = []): Promise<stri
   const generate = (dir: string): Promise<unknown> =>
     run('bash', [join(ROOT, 'scripts/make-fake-camera'), '--out', dir, '--quiet', ...args], { maxBuffer: 1 << 24 })
   // What the script would refuse or do otherwise (a non-empty --out, --force) and large trees: the script itself.
-  if (args.includes('--force') || sizeOption(args) > 64 * 2 ** 20 || (existsSync(out) && readdirSync(out).length > 0)) {
+  if (args.includes('--force') || sizeOption(args) > 512 * 2 ** 20 || (existsSync(out) && readdirSync(out).length > 0)) {
     await generate(out)
     return out
   }

@@ -4,10 +4,10 @@
 import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { verifyConsistency, verifyInclusion } from '../src/ledger/merkle-proofs.js'
+import { packageRoot } from '../src/common/paths.js'
 
-const root = fileURLToPath(new URL('./fixtures/rfc6962/', import.meta.url))
+const root = join(packageRoot(), 'test/fixtures/rfc6962/')
 
 function jsonFiles(dir: string): string[] {
   const out: string[] = []

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { openCatalog } from '../src/catalog/db.js'
@@ -15,6 +14,7 @@ import { chainHash } from '../src/ledger/canonical.js'
 import { treeHasher } from '../src/ledger/tree-hash.js'
 import { tempDir } from './helpers.js'
 import { appendForeignEvent } from './ledger-support.js'
+import { packageRoot } from '../src/common/paths.js'
 
 const sha = (...parts: Uint8Array[]): Buffer => {
   const h = createHash('sha256')
@@ -61,7 +61,7 @@ t.test('leaf and node hashes equal node:crypto, on random and edge bytes, writte
 
 t.test('RFC 6962 inclusion vectors: the root recomputed from each valid proof with these node hashes', async (t) => {
   const h = treeHasher()
-  const dir = fileURLToPath(new URL('./fixtures/rfc6962/inclusion/', import.meta.url))
+  const dir = join(packageRoot(), 'test/fixtures/rfc6962/inclusion/')
   const files: string[] = []
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true }))

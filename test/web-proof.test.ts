@@ -6,11 +6,11 @@
 // would show "verified" on the clerk's page for a rewritten history.
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { cosignedBy, cosignerKeyIdOf, fromBase64, groupedFingerprint, parseCheckpointNote, toHex, verifyInclusion } from '../web/src/clerks/proof.js'
+import { packageRoot } from '../src/common/paths.js'
 
-const root = fileURLToPath(new URL('./fixtures/rfc6962/inclusion/', import.meta.url))
+const root = join(packageRoot(), 'test/fixtures/rfc6962/inclusion/')
 
 function jsonFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
