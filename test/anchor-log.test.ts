@@ -3,7 +3,8 @@
 // events deleted, is caught from it alone; the station refuses to sign over
 // it; a deleted or torn log is said; a restored backup is recorded as a
 // restore at start, and a rollback that is not recorded is a problem.
-import { appendFileSync, copyFileSync, readFileSync, rmSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
@@ -127,6 +128,58 @@ t.test('the log: a torn last line is a note, an edited line or a deleted log a p
   v = await verifyVault(s.db, s.vault)
   t.same(v.problems, [])
   t.match(v.notes.join('\n'), /3 checkpoint\(s\) were appended to the checkpoint log late/)
+})
+
+// A crash is not an attack: a kill -9 of the station between the first checkpoint's commit and its log
+// line (the window writeCheckpoint leaves on purpose: no log line for a checkpoint that did not commit)
+// must not leave a missing log, which verify can only read as deleted.
+t.test('a kill -9 right after the first checkpoint commits, before its log line: not a deleted log; the next one appends it late', async (t) => {
+  const s = station(t)
+  const path = join(s.dataDir, CHECKPOINT_LOG)
+  events(s, 3, 'a')
+  loadOrCreateStationKey(s.dataDir, 'test-station')
+  // A real station process, killed at the one moment between the two: its logger's line for the signed
+  // checkpoint comes after the commit and before the log is touched (src/ledger/checkpoint.ts).
+  const url = (m: string): string => new URL(`../src/${m}`, import.meta.url).href
+  const child = `
+    const { openCatalog } = await import(${JSON.stringify(url('catalog/db.js'))})
+    const { writeCheckpoint } = await import(${JSON.stringify(url('ledger/checkpoint.js'))})
+    const { loadOrCreateStationKey } = await import(${JSON.stringify(url('ledger/keys.js'))})
+    const db = openCatalog(${JSON.stringify(join(s.dataDir, 'catalog.db'))})
+    const key = loadOrCreateStationKey(${JSON.stringify(s.dataDir)}, 'test-station')
+    const kill = (o) => { if (o && o.event === 'ledger.checkpoint') process.kill(process.pid, 'SIGKILL') }
+    writeCheckpoint(db, key, { logger: { info: kill, warn() {}, error() {} } })
+    process.exit(3)`
+  const r = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', child], { encoding: 'utf8', timeout: 60_000 })
+  t.equal(r.signal, 'SIGKILL', `the station was killed after the commit (${r.stderr.trim().split('\n').slice(-3).join(' ')})`)
+  s.reopen()
+  t.equal(listCheckpoints(s.db).length, 1, 'the checkpoint committed')
+  t.ok(existsSync(path), 'the checkpoint log exists')
+  t.same(readCheckpointLog(path).entries, [], 'without the checkpoint: the kill came before its line')
+  let v = await verifyVault(s.db, s.vault)
+  t.same(v.problems, [], 'verify finds no problem: a log behind by one is what a crash leaves')
+  t.notMatch(v.notes.join('\n'), /deleted/)
+
+  const logs: Record<string, unknown>[] = []
+  const logger = pino({ level: 'info' }, { write: (x: string) => void logs.push(JSON.parse(x) as Record<string, unknown>) })
+  events(s, 1, 'b')
+  const key = loadOrCreateStationKey(s.dataDir, 'test-station')
+  writeCheckpoint(s.db, key, { logger })
+  t.same(
+    readCheckpointLog(path).entries.map((e) => [e.id, e.late]),
+    [
+      [1, true],
+      [2, false],
+    ],
+    'the next checkpoint appends the one the kill left out, marked late',
+  )
+  t.notOk(
+    logs.some((l) => l.event === 'anchor.log_missing'),
+    'and the station log does not say the log was missing',
+  )
+  v = await verifyVault(s.db, s.vault)
+  t.same(v.problems, [])
+  t.match(v.notes.join('\n'), /1 checkpoint\(s\) were appended to the checkpoint log late/)
 })
 
 /** A consistent copy of the catalog, as a backup would take it. */

@@ -121,18 +121,43 @@ export function lastLogEntry(path: string): LogEntry | undefined {
   }
 }
 
-/** Appends checkpoints to the log and fsyncs it (and its folder when the file is new). */
-export function appendCheckpointLog(path: string, items: readonly { checkpoint: Checkpoint; late: boolean }[], now = new Date()): void {
-  if (items.length === 0) return
-  let created = false
-  let fd: number
+/** Opens the log to append, making it (and fsyncing its folder, so the file survives a crash) when it is missing. */
+function openLog(path: string): number {
   try {
-    fd = openSync(path, C.O_WRONLY | C.O_APPEND)
+    return openSync(path, C.O_WRONLY | C.O_APPEND)
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err
-    fd = openSync(path, C.O_WRONLY | C.O_APPEND | C.O_CREAT, 0o644)
-    created = true
   }
+  const fd = openSync(path, C.O_WRONLY | C.O_APPEND | C.O_CREAT, 0o644)
+  try {
+    fsyncSync(fd)
+    const dfd = openSync(dirname(path), C.O_RDONLY | C.O_DIRECTORY)
+    try {
+      fsyncSync(dfd)
+    } finally {
+      closeSync(dfd)
+    }
+  } catch (err) {
+    closeSync(fd)
+    throw err
+  }
+  return fd
+}
+
+/**
+ * Makes the log, empty, when it is missing: called before the first checkpoint
+ * commits, so that a crash between that commit and its log line leaves a log
+ * behind by one (appended late by the next checkpoint) and not a missing log,
+ * which verify must read as deleted.
+ */
+export function ensureCheckpointLog(path: string): void {
+  closeSync(openLog(path))
+}
+
+/** Appends checkpoints to the log and fsyncs it (made first when missing, see openLog). */
+export function appendCheckpointLog(path: string, items: readonly { checkpoint: Checkpoint; late: boolean }[], now = new Date()): void {
+  if (items.length === 0) return
+  const fd = openLog(path)
   try {
     const text = items
       .map(({ checkpoint: c, late }) => `${JSON.stringify({ at: now.toISOString(), id: c.id, note: c.note, ...(late ? { late: true } : {}) })}\n`)
@@ -141,14 +166,6 @@ export function appendCheckpointLog(path: string, items: readonly { checkpoint: 
     fsyncSync(fd)
   } finally {
     closeSync(fd)
-  }
-  if (created) {
-    const dfd = openSync(dirname(path), C.O_RDONLY | C.O_DIRECTORY)
-    try {
-      fsyncSync(dfd)
-    } finally {
-      closeSync(dfd)
-    }
   }
 }
 

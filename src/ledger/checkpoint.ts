@@ -24,11 +24,13 @@
  * the rewriter cannot sign a new one without the key, and the station does
  * not sign one for them. ./checkpoint-check.ts checks them for `verify`.
  */
+import { existsSync } from 'node:fs'
 import { insertCheckpoint, latestCheckpoint, type Checkpoint } from '../catalog/checkpoints.js'
 import type { Db } from '../catalog/db.js'
 import { BodyvaultError, errorMessage } from '../common/errors.js'
 import type { Logger } from '../common/log.js'
-import { checkpointLogPath, lastLogEntry, syncCheckpointLog } from './checkpoint-log.js'
+import { checkpointEventsAfter, lastRebuild } from './checkpoint-check.js'
+import { checkpointLogPath, ensureCheckpointLog, lastLogEntry, syncCheckpointLog } from './checkpoint-log.js'
 import { actors, QUIET_EVENT_TYPES, subjects } from './events.js'
 import { assertCurrentKey, signingKey } from './key-chain.js'
 import type { StationKey } from './keys.js'
@@ -106,6 +108,15 @@ export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; log
           return { checkpoint: latest, created: false }
       }
       if (logPath) checkAgainstLog(db, tree, key, logPath)
+      // The log must exist before the first checkpoint of this data dir commits: a crash between the commit and its
+      // log line then leaves the log behind by one, not missing (which verify reads as deleted, an attack).
+      if (logPath && !existsSync(logPath) && !checkpointEventsAfter(db, lastRebuild(db))) {
+        try {
+          ensureCheckpointLog(logPath)
+        } catch (err) {
+          opts.logger?.error({ event: 'anchor.log_failed', path: logPath, err: errorMessage(err) }, 'the checkpoint log could not be made')
+        }
+      }
       const root = tree.root()
       const note = signCheckpoint(key, size, root)
       const createdAt = (opts.now ?? new Date()).toISOString()
@@ -139,7 +150,7 @@ export function writeCheckpoint(db: Db, key: StationKey, opts: { now?: Date; log
       'signed ledger checkpoint',
     )
     // After the commit: a log line for a checkpoint that did not commit would be a false alarm. A crash
-    // in between leaves it for the next checkpoint, which appends it marked late.
+    // in between leaves it for the next checkpoint, which appends it marked late (the log itself exists: see above).
     if (logPath) {
       try {
         syncCheckpointLog(db, logPath, { justSigned: result.checkpoint.id, ...(opts.logger ? { logger: opts.logger } : {}) })
