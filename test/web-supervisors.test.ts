@@ -246,7 +246,10 @@ t.test('exports with approval, the dashboard, the audit browser: a real daemon, 
     await dialog.getByRole('button', { name: '验证' }).click()
     await page.waitForSelector(`.notice.good`)
     t.match(await page.locator('.notice').textContent(), new RegExp(`已批准导出申请 ${exportId}`))
-    t.equal(await page.locator(`article[data-export="${exportId}"]`).count(), 0, 'it left the queue')
+    // The notice and the queue's reload are two renders: wait for the card to go (up to 10 s), then check it went.
+    const gone = page.locator(`article[data-export="${exportId}"]`)
+    await gone.waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined)
+    t.equal(await gone.count(), 0, 'it left the queue')
     const ledger = async (q: string) => ((await (await auditor.ctx.request.get(`/v1/ledger?${q}`)).json()) as Json).items as Json[]
     const steps = await ledger('type=stepped-up&subject=user:wang.sup')
     const approvals = await ledger(`type=export-approved&subject=export:${exportId}`)
