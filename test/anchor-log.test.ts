@@ -140,6 +140,7 @@ t.test('a kill -9 right after the first checkpoint commits, before its log line:
   loadOrCreateStationKey(s.dataDir, 'test-station')
   // A real station process, killed at the one moment between the two: its logger's line for the signed
   // checkpoint comes after the commit and before the log is touched (src/ledger/checkpoint.ts).
+  // The modules beside this file's own (dist/src/ when the suite runs compiled, src/ through tsx): the child runs the same code.
   const url = (m: string): string => new URL(`../src/${m}`, import.meta.url).href
   const child = `
     const { openCatalog } = await import(${JSON.stringify(url('catalog/db.js'))})
