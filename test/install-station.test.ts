@@ -100,7 +100,17 @@ t.test(
     // Every CLI command as root, from /, with nothing but the installed config (found as /etc/bodyvault/config.json would be).
     const asInstalled = { BODYVAULT_CONFIG: '', BODYVAULT_SYSTEM_CONFIG: configPath }
     const root$ = (a: string[]) => cli(a, asInstalled, { cwd: '/' })
-    const status = async (): Promise<StationStatus> => JSON.parse(root$(['status', '--json']).stdout) as StationStatus
+    // Waits poll the daemon over HTTP with its station-local credential (a `bodyvault status` run per poll costs a CLI
+    // start, about a CPU-second); `bodyvault status` itself, as root from /, is checked once each camera is in.
+    const status = async (): Promise<StationStatus> =>
+      (await (
+        await fetch(`${url}/v1/station`, { headers: { authorization: `Bearer ${readFileSync(join(data, 'run', 'status.secret'), 'utf8').trim()}` } })
+      ).json()) as StationStatus
+    const statusCli = (volume: string): string | undefined => {
+      const r = root$(['status', '--json'])
+      t.equal(r.code, 0, r.stderr)
+      return (JSON.parse(r.stdout) as StationStatus).cameras.find((c) => c.volume?.endsWith(volume))?.state
+    }
     const cam1 = await makeCamera(join(root, 'gen', 'cam1'), ['--count', '6'])
     placeFolder(cam1, join(media, 'CAM1'))
     await waitFor(
@@ -108,6 +118,7 @@ t.test(
       'the first camera to dock',
       90_000,
     )
+    t.equal(statusCli('CAM1'), 'safe-to-undock', '`bodyvault status` as root from / finds the daemon through the installed config alone')
     const recs = root$(['recordings', '--json'])
     t.equal(recs.code, 0, recs.stderr)
     t.ok((JSON.parse(recs.stdout) as unknown[]).length >= 6, 'root sees the service’s recordings')
@@ -141,6 +152,7 @@ t.test(
       'the second camera to dock',
       120_000,
     )
+    t.equal(statusCli('CAM2'), 'safe-to-undock', '`bodyvault status` says so too')
     t.same(strangers(data, uid), [], 'nothing in the vault belongs to root after all that')
 
     // Restore into an empty folder and verify it.
