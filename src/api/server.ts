@@ -121,3 +121,33 @@ export async function listenOn(app: FastifyInstance, listen: string): Promise<st
     throw new BodyvaultError('LISTEN', `cannot listen on ${listen}: ${why}; set listen in the config or BODYVAULT_LISTEN`, 3, { cause: err })
   }
 }
+
+/**
+ * How long a stop waits for the requests in flight (an original or an export being downloaded, a proxy being
+ * played) before it cuts their connections: a client that stops reading (a paused player, a stalled download)
+ * would otherwise hold the stop until it went away, and systemd would SIGKILL the daemon (TimeoutStopSec, 120 s in
+ * config/bodyvault.service) before its media worker, jobs and last checkpoint had stopped. A cut download is
+ * taken up again with a Range request.
+ */
+export const CLOSE_GRACE_MS = 10_000
+
+/**
+ * Closes the server: no new request (503 while closing), idle connections closed, the requests in flight given
+ * `graceMs` to end; then their connections are cut. Returns how many were cut (0: everything ended in time).
+ */
+export async function closeApi(app: FastifyInstance, graceMs = CLOSE_GRACE_MS): Promise<number> {
+  const closing = app.close()
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<true>((resolve) => {
+    timer = setTimeout(() => resolve(true), graceMs)
+  })
+  const cutOff = await Promise.race([closing.then(() => false), late])
+  clearTimeout(timer)
+  if (!cutOff) return 0
+  // Those that went idle meanwhile (a download that ended, kept alive) are not counted as cut.
+  app.server.closeIdleConnections()
+  const open = await new Promise<number>((resolve) => app.server.getConnections((err, n) => resolve(err ? 0 : n)))
+  app.server.closeAllConnections()
+  await closing
+  return open
+}

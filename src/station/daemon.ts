@@ -15,7 +15,7 @@ import { checkForRestore } from '../anchor/restore-check.js'
 import { gatherOutside } from '../anchor/sources.js'
 import { buildApi } from '../api/app.js'
 import { stationSigners } from '../ledger/checkpoint-check.js'
-import { listenOn, parseListen, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
+import { CLOSE_GRACE_MS, closeApi, listenOn, parseListen, stationFixityRoutes, stationRoutes, statusSecretPath, writeStatusSecret } from '../api/server.js'
 import { recordSignInFailures } from '../api/sign-in.js'
 import { describeCertificate, loadOrMakeCertificate, TLS_DEFAULTS, tlsWanted } from '../api/tls.js'
 import { stationEventRoutes } from '../api/station-events.js'
@@ -149,7 +149,12 @@ export async function startDaemon(st: Station, o: Pick<StationDaemonDeps, 'usb' 
     server,
     stop: async () => {
       await dock.stop()
-      await server.close()
+      const cut = await closeApi(server)
+      if (cut > 0)
+        st.logger.warn(
+          { event: 'api.connections_cut', connections: cut, graceMs: CLOSE_GRACE_MS },
+          `stopping: ${cut} connection(s) still sending after ${CLOSE_GRACE_MS / 1000} s were cut (a download is taken up again with a Range request)`,
+        )
       clearInterval(failures)
       recordSignInFailures(people, 'api', true)
       await rm(statusSecretPath(st.cfg.dataDir), { force: true })
