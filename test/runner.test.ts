@@ -62,6 +62,10 @@ function file(dir: string, name: string, body: string): string {
   return p
 }
 
+/** A test file's lines that start `sleep 600` in the file's own process group and write its pid to `pidFile`. */
+const sleeper = (pidFile: string): string =>
+  `const c = spawn('sleep', ['600'], { stdio: 'ignore' })\nc.unref()\nwriteFileSync(${JSON.stringify(pidFile)}, String(c.pid))`
+
 /** `# { total: N, pass: N, ... }` read back. */
 const summary = (out: string): Record<string, number> => {
   const m = /^# \{ (.*) \}$/m.exec(out)
@@ -113,7 +117,7 @@ t.test('a file that hangs is stopped at its timeout, and the processes it starte
   const hang = file(
     dir,
     'hang',
-    `process.on('SIGTERM', () => {})\nt.pass('started')\nconst c = spawn('sleep', ['600'], { stdio: 'ignore' })\nwriteFileSync(${JSON.stringify(pidFile)}, String(c.pid))\nsetInterval(() => {}, 1000)\nawait new Promise(() => {})`,
+    `process.on('SIGTERM', () => {})\nt.pass('started')\n${sleeper(pidFile)}\nsetInterval(() => {}, 1000)\nawait new Promise(() => {})`,
   )
   const r = await run(['--timeout', '1', hang])
   t.equal(r.code, 1, 'a hung file fails the run')
@@ -127,11 +131,7 @@ t.test('a file that hangs is stopped at its timeout, and the processes it starte
 t.test('a file that ends and leaves a process running: that process is stopped, not left beside the next files', async (t) => {
   const dir = tempDir(t)
   const pidFile = join(dir, 'left.pid')
-  const leaves = file(
-    dir,
-    'leaves',
-    `t.pass('fine')\nconst c = spawn('sleep', ['600'], { stdio: 'ignore' })\nc.unref()\nwriteFileSync(${JSON.stringify(pidFile)}, String(c.pid))`,
-  )
+  const leaves = file(dir, 'leaves', `t.pass('fine')\n${sleeper(pidFile)}`)
   const r = await run([leaves])
   t.equal(r.code, 0, 'the file itself passed')
   const pid = Number(readFileSync(pidFile, 'utf8'))
@@ -142,13 +142,7 @@ t.test('a file that ends and leaves a process running: that process is stopped, 
 t.test('Ctrl-C stops the run and every running file with the processes it started', async (t) => {
   const dir = tempDir(t)
   const pids = [join(dir, 'a.pid'), join(dir, 'b.pid')]
-  const files = pids.map((p, i) =>
-    file(
-      dir,
-      `long${i}`,
-      `t.pass('started')\nconst c = spawn('sleep', ['600'], { stdio: 'ignore' })\nwriteFileSync(${JSON.stringify(p)}, String(c.pid))\nawait new Promise(() => {})`,
-    ),
-  )
+  const files = pids.map((p, i) => file(dir, `long${i}`, `t.pass('started')\n${sleeper(p)}\nawait new Promise(() => {})`))
   const r = await run(['--jobs', '2', ...files], (c) => {
     const wait = setInterval(() => {
       if (pids.every((p) => existsSync(p))) {
