@@ -114,8 +114,8 @@ t.test('the drill: a station lost and rebuilt from the bucket', async (t) => {
   const clipBefore = before.get(clip.id) as { media: { gps: unknown; sidecarIds: number[] }; derivatives: { kind: string; sha256: string }[] }
   t.same(clipBefore.media.sidecarIds, [srt.id], 'the clip has its GPS sidecar')
   const search1 = (await (await api(a, clerk1, '/v1/recordings?officer=012345&limit=100')).json()) as { items: { id: number }[] }
-  // Read to the end: a response left unread keeps its connection busy, and the daemon's stop (fastify's close) waits
-  // for it (about 60 s here, seen 2026-12-01).
+  // Read to the end: a response left unread keeps its connection busy, and the daemon's stop waits for it (36-75 s
+  // here on 2026-12-01, before the stop cut such connections after its 10 s grace: closeApi, src/api/server.ts).
   const played = await api(a, clerk1, `/v1/recordings/${clip.id}/proxy`)
   t.equal(played.status, 200, 'a clerk plays the proxy (a viewed event)')
   t.equal(sha(Buffer.from(await played.arrayBuffer())), clipBefore.derivatives.find((x) => x.kind === 'proxy')?.sha256, 'the proxy it plays, byte for byte')

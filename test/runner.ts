@@ -56,7 +56,7 @@ interface FileResult {
 
 const USAGE = 'usage: node dist/test/runner.js [--jobs N] [--timeout SECONDS] [--node-arg=ARG ...] FILE...'
 
-export function parseArgs(argv: readonly string[]): Options {
+function parseArgs(argv: readonly string[]): Options {
   const o: Options = { files: [], jobs: Math.min(2, availableParallelism()), timeoutSec: 900, nodeArgs: [] }
   const int = (name: string, v: string | undefined): number => {
     const n = Number(v)
@@ -173,7 +173,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   let o: Options
   try {
     o = parseArgs(argv)
