@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process'
 import { createHash, createPrivateKey, generateKeyPairSync, sign, verify } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import t from 'tap'
+import { packageRoot } from '../src/common/paths.js'
 import { emptyRoot } from '../src/ledger/merkle.js'
 import {
   ed25519PublicKey,
@@ -134,4 +136,24 @@ t.test('malformed notes and checkpoints are rejected with NoteError codes', asyn
     t.throws(() => parseCheckpointBody(body), { code: /NOTE_FORMAT|CHECKPOINT_FORMAT/ }, what)
   t.same(parseCheckpointBody(`o\n1\n${Buffer.alloc(32).toString('base64')}\next one\n`).extensions, ['ext one'], 'extension lines are kept')
   t.throws(() => keyId('has space', Buffer.alloc(32)), { code: 'NOTE_KEY_NAME' })
+})
+
+t.test('a key made and its public half read, over and over, never hangs the process (Node 20: JWK export under the key mutex)', async (t) => {
+  // A child process, so that a hang is a failed check and not a stuck suite: keys made, their raw public half read, for 6 s.
+  const note = pathToFileURL(join(packageRoot(), 'dist', 'src', 'ledger', 'note.js')).href
+  const loop = `import { generateKeyPairSync, createPublicKey } from 'node:crypto'
+const { rawPublicKey } = await import(${JSON.stringify(note)})
+const t0 = Date.now(); let n = 0; const junk = []
+while (Date.now() - t0 < 6000) {
+  const { privateKey } = generateKeyPairSync('ed25519')
+  if (rawPublicKey(createPublicKey(privateKey)).length !== 32) throw new Error('not 32 bytes')
+  junk.push('x'.repeat(100)); if (junk.length > 1000) junk.length = 0
+  n++
+}
+console.log(n)`
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', loop], { encoding: 'utf8', timeout: 40_000 })
+  t.equal(r.signal, null, `the loop ended by itself (${r.signal ? `killed by ${r.signal} after 40 s: it hung` : 'in time'})`)
+  t.equal(r.status, 0, r.stderr)
+  t.ok(Number(r.stdout) > 1000, `${r.stdout.trim()} keys made and read in 6 s`)
+  console.log(`# rawPublicKey under GC: ${r.signal ? 'HUNG' : `${r.stdout.trim()} keys in 6 s`}`)
 })

@@ -80,12 +80,21 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
 }
 
-/** Raw 32 bytes of an Ed25519 public KeyObject. */
+/** An Ed25519 SubjectPublicKeyInfo in DER: these 12 bytes, then the 32 key bytes (RFC 8410). */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+/**
+ * Raw 32 bytes of an Ed25519 public KeyObject. Read from its DER form, not its JWK: Node 20's JWK export of an
+ * Ed25519 key allocates while it holds the key's mutex, and a garbage collection then can finalize the generation
+ * job that made the key, which takes the same mutex: the thread waits on itself for ever (seen 2026-12-01 in
+ * test/vault-identity; generate, then export as JWK, in a loop hangs within seconds; the DER export does not lock).
+ */
 export function rawPublicKey(key: KeyObject): Buffer {
   if (key.asymmetricKeyType !== 'ed25519') throw new NoteError('NOTE_KEY', `expected an Ed25519 key, got ${String(key.asymmetricKeyType)}`)
-  const jwk = key.export({ format: 'jwk' })
-  if (typeof jwk.x !== 'string') throw new NoteError('NOTE_KEY', 'Ed25519 key without its public part')
-  return Buffer.from(jwk.x, 'base64url')
+  if (key.type !== 'public') throw new NoteError('NOTE_KEY', 'expected the public half of an Ed25519 key')
+  const der = key.export({ type: 'spki', format: 'der' })
+  if (der.length !== 44 || !der.subarray(0, 12).equals(ED25519_SPKI_PREFIX)) throw new NoteError('NOTE_KEY', 'Ed25519 key without its public part')
+  return Buffer.from(der.subarray(12))
 }
 
 /** SHA-256 (hex) of the key's DER SubjectPublicKeyInfo: what `openssl pkey -pubin -outform DER | sha256sum` prints. */
