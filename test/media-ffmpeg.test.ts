@@ -369,6 +369,7 @@ t.test('abort via AbortSignal', async (t) => {
   let progressSeen = 0
   let niceSeen: number | undefined
   let threadNices: number[] = []
+  let firstReport: number | undefined
   const procStat = existsSync('/proc/self/stat')
   // Field 19 of /proc/<pid>/stat is the nice value (fields after the parenthesised command name start at 3).
   const niceOf = (statFile: string): number => {
@@ -388,10 +389,12 @@ t.test('abort via AbortSignal', async (t) => {
         niceSeen = niceOf(`/proc/${pid}/stat`)
         // Each thread has its own niceness on Linux: libx264's threads, started by ffmpeg
         // after the spawn, must run lowered too, not only the process's main thread.
-        // On a loaded machine the first report can come before the encoder has started its threads:
-        // wait for them (a few reports at most), so the check below sees them, not a race.
+        // On a loaded machine the first reports can come before the encoder has started its threads:
+        // wait for them (up to 15 s of reports: one report is one key of a block, a dozen a block,
+        // so a count of reports bounded only one or two blocks), so the check below sees them, not a race.
         threadNices = readdirSync(`/proc/${pid}/task`).map((tid) => niceOf(`/proc/${pid}/task/${tid}/stat`))
-        if (threadNices.length < 2 && progressSeen < 20) return
+        firstReport ??= Date.now()
+        if (threadNices.length < 2 && Date.now() - firstReport < 15_000) return
       }
       ac.abort()
     },
