@@ -298,6 +298,30 @@ export class Fixity {
     return { outcome: await this.settle(c, this.wholeFailure(c.sha256, c.size, where, got, row?.blocks)), bytes: got.size }
   }
 
+  /**
+   * The local path of an object that a job outside the served path is
+   * about to read whole (a media job's original, which ffmpeg reads as a
+   * file): fetched back first if it was evicted (hashed on the way), then
+   * checked as the fixity job checks it (`where` names the job in a
+   * finding) unless its bytes were found to match within `freshMs`: by a
+   * check on record (a fetch back, a serve's first hash, the fixity job, a
+   * repair) or at `knownGoodAt`, the caller's own (ingest's read-back,
+   * which compares every byte written and records no check). A bad
+   * copy is reported and repaired where it can be; without a good copy,
+   * OBJECT_CORRUPT: nothing is made from bytes that are not the recorded
+   * ones under the recorded hash.
+   */
+  async checkedPath(sha256: string, size: number, where: string, freshMs: number, knownGoodAt: string | null = null): Promise<string> {
+    const deps = { db: this.d.db, vault: this.d.vault, s3: this.d.offload()?.s3 ?? null, logger: this.d.logger, now: this.now, actor: this.d.actor }
+    const { path } = await openObject({ ...deps, reason: `fixity ${where}` }, sha256)
+    const row = getObjectFixity(this.d.db, sha256)
+    const last = Math.max(row?.checkedAt ? Date.parse(row.checkedAt) : 0, knownGoodAt ? Date.parse(knownGoodAt) : 0)
+    if (!row?.failedAt && last >= this.now().getTime() - freshMs) return path
+    const { outcome } = await this.check({ sha256, size, checkedAt: row?.checkedAt ?? null, failedAt: row?.failedAt ?? null }, { where })
+    if (outcome === 'failed') throw corrupt(sha256, `its bytes are not the recorded ones (found by ${where})`)
+    return path
+  }
+
   private async settle(c: FixityCandidate, f: Failure): Promise<CheckOutcome> {
     recordFailure(this.rec, f)
     return (await this.repair(c.sha256, c.size)) ? 'repaired' : 'failed'

@@ -27,7 +27,7 @@ import { getDerivative, type DerivativeKind } from '../catalog/derivatives.js'
 import { getMediaInfoRow, insertLink, insertMediaInfo, linkedSidecar, storedRecordingsOfBase } from '../catalog/media-info.js'
 import { getJob, markJobDone, noteJobProcess, setJobCarries, setJobRank, type Claimer, type ClaimedJob, type MediaJob } from '../catalog/media-jobs.js'
 import { getRecording, type Recording } from '../catalog/recordings.js'
-import { errnoCode, errorMessage } from '../common/errors.js'
+import { BodyvaultError, errnoCode, errorMessage } from '../common/errors.js'
 import { subjects, type ProxyRecord } from '../ledger/events.js'
 import { appendEvent } from '../ledger/ledger.js'
 import type { Vault } from '../vault/store.js'
@@ -66,8 +66,11 @@ export interface JobRunnerOptions {
   actor: string
   /** Read-buffer size for hashing derivatives. Default 4 MiB. */
   chunkBytes?: number
-  /** A readable local path of an original that may have been evicted to S3 (the station's openObject); default: the vault path only. */
-  openOriginal?: (sha256: string) => Promise<string>
+  /**
+   * A readable local path of an original whose bytes are the recorded ones: fetched back if it was evicted to S3, checked
+   * first unless checked within ORIGINAL_CHECK_HOLDS_MS (the station's fixity.checkedPath); default: the vault path only.
+   */
+  openOriginal?: (rec: Recording) => Promise<string>
 }
 
 /** The job lost its claim (recovered by another process as stale): its result is dropped. */
@@ -182,9 +185,11 @@ export class MediaJobRunner implements RunnerKit {
   async original(rec: Recording): Promise<string> {
     const p = this.o.vault.objectPath(rec.sha256)
     try {
-      if (this.o.openOriginal) return await this.o.openOriginal(rec.sha256)
+      if (this.o.openOriginal) return await this.o.openOriginal(rec)
       await stat(p)
     } catch (err) {
+      // Its bytes are not the recorded ones (reported, and no good copy to restore): in its own words.
+      if (err instanceof BodyvaultError && err.code === 'OBJECT_CORRUPT') throw err
       throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), {
         code: 'MEDIA_ORIGINAL_MISSING',
       })

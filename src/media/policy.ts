@@ -27,6 +27,21 @@ export function jobsFor(kind: RecordingKind): JobKind[] {
   }
 }
 
+/**
+ * How long an original's last check (every byte found to be the recorded
+ * ones) holds for a media job that reads it: a job reading an original
+ * last checked earlier checks it first (src/fixity/fixity.ts checkedPath),
+ * so a derivative is never made, and recorded as made from the original's
+ * SHA-256, from bytes that rotted or were replaced since. Ingest's
+ * read-back compares every byte it wrote (ingest.readBackVerify, on by
+ * default) and counts from the recording's ingested_at; its jobs normally
+ * run within minutes of it and pay nothing. A job run later (a retry
+ * after a long backoff, `media retry` weeks on, a catalog rebuilt from the
+ * bucket) reads the whole original once more before ffmpeg does; one
+ * fetched back from S3 was hashed on the way and is not read again.
+ */
+export const ORIGINAL_CHECK_HOLDS_MS = 60 * 60_000
+
 /** Claim order between kinds: metadata first, then the quick thumbnails, then proxies. */
 export const JOB_PRIORITY: Record<JobKind, number> = { probe: 0, thumbnail: 1, proxy: 2 }
 

@@ -32,7 +32,7 @@ import { actors } from '../ledger/events.js'
 import { signingKey } from '../ledger/key-chain.js'
 import { stationKeyName, type StationKey } from '../ledger/keys.js'
 import { queueMediaJobs } from '../catalog/media-jobs.js'
-import { jobsFor } from '../media/policy.js'
+import { jobsFor, ORIGINAL_CHECK_HOLDS_MS } from '../media/policy.js'
 import { MediaWorker, type MediaWorkerOptions } from '../media/worker.js'
 import { makeSender } from '../notify/channels.js'
 import { Notifier } from '../notify/notifier.js'
@@ -243,8 +243,9 @@ export function openStation(opts: StationOptions = {}): Station {
         actor,
         logger,
         chunkBytes: cfg.ingest.chunkBytes,
-        // An original evicted to S3 (after a rebuild from the bucket, or a small cache) is fetched back for its jobs.
-        openOriginal: (sha) => st.openObject(sha),
+        // An original evicted to S3 (after a rebuild from the bucket, or a small cache) is fetched back for its jobs;
+        // one not checked lately (ingest's read-back counts, when it is on) is checked before ffmpeg reads it.
+        openOriginal: (rec) => fixity.checkedPath(rec.sha256, rec.size, 'media', ORIGINAL_CHECK_HOLDS_MS, cfg.ingest.readBackVerify ? rec.ingestedAt : null),
         ...o,
       })
       mediaWorkers.add(w)

@@ -1,0 +1,113 @@
+import { chmodSync, openSync, readSync, writeSync, closeSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { derivativesOf } from '../src/catalog/derivatives.js'
+import { getObjectFixity } from '../src/catalog/fixity.js'
+import { jobsOf } from '../src/catalog/media-jobs.js'
+import { eventsFor } from '../src/ledger/ledger.js'
+import { ORIGINAL_CHECK_HOLDS_MS } from '../src/media/policy.js'
+import { makeCamera, station, tempDir } from './helpers.js'
+
+// The threat: a media job reads an original whose bytes are no longer the
+// recorded ones (bit rot, or a file replaced under the vault), and a proxy
+// and a thumbnail made from them are recorded as derived from the recorded
+// SHA-256, and served as that recording's under their own (matching) hashes:
+// verified serving cannot catch it, the derivative's bytes are the ones
+// recorded. What would make "nothing is derived from bytes that are not the
+// recorded ones" false: a job that hands a corrupt original to ffmpeg. What
+// would make it costly: a job that re-reads an original ingest has just
+// checked. Real station wiring (fixity.checkedPath), real ffmpeg, a real
+// byte flipped in a real vault object.
+
+const root = tempDir(t, 'bv-morig-')
+// Three H.264/AAC clips (and an H.265 clip, an MJPEG AVI, a WAV, photos).
+const cam = await makeCamera(join(root, 'cam'), ['--count', '8'])
+
+/** Flips one byte in the middle of a vault object (objects are read-only: opened for writing by their owner for a moment). */
+function flipByte(path: string, size: number): void {
+  chmodSync(path, 0o644)
+  const fd = openSync(path, 'r+')
+  try {
+    const at = Math.floor(size / 2)
+    const b = Buffer.alloc(1)
+    readSync(fd, b, 0, 1, at)
+    b[0] = b[0]! ^ 0x5a
+    writeSync(fd, b, 0, 1, at)
+  } finally {
+    closeSync(fd)
+    chmodSync(path, 0o444)
+  }
+}
+
+t.test('a stale, corrupt original gets no derivative; a stale, intact one is checked and used; a fresh one is not read again', async (t) => {
+  const s = station(t)
+  const rep = await s.ingest(cam)
+  const clips = rep.ingested.filter((r) => /\.MP4$/i.test(r.sourcePath)).sort((a, b) => a.id - b.id)
+  t.ok(clips.length >= 3, `${clips.length} MP4 recordings`)
+  const [bad, stale, fresh] = clips as [(typeof clips)[0], (typeof clips)[0], (typeof clips)[0]]
+  // Ingest's read-back (on in the test station, as by default) compared every byte it wrote, and no check is on record
+  // since: two of them are made to look ingested longer ago than a media job trusts that (the catalog rows' time only).
+  const longAgo = new Date(Date.now() - ORIGINAL_CHECK_HOLDS_MS - 3_600_000).toISOString()
+  s.db.prepare('UPDATE recordings SET ingested_at = ? WHERE id IN (?, ?)').run(longAgo, bad.id, stale.id)
+  t.equal(s.st.cfg.ingest.readBackVerify, true, 'ingest reads back what it wrote')
+  t.strictSame(
+    [bad, stale, fresh].map((r) => getObjectFixity(s.db, r.sha256)),
+    [undefined, undefined, undefined],
+    'no check on record for any of the three originals',
+  )
+  flipByte(s.vault.objectPath(bad.sha256), bad.size)
+  t.comment(`corrupted recording ${bad.id} (${bad.sourcePath.split('/').pop()}); stale and intact: ${stale.id}; fresh: ${fresh.id}`)
+
+  const started = Date.now()
+  const w = s.st.mediaWorker({ pollMs: 50 })
+  const r = await w.drain()
+
+  // The corrupt one: nothing made from it, the finding on the record, the job's error in its own words.
+  t.strictSame(derivativesOf(s.db, bad.id), [], 'no derivative of the corrupt original')
+  const badEvents = eventsFor(s.db, `recording:${bad.id}`).map((e) => e.type)
+  t.notOk(badEvents.includes('probed') || badEvents.includes('derived'), `no probed or derived event for it (${badEvents.join(', ')})`)
+  t.notOk(
+    jobsOf(s.db, bad.id).some((j) => j.state === 'done'),
+    `none of its jobs done (${jobsOf(s.db, bad.id)
+      .map((j) => `${j.kind} ${j.state}`)
+      .join(', ')})`,
+  )
+  const badOutcomes = r.outcomes.filter((o) => o.recordingId === bad.id)
+  t.ok(badOutcomes.length >= 1, 'its probe ran')
+  t.ok(
+    badOutcomes.every((o) => o.outcome !== 'done' && /OBJECT_CORRUPT|not the recorded ones/.test(o.error ?? '')),
+    `each attempt ended on the check: ${badOutcomes.map((o) => `${o.outcome} ${o.error ?? ''}`).join('; ')}`,
+  )
+  const finding = eventsFor(s.db, `object:${bad.sha256}`).filter((e) => e.type === 'fixity-failed')
+  t.equal(finding.length, 1, 'one fixity-failed event for the object')
+  t.match(finding[0]?.payload, { sha256: bad.sha256, where: 'media', recordingIds: [bad.id] }, 'found by the media job, naming the recording')
+  t.ok(getObjectFixity(s.db, bad.sha256)?.failedAt, 'the object is marked bad (the fixity job and serving know)')
+
+  // The stale, intact one: checked once more, then used.
+  t.strictSame(
+    derivativesOf(s.db, stale.id)
+      .map((d) => d.kind)
+      .sort(),
+    ['proxy', 'thumbnail'],
+    'the stale, intact original got its proxy and thumbnail',
+  )
+  const staleChecked = getObjectFixity(s.db, stale.sha256)?.checkedAt
+  t.ok(staleChecked && Date.parse(staleChecked) >= started - 1000, `its bytes were checked again by the job (${staleChecked})`)
+  t.notOk(getObjectFixity(s.db, stale.sha256)?.failedAt, 'and found good')
+
+  // The fresh one: not read again.
+  t.strictSame(
+    derivativesOf(s.db, fresh.id)
+      .map((d) => d.kind)
+      .sort(),
+    ['proxy', 'thumbnail'],
+    'the fresh original got its proxy and thumbnail',
+  )
+  t.equal(getObjectFixity(s.db, fresh.sha256), undefined, 'and no check on record: ingest’s read-back held, no second read')
+
+  // Every other recording went through.
+  for (const rec of rep.ingested.filter((x) => x.id !== bad.id)) {
+    const left = jobsOf(s.db, rec.id).filter((j) => j.state !== 'done')
+    t.strictSame(left, [], `recording ${rec.id} (${rec.sourcePath.split('/').pop()}): every job done`)
+  }
+})
