@@ -1,12 +1,15 @@
-import { chmodSync, openSync, readSync, writeSync, closeSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { derivativesOf } from '../src/catalog/derivatives.js'
 import { getObjectFixity } from '../src/catalog/fixity.js'
 import { jobsOf } from '../src/catalog/media-jobs.js'
 import { eventsFor } from '../src/ledger/ledger.js'
+import { silentLogger } from '../src/common/log.js'
 import { ORIGINAL_CHECK_HOLDS_MS } from '../src/media/policy.js'
-import { makeCamera, station, tempDir } from './helpers.js'
+import { openStation } from '../src/station/station.js'
+import { GAT947, makeCamera, station, tempDir, testConfig } from './helpers.js'
 
 // The threat: a media job reads an original whose bytes are no longer the
 // recorded ones (bit rot, or a file replaced under the vault), and a proxy
@@ -110,4 +113,55 @@ t.test('a stale, corrupt original gets no derivative; a stale, intact one is che
     const left = jobsOf(s.db, rec.id).filter((j) => j.state !== 'done')
     t.strictSame(left, [], `recording ${rec.id} (${rec.sourcePath.split('/').pop()}): every job done`)
   }
+})
+
+t.test('a stale, corrupt original with a good copy in a backup: repaired first, then the derivatives come from the good bytes', async (t) => {
+  const dir = join(tempDir(t, 'bv-morig-rep-'), 'data')
+  const backup = tempDir(t, 'bv-morig-backup-')
+  const cfg = testConfig(dir)
+  const st = openStation({ config: { ...cfg, fixity: { ...cfg.fixity, repairFrom: [backup] } }, logger: silentLogger() })
+  t.teardown(() => st.close())
+  const rep = await st.ingest({ root: cam, profile: GAT947 })
+  const clip = rep.ingested.filter((r) => /\.MP4$/i.test(r.sourcePath)).sort((a, b) => a.id - b.id)[0]!
+  // The backup has the object in the vault's own layout (objects/ab/abcd...), copied while it was good.
+  mkdirSync(join(backup, 'objects', clip.sha256.slice(0, 2)), { recursive: true })
+  copyFileSync(st.vault.objectPath(clip.sha256), join(backup, 'objects', clip.sha256.slice(0, 2), clip.sha256))
+  st.db.prepare('UPDATE recordings SET ingested_at = ? WHERE id = ?').run(new Date(Date.now() - ORIGINAL_CHECK_HOLDS_MS - 3_600_000).toISOString(), clip.id)
+  flipByte(st.vault.objectPath(clip.sha256), clip.size)
+
+  const r = await st.mediaWorker({ pollMs: 50 }).drain()
+  t.strictSame(
+    r.outcomes.filter((o) => o.outcome !== 'done'),
+    [],
+    "every job done, the repaired clip's too",
+  )
+  t.strictSame(
+    derivativesOf(st.db, clip.id)
+      .map((d) => d.kind)
+      .sort(),
+    ['proxy', 'thumbnail'],
+    'its proxy and thumbnail were made',
+  )
+  const types = eventsFor(st.db, `object:${clip.sha256}`).map((e) => e.type)
+  t.strictSame(types, ['fixity-failed', 'object-repaired'], 'the finding, then the repair, on the record')
+  t.match(eventsFor(st.db, `object:${clip.sha256}`)[0]?.payload, { where: 'media' }, 'found by the media job')
+  const repaired = eventsFor(st.db, `object:${clip.sha256}`)[1]?.seq ?? Number.POSITIVE_INFINITY
+  const made = eventsFor(st.db, `recording:${clip.id}`).filter((e) => e.type === 'probed' || e.type === 'derived')
+  t.ok(
+    made.length === 3 && made.every((e) => e.seq > repaired),
+    `its probe and both derivatives were recorded after the repair (events ${made.map((e) => e.seq).join(', ')} after ${repaired})`,
+  )
+  t.equal(
+    createHash('sha256')
+      .update(readFileSync(st.vault.objectPath(clip.sha256)))
+      .digest('hex'),
+    clip.sha256,
+    'the vault holds the good bytes again',
+  )
+  t.ok(
+    readdirSync(join(dir, 'quarantine')).some((f) => f.startsWith(clip.sha256)),
+    'the bad bytes were set aside in quarantine/',
+  )
+  const fx = getObjectFixity(st.db, clip.sha256)
+  t.ok(fx && !fx.failedAt && fx.checkedAt, 'the object is good on the record')
 })
