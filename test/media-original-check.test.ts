@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
-import { chmodSync, closeSync, copyFileSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
+import type { Db } from '../src/catalog/db.js'
 import { derivativesOf } from '../src/catalog/derivatives.js'
 import { getObjectFixity } from '../src/catalog/fixity.js'
 import { jobsOf } from '../src/catalog/media-jobs.js'
@@ -9,6 +10,7 @@ import { eventsFor } from '../src/ledger/ledger.js'
 import { silentLogger } from '../src/common/log.js'
 import { ORIGINAL_CHECK_HOLDS_MS } from '../src/media/policy.js'
 import { openStation } from '../src/station/station.js'
+import { flipByte } from './fixity-support.js'
 import { GAT947, makeCamera, station, tempDir, testConfig } from './helpers.js'
 
 // The threat: a media job reads an original whose bytes are no longer the
@@ -26,21 +28,11 @@ const root = tempDir(t, 'bv-morig-')
 // Three H.264/AAC clips (and an H.265 clip, an MJPEG AVI, a WAV, photos).
 const cam = await makeCamera(join(root, 'cam'), ['--count', '8'])
 
-/** Flips one byte in the middle of a vault object (objects are read-only: opened for writing by their owner for a moment). */
-function flipByte(path: string, size: number): void {
-  chmodSync(path, 0o644)
-  const fd = openSync(path, 'r+')
-  try {
-    const at = Math.floor(size / 2)
-    const b = Buffer.alloc(1)
-    readSync(fd, b, 0, 1, at)
-    b[0] = b[0]! ^ 0x5a
-    writeSync(fd, b, 0, 1, at)
-  } finally {
-    closeSync(fd)
-    chmodSync(path, 0o444)
-  }
-}
+/** The kinds of derivative a recording has, sorted. */
+const kindsOf = (db: Db, id: number): string[] =>
+  derivativesOf(db, id)
+    .map((d) => d.kind)
+    .sort()
 
 t.test('a stale, corrupt original gets no derivative; a stale, intact one is checked and used; a fresh one is not read again', async (t) => {
   const s = station(t)
@@ -58,7 +50,7 @@ t.test('a stale, corrupt original gets no derivative; a stale, intact one is che
     [undefined, undefined, undefined],
     'no check on record for any of the three originals',
   )
-  flipByte(s.vault.objectPath(bad.sha256), bad.size)
+  flipByte(s.vault.objectPath(bad.sha256), Math.floor(bad.size / 2))
   t.comment(`corrupted recording ${bad.id} (${bad.sourcePath.split('/').pop()}); stale and intact: ${stale.id}; fresh: ${fresh.id}`)
 
   const started = Date.now()
@@ -87,25 +79,13 @@ t.test('a stale, corrupt original gets no derivative; a stale, intact one is che
   t.ok(getObjectFixity(s.db, bad.sha256)?.failedAt, 'the object is marked bad (the fixity job and serving know)')
 
   // The stale, intact one: checked once more, then used.
-  t.strictSame(
-    derivativesOf(s.db, stale.id)
-      .map((d) => d.kind)
-      .sort(),
-    ['proxy', 'thumbnail'],
-    'the stale, intact original got its proxy and thumbnail',
-  )
+  t.strictSame(kindsOf(s.db, stale.id), ['proxy', 'thumbnail'], 'the stale, intact original got its proxy and thumbnail')
   const staleChecked = getObjectFixity(s.db, stale.sha256)?.checkedAt
   t.ok(staleChecked && Date.parse(staleChecked) >= started - 1000, `its bytes were checked again by the job (${staleChecked})`)
   t.notOk(getObjectFixity(s.db, stale.sha256)?.failedAt, 'and found good')
 
   // The fresh one: not read again.
-  t.strictSame(
-    derivativesOf(s.db, fresh.id)
-      .map((d) => d.kind)
-      .sort(),
-    ['proxy', 'thumbnail'],
-    'the fresh original got its proxy and thumbnail',
-  )
+  t.strictSame(kindsOf(s.db, fresh.id), ['proxy', 'thumbnail'], 'the fresh original got its proxy and thumbnail')
   t.equal(getObjectFixity(s.db, fresh.sha256), undefined, 'and no check on record: ingest’s read-back held, no second read')
 
   // Every other recording went through.
@@ -127,7 +107,7 @@ t.test('a stale, corrupt original with a good copy in a backup: repaired first, 
   mkdirSync(join(backup, 'objects', clip.sha256.slice(0, 2)), { recursive: true })
   copyFileSync(st.vault.objectPath(clip.sha256), join(backup, 'objects', clip.sha256.slice(0, 2), clip.sha256))
   st.db.prepare('UPDATE recordings SET ingested_at = ? WHERE id = ?').run(new Date(Date.now() - ORIGINAL_CHECK_HOLDS_MS - 3_600_000).toISOString(), clip.id)
-  flipByte(st.vault.objectPath(clip.sha256), clip.size)
+  flipByte(st.vault.objectPath(clip.sha256), Math.floor(clip.size / 2))
 
   const r = await st.mediaWorker({ pollMs: 50 }).drain()
   t.strictSame(
@@ -135,13 +115,7 @@ t.test('a stale, corrupt original with a good copy in a backup: repaired first, 
     [],
     "every job done, the repaired clip's too",
   )
-  t.strictSame(
-    derivativesOf(st.db, clip.id)
-      .map((d) => d.kind)
-      .sort(),
-    ['proxy', 'thumbnail'],
-    'its proxy and thumbnail were made',
-  )
+  t.strictSame(kindsOf(st.db, clip.id), ['proxy', 'thumbnail'], 'its proxy and thumbnail were made')
   const types = eventsFor(st.db, `object:${clip.sha256}`).map((e) => e.type)
   t.strictSame(types, ['fixity-failed', 'object-repaired'], 'the finding, then the repair, on the record')
   t.match(eventsFor(st.db, `object:${clip.sha256}`)[0]?.payload, { where: 'media' }, 'found by the media job')
