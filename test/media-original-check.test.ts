@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import type { Db } from '../src/catalog/db.js'
@@ -138,4 +138,51 @@ t.test('a stale, corrupt original with a good copy in a backup: repaired first, 
   )
   const fx = getObjectFixity(st.db, clip.sha256)
   t.ok(fx && !fx.failedAt && fx.checkedAt, 'the object is good on the record')
+})
+
+t.test('an original gone from objects/ (not evicted, no remote copy): a finding; restored from a backup and used, else the job waits', async (t) => {
+  const dir = join(tempDir(t, 'bv-morig-gone-'), 'data')
+  const backup = tempDir(t, 'bv-morig-gone-backup-')
+  const cfg = testConfig(dir)
+  const st = openStation({ config: { ...cfg, fixity: { ...cfg.fixity, repairFrom: [backup] } }, logger: silentLogger() })
+  t.teardown(() => st.close())
+  const rep = await st.ingest({ root: cam, profile: GAT947 })
+  const [restorable, lost] = rep.ingested.filter((r) => /\.MP4$/i.test(r.sourcePath)).sort((a, b) => a.id - b.id) as [
+    (typeof rep.ingested)[0],
+    (typeof rep.ingested)[0],
+  ]
+  mkdirSync(join(backup, 'objects', restorable.sha256.slice(0, 2)), { recursive: true })
+  copyFileSync(st.vault.objectPath(restorable.sha256), join(backup, 'objects', restorable.sha256.slice(0, 2), restorable.sha256))
+  // Deleted by hand (fresh from ingest: no staleness needed, there is nothing to read).
+  rmSync(st.vault.objectPath(restorable.sha256))
+  rmSync(st.vault.objectPath(lost.sha256))
+
+  const r = await st.mediaWorker({ pollMs: 50 }).drain()
+  const findings = (sha: string) =>
+    eventsFor(st.db, `object:${sha}`).map((e) => ({
+      type: e.type,
+      ...(e.type === 'fixity-failed' ? { problem: (e.payload as { problem: string }).problem, where: (e.payload as { where: string }).where } : {}),
+    }))
+  t.strictSame(
+    findings(restorable.sha256),
+    [{ type: 'fixity-failed', problem: 'missing', where: 'media' }, { type: 'object-repaired' }],
+    'the one with a backup: reported missing by the media job, then restored',
+  )
+  t.strictSame(kindsOf(st.db, restorable.id), ['proxy', 'thumbnail'], 'and its proxy and thumbnail were made')
+  t.equal(
+    createHash('sha256')
+      .update(readFileSync(st.vault.objectPath(restorable.sha256)))
+      .digest('hex'),
+    restorable.sha256,
+    'from the restored bytes',
+  )
+
+  t.strictSame(findings(lost.sha256), [{ type: 'fixity-failed', problem: 'missing', where: 'media' }], 'the one without: reported missing by the media job')
+  t.strictSame(kindsOf(st.db, lost.id), [], 'nothing made for it')
+  const lostOutcomes = r.outcomes.filter((o) => o.recordingId === lost.id)
+  t.ok(
+    lostOutcomes.length >= 1 && lostOutcomes.every((o) => o.outcome === 'retry' && /not in the vault/.test(o.error ?? '')),
+    `its job waits, saying the original is not in the vault: ${lostOutcomes.map((o) => `${o.outcome} ${o.error ?? ''}`).join('; ')}`,
+  )
+  t.ok(getObjectFixity(st.db, lost.sha256)?.failedAt, 'the object is marked bad (fixity status lists it)')
 })

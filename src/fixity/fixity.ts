@@ -309,16 +309,30 @@ export class Fixity {
    * which compares every byte written and records no check). A bad
    * copy is reported and repaired where it can be; without a good copy,
    * OBJECT_CORRUPT: nothing is made from bytes that are not the recorded
-   * ones under the recorded hash.
+   * ones under the recorded hash. A copy gone without an eviction on the
+   * record (and no remote copy to fetch) is a finding too, as serving
+   * makes it, and is restored from a backup if one has it; else
+   * OBJECT_MISSING as the offload said it.
    */
   async checkedPath(sha256: string, size: number, where: string, freshMs: number, knownGoodAt: string | null = null): Promise<string> {
     const deps = { db: this.d.db, vault: this.d.vault, s3: this.d.offload()?.s3 ?? null, logger: this.d.logger, now: this.now, actor: this.d.actor }
-    const { path } = await openObject({ ...deps, reason: `fixity ${where}` }, sha256)
+    // The row as it is now: a fetch back records its own check.
+    const check = async (): Promise<CheckOutcome> => {
+      const row = getObjectFixity(this.d.db, sha256)
+      return (await this.check({ sha256, size, checkedAt: row?.checkedAt ?? null, failedAt: row?.failedAt ?? null }, { where })).outcome
+    }
+    let path: string
+    try {
+      path = (await openObject({ ...deps, reason: `fixity ${where}` }, sha256)).path
+    } catch (err) {
+      if (!(err instanceof BodyvaultError) || err.code !== 'OBJECT_MISSING' || localCopyEvicted(this.d.db, sha256)) throw err
+      if ((await check()) === 'failed') throw err
+      return this.d.vault.objectPath(sha256)
+    }
     const row = getObjectFixity(this.d.db, sha256)
     const last = Math.max(row?.checkedAt ? Date.parse(row.checkedAt) : 0, knownGoodAt ? Date.parse(knownGoodAt) : 0)
     if (!row?.failedAt && last >= this.now().getTime() - freshMs) return path
-    const { outcome } = await this.check({ sha256, size, checkedAt: row?.checkedAt ?? null, failedAt: row?.failedAt ?? null }, { where })
-    if (outcome === 'failed') throw corrupt(sha256, `its bytes are not the recorded ones (found by ${where})`)
+    if ((await check()) === 'failed') throw corrupt(sha256, `its bytes are not the recorded ones (found by ${where})`)
     return path
   }
 
