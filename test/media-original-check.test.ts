@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Db } from '../src/catalog/db.js'
 import { derivativesOf } from '../src/catalog/derivatives.js'
 import { getObjectFixity } from '../src/catalog/fixity.js'
@@ -9,7 +9,8 @@ import { jobsOf } from '../src/catalog/media-jobs.js'
 import { eventsFor } from '../src/ledger/ledger.js'
 import { silentLogger } from '../src/common/log.js'
 import { ORIGINAL_CHECK_HOLDS_MS } from '../src/media/policy.js'
-import { openStation } from '../src/station/station.js'
+import type { FileEntry } from '../src/ingest/types.js'
+import { openStation, type Station } from '../src/station/station.js'
 import { flipByte } from './fixity-support.js'
 import { GAT947, makeCamera, station, tempDir, testConfig } from './helpers.js'
 
@@ -95,17 +96,25 @@ t.test('a stale, corrupt original gets no derivative; a stale, intact one is che
   }
 })
 
-t.test('a stale, corrupt original with a good copy in a backup: repaired first, then the derivatives come from the good bytes', async (t) => {
-  const dir = join(tempDir(t, 'bv-morig-rep-'), 'data')
+/** A station whose fixity repairs from a backup data dir, the camera ingested: its MP4 recordings, and a copy of an object into the backup (the vault's own layout, objects/ab/abcd..., taken while it is good). */
+async function stationWithBackup(t: Test): Promise<{ st: Station; dir: string; clips: FileEntry[]; backUp: (sha256: string) => void }> {
+  const dir = join(tempDir(t, 'bv-morig-st-'), 'data')
   const backup = tempDir(t, 'bv-morig-backup-')
   const cfg = testConfig(dir)
   const st = openStation({ config: { ...cfg, fixity: { ...cfg.fixity, repairFrom: [backup] } }, logger: silentLogger() })
   t.teardown(() => st.close())
   const rep = await st.ingest({ root: cam, profile: GAT947 })
-  const clip = rep.ingested.filter((r) => /\.MP4$/i.test(r.sourcePath)).sort((a, b) => a.id - b.id)[0]!
-  // The backup has the object in the vault's own layout (objects/ab/abcd...), copied while it was good.
-  mkdirSync(join(backup, 'objects', clip.sha256.slice(0, 2)), { recursive: true })
-  copyFileSync(st.vault.objectPath(clip.sha256), join(backup, 'objects', clip.sha256.slice(0, 2), clip.sha256))
+  const backUp = (sha256: string): void => {
+    mkdirSync(join(backup, 'objects', sha256.slice(0, 2)), { recursive: true })
+    copyFileSync(st.vault.objectPath(sha256), join(backup, 'objects', sha256.slice(0, 2), sha256))
+  }
+  return { st, dir, clips: rep.ingested.filter((r) => /\.MP4$/i.test(r.sourcePath)).sort((a, b) => a.id - b.id), backUp }
+}
+
+t.test('a stale, corrupt original with a good copy in a backup: repaired first, then the derivatives come from the good bytes', async (t) => {
+  const { st, dir, clips, backUp } = await stationWithBackup(t)
+  const clip = clips[0]!
+  backUp(clip.sha256)
   st.db.prepare('UPDATE recordings SET ingested_at = ? WHERE id = ?').run(new Date(Date.now() - ORIGINAL_CHECK_HOLDS_MS - 3_600_000).toISOString(), clip.id)
   flipByte(st.vault.objectPath(clip.sha256), Math.floor(clip.size / 2))
 
@@ -141,18 +150,9 @@ t.test('a stale, corrupt original with a good copy in a backup: repaired first, 
 })
 
 t.test('an original gone from objects/ (not evicted, no remote copy): a finding; restored from a backup and used, else the job waits', async (t) => {
-  const dir = join(tempDir(t, 'bv-morig-gone-'), 'data')
-  const backup = tempDir(t, 'bv-morig-gone-backup-')
-  const cfg = testConfig(dir)
-  const st = openStation({ config: { ...cfg, fixity: { ...cfg.fixity, repairFrom: [backup] } }, logger: silentLogger() })
-  t.teardown(() => st.close())
-  const rep = await st.ingest({ root: cam, profile: GAT947 })
-  const [restorable, lost] = rep.ingested.filter((r) => /\.MP4$/i.test(r.sourcePath)).sort((a, b) => a.id - b.id) as [
-    (typeof rep.ingested)[0],
-    (typeof rep.ingested)[0],
-  ]
-  mkdirSync(join(backup, 'objects', restorable.sha256.slice(0, 2)), { recursive: true })
-  copyFileSync(st.vault.objectPath(restorable.sha256), join(backup, 'objects', restorable.sha256.slice(0, 2), restorable.sha256))
+  const { st, clips, backUp } = await stationWithBackup(t)
+  const [restorable, lost] = clips as [(typeof clips)[0], (typeof clips)[0]]
+  backUp(restorable.sha256)
   // Deleted by hand (fresh from ingest: no staleness needed, there is nothing to read).
   rmSync(st.vault.objectPath(restorable.sha256))
   rmSync(st.vault.objectPath(lost.sha256))
