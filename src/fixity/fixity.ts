@@ -146,18 +146,7 @@ export class Fixity {
       if (errnoCode(err) !== 'ENOENT') throw err
       if (localCopyEvicted(this.d.db, sha256)) {
         // Evicted on the record: the offload fetches it back, hashed on the way (not a fault).
-        await openObject(
-          {
-            db: this.d.db,
-            vault: this.d.vault,
-            s3: this.d.offload()?.s3 ?? null,
-            logger: this.d.logger,
-            now: this.now,
-            actor: this.d.actor,
-            reason: `fixity ${where}`,
-          },
-          sha256,
-        )
+        await this.openLocal(sha256, where)
       } else return this.failAndRepair(sha256, size, where, this.failure(sha256, size, where, { problem: 'missing' }))
     }
     const row = getObjectFixity(this.d.db, sha256)
@@ -315,7 +304,6 @@ export class Fixity {
    * OBJECT_MISSING as the offload said it.
    */
   async checkedPath(sha256: string, size: number, where: string, freshMs: number, knownGoodAt: string | null = null): Promise<string> {
-    const deps = { db: this.d.db, vault: this.d.vault, s3: this.d.offload()?.s3 ?? null, logger: this.d.logger, now: this.now, actor: this.d.actor }
     // The row as it is now: a fetch back records its own check.
     const check = async (): Promise<CheckOutcome> => {
       const row = getObjectFixity(this.d.db, sha256)
@@ -323,7 +311,7 @@ export class Fixity {
     }
     let path: string
     try {
-      path = (await openObject({ ...deps, reason: `fixity ${where}` }, sha256)).path
+      path = (await this.openLocal(sha256, where)).path
     } catch (err) {
       if (!(err instanceof BodyvaultError) || err.code !== 'OBJECT_MISSING' || localCopyEvicted(this.d.db, sha256)) throw err
       if ((await check()) === 'failed') throw err
@@ -334,6 +322,12 @@ export class Fixity {
     if (!row?.failedAt && last >= this.now().getTime() - freshMs) return path
     if ((await check()) === 'failed') throw corrupt(sha256, `its bytes are not the recorded ones (found by ${where})`)
     return path
+  }
+
+  /** The offload's openObject: the local copy, or an evicted one fetched back (hashed on the way), its event naming `fixity <where>`. */
+  private openLocal(sha256: string, where: string): ReturnType<typeof openObject> {
+    const { db, vault, logger, actor } = this.d
+    return openObject({ db, vault, s3: this.d.offload()?.s3 ?? null, logger, now: this.now, actor, reason: `fixity ${where}` }, sha256)
   }
 
   private async settle(c: FixityCandidate, f: Failure): Promise<CheckOutcome> {
