@@ -11,7 +11,7 @@ import { silentLogger } from '../src/common/log.js'
 import { ORIGINAL_CHECK_HOLDS_MS } from '../src/media/policy.js'
 import type { FileEntry } from '../src/ingest/types.js'
 import { openStation, type Station } from '../src/station/station.js'
-import { flipByte } from './fixity-support.js'
+import { flipByte, MiB, randomCamera } from './fixity-support.js'
 import { GAT947, makeCamera, station, tempDir, testConfig } from './helpers.js'
 
 // The threat: a media job reads an original whose bytes are no longer the
@@ -185,4 +185,38 @@ t.test('an original gone from objects/ (not evicted, no remote copy): a finding;
     `its job waits, saying the original is not in the vault: ${lostOutcomes.map((o) => `${o.outcome} ${o.error ?? ''}`).join('; ')}`,
   )
   t.ok(getObjectFixity(st.db, lost.sha256)?.failedAt, 'the object is marked bad (fixity status lists it)')
+})
+
+t.test('a stop during the check of a large, stale original returns at once; nothing is recorded of the half check and the job comes back', async (t) => {
+  // Small reads make the check of this object take seconds, as a GB original's does from a cold disk.
+  const dir = join(tempDir(t, 'bv-morig-stop-'), 'data')
+  const cfg = testConfig(dir)
+  const st = openStation({ config: { ...cfg, ingest: { ...cfg.ingest, chunkBytes: 65536 } }, logger: silentLogger() })
+  t.teardown(() => st.close())
+  const rep = await st.ingest({ root: randomCamera(t, [192 * MiB]), profile: GAT947 })
+  const big = rep.ingested[0]!
+  st.db.prepare('UPDATE recordings SET ingested_at = ? WHERE id = ?').run(new Date(Date.now() - ORIGINAL_CHECK_HOLDS_MS - 3_600_000).toISOString(), big.id)
+  const probe = () => jobsOf(st.db, big.id).find((j) => j.kind === 'probe')!
+
+  const w = st.mediaWorker({ pollMs: 20 })
+  w.start()
+  while (probe().state !== 'running') await new Promise((r) => setTimeout(r, 10))
+  await new Promise((r) => setTimeout(r, 150))
+  const t0 = Date.now()
+  await w.stop()
+  const stopMs = Date.now() - t0
+  t.equal(probe().state, 'queued', 'its probe job is back in the queue')
+  t.equal(probe().attempts, 0, 'the attempt refunded: a stop is no failure')
+  t.equal(getObjectFixity(st.db, big.sha256), undefined, 'nothing recorded of the half check: no check, no finding')
+  t.strictSame(eventsFor(st.db, `object:${big.sha256}`), [], 'no event for the object')
+
+  // The next worker checks it whole: how long the stop would have waited.
+  const t1 = Date.now()
+  await st.mediaWorker({ pollMs: 20, kinds: ['probe'] }).drain()
+  const checkMs = Date.now() - t1
+  const fx = getObjectFixity(st.db, big.sha256)
+  t.ok(fx?.checkedAt && !fx.failedAt, 'the next run checked it whole and found it good')
+  t.comment(`stop took ${stopMs} ms; the whole check and probe ${checkMs} ms`)
+  t.ok(checkMs >= 600, `the check takes long enough here to tell (${checkMs} ms)`)
+  t.ok(stopMs < checkMs / 3, `the stop did not wait for the check (${stopMs} ms against ${checkMs} ms)`)
 })

@@ -301,13 +301,17 @@ export class Fixity {
    * ones under the recorded hash. A copy gone without an eviction on the
    * record (and no remote copy to fetch) is a finding too, as serving
    * makes it, and is restored from a backup if one has it; else
-   * OBJECT_MISSING as the offload said it.
+   * OBJECT_MISSING as the offload said it. `signal` stops a check in the
+   * middle (a daemon stop must not wait for a large original's whole read):
+   * it throws the signal's reason, and nothing is recorded of that check.
    */
-  async checkedPath(sha256: string, size: number, where: string, freshMs: number, knownGoodAt: string | null = null): Promise<string> {
+  async checkedPath(sha256: string, size: number, where: string, o: { freshMs: number; knownGoodAt?: string | null; signal?: AbortSignal }): Promise<string> {
+    const { freshMs, knownGoodAt = null, signal } = o
     // The row as it is now: a fetch back records its own check.
     const check = async (): Promise<CheckOutcome> => {
       const row = getObjectFixity(this.d.db, sha256)
-      return (await this.check({ sha256, size, checkedAt: row?.checkedAt ?? null, failedAt: row?.failedAt ?? null }, { where })).outcome
+      const c = { sha256, size, checkedAt: row?.checkedAt ?? null, failedAt: row?.failedAt ?? null }
+      return (await this.check(c, { where, ...(signal ? { signal } : {}) })).outcome
     }
     let path: string
     try {

@@ -69,8 +69,9 @@ export interface JobRunnerOptions {
   /**
    * A readable local path of an original whose bytes are the recorded ones: fetched back if it was evicted to S3, checked
    * first unless checked within ORIGINAL_CHECK_HOLDS_MS (the station's fixity.checkedPath); default: the vault path only.
+   * `signal` is the job's: a stop ends a check in the middle.
    */
-  openOriginal?: (rec: Recording) => Promise<string>
+  openOriginal?: (rec: Recording, signal: AbortSignal) => Promise<string>
 }
 
 /** The job lost its claim (recovered by another process as stale): its result is dropped. */
@@ -181,13 +182,17 @@ export class MediaJobRunner implements RunnerKit {
     return this.ffprobeVersion
   }
 
-  /** The original's vault path (fetched back first if it was evicted); a missing object is a vault problem (verify reports it), retried. */
-  async original(rec: Recording): Promise<string> {
+  /**
+   * The original's vault path (fetched back first if it was evicted); a missing object is a vault problem (verify
+   * reports it), retried. A stop during its check ends the job as a stop during ffmpeg does.
+   */
+  async original(rec: Recording, signal: AbortSignal): Promise<string> {
     const p = this.o.vault.objectPath(rec.sha256)
     try {
-      if (this.o.openOriginal) return await this.o.openOriginal(rec)
+      if (this.o.openOriginal) return await this.o.openOriginal(rec, signal)
       await stat(p)
     } catch (err) {
+      if (signal.aborted) throw new FfmpegError('FFMPEG_ABORTED', 'aborted')
       // Its bytes are not the recorded ones (reported, and no good copy to restore): in its own words.
       if (err instanceof BodyvaultError && err.code === 'OBJECT_CORRUPT') throw err
       throw Object.assign(new Error(`the original of recording ${rec.id} is not in the vault (${errnoCode(err) ?? errorMessage(err)}): run bodyvault verify`), {
@@ -210,10 +215,10 @@ export class MediaJobRunner implements RunnerKit {
     if (rec.kind === 'sidecar') {
       if (rec.size > SIDECAR_MAX_BYTES)
         throw new PermanentMediaError('MEDIA_SIDECAR_TOO_LARGE', `sidecar of ${rec.size} bytes is larger than ${SIDECAR_MAX_BYTES}: kept, not parsed`)
-      const text = await readFile(await this.original(rec), 'utf8')
+      const text = await readFile(await this.original(rec, signal), 'utf8')
       fb = factsFromSidecar(text, extname(rec.sourcePath), rule)
     } else {
-      const input = await this.original(rec)
+      const input = await this.original(rec, signal)
       const r = await runFfmpeg(probeArgs(input), this.runOpts(signal, runTimeoutMs('probe', this.o.settings.timeoutSeconds, null)))
       run.ffmpegMs += r.durationMs
       const parsed = parseProbe(r.stdout, { cameraTimeZone: rule.timeZone, creationTimeIsLocal: rule.creationTimeIsLocal })
@@ -270,7 +275,7 @@ export class MediaJobRunner implements RunnerKit {
     const existing = getDerivative(this.o.db, rec.id, kind)
     if (existing) return this.commit(job, () => undefined, `derivative:${existing.id} (already made)`)
     const s = this.o.settings
-    const input = await this.original(rec)
+    const input = await this.original(rec, run.signal)
     const ct = info.createdUtc ? { creationTime: info.createdUtc } : {}
     const hasAudio = info.audioCodec !== null
     const timeoutMs = runTimeoutMs('proxy', s.timeoutSeconds, info.durationSec)
@@ -317,7 +322,7 @@ export class MediaJobRunner implements RunnerKit {
     if (info.videoCodec === null) return this.commit(job, () => undefined, 'skipped: no picture to make a thumbnail from')
     const existing = getDerivative(this.o.db, rec.id, 'thumbnail')
     if (existing) return this.commit(job, () => undefined, `derivative:${existing.id} (already made)`)
-    const input = await this.original(rec)
+    const input = await this.original(rec, signal)
     const width = this.o.settings.thumbnailWidth
     const timeoutMs = runTimeoutMs('thumbnail', this.o.settings.timeoutSeconds, null)
     const at = info.mediaKind === 'photo' ? undefined : thumbnailSeek(info.durationSec)

@@ -27,7 +27,7 @@ export interface RunnerKit {
   readonly o: JobRunnerOptions
   /** Runs `write` and marks the job (and `carried`) done in one transaction while this worker holds their claims. */
   commit<T>(job: MediaJob, write: () => T, result: string | ((v: T) => string), carried?: { job: MediaJob; result: (v: T) => string }): string
-  original(rec: Recording): Promise<string>
+  original(rec: Recording, signal: AbortSignal): Promise<string>
   version(tool: 'ffmpeg' | 'ffprobe'): Promise<string | null>
   runOpts(signal: AbortSignal, timeoutMs: number, job?: MediaJob): RunFfmpegOptions
 }
@@ -59,7 +59,7 @@ export async function remuxWithThumbnail(k: RunnerKit, run: Run, rec: Recording)
     return { failed: null }
   }
   const s = k.o.settings
-  const input = await k.original(rec)
+  const input = await k.original(rec, signal)
   const proxyTemp = stagingTemp(k.o.vault, job.id)
   const thumbTemp = stagingTemp(k.o.vault, carried.id)
   const ct = info.createdUtc ? { creationTime: info.createdUtc } : {}

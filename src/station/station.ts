@@ -245,7 +245,12 @@ export function openStation(opts: StationOptions = {}): Station {
         chunkBytes: cfg.ingest.chunkBytes,
         // An original evicted to S3 (after a rebuild from the bucket, or a small cache) is fetched back for its jobs;
         // one not checked lately (ingest's read-back counts, when it is on) is checked before ffmpeg reads it.
-        openOriginal: (rec) => fixity.checkedPath(rec.sha256, rec.size, 'media', ORIGINAL_CHECK_HOLDS_MS, cfg.ingest.readBackVerify ? rec.ingestedAt : null),
+        openOriginal: (rec, signal) =>
+          fixity.checkedPath(rec.sha256, rec.size, 'media', {
+            freshMs: ORIGINAL_CHECK_HOLDS_MS,
+            knownGoodAt: cfg.ingest.readBackVerify ? rec.ingestedAt : null,
+            signal,
+          }),
         ...o,
       })
       mediaWorkers.add(w)
