@@ -7,7 +7,7 @@ import t from 'tap'
 import { probeArgs } from '../src/media/args.js'
 import { runFfmpeg } from '../src/media/ffmpeg.js'
 import { interpretCreationTime, ProbeOptionsError } from '../src/media/creation-time.js'
-import { initialProgressState, parseEncoderList, parseFfmpegVersion, parseProgress, type ProgressEvent } from '../src/media/ffmpeg-output.js'
+import { initialProgressState, leanBuildState, parseEncoderList, parseFfmpegVersion, parseProgress, type ProgressEvent } from '../src/media/ffmpeg-output.js'
 import { parseGpsText, parseIso6709, parseSrtGps } from '../src/media/gps.js'
 import { parseProbe } from '../src/media/probe.js'
 
@@ -456,6 +456,17 @@ t.test('parseProgress is incremental', async (t) => {
   const s0 = initialProgressState()
   parseProgress(s0, 'out_time_us=1\n')
   t.strictSame(s0, initialProgressState())
+})
+
+t.test('a lean build (scripts/lean-ffmpeg) left behind by a Debian update is found', async (t) => {
+  // The threat: Debian ships a security fix to ffmpeg, the station keeps running its lean build of the old version.
+  t.equal(leanBuildState('5.1.9-0+deb12u1', '7:5.1.9-0+deb12u1'), null, "Debian's own build: nothing to say")
+  t.equal(leanBuildState('n7.0', null), null, 'any other build: nothing to say')
+  t.match(leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', '7:5.1.9-0+deb12u1'), { current: true }, 'the version installed (epoch aside): current')
+  const behind = leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', '7:5.1.9-0+deb12u2')
+  t.match(behind, { current: false, detail: /5\.1\.9-0\+deb12u1.*now 5\.1\.9-0\+deb12u2.*run scripts\/lean-ffmpeg/ }, 'Debian moved on: behind, and what to do')
+  t.match(leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', null), { current: false, detail: /not installed/ }, 'nothing to compare with: said, not passed')
+  t.equal(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1+bodyvault-lean Copyright (c) 2000-2026'), '5.1.9-0+deb12u1+bodyvault-lean', 'the lean version line parses whole')
 })
 
 t.test('version and encoder parsing', async (t) => {

@@ -81,6 +81,26 @@ export function parseFfmpegVersion(text: string): string | null {
   return m?.[1] ?? null
 }
 
+/** What scripts/lean-ffmpeg appends to the version of Debian's ffmpeg it builds: `5.1.9-0+deb12u1+bodyvault-lean`. */
+export const LEAN_BUILD_SUFFIX = '+bodyvault-lean'
+
+/**
+ * A lean build (scripts/lean-ffmpeg) of `version` against the Debian ffmpeg package installed now
+ * (`debianVersion` as dpkg gives it, `7:5.1.9-0+deb12u1`; null when it is not installed): null when `version`
+ * is no lean build; else whether it is of that same version, and what to do when not (Debian's updates,
+ * security fixes among them, reach the lean build only when it is built again).
+ */
+export function leanBuildState(version: string, debianVersion: string | null): { current: boolean; detail: string } | null {
+  if (!version.endsWith(LEAN_BUILD_SUFFIX)) return null
+  const built = version.slice(0, -LEAN_BUILD_SUFFIX.length)
+  const installed = debianVersion?.replace(/^\d+:/, '') ?? null
+  if (installed === built) return { current: true, detail: `lean build of Debian's ffmpeg ${built}, the version installed` }
+  return {
+    current: false,
+    detail: `lean build of Debian's ffmpeg ${built}, but ${installed === null ? "Debian's ffmpeg is not installed, so its updates cannot be compared" : `Debian's ffmpeg is now ${installed}`}: its fixes are not in the lean build; run scripts/lean-ffmpeg and set media.ffmpegPath and media.ffprobePath to what it prints`,
+  }
+}
+
 /** Encoder names from `ffmpeg -encoders` (lines like ` V....D libx264   ...`). */
 export function parseEncoderList(text: string): Set<string> {
   const out = new Set<string>()

@@ -1,4 +1,5 @@
 import { outboxCounts } from '../../catalog/notices.js'
+import { execFileSync } from 'node:child_process'
 import { constants as C, accessSync, existsSync, lstatSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
@@ -19,6 +20,7 @@ import type { Db } from '../../catalog/db.js'
 import type { EventPayload } from '../../ledger/events.js'
 import { storedEventsOfType } from '../../ledger/ledger.js'
 import { ffmpegInfo } from '../../media/ffmpeg.js'
+import { leanBuildState } from '../../media/ffmpeg-output.js'
 import { userName } from '../../station/data-dir.js'
 import { daemonRunning } from '../../station/lock.js'
 import type { Station } from '../../station/station.js'
@@ -296,6 +298,8 @@ async function cmdDoctor(args: string[]): Promise<number> {
       ...(cfg.media.ffprobePath ? { ffprobePath: cfg.media.ffprobePath } : {}),
     })
     checks.push({ check: 'ffmpeg', ok: true, detail: `${info.ffmpegPath} ${info.version ?? '(version unknown)'}` })
+    const lean = info.version ? leanBuildState(info.version, debianFfmpegVersion()) : null
+    if (lean) checks.push({ check: 'ffmpeg build', ok: true, detail: lean.detail, ...(lean.current ? {} : { warn: true as const }) })
     checks.push({
       check: 'ffprobe',
       ok: info.ffprobePath !== null,
@@ -319,6 +323,16 @@ async function cmdDoctor(args: string[]): Promise<number> {
   if (values.json) io.stdout(JSON.stringify({ ok, checks }, null, 2) + '\n')
   else io.stdout(table(checks.map((c) => [c.note ? 'note' : c.ok ? (c.warn ? 'WARN' : 'ok ') : 'FAIL', c.check, c.detail])) + '\n')
   return ok ? EXIT.ok : EXIT.problems
+}
+
+/** The version of Debian's ffmpeg package installed here (`7:5.1.9-0+deb12u1`), or null: not installed, or no dpkg. */
+function debianFfmpegVersion(): string | null {
+  try {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own field syntax, not a template
+    return execFileSync('dpkg-query', ['-W', '-f=${Version}', 'ffmpeg'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null
+  } catch {
+    return null
+  }
 }
 
 /**
