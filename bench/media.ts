@@ -17,7 +17,7 @@
  * part of it ffmpeg/ffprobe ran (the rest is spawning, hashing, fsync and
  * the catalog), the queue order and concurrency that ran.
  *
- *   node dist/bench/media.js [--seconds 600] [--clip 120] [--runs 3] [--json] [--mix DIR] [--concurrency N] [--queue-only]
+ *   node dist/bench/media.js [--seconds 600] [--clip 120] [--runs 3] [--json] [--mix DIR] [--concurrency N] [--queue-only] [--ffmpeg-dir DIR]
  *
  * --clip S cuts each part into clips of at most S seconds. The default, 120,
  * is the clip issue 16 measured on ("a 120 s 1080p30 H.264/AAC clip at 8
@@ -39,6 +39,11 @@
  *
  * --mix DIR keeps the generated mix in DIR and reuses it when it is there
  * (comparing builds without generating the same files again).
+ *
+ * --ffmpeg-dir DIR runs the station's media jobs with DIR/ffmpeg and
+ * DIR/ffprobe (media.ffmpegPath and ffprobePath), e.g. the lean build of
+ * scripts/lean-ffmpeg; the mix is still generated with the ffmpeg on PATH.
+ * Every line then names the ffmpeg the jobs ran.
  */
 import { execFileSync } from 'node:child_process'
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -62,8 +67,13 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     clip: { type: 'string', default: '120' },
     'queue-only': { type: 'boolean', default: false },
+    'ffmpeg-dir': { type: 'string' },
   },
 })
+/** The ffmpeg and ffprobe the station's jobs run (--ffmpeg-dir), or null: those on PATH. */
+const tools = values['ffmpeg-dir'] ? { ffmpegPath: join(values['ffmpeg-dir'], 'ffmpeg'), ffprobePath: join(values['ffmpeg-dir'], 'ffprobe') } : null
+/** Which ffmpeg the jobs ran, for every figure's line. */
+const which = (): string => (tools ? ` [${tools.ffmpegPath}]` : '')
 const total = Math.max(30, Number(values.seconds))
 const runs = Math.max(1, Number(values.runs))
 /** The longest clip, in seconds: the footage of each part is cut into clips of at most this. */
@@ -195,7 +205,7 @@ function benchStation(dir: string): ReturnType<typeof openStation> {
       dataDir: dir,
       station: { ...cfg.station, id: 'bench' },
       ingest: { ...cfg.ingest, minFreeBytes: 0 },
-      media: { ...cfg.media, concurrency: values.concurrency ? Number(values.concurrency) : cfg.media.concurrency },
+      media: { ...cfg.media, concurrency: values.concurrency ? Number(values.concurrency) : cfg.media.concurrency, ...(tools ?? {}) },
     },
     logger: silentLogger(),
     profiles,
@@ -296,7 +306,7 @@ function processStartMs(): number {
   const ms: number[] = []
   for (let i = 0; i < 7; i++) {
     const t0 = process.hrtime.bigint()
-    execFileSync('ffprobe', ['-hide_banner', '-version'], { stdio: 'ignore' })
+    execFileSync(tools?.ffprobePath ?? 'ffprobe', ['-hide_banner', '-version'], { stdio: 'ignore' })
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6)
   }
   return median(ms)
@@ -329,7 +339,7 @@ async function main(): Promise<void> {
       const q = await h264ThroughQueue(h264Cam, i)
       qs.push(q)
       log(
-        `run ${i + 1}: H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip of which ffmpeg ${(q.ffmpegCpuSec / q.clips).toFixed(3)}, load ${q.load.toFixed(2)})`,
+        `run ${i + 1}${which()}: H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip of which ffmpeg ${(q.ffmpegCpuSec / q.clips).toFixed(3)}, load ${q.load.toFixed(2)})`,
       )
     }
     const x = median(qs.map((q) => q.footage / (q.wallMs / 1000)))
@@ -338,14 +348,21 @@ async function main(): Promise<void> {
     if (values.json)
       console.log(
         JSON.stringify(
-          { h264QueueRealtime: x, h264QueueCpuSecPerClip: cpu, h264QueueFfmpegCpuSecPerClip: ffCpu, loadAverages: qs.map((q) => q.load), runs },
+          {
+            ffmpeg: tools?.ffmpegPath ?? 'ffmpeg',
+            h264QueueRealtime: x,
+            h264QueueCpuSecPerClip: cpu,
+            h264QueueFfmpegCpuSecPerClip: ffCpu,
+            loadAverages: qs.map((q) => q.load),
+            runs,
+          },
           null,
           2,
         ),
       )
     else
       console.log(
-        `media: H.264 clips alone through the queue ${x.toFixed(0)}x (clips of at most ${clip} s; goal >= 100x: ${x >= 100 ? 'met' : 'NOT met'}; ${cpu.toFixed(3)} CPU-s per clip, of which ffmpeg and ffprobe ${ffCpu.toFixed(3)}; loads ${qs.map((q) => q.load.toFixed(2)).join(', ')}); medians of ${runs}`,
+        `media${which()}: H.264 clips alone through the queue ${x.toFixed(0)}x (clips of at most ${clip} s; goal >= 100x: ${x >= 100 ? 'met' : 'NOT met'}; ${cpu.toFixed(3)} CPU-s per clip, of which ffmpeg and ffprobe ${ffCpu.toFixed(3)}; loads ${qs.map((q) => q.load.toFixed(2)).join(', ')}); medians of ${runs}`,
       )
     return
   }
@@ -357,7 +374,7 @@ async function main(): Promise<void> {
     const h = r.byPart.h264
     const q = r.h264Queue
     log(
-      `run ${i + 1}: ${footage.toFixed(0)} s of footage in ${(r.wallMs / 1000).toFixed(2)} s = ${(footage / (r.wallMs / 1000)).toFixed(1)}x realtime; H.264 part per lane ${(h.footage / (h.jobMs / 1000)).toFixed(0)}x (${h.jobs} jobs, ${(h.jobMs / 1000).toFixed(2)} s); H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip, load ${q.load.toFixed(2)}); CPU ${r.cpuSec.toFixed(1)} s; load ${r.load.toFixed(2)}; ${Object.entries(
+      `run ${i + 1}${which()}: ${footage.toFixed(0)} s of footage in ${(r.wallMs / 1000).toFixed(2)} s = ${(footage / (r.wallMs / 1000)).toFixed(1)}x realtime; H.264 part per lane ${(h.footage / (h.jobMs / 1000)).toFixed(0)}x (${h.jobs} jobs, ${(h.jobMs / 1000).toFixed(2)} s); H.264 alone through the queue ${(q.footage / (q.wallMs / 1000)).toFixed(0)}x (${(q.wallMs / 1000).toFixed(2)} s, ${q.concurrency} at once, ${(q.cpuSec / q.clips).toFixed(3)} CPU-s per clip, load ${q.load.toFixed(2)}); CPU ${r.cpuSec.toFixed(1)} s; load ${r.load.toFixed(2)}; ${Object.entries(
         r.methods,
       )
         .map(([k, v]) => `${v} ${k}`)
@@ -384,6 +401,7 @@ async function main(): Promise<void> {
   const cores = cpus().length
   const byCpu = median(results.map((r) => (footage / r.cpuSec) * cores))
   const result = {
+    ffmpeg: tools?.ffmpegPath ?? 'ffmpeg',
     footageSec: footage,
     files: items.length,
     cores: cpus().length,
@@ -411,13 +429,13 @@ async function main(): Promise<void> {
   if (values.json) console.log(JSON.stringify(result, null, 2))
   else {
     console.log(
-      `media: station-day mix (${footage.toFixed(0)} s: 70% H.264 1080p, 20% HEVC 1080p, 10% audio, photos) at ${overall.toFixed(1)}x realtime (goal >= 10x: ${overall >= 10 ? 'met' : 'NOT met'}); H.264 part per lane (footage / sum of its jobs' walls) ${h264.toFixed(0)}x (goal >= 100x: ${h264 >= 100 ? 'met' : 'NOT met'}); H.264 clips alone through the queue (${results[0]!.h264Queue.concurrency} at once, first claim to last job done) ${h264Queue.toFixed(0)}x (goal >= 100x: ${h264Queue >= 100 ? 'met' : 'NOT met'}; ${result.h264QueueCpuSecPerClip.toFixed(3)} CPU-s per clip); HEVC part ${hevc.toFixed(1)}x; medians of ${runs}`,
+      `media${which()}: station-day mix (${footage.toFixed(0)} s: 70% H.264 1080p, 20% HEVC 1080p, 10% audio, photos) at ${overall.toFixed(1)}x realtime (goal >= 10x: ${overall >= 10 ? 'met' : 'NOT met'}); H.264 part per lane (footage / sum of its jobs' walls) ${h264.toFixed(0)}x (goal >= 100x: ${h264 >= 100 ? 'met' : 'NOT met'}); H.264 clips alone through the queue (${results[0]!.h264Queue.concurrency} at once, first claim to last job done) ${h264Queue.toFixed(0)}x (goal >= 100x: ${h264Queue >= 100 ? 'met' : 'NOT met'}; ${result.h264QueueCpuSecPerClip.toFixed(3)} CPU-s per clip); HEVC part ${hevc.toFixed(1)}x; medians of ${runs}`,
     )
     console.log(
-      `media: H.264 clips of ${h264Clip.toFixed(1)} s (--clip ${clip}); one ffprobe process starts and exits in ${startMs.toFixed(0)} ms here (median of 7 \`ffprobe -version\`, this run), so two processes per clip (the probe; the remux and its thumbnail in one run) cap one lane at ${h264Ceiling.toFixed(0)}x before any work`,
+      `media${which()}: H.264 clips of ${h264Clip.toFixed(1)} s (--clip ${clip}); one ffprobe process starts and exits in ${startMs.toFixed(0)} ms here (median of 7 \`ffprobe -version\`, this run), so two processes per clip (the probe; the remux and its thumbnail in one run) cap one lane at ${h264Ceiling.toFixed(0)}x before any work`,
     )
     console.log(
-      `media CPU: ${cpuPerMin.toFixed(2)} CPU-s per footage minute (process + ffmpeg): ${byCpu.toFixed(1)}x realtime on ${cores} idle cores if the jobs kept them busy; load averages at the start of each run ${result.loadAverages.map((l) => l.toFixed(2)).join(', ')}`,
+      `media CPU${which()}: ${cpuPerMin.toFixed(2)} CPU-s per footage minute (process + ffmpeg): ${byCpu.toFixed(1)}x realtime on ${cores} idle cores if the jobs kept them busy; load averages at the start of each run ${result.loadAverages.map((l) => l.toFixed(2)).join(', ')}`,
     )
   }
 }
