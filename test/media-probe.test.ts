@@ -460,13 +460,22 @@ t.test('parseProgress is incremental', async (t) => {
 
 t.test('a lean build (scripts/lean-ffmpeg) left behind by a Debian update is found', async (t) => {
   // The threat: Debian ships a security fix to ffmpeg, the station keeps running its lean build of the old version.
-  t.equal(leanBuildState('5.1.9-0+deb12u1', '7:5.1.9-0+deb12u1'), null, "Debian's own build: nothing to say")
-  t.equal(leanBuildState('n7.0', null), null, 'any other build: nothing to say')
-  t.match(leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', '7:5.1.9-0+deb12u1'), { current: true }, 'the version installed (epoch aside): current')
-  const behind = leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', '7:5.1.9-0+deb12u2')
+  const dpkg = (v: string | null) => () => v
+  t.equal(leanBuildState('5.1.9-0+deb12u1', dpkg('7:5.1.9-0+deb12u1')), null, "Debian's own build: nothing to say")
+  t.equal(leanBuildState('n7.0', dpkg(null)), null, 'any other build: nothing to say')
+  t.match(leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', dpkg('7:5.1.9-0+deb12u1')), { current: true }, 'the version installed (epoch aside): current')
+  const behind = leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', dpkg('7:5.1.9-0+deb12u2'))
   t.match(behind, { current: false, detail: /5\.1\.9-0\+deb12u1.*now 5\.1\.9-0\+deb12u2.*run scripts\/lean-ffmpeg/ }, 'Debian moved on: behind, and what to do')
-  t.match(leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', null), { current: false, detail: /not installed/ }, 'nothing to compare with: said, not passed')
-  t.equal(parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1+bodyvault-lean Copyright (c) 2000-2026'), '5.1.9-0+deb12u1+bodyvault-lean', 'the lean version line parses whole')
+  t.match(
+    leanBuildState('5.1.9-0+deb12u1+bodyvault-lean', dpkg(null)),
+    { current: false, detail: /not installed/ },
+    'nothing to compare with: said, not passed',
+  )
+  t.equal(
+    parseFfmpegVersion('ffmpeg version 5.1.9-0+deb12u1+bodyvault-lean Copyright (c) 2000-2026'),
+    '5.1.9-0+deb12u1+bodyvault-lean',
+    'the lean version line parses whole',
+  )
 })
 
 t.test('version and encoder parsing', async (t) => {

@@ -86,14 +86,14 @@ export const LEAN_BUILD_SUFFIX = '+bodyvault-lean'
 
 /**
  * A lean build (scripts/lean-ffmpeg) of `version` against the Debian ffmpeg package installed now
- * (`debianVersion` as dpkg gives it, `7:5.1.9-0+deb12u1`; null when it is not installed): null when `version`
- * is no lean build; else whether it is of that same version, and what to do when not (Debian's updates,
- * security fixes among them, reach the lean build only when it is built again).
+ * (`debianVersion()` as dpkg gives it, `7:5.1.9-0+deb12u1`; null when it is not installed; asked only for a lean
+ * build): null when `version` is no lean build; else whether it is of that same version, and what to do when not
+ * (Debian's updates, security fixes among them, reach the lean build only when it is built again).
  */
-export function leanBuildState(version: string, debianVersion: string | null): { current: boolean; detail: string } | null {
+export function leanBuildState(version: string, debianVersion: () => string | null): { current: boolean; detail: string } | null {
   if (!version.endsWith(LEAN_BUILD_SUFFIX)) return null
   const built = version.slice(0, -LEAN_BUILD_SUFFIX.length)
-  const installed = debianVersion?.replace(/^\d+:/, '') ?? null
+  const installed = debianVersion()?.replace(/^\d+:/, '') ?? null
   if (installed === built) return { current: true, detail: `lean build of Debian's ffmpeg ${built}, the version installed` }
   return {
     current: false,

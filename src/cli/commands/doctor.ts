@@ -298,7 +298,7 @@ async function cmdDoctor(args: string[]): Promise<number> {
       ...(cfg.media.ffprobePath ? { ffprobePath: cfg.media.ffprobePath } : {}),
     })
     checks.push({ check: 'ffmpeg', ok: true, detail: `${info.ffmpegPath} ${info.version ?? '(version unknown)'}` })
-    const lean = info.version ? leanBuildState(info.version, debianFfmpegVersion()) : null
+    const lean = info.version ? leanBuildState(info.version, debianFfmpegVersion) : null
     if (lean) checks.push({ check: 'ffmpeg build', ok: true, detail: lean.detail, ...(lean.current ? {} : { warn: true as const }) })
     checks.push({
       check: 'ffprobe',
