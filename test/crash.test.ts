@@ -5,7 +5,9 @@ import { openCatalog } from '../src/catalog/db.js'
 import { allRecordings } from '../src/catalog/recordings.js'
 import { Vault } from '../src/vault/store.js'
 import { verifyVault } from '../src/verify/vault.js'
-import { sha256sum, tempDir, spawnCli } from './helpers.js'
+import { silentLogger } from '../src/common/log.js'
+import { openStation } from '../src/station/station.js'
+import { sha256sum, tempDir, spawnCli, testConfig } from './helpers.js'
 
 // Invariant 2: a kill -9 at any moment loses no committed recording and
 // leaves no half-written object marked as good.
@@ -69,11 +71,20 @@ t.test(`kill -9 of an ingest at ${KILLS} random moments (seed ${seed})`, async (
       const now = new Map(rows.map((r) => [r.id, r.sha256]))
       const lost = [...committed].filter(([id, sha]) => now.get(id) !== sha)
       const wrong = rows.filter((r) => want.get(r.sourcePath) !== r.sha256)
-      const v = await verifyVault(db, vault)
+      let v = await verifyVault(db, vault)
+      let opened = ''
+      if (!v.ok && v.problems.every((p) => p.kind === 'vault' && p.subject === 'vault.json')) {
+        // Killed between the vault's first event and its marker (the marker follows that event): the next open writes
+        // it from the catalog (src/station/vault-identity.ts). `bodyvault verify` opens the station first, so it never
+        // reports this window; the next start must leave a vault that verifies.
+        openStation({ config: testConfig(dataDir), logger: silentLogger() }).close()
+        v = await verifyVault(db, vault)
+        opened = ' after the next open wrote the missing marker'
+      }
       const ok = lost.length === 0 && wrong.length === 0 && v.ok
       t.ok(
         ok,
-        `kill ${k + 1} at ${delay} ms: ${rows.length} committed, verify ${v.ok ? 'clean' : JSON.stringify(v.problems)}, lost ${lost.length}, wrong ${wrong.length}`,
+        `kill ${k + 1} at ${delay} ms: ${rows.length} committed, verify ${v.ok ? 'clean' : JSON.stringify(v.problems)}${opened}, lost ${lost.length}, wrong ${wrong.length}`,
       )
       committed = now
     } finally {
