@@ -85,6 +85,11 @@ t.test('every assertion is counted, at any depth; a failing one deep in a subtes
   t.same(summary(r.out), { total: 6, pass: 5, fail: 1 }, 'four good, one good and one bad')
   t.match(r.out, /not ok \d+ - deep and wrong/, 'the failing assertion is shown')
   t.match(r.out, new RegExp(`not ok \\d+ - ${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'and its file')
+  // A CI log shows its tail: the failures are named again after the last file, before the summary.
+  const tail = r.out.slice(r.out.lastIndexOf(`- ${bad} # time=`))
+  t.match(tail, `# failed: 1 file(s)\n#   ${bad}\n#     not ok - a > b > deep and wrong (`, 'recapped at the end: the file, the subtests, the name')
+  t.match(tail, /deep and wrong \(.*bad\.test\.mjs:\d+\)\n1\.\.2\n# \{ total/, 'and the line of the test')
+  t.notMatch(ok.out, /# failed:/, 'no recap when nothing failed')
   console.log(`# runner: a failing assertion two subtests down: exit ${r.code}, ${JSON.stringify(summary(r.out))}`)
 })
 
@@ -108,6 +113,7 @@ t.test('a file whose assertions pass but whose process fails is a failure, with 
   }
   const r = await run([join(dir, 'exits-3.test.mjs')])
   t.match(r.out, /# its stderr:\n\s+# teardown broke/, "a failing file's stderr is printed")
+  t.match(r.out, /# failed: 1 file\(s\)\n# {3}\S+exits-3\.test\.mjs: exited with code 3\n/, 'recapped with its reason')
 })
 
 t.test('a file that hangs is stopped at its timeout, and the processes it started with it', async (t) => {

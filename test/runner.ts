@@ -25,7 +25,10 @@
  *
  * Output: each file's TAP as it ends, indented under `ok N - file` or
  * `not ok N - file`; a failing file's stderr after it (a passing file's
- * stderr is dropped: daemons' warnings, ffmpeg's banners).
+ * stderr is dropped: daemons' warnings, ffmpeg's banners). After the last
+ * file, when any failed, a recap: each failing file with its reason and its
+ * failed assertions (subtests, name, the test's line), so that the tail of a
+ * long log (what CI keeps) names what failed.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { availableParallelism } from 'node:os'
@@ -50,6 +53,8 @@ interface FileResult {
   ms: number
   /** Why the file failed when no assertion did (exit code, signal, timeout, no plan); '' otherwise. */
   why: string
+  /** Each failed assertion: its full name (subtests joined by ' > ') and where, for the recap at the end. */
+  failures: string[]
   tap: string
   stderr: string
 }
@@ -91,13 +96,17 @@ function runFile(file: string, childId: number, o: Options, running: Set<ChildPr
     const parser = new Parser()
     // tap's count: the assertions at every depth, not the points that close a subtest.
     const n = { pass: 0, fail: 0, skip: 0, todo: 0 }
+    const failures: string[] = []
     const count = (p: Parser): void => {
       p.on('assert', (a: Result) => {
         if (a.closingTestPoint) return
         if (a.todo) n.todo++
         else if (a.skip) n.skip++
         else if (a.ok) n.pass++
-        else n.fail++
+        else {
+          n.fail++
+          failures.push(failureLine(a))
+        }
       })
       p.on('child', count)
     }
@@ -157,11 +166,19 @@ function runFile(file: string, childId: number, o: Options, running: Set<ChildPr
         todo: n.todo,
         ms: performance.now() - started,
         why: fail > 0 ? '' : why,
+        failures,
         tap: out.join(''),
         stderr: err.join(''),
       })
     })
   })
+}
+
+/** One failed assertion in a line: its subtests and name, and the test's own line when tap's diagnostic names it. */
+function failureLine(a: Result): string {
+  const name = a.fullname.replace(/ > $/, '') || a.name || '(no name)'
+  const at = (a.diag as { at?: { fileName?: string; lineNumber?: number } } | null)?.at
+  return at?.fileName ? `${name} (${at.fileName}:${String(at.lineNumber ?? '?')})` : name
 }
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -171,6 +188,18 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
+}
+
+/** The failures again, a few lines a file (the first 10 assertions), as TAP comments; '' when none failed. */
+export function recap(failed: readonly FileResult[]): string {
+  if (failed.length === 0) return ''
+  const lines = [`# failed: ${failed.length} file(s)`]
+  for (const r of failed) {
+    lines.push(`#   ${r.file}${r.why ? `: ${r.why}` : ''}`)
+    for (const f of r.failures.slice(0, 10)) lines.push(`#     not ok - ${f}`)
+    if (r.failures.length > 10) lines.push(`#     and ${r.failures.length - 10} more`)
+  }
+  return `${lines.join('\n')}\n`
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -201,6 +230,8 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', stop)
   process.stdout.write(`TAP version 14\n# ${o.files.length} files, ${o.jobs} at a time, node ${process.version}\n`)
   const totals = { pass: 0, fail: 0, skip: 0, todo: 0 }
+  // The failing files, in the order they ended, recapped before the summary: a CI log's tail then names them.
+  const failed: FileResult[] = []
   let done = 0
   let next = 0
   const worker = async (): Promise<void> => {
@@ -218,10 +249,12 @@ async function main(argv: readonly string[]): Promise<number> {
       if (r.why) text += `    # ${r.why}\n`
       if (!r.ok && r.stderr.trim()) text += `    # its stderr:\n${indent(r.stderr.trimEnd().replace(/^/gm, '# '))}\n`
       process.stdout.write(`${text}\n`)
+      if (!r.ok) failed.push(r)
     }
   }
   await Promise.all(Array.from({ length: Math.min(o.jobs, o.files.length) }, worker))
   const total = totals.pass + totals.fail + totals.skip + totals.todo
+  process.stdout.write(recap(failed))
   const parts = [`total: ${total}`, `pass: ${totals.pass}`]
   if (totals.fail) parts.push(`fail: ${totals.fail}`)
   if (totals.skip) parts.push(`skip: ${totals.skip}`)
