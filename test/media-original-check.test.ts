@@ -200,8 +200,10 @@ t.test('a stop during the check of a large, stale original returns at once; noth
 
   const w = st.mediaWorker({ pollMs: 20 })
   w.start()
-  while (probe().state !== 'running') await new Promise((r) => setTimeout(r, 10))
-  await new Promise((r) => setTimeout(r, 150))
+  // Stopped soon after the claim: within the check on any machine (192 MiB hashed twice, whole and per block, in 3,072
+  // reads), not after it. That the check was still running is shown below: nothing of it is on the record.
+  while (probe().state !== 'running') await new Promise((r) => setTimeout(r, 2))
+  await new Promise((r) => setTimeout(r, 20))
   const t0 = Date.now()
   await w.stop()
   const stopMs = Date.now() - t0
@@ -217,6 +219,7 @@ t.test('a stop during the check of a large, stale original returns at once; noth
   const fx = getObjectFixity(st.db, big.sha256)
   t.ok(fx?.checkedAt && !fx.failedAt, 'the next run checked it whole and found it good')
   t.comment(`stop took ${stopMs} ms; the whole check and probe ${checkMs} ms`)
-  t.ok(checkMs >= 600, `the check takes long enough here to tell (${checkMs} ms)`)
+  // No floor on the check's own time: it was 700 ms on a quiet machine here against a floor of 600, and a faster one
+  // goes under it. The stop is measured against the check, whatever it takes here.
   t.ok(stopMs < checkMs / 3, `the stop did not wait for the check (${stopMs} ms against ${checkMs} ms)`)
 })
