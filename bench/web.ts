@@ -48,21 +48,22 @@ requireBrowserBench()
 
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KB`
 
-// The dock screen's code: what a kiosk downloads (the daemon sends it as is; a proxy may gzip it).
-const assets = readdirSync(join(webRoot(), 'assets'))
-let jsRaw = 0
-let jsGz = 0
-let cssRaw = 0
-let cssGz = 0
-for (const a of assets) {
-  const buf = readFileSync(join(webRoot(), 'assets', a))
-  if (a.endsWith('.js')) {
-    jsRaw += buf.length
-    jsGz += gzipSync(buf, { level: 9 }).length
-  } else if (a.endsWith('.css')) {
-    cssRaw += buf.length
-    cssGz += gzipSync(buf, { level: 9 }).length
+// The dock screen's code: what its page loads (the assets the browser fetched, below; the daemon sends them as is, a
+// proxy may gzip them), not the whole front end's folder, which holds the clerks' and supervisors' chunks too.
+const loadedAssets = new Set<string>()
+const sizes = (names: Iterable<string>): { jsRaw: number; jsGz: number; cssRaw: number; cssGz: number } => {
+  const z = { jsRaw: 0, jsGz: 0, cssRaw: 0, cssGz: 0 }
+  for (const a of names) {
+    const buf = readFileSync(join(webRoot(), 'assets', a))
+    if (a.endsWith('.js')) {
+      z.jsRaw += buf.length
+      z.jsGz += gzipSync(buf, { level: 9 }).length
+    } else if (a.endsWith('.css')) {
+      z.cssRaw += buf.length
+      z.cssGz += gzipSync(buf, { level: 9 }).length
+    }
   }
+  return z
 }
 
 const work = mkdtempSync(join(tmpdir(), 'bv-bench-web-'))
@@ -108,8 +109,8 @@ async function run(k: number): Promise<Run> {
   const app = await buildApi({ db: st.db, vault: st.vault, logger, station: st.cfg.station, policy: st.policy, openChecked: st.openChecked }, async (app) => {
     await stationRoutes(app, { station: dock })
     await stationEventRoutes(app, { station: dock })
-    await webRoutes(app)
   })
+  await webRoutes(app) // outside /v1, as the daemon serves it (src/station/daemon.ts)
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
   await dock.start()
   const { secret } = createToken(st.db, { name: 'bench screen', role: 'kiosk', actor: 'bench' })
@@ -121,6 +122,10 @@ async function run(k: number): Promise<Run> {
         for (const r of records) if (r.type === 'attributes' && r.target.dataset && r.target.dataset.camera) note(r.target.dataset.camera, r.oldValue, at);
         for (const el of document.querySelectorAll('[data-camera]')) note(el.dataset.camera, el.dataset.state, at) })
       .observe(document, { subtree: true, childList: true, attributes: true, attributeOldValue: true, attributeFilter: ['data-state'] })`,
+  })
+  page.on('response', (r) => {
+    const path = new URL(r.url()).pathname
+    if (path.startsWith('/assets/')) loadedAssets.add(path.slice('/assets/'.length))
   })
   await page.goto(`${base}/station#token=${secret}`)
   await page.waitForSelector('[data-connection="open"]')
@@ -179,8 +184,10 @@ const medianP95 = pct(p95s, 50)
 console.log(
   `update latency, daemon state change to the browser's DOM, ${CAMERAS} cameras docking: p95 ${p95} ms over ${all.length} changes (median of the runs' p95 ${medianP95} ms; p50 ${pct(all, 50)} ms, max ${Math.max(...all)} ms); goal p95 < ${GOAL_MS} ms: ${p95 < GOAL_MS && missedAll === 0 ? 'met' : 'MISSED'}${missedAll ? ` (${missedAll} changes never shown)` : ''}`,
 )
+const { jsRaw, jsGz, cssRaw, cssGz } = sizes(loadedAssets)
+const whole = sizes(readdirSync(join(webRoot(), 'assets')))
 console.log(
-  `dock screen code: JavaScript ${kb(jsRaw)} raw, ${kb(jsGz)} gzipped (goal < ${kb(GOAL_GZ)}: ${jsGz < GOAL_GZ ? 'met' : 'MISSED'}); CSS ${kb(cssRaw)} raw, ${kb(cssGz)} gzipped`,
+  `dock screen code, as its page loaded it (${loadedAssets.size} files): JavaScript ${kb(jsRaw)} raw, ${kb(jsGz)} gzipped (goal < ${kb(GOAL_GZ)}: ${jsGz > 0 && jsGz < GOAL_GZ ? 'met' : 'MISSED'}); CSS ${kb(cssRaw)} raw, ${kb(cssGz)} gzipped; the whole front end ${kb(whole.jsGz)} of JavaScript gzipped`,
 )
 console.log(`load average after ${load()} (2 cores shared: figures above are from a noisy machine)`)
-if (p95 >= GOAL_MS || jsGz >= GOAL_GZ || missedAll > 0) process.exitCode = 1
+if (p95 >= GOAL_MS || jsGz === 0 || jsGz >= GOAL_GZ || missedAll > 0) process.exitCode = 1
