@@ -191,7 +191,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 /** The failures again, a few lines a file (the first 10 assertions), as TAP comments; '' when none failed. */
-export function recap(failed: readonly FileResult[]): string {
+function recap(failed: readonly FileResult[]): string {
   if (failed.length === 0) return ''
   const lines = [`# failed: ${failed.length} file(s)`]
   for (const r of failed) {
