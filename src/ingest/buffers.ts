@@ -12,6 +12,13 @@
  * reach 450-500 MB of resident memory. A slot remembers where its aligned
  * start lies (direct.ts probes it once), so reuse also saves the probe.
  *
+ * A camera's session counts in the share from its start (`reader`), not
+ * only once its file asks: cameras docked together list their files at
+ * slightly different moments, and the first files to ask took four slots
+ * each, leaving the last cameras' first files to wait for a whole file to
+ * end (3 of 8 throttled cameras 0.7-1.5 s behind the rest in every run of
+ * bench/throttled-dock, 2026-12-01).
+ *
  * No starvation, no deadlock: waiting files are served in arrival order as
  * soon as one slot is free; a file holds slots only while it reads (never
  * while it waits for anything but its own I/O; the disk gate is taken
@@ -48,6 +55,8 @@ export interface BufferSnapshot {
   waiting: number
   /** Files holding slots now. */
   holders: number
+  /** Sessions counted in the share (`reader`), whether or not a file of theirs holds or waits for slots now. */
+  readers: number
   /** The most slots in use at once since the station opened. */
   peakInUse: number
   /** Slots made since the station opened (reused ones are made once). */
@@ -101,6 +110,7 @@ export class IngestBuffers {
   private readonly waiting: Waiter[] = []
   private inUse = 0
   private holders = 0
+  private readers = 0
   private peak = 0
   private made = 0
   private retired = 0
@@ -123,6 +133,21 @@ export class IngestBuffers {
     for (const fn of this.watchers) fn(s)
   }
 
+  /**
+   * A session that will read its camera's files one after another: counted in every grant's fair share from now
+   * until the returned function is called (idempotent).
+   */
+  reader(): () => void {
+    this.readers++
+    let counted = true
+    return () => {
+      if (!counted) return
+      counted = false
+      this.readers--
+      this.pump()
+    }
+  }
+
   /** Up to `want` slots for chunks of `chunk` bytes: at least one, as soon as one is free and no earlier file waits. */
   acquire(want: number, chunk: number, signal?: AbortSignal): Promise<BufferLease> {
     const p = waitInQueue(
@@ -141,6 +166,7 @@ export class IngestBuffers {
       inUse: this.inUse,
       waiting: this.waiting.length,
       holders: this.holders,
+      readers: this.readers,
       peakInUse: this.peak,
       made: this.made,
       retired: this.retired,
@@ -151,7 +177,7 @@ export class IngestBuffers {
     let granted = false
     while (this.waiting.length > 0) {
       const w = this.waiting[0]!
-      const n = grantSize(w.want, this.slots - this.inUse, this.slots, this.holders + this.waiting.length)
+      const n = grantSize(w.want, this.slots - this.inUse, this.slots, Math.max(this.holders + this.waiting.length, this.readers))
       if (n === 0) break
       this.waiting.shift()
       this.holders++

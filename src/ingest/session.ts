@@ -52,6 +52,16 @@ function markAbandonedSessions(db: Db): void {
 
 /** Runs one session (see the file comment); resolves with its report, or rejects NOT_A_CAMERA / NO_MEDIA before any session is recorded. */
 export async function ingestCamera(ctx: IngestContext, session: IngestSessionOptions): Promise<IngestReport> {
+  // In the buffers' fair share from the start, before its listing: see buffers.ts.
+  const leave = ctx.buffers?.reader()
+  try {
+    return await ingestOneCamera(ctx, session)
+  } finally {
+    leave?.()
+  }
+}
+
+async function ingestOneCamera(ctx: IngestContext, session: IngestSessionOptions): Promise<IngestReport> {
   const o: IngestOptions = { ...ctx, ...ctx.settings, ...session, logger: session.logger ?? ctx.logger }
   const started = Date.now()
   const log = o.logger.child({ root: o.root, profile: o.profile.id })
